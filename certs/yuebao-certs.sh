@@ -1,0 +1,490 @@
+#!/usr/bin/env bash
+# yuebao-certs: the private certificate authority of a yuebao deployment.
+#
+# Creates the CA and the daemon's certificate (init), issues client
+# certificates whose subject names the caller (issue: O=<deployment>,
+# OU=<role>, CN=<org unit code>), and revokes them (revoke), keeping the CRL
+# that yuebaod loads with --crl up to date. Wraps the openssl 3.0 command
+# line and the openssl.cnf shipped with yuebao; all keys are EC P-256, all
+# signatures ECDSA with SHA-256. Run with --help for usage and examples.
+set -euo pipefail
+
+readonly PROG="yuebao-certs"
+readonly DEFAULT_ORG="yuebao-demo"
+readonly CA_DAYS=3650
+readonly LEAF_DAYS=730
+readonly MAX_DAYS=36500
+readonly ROLES="branch central auditor admin"
+readonly CODE_RE='^[A-Z0-9-]{2,32}$'
+
+# Exit codes: 0 success, 1 operation failed, 2 usage error.
+readonly EXIT_FAIL=1
+readonly EXIT_USAGE=2
+
+WORK_DIR=""
+
+print_usage() {
+  cat <<EOF
+Usage:
+  $PROG init DIR [--org NAME] [--san NAME]...
+  $PROG issue DIR ROLE CODE [--days N | --expired] [--force]
+  $PROG revoke DIR ROLE CODE
+  $PROG crl DIR
+  $PROG --help
+
+Commands:
+  init    Create a new CA in DIR: ca.crt, ca.key, server.crt, server.key
+          (subjectAltName localhost and 127.0.0.1 plus every --san, a DNS
+          name or an IP address), an empty crl.pem, and the CA database
+          (index.txt, serial, crlnumber, newcerts/). --org sets the
+          deployment name, the O= of every subject (default "$DEFAULT_ORG");
+          it is remembered in DIR/deployment for later commands.
+          Refuses to touch a DIR that already holds a CA.
+  issue   Issue DIR/ROLE-CODE.crt and DIR/ROLE-CODE.key for a client.
+          ROLE is one of: $ROLES.
+          CODE is the org unit code, [A-Z0-9-]{2,32}.
+          Subject O=<deployment>, OU=ROLE, CN=CODE; extended key usage
+          clientAuth. Valid $LEAF_DAYS days unless --days N. --expired
+          issues a certificate whose validity ended yesterday (for tests).
+          Refuses to overwrite an existing certificate unless --force.
+  revoke  Revoke every certificate issued for ROLE CODE and rewrite
+          DIR/crl.pem.
+  crl     Rewrite DIR/crl.pem (a CRL is valid for 365 days; run this
+          before it runs out, then reload the daemon).
+
+Certificates are X.509 v3 for OpenSSL and for mbedTLS 2.28 (nng's TLS):
+CA valid $CA_DAYS days, others $LEAF_DAYS days. Private keys are written
+with mode 0600.
+
+Examples:
+  $PROG init /etc/yuebao/pki --org "zfw-2026" --san yuebao.example.org
+  $PROG issue /etc/yuebao/pki branch ZFW-JG
+  $PROG issue /etc/yuebao/pki central JGDW --days 365
+  $PROG issue /etc/yuebao/pki auditor JGDW
+  $PROG issue /etc/yuebao/pki admin JGDW
+  $PROG revoke /etc/yuebao/pki branch ZFW-JG
+  yuebaod --cert /etc/yuebao/pki/server.crt --key /etc/yuebao/pki/server.key \\
+          --ca /etc/yuebao/pki/ca.crt --crl /etc/yuebao/pki/crl.pem ...
+
+Exit status: 0 success, 1 an operation failed, 2 usage error.
+EOF
+}
+
+die() {
+  echo "$PROG: $*" >&2
+  exit "$EXIT_FAIL"
+}
+
+usage_error() {
+  echo "$PROG: $*" >&2
+  echo "Try '$PROG --help'." >&2
+  exit "$EXIT_USAGE"
+}
+
+cleanup() {
+  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
+    rm -rf -- "$WORK_DIR"
+  fi
+}
+
+# The openssl.cnf shipped with the script: next to it in the source tree,
+# ../share/yuebao/openssl.cnf once installed; YUEBAO_OPENSSL_CNF overrides.
+find_openssl_cnf() {
+  local self script_dir candidate
+  if [[ -n "${YUEBAO_OPENSSL_CNF:-}" ]]; then
+    [[ -r "$YUEBAO_OPENSSL_CNF" ]] ||
+      die "YUEBAO_OPENSSL_CNF=$YUEBAO_OPENSSL_CNF is not a readable file"
+    printf '%s\n' "$YUEBAO_OPENSSL_CNF"
+    return
+  fi
+  self="$(readlink -f -- "${BASH_SOURCE[0]}")"
+  script_dir="$(dirname -- "$self")"
+  for candidate in "$script_dir/openssl.cnf" \
+    "$script_dir/../share/yuebao/openssl.cnf"; do
+    if [[ -r "$candidate" ]]; then
+      readlink -f -- "$candidate"
+      return
+    fi
+  done
+  die "cannot find openssl.cnf (looked in $script_dir and $script_dir/../share/yuebao)"
+}
+
+# Runs openssl quietly; on failure prints what failed and openssl's output.
+run_openssl() {
+  local what="$1"
+  shift
+  local log="$WORK_DIR/openssl.log"
+  if ! openssl "$@" >"$log" 2>&1; then
+    echo "$PROG: failed to $what; openssl said:" >&2
+    sed 's/^/  /' "$log" >&2
+    exit "$EXIT_FAIL"
+  fi
+}
+
+# Serialises commands on one CA directory (openssl ca rewrites its database).
+lock_ca_dir() {
+  local dir="$1"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$dir/.lock"
+    flock 9
+  fi
+}
+
+setup_environment() {
+  local dir="$1"
+  command -v openssl >/dev/null 2>&1 || die "openssl is not installed or not on PATH"
+  OPENSSL_CNF="$(find_openssl_cnf)"
+  export OPENSSL_CONF="$OPENSSL_CNF"
+  YB_CA_DIR="$(readlink -f -- "$dir")"
+  export YB_CA_DIR
+  # Only the server extensions use it, but the file must always parse.
+  export YB_SAN="${YB_SAN:-DNS:localhost}"
+  WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/yuebao-certs.XXXXXX")"
+  trap cleanup EXIT
+}
+
+# Writes an EC P-256 private key with mode 0600.
+generate_key() {
+  local out="$1"
+  local tmp="$out.tmp.$$"
+  (
+    umask 077
+    run_openssl "generate the P-256 key $out" genpkey -algorithm EC \
+      -pkeyopt ec_paramgen_curve:prime256v1 -pkeyopt ec_param_enc:named_curve \
+      -out "$tmp"
+  )
+  chmod 600 "$tmp"
+  mv -f -- "$tmp" "$out"
+}
+
+# The deployment name (O=): plain ASCII, so that -subj carries it unescaped
+# and the CA database (index.txt) spells it the same way.
+check_org_name() {
+  local org="$1"
+  [[ -n "$org" ]] || usage_error "--org: the deployment name is empty"
+  if [[ ! "$org" =~ ^[A-Za-z0-9]([A-Za-z0-9\ ._-]{0,62}[A-Za-z0-9._-])?$ ]]; then
+    usage_error "--org '$org': the deployment name must be 1 to 64 ASCII letters, digits, spaces, '.', '_' or '-', starting with a letter or digit and not ending with a space"
+  fi
+}
+
+is_ipv4() {
+  local addr="$1" part
+  local -a parts
+  [[ "$addr" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || return 1
+  IFS=. read -r -a parts <<<"$addr"
+  for part in "${parts[@]}"; do
+    ((10#$part <= 255)) || return 1
+  done
+}
+
+is_ipv6() {
+  [[ "$1" =~ ^[0-9A-Fa-f:.]+$ && "$1" == *:*:* ]]
+}
+
+is_dns_name() {
+  [[ "$1" =~ ^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$ ]] &&
+    ((${#1} <= 253))
+}
+
+# Builds the subjectAltName list. An IPv4 address is also listed as a DNS
+# name: mbedTLS 2.28 matches the host name of the URL only against dNSName
+# entries, so a client dialing tls+tcp://127.0.0.1:PORT needs DNS:127.0.0.1.
+build_san_list() {
+  local -a entries=("DNS:localhost" "IP:127.0.0.1" "DNS:127.0.0.1")
+  local name entry seen
+  for name in "$@"; do
+    if is_ipv4 "$name"; then
+      entries+=("IP:$name" "DNS:$name")
+    elif is_ipv6 "$name"; then
+      entries+=("IP:$name")
+    elif is_dns_name "$name"; then
+      entries+=("DNS:$name")
+    else
+      usage_error "--san '$name': not a DNS name or an IP address"
+    fi
+  done
+  local -a unique=()
+  for entry in "${entries[@]}"; do
+    seen=0
+    for name in "${unique[@]+"${unique[@]}"}"; do
+      [[ "$name" == "$entry" ]] && seen=1
+    done
+    ((seen)) || unique+=("$entry")
+  done
+  local IFS=,
+  printf '%s\n' "${unique[*]}"
+}
+
+read_deployment() {
+  local dir="$1" org
+  [[ -r "$dir/deployment" ]] ||
+    die "$dir/deployment is missing: is $dir a CA made with '$PROG init'?"
+  org="$(head -n 1 -- "$dir/deployment")"
+  [[ -n "$org" ]] || die "$dir/deployment is empty"
+  printf '%s\n' "$org"
+}
+
+require_ca_dir() {
+  local dir="$1" f
+  [[ -d "$dir" ]] || die "$dir: no such directory (create the CA with '$PROG init $dir')"
+  for f in ca.crt ca.key index.txt serial crlnumber deployment; do
+    [[ -e "$dir/$f" ]] || die "$dir/$f is missing: is $dir a CA made with '$PROG init'?"
+  done
+}
+
+check_role_and_code() {
+  local role="$1" code="$2" r ok=0
+  for r in $ROLES; do
+    [[ "$role" == "$r" ]] && ok=1
+  done
+  ((ok)) || usage_error "bad role '$role': must be one of: $ROLES"
+  [[ "$code" =~ $CODE_RE ]] ||
+    usage_error "bad org unit code '$code': must match [A-Z0-9-]{2,32} (upper-case letters, digits, '-')"
+}
+
+# Date in the form openssl ca -startdate/-enddate takes, relative to now.
+openssl_date() {
+  date -u -d "$1" +%Y%m%d%H%M%SZ
+}
+
+# Signs a request with the CA; extra arguments go to openssl ca.
+sign_request() {
+  local what="$1" csr="$2" crt="$3" extensions="$4"
+  shift 4
+  local tmp="$crt.tmp.$$"
+  run_openssl "sign $what" ca -batch -notext -utf8 -config "$OPENSSL_CNF" \
+    -extensions "$extensions" -in "$csr" -out "$tmp" "$@"
+  chmod 644 "$tmp"
+  mv -f -- "$tmp" "$crt"
+}
+
+write_crl() {
+  local dir="$1"
+  local tmp="$dir/crl.pem.tmp.$$"
+  run_openssl "write the CRL $dir/crl.pem" ca -batch -config "$OPENSSL_CNF" \
+    -gencrl -out "$tmp"
+  chmod 644 "$tmp"
+  mv -f -- "$tmp" "$dir/crl.pem"
+  echo "wrote $dir/crl.pem"
+}
+
+cmd_init() {
+  [[ $# -ge 1 ]] || usage_error "init: missing DIR"
+  local dir="$1"
+  shift
+  [[ "$dir" != -* ]] || usage_error "init: missing DIR (got option '$dir')"
+  local org="$DEFAULT_ORG"
+  local -a sans=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --org)
+        [[ $# -ge 2 ]] || usage_error "init: --org needs a NAME"
+        org="$2"
+        shift 2
+        ;;
+      --org=*)
+        org="${1#--org=}"
+        shift
+        ;;
+      --san)
+        [[ $# -ge 2 ]] || usage_error "init: --san needs a NAME"
+        sans+=("$2")
+        shift 2
+        ;;
+      --san=*)
+        sans+=("${1#--san=}")
+        shift
+        ;;
+      *) usage_error "init: unexpected argument '$1'" ;;
+    esac
+  done
+  check_org_name "$org"
+  local san_list
+  san_list="$(build_san_list "${sans[@]+"${sans[@]}"}")"
+
+  local f
+  for f in ca.crt ca.key index.txt serial deployment; do
+    if [[ -e "$dir/$f" ]]; then
+      die "$dir already holds a CA ($dir/$f exists); refusing to overwrite it"
+    fi
+  done
+  if [[ ! -d "$dir" ]]; then
+    { mkdir -p -- "$dir" && chmod 700 -- "$dir"; } || die "cannot create directory $dir"
+  fi
+  [[ -w "$dir" ]] || die "$dir is not writable"
+
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+  # Re-check under the lock: another init may have won the race.
+  [[ ! -e "$dir/ca.key" ]] || die "$dir already holds a CA; refusing to overwrite it"
+
+  # The CA database openssl ca works on.
+  mkdir -m 700 -- "$dir/newcerts"
+  : >"$dir/index.txt"
+  printf 'unique_subject = no\n' >"$dir/index.txt.attr"
+  # A random positive 64-bit starting serial; openssl ca counts up from it.
+  printf '%s\n' "$(openssl rand -hex 8 | sed 's/^./4/')" >"$dir/serial"
+  printf '1000\n' >"$dir/crlnumber"
+  printf '%s\n' "$org" >"$dir/deployment"
+
+  generate_key "$dir/ca.key"
+  echo "wrote $dir/ca.key"
+  run_openssl "create the CA certificate $dir/ca.crt" req -new -x509 -utf8 \
+    -config "$OPENSSL_CNF" -extensions v3_ca -sha256 -days "$CA_DAYS" \
+    -key "$dir/ca.key" -subj "/O=$org/OU=ca/CN=$org CA" -out "$dir/ca.crt.tmp"
+  chmod 644 "$dir/ca.crt.tmp"
+  mv -f -- "$dir/ca.crt.tmp" "$dir/ca.crt"
+  echo "wrote $dir/ca.crt"
+
+  generate_key "$dir/server.key"
+  echo "wrote $dir/server.key"
+  run_openssl "create the server certificate request" req -new -utf8 \
+    -config "$OPENSSL_CNF" -key "$dir/server.key" \
+    -subj "/O=$org/OU=server/CN=localhost" -out "$WORK_DIR/server.csr"
+  YB_SAN="$san_list" sign_request "the server certificate $dir/server.crt" \
+    "$WORK_DIR/server.csr" "$dir/server.crt" v3_server -days "$LEAF_DAYS"
+  echo "wrote $dir/server.crt ($san_list)"
+
+  write_crl "$dir"
+}
+
+cmd_issue() {
+  [[ $# -ge 3 ]] || usage_error "issue: needs DIR ROLE CODE"
+  local dir="$1" role="$2" code="$3"
+  shift 3
+  local days="$LEAF_DAYS" expired=0 force=0 days_given=0
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --days)
+        [[ $# -ge 2 ]] || usage_error "issue: --days needs a number"
+        days="$2"
+        days_given=1
+        shift 2
+        ;;
+      --days=*)
+        days="${1#--days=}"
+        days_given=1
+        shift
+        ;;
+      --expired)
+        expired=1
+        shift
+        ;;
+      --force)
+        force=1
+        shift
+        ;;
+      *) usage_error "issue: unexpected argument '$1'" ;;
+    esac
+  done
+  check_role_and_code "$role" "$code"
+  if [[ ! "$days" =~ ^[0-9]+$ ]] || ((10#$days < 1 || 10#$days > MAX_DAYS)); then
+    usage_error "issue: --days '$days': must be a whole number of days from 1 to $MAX_DAYS"
+  fi
+  days=$((10#$days))
+  if ((expired && days_given)); then
+    usage_error "issue: --days and --expired exclude each other"
+  fi
+  require_ca_dir "$dir"
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+
+  local org name crt key
+  org="$(read_deployment "$dir")"
+  name="$role-$code"
+  crt="$dir/$name.crt"
+  key="$dir/$name.key"
+  if ((!force)) && [[ -e "$crt" || -e "$key" ]]; then
+    die "$crt or $key already exists; revoke it and use --force to issue a new one"
+  fi
+
+  local -a validity=(-days "$days")
+  if ((expired)); then
+    validity=(-startdate "$(openssl_date '30 days ago')"
+      -enddate "$(openssl_date '1 day ago')")
+  fi
+
+  local new_key="$WORK_DIR/$name.key"
+  generate_key "$new_key"
+  run_openssl "create the certificate request for $name" req -new -utf8 \
+    -config "$OPENSSL_CNF" -key "$new_key" \
+    -subj "/O=$org/OU=$role/CN=$code" -out "$WORK_DIR/$name.csr"
+  sign_request "the certificate $crt" "$WORK_DIR/$name.csr" "$crt" v3_client \
+    "${validity[@]}"
+  mv -f -- "$new_key" "$key"
+  echo "wrote $key"
+  echo "wrote $crt"
+}
+
+# Serials of the certificates in the CA database, still marked valid ('V'),
+# whose subject is exactly /O=org/OU=role/CN=code.
+valid_serials_for() {
+  local dir="$1" subject="$2"
+  awk -F '\t' -v subject="$subject" \
+    '$1 == "V" && $6 == subject { print $4 }' "$dir/index.txt"
+}
+
+cmd_revoke() {
+  [[ $# -ge 3 ]] || usage_error "revoke: needs DIR ROLE CODE"
+  [[ $# -eq 3 ]] || usage_error "revoke: unexpected argument '$4'"
+  local dir="$1" role="$2" code="$3"
+  check_role_and_code "$role" "$code"
+  require_ca_dir "$dir"
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+
+  local org subject serial count=0
+  local -a serials=()
+  org="$(read_deployment "$dir")"
+  subject="/O=$org/OU=$role/CN=$code"
+  # Read them all first: openssl ca rewrites index.txt as it revokes.
+  mapfile -t serials < <(valid_serials_for "$dir" "$subject")
+  for serial in "${serials[@]+"${serials[@]}"}"; do
+    [[ -n "$serial" ]] || continue
+    local copy="$dir/newcerts/$serial.pem"
+    [[ -r "$copy" ]] || die "the CA's copy of certificate $serial ($copy) is missing"
+    run_openssl "revoke certificate $serial ($role $code)" ca -batch \
+      -config "$OPENSSL_CNF" -revoke "$copy"
+    echo "revoked $role-$code (serial $serial)"
+    count=$((count + 1))
+  done
+  if ((count == 0)); then
+    if awk -F '\t' -v subject="$subject" '$1 == "R" && $6 == subject { found = 1 } END { exit !found }' "$dir/index.txt"; then
+      echo "$role-$code is already revoked; nothing to do"
+      return
+    fi
+    die "no certificate for $role $code ($subject) was issued by the CA in $dir"
+  fi
+  write_crl "$dir"
+}
+
+cmd_crl() {
+  [[ $# -eq 1 ]] || usage_error "crl: needs exactly DIR"
+  local dir="$1"
+  require_ca_dir "$dir"
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+  write_crl "$dir"
+}
+
+main() {
+  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl)"
+  local command="$1"
+  shift
+  case "$command" in
+    -h | --help | help)
+      print_usage
+      ;;
+    init) cmd_init "$@" ;;
+    issue) cmd_issue "$@" ;;
+    revoke) cmd_revoke "$@" ;;
+    crl) cmd_crl "$@" ;;
+    *) usage_error "unknown command '$command'" ;;
+  esac
+}
+
+main "$@"

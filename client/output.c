@@ -1,0 +1,557 @@
+/*
+ * output.c - tables, CSV and JSON for the client.
+ *
+ * JSON is built with jansson. Figures stay strings ("12.5") or null in
+ * JSON: they are exact decimals, and a JSON number would invite a reader to
+ * parse them into binary floating point.
+ */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+int output_parse_format(const char *s, enum output_format *out)
+{
+	if (strcmp(s, "table") == 0)
+		*out = OUTPUT_TABLE;
+	else if (strcmp(s, "csv") == 0)
+		*out = OUTPUT_CSV;
+	else if (strcmp(s, "json") == 0)
+		*out = OUTPUT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+bool output_chinese(void)
+{
+	const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+		if (v != NULL && v[0] != '\0')
+			return strncmp(v, "zh", 2) == 0;
+	}
+	return false;
+}
+
+void output_csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Terminal columns of a UTF-8 string: CJK and full-width characters take two. */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		unsigned cp;
+		int n;
+		if (*p < 0x80) {
+			cp = *p;
+			n = 1;
+		} else if ((*p & 0xE0) == 0xC0) {
+			cp = *p & 0x1F;
+			n = 2;
+		} else if ((*p & 0xF0) == 0xE0) {
+			cp = *p & 0x0F;
+			n = 3;
+		} else {
+			cp = *p & 0x07;
+			n = 4;
+		}
+		for (int i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80) {
+				n = i;
+				break;
+			}
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		p += n;
+		w += (cp >= 0x1100 &&
+		      (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+		       (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+		       (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+		       (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000))
+		         ? 2
+		         : 1;
+	}
+	return w;
+}
+
+/* Prints s padded to width columns; right-aligned when right is true. */
+static void cell(FILE *f, const char *s, int width, bool right)
+{
+	int pad = width - display_width(s);
+
+	if (right)
+		fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", s);
+	else
+		fprintf(f, "%s%*s", s, pad > 0 ? pad : 0, "");
+}
+
+/* A simple table: columns of strings, widths computed from the content. */
+struct table {
+	size_t ncols, nrows, cap;
+	const char **cells; /* row-major, nrows * ncols; pointers borrowed */
+	const bool *right;
+};
+
+static int table_add(struct table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64;
+		const char **p = realloc(t->cells, ncap * t->ncols * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		t->cells = p;
+		t->cap = ncap;
+	}
+	memcpy(&t->cells[t->nrows * t->ncols], row, t->ncols * sizeof(*row));
+	t->nrows++;
+	return 0;
+}
+
+static void table_print(FILE *f, const struct table *t)
+{
+	int width[16] = {0};
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols && c < 16; c++) {
+			int w = display_width(t->cells[r * t->ncols + c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			if (c > 0)
+				fputs("  ", f);
+			cell(f, t->cells[r * t->ncols + c],
+			     c + 1 == t->ncols && !t->right[c] ? 0 : width[c], t->right[c]);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void table_free(struct table *t)
+{
+	free(t->cells);
+	t->cells = NULL;
+}
+
+static const char *name_of(const char *zh, const char *en)
+{
+	return output_chinese() || en == NULL || en[0] == '\0' ? zh : en;
+}
+
+static const char *type_name(enum catalog_type t)
+{
+	return t == CATALOG_AMOUNT ? "amount" : "int";
+}
+
+static const char *agg_name(enum catalog_agg a)
+{
+	return a == CATALOG_LAST ? "last" : "sum";
+}
+
+static const char *change_name(enum catalog_change c)
+{
+	return c == CATALOG_POINTS ? "points" : "percent";
+}
+
+static int print_json(FILE *f, json_t *root)
+{
+	int rc = root != NULL ? json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+
+	if (rc == 0)
+		fputc('\n', f);
+	json_decref(root);
+	return rc == 0 ? 0 : -1;
+}
+
+int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
+{
+	if (fmt == OUTPUT_JSON) {
+		json_t *root = json_object(), *els = json_array(), *inds = json_array(),
+		       *rules = json_array();
+		for (size_t i = 0; i < cat->n_elements; i++) {
+			const struct catalog_element *e = &cat->elements[i];
+			json_array_append_new(
+			    els, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "code", e->code,
+			                   "section", e->section, "name_zh", e->name_zh, "name_en",
+			                   e->name_en, "unit", e->unit, "type", type_name(e->type),
+			                   "aggregation", agg_name(e->agg)));
+		}
+		for (size_t i = 0; i < cat->n_indicators; i++) {
+			const struct catalog_indicator *x = &cat->indicators[i];
+			json_array_append_new(
+			    inds,
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "code", x->code,
+			              "name_zh", x->name_zh, "name_en", x->name_en, "unit", x->unit,
+			              "formula", formula_text(x->formula), "decimals", x->decimals,
+			              "change", change_name(x->change)));
+		}
+		for (size_t i = 0; i < cat->n_rules; i++) {
+			const struct catalog_rule *r = &cat->rules[i];
+			json_array_append_new(
+			    rules,
+			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", r->code, "rule",
+			              formula_text(r->rule), "severity",
+			              r->severity == CATALOG_ERROR ? "error" : "warning",
+			              "message_zh", r->message_zh, "message_en", r->message_en));
+		}
+		json_object_set_new(root, "digest", json_string(cat->digest));
+		json_object_set_new(root, "elements", els);
+		json_object_set_new(root, "indicators", inds);
+		json_object_set_new(root, "rules", rules);
+		return print_json(f, root);
+	}
+	if (fmt == OUTPUT_CSV) {
+		fputs("kind,code,section,name,unit,type,aggregation,formula,decimals,change,"
+		      "severity\n",
+		      f);
+		for (size_t i = 0; i < cat->n_elements; i++) {
+			const struct catalog_element *e = &cat->elements[i];
+			fprintf(f, "element,%s,%s,", e->code, e->section);
+			output_csv_field(f, name_of(e->name_zh, e->name_en));
+			fputc(',', f);
+			output_csv_field(f, e->unit);
+			fprintf(f, ",%s,%s,,,,\n", type_name(e->type), agg_name(e->agg));
+		}
+		for (size_t i = 0; i < cat->n_indicators; i++) {
+			const struct catalog_indicator *x = &cat->indicators[i];
+			fprintf(f, "indicator,%s,,", x->code);
+			output_csv_field(f, name_of(x->name_zh, x->name_en));
+			fputc(',', f);
+			output_csv_field(f, x->unit);
+			fputs(",,,", f);
+			output_csv_field(f, formula_text(x->formula));
+			fprintf(f, ",%d,%s,\n", x->decimals, change_name(x->change));
+		}
+		for (size_t i = 0; i < cat->n_rules; i++) {
+			const struct catalog_rule *r = &cat->rules[i];
+			fprintf(f, "rule,%s,,", r->code);
+			output_csv_field(f, name_of(r->message_zh, r->message_en));
+			fputs(",,,,", f);
+			output_csv_field(f, formula_text(r->rule));
+			fprintf(f, ",,,%s\n", r->severity == CATALOG_ERROR ? "error" : "warning");
+		}
+		return 0;
+	}
+	{
+		static const bool right[] = {false, false, false, false, false, false};
+		struct table t = {.ncols = 6, .right = right};
+		const char *head[] = {"code", "section", "name", "unit", "type", "aggregation"};
+		char buf[64];
+
+		fprintf(f, "Elements (%zu)\n", cat->n_elements);
+		table_add(&t, head);
+		for (size_t i = 0; i < cat->n_elements; i++) {
+			const struct catalog_element *e = &cat->elements[i];
+			const char *row[] = {
+			    e->code, e->section,         name_of(e->name_zh, e->name_en),
+			    e->unit, type_name(e->type), agg_name(e->agg)};
+			table_add(&t, row);
+		}
+		table_print(f, &t);
+		table_free(&t);
+		t.nrows = t.cap = 0;
+		t.ncols = 5;
+		fprintf(f, "\nIndicators (%zu)\n", cat->n_indicators);
+		{
+			const char *h[] = {"code", "name", "unit", "change", "formula"};
+			table_add(&t, h);
+		}
+		for (size_t i = 0; i < cat->n_indicators; i++) {
+			const struct catalog_indicator *x = &cat->indicators[i];
+			const char *row[] = {x->code, name_of(x->name_zh, x->name_en), x->unit,
+			                     change_name(x->change), formula_text(x->formula)};
+			table_add(&t, row);
+		}
+		table_print(f, &t);
+		table_free(&t);
+		t.nrows = t.cap = 0;
+		t.ncols = 4;
+		fprintf(f, "\nRules (%zu)\n", cat->n_rules);
+		{
+			const char *h[] = {"code", "severity", "rule", "message"};
+			table_add(&t, h);
+		}
+		for (size_t i = 0; i < cat->n_rules; i++) {
+			const struct catalog_rule *r = &cat->rules[i];
+			const char *row[] = {
+			    r->code, r->severity == CATALOG_ERROR ? "error" : "warning",
+			    formula_text(r->rule), name_of(r->message_zh, r->message_en)};
+			table_add(&t, row);
+		}
+		table_print(f, &t);
+		table_free(&t);
+		snprintf(buf, sizeof(buf), "%.12s", cat->digest);
+		fprintf(f, "\ncatalog sha256 %s...\n", buf);
+	}
+	return 0;
+}
+
+/* "24 of 24 returns (100.0%)" */
+static void completeness(char *buf, size_t len, uint32_t present, uint32_t expected)
+{
+	if (expected == 0)
+		snprintf(buf, len, "%u returns (none expected yet)", present);
+	else
+		snprintf(buf, len, "%u of %u returns (%u.%u%%)", present, expected,
+		         (unsigned)(present * 1000ull / expected / 10),
+		         (unsigned)(present * 1000ull / expected % 10));
+}
+
+static const char *compare_words(const char *c)
+{
+	return strcmp(c, "yoy") == 0 ? "year over year" : "previous period";
+}
+
+static void consolidate_csv(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply *r)
+{
+	bool by = r->by[0] != '\0';
+
+	if (by) {
+		fputs(r->by, out);
+		fputc(',', out);
+	}
+	fputs("code,name,unit,value,previous,change,change_unit\n", out);
+	for (size_t g = 0; g < r->n_groups; g++) {
+		const Yuebao__V1__Group *grp = r->groups[g];
+		char done[96], prev[96];
+
+		completeness(done, sizeof(done), grp->present, grp->expected);
+		completeness(prev, sizeof(prev), grp->previous_present, grp->previous_expected);
+		fprintf(err, "%s %s%s%s: %s%s%s\n", r->org, r->period, grp->key[0] ? " " : "",
+		        grp->key, done, r->previous_period[0] ? "; previous: " : "",
+		        r->previous_period[0] ? prev : "");
+		for (size_t i = 0; i < grp->n_figures; i++) {
+			const Yuebao__V1__Figure *f = grp->figures[i];
+			if (by) {
+				output_csv_field(out, grp->key);
+				fputc(',', out);
+			}
+			fprintf(out, "%s,", f->code);
+			output_csv_field(out, name_of(f->name_zh, f->name_en));
+			fputc(',', out);
+			output_csv_field(out, f->unit);
+			fprintf(out, ",%s,%s,%s,%s\n", f->value, f->previous, f->change,
+			        f->change[0] ? f->change_unit : "");
+		}
+	}
+}
+
+static json_t *opt_string(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static int consolidate_json(FILE *out, const Yuebao__V1__ConsolidateReply *r)
+{
+	json_t *root = json_object(), *groups = json_array();
+
+	json_object_set_new(root, "org", json_string(r->org));
+	json_object_set_new(root, "org_name", json_string(r->org_name));
+	json_object_set_new(root, "period", json_string(r->period));
+	json_object_set_new(root, "previous_period", opt_string(r->previous_period));
+	json_object_set_new(root, "compare", opt_string(r->compare));
+	json_object_set_new(root, "by", opt_string(r->by));
+	for (size_t g = 0; g < r->n_groups; g++) {
+		const Yuebao__V1__Group *grp = r->groups[g];
+		json_t *jg = json_object(), *figs = json_array();
+		if (r->by[0])
+			json_object_set_new(jg, r->by, opt_string(grp->key));
+		json_object_set_new(jg, "name", opt_string(grp->name));
+		json_object_set_new(jg, "completeness",
+		                    json_pack("{s:i, s:i, s:i, s:i}", "expected",
+		                              (int)grp->expected, "present", (int)grp->present,
+		                              "previous_expected", (int)grp->previous_expected,
+		                              "previous_present", (int)grp->previous_present));
+		for (size_t i = 0; i < grp->n_figures; i++) {
+			const Yuebao__V1__Figure *f = grp->figures[i];
+			json_t *jf = json_object();
+			json_object_set_new(jf, "code", json_string(f->code));
+			json_object_set_new(jf, "kind", json_string(f->kind));
+			json_object_set_new(jf, "name",
+			                    json_string(name_of(f->name_zh, f->name_en)));
+			json_object_set_new(jf, "unit", json_string(f->unit));
+			json_object_set_new(jf, "value", opt_string(f->value));
+			json_object_set_new(jf, "previous", opt_string(f->previous));
+			json_object_set_new(jf, "change", opt_string(f->change));
+			json_object_set_new(jf, "change_unit",
+			                    f->change[0] ? json_string(f->change_unit)
+			                                 : json_null());
+			json_array_append_new(figs, jf);
+		}
+		json_object_set_new(jg, "figures", figs);
+		json_array_append_new(groups, jg);
+	}
+	json_object_set_new(root, "groups", groups);
+	return print_json(out, root);
+}
+
+static void consolidate_table(FILE *out, const Yuebao__V1__ConsolidateReply *r)
+{
+	static const bool right[] = {false, false, false, true, true, true};
+	bool cmp = r->previous_period[0] != '\0';
+
+	fprintf(out, "%s %s (%s), %s", output_chinese() ? "汇总" : "Consolidated", r->org_name,
+	        r->org, r->period);
+	if (cmp)
+		fprintf(out, ", compared with %s (%s)", r->previous_period,
+		        compare_words(r->compare));
+	fputc('\n', out);
+	for (size_t g = 0; g < r->n_groups; g++) {
+		const Yuebao__V1__Group *grp = r->groups[g];
+		struct table t = {.ncols = cmp ? 6 : 4, .right = right};
+		const char *head[] = {"code", "name", "unit", "value", "previous", "change"};
+		char done[96], prev[96];
+		char(*changes)[64] = calloc(grp->n_figures + 1, sizeof(*changes));
+
+		if (changes == NULL)
+			return;
+		completeness(done, sizeof(done), grp->present, grp->expected);
+		completeness(prev, sizeof(prev), grp->previous_present, grp->previous_expected);
+		fprintf(out, "\n%s%s%s%s\n", grp->key[0] ? "== " : "== total", grp->key,
+		        grp->name[0] ? " " : "", grp->name);
+		fprintf(out, "data: %s%s%s\n", done, cmp ? "; previous: " : "", cmp ? prev : "");
+		table_add(&t, head);
+		for (size_t i = 0; i < grp->n_figures; i++) {
+			const Yuebao__V1__Figure *f = grp->figures[i];
+			const char *row[6];
+			if (f->change[0])
+				snprintf(changes[i], sizeof(changes[i]), "%s%s%s",
+				         f->change[0] == '-' ? "" : "+", f->change, f->change_unit);
+			row[0] = f->code;
+			row[1] = name_of(f->name_zh, f->name_en);
+			row[2] = f->unit;
+			row[3] = f->value[0] ? f->value : "-";
+			row[4] = f->previous[0] ? f->previous : "-";
+			row[5] = changes[i][0] ? changes[i] : "-";
+			table_add(&t, row);
+		}
+		table_print(out, &t);
+		table_free(&t);
+		free(changes);
+	}
+}
+
+int output_consolidate(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply *r,
+                       enum output_format fmt)
+{
+	switch (fmt) {
+	case OUTPUT_CSV:
+		consolidate_csv(out, err, r);
+		return 0;
+	case OUTPUT_JSON:
+		return consolidate_json(out, r);
+	default:
+		consolidate_table(out, r);
+		return 0;
+	}
+}
+
+static void format_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
+}
+
+int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
+                  enum output_format fmt)
+{
+	char when[64];
+
+	format_time(r->received_at_ms, when, sizeof(when));
+	if (fmt == OUTPUT_JSON) {
+		json_t *root = json_object(), *vals = json_array(), *finds = json_array();
+		json_object_set_new(root, "org", json_string(r->org));
+		json_object_set_new(root, "org_name", json_string(r->org_name));
+		json_object_set_new(root, "period", json_string(r->period));
+		json_object_set_new(root, "revision", json_integer(r->revision));
+		json_object_set_new(root, "revisions", json_integer(r->revisions));
+		json_object_set_new(root, "state", json_string(r->state));
+		json_object_set_new(root, "received_at", json_string(when));
+		json_object_set_new(root, "on_time", json_boolean(r->on_time));
+		json_object_set_new(root, "reason", json_string(r->reason));
+		json_object_set_new(root, "submitter", json_string(r->submitter));
+		json_object_set_new(root, "fingerprint", json_string(r->fingerprint));
+		json_object_set_new(root, "request_sha256", json_string(r->request_sha256));
+		for (size_t i = 0; i < r->n_values; i++)
+			json_array_append_new(vals,
+			                      json_pack("{s:s, s:s}", "code", r->values[i]->code,
+			                                "value", r->values[i]->value));
+		for (size_t i = 0; i < r->n_findings; i++)
+			json_array_append_new(finds, json_pack("{s:s, s:s, s:s}", "severity",
+			                                       r->findings[i]->severity, "field",
+			                                       r->findings[i]->field, "message",
+			                                       r->findings[i]->message));
+		json_object_set_new(root, "values", vals);
+		json_object_set_new(root, "findings", finds);
+		return print_json(f, root);
+	}
+	if (fmt == OUTPUT_CSV) {
+		fputs("code,name,unit,value\n", f);
+		for (size_t i = 0; i < r->n_values; i++) {
+			int e = cat ? catalog_find_element(cat, r->values[i]->code) : -1;
+			fprintf(f, "%s,", r->values[i]->code);
+			output_csv_field(
+			    f, e >= 0 ? name_of(cat->elements[e].name_zh, cat->elements[e].name_en)
+			              : "");
+			fputc(',', f);
+			output_csv_field(f, e >= 0 ? cat->elements[e].unit : "");
+			fprintf(f, ",%s\n", r->values[i]->value);
+		}
+		return 0;
+	}
+	fprintf(f, "%s %s (%s), %s, revision %u of %u: %s\n", output_chinese() ? "月报" : "Return",
+	        r->org_name, r->org, r->period, r->revision, r->revisions, r->state);
+	fprintf(f, "received %s (%s) from %s\n", when, r->on_time ? "on time" : "late",
+	        r->submitter);
+	if (r->reason[0])
+		fprintf(f, "reason: %s\n", r->reason);
+	fprintf(f, "request sha256 %s\n\n", r->request_sha256);
+	{
+		static const bool right[] = {false, false, false, true};
+		struct table t = {.ncols = 4, .right = right};
+		const char *head[] = {"code", "name", "unit", "value"};
+		table_add(&t, head);
+		for (size_t i = 0; i < r->n_values; i++) {
+			int e = cat ? catalog_find_element(cat, r->values[i]->code) : -1;
+			const char *row[] = {
+			    r->values[i]->code,
+			    e >= 0 ? name_of(cat->elements[e].name_zh, cat->elements[e].name_en)
+			           : "",
+			    e >= 0 ? cat->elements[e].unit : "", r->values[i]->value};
+			table_add(&t, row);
+		}
+		table_print(f, &t);
+		table_free(&t);
+	}
+	for (size_t i = 0; i < r->n_findings; i++)
+		output_field_error(f, r->findings[i]);
+	return 0;
+}
+
+void output_field_error(FILE *f, const Yuebao__V1__FieldError *e)
+{
+	fprintf(f, "  %s: %s\n", e->severity[0] ? e->severity : "error", e->message);
+}

@@ -1,0 +1,42 @@
+/*
+ * output.h - how the client prints catalogs, returns and consolidated
+ * figures: an aligned table for people, CSV and JSON for scripts (SPEC §7).
+ */
+#ifndef YB_OUTPUT_H
+#define YB_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "yuebao.pb-c.h"
+
+enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
+
+/* Parses "table", "csv" or "json"; -1 for anything else. */
+int output_parse_format(const char *s, enum output_format *out);
+
+/* True when messages and names should be Chinese (LC_ALL/LC_MESSAGES/LANG zh*). */
+bool output_chinese(void);
+
+/* Writes one CSV field, quoted when it holds a comma, quote or line break. */
+void output_csv_field(FILE *f, const char *s);
+
+/* The catalog: elements, indicators and rules. */
+int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt);
+
+/*
+ * Consolidated figures. CSV goes to out with completeness notes on err; the
+ * table and JSON carry completeness themselves.
+ */
+int output_consolidate(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply *r,
+                       enum output_format fmt);
+
+/* One revision of a return, names from cat (may be NULL). */
+int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
+                  enum output_format fmt);
+
+/* One finding or field error, as a line for people. */
+void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
+
+#endif

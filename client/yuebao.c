@@ -1,0 +1,834 @@
+/*
+ * yuebao.c - the command-line client.
+ *
+ * Connection settings come from flags, then YUEBAO_* environment variables,
+ * then ~/.config/yuebao/client.ini. Every command that talks to the daemon
+ * goes through rpc_client_call. Exit codes (SPEC §7): 0 success, 1 the
+ * server refused, 2 usage error, 3 cannot connect / TLS failure,
+ * 4 validation failed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "catalog.h"
+#include "output.h"
+#include "period.h"
+#include "returnfile.h"
+#include "rpc.h"
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3, EXIT_INVALID = 4 };
+
+struct client {
+	const char *server, *cert, *key, *ca;
+	const char *call_id;
+	int timeout_ms;
+	struct rpc_client *rpc;
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct client *cl, int argc, char **argv);
+	const char *summary;
+	const char *help;
+};
+
+static const struct command *find_command(const char *name);
+
+static const char global_help[] =
+    "usage: yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]\n"
+    "\n"
+    "Client of the yuebao daemon (月报): branches submit their monthly party-building\n"
+    "returns; the central office reviews and consolidates them.\n"
+    "\n"
+    "  --server URL   daemon address, tls+tcp://HOST:PORT      (YUEBAO_SERVER)\n"
+    "  --cert F       your certificate, PEM                    (YUEBAO_CERT)\n"
+    "  --key F        your private key, PEM                    (YUEBAO_KEY)\n"
+    "  --ca F         the deployment CA certificate, PEM       (YUEBAO_CA)\n"
+    "  --timeout S    seconds to wait for a reply (default 30)\n"
+    "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
+    "                 the daemon executes each call id once\n"
+    "Settings not given as flags or environment variables are read from\n"
+    "~/.config/yuebao/client.ini (keys server, cert, key, ca).\n"
+    "\n"
+    "Commands:\n";
+
+static const char global_tail[] = "\n"
+                                  "`yuebao COMMAND --help` explains a command, with an example.\n"
+                                  "Exit codes: 0 success, 1 the server refused, 2 usage error,\n"
+                                  "3 cannot connect / TLS failure, 4 validation failed.\n";
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "yuebao%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'yuebao %s--help'.\n", cmd ? (strcmp(cmd, "") ? cmd : "") : "");
+	return EXIT_USAGE;
+}
+
+/* ---- settings ---------------------------------------------------------- */
+
+struct ini_settings {
+	char *server, *cert, *key, *ca;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_settings *s = user;
+	char **slot = NULL;
+
+	(void)section;
+	if (strcmp(name, "server") == 0)
+		slot = &s->server;
+	else if (strcmp(name, "cert") == 0)
+		slot = &s->cert;
+	else if (strcmp(name, "key") == 0)
+		slot = &s->key;
+	else if (strcmp(name, "ca") == 0)
+		slot = &s->ca;
+	if (slot != NULL && *slot == NULL)
+		*slot = strdup(value);
+	return 1;
+}
+
+/* Fills unset connection settings from the environment, then the INI file. */
+static void resolve_settings(struct client *cl)
+{
+	static struct ini_settings ini;
+	const char *home = getenv("HOME");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	char path[PATH_MAX];
+
+	if (!cl->server)
+		cl->server = getenv("YUEBAO_SERVER");
+	if (!cl->cert)
+		cl->cert = getenv("YUEBAO_CERT");
+	if (!cl->key)
+		cl->key = getenv("YUEBAO_KEY");
+	if (!cl->ca)
+		cl->ca = getenv("YUEBAO_CA");
+	if (cl->server && cl->cert && cl->key && cl->ca)
+		return;
+	if (xdg != NULL && xdg[0])
+		snprintf(path, sizeof(path), "%s/yuebao/client.ini", xdg);
+	else if (home != NULL)
+		snprintf(path, sizeof(path), "%s/.config/yuebao/client.ini", home);
+	else
+		return;
+	if (access(path, R_OK) != 0 || ini_parse(path, on_ini, &ini) < 0)
+		return;
+	if (!cl->server)
+		cl->server = ini.server;
+	if (!cl->cert)
+		cl->cert = ini.cert;
+	if (!cl->key)
+		cl->key = ini.key;
+	if (!cl->ca)
+		cl->ca = ini.ca;
+}
+
+/* Connects on first use; prints why not and returns an exit code on failure. */
+static int connect_client(struct client *cl)
+{
+	struct rpc_client_options opt;
+	struct errbuf eb = {{0}};
+	int rc;
+
+	if (cl->rpc != NULL)
+		return 0;
+	resolve_settings(cl);
+	if (!cl->server || !cl->cert || !cl->key || !cl->ca) {
+		fprintf(stderr,
+		        "yuebao: missing %s: give --server, --cert, --key and --ca, set "
+		        "YUEBAO_SERVER, YUEBAO_CERT, YUEBAO_KEY and YUEBAO_CA, or write them "
+		        "in ~/.config/yuebao/client.ini\n",
+		        !cl->server ? "the server URL"
+		        : !cl->cert ? "your certificate"
+		        : !cl->key  ? "your private key"
+		                    : "the CA certificate");
+		return EXIT_USAGE;
+	}
+	opt = (struct rpc_client_options){cl->server, cl->cert, cl->key, cl->ca, cl->timeout_ms};
+	rc = rpc_client_open(&opt, &cl->rpc, &eb);
+	if (rc != YB_OK) {
+		fprintf(stderr, "yuebao: %s\n", eb.msg);
+		if (rc == YB_ECONNECT)
+			fprintf(stderr,
+			        "hint: is yuebaod running at %s, and were your certificate "
+			        "and the server's issued by the same CA?\n",
+			        cl->server);
+		return EXIT_CONNECT;
+	}
+	return 0;
+}
+
+/*
+ * Calls a method and reports a failure. Returns 0 with *out set, or an exit
+ * code: 1 refused, 3 no answer, 4 refused for invalid data.
+ */
+static int call(struct client *cl, const char *method, const ProtobufCMessage *in,
+                ProtobufCMessage **out)
+{
+	Yuebao__V1__RpcReply *reply = NULL;
+	struct errbuf eb = {{0}};
+	int rc, code;
+
+	if ((rc = connect_client(cl)) != 0)
+		return rc;
+	rc = rpc_client_call(cl->rpc, method, in, cl->call_id, out, &reply, &eb);
+	if (rc == YB_OK) {
+		yuebao__v1__rpc_reply__free_unpacked(reply, NULL);
+		return 0;
+	}
+	if (reply == NULL) {
+		fprintf(stderr, "yuebao: %s\n", eb.msg);
+		return rc == YB_ECONNECT ? EXIT_CONNECT : EXIT_REFUSED;
+	}
+	fprintf(stderr, "yuebao: refused (%s): %s\n", status_name(rc), reply->message);
+	for (size_t i = 0; i < reply->n_errors; i++)
+		output_field_error(stderr, reply->errors[i]);
+	code = rc == YB_INVALID_ARGUMENT && reply->n_errors > 0 ? EXIT_INVALID : EXIT_REFUSED;
+	yuebao__v1__rpc_reply__free_unpacked(reply, NULL);
+	return code;
+}
+
+/* ---- catalog cache ----------------------------------------------------- */
+
+static int cache_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+
+	if (xdg != NULL && xdg[0])
+		snprintf(buf, len, "%s/yuebao/catalog", xdg);
+	else if (home != NULL && home[0])
+		snprintf(buf, len, "%s/.cache/yuebao/catalog", home);
+	else
+		return -1;
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Keeps the daemon's catalog for offline `validate`; failures only warn. */
+static void cache_catalog(const Yuebao__V1__CatalogReply *r)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+
+	if (cache_dir(dir, sizeof(dir)) != 0 || mkdir_p(dir) != 0)
+		return;
+	for (size_t i = 0; i < r->n_files; i++) {
+		FILE *f;
+		if (strchr(r->files[i]->name, '/') != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, r->files[i]->name);
+		if ((f = fopen(path, "wb")) == NULL)
+			continue;
+		fwrite(r->files[i]->content.data, 1, r->files[i]->content.len, f);
+		fclose(f);
+	}
+}
+
+/* Fetches the catalog from the daemon (and caches it). */
+static int fetch_catalog(struct client *cl, struct catalog **out)
+{
+	Yuebao__V1__GetCatalogRequest req = YUEBAO__V1__GET_CATALOG_REQUEST__INIT;
+	Yuebao__V1__CatalogReply *r = NULL;
+	struct catalog_file files[CATALOG_NFILES];
+	struct errbuf eb = {{0}};
+	int rc;
+
+	if ((rc = call(cl, "GetCatalog", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (r->n_files != CATALOG_NFILES) {
+		fprintf(stderr, "yuebao: the server sent %zu catalog files, expected %d\n",
+		        r->n_files, CATALOG_NFILES);
+		yuebao__v1__catalog_reply__free_unpacked(r, NULL);
+		return EXIT_REFUSED;
+	}
+	for (size_t i = 0; i < CATALOG_NFILES; i++) {
+		files[i].name = r->files[i]->name;
+		files[i].data = (char *)r->files[i]->content.data;
+		files[i].len = r->files[i]->content.len;
+	}
+	rc = catalog_load_files(files, CATALOG_NFILES, out, &eb);
+	if (rc == YB_OK)
+		cache_catalog(r);
+	else
+		fprintf(stderr, "yuebao: the server's catalog does not load: %s\n", eb.msg);
+	yuebao__v1__catalog_reply__free_unpacked(r, NULL);
+	return rc == YB_OK ? 0 : EXIT_REFUSED;
+}
+
+/* The catalog shipped with the programs: ../share/yuebao/catalog from the binary. */
+static int installed_catalog(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	snprintf(buf, len, "%s/../share/yuebao/catalog", exe);
+	return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* Parses a command's options; returns -1 after printing help, else EXIT_USAGE on error, 0. */
+struct opt_spec {
+	const char *name;
+	int has_arg;
+	const char **value; /* string options */
+	int *flag;          /* flags */
+};
+
+static int parse_opts(const char *cmd, int argc, char **argv, struct opt_spec *specs,
+                      const char **positional, int npos_max, int *npos)
+{
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		struct opt_spec *s = NULL;
+		const char *val = NULL;
+		char name[64];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			const struct command *c = find_command(cmd);
+			printf("%s", c->help);
+			return -1;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (*npos >= npos_max)
+				return usage_error(cmd, "unexpected argument '%s'", a);
+			positional[(*npos)++] = a;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s", a + 2);
+		if (strchr(name, '=') != NULL) {
+			*strchr(name, '=') = '\0';
+			val = strchr(a, '=') + 1;
+		}
+		for (struct opt_spec *p = specs; p->name != NULL; p++)
+			if (strcmp(p->name, name) == 0)
+				s = p;
+		if (s == NULL)
+			return usage_error(cmd, "unknown option '%s'", a);
+		if (s->has_arg) {
+			if (val == NULL) {
+				if (i + 1 >= argc)
+					return usage_error(cmd, "option '%s' needs a value", a);
+				val = argv[++i];
+			}
+			*s->value = val;
+		} else {
+			if (val != NULL)
+				return usage_error(cmd, "option '%s' takes no value", a);
+			*s->flag = 1;
+		}
+	}
+	return 0;
+}
+
+static int check_format(const char *cmd, const char *s, enum output_format *fmt)
+{
+	if (s == NULL) {
+		*fmt = OUTPUT_TABLE;
+		return 0;
+	}
+	if (output_parse_format(s, fmt) != 0)
+		return usage_error(cmd, "--format must be table, csv or json, not '%s'", s);
+	return 0;
+}
+
+static int check_period(const char *cmd, const char *p, bool month_only)
+{
+	struct errbuf eb = {{0}};
+	struct period per;
+	int m;
+
+	if (p == NULL)
+		return usage_error(cmd, "--period is required%s", "");
+	if ((month_only ? period_parse_month(p, &m, &eb) : period_parse(p, &per, &eb)) != YB_OK)
+		return usage_error(cmd, "%s", eb.msg);
+	return 0;
+}
+
+static int cmd_ping(struct client *cl, int argc, char **argv)
+{
+	Yuebao__V1__PingRequest req = YUEBAO__V1__PING_REQUEST__INIT;
+	Yuebao__V1__PingReply *r = NULL;
+	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
+	struct timespec t0, t1;
+	int npos, rc;
+
+	if ((rc = parse_opts("ping", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = connect_client(cl)) != 0 ||
+	    (rc = call(cl, "Ping", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("server %s: yuebaod %s, round trip %.1f ms\n", cl->server, r->version,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	printf("you are %s\n", r->subject);
+	printf("role %s, org unit %s %s\n", r->role, r->org,
+	       r->org_name[0] ? r->org_name : "(not in the org tree)");
+	yuebao__v1__ping_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int cmd_catalog(struct client *cl, int argc, char **argv)
+{
+	const char *format = NULL;
+	struct opt_spec specs[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
+	struct catalog *cat = NULL;
+	enum output_format fmt;
+	int npos, rc;
+
+	if ((rc = parse_opts("catalog", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_format("catalog", format, &fmt)) != 0)
+		return rc;
+	if ((rc = fetch_catalog(cl, &cat)) != 0)
+		return rc;
+	output_catalog(stdout, cat, fmt);
+	catalog_free(cat);
+	return 0;
+}
+
+static int cmd_template(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *output = NULL;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"output", 1, &output, NULL},
+	                           {NULL, 0, NULL, NULL}};
+	struct catalog *cat = NULL;
+	FILE *f = stdout;
+	int npos, rc;
+
+	if ((rc = parse_opts("template", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("template", period, true)) != 0)
+		return rc;
+	if ((rc = fetch_catalog(cl, &cat)) != 0)
+		return rc;
+	if (output != NULL && (f = fopen(output, "wx")) == NULL) {
+		fprintf(stderr, "yuebao template: cannot create %s: %s\n", output, strerror(errno));
+		catalog_free(cat);
+		return EXIT_USAGE;
+	}
+	fputs("code,name,unit,value\n", f);
+	for (size_t i = 0; i < cat->n_elements; i++) {
+		const struct catalog_element *e = &cat->elements[i];
+		fprintf(f, "%s,", e->code);
+		output_csv_field(f, output_chinese() ? e->name_zh : e->name_en);
+		fputc(',', f);
+		output_csv_field(f, e->unit);
+		fputs(",\n", f);
+	}
+	if (f != stdout) {
+		fclose(f);
+		fprintf(stderr,
+		        "wrote %s: fill in the value column for %s%s%s, then: yuebao "
+		        "submit %s --period %s\n",
+		        output, period, org ? " of " : "", org ? org : "", output, period);
+	}
+	catalog_free(cat);
+	return 0;
+}
+
+static void print_findings(FILE *f, const struct catalog_findings *fs)
+{
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct catalog_finding *x = &fs->items[i];
+		fprintf(f, "  %s: %s\n",
+		        x->kind == FINDING_ERROR     ? "error"
+		        : x->kind == FINDING_WARNING ? "warning"
+		                                     : "skipped",
+		        x->message);
+	}
+}
+
+static int cmd_validate(struct client *cl, int argc, char **argv)
+{
+	const char *catalog_dir = NULL, *pos[1];
+	struct opt_spec specs[] = {{"catalog", 1, &catalog_dir, NULL}, {NULL, 0, NULL, NULL}};
+	struct catalog *cat = NULL;
+	struct returnfile *rf = NULL;
+	struct catalog_values vals = {0};
+	struct catalog_findings fs = {0};
+	struct errbuf eb = {{0}};
+	char dir[PATH_MAX], where[PATH_MAX + 64];
+	int npos, rc;
+
+	(void)cl;
+	if ((rc = parse_opts("validate", argc, argv, specs, pos, 1, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (npos != 1)
+		return usage_error("validate", "give the file to check%s", "");
+	if (catalog_dir != NULL) {
+		snprintf(dir, sizeof(dir), "%s", catalog_dir);
+		snprintf(where, sizeof(where), "catalog %s", dir);
+	} else if (cache_dir(dir, sizeof(dir)) == 0 && access(dir, R_OK) == 0) {
+		struct stat st;
+		char el[PATH_MAX + 16];
+		snprintf(el, sizeof(el), "%s/elements.csv", dir);
+		if (stat(el, &st) == 0) {
+			char t[32];
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M", localtime(&st.st_mtime));
+			snprintf(where, sizeof(where), "the catalog cached from the server on %s",
+			         t);
+		} else {
+			snprintf(where, sizeof(where), "cached catalog %s", dir);
+		}
+	} else if (installed_catalog(dir, sizeof(dir)) == 0) {
+		snprintf(where, sizeof(where),
+		         "the default catalog (run `yuebao catalog` once to use the server's)");
+	} else {
+		fprintf(stderr, "yuebao validate: no catalog: run `yuebao catalog` once while "
+		                "connected, or give --catalog DIR\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = catalog_load_dir(dir, &cat, &eb)) != YB_OK) {
+		fprintf(stderr, "yuebao validate: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	if ((rc = returnfile_read(pos[0], &rf, &eb)) != YB_OK) {
+		fprintf(stderr, "yuebao validate: %s\n", eb.msg);
+		catalog_free(cat);
+		return EXIT_INVALID;
+	}
+	rc = catalog_check(cat, rf->entries, rf->n, &vals, &fs);
+	fprintf(stderr, "checked %s against %s\n", pos[0], where);
+	print_findings(stdout, &fs);
+	if (rc == YB_OK)
+		printf("%s: valid, %zu value%s, %zu warning%s, %zu rule%s skipped\n", pos[0], rf->n,
+		       rf->n == 1 ? "" : "s", fs.warnings, fs.warnings == 1 ? "" : "s", fs.skipped,
+		       fs.skipped == 1 ? "" : "s");
+	else
+		printf("%s: %zu error%s\n", pos[0], fs.errors, fs.errors == 1 ? "" : "s");
+	catalog_values_free(&vals);
+	catalog_findings_clear(&fs);
+	returnfile_free(rf);
+	catalog_free(cat);
+	return rc == YB_OK ? 0 : EXIT_INVALID;
+}
+
+static int cmd_submit(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *reason = NULL, *pos[1];
+	int dry_run = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"reason", 1, &reason, NULL},
+	                           {"dry-run", 0, NULL, &dry_run},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__SubmitRequest req = YUEBAO__V1__SUBMIT_REQUEST__INIT;
+	Yuebao__V1__SubmitReply *r = NULL;
+	Yuebao__V1__Value *vals = NULL, **list = NULL;
+	struct returnfile *rf = NULL;
+	struct errbuf eb = {{0}};
+	char when[64];
+	int npos, rc;
+
+	if ((rc = parse_opts("submit", argc, argv, specs, pos, 1, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (npos != 1)
+		return usage_error("submit", "give the return file to submit%s", "");
+	if ((rc = check_period("submit", period, true)) != 0)
+		return rc;
+	if (returnfile_read(pos[0], &rf, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao submit: %s\n", eb.msg);
+		return EXIT_INVALID;
+	}
+	vals = calloc(rf->n + 1, sizeof(*vals));
+	list = calloc(rf->n + 1, sizeof(*list));
+	if (vals == NULL || list == NULL) {
+		rc = EXIT_REFUSED;
+		goto done;
+	}
+	for (size_t i = 0; i < rf->n; i++) {
+		yuebao__v1__value__init(&vals[i]);
+		vals[i].code = (char *)rf->entries[i].code;
+		vals[i].value = (char *)rf->entries[i].value;
+		vals[i].line = (uint32_t)rf->entries[i].line;
+		list[i] = &vals[i];
+	}
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.reason = (char *)(reason ? reason : "");
+	req.dry_run = dry_run;
+	req.values = list;
+	req.n_values = rf->n;
+	if ((rc = call(cl, "Submit", &req.base, (ProtobufCMessage **)&r)) != 0)
+		goto done;
+	{
+		time_t t = (time_t)(r->received_at_ms / 1000);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+	}
+	if (r->dry_run)
+		printf("dry run: the return of %s for %s is valid and was not stored\n", r->org,
+		       r->period);
+	else
+		printf("submitted %s %s revision %u, %s, received %s\nrequest sha256 %s\n", r->org,
+		       r->period, r->revision, r->on_time ? "on time" : "late", when,
+		       r->request_sha256);
+	for (size_t i = 0; i < r->n_findings; i++)
+		output_field_error(stdout, r->findings[i]);
+	yuebao__v1__submit_reply__free_unpacked(r, NULL);
+done:
+	free(vals);
+	free(list);
+	returnfile_free(rf);
+	return rc;
+}
+
+static int cmd_show(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *revision = NULL, *format = NULL;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"revision", 1, &revision, NULL},
+	                           {"format", 1, &format, NULL},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__GetReturnRequest req = YUEBAO__V1__GET_RETURN_REQUEST__INIT;
+	Yuebao__V1__ReturnRevision *r = NULL;
+	struct catalog *cat = NULL;
+	enum output_format fmt;
+	int npos, rc;
+
+	if ((rc = parse_opts("show", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("show", period, true)) != 0 ||
+	    (rc = check_format("show", format, &fmt)) != 0)
+		return rc;
+	if (revision != NULL) {
+		char *end;
+		long v = strtol(revision, &end, 10);
+		if (*end != '\0' || v < 1 || v > 1000000)
+			return usage_error("show", "--revision must be a number from 1, not '%s'",
+			                   revision);
+		req.revision = (uint32_t)v;
+	}
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	if ((rc = call(cl, "GetReturn", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (fmt != OUTPUT_JSON && fetch_catalog(cl, &cat) != 0)
+		cat = NULL; /* names are a nicety; the values are already here */
+	output_return(stdout, r, cat, fmt);
+	catalog_free(cat);
+	yuebao__v1__return_revision__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int cmd_consolidate(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *compare = NULL, *by = NULL, *format = NULL;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	                           {"compare", 1, &compare, NULL}, {"by", 1, &by, NULL},
+	                           {"format", 1, &format, NULL},   {NULL, 0, NULL, NULL}};
+	Yuebao__V1__ConsolidateRequest req = YUEBAO__V1__CONSOLIDATE_REQUEST__INIT;
+	Yuebao__V1__ConsolidateReply *r = NULL;
+	enum output_format fmt;
+	int npos, rc;
+
+	if ((rc = parse_opts("consolidate", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("consolidate", period, false)) != 0 ||
+	    (rc = check_format("consolidate", format, &fmt)) != 0)
+		return rc;
+	if (compare != NULL && strcmp(compare, "yoy") != 0 && strcmp(compare, "prev") != 0)
+		return usage_error("consolidate", "--compare must be yoy or prev, not '%s'",
+		                   compare);
+	if (by != NULL && strcmp(by, "org") != 0 && strcmp(by, "month") != 0)
+		return usage_error("consolidate", "--by must be org or month, not '%s'", by);
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.compare = (char *)(compare ? compare : "");
+	req.by = (char *)(by ? by : "");
+	if ((rc = call(cl, "Consolidate", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	output_consolidate(stdout, stderr, r, fmt);
+	yuebao__v1__consolidate_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+static const struct command commands[] = {
+    {"ping", cmd_ping, "round trip; server version; who the server thinks you are",
+     "usage: yuebao ping\n"
+     "\n"
+     "Checks the connection: prints the server's version, the round-trip time, and\n"
+     "your certificate subject, role and org unit as the server sees them.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
+     "         --key branch-ZFW-JG.key --ca ca.crt ping\n"},
+    {"catalog", cmd_catalog, "the data elements, indicators and rules",
+     "usage: yuebao catalog [--format table|csv|json]\n"
+     "\n"
+     "Prints the server's catalog: what a return reports (elements), the figures\n"
+     "derived from them (indicators) and the checks a return must pass (rules).\n"
+     "Also keeps a copy for `yuebao validate` to use offline.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao catalog --format csv > catalog.csv\n"},
+    {"template", cmd_template, "a CSV to fill in: code,name,unit,value",
+     "usage: yuebao template --period YYYY-MM [--org CODE] [--output FILE]\n"
+     "\n"
+     "Writes an empty return for the month, one row per element of the catalog,\n"
+     "to standard output or to a new FILE. Fill in the value column (leave a value\n"
+     "blank when it was not reported) and submit it.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao template --period 2026-06 --output 2026-06.csv\n"},
+    {"validate", cmd_validate, "check a filled-in CSV offline against the catalog",
+     "usage: yuebao validate FILE [--catalog DIR]\n"
+     "\n"
+     "Checks a return without sending it: unknown or duplicate codes, values that\n"
+     "are not numbers, negative, fractional where whole numbers are due, out of\n"
+     "range, and every rule of the catalog. Uses the catalog cached by the last\n"
+     "`yuebao catalog` (or the one shipped with yuebao), or DIR.\n"
+     "Exit code 4 when the file has errors.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao validate 2026-06.csv\n"},
+    {"submit", cmd_submit, "upload a return; prints the receipt and any warnings",
+     "usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]\n"
+     "\n"
+     "Sends the return in FILE (CSV with at least the columns code,value) for the\n"
+     "month. The first submission is revision 1; a later one amends it and needs\n"
+     "--reason. --dry-run runs the server's full validation and stores nothing.\n"
+     "Prints the receipt: revision, on time or late, and the SHA-256 of the signed\n"
+     "request the server stored. Exit code 4 when the server refuses the data.\n"
+     "\n"
+     "Examples:\n"
+     "  yuebao submit 2026-06.csv --period 2026-06\n"
+     "  yuebao submit 2026-06.csv --period 2026-06 --reason \"corrected study_sessions\"\n"},
+    {"show", cmd_show, "one return",
+     "usage: yuebao show --period YYYY-MM [--org CODE] [--revision N]\n"
+     "                   [--format table|csv|json]\n"
+     "\n"
+     "Prints a return as stored: its values, state, who submitted it and when.\n"
+     "The latest revision unless --revision is given.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao show --org ZFW-JG --period 2026-06\n"},
+    {"consolidate", cmd_consolidate, "consolidated figures for a subtree and period",
+     "usage: yuebao consolidate --period P [--org CODE] [--compare yoy|prev]\n"
+     "                          [--by org|month] [--format table|csv|json]\n"
+     "\n"
+     "Adds up the returns of the org unit's subtree over the period (2026-06,\n"
+     "2026Q2, 2026H1, 2026, or a range 2026-01..2026-04) and computes the\n"
+     "indicators from the totals. --compare yoy sets the same months a year\n"
+     "earlier beside them, --compare prev the preceding period of the same length,\n"
+     "with the change in % (or percentage points, pp, for rates). --by org breaks\n"
+     "the figures down by child org unit, --by month by month, after the total.\n"
+     "CSV: code,name,unit,value,previous,change,change_unit (plus a first column\n"
+     "org or month with --by); completeness goes to standard error.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao consolidate --org JGDW --period 2026H1 --compare yoy --format csv\n"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void print_global_help(FILE *f)
+{
+	fputs(global_help, f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs(global_tail, f);
+}
+
+int main(int argc, char **argv)
+{
+	struct client cl = {0};
+	const char *timeout = NULL;
+	const struct command *cmd;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
+			if (i + 1 < argc && (cmd = find_command(argv[i + 1])) != NULL) {
+				fputs(cmd->help, stdout);
+				return 0;
+			}
+			print_global_help(stdout);
+			return 0;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			break;
+		if (strcmp(a, "--server") == 0)
+			slot = &cl.server;
+		else if (strcmp(a, "--cert") == 0)
+			slot = &cl.cert;
+		else if (strcmp(a, "--key") == 0)
+			slot = &cl.key;
+		else if (strcmp(a, "--ca") == 0)
+			slot = &cl.ca;
+		else if (strcmp(a, "--timeout") == 0)
+			slot = &timeout;
+		else if (strcmp(a, "--call-id") == 0)
+			slot = &cl.call_id;
+		else
+			return usage_error(NULL, "unknown option '%s'", a);
+		if (i + 1 >= argc)
+			return usage_error(NULL, "option '%s' needs a value", a);
+		*slot = argv[++i];
+	}
+	if (i >= argc) {
+		print_global_help(stderr);
+		return EXIT_USAGE;
+	}
+	if ((cmd = find_command(argv[i])) == NULL)
+		return usage_error(NULL, "unknown command '%s'", argv[i]);
+	if (timeout != NULL) {
+		char *end;
+		long s = strtol(timeout, &end, 10);
+		if (*end != '\0' || s < 1 || s > 3600)
+			return usage_error(NULL, "--timeout must be 1 to 3600 seconds, not '%s'",
+			                   timeout);
+		cl.timeout_ms = (int)s * 1000;
+	}
+	if (cl.call_id != NULL && !rpc_valid_call_id(cl.call_id))
+		return usage_error(NULL, "--call-id must be 32 lower-case hex digits, not '%s'",
+		                   cl.call_id);
+	rc = cmd->run(&cl, argc - i, argv + i);
+	rpc_client_close(cl.rpc);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * decimal.h - exact decimal values.
+ *
+ * Stored values and sums never touch binary floating point. A value is an
+ * int64_t count of hundredths (1.00 == 100): `int` elements are whole
+ * multiples of 100, `amount` elements (yuan) use all of it. Derived figures
+ * (indicators, changes) are exact rationals of 128-bit integers, rounded only
+ * when formatted, half away from zero (四舍五入).
+ */
+#ifndef YB_DECIMAL_H
+#define YB_DECIMAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define DEC_SCALE 100
+
+/* Largest magnitude accepted by dec_parse: 10^15 units (so sums of millions fit). */
+#define DEC_MAX_UNITS 1000000000000000LL
+
+/*
+ * Parses a plain decimal written by a person: optional sign, digits,
+ * optional '.' and up to max_decimals (0..2) fraction digits. Surrounding
+ * blanks are ignored. Refuses (YB_INVALID_ARGUMENT, message in eb) an empty
+ * string, any other character, more fraction digits than max_decimals
+ * ("has 3 decimals, at most 2 allowed"), and magnitudes above DEC_MAX_UNITS.
+ * Negative values parse; callers decide whether they are allowed.
+ * On success *out is the value in hundredths.
+ */
+int dec_parse(const char *s, int max_decimals, int64_t *out, struct errbuf *eb);
+
+/*
+ * Writes v (hundredths) with exactly `decimals` (0..2) fraction digits into
+ * buf, rounding half away from zero when decimals < 2. No thousands
+ * separators. Returns YB_OK, or YB_OUT_OF_RANGE if buf is too small.
+ */
+int dec_format(int64_t v, int decimals, char *buf, size_t len);
+
+/* *out = a + b; YB_OUT_OF_RANGE on int64 overflow (and *out untouched). */
+int dec_add(int64_t a, int64_t b, int64_t *out);
+
+/* An exact rational num/den with den > 0, kept reduced. */
+struct dec_ratio {
+	__int128 num;
+	__int128 den;
+};
+
+/* The rational equal to v hundredths. */
+struct dec_ratio dec_ratio_from_hundredths(int64_t v);
+
+/* The rational equal to the integer n. */
+struct dec_ratio dec_ratio_from_int(int64_t n);
+
+/*
+ * Arithmetic on rationals. Each returns YB_OK, YB_OUT_OF_RANGE when an
+ * intermediate would overflow 128 bits, or (dec_ratio_div only)
+ * YB_FAILED_PRECONDITION when dividing by zero. *out is written only on YB_OK.
+ */
+int dec_ratio_add(struct dec_ratio a, struct dec_ratio b, struct dec_ratio *out);
+int dec_ratio_sub(struct dec_ratio a, struct dec_ratio b, struct dec_ratio *out);
+int dec_ratio_mul(struct dec_ratio a, struct dec_ratio b, struct dec_ratio *out);
+int dec_ratio_div(struct dec_ratio a, struct dec_ratio b, struct dec_ratio *out);
+
+/* -1, 0 or 1 as a <, ==, > b. */
+int dec_ratio_cmp(struct dec_ratio a, struct dec_ratio b);
+
+/* True when r is zero. */
+bool dec_ratio_is_zero(struct dec_ratio r);
+
+/*
+ * Writes r rounded half away from zero to `decimals` (0..6) fraction digits,
+ * e.g. 2/3 with 1 -> "0.7", -1/8 with 2 -> "-0.13"; "-0.0" is written "0.0".
+ * Returns YB_OK, or YB_OUT_OF_RANGE if buf is too small.
+ */
+int dec_ratio_format(struct dec_ratio r, int decimals, char *buf, size_t len);
+
+/*
+ * Change from prev to cur, as SPEC §6 defines it, as an exact rational:
+ * dec_change_percent = (cur - prev) / prev * 100, YB_FAILED_PRECONDITION if
+ * prev is zero; dec_change_points = cur - prev.
+ */
+int dec_change_percent(struct dec_ratio cur, struct dec_ratio prev, struct dec_ratio *out);
+int dec_change_points(struct dec_ratio cur, struct dec_ratio prev, struct dec_ratio *out);
+
+#endif

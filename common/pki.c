@@ -1,0 +1,416 @@
+/*
+ * pki.c - request signing and caller verification with OpenSSL 3.0.
+ */
+#include "pki.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+struct pki_identity {
+	X509 *cert;
+	EVP_PKEY *key;
+	uint8_t *der;
+	size_t der_len;
+};
+
+struct pki_verifier {
+	X509_STORE *store;
+	char deployment[65];
+	int check_crl;
+};
+
+/* The reason OpenSSL gave for the last failure, for messages. */
+static const char *ssl_reason(void)
+{
+	unsigned long e = ERR_get_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	ERR_clear_error();
+	return r ? r : "unknown OpenSSL error";
+}
+
+static BIO *open_file(const char *path, const char *what, struct errbuf *eb)
+{
+	BIO *b = BIO_new_file(path, "r");
+	if (b == NULL) {
+		ERR_clear_error();
+		status_fail(eb, YB_EIO, "cannot read %s file '%s'", what, path);
+	}
+	return b;
+}
+
+static int is_p256(EVP_PKEY *key)
+{
+	char group[64];
+	size_t glen = 0;
+
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+		return 0;
+	if (!EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &glen))
+		return 0;
+	return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
+}
+
+/* Copies the first entry of a subject field (by NID) as UTF-8, "" if absent. */
+static void name_field(X509_NAME *name, int nid, char *out, size_t len)
+{
+	int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *utf8 = NULL;
+	int n;
+
+	out[0] = '\0';
+	if (idx < 0)
+		return;
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+	if (n < 0)
+		return;
+	snprintf(out, len, "%.*s", n, (const char *)utf8);
+	OPENSSL_free(utf8);
+}
+
+static int valid_org_code(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int valid_role(const char *r)
+{
+	return strcmp(r, "branch") == 0 || strcmp(r, "central") == 0 || strcmp(r, "auditor") == 0 ||
+	       strcmp(r, "admin") == 0;
+}
+
+static void fill_principal(X509 *cert, const uint8_t *der, size_t der_len, struct pki_principal *p)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+
+	memset(p, 0, sizeof(*p));
+	name_field(name, NID_organizationName, p->deployment, sizeof(p->deployment));
+	name_field(name, NID_organizationalUnitName, p->role, sizeof(p->role));
+	name_field(name, NID_commonName, p->org, sizeof(p->org));
+	snprintf(p->subject, sizeof(p->subject), "O=%s, OU=%s, CN=%s", p->deployment, p->role,
+	         p->org);
+	pki_sha256_hex(der, der_len, p->fingerprint);
+}
+
+int pki_identity_load(const char *cert_path, const char *key_path, struct pki_identity **out,
+                      struct errbuf *eb)
+{
+	struct pki_identity *id = calloc(1, sizeof(*id));
+	BIO *b = NULL;
+	unsigned char *der = NULL;
+	int rc = YB_OK;
+	int n;
+
+	if (id == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if ((b = open_file(cert_path, "certificate", eb)) == NULL) {
+		rc = YB_EIO;
+		goto fail;
+	}
+	id->cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (id->cert == NULL) {
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM certificate: %s",
+		                 cert_path, ssl_reason());
+		goto fail;
+	}
+	if ((b = open_file(key_path, "private key", eb)) == NULL) {
+		rc = YB_EIO;
+		goto fail;
+	}
+	id->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (id->key == NULL) {
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM private key: %s",
+		                 key_path, ssl_reason());
+		goto fail;
+	}
+	if (!is_p256(id->key)) {
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not an EC P-256 key", key_path);
+		goto fail;
+	}
+	if (X509_check_private_key(id->cert, id->key) != 1) {
+		ERR_clear_error();
+		rc = status_fail(eb, YB_INVALID_ARGUMENT,
+		                 "private key '%s' does not belong to certificate '%s'", key_path,
+		                 cert_path);
+		goto fail;
+	}
+	n = i2d_X509(id->cert, &der);
+	if (n <= 0) {
+		rc = status_fail(eb, YB_ECRYPTO, "cannot encode '%s': %s", cert_path, ssl_reason());
+		goto fail;
+	}
+	id->der = malloc((size_t)n);
+	if (id->der == NULL) {
+		OPENSSL_free(der);
+		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(id->der, der, (size_t)n);
+	id->der_len = (size_t)n;
+	OPENSSL_free(der);
+	*out = id;
+	return YB_OK;
+fail:
+	pki_identity_free(id);
+	return rc;
+}
+
+void pki_identity_free(struct pki_identity *id)
+{
+	if (id == NULL)
+		return;
+	X509_free(id->cert);
+	EVP_PKEY_free(id->key); /* OpenSSL clears key material on free */
+	free(id->der);
+	free(id);
+}
+
+const uint8_t *pki_identity_cert(const struct pki_identity *id, size_t *len)
+{
+	*len = id->der_len;
+	return id->der;
+}
+
+int pki_identity_principal(const struct pki_identity *id, struct pki_principal *out,
+                           struct errbuf *eb)
+{
+	(void)eb;
+	fill_principal(id->cert, id->der, id->der_len, out);
+	return YB_OK;
+}
+
+int pki_sign(const struct pki_identity *id, const uint8_t *data, size_t len, uint8_t **sig,
+             size_t *sig_len, struct errbuf *eb)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int rc = YB_OK;
+
+	if (md == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, id->key) != 1 ||
+	    EVP_DigestSign(md, NULL, &n, data, len) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, "cannot sign request: %s", ssl_reason());
+		goto done;
+	}
+	if ((buf = malloc(n)) == NULL) {
+		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (EVP_DigestSign(md, buf, &n, data, len) != 1) {
+		free(buf);
+		rc = status_fail(eb, YB_ECRYPTO, "cannot sign request: %s", ssl_reason());
+		goto done;
+	}
+	*sig = buf;
+	*sig_len = n;
+done:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verifier **out,
+                     struct errbuf *eb)
+{
+	struct pki_verifier *v = calloc(1, sizeof(*v));
+	STACK_OF(X509_INFO) *infos = NULL;
+	BIO *b = NULL;
+	int rc = YB_OK;
+	int ncert = 0;
+
+	if (v == NULL || (v->store = X509_STORE_new()) == NULL) {
+		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((b = open_file(ca_path, "CA certificate", eb)) == NULL) {
+		rc = YB_EIO;
+		goto fail;
+	}
+	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	BIO_free(b);
+	b = NULL;
+	for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 == NULL)
+			continue;
+		if (X509_STORE_add_cert(v->store, xi->x509) != 1) {
+			rc = status_fail(eb, YB_ECRYPTO, "cannot use CA certificate '%s': %s",
+			                 ca_path, ssl_reason());
+			goto fail;
+		}
+		if (ncert++ == 0)
+			name_field(X509_get_subject_name(xi->x509), NID_organizationName,
+			           v->deployment, sizeof(v->deployment));
+	}
+	if (ncert == 0) {
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' holds no PEM certificate", ca_path);
+		goto fail;
+	}
+	if (crl_path != NULL && crl_path[0] != '\0') {
+		X509_CRL *crl;
+		if ((b = open_file(crl_path, "CRL", eb)) == NULL) {
+			rc = YB_EIO;
+			goto fail;
+		}
+		crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+		BIO_free(b);
+		b = NULL;
+		if (crl == NULL) {
+			rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM CRL: %s",
+			                 crl_path, ssl_reason());
+			goto fail;
+		}
+		rc = X509_STORE_add_crl(v->store, crl) == 1 ? YB_OK : YB_ECRYPTO;
+		X509_CRL_free(crl);
+		if (rc != YB_OK) {
+			status_fail(eb, rc, "cannot use CRL '%s': %s", crl_path, ssl_reason());
+			goto fail;
+		}
+		v->check_crl = 1;
+		X509_STORE_set_flags(v->store, X509_V_FLAG_CRL_CHECK);
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	*out = v;
+	return YB_OK;
+fail:
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	pki_verifier_free(v);
+	return rc;
+}
+
+void pki_verifier_free(struct pki_verifier *v)
+{
+	if (v == NULL)
+		return;
+	X509_STORE_free(v->store);
+	free(v);
+}
+
+/* Maps an X509 verification error to the words a user needs. */
+static const char *chain_error(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_REVOKED:
+		return "certificate revoked";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "certificate expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "certificate not yet valid";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return "certificate not issued by this deployment's CA";
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		return "no CRL for the issuing CA";
+	default:
+		return X509_verify_cert_error_string(err);
+	}
+}
+
+int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                      const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
+                      time_t now, struct pki_principal *out, struct errbuf *eb)
+{
+	const unsigned char *p = cert_der;
+	X509 *cert = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY *key;
+	int rc = YB_OK;
+
+	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER)
+		return status_fail(eb, YB_UNAUTHENTICATED, "no caller certificate in the request");
+	if (sig_len == 0 || sig_len > PKI_MAX_SIGNATURE)
+		return status_fail(eb, YB_UNAUTHENTICATED, "no valid signature in the request");
+	cert = d2i_X509(NULL, &p, (long)cert_len);
+	if (cert == NULL || p != cert_der + cert_len) {
+		ERR_clear_error();
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "caller certificate is not valid DER");
+		goto done;
+	}
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, "cannot verify certificate: %s", ssl_reason());
+		goto done;
+	}
+	X509_STORE_CTX_set_time(ctx, 0, now);
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
+		                 chain_error(X509_STORE_CTX_get_error(ctx)));
+		ERR_clear_error();
+		goto done;
+	}
+	fill_principal(cert, cert_der, cert_len, out);
+	if (strcmp(out->deployment, v->deployment) != 0) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED,
+		                 "certificate is for deployment '%s', not '%s'", out->deployment,
+		                 v->deployment);
+		goto done;
+	}
+	if (!valid_role(out->role)) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "certificate role OU='%s' is not a role",
+		                 out->role);
+		goto done;
+	}
+	if (!valid_org_code(out->org)) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED,
+		                 "certificate CN='%s' is not an org unit code", out->org);
+		goto done;
+	}
+	key = X509_get0_pubkey(cert);
+	if (!is_p256(key)) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "caller key is not EC P-256");
+		goto done;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, "cannot verify signature: %s", ssl_reason());
+		goto done;
+	}
+	if (EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
+		ERR_clear_error();
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "signature does not verify");
+		goto done;
+	}
+done:
+	EVP_MD_CTX_free(md);
+	X509_STORE_CTX_free(ctx);
+	X509_free(cert);
+	return rc;
+}
+
+void pki_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+int pki_random(void *buf, size_t len)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? YB_OK : YB_ECRYPTO;
+}

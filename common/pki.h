@@ -1,0 +1,92 @@
+/*
+ * pki.h - identities, request signatures and certificate checks (OpenSSL).
+ *
+ * nng 1.5 does not tell the server which certificate a TLS peer presented,
+ * so each request carries the caller's certificate and an ECDSA P-256 /
+ * SHA-256 signature. The client signs with a pki_identity; the server checks
+ * the certificate against the deployment CA (chain, CRL, dates) and the
+ * signature with a pki_verifier, and names the caller by its subject
+ * O=<deployment>, OU=<role>, CN=<org unit code>.
+ */
+#ifndef YB_PKI_H
+#define YB_PKI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "status.h"
+
+/* Caps on what the server accepts from a peer. */
+#define PKI_MAX_CERT_DER 8192
+#define PKI_MAX_SIGNATURE 256
+
+struct pki_identity;
+struct pki_verifier;
+
+/* Who a verified caller is. */
+struct pki_principal {
+	char subject[256];    /* "O=yuebao-demo, OU=branch, CN=ZFW-JG" */
+	char deployment[65];  /* O */
+	char role[16];        /* OU: branch | central | auditor | admin */
+	char org[33];         /* CN: the org unit code */
+	char fingerprint[65]; /* hex SHA-256 of the certificate DER */
+};
+
+/*
+ * Loads a PEM certificate and its PEM private key (a P-256 EC key) and checks
+ * they belong together. YB_EIO if a file cannot be read, YB_INVALID_ARGUMENT
+ * (eb names the file) if it is not PEM, not P-256, or the key does not match.
+ * The caller owns *out (pki_identity_free).
+ */
+int pki_identity_load(const char *cert_path, const char *key_path, struct pki_identity **out,
+                      struct errbuf *eb);
+
+/* Frees id (and wipes the key); NULL is allowed. */
+void pki_identity_free(struct pki_identity *id);
+
+/* The identity's certificate in DER (owned by id). */
+const uint8_t *pki_identity_cert(const struct pki_identity *id, size_t *len);
+
+/* The identity's subject and fingerprint, read from its certificate. */
+int pki_identity_principal(const struct pki_identity *id, struct pki_principal *out,
+                           struct errbuf *eb);
+
+/*
+ * Signs data (ECDSA over SHA-256, DER signature). The caller frees *sig with
+ * free(). YB_ECRYPTO with the OpenSSL reason on failure.
+ */
+int pki_sign(const struct pki_identity *id, const uint8_t *data, size_t len, uint8_t **sig,
+             size_t *sig_len, struct errbuf *eb);
+
+/*
+ * Loads the deployment CA (PEM, one or more certificates) and, when crl_path
+ * is not NULL, its CRL; certificates are then checked against the CRL too.
+ * The deployment name is the CA subject's O. The caller owns *out.
+ * A verifier is safe to use from many threads at once.
+ */
+int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verifier **out,
+                     struct errbuf *eb);
+
+/* Frees v; NULL is allowed. */
+void pki_verifier_free(struct pki_verifier *v);
+
+/*
+ * Checks a caller: cert_der parses, chains to the CA, is valid at `now`, is
+ * not on the CRL, its subject has O equal to the CA's O, an OU that is a
+ * known role and a CN that is an org unit code ([A-Z0-9-]{2,32}); and sig is
+ * its key's signature over data. Returns YB_OK and fills *out, or
+ * YB_UNAUTHENTICATED with eb saying which check failed ("certificate
+ * revoked", "certificate expired", "signature does not verify", ...).
+ */
+int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                      const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
+                      time_t now, struct pki_principal *out, struct errbuf *eb);
+
+/* Hex SHA-256 of data into out (65 bytes with NUL). */
+void pki_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Fills buf with len cryptographically random bytes; YB_ECRYPTO on failure. */
+int pki_random(void *buf, size_t len);
+
+#endif

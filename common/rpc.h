@@ -1,0 +1,98 @@
+/*
+ * rpc.h - the wire contract both sides share: what a request signature
+ * covers, how TLS is set up, and the client's one call function.
+ *
+ * A call is an RpcRequest (proto/yuebao.proto) sent on an nng REQ socket over
+ * tls+tcp:// with mutual TLS, answered by one RpcReply. The signature covers
+ * rpc_signed_bytes(): method, call id, sent-at, deadline and payload, so a
+ * stored request can be re-verified by anyone holding the CA certificate.
+ */
+#ifndef YB_RPC_H
+#define YB_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "status.h"
+#include "yuebao.pb-c.h"
+
+/* Method names are RPC_METHOD_PREFIX followed by the service method name. */
+#define RPC_METHOD_PREFIX "/yuebao.v1.Returns/"
+
+/* Default cap on one message, each way (SPEC §3). */
+#define RPC_DEFAULT_MAX_MESSAGE (1u << 20)
+
+/* A call id: 32 lower-case hex digits. */
+#define RPC_CALL_ID_LEN 32
+
+/*
+ * The exact bytes a caller signs: "yuebao-rpc-v1\n" method "\n" call_id "\n"
+ * sent_at_ms "\n" deadline_ms "\n" then the payload. The caller frees *out
+ * with free(). YB_ENOMEM on failure.
+ */
+int rpc_signed_bytes(const char *method, const char *call_id, int64_t sent_at_ms,
+                     int64_t deadline_ms, const uint8_t *payload, size_t payload_len, uint8_t **out,
+                     size_t *out_len);
+
+/*
+ * Makes an nng TLS configuration for `mode` (client or server) that presents
+ * cert/key (PEM files), trusts only the CA in ca_path and, when crl_path is
+ * not NULL, refuses certificates on that CRL. The peer must present a
+ * certificate (NNG_TLS_AUTH_MODE_REQUIRED) on both sides. The caller owns *out
+ * (nng_tls_config_free). Errors name the file and nng's reason.
+ */
+int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key_path,
+                       const char *ca_path, const char *crl_path, nng_tls_config **out,
+                       struct errbuf *eb);
+
+/* Unix time in milliseconds. */
+int64_t rpc_now_ms(void);
+
+/* Fills id with a fresh random call id (RPC_CALL_ID_LEN hex digits + NUL). */
+int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1]);
+
+/* True when s is a well-formed call id. */
+int rpc_valid_call_id(const char *s);
+
+struct rpc_client;
+
+/* How a client reaches the daemon. Paths are PEM files. */
+struct rpc_client_options {
+	const char *url;       /* tls+tcp://host:port */
+	const char *cert_path; /* the caller's certificate */
+	const char *key_path;  /* its private key */
+	const char *ca_path;   /* the deployment CA, to check the server */
+	int timeout_ms;        /* per call, including retries; 0 = 30 s */
+};
+
+/*
+ * Loads the identity and connects. Returns YB_OK, YB_EIO/YB_INVALID_ARGUMENT
+ * for unusable files (eb names the file), or YB_ECONNECT when the server
+ * cannot be reached or the TLS handshake fails. The caller owns *out
+ * (rpc_client_close).
+ */
+int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
+                    struct errbuf *eb);
+
+/* Closes the connection and frees c; NULL is allowed. */
+void rpc_client_close(struct rpc_client *c);
+
+/*
+ * One unary call of `method` (the short name, "Submit"). `in` must be that
+ * method's input message. call_id may be NULL (a fresh one is made) or a
+ * caller-chosen id to retry a call: the server executes a call id once.
+ * On return *reply (caller frees with yuebao__v1__rpc_reply__free_unpacked)
+ * holds the server's status, message and field errors, and, when the status
+ * is OK, *out (free with protobuf_c_message_free_unpacked) the method's
+ * output message. Returns the reply's status code (YB_OK, or a gRPC code),
+ * YB_ECONNECT when no reply arrived in time, or another local code (eb says).
+ */
+int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMessage *in,
+                    const char *call_id, ProtobufCMessage **out, Yuebao__V1__RpcReply **reply,
+                    struct errbuf *eb);
+
+#endif

@@ -1,0 +1,564 @@
+/*
+ * sheet.c - CSV files into rows of trimmed cells, on top of libcsv.
+ *
+ * The whole input is checked before libcsv sees it (size cap, NUL bytes,
+ * UTF-8 validity), so every byte handed to the parser is known-good text.
+ * libcsv does the quoting (CSV_STRICT | CSV_STRICT_FINI); it does not report
+ * positions, so the input is fed to it in pieces that each end at a CR or LF:
+ * a row can only end on such a byte, which lets us know where every row
+ * ended and count the lines (outside and inside quoted cells) ourselves.
+ *
+ * Cell texts live in one arena (NUL-terminated, addressed by offset because
+ * the arena moves while it grows); rows index into a flat array of cells.
+ */
+#include "sheet.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sheet_row {
+	size_t line;
+	size_t first; /* index of the row's first cell in cells[] */
+	size_t ncols;
+};
+
+struct sheet {
+	char *arena; /* cell texts, each NUL-terminated */
+	size_t arena_len, arena_cap;
+	uint32_t *cells; /* offsets into arena; < 2^32 because input is capped */
+	size_t ncells, cells_cap;
+	struct sheet_row *rows;
+	size_t nrows, rows_cap;
+};
+
+/* Parsing state shared with the libcsv callbacks. */
+struct sheet_ctx {
+	struct sheet *s;
+	const unsigned char *data;
+	size_t len;
+	const char *name;
+	size_t base; /* offset of data[0] in the original file (BOM skipped) */
+
+	/* Line counting: line_at is the line of byte scan_pos. */
+	size_t scan_pos, line_at;
+	size_t row_end;    /* offset just past the previous row's terminator */
+	size_t chunk_last; /* offset of the last byte of the piece being parsed */
+
+	bool in_row;
+	size_t row_line;
+	size_t row_first_cell, row_arena_start;
+
+	int status; /* first failure seen in a callback */
+	struct errbuf *eb;
+};
+
+/* Advances the line counter to byte offset pos (never backwards). */
+static size_t line_of(struct sheet_ctx *x, size_t pos)
+{
+	for (; x->scan_pos < pos && x->scan_pos < x->len; x->scan_pos++) {
+		unsigned char c = x->data[x->scan_pos];
+		/* LF ends a line; so does a CR not followed by LF (old Mac files). */
+		if (c == '\n' ||
+		    (c == '\r' && (x->scan_pos + 1 >= x->len || x->data[x->scan_pos + 1] != '\n')))
+			x->line_at++;
+	}
+	return x->line_at;
+}
+
+/* Line of byte pos counted from the start of buf (used before parsing). */
+static size_t line_in(const unsigned char *buf, size_t len, size_t pos)
+{
+	size_t line = 1;
+	for (size_t i = 0; i < pos && i < len; i++)
+		if (buf[i] == '\n' || (buf[i] == '\r' && (i + 1 >= len || buf[i + 1] != '\n')))
+			line++;
+	return line;
+}
+
+/*
+ * Returns the offset of the first invalid byte, or len when buf is valid
+ * UTF-8 without NUL bytes (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF). *nul is set when the culprit is a NUL byte.
+ */
+static size_t utf8_check(const unsigned char *buf, size_t len, bool *nul)
+{
+	size_t i = 0;
+
+	*nul = false;
+	while (i < len) {
+		unsigned char c = buf[i];
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xBF;
+
+		if (c == 0) {
+			*nul = true;
+			return i;
+		}
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			if (c == 0xE0)
+				lo = 0xA0; /* overlong */
+			else if (c == 0xED)
+				hi = 0x9F; /* surrogates */
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			if (c == 0xF0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xF4)
+				hi = 0x8F; /* above U+10FFFF */
+		} else {
+			return i;
+		}
+		if (len - i <= n)
+			return i;
+		if (buf[i + 1] < lo || buf[i + 1] > hi)
+			return i;
+		for (size_t k = 2; k <= n; k++)
+			if (buf[i + k] < 0x80 || buf[i + k] > 0xBF)
+				return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+static bool is_blank_ascii(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/*
+ * Trims ASCII blanks, NO-BREAK SPACE (C2 A0) and IDEOGRAPHIC SPACE
+ * (E3 80 80, the full-width blank of Chinese input methods) from both ends.
+ */
+static void trim(const unsigned char **p, size_t *len)
+{
+	const unsigned char *s = *p;
+	size_t n = *len;
+
+	for (;;) {
+		if (n >= 1 && is_blank_ascii(s[0])) {
+			s++, n--;
+		} else if (n >= 2 && s[0] == 0xC2 && s[1] == 0xA0) {
+			s += 2, n -= 2;
+		} else if (n >= 3 && s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) {
+			s += 3, n -= 3;
+		} else {
+			break;
+		}
+	}
+	for (;;) {
+		if (n >= 1 && is_blank_ascii(s[n - 1])) {
+			n--;
+		} else if (n >= 2 && s[n - 2] == 0xC2 && s[n - 1] == 0xA0) {
+			n -= 2;
+		} else if (n >= 3 && s[n - 3] == 0xE3 && s[n - 2] == 0x80 && s[n - 1] == 0x80) {
+			n -= 3;
+		} else {
+			break;
+		}
+	}
+	*p = s;
+	*len = n;
+}
+
+/*
+ * Returns buf grown to hold at least need elements of size sz (buf itself
+ * when it already does), or NULL when out of memory (buf is then untouched).
+ */
+static void *reserve(void *buf, size_t *cap, size_t need, size_t sz)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return buf;
+	ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2; /* need is bounded by the input caps: no overflow */
+	p = realloc(buf, ncap * sz);
+	if (p == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+/* Records the first failure seen in a callback; later ones are dropped. */
+static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
+{
+	char msg[ERRBUF_MAX];
+	va_list ap;
+
+	if (x->status != YB_OK)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	x->status = status_fail(x->eb, code, "%s: %s", x->name, msg);
+}
+
+/* Offset where the current row starts: the first byte after the previous
+ * row's terminator that libcsv does not skip (blank lines, leading blanks). */
+static size_t row_start(const struct sheet_ctx *x)
+{
+	size_t p = x->row_end;
+	while (p < x->len && (x->data[p] == ' ' || x->data[p] == '\t' || x->data[p] == '\r' ||
+	                      x->data[p] == '\n'))
+		p++;
+	return p;
+}
+
+static void on_field(void *field, size_t len, void *ctx)
+{
+	struct sheet_ctx *x = ctx;
+	struct sheet *s = x->s;
+	const unsigned char *p = field;
+	char *arena;
+	uint32_t *cells;
+
+	if (x->status != YB_OK)
+		return;
+	if (!x->in_row) {
+		x->in_row = true;
+		x->row_line = line_of(x, row_start(x));
+		x->row_first_cell = s->ncells;
+		x->row_arena_start = s->arena_len;
+	}
+	if (len > SHEET_MAX_CELL) {
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: a cell has more than %zu bytes",
+		         x->row_line, (size_t)SHEET_MAX_CELL);
+		return;
+	}
+	if (s->ncells - x->row_first_cell >= SHEET_MAX_COLS) {
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu columns", x->row_line,
+		         (size_t)SHEET_MAX_COLS);
+		return;
+	}
+	if (p == NULL)
+		len = 0;
+	else
+		trim(&p, &len);
+	arena = reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
+	if (arena == NULL) {
+		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		return;
+	}
+	s->arena = arena;
+	cells = reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells));
+	if (cells == NULL) {
+		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		return;
+	}
+	s->cells = cells;
+	s->cells[s->ncells++] = (uint32_t)s->arena_len;
+	if (len > 0)
+		memcpy(s->arena + s->arena_len, p, len);
+	s->arena[s->arena_len + len] = '\0';
+	s->arena_len += len + 1;
+}
+
+static void on_row(int c, void *ctx)
+{
+	struct sheet_ctx *x = ctx;
+	struct sheet *s = x->s;
+	struct sheet_row *rows;
+	bool blank = true;
+	size_t ncols;
+
+	/* The row ended on the terminator that closed this piece (or at EOF). */
+	x->row_end = c < 0 ? x->len : x->chunk_last + 1;
+	if (x->status != YB_OK || !x->in_row) {
+		x->in_row = false;
+		return;
+	}
+	x->in_row = false;
+	ncols = s->ncells - x->row_first_cell;
+	for (size_t i = 0; i < ncols && blank; i++)
+		blank = s->arena[s->cells[x->row_first_cell + i]] == '\0';
+	if (blank) {
+		s->ncells = x->row_first_cell;
+		s->arena_len = x->row_arena_start;
+		return;
+	}
+	if (s->nrows >= SHEET_MAX_ROWS) {
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu rows", x->row_line,
+		         (size_t)SHEET_MAX_ROWS);
+		return;
+	}
+	rows = reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows));
+	if (rows == NULL) {
+		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		return;
+	}
+	s->rows = rows;
+	s->rows[s->nrows].line = x->row_line;
+	s->rows[s->nrows].first = x->row_first_cell;
+	s->rows[s->nrows].ncols = ncols;
+	s->nrows++;
+}
+
+/*
+ * libcsv buffers a whole cell before handing it over and grows its buffer
+ * by blk_size at a time; capping that buffer keeps a huge cell from costing
+ * more than a few KiB (and quadratic copying). The cap is loose: on_field
+ * applies the exact SHEET_MAX_CELL to the cell as libcsv delivers it.
+ */
+#define CSV_BLOCK 1024
+#define CSV_BUFFER_MAX (2 * SHEET_MAX_CELL + CSV_BLOCK)
+
+static void *capped_realloc(void *p, size_t size)
+{
+	if (size > CSV_BUFFER_MAX)
+		return NULL;
+	return realloc(p, size);
+}
+
+/* Parses x->data with libcsv, feeding it one line terminator at a time. */
+static int parse(struct sheet_ctx *x)
+{
+	struct csv_parser p;
+	size_t pos = 0;
+	int rc = YB_OK;
+
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		return status_fail(x->eb, YB_ENOMEM, "%s: cannot start the CSV parser", x->name);
+	csv_set_realloc_func(&p, capped_realloc);
+	csv_set_blk_size(&p, CSV_BLOCK);
+	while (pos < x->len) {
+		size_t end = pos, got;
+
+		while (end < x->len && x->data[end] != '\r' && x->data[end] != '\n')
+			end++;
+		if (end < x->len)
+			end++; /* include the terminator */
+		x->chunk_last = end - 1;
+		got = csv_parse(&p, x->data + pos, end - pos, on_field, on_row, x);
+		if (x->status != YB_OK) {
+			rc = x->status;
+			goto out;
+		}
+		if (got != end - pos) {
+			if (csv_error(&p) == CSV_EPARSE) {
+				size_t at = pos + got;
+				rc = status_fail(
+				    x->eb, YB_INVALID_ARGUMENT,
+				    "%s: line %zu: malformed quoting at byte offset %zu "
+				    "(a '\"' inside a cell must be doubled and the cell "
+				    "quoted)",
+				    x->name, line_of(x, at), x->base + at);
+			} else if (csv_get_buffer_size(&p) + CSV_BLOCK > CSV_BUFFER_MAX) {
+				rc = status_fail(x->eb, YB_RESOURCE_EXHAUSTED,
+				                 "%s: line %zu: a cell has more than %u bytes",
+				                 x->name,
+				                 x->in_row ? x->row_line : line_of(x, row_start(x)),
+				                 (unsigned)SHEET_MAX_CELL);
+			} else {
+				rc = status_fail(x->eb, YB_ENOMEM, "%s: CSV parser: %s", x->name,
+				                 csv_strerror(csv_error(&p)));
+			}
+			goto out;
+		}
+		pos = end;
+	}
+	if (csv_fini(&p, on_field, on_row, x) != 0) {
+		rc = status_fail(
+		    x->eb, YB_INVALID_ARGUMENT,
+		    "%s: line %zu: a quoted cell is not closed before the end of the file", x->name,
+		    x->in_row ? x->row_line : line_of(x, row_start(x)));
+		goto out;
+	}
+	rc = x->status;
+out:
+	csv_free(&p);
+	return rc;
+}
+
+int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet **out,
+                   struct errbuf *eb)
+{
+	const unsigned char *d = (const unsigned char *)data;
+	struct sheet_ctx x;
+	struct sheet *s = NULL;
+	size_t base = 0, bad;
+	bool nul;
+	int rc;
+
+	*out = NULL;
+	if (name == NULL)
+		name = "(input)";
+	if (len > SHEET_MAX_BYTES)
+		return status_fail(eb, YB_RESOURCE_EXHAUSTED, "%s: file larger than %u bytes", name,
+		                   SHEET_MAX_BYTES);
+	if (len == 0 || d == NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
+	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF)
+		base = 3;
+	if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF)))
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "%s: the file is UTF-16 text; save it as \"CSV UTF-8\"", name);
+	bad = utf8_check(d + base, len - base, &nul);
+	if (bad < len - base) {
+		if (nul)
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   "%s: line %zu: NUL byte at byte offset %zu; not a text "
+			                   "file",
+			                   name, line_in(d + base, len - base, bad), base + bad);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "%s: line %zu: invalid UTF-8 at byte offset %zu; save the file "
+		                   "as \"CSV UTF-8\"",
+		                   name, line_in(d + base, len - base, bad), base + bad);
+	}
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.data = d + base;
+	x.len = len - base;
+	x.name = name;
+	x.base = base;
+	x.line_at = 1;
+	x.eb = eb;
+	rc = parse(&x);
+	if (rc != YB_OK)
+		goto fail;
+	if (s->nrows == 0) {
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
+		goto fail;
+	}
+	*out = s;
+	return YB_OK;
+fail:
+	sheet_free(s);
+	return rc;
+}
+
+int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, rc;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return status_fail(eb, YB_EIO, "%s: cannot open: %s", path, strerror(errno));
+	/* Read up to one byte past the cap, so an oversized file is noticed
+	 * without trusting st_size (pipes, files that grow while read). */
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *p;
+
+			if (ncap > (size_t)SHEET_MAX_BYTES + 1)
+				ncap = (size_t)SHEET_MAX_BYTES + 1;
+			if (ncap == cap) {
+				rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
+				                 "%s: file larger than %u bytes", path,
+				                 SHEET_MAX_BYTES);
+				goto out;
+			}
+			p = realloc(buf, ncap);
+			if (p == NULL) {
+				rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			buf = p;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = status_fail(eb, YB_EIO, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	rc = sheet_load_mem(buf, len, path, out, eb);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void sheet_free(struct sheet *s)
+{
+	if (s == NULL)
+		return;
+	free(s->arena);
+	free(s->cells);
+	free(s->rows);
+	free(s);
+}
+
+size_t sheet_rows(const struct sheet *s)
+{
+	return s ? s->nrows : 0;
+}
+
+size_t sheet_cols(const struct sheet *s, size_t row)
+{
+	if (s == NULL || row >= s->nrows)
+		return 0;
+	return s->rows[row].ncols;
+}
+
+const char *sheet_cell(const struct sheet *s, size_t row, size_t col)
+{
+	if (s == NULL || row >= s->nrows || col >= s->rows[row].ncols)
+		return "";
+	return s->arena + s->cells[s->rows[row].first + col];
+}
+
+size_t sheet_line(const struct sheet *s, size_t row)
+{
+	if (s == NULL || row >= s->nrows)
+		return 0;
+	return s->rows[row].line;
+}
+
+int sheet_find_col(const struct sheet *s, const char *name)
+{
+	if (s == NULL || s->nrows == 0 || name == NULL)
+		return -1;
+	for (size_t i = 0; i < s->rows[0].ncols; i++) {
+		const char *a = sheet_cell(s, 0, i), *b = name;
+
+		while (*a && *b) {
+			unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+			if (ca >= 'A' && ca <= 'Z')
+				ca += 'a' - 'A';
+			if (cb >= 'A' && cb <= 'Z')
+				cb += 'a' - 'A';
+			if (ca != cb)
+				break;
+			a++, b++;
+		}
+		if (*a == '\0' && *b == '\0')
+			return (int)i;
+	}
+	return -1;
+}

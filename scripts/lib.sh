@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Shared by scripts/demo.sh and the integration tests: make a demo PKI for an
+# org tree, start yuebaod on a free loopback port, stop it. Source it; it
+# expects $YB_BIN (the directory holding yuebaod and yuebao) and $YB_SRC.
+
+# yb_make_pki DIR ORGS_CSV: a CA, a server certificate, a branch certificate
+# for every org unit without children and a central and an auditor
+# certificate for the root.
+yb_make_pki() {
+	local dir=$1 orgs=$2 code
+	"$YB_SRC/certs/yuebao-certs.sh" init "$dir" >/dev/null
+	for code in $(yb_leaf_orgs "$orgs"); do
+		"$YB_SRC/certs/yuebao-certs.sh" issue "$dir" branch "$code" >/dev/null
+	done
+	code=$(awk -F, 'NR > 1 && $3 == "" { print $1; exit }' "$orgs")
+	"$YB_SRC/certs/yuebao-certs.sh" issue "$dir" central "$code" >/dev/null
+	"$YB_SRC/certs/yuebao-certs.sh" issue "$dir" auditor "$code" >/dev/null
+}
+
+# yb_leaf_orgs ORGS_CSV: the codes of org units without children, sorted.
+yb_leaf_orgs() {
+	awk -F, 'NR > 1 && $1 != "" { p[$3] = 1; c[NR] = $1 }
+		END { for (i in c) if (!(c[i] in p)) print c[i] }' "$1" | sort
+}
+
+# yb_start_daemon PKI DB ORGS LOG [extra yuebaod flags...]: starts yuebaod on
+# 127.0.0.1 with a port the kernel picks, waits until it listens (at most
+# 10 s), and sets YB_URL and YB_DAEMON_PID.
+yb_start_daemon() {
+	local pki=$1 db=$2 orgs=$3 log=$4 i
+	shift 4
+	"$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
+		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
+		--orgs "$orgs" "$@" 2>>"$log" &
+	YB_DAEMON_PID=$!
+	YB_URL=
+	for i in $(seq 1 100); do
+		YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$log" | tail -1 |
+			sed 's/listening on //') || true
+		[ -n "$YB_URL" ] && return 0
+		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "yuebaod did not start; its log:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# yb_stop_daemon: SIGTERM, then wait (at most 10 s) for a clean exit.
+yb_stop_daemon() {
+	local i
+	[ -n "${YB_DAEMON_PID:-}" ] || return 0
+	kill -TERM "$YB_DAEMON_PID" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$YB_DAEMON_PID" 2>/dev/null || true
+	wait "$YB_DAEMON_PID" 2>/dev/null || true
+	YB_DAEMON_PID=
+}
+
+# yb_as ROLE CODE ARGS...: runs the client as ROLE-CODE of the current PKI ($YB_PKI).
+yb_as() {
+	local role=$1 code=$2
+	shift 2
+	"$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/$role-$code.crt" --key "$YB_PKI/$role-$code.key" "$@"
+}

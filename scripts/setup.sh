@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages yuebao needs (only those missing) and builds
+# it with CMake into ./build (or $YB_BUILD_DIR, with extra $YB_CMAKE_FLAGS).
+# Used by the README's two commands and by CI.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${YB_BUILD_DIR:-$root/build}
+
+packages=(
+	build-essential cmake pkg-config
+	protobuf-c-compiler libprotobuf-c-dev
+	libnng-dev libmbedtls-dev
+	libsqlite3-dev sqlite3
+	libssl-dev openssl
+	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
+)
+
+install_missing() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "setup: installing ${missing[*]}"
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_missing
+# shellcheck disable=SC2086 # YB_CMAKE_FLAGS is a list of flags
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${YB_CMAKE_FLAGS:-} >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" -- --no-print-directory >/dev/null
+echo "setup: built $build_dir/bin/yuebaod and $build_dir/bin/yuebao"

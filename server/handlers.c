@@ -1,0 +1,619 @@
+/*
+ * handlers.c - Ping, GetCatalog, Submit, GetReturn and Consolidate.
+ */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consolidate.h"
+#include "decimal.h"
+#include "period.h"
+
+/* Arena blocks: one malloc per allocation, freed together. */
+struct call_block {
+	struct call_block *next;
+	max_align_t data[];
+};
+
+void *call_alloc(struct call *c, size_t n)
+{
+	struct call_block *b = calloc(1, sizeof(*b) + (n ? n : 1));
+
+	if (b == NULL)
+		return NULL;
+	b->next = c->arena;
+	c->arena = b;
+	return b->data;
+}
+
+char *call_strdup(struct call *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = call_alloc(c, n);
+
+	if (d != NULL)
+		memcpy(d, s, n);
+	return d;
+}
+
+void call_release(struct call *c)
+{
+	while (c->arena != NULL) {
+		struct call_block *b = c->arena;
+		c->arena = b->next;
+		free(b);
+	}
+}
+
+static int refuse(struct call *c, int code, const char *fmt, const char *a, const char *b)
+{
+	return status_fail(&c->msg, code, fmt, a, b);
+}
+
+/* Adds a field error to the refusal (kept even when memory runs short). */
+static void add_error(struct call *c, const char *severity, const char *field, uint32_t line,
+                      const char *value, const char *message)
+{
+	Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
+	Yuebao__V1__FieldError **list = call_alloc(c, (c->n_errors + 1) * sizeof(*list));
+
+	if (e == NULL || list == NULL)
+		return;
+	yuebao__v1__field_error__init(e);
+	e->severity = call_strdup(c, severity);
+	e->field = call_strdup(c, field);
+	e->line = line;
+	e->value = call_strdup(c, value ? value : "");
+	e->message = call_strdup(c, message);
+	if (!e->severity || !e->field || !e->value || !e->message)
+		return;
+	if (c->n_errors > 0)
+		memcpy(list, c->errors, c->n_errors * sizeof(*list));
+	list[c->n_errors++] = e;
+	c->errors = list;
+}
+
+/*
+ * Resolves the org unit a call is about ("" = the caller's own) and checks
+ * the caller may act on it: a branch only on itself, central and auditor on
+ * their subtree, and only a branch writes returns.
+ */
+static int authorize(struct call *c, const char *org, bool write, int *idx)
+{
+	const struct orgtree *t = c->world->orgs;
+	const char *code = org[0] ? org : c->who->org;
+	const char *role = c->who->role;
+	int own;
+
+	*idx = orgtree_find(t, code);
+	if (*idx < 0)
+		return refuse(c, YB_NOT_FOUND, "org unit '%s' is not in the org tree%s", code, "");
+	if (write) {
+		if (strcmp(role, "branch") != 0)
+			return refuse(c, YB_PERMISSION_DENIED,
+			              "a %s certificate cannot submit returns; only the branch "
+			              "%s itself can",
+			              role, code);
+		if (strcmp(code, c->who->org) != 0)
+			return refuse(c, YB_PERMISSION_DENIED,
+			              "branch %s may not submit for org unit %s", c->who->org,
+			              code);
+		return YB_OK;
+	}
+	if (strcmp(role, "branch") == 0) {
+		if (strcmp(code, c->who->org) != 0)
+			return refuse(c, YB_PERMISSION_DENIED, "branch %s may not read org unit %s",
+			              c->who->org, code);
+		return YB_OK;
+	}
+	if (strcmp(role, "central") != 0 && strcmp(role, "auditor") != 0)
+		return refuse(c, YB_PERMISSION_DENIED, "a %s certificate cannot read returns%s",
+		              role, "");
+	own = orgtree_find(t, c->who->org);
+	if (own < 0 || !orgtree_within(t, *idx, own))
+		return refuse(c, YB_PERMISSION_DENIED,
+		              "%s may not read org unit %s outside its subtree", c->who->org, code);
+	return YB_OK;
+}
+
+static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	Yuebao__V1__PingReply *r = call_alloc(c, sizeof(*r));
+	int idx;
+
+	(void)in;
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__ping_reply__init(r);
+	idx = orgtree_find(c->world->orgs, c->who->org);
+	r->version = YB_VERSION;
+	r->subject = (char *)c->who->subject;
+	r->role = (char *)c->who->role;
+	r->org = (char *)c->who->org;
+	r->org_name = idx >= 0 ? c->world->orgs->units[idx].name : "";
+	r->server_time_ms = c->now_ms;
+	*out = &r->base;
+	return YB_OK;
+}
+
+static int handle_get_catalog(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const struct catalog *cat = c->world->cat;
+	Yuebao__V1__CatalogReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__CatalogFile *files = call_alloc(c, CATALOG_NFILES * sizeof(*files));
+	Yuebao__V1__CatalogFile **list = call_alloc(c, CATALOG_NFILES * sizeof(*list));
+
+	(void)in;
+	if (r == NULL || files == NULL || list == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__catalog_reply__init(r);
+	for (size_t i = 0; i < CATALOG_NFILES; i++) {
+		yuebao__v1__catalog_file__init(&files[i]);
+		files[i].name = cat->files[i].name;
+		files[i].content.data = (uint8_t *)cat->files[i].data;
+		files[i].content.len = cat->files[i].len;
+		list[i] = &files[i];
+	}
+	r->files = list;
+	r->n_files = CATALOG_NFILES;
+	r->digest = (char *)cat->digest;
+	*out = &r->base;
+	return YB_OK;
+}
+
+/* True when a return for month m received at now_ms is on time (local time). */
+static bool on_time(int m, int due_day, int64_t now_ms)
+{
+	struct tm due = {0};
+
+	/* Due at the end of day `due_day` of the next month: before day+1 00:00. */
+	due.tm_year = period_month_year(m + 1) - 1900;
+	due.tm_mon = period_month_mon(m + 1) - 1;
+	due.tm_mday = due_day + 1;
+	due.tm_isdst = -1;
+	return (int64_t)mktime(&due) * 1000 > now_ms;
+}
+
+static const char *finding_severity(enum catalog_finding_kind k)
+{
+	return k == FINDING_ERROR ? "error" : k == FINDING_WARNING ? "warning" : "skipped";
+}
+
+/* Converts findings other than errors into the reply and the stored rows. */
+static int keep_findings(struct call *c, const struct catalog_findings *f,
+                         Yuebao__V1__SubmitReply *r, struct store_finding **rows, size_t *n)
+{
+	size_t k = 0;
+
+	*rows = call_alloc(c, (f->n + 1) * sizeof(**rows));
+	r->findings = call_alloc(c, (f->n + 1) * sizeof(*r->findings));
+	if (*rows == NULL || r->findings == NULL)
+		return YB_ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct catalog_finding *x = &f->items[i];
+		Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
+		if (e == NULL)
+			return YB_ENOMEM;
+		yuebao__v1__field_error__init(e);
+		e->severity = (char *)finding_severity(x->kind);
+		e->field = call_strdup(c, x->code);
+		e->line = (uint32_t)x->line;
+		e->value = call_strdup(c, x->value);
+		e->message = call_strdup(c, x->message);
+		if (!e->field || !e->value || !e->message)
+			return YB_ENOMEM;
+		r->findings[k] = e;
+		(*rows)[k] =
+		    (struct store_finding){e->severity, e->field, e->line, e->value, e->message};
+		k++;
+	}
+	r->n_findings = k;
+	*n = k;
+	return YB_OK;
+}
+
+/* Checks the values; on errors, fills the refusal with every one of them. */
+static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
+                        struct catalog_values *vals, struct catalog_findings *f)
+{
+	struct catalog_entry *entries = call_alloc(c, (req->n_values + 1) * sizeof(*entries));
+	int rc;
+
+	if (entries == NULL)
+		return YB_ENOMEM;
+	for (size_t i = 0; i < req->n_values; i++) {
+		entries[i].code = req->values[i]->code;
+		entries[i].value = req->values[i]->value;
+		entries[i].line = req->values[i]->line;
+	}
+	rc = catalog_check(c->world->cat, entries, req->n_values, vals, f);
+	if (rc == YB_INVALID_ARGUMENT) {
+		for (size_t i = 0; i < f->n; i++)
+			if (f->items[i].kind == FINDING_ERROR)
+				add_error(c, "error", f->items[i].code, (uint32_t)f->items[i].line,
+				          f->items[i].value, f->items[i].message);
+		status_fail(&c->msg, rc, "the return has %zu error%s; nothing was stored",
+		            f->errors, f->errors == 1 ? "" : "s");
+	} else if (rc != YB_OK) {
+		status_fail(&c->msg, rc, "cannot check the return: out of memory");
+	}
+	return rc;
+}
+
+static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__SubmitRequest *req = (const Yuebao__V1__SubmitRequest *)in;
+	const struct catalog *cat = c->world->cat;
+	Yuebao__V1__SubmitReply *r = call_alloc(c, sizeof(*r));
+	struct catalog_values vals = {0};
+	struct catalog_findings f = {0};
+	struct store_revision rev = {0};
+	struct store_value *values = NULL;
+	struct store_revision_row *latest = NULL;
+	char period[PERIOD_TEXT_MAX], sha[65];
+	uint32_t last = 0;
+	int idx, month, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__submit_reply__init(r);
+	if ((rc = authorize(c, req->org, true, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK) {
+		add_error(c, "error", "period", 0, req->period, c->msg.msg);
+		return rc;
+	}
+	period_format_month(month, period, sizeof(period));
+	if (month > period_current_month())
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "period %s has not begun: a return can be filed from the first day "
+		              "of its month%s",
+		              period, "");
+	if ((rc = check_values(c, req, &vals, &f)) != YB_OK)
+		goto done;
+	if ((rc = store_last_revision(c->store, c->world->orgs->units[idx].code, month, &last,
+	                              &c->msg)) != YB_OK)
+		goto done;
+	if (last > 0 && (rc = store_get_revision(c->store, c->world->orgs->units[idx].code, month,
+	                                         last, &latest, &c->msg)) != YB_OK)
+		goto done;
+	if (latest != NULL && strcmp(latest->state, "accepted") == 0) {
+		rc = refuse(c, YB_FAILED_PRECONDITION,
+		            "the return of %s for %s is accepted and locked; ask the central "
+		            "office to reopen it",
+		            c->world->orgs->units[idx].code, period);
+		goto done;
+	}
+	if (last > 0 && req->reason[0] == '\0') {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+		         "revision %u of %s %s amends revision %u and needs a reason (--reason)",
+		         last + 1, c->world->orgs->units[idx].code, period, last);
+		add_error(c, "error", "reason", 0, "", msg);
+		rc = status_fail(&c->msg, YB_INVALID_ARGUMENT, "%s", msg);
+		goto done;
+	}
+	r->org = c->world->orgs->units[idx].code;
+	r->period = call_strdup(c, period);
+	r->received_at_ms = c->now_ms;
+	r->on_time = on_time(month, c->world->due_day, c->now_ms);
+	r->dry_run = req->dry_run;
+	r->state = req->dry_run ? "" : "submitted";
+	pki_sha256_hex(c->request, c->request_len, sha);
+	r->request_sha256 = req->dry_run ? "" : call_strdup(c, sha);
+	if (r->period == NULL || r->request_sha256 == NULL ||
+	    (rc = keep_findings(c, &f, r, (struct store_finding **)&rev.findings,
+	                        &rev.n_findings)) != YB_OK) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	if (req->dry_run) {
+		*out = &r->base;
+		goto done;
+	}
+	if ((values = call_alloc(c, (cat->n_elements + 1) * sizeof(*values))) == NULL) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	for (size_t e = 0; e < cat->n_elements; e++)
+		if (vals.present[e])
+			values[rev.n_values++] =
+			    (struct store_value){cat->elements[e].code, vals.value[e]};
+	rev.org = r->org;
+	rev.month = month;
+	rev.revision = last + 1;
+	rev.state = "submitted";
+	rev.received_at_ms = c->now_ms;
+	rev.on_time = r->on_time;
+	rev.reason = req->reason;
+	rev.subject = c->who->subject;
+	rev.fingerprint = c->who->fingerprint;
+	rev.request = c->request;
+	rev.request_len = c->request_len;
+	rev.request_sha256 = sha;
+	rev.values = values;
+	if ((rc = store_insert_revision(c->store, &rev, &c->msg)) != YB_OK)
+		goto done;
+	r->revision = rev.revision;
+	*out = &r->base;
+done:
+	store_revision_row_free(latest);
+	catalog_values_free(&vals);
+	catalog_findings_clear(&f);
+	return rc;
+}
+
+/* A figure's text for an element value: whole for int, two decimals for amount. */
+static char *format_value(struct call *c, const struct catalog_element *e, int64_t v)
+{
+	char buf[48];
+
+	dec_format(v, e->type == CATALOG_AMOUNT ? 2 : 0, buf, sizeof(buf));
+	return call_strdup(c, buf);
+}
+
+static int handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__GetReturnRequest *req = (const Yuebao__V1__GetReturnRequest *)in;
+	const struct catalog *cat = c->world->cat;
+	Yuebao__V1__ReturnRevision *r = call_alloc(c, sizeof(*r));
+	struct store_revision_row *row = NULL;
+	char period[PERIOD_TEXT_MAX];
+	int idx, month, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__return_revision__init(r);
+	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
+		return rc;
+	period_format_month(month, period, sizeof(period));
+	rc = store_get_revision(c->store, c->world->orgs->units[idx].code, month, req->revision,
+	                        &row, &c->msg);
+	if (rc == YB_NOT_FOUND) {
+		char rev[16] = "";
+		if (req->revision > 0)
+			snprintf(rev, sizeof(rev), " revision %u", req->revision);
+		status_fail(&c->msg, rc, "no return%s from %s for %s", rev,
+		            c->world->orgs->units[idx].code, period);
+	}
+	if (rc != YB_OK)
+		return rc;
+	r->org = c->world->orgs->units[idx].code;
+	r->org_name = c->world->orgs->units[idx].name;
+	r->period = call_strdup(c, period);
+	r->revision = row->revision;
+	r->revisions = row->revisions;
+	r->state = call_strdup(c, row->state);
+	r->received_at_ms = row->received_at_ms;
+	r->on_time = row->on_time;
+	r->reason = call_strdup(c, row->reason);
+	r->submitter = call_strdup(c, row->subject);
+	r->fingerprint = call_strdup(c, row->fingerprint);
+	r->request_sha256 = call_strdup(c, row->request_sha256);
+	r->values = call_alloc(c, (row->n_values + 1) * sizeof(*r->values));
+	r->findings = call_alloc(c, (row->n_findings + 1) * sizeof(*r->findings));
+	if (!r->period || !r->state || !r->reason || !r->submitter || !r->fingerprint ||
+	    !r->request_sha256 || !r->values || !r->findings) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	/* Catalog order, as the template and the report list them. */
+	for (size_t e = 0; e < cat->n_elements; e++)
+		for (size_t i = 0; i < row->n_values; i++) {
+			Yuebao__V1__Value *v;
+			if (strcmp(row->values[i].code, cat->elements[e].code) != 0)
+				continue;
+			if ((v = call_alloc(c, sizeof(*v))) == NULL) {
+				rc = YB_ENOMEM;
+				goto done;
+			}
+			yuebao__v1__value__init(v);
+			v->code = cat->elements[e].code;
+			v->value = format_value(c, &cat->elements[e], row->values[i].value);
+			r->values[r->n_values++] = v;
+		}
+	for (size_t i = 0; i < row->n_findings; i++) {
+		const struct store_finding *sf = &row->findings[i];
+		Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
+		if (e == NULL) {
+			rc = YB_ENOMEM;
+			goto done;
+		}
+		yuebao__v1__field_error__init(e);
+		e->severity = call_strdup(c, sf->severity);
+		e->field = call_strdup(c, sf->field);
+		e->line = sf->line;
+		e->value = call_strdup(c, sf->value);
+		e->message = call_strdup(c, sf->message);
+		r->findings[r->n_findings++] = e;
+	}
+	*out = &r->base;
+done:
+	store_revision_row_free(row);
+	return rc;
+}
+
+static int parse_compare(const char *s, enum consol_compare *out)
+{
+	if (s[0] == '\0')
+		*out = CONSOL_NONE;
+	else if (strcmp(s, "yoy") == 0)
+		*out = CONSOL_YOY;
+	else if (strcmp(s, "prev") == 0)
+		*out = CONSOL_PREV;
+	else
+		return YB_INVALID_ARGUMENT;
+	return YB_OK;
+}
+
+static int parse_by(const char *s, enum consol_by *out)
+{
+	if (s[0] == '\0')
+		*out = CONSOL_TOTAL;
+	else if (strcmp(s, "org") == 0)
+		*out = CONSOL_BY_ORG;
+	else if (strcmp(s, "month") == 0)
+		*out = CONSOL_BY_MONTH;
+	else
+		return YB_INVALID_ARGUMENT;
+	return YB_OK;
+}
+
+/* Builds the reply's groups from the result; strings point into res. */
+static int build_groups(struct call *c, const struct consol_result *res,
+                        Yuebao__V1__ConsolidateReply *r)
+{
+	const struct catalog *cat = c->world->cat;
+
+	r->groups = call_alloc(c, res->n_groups * sizeof(*r->groups));
+	if (r->groups == NULL)
+		return YB_ENOMEM;
+	for (size_t g = 0; g < res->n_groups; g++) {
+		const struct consol_group *cg = &res->groups[g];
+		Yuebao__V1__Group *grp = call_alloc(c, sizeof(*grp));
+		Yuebao__V1__Figure *figs = call_alloc(c, res->n_figures * sizeof(*figs));
+		Yuebao__V1__Figure **list = call_alloc(c, res->n_figures * sizeof(*list));
+
+		if (grp == NULL || figs == NULL || list == NULL)
+			return YB_ENOMEM;
+		yuebao__v1__group__init(grp);
+		grp->key = (char *)cg->key;
+		grp->name = (char *)cg->name;
+		grp->expected = cg->expected;
+		grp->present = cg->present;
+		grp->previous_expected = cg->previous_expected;
+		grp->previous_present = cg->previous_present;
+		for (size_t i = 0; i < res->n_figures; i++) {
+			Yuebao__V1__Figure *f = &figs[i];
+			yuebao__v1__figure__init(f);
+			if (i < cat->n_elements) {
+				const struct catalog_element *e = &cat->elements[i];
+				f->code = e->code;
+				f->kind = "element";
+				f->name_zh = e->name_zh;
+				f->name_en = e->name_en;
+				f->unit = e->unit;
+			} else {
+				const struct catalog_indicator *x =
+				    &cat->indicators[i - cat->n_elements];
+				f->code = x->code;
+				f->kind = "indicator";
+				f->name_zh = x->name_zh;
+				f->name_en = x->name_en;
+				f->unit = x->unit;
+			}
+			f->value = (char *)cg->figures[i].value;
+			f->previous = (char *)cg->figures[i].previous;
+			f->change = (char *)cg->figures[i].change;
+			f->change_unit = (char *)cg->figures[i].change_unit;
+			list[i] = f;
+		}
+		grp->figures = list;
+		grp->n_figures = res->n_figures;
+		r->groups[r->n_groups++] = grp;
+	}
+	return YB_OK;
+}
+
+/* Frees a consol_result when the call ends (the reply points into it). */
+struct result_holder {
+	struct consol_result *res;
+};
+
+static int handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__ConsolidateRequest *req = (const Yuebao__V1__ConsolidateRequest *)in;
+	Yuebao__V1__ConsolidateReply *r = call_alloc(c, sizeof(*r));
+	struct consol_query q = {.cat = c->world->cat, .orgs = c->world->orgs};
+	struct consol_result *res = NULL;
+	char period[PERIOD_TEXT_MAX], prev[PERIOD_TEXT_MAX];
+	int rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__consolidate_reply__init(r);
+	if ((rc = authorize(c, req->org, false, &q.org)) != YB_OK)
+		return rc;
+	if ((rc = period_parse(req->period, &q.period, &c->msg)) != YB_OK) {
+		add_error(c, "error", "period", 0, req->period, c->msg.msg);
+		return rc;
+	}
+	if (parse_compare(req->compare, &q.compare) != YB_OK)
+		return refuse(c, YB_INVALID_ARGUMENT, "compare '%s' is not yoy or prev%s",
+		              req->compare, "");
+	if (parse_by(req->by, &q.by) != YB_OK)
+		return refuse(c, YB_INVALID_ARGUMENT, "by '%s' is not org or month%s", req->by, "");
+	q.current_month = period_current_month();
+	if ((rc = consol_run(c->store, &q, &res, &c->msg)) != YB_OK)
+		return rc;
+	period_format(&res->period, period, sizeof(period));
+	period_format(&res->previous, prev, sizeof(prev));
+	r->org = c->world->orgs->units[q.org].code;
+	r->org_name = c->world->orgs->units[q.org].name;
+	r->period = call_strdup(c, period);
+	r->previous_period = call_strdup(c, res->has_previous ? prev : "");
+	r->compare = (char *)req->compare;
+	r->by = (char *)req->by;
+	/* The reply is packed before the call's arena is released; so is res. */
+	if (r->period == NULL || r->previous_period == NULL ||
+	    (rc = build_groups(c, res, r)) != YB_OK) {
+		consol_result_free(res);
+		return YB_ENOMEM;
+	}
+	/*
+	 * Strings of the groups point into res: copy them into the arena so that
+	 * res can be freed now and the reply stays valid until call_release.
+	 */
+	for (size_t g = 0; g < r->n_groups; g++) {
+		Yuebao__V1__Group *grp = r->groups[g];
+		grp->key = call_strdup(c, grp->key);
+		for (size_t i = 0; i < grp->n_figures; i++) {
+			Yuebao__V1__Figure *f = grp->figures[i];
+			f->value = call_strdup(c, f->value);
+			f->previous = call_strdup(c, f->previous);
+			f->change = call_strdup(c, f->change);
+			if (!grp->key || !f->value || !f->previous || !f->change) {
+				consol_result_free(res);
+				return YB_ENOMEM;
+			}
+		}
+	}
+	consol_result_free(res);
+	*out = &r->base;
+	return YB_OK;
+}
+
+/* In the order of the service declaration in proto/yuebao.proto. */
+static const struct handler handlers[] = {
+    {"Ping", handle_ping, false},
+    {"GetCatalog", handle_get_catalog, false},
+    {"Submit", handle_submit, true},
+    {"GetReturn", handle_get_return, false},
+    {"Consolidate", handle_consolidate, false},
+};
+
+int handlers_check(struct errbuf *eb)
+{
+	const ProtobufCServiceDescriptor *d = &yuebao__v1__returns__descriptor;
+	size_t n = sizeof(handlers) / sizeof(handlers[0]);
+
+	if (d->n_methods != n)
+		return status_fail(eb, YB_INTERNAL, "service declares %u methods, %zu handlers",
+		                   d->n_methods, n);
+	for (unsigned i = 0; i < d->n_methods; i++)
+		if (strcmp(d->methods[i].name, handlers[i].method) != 0)
+			return status_fail(eb, YB_INTERNAL,
+			                   "service method %u is %s but its handler is for %s", i,
+			                   d->methods[i].name, handlers[i].method);
+	return YB_OK;
+}
+
+const struct handler *handlers_get(unsigned i)
+{
+	return i < sizeof(handlers) / sizeof(handlers[0]) ? &handlers[i] : NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * handlers.h - the RPC handlers of the Returns service and what they share.
+ *
+ * server.c has already decoded the envelope, checked the time window and
+ * verified the caller's certificate and signature when a handler runs; the
+ * handler authorises the principal for the org unit it touches and does the
+ * work. To add a method: declare it in proto/yuebao.proto, write its handler
+ * in handlers.c and add it to the table there; handlers_check() refuses to
+ * start a daemon whose table and service descriptor disagree.
+ */
+#ifndef YB_HANDLERS_H
+#define YB_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "catalog.h"
+#include "orgtree.h"
+#include "pki.h"
+#include "status.h"
+#include "store.h"
+#include "yuebao.pb-c.h"
+
+/* What the daemon has loaded: replaced whole on SIGHUP, never changed in place. */
+struct world {
+	struct orgtree *orgs;
+	struct catalog *cat;
+	int due_day; /* returns for month M are due by this day of M+1 */
+};
+
+struct call_block;
+
+/* One call being served. Output built by a handler lives in its arena. */
+struct call {
+	const struct pki_principal *who;
+	const struct world *world;
+	struct store *store;
+	const uint8_t *request; /* the RpcRequest exactly as received */
+	size_t request_len;
+	int64_t now_ms;
+	/* Set by a handler that refuses: a message and field errors. */
+	struct errbuf msg;
+	Yuebao__V1__FieldError **errors;
+	size_t n_errors;
+	struct call_block *arena;
+};
+
+typedef int (*handler_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+struct handler {
+	const char *method; /* the service method name, "Submit" */
+	handler_fn fn;
+	bool writes; /* runs in a write transaction; its reply is kept by call id */
+};
+
+/* Checks the handler table against the generated service descriptor. */
+int handlers_check(struct errbuf *eb);
+
+/* The handler for method index i of yuebao__v1__returns__descriptor. */
+const struct handler *handlers_get(unsigned i);
+
+/* Zeroed memory that lives until call_release; NULL when out of memory. */
+void *call_alloc(struct call *c, size_t n);
+
+/* A copy of s in the call's arena. */
+char *call_strdup(struct call *c, const char *s);
+
+/* Frees everything the call allocated. */
+void call_release(struct call *c);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * server.h - the daemon: the TLS listener, the worker pool, the envelope
+ * checks that run before any handler, and the loaded org tree and catalog.
+ */
+#ifndef YB_SERVER_H
+#define YB_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct server_config {
+	const char *listen_url; /* tls+tcp://127.0.0.1:7443; port 0 picks a free one */
+	const char *db_path;
+	const char *cert_path, *key_path, *ca_path, *crl_path; /* crl may be NULL */
+	const char *orgs_path;
+	const char *catalog_dir; /* the default catalog when NULL */
+	int workers;             /* concurrent requests served, 1..256 */
+	int time_window_s;       /* accepted clock difference, default 300 */
+	size_t max_message;      /* bytes, default 1 MiB */
+	int due_day;             /* default 5 */
+};
+
+struct server;
+
+/*
+ * Loads the org tree and catalog, opens the store (one connection per
+ * worker), starts listening and starts the workers. eb names the file,
+ * setting or address that failed. The caller owns *out (server_close).
+ */
+int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb);
+
+/* The URL actually bound (with the chosen port when 0 was asked for). */
+const char *server_url(const struct server *s);
+
+/*
+ * Reloads the org tree and the catalog (SIGHUP). On failure the daemon keeps
+ * serving with what it had, and eb says what was wrong.
+ */
+int server_reload(struct server *s, struct errbuf *eb);
+
+/* Stops accepting, lets in-flight requests finish, frees everything; NULL ok. */
+void server_close(struct server *s);
+
+/* Finds the default catalog directory shipped with the daemon. */
+int server_default_catalog(char *buf, size_t len, struct errbuf *eb);
+
+#endif

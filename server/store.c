@@ -1,0 +1,569 @@
+/*
+ * store.c - SQLite schema and queries for the daemon.
+ *
+ * Statements are prepared once per connection and reset after use. Every
+ * SQLite failure is converted here into YB_EDB (or YB_UNAVAILABLE when the
+ * database stayed locked) with SQLite's own message.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#define SCHEMA_VERSION 1
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS loads("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('orgs','catalog')),"
+    "  at_ms INTEGER NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  content BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS revisions("
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL CHECK (revision >= 1),"
+    "  state TEXT NOT NULL CHECK (state IN ('submitted','accepted','rejected')),"
+    "  received_at_ms INTEGER NOT NULL,"
+    "  on_time INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  request BLOB NOT NULL,"
+    "  request_sha256 TEXT NOT NULL,"
+    "  PRIMARY KEY (org, month, revision)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS revisions_by_month ON revisions(month, org);"
+    "CREATE TABLE IF NOT EXISTS revision_values("
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  PRIMARY KEY (org, month, revision, code),"
+    "  FOREIGN KEY (org, month, revision) REFERENCES revisions) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS revision_findings("
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  line INTEGER NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  PRIMARY KEY (org, month, revision, seq),"
+    "  FOREIGN KEY (org, month, revision) REFERENCES revisions) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS calls("
+    "  fingerprint TEXT NOT NULL,"
+    "  call_id TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  reply BLOB NOT NULL,"
+    "  PRIMARY KEY (fingerprint, call_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS calls_by_time ON calls(at_ms);";
+
+enum query {
+	Q_CALL_FIND,
+	Q_CALL_SAVE,
+	Q_CALL_PRUNE,
+	Q_LOAD,
+	Q_LAST_REV,
+	Q_INS_REV,
+	Q_INS_VALUE,
+	Q_INS_FINDING,
+	Q_GET_REV,
+	Q_GET_VALUES,
+	Q_GET_FINDINGS,
+	Q_SCAN,
+	Q_COUNT
+};
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_CALL_FIND] = "SELECT reply FROM calls WHERE fingerprint = ?1 AND call_id = ?2",
+    [Q_CALL_SAVE] = "INSERT INTO calls(fingerprint, call_id, at_ms, reply) VALUES (?1, ?2, ?3, ?4)",
+    [Q_CALL_PRUNE] = "DELETE FROM calls WHERE at_ms < ?1",
+    [Q_LOAD] =
+        "INSERT INTO loads(kind, at_ms, digest, source, content) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_LAST_REV] = "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2",
+    [Q_INS_REV] = "INSERT INTO revisions(org, month, revision, state, received_at_ms, on_time,"
+                  " reason, subject, fingerprint, request, request_sha256)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_INS_VALUE] = "INSERT INTO revision_values(org, month, revision, code, value)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_INS_FINDING] = "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
+                      " line, value, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_GET_REV] = "SELECT revision, state, received_at_ms, on_time, reason, subject, fingerprint,"
+                  " request_sha256, (SELECT count(*) FROM revisions x WHERE x.org = r.org AND"
+                  " x.month = r.month) FROM revisions r WHERE org = ?1 AND month = ?2 AND"
+                  " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1",
+    [Q_GET_VALUES] = "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
+                     " revision = ?3",
+    [Q_GET_FINDINGS] = "SELECT severity, field, line, value, message FROM revision_findings"
+                       " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq",
+    /* The latest revision that is not rejected, per return, and its values. */
+    [Q_SCAN] = "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
+               " WHERE month BETWEEN ?1 AND ?2 AND state <> 'rejected' GROUP BY org, month)"
+               " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
+               " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
+               " v.revision = l.revision ORDER BY l.org, l.month",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[Q_COUNT];
+	char *path;
+};
+
+static int db_fail(struct store *s, struct errbuf *eb, const char *what)
+{
+	int ext = sqlite3_extended_errcode(s->db);
+	int code =
+	    (ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED ? YB_UNAVAILABLE : YB_EDB;
+	return status_fail(eb, code, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* The prepared statement for q, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(struct store *s, enum query q, struct errbuf *eb)
+{
+	if (s->stmts[q] == NULL &&
+	    sqlite3_prepare_v3(s->db, query_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[q],
+	                       NULL) != SQLITE_OK) {
+		db_fail(s, eb, "prepare");
+		return NULL;
+	}
+	sqlite3_reset(s->stmts[q]);
+	sqlite3_clear_bindings(s->stmts[q]);
+	return s->stmts[q];
+}
+
+/* Steps a statement that returns no rows. */
+static int exec_stmt(struct store *s, sqlite3_stmt *st, const char *what, struct errbuf *eb)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, eb, what);
+	return YB_OK;
+}
+
+static int exec_sql(struct store *s, const char *sql, struct errbuf *eb)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = status_fail(eb, YB_EDB, "database %s: %s", s->path,
+		                     msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return YB_OK;
+}
+
+int store_open(const char *path, struct store **out, struct errbuf *eb)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	int rc;
+
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	}
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		rc = status_fail(eb, YB_EDB, "cannot open database %s: %s", path,
+		                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if ((rc = exec_sql(s,
+	                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	                   " PRAGMA foreign_keys=ON;",
+	                   eb)) != YB_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_fail(s, eb, "read schema version");
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > SCHEMA_VERSION) {
+		rc = status_fail(eb, YB_FAILED_PRECONDITION,
+		                 "database %s has schema version %d, newer than this yuebaod "
+		                 "(%d): upgrade yuebaod",
+		                 path, version, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version < SCHEMA_VERSION) {
+		/* The write lock makes concurrent first opens by the workers safe. */
+		if ((rc = exec_sql(s, "BEGIN IMMEDIATE", eb)) != YB_OK)
+			goto fail;
+		if ((rc = exec_sql(s, schema_sql, eb)) != YB_OK ||
+		    (rc = exec_sql(s, "PRAGMA user_version=1", eb)) != YB_OK ||
+		    (rc = exec_sql(s, "COMMIT", eb)) != YB_OK) {
+			exec_sql(s, "ROLLBACK", NULL);
+			goto fail;
+		}
+	}
+	*out = s;
+	return YB_OK;
+fail:
+	sqlite3_finalize(st);
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+int store_begin(struct store *s, struct errbuf *eb)
+{
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, eb, "begin");
+	return YB_OK;
+}
+
+int store_commit(struct store *s, struct errbuf *eb)
+{
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = db_fail(s, eb, "commit");
+		store_rollback(s);
+		return rc;
+	}
+	return YB_OK;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_call_find(struct store *s, const char *fingerprint, const char *call_id, uint8_t **reply,
+                    size_t *len, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CALL_FIND, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, call_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		uint8_t *buf = malloc(n ? n : 1);
+		if (buf == NULL) {
+			sqlite3_reset(st);
+			return status_fail(eb, YB_ENOMEM, "out of memory");
+		}
+		if (n > 0)
+			memcpy(buf, sqlite3_column_blob(st, 0), n);
+		*reply = buf;
+		*len = n;
+		sqlite3_reset(st);
+		return YB_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, eb, "find call");
+	return YB_NOT_FOUND;
+}
+
+int store_call_save(struct store *s, const char *fingerprint, const char *call_id, int64_t at_ms,
+                    const uint8_t *reply, size_t len, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CALL_SAVE, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, call_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at_ms);
+	sqlite3_bind_blob(st, 4, reply, (int)len, SQLITE_STATIC);
+	return exec_stmt(s, st, "save call", eb);
+}
+
+int store_call_prune(struct store *s, int64_t before_ms, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CALL_PRUNE, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, before_ms);
+	return exec_stmt(s, st, "prune calls", eb);
+}
+
+int store_record_load(struct store *s, const char *kind, int64_t at_ms, const char *digest,
+                      const char *source, const char *content, size_t len, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_LOAD, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at_ms);
+	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, content, (int)len, SQLITE_STATIC);
+	return exec_stmt(s, st, "record load", eb);
+}
+
+int store_last_revision(struct store *s, const char *org, int month, uint32_t *revision,
+                        struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_LAST_REV, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "last revision");
+}
+
+int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_INS_REV, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, r->org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, r->month);
+	sqlite3_bind_int64(st, 3, r->revision);
+	sqlite3_bind_text(st, 4, r->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, r->received_at_ms);
+	sqlite3_bind_int(st, 6, r->on_time);
+	sqlite3_bind_text(st, 7, r->reason ? r->reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 10, r->request, (int)r->request_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->request_sha256, -1, SQLITE_STATIC);
+	if ((rc = exec_stmt(s, st, "insert revision", eb)) != YB_OK)
+		return rc;
+	for (size_t i = 0; i < r->n_values; i++) {
+		if ((st = stmt(s, Q_INS_VALUE, eb)) == NULL)
+			return YB_EDB;
+		sqlite3_bind_text(st, 1, r->org, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, r->month);
+		sqlite3_bind_int64(st, 3, r->revision);
+		sqlite3_bind_text(st, 4, r->values[i].code, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->values[i].value);
+		if ((rc = exec_stmt(s, st, "insert value", eb)) != YB_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct store_finding *f = &r->findings[i];
+		if ((st = stmt(s, Q_INS_FINDING, eb)) == NULL)
+			return YB_EDB;
+		sqlite3_bind_text(st, 1, r->org, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, r->month);
+		sqlite3_bind_int64(st, 3, r->revision);
+		sqlite3_bind_int64(st, 4, (int64_t)i + 1);
+		sqlite3_bind_text(st, 5, f->severity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, f->field, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, f->line);
+		sqlite3_bind_text(st, 8, f->value ? f->value : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, f->message, -1, SQLITE_STATIC);
+		if ((rc = exec_stmt(s, st, "insert finding", eb)) != YB_OK)
+			return rc;
+	}
+	return YB_OK;
+}
+
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return strdup(t ? (const char *)t : "");
+}
+
+void store_revision_row_free(struct store_revision_row *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n_values; i++)
+		free((char *)r->values[i].code);
+	for (size_t i = 0; i < r->n_findings; i++) {
+		free((char *)r->findings[i].severity);
+		free((char *)r->findings[i].field);
+		free((char *)r->findings[i].value);
+		free((char *)r->findings[i].message);
+	}
+	free(r->values);
+	free(r->findings);
+	free(r->org);
+	free(r->state);
+	free(r->reason);
+	free(r->subject);
+	free(r->fingerprint);
+	free(r->request_sha256);
+	free(r);
+}
+
+/* Reads the values and findings of r's revision into r. */
+static int read_details(struct store *s, struct store_revision_row *r, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((st = stmt(s, Q_GET_VALUES, eb)) == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, r->org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, r->month);
+	sqlite3_bind_int64(st, 3, r->revision);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->n_values == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p = realloc(r->values, ncap * sizeof(*r->values));
+			if (p == NULL)
+				goto nomem;
+			r->values = p;
+			cap = ncap;
+		}
+		r->values[r->n_values].value = sqlite3_column_int64(st, 1);
+		if ((r->values[r->n_values].code = col_dup(st, 0)) == NULL)
+			goto nomem;
+		r->n_values++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, eb, "read values");
+	if ((st = stmt(s, Q_GET_FINDINGS, eb)) == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, r->org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, r->month);
+	sqlite3_bind_int64(st, 3, r->revision);
+	cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_finding *f;
+		if (r->n_findings == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			void *p = realloc(r->findings, ncap * sizeof(*r->findings));
+			if (p == NULL)
+				goto nomem;
+			r->findings = p;
+			cap = ncap;
+		}
+		f = &r->findings[r->n_findings++];
+		memset(f, 0, sizeof(*f));
+		f->severity = col_dup(st, 0);
+		f->field = col_dup(st, 1);
+		f->line = (uint32_t)sqlite3_column_int64(st, 2);
+		f->value = col_dup(st, 3);
+		f->message = col_dup(st, 4);
+		if (!f->severity || !f->field || !f->value || !f->message)
+			goto nomem;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, eb, "read findings");
+	return YB_OK;
+nomem:
+	sqlite3_reset(st);
+	return status_fail(eb, YB_ENOMEM, "out of memory");
+}
+
+int store_get_revision(struct store *s, const char *org, int month, uint32_t revision,
+                       struct store_revision_row **out, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_GET_REV, eb);
+	struct store_revision_row *r;
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_int64(st, 3, revision);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? YB_NOT_FOUND : db_fail(s, eb, "read revision");
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		sqlite3_reset(st);
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	}
+	r->org = strdup(org);
+	r->month = month;
+	r->revision = (uint32_t)sqlite3_column_int64(st, 0);
+	r->state = col_dup(st, 1);
+	r->received_at_ms = sqlite3_column_int64(st, 2);
+	r->on_time = sqlite3_column_int(st, 3) != 0;
+	r->reason = col_dup(st, 4);
+	r->subject = col_dup(st, 5);
+	r->fingerprint = col_dup(st, 6);
+	r->request_sha256 = col_dup(st, 7);
+	r->revisions = (uint32_t)sqlite3_column_int64(st, 8);
+	sqlite3_reset(st);
+	if (!r->org || !r->state || !r->reason || !r->subject || !r->fingerprint ||
+	    !r->request_sha256) {
+		store_revision_row_free(r);
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	}
+	if ((rc = read_details(s, r, eb)) != YB_OK) {
+		store_revision_row_free(r);
+		return rc;
+	}
+	*out = r;
+	return YB_OK;
+}
+
+int store_scan_latest(struct store *s, int first, int last, store_return_fn each_return,
+                      store_value_fn each_value, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_SCAN, eb);
+	char prev_org[64] = "";
+	int prev_month = -1;
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, first);
+	sqlite3_bind_int(st, 2, last);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		int month = sqlite3_column_int(st, 1);
+
+		if (org == NULL)
+			continue;
+		if (month != prev_month || strcmp(org, prev_org) != 0) {
+			snprintf(prev_org, sizeof(prev_org), "%s", org);
+			prev_month = month;
+			if (each_return != NULL &&
+			    (stop = each_return(ctx, org, month,
+			                        (uint32_t)sqlite3_column_int64(st, 2))) != 0)
+				break;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+		    (stop = each_value(ctx, org, month, (const char *)sqlite3_column_text(st, 3),
+		                       sqlite3_column_int64(st, 4))) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, eb, "scan returns");
+	return YB_OK;
+}

@@ -1,0 +1,142 @@
+/*
+ * store.h - the daemon's SQLite store.
+ *
+ * One struct store is one SQLite connection, used by one thread at a time
+ * (each worker opens its own). The database runs in WAL mode with
+ * synchronous=FULL, so a transaction that store_commit reports committed
+ * survives a crash or power loss: the daemon replies only after that.
+ * Nothing is ever updated in place except a revision's review state; every
+ * submission is a new row keeping the signed request exactly as received.
+ */
+#ifndef YB_STORE_H
+#define YB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct store;
+
+/*
+ * Opens (creating if needed) the database at path and brings its schema up
+ * to date. YB_EDB with SQLite's message on failure. The caller owns *out.
+ */
+int store_open(const char *path, struct store **out, struct errbuf *eb);
+
+/* Closes s; NULL is allowed. */
+void store_close(struct store *s);
+
+/* BEGIN IMMEDIATE: takes the write lock now (waits up to 10 s). */
+int store_begin(struct store *s, struct errbuf *eb);
+
+/* COMMIT; when it returns YB_OK the data is durable. */
+int store_commit(struct store *s, struct errbuf *eb);
+
+/* ROLLBACK if a transaction is open; never fails. */
+void store_rollback(struct store *s);
+
+/*
+ * The stored reply of an earlier call with this id from this caller
+ * (fingerprint). YB_OK with *reply (caller frees) or YB_NOT_FOUND.
+ */
+int store_call_find(struct store *s, const char *fingerprint, const char *call_id, uint8_t **reply,
+                    size_t *len, struct errbuf *eb);
+
+/* Remembers the reply to a call, inside the current transaction. */
+int store_call_save(struct store *s, const char *fingerprint, const char *call_id, int64_t at_ms,
+                    const uint8_t *reply, size_t len, struct errbuf *eb);
+
+/* Forgets calls older than before_ms (they would be refused as stale anyway). */
+int store_call_prune(struct store *s, int64_t before_ms, struct errbuf *eb);
+
+/* Records one load of the org tree or the catalog ("orgs" / "catalog"). */
+int store_record_load(struct store *s, const char *kind, int64_t at_ms, const char *digest,
+                      const char *source, const char *content, size_t len, struct errbuf *eb);
+
+/* One value of a revision. */
+struct store_value {
+	const char *code;
+	int64_t value; /* hundredths */
+};
+
+/* One finding (warning / skipped rule) kept with a revision. */
+struct store_finding {
+	const char *severity;
+	const char *field;
+	uint32_t line;
+	const char *value;
+	const char *message;
+};
+
+/* A revision to insert. */
+struct store_revision {
+	const char *org;
+	int month; /* period_month() numbering */
+	uint32_t revision;
+	const char *state;
+	int64_t received_at_ms;
+	bool on_time;
+	const char *reason;
+	const char *subject;
+	const char *fingerprint;
+	const uint8_t *request; /* the RpcRequest bytes exactly as received */
+	size_t request_len;
+	const char *request_sha256;
+	const struct store_value *values;
+	size_t n_values;
+	const struct store_finding *findings;
+	size_t n_findings;
+};
+
+/* The highest revision number of (org, month), 0 when there is none. */
+int store_last_revision(struct store *s, const char *org, int month, uint32_t *revision,
+                        struct errbuf *eb);
+
+/* Inserts a revision with its values and findings (inside a transaction). */
+int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb);
+
+/* A revision read back; every pointer is owned by the struct. */
+struct store_revision_row {
+	char *org;
+	int month;
+	uint32_t revision;
+	uint32_t revisions; /* how many exist for (org, month) */
+	char *state;
+	int64_t received_at_ms;
+	bool on_time;
+	char *reason;
+	char *subject;
+	char *fingerprint;
+	char *request_sha256;
+	struct store_value *values; /* codes owned by the row */
+	size_t n_values;
+	struct store_finding *findings;
+	size_t n_findings;
+};
+
+/*
+ * Reads revision `revision` of (org, month), or the latest when it is 0.
+ * YB_NOT_FOUND when there is none. The caller frees *out with
+ * store_revision_row_free.
+ */
+int store_get_revision(struct store *s, const char *org, int month, uint32_t revision,
+                       struct store_revision_row **out, struct errbuf *eb);
+
+void store_revision_row_free(struct store_revision_row *r);
+
+/*
+ * Calls fn once per value of the latest non-rejected revision of every
+ * return with first <= month <= last, ordered by org, month. A value
+ * callback returning non-zero stops the scan and is returned.
+ * `each_return` (may be NULL) is called once per such return first, also
+ * for returns that carry no values.
+ */
+typedef int (*store_value_fn)(void *ctx, const char *org, int month, const char *code,
+                              int64_t value);
+typedef int (*store_return_fn)(void *ctx, const char *org, int month, uint32_t revision);
+int store_scan_latest(struct store *s, int first, int last, store_return_fn each_return,
+                      store_value_fn each_value, void *ctx, struct errbuf *eb);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * yuebaod.c - the daemon's command line, configuration file and signals.
+ *
+ * Settings come from --config FILE (INI, section [yuebaod]) and are
+ * overridden by flags. SIGHUP reloads the org tree and catalog; SIGTERM and
+ * SIGINT stop the daemon after in-flight requests are answered.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "server.h"
+
+static const char usage_text[] =
+    "usage: yuebaod --listen URL --db FILE --cert F --key F --ca F [--crl F]\n"
+    "               --orgs FILE [--catalog DIR] [--workers N] [--config FILE]\n"
+    "\n"
+    "The yuebao daemon: receives signed monthly returns from branches over mutual\n"
+    "TLS, stores them in SQLite and answers the central office's queries.\n"
+    "\n"
+    "  --listen URL      tls+tcp://HOST:PORT to listen on (port 0: any free port,\n"
+    "                    the chosen one is logged)\n"
+    "  --db FILE         SQLite database, created if missing\n"
+    "  --cert F --key F  the server's certificate and P-256 key (PEM)\n"
+    "  --ca F            the deployment CA: clients must hold a certificate from it\n"
+    "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
+    "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
+    "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
+    "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
+    "  --workers N       requests served at once (default 8)\n"
+    "  --time-window S   accepted client clock difference in seconds (default 300)\n"
+    "  --max-message B   largest request in bytes (default 1048576)\n"
+    "  --due-day D       returns for month M are due by day D of M+1 (default 5)\n"
+    "  --config FILE     INI file with the same settings in a [yuebaod] section,\n"
+    "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "One line per request goes to standard error: time, method, caller, status,\n"
+    "milliseconds. Example:\n"
+    "  yuebaod --listen tls+tcp://127.0.0.1:7443 --db yuebao.db --cert pki/server.crt \\\n"
+    "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n";
+
+/* Settings as strings until all sources are merged. */
+struct settings {
+	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
+	char *workers, *time_window, *max_message, *due_day;
+};
+
+static char **setting(struct settings *st, const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+	    {"listen", offsetof(struct settings, listen)},
+	    {"db", offsetof(struct settings, db)},
+	    {"cert", offsetof(struct settings, cert)},
+	    {"key", offsetof(struct settings, key)},
+	    {"ca", offsetof(struct settings, ca)},
+	    {"crl", offsetof(struct settings, crl)},
+	    {"orgs", offsetof(struct settings, orgs)},
+	    {"catalog", offsetof(struct settings, catalog)},
+	    {"workers", offsetof(struct settings, workers)},
+	    {"time-window", offsetof(struct settings, time_window)},
+	    {"max-message", offsetof(struct settings, max_message)},
+	    {"due-day", offsetof(struct settings, due_day)},
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (char **)((char *)st + keys[i].off);
+	return NULL;
+}
+
+/* inih callback: a [yuebaod] key fills a setting the flags did not set. */
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct settings *st = user;
+	char key[64];
+	char **slot;
+
+	if (strcmp(section, "yuebaod") != 0)
+		return 1;
+	snprintf(key, sizeof(key), "%s", name);
+	for (char *p = key; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	if ((slot = setting(st, key)) == NULL) {
+		fprintf(stderr, "yuebaod: unknown setting '%s' in [yuebaod]\n", name);
+		return 0;
+	}
+	if (*slot == NULL)
+		*slot = strdup(value);
+	return 1;
+}
+
+static int parse_int(const char *s, const char *what, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "yuebaod: %s must be a whole number from %ld to %ld, not '%s'\n",
+		        what, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 0},
+	    {"db", required_argument, NULL, 0},
+	    {"cert", required_argument, NULL, 0},
+	    {"key", required_argument, NULL, 0},
+	    {"ca", required_argument, NULL, 0},
+	    {"crl", required_argument, NULL, 0},
+	    {"orgs", required_argument, NULL, 0},
+	    {"catalog", required_argument, NULL, 0},
+	    {"workers", required_argument, NULL, 0},
+	    {"time-window", required_argument, NULL, 0},
+	    {"max-message", required_argument, NULL, 0},
+	    {"due-day", required_argument, NULL, 0},
+	    {"config", required_argument, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct settings st = {0};
+	struct server_config cfg = {0};
+	struct server *srv = NULL;
+	struct errbuf eb = {{0}};
+	sigset_t sigs;
+	long workers = 8, window = 300, maxmsg = 1 << 20, due = 5;
+	int idx, c, sig;
+
+	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (c != 0) {
+			fputs(usage_text, stderr);
+			return 2;
+		}
+		if (strcmp(opts[idx].name, "config") == 0)
+			st.config = optarg;
+		else
+			*setting(&st, opts[idx].name) = optarg;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "yuebaod: unexpected argument '%s'\n\n%s", argv[optind],
+		        usage_text);
+		return 2;
+	}
+	if (st.config != NULL) {
+		int line = ini_parse(st.config, on_ini, &st);
+		if (line != 0) {
+			if (line < 0)
+				fprintf(stderr, "yuebaod: cannot read config file %s\n", st.config);
+			else
+				fprintf(stderr, "yuebaod: %s: line %d: not a valid setting\n",
+				        st.config, line);
+			return 2;
+		}
+	}
+	if (st.listen == NULL || st.db == NULL || st.cert == NULL || st.key == NULL ||
+	    st.ca == NULL || st.orgs == NULL) {
+		fprintf(stderr,
+		        "yuebaod: --listen, --db, --cert, --key, --ca and --orgs are "
+		        "required\n\n%s",
+		        usage_text);
+		return 2;
+	}
+	if (parse_int(st.workers, "--workers", 1, 256, &workers) != 0 ||
+	    parse_int(st.time_window, "--time-window", 1, 86400, &window) != 0 ||
+	    parse_int(st.max_message, "--max-message", 4096, 64 << 20, &maxmsg) != 0 ||
+	    parse_int(st.due_day, "--due-day", 1, 28, &due) != 0)
+		return 2;
+	cfg = (struct server_config){
+	    .listen_url = st.listen,
+	    .db_path = st.db,
+	    .cert_path = st.cert,
+	    .key_path = st.key,
+	    .ca_path = st.ca,
+	    .crl_path = st.crl,
+	    .orgs_path = st.orgs,
+	    .catalog_dir = st.catalog,
+	    .workers = (int)workers,
+	    .time_window_s = (int)window,
+	    .max_message = (size_t)maxmsg,
+	    .due_day = (int)due,
+	};
+
+	/* Every thread inherits this mask; signals are taken only by sigwait below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (server_open(&cfg, &srv, &eb) != 0) {
+		fprintf(stderr, "yuebaod: %s\n", eb.msg);
+		return 1;
+	}
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			server_reload(srv, &eb);
+			continue;
+		}
+		fprintf(stderr, "yuebaod: %s received, stopping\n",
+		        sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+	server_close(srv);
+	return 0;
+}

@@ -1,0 +1,734 @@
+/*
+ * test_catalog.c - the catalog and the return check: the shipped default
+ * catalog is SPEC §9; an administrator's mistake in a catalog file is named
+ * by file, line and column; a clerk's return gets every finding at once;
+ * values are exact; return files (UTF-8 or GB18030) read into entries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "returnfile.h"
+
+#ifndef YB_TEST_CATALOG_DIR
+#error "YB_TEST_CATALOG_DIR must name server/catalog"
+#endif
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static struct catalog *default_catalog(void)
+{
+	struct catalog *c = NULL;
+	struct errbuf eb = {{0}};
+	if (catalog_load_dir(YB_TEST_CATALOG_DIR, &c, &eb) != YB_OK)
+		fail_msg("default catalog: %s", eb.msg);
+	return c;
+}
+
+static void write_file(const char *dir, const char *name, const char *text, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+#define EL_HEAD "code,section,name_zh,name_en,unit,type,aggregation,min,max\n"
+#define IND_HEAD "code,name_zh,name_en,unit,formula,decimals,change\n"
+#define RULE_HEAD "code,rule,severity,message_zh,message_en\n"
+
+#define EL_OK                                                                                      \
+	EL_HEAD "a,s,甲,A,人,int,sum,,\n"                                                        \
+	        "b,s,乙,B,人,int,last,,\n"
+#define IND_OK IND_HEAD "ab,比,Ratio,%,a / b * 100,1,points\n"
+#define RULE_OK RULE_HEAD "r_ab,a <= b,error,甲不能多于乙,A cannot exceed B\n"
+
+/* Loads a catalog from texts via a temp dir; returns status, eb filled. */
+static int load_texts(const char *el, const char *ind, const char *rules, struct catalog **out,
+                      struct errbuf *eb)
+{
+	char dir[] = "/tmp/test_catalog_XXXXXX";
+	int rc;
+
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "elements.csv", el, strlen(el));
+	write_file(dir, "indicators.csv", ind, strlen(ind));
+	write_file(dir, "rules.csv", rules, strlen(rules));
+	rc = catalog_load_dir(dir, out, eb);
+	remove_file(dir, "elements.csv");
+	remove_file(dir, "indicators.csv");
+	remove_file(dir, "rules.csv");
+	rmdir(dir);
+	return rc;
+}
+
+static const struct catalog_finding *find(const struct catalog_findings *f, const char *code)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->items[i].code, code) == 0)
+			return &f->items[i];
+	return NULL;
+}
+
+/* ---- the default catalog ---------------------------------------------- */
+
+static void test_default_catalog(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	static const char *const sections[] = {"org", "ideology", "organization", "conduct",
+	                                       "integrity"};
+	size_t amounts = 0, lasts = 0, errors = 0, warnings = 0;
+
+	/* SPEC §9: 81 elements, 16 indicators, 14 rules (11 errors, 3 warnings) */
+	assert_int_equal(c->n_elements, 81);
+	assert_int_equal(c->n_indicators, 16);
+	assert_int_equal(c->n_rules, 14);
+
+	for (size_t i = 0; i < c->n_elements; i++) {
+		const struct catalog_element *e = &c->elements[i];
+		bool known = false;
+		for (size_t k = 0; k < 5; k++)
+			known |= strcmp(e->section, sections[k]) == 0;
+		assert_true(known);
+		assert_true(e->name_zh[0] && e->name_en[0] && e->unit[0]);
+		assert_false(e->has_min || e->has_max);
+		amounts += e->type == CATALOG_AMOUNT;
+		lasts += e->agg == CATALOG_LAST;
+		assert_int_equal(catalog_find_element(c, e->code), (int)i);
+	}
+	assert_int_equal(amounts, 2);
+	assert_int_equal(lasts, 2);
+
+	/* catalog order is the spec's table order */
+	assert_string_equal(c->elements[0].code, "members_total");
+	assert_string_equal(c->elements[80].code, "petitions");
+
+	int mt = catalog_find_element(c, "members_total");
+	assert_int_equal(mt, 0);
+	assert_int_equal(c->elements[mt].agg, CATALOG_LAST);
+	assert_string_equal(c->elements[mt].name_zh, "党员总数");
+	assert_string_equal(c->elements[mt].unit, "人");
+	int u35 = catalog_find_element(c, "members_under_35");
+	assert_int_equal(c->elements[u35].agg, CATALOG_LAST);
+	int dy = catalog_find_element(c, "donations_yuan");
+	assert_true(dy > 0);
+	assert_int_equal(c->elements[dy].type, CATALOG_AMOUNT);
+	assert_int_equal(c->elements[dy].agg, CATALOG_SUM);
+	assert_string_equal(c->elements[dy].unit, "元");
+	int rc_ = catalog_find_element(c, "reception_cost_yuan");
+	assert_int_equal(c->elements[rc_].type, CATALOG_AMOUNT);
+	int ss = catalog_find_element(c, "study_sessions");
+	assert_int_equal(c->elements[ss].type, CATALOG_INT);
+	assert_string_equal(c->elements[ss].section, "ideology");
+	assert_string_equal(c->elements[catalog_find_element(c, "documents_processing_days")].unit,
+	                    "工作日");
+
+	for (size_t i = 0; i < c->n_indicators; i++) {
+		const struct catalog_indicator *ind = &c->indicators[i];
+		assert_int_equal(catalog_find_indicator(c, ind->code), (int)i);
+		assert_int_equal(catalog_find_element(c, ind->code), -1);
+		/* rates change in points, everything else in percent */
+		assert_int_equal(ind->change,
+		                 strcmp(ind->unit, "%") == 0 ? CATALOG_POINTS : CATALOG_PERCENT);
+		assert_int_equal(ind->decimals,
+		                 strcmp(ind->code, "notes_chars_per_member") == 0 ? 0 : 1);
+		assert_false(formula_is_rule(ind->formula));
+	}
+	int sc = catalog_find_indicator(c, "study_coverage_rate");
+	assert_int_equal(sc, 0);
+	assert_string_equal(formula_text(c->indicators[sc].formula),
+	                    "study_attendance / study_expected * 100");
+	assert_string_equal(c->indicators[sc].name_zh, "学习覆盖率");
+	int np = catalog_find_indicator(c, "notes_chars_per_member");
+	assert_string_equal(c->indicators[np].unit, "字");
+	assert_int_equal(c->indicators[np].change, CATALOG_PERCENT);
+	int ca = catalog_find_indicator(c, "complaint_avg_days");
+	assert_int_equal(ca, 15);
+	assert_string_equal(c->indicators[ca].unit, "工作日");
+	assert_string_equal(c->indicators[ca].name_zh, "投诉平均办理时限");
+
+	for (size_t i = 0; i < c->n_rules; i++) {
+		assert_true(formula_is_rule(c->rules[i].rule));
+		assert_true(c->rules[i].message_zh[0] && c->rules[i].message_en[0]);
+		errors += c->rules[i].severity == CATALOG_ERROR;
+		warnings += c->rules[i].severity == CATALOG_WARNING;
+	}
+	assert_int_equal(errors, 11);
+	assert_int_equal(warnings, 3);
+	assert_string_equal(formula_text(c->rules[3].rule),
+	                    "members_excellent + members_qualified <= members_total");
+
+	/* lookups of what is not there */
+	assert_int_equal(catalog_find_element(c, "nope"), -1);
+	assert_int_equal(catalog_find_element(c, "r_survey_valid"), -1);
+	assert_int_equal(catalog_find_indicator(c, "members_total"), -1);
+	assert_int_equal(catalog_find_element(c, NULL), -1);
+	assert_int_equal(catalog_find_element(NULL, "members_total"), -1);
+
+	/* the files are kept, in load order, with a digest over them */
+	for (size_t k = 0; k < CATALOG_NFILES; k++)
+		assert_string_equal(c->files[k].name, catalog_file_names[k]);
+	assert_int_equal(strlen(c->digest), 64);
+	assert_int_equal(strspn(c->digest, "0123456789abcdef"), 64);
+
+	catalog_free(c);
+	catalog_free(NULL);
+}
+
+/* Loading the same texts from memory gives the same catalog and digest;
+ * changing one byte changes the digest. */
+static void test_load_files_and_digest(void **state)
+{
+	(void)state;
+	struct catalog *a = default_catalog(), *b = NULL, *d = NULL;
+	struct errbuf eb = {{0}};
+	struct catalog_file files[CATALOG_NFILES];
+
+	/* in another order on purpose: files are matched by name */
+	files[0] = a->files[2];
+	files[1] = a->files[0];
+	files[2] = a->files[1];
+	assert_int_equal(catalog_load_files(files, CATALOG_NFILES, &b, &eb), YB_OK);
+	assert_string_equal(a->digest, b->digest);
+	assert_int_equal(b->n_elements, 81);
+	assert_string_equal(b->files[0].name, "elements.csv");
+
+	char *copy = malloc(a->files[2].len);
+	assert_non_null(copy);
+	memcpy(copy, a->files[2].data, a->files[2].len);
+	copy[a->files[2].len - 2] = ' '; /* last message: "." -> " " */
+	files[0].data = copy;
+	assert_int_equal(catalog_load_files(files, CATALOG_NFILES, &d, &eb), YB_OK);
+	assert_string_not_equal(a->digest, d->digest);
+	free(copy);
+
+	/* wrong names, wrong count */
+	struct catalog *x = NULL;
+	files[0].name = "rule.csv";
+	assert_int_equal(catalog_load_files(files, CATALOG_NFILES, &x, &eb), YB_INVALID_ARGUMENT);
+	assert_null(x);
+	assert_non_null(strstr(eb.msg, "rule.csv"));
+	assert_int_equal(catalog_load_files(files, 2, &x, &eb), YB_INVALID_ARGUMENT);
+
+	catalog_free(a);
+	catalog_free(b);
+	catalog_free(d);
+}
+
+static void test_missing_dir(void **state)
+{
+	(void)state;
+	struct catalog *c = NULL;
+	struct errbuf eb = {{0}};
+	assert_int_equal(catalog_load_dir("/nonexistent/catalog", &c, &eb), YB_EIO);
+	assert_null(c);
+	assert_non_null(strstr(eb.msg, "elements.csv"));
+}
+
+/* ---- loader errors ------------------------------------------------------ */
+
+struct bad_case {
+	const char *el, *ind, *rules;
+	const char *want; /* a substring of the message */
+};
+
+static void test_loader_errors(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+	    /* the example of catalog.h */
+	    {EL_OK, IND_HEAD "ab,比,Ratio,%,a / b * 100,1,points\nx,X,X,,foo / a,1,percent\n",
+	     RULE_OK, "indicators.csv: line 3, column formula: unknown element 'foo'"},
+	    {EL_HEAD "a,s,甲,A,人,integer,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column type: 'integer' is not a type"},
+	    {EL_HEAD "a,s,甲,A,人,int,avg,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column aggregation: 'avg' is not an aggregation"},
+	    {EL_OK "a,s,丙,C,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 4, column code: duplicate code 'a' (already the element on "
+	     "line 2 of elements.csv)"},
+	    {EL_OK, IND_HEAD "b,比,Ratio,%,a / b * 100,1,points\n", RULE_OK,
+	     "indicators.csv: line 2, column code: duplicate code 'b'"},
+	    {EL_HEAD "Members,s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column code: invalid code 'Members'"},
+	    {EL_HEAD "a-b,s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column code: invalid code 'a-b'"},
+	    {EL_HEAD ",s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column code: empty"},
+	    {EL_HEAD "a,s,,A,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column name_zh: empty"},
+	    {"code,section,name_zh,name_en,unit,type,min,max\na,s,甲,A,人,int,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 1: no 'aggregation' column in the header"},
+	    {EL_HEAD "a,s,甲,A,人,int,sum,1.5,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column min: \"1.5\" is not a whole number"},
+	    {EL_HEAD "a,s,甲,A,人,int,sum,10,5\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column max: max is below min"},
+	    {EL_HEAD "a,s,甲,A,人,amount,sum,,-1\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column max: must not be negative"},
+	    {EL_HEAD, IND_HEAD, RULE_HEAD, "elements.csv: no elements"},
+	    {EL_OK, IND_HEAD "ab,比,Ratio,%,a / b * 100,7,points\n", RULE_OK,
+	     "indicators.csv: line 2, column decimals: '7' is not a number of decimals"},
+	    {EL_OK, IND_HEAD "ab,比,Ratio,%,a / b * 100,1,percentage\n", RULE_OK,
+	     "indicators.csv: line 2, column change: 'percentage' is not a change kind"},
+	    {EL_OK, IND_HEAD "ab,比,Ratio,%,a / (b * 100,1,points\n", RULE_OK,
+	     "indicators.csv: line 2, column formula: 'a / (b * 100': column"},
+	    {EL_OK, IND_HEAD "ab,比,Ratio,%,a / b * 100,1,points\nac,比,R,%,ab * 2,1,points\n",
+	     RULE_OK,
+	     "indicators.csv: line 3, column formula: 'ab' is an indicator; only elements"},
+	    {EL_OK, "code,name_zh,name_en,unit,formula,decimals\n", RULE_OK,
+	     "indicators.csv: line 1: no 'change' column in the header"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a <= ab,error,甲,A\n",
+	     "rules.csv: line 2, column rule: 'ab' is an indicator"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a + b,error,甲,A\n", "rules.csv: line 2, column rule:"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a <= c,error,甲,A\n",
+	     "rules.csv: line 2, column rule: unknown element 'c'"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a <= b,fatal,甲,A\n",
+	     "rules.csv: line 2, column severity: 'fatal' is not a severity"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a <= b,error,甲,\n",
+	     "rules.csv: line 2, column message_en: empty"},
+	    {EL_OK, IND_OK, RULE_HEAD "r_ab,a <= b,error,甲,A\nr_ab,b >= a,warning,乙,B\n",
+	     "rules.csv: line 3, column code: duplicate code 'r_ab' (already the rule on line 2 "
+	     "of rules.csv)"},
+	    {EL_OK, IND_OK, "code,rule,message_zh,message_en\n",
+	     "rules.csv: line 1: no 'severity' column in the header"},
+	    /* line numbers stay right after a quoted multi-line cell and blank lines */
+	    {EL_HEAD "a,s,甲,\"A,\nwith a second line\",人,int,sum,,\n\n"
+	             "b,s,乙,B,人,int,maybe,,\n",
+	     IND_OK, RULE_OK, "elements.csv: line 5, column aggregation: 'maybe'"},
+	    /* sheet-level problems name the file too */
+	    {EL_OK, IND_OK, "", "rules.csv: empty file, no header row"},
+	    {EL_OK, "code,name_zh\n\"ab,x\n", RULE_OK, "indicators.csv: line 2: a quoted cell"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct catalog *c = NULL;
+		struct errbuf eb = {{0}};
+		int rc = load_texts(cases[i].el, cases[i].ind, cases[i].rules, &c, &eb);
+
+		if (rc != YB_INVALID_ARGUMENT || strstr(eb.msg, cases[i].want) == NULL)
+			fail_msg("case %zu: rc %d, message \"%s\", wanted \"%s\"", i, rc, eb.msg,
+			         cases[i].want);
+		assert_null(c);
+	}
+
+	/* and the good small catalog loads */
+	struct catalog *c = NULL;
+	struct errbuf eb = {{0}};
+	assert_int_equal(load_texts(EL_OK, IND_OK, RULE_OK, &c, &eb), YB_OK);
+	assert_int_equal(c->n_elements, 2);
+	assert_int_equal(c->n_indicators, 1);
+	assert_int_equal(c->n_rules, 1);
+	catalog_free(c);
+
+	/* indicators and rules may be empty; enum words are case-insensitive */
+	assert_int_equal(
+	    load_texts(EL_HEAD "a,s,甲,A,人,INT,Last,0,100\n", IND_HEAD, RULE_HEAD, &c, &eb),
+	    YB_OK);
+	assert_int_equal(c->elements[0].type, CATALOG_INT);
+	assert_int_equal(c->elements[0].agg, CATALOG_LAST);
+	assert_true(c->elements[0].has_min && c->elements[0].has_max);
+	assert_int_equal(c->elements[0].min, 0);
+	assert_int_equal(c->elements[0].max, 10000);
+	catalog_free(c);
+}
+
+/* ---- checking a return -------------------------------------------------- */
+
+static void test_check_five_mistakes(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	const struct catalog_entry e[] = {
+	    {"members_total", "25", 2},
+	    {"study_sessions", "1.5", 3},    /* fractional int */
+	    {"donations_yuan", "12.345", 4}, /* three decimals */
+	    {"seminars", "abc", 5},          /* not a number */
+	    {"survey_issued", "100", 6},     /*                        */
+	    {"survey_valid", "120", 7},      /* violates r_survey_valid */
+	    {"no_such_thing", "1", 8},       /* unknown code */
+	    {"guest_lectures", "", 9},       /* blank: not reported */
+	    {"aid_households", "3", 10},
+	    {"aid_households", "-", 11},       /* duplicate code */
+	    {"reflections", "-4", 12},         /* negative */
+	    {"study_coverage_rate", "90", 13}, /* an indicator */
+	};
+	/* The first nine entries hold five different kinds of mistake. */
+	int rc = catalog_check(c, e, 9, &v, &f);
+
+	assert_int_equal(rc, YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 5);
+	assert_int_equal(f.warnings, 0);
+
+	const struct catalog_finding *x = find(&f, "study_sessions");
+	assert_non_null(x);
+	assert_int_equal(x->kind, FINDING_ERROR);
+	assert_int_equal(x->line, 3);
+	assert_string_equal(x->value, "1.5");
+	assert_string_equal(x->message, "line 3: study_sessions: '1.5' is not a whole number");
+
+	x = find(&f, "donations_yuan");
+	assert_non_null(x);
+	assert_int_equal(x->line, 4);
+	assert_non_null(strstr(x->message, "line 4: donations_yuan: '12.345' has 3 decimals"));
+
+	x = find(&f, "seminars");
+	assert_non_null(x);
+	assert_string_equal(x->message, "line 5: seminars: 'abc' is not a number");
+
+	x = find(&f, "r_survey_valid");
+	assert_non_null(x);
+	assert_int_equal(x->kind, FINDING_ERROR);
+	assert_int_equal(x->line, 0);
+	assert_string_equal(x->message,
+	                    "rule r_survey_valid violated: survey_valid (120) <= survey_issued "
+	                    "(100): Valid questionnaires returned cannot exceed questionnaires "
+	                    "issued.");
+
+	x = find(&f, "no_such_thing");
+	assert_non_null(x);
+	assert_string_equal(x->message, "line 8: unknown element code 'no_such_thing'");
+
+	/* the valid values are there, the wrong and blank ones are not */
+	assert_int_equal(v.n, c->n_elements);
+	assert_true(v.present[catalog_find_element(c, "members_total")]);
+	assert_int_equal(v.value[catalog_find_element(c, "members_total")], 2500);
+	assert_false(v.present[catalog_find_element(c, "study_sessions")]);
+	assert_false(v.present[catalog_find_element(c, "guest_lectures")]);
+	assert_true(v.present[catalog_find_element(c, "survey_valid")]);
+
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* All twelve: the duplicate, the negative and the indicator as well. */
+	rc = catalog_check(c, e, sizeof(e) / sizeof(e[0]), &v, &f);
+	assert_int_equal(rc, YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 8);
+	x = find(&f, "aid_households");
+	assert_non_null(x);
+	assert_int_equal(x->line, 11);
+	assert_string_equal(x->message, "line 11: aid_households: given twice (first on line 10)");
+	assert_int_equal(v.value[catalog_find_element(c, "aid_households")], 300);
+	x = find(&f, "reflections");
+	assert_non_null(x);
+	assert_string_equal(x->message,
+	                    "line 12: reflections: '-4' is negative; values cannot be negative");
+	x = find(&f, "study_coverage_rate");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "is an indicator"));
+
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+}
+
+static void test_check_warning_accepted(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	const struct catalog_entry e[] = {
+	    {"study_attendance", "130", 2}, {"study_expected", "120", 3},
+	    {"members_total", "30", 4},     {"members_excellent", "10", 5},
+	    {"members_qualified", "20", 6},
+	};
+
+	assert_int_equal(catalog_check(c, e, 5, &v, &f), YB_OK);
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(f.warnings, 1);
+	const struct catalog_finding *x = find(&f, "r_study_attendance");
+	assert_non_null(x);
+	assert_int_equal(x->kind, FINDING_WARNING);
+	assert_non_null(strstr(x->message, "study_attendance (130) <= study_expected (120)"));
+	/* a rule that holds says nothing; its boundary (30 <= 30) holds */
+	assert_null(find(&f, "r_members_rated"));
+	assert_true(v.present[catalog_find_element(c, "study_attendance")]);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* the sum rule names every operand's value */
+	const struct catalog_entry e2[] = {
+	    {"members_total", "25", 2},
+	    {"members_excellent", "20", 3},
+	    {"members_qualified", "10", 4},
+	};
+	assert_int_equal(catalog_check(c, e2, 3, &v, &f), YB_INVALID_ARGUMENT);
+	x = find(&f, "r_members_rated");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "members_excellent (20) + members_qualified (10) <= "
+	                                   "members_total (25)"));
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+}
+
+static void test_check_skipped_rules(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	const struct catalog_entry e[] = {
+	    {"survey_valid", "120", 2},
+	    {"study_attendance", "many", 3},
+	    {"study_expected", "100", 4},
+	};
+
+	/* missing is not zero: 120 valid of an unreported number issued is not checked */
+	assert_int_equal(catalog_check(c, e, 3, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 1); /* "many" */
+	assert_int_equal(f.skipped, c->n_rules);
+	const struct catalog_finding *x = find(&f, "r_survey_valid");
+	assert_non_null(x);
+	assert_int_equal(x->kind, FINDING_SKIPPED);
+	assert_string_equal(x->message, "rule r_survey_valid skipped: survey_issued not reported");
+	x = find(&f, "r_study_attendance");
+	assert_non_null(x);
+	assert_string_equal(x->message,
+	                    "rule r_study_attendance skipped: study_attendance has no valid value");
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* an empty return: nothing wrong, every rule skipped */
+	assert_int_equal(catalog_check(c, NULL, 0, &v, &f), YB_OK);
+	assert_int_equal(f.errors + f.warnings, 0);
+	assert_int_equal(f.skipped, 14);
+	for (size_t i = 0; i < v.n; i++)
+		assert_false(v.present[i]);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_findings_clear(NULL);
+	catalog_values_free(NULL);
+	catalog_free(c);
+}
+
+static void test_values_exact(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	const struct catalog_entry e[] = {
+	    {"donations_yuan", "1200.5", 2},    {"reception_cost_yuan", "0.01", 3},
+	    {"members_total", "  7 ", 4},       {"study_sessions", "0", 5},
+	    {"notes_chars", "999999999999", 6}, {"meetings_held", "+3", 7},
+	};
+
+	assert_int_equal(catalog_check(c, e, 6, &v, &f), YB_OK);
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(v.value[catalog_find_element(c, "donations_yuan")], 120050);
+	assert_int_equal(v.value[catalog_find_element(c, "reception_cost_yuan")], 1);
+	assert_int_equal(v.value[catalog_find_element(c, "members_total")], 700);
+	int z = catalog_find_element(c, "study_sessions");
+	assert_true(v.present[z]);
+	assert_int_equal(v.value[z], 0); /* zero is a value, not "missing" */
+	assert_int_equal(v.value[catalog_find_element(c, "notes_chars")], 99999999999900LL);
+	assert_int_equal(v.value[catalog_find_element(c, "meetings_held")], 300);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* 3.0 for an int and 1e3, 1,000 and a huge number are refused, each with its reason */
+	const struct catalog_entry bad[] = {
+	    {"study_sessions", "3.0", 2},
+	    {"seminars", "1e3", 3},
+	    {"notes_chars", "1,000", 4},
+	    {"reflections", "99999999999999999999", 5},
+	};
+	assert_int_equal(catalog_check(c, bad, 4, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 4);
+	assert_non_null(strstr(find(&f, "study_sessions")->message, "without decimals"));
+	assert_non_null(strstr(find(&f, "seminars")->message, "'1e3' is not a number"));
+	assert_non_null(strstr(find(&f, "notes_chars")->message, "thousands separators"));
+	assert_non_null(strstr(find(&f, "reflections")->message, "too large"));
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+}
+
+static void test_check_min_max(void **state)
+{
+	(void)state;
+	struct catalog *c = NULL;
+	struct errbuf eb = {{0}};
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+
+	assert_int_equal(load_texts(EL_HEAD "a,s,甲,A,人,int,sum,2,10\n"
+	                                    "m,s,钱,Money,元,amount,sum,,99.99\n",
+	                            IND_HEAD, RULE_HEAD, &c, &eb),
+	                 YB_OK);
+	const struct catalog_entry e[] = {{"a", "11", 2}, {"m", "100", 3}};
+	assert_int_equal(catalog_check(c, e, 2, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 2);
+	assert_string_equal(find(&f, "a")->message, "line 2: a: 11 is above the maximum 10");
+	assert_string_equal(find(&f, "m")->message, "line 3: m: 100.00 is above the maximum 99.99");
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	const struct catalog_entry e2[] = {{"a", "1", 0}, {"m", "99.99", 0}};
+	assert_int_equal(catalog_check(c, e2, 2, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 1);
+	/* without a line (values sent over the wire) the message has no line */
+	assert_string_equal(find(&f, "a")->message, "a: 1 is below the minimum 2");
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+}
+
+/* ---- return files ------------------------------------------------------- */
+
+static char tmpdir[] = "/tmp/test_returnfile_XXXXXX";
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state)
+{
+	(void)state;
+	remove_file(tmpdir, "r.csv");
+	return rmdir(tmpdir);
+}
+
+static int read_return(const char *text, size_t len, struct returnfile **r, struct errbuf *eb)
+{
+	char path[512];
+	write_file(tmpdir, "r.csv", text, len);
+	snprintf(path, sizeof(path), "%s/r.csv", tmpdir);
+	return returnfile_read(path, r, eb);
+}
+
+static void test_returnfile(void **state)
+{
+	(void)state;
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+	const char text[] = "\xEF\xBB\xBF"
+	                    "Code,Name,Unit,Value,Note\r\n"
+	                    "members_total,党员总数,人,25,\r\n"
+	                    ",合计,,,\r\n"
+	                    "study_sessions,集中学习次数,次,4,\"two lines\r\nof note\"\r\n"
+	                    "seminars,专题研讨场次,场,,\r\n"
+	                    "donations_yuan,党员捐款,元,1200.50\r\n";
+
+	assert_int_equal(read_return(text, sizeof(text) - 1, &r, &eb), YB_OK);
+	assert_int_equal(r->n, 4);
+	assert_string_equal(r->entries[0].code, "members_total");
+	assert_string_equal(r->entries[0].value, "25");
+	assert_int_equal(r->entries[0].line, 2);
+	assert_string_equal(r->entries[1].code, "study_sessions");
+	assert_int_equal(r->entries[1].line, 4);
+	assert_string_equal(r->entries[2].value, "");
+	assert_int_equal(r->entries[2].line, 6);
+	assert_string_equal(r->entries[3].value, "1200.50");
+	assert_int_equal(r->entries[3].line, 7);
+
+	/* end to end: the file checks clean against the default catalog */
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	assert_int_equal(catalog_check(c, r->entries, r->n, &v, &f), YB_OK);
+	assert_int_equal(v.value[catalog_find_element(c, "donations_yuan")], 120050);
+	assert_false(v.present[catalog_find_element(c, "seminars")]);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+	returnfile_free(r);
+	returnfile_free(NULL);
+}
+
+static void test_returnfile_gb18030(void **state)
+{
+	(void)state;
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+	/* as Excel on Chinese Windows saves it: 党员总数 / 集中学习次数 in GBK */
+	const char text[] = "code,name,value\r\n"
+	                    "members_total,\xB5\xB3\xD4\xB1\xD7\xDC\xCA\xFD,25\r\n"
+	                    "study_sessions,\xBC\xAF\xD6\xD0\xD1\xA7\xCF\xB0\xB4\xCE\xCA\xFD,4\r\n";
+
+	assert_int_equal(read_return(text, sizeof(text) - 1, &r, &eb), YB_OK);
+	assert_int_equal(r->n, 2);
+	assert_string_equal(r->entries[1].code, "study_sessions");
+	assert_string_equal(r->entries[1].value, "4");
+	assert_int_equal(r->entries[1].line, 3);
+	assert_string_equal(sheet_cell(r->sheet, 1, 1), "党员总数");
+	returnfile_free(r);
+
+	/* neither UTF-8 nor GB18030: the UTF-8 error is reported */
+	const char junk[] = "code,value\nx,\xFF\xFF\n";
+	r = NULL;
+	assert_int_equal(read_return(junk, sizeof(junk) - 1, &r, &eb), YB_INVALID_ARGUMENT);
+	assert_null(r);
+	assert_non_null(strstr(eb.msg, "invalid UTF-8 at byte offset 13"));
+}
+
+static void test_returnfile_refused(void **state)
+{
+	(void)state;
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+
+	/* no header: the first line is already data */
+	const char *a = "members_total,25\nstudy_sessions,4\n";
+	assert_int_equal(read_return(a, strlen(a), &r, &eb), YB_INVALID_ARGUMENT);
+	assert_null(r);
+	assert_non_null(strstr(eb.msg, "no 'code' column in the header"));
+
+	const char *b = "code,amount\nmembers_total,25\n";
+	assert_int_equal(read_return(b, strlen(b), &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "no 'value' column in the header"));
+
+	assert_int_equal(read_return("", 0, &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "no header"));
+
+	const char c[] = "code,value\nmembers_total,2\0"
+	                 "5\n";
+	assert_int_equal(read_return(c, sizeof(c) - 1, &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "NUL"));
+
+	assert_int_equal(returnfile_read("/nonexistent/r.csv", &r, &eb), YB_EIO);
+	assert_null(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_catalog),
+	    cmocka_unit_test(test_load_files_and_digest),
+	    cmocka_unit_test(test_missing_dir),
+	    cmocka_unit_test(test_loader_errors),
+	    cmocka_unit_test(test_check_five_mistakes),
+	    cmocka_unit_test(test_check_warning_accepted),
+	    cmocka_unit_test(test_check_skipped_rules),
+	    cmocka_unit_test(test_values_exact),
+	    cmocka_unit_test(test_check_min_max),
+	    cmocka_unit_test(test_returnfile),
+	    cmocka_unit_test(test_returnfile_gb18030),
+	    cmocka_unit_test(test_returnfile_refused),
+	};
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
