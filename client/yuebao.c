@@ -293,7 +293,8 @@ static int installed_catalog(char *buf, size_t len)
 	exe[n] = '\0';
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
-	snprintf(buf, len, "%s/../share/yuebao/catalog", exe);
+	if (snprintf(buf, len, "%s/../share/yuebao/catalog", exe) >= (int)len)
+		return -1;
 	return access(buf, R_OK) == 0 ? 0 : -1;
 }
 

@@ -550,6 +550,10 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 		if (files[i].data == NULL && files[i].len > 0)
 			return status_fail(eb, YB_INVALID_ARGUMENT, "catalog: %s has no data",
 			                   files[i].name);
+		if (files[i].len > SHEET_MAX_BYTES)
+			return status_fail(eb, YB_RESOURCE_EXHAUSTED,
+			                   "%s: file larger than %u bytes", files[i].name,
+			                   SHEET_MAX_BYTES);
 		byname[k] = &files[i];
 	}
 

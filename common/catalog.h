@@ -91,7 +91,7 @@ int catalog_load_dir(const char *dir, struct catalog **out, struct errbuf *eb);
 
 /* Same checks on file texts in memory (names must be catalog_file_names). */
 int catalog_load_files(const struct catalog_file *files, size_t n, struct catalog **out,
-		       struct errbuf *eb);
+                       struct errbuf *eb);
 
 /* Frees c; NULL is allowed. */
 void catalog_free(struct catalog *c);
@@ -133,7 +133,7 @@ void catalog_findings_clear(struct catalog_findings *f);
 struct catalog_values {
 	int64_t *value; /* hundredths; meaningful where present[i] */
 	bool *present;
-	size_t n;       /* == catalog n_elements */
+	size_t n; /* == catalog n_elements */
 };
 
 void catalog_values_free(struct catalog_values *v);
@@ -149,6 +149,6 @@ void catalog_values_free(struct catalog_values *v);
  * failure.
  */
 int catalog_check(const struct catalog *c, const struct catalog_entry *entries, size_t n,
-		  struct catalog_values *values, struct catalog_findings *findings);
+                  struct catalog_values *values, struct catalog_findings *findings);
 
 #endif

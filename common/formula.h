@@ -63,13 +63,13 @@ size_t formula_codes(const struct formula *f, const char *const **codes);
 
 /* Evaluates an expression (not a rule). *out is set only for FORMULA_VALUE. */
 enum formula_result formula_eval(const struct formula *f, formula_lookup_fn lookup, void *ctx,
-				 struct dec_ratio *out);
+                                 struct dec_ratio *out);
 
 /*
  * Evaluates a rule. For FORMULA_VALUE, *holds is true when the comparison
  * is satisfied; any other result means the rule is skipped.
  */
-enum formula_result formula_eval_rule(const struct formula *f, formula_lookup_fn lookup,
-				      void *ctx, bool *holds);
+enum formula_result formula_eval_rule(const struct formula *f, formula_lookup_fn lookup, void *ctx,
+                                      bool *holds);
 
 #endif

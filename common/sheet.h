@@ -33,7 +33,7 @@ int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb);
 
 /* Same as sheet_load_file on bytes in memory; `name` is used in messages. */
 int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet **out,
-		   struct errbuf *eb);
+                   struct errbuf *eb);
 
 /* Frees s; NULL is allowed. */
 void sheet_free(struct sheet *s);

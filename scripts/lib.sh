@@ -46,9 +46,11 @@ yb_start_daemon() {
 	return 1
 }
 
-# yb_stop_daemon: SIGTERM, then wait (at most 10 s) for a clean exit.
+# yb_stop_daemon: SIGTERM, then wait (at most 10 s) for a clean exit; sets
+# YB_DAEMON_STATUS to the daemon's exit status (137 when it had to be killed).
 yb_stop_daemon() {
 	local i
+	YB_DAEMON_STATUS=
 	[ -n "${YB_DAEMON_PID:-}" ] || return 0
 	kill -TERM "$YB_DAEMON_PID" 2>/dev/null || true
 	for i in $(seq 1 100); do
@@ -56,7 +58,8 @@ yb_stop_daemon() {
 		sleep 0.1
 	done
 	kill -KILL "$YB_DAEMON_PID" 2>/dev/null || true
-	wait "$YB_DAEMON_PID" 2>/dev/null || true
+	YB_DAEMON_STATUS=0
+	wait "$YB_DAEMON_PID" 2>/dev/null || YB_DAEMON_STATUS=$?
 	YB_DAEMON_PID=
 }
 

@@ -14,6 +14,7 @@ packages=(
 	libsqlite3-dev sqlite3
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
+	faketime
 )
 
 install_missing() {

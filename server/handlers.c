@@ -375,7 +375,7 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 	rc = store_get_revision(c->store, c->world->orgs->units[idx].code, month, req->revision,
 	                        &row, &c->msg);
 	if (rc == YB_NOT_FOUND) {
-		char rev[16] = "";
+		char rev[32] = "";
 		if (req->revision > 0)
 			snprintf(rev, sizeof(rev), " revision %u", req->revision);
 		status_fail(&c->msg, rc, "no return%s from %s for %s", rev,

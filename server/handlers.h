@@ -28,7 +28,8 @@
 struct world {
 	struct orgtree *orgs;
 	struct catalog *cat;
-	int due_day; /* returns for month M are due by this day of M+1 */
+	struct pki_verifier *verifier; /* the CA and its CRL */
+	int due_day;                   /* returns for month M are due by this day of M+1 */
 };
 
 struct call_block;

@@ -49,7 +49,6 @@ struct server {
 	nng_socket sock;
 	nng_listener listener;
 	nng_tls_config *tls;
-	struct pki_verifier *verifier;
 	pthread_rwlock_t world_lock;
 	struct world *world;
 	struct worker *workers;
@@ -104,10 +103,14 @@ static void world_free(struct world *w)
 		return;
 	orgtree_free(w->orgs);
 	catalog_free(w->cat);
+	pki_verifier_free(w->verifier);
 	free(w);
 }
 
-/* Loads the org tree and catalog, and records both loads in the store. */
+/*
+ * Loads the org tree, the catalog and the CA with its CRL, and records the
+ * tree and catalog loads in the store.
+ */
 static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -118,7 +121,8 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	w->due_day = s->cfg.due_day;
 	if ((rc = orgtree_load(s->cfg.orgs_path, &w->orgs, eb)) != YB_OK ||
-	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK)
+	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK ||
+	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK)
 		goto fail;
 	if ((rc = store_begin(s->admin_store, eb)) != YB_OK)
 		goto fail;
@@ -189,11 +193,13 @@ struct outcome {
 
 /*
  * Runs a verified call: the handler, inside a transaction with the call-id
- * record when it writes. Returns the reply message to send.
+ * record when it writes. The caller holds the world lock for reading.
+ * Returns the reply message to send.
  */
-static nng_msg *run_call(struct worker *w, const Yuebao__V1__RpcRequest *req,
-                         const ProtobufCMethodDescriptor *md, const struct pki_principal *who,
-                         const uint8_t *raw, size_t raw_len, struct outcome *o)
+static nng_msg *run_call(struct worker *w, const struct world *world,
+                         const Yuebao__V1__RpcRequest *req, const ProtobufCMethodDescriptor *md,
+                         const struct pki_principal *who, const uint8_t *raw, size_t raw_len,
+                         struct outcome *o)
 {
 	const struct handler *h =
 	    handlers_get((unsigned)(md - yuebao__v1__returns__descriptor.methods));
@@ -213,11 +219,10 @@ static nng_msg *run_call(struct worker *w, const Yuebao__V1__RpcRequest *req,
 		                        md->input->name);
 		goto reply;
 	}
-	pthread_rwlock_rdlock(&w->srv->world_lock);
-	c.world = w->srv->world;
+	c.world = world;
 	if (h->writes) {
 		if ((o->status = store_begin(w->store, &o->msg)) != YB_OK)
-			goto unlock;
+			goto finish;
 		in_tx = 1;
 		o->status = store_call_find(w->store, who->fingerprint, req->call_id, &cached,
 		                            &cached_len, &o->msg);
@@ -228,10 +233,10 @@ static nng_msg *run_call(struct worker *w, const Yuebao__V1__RpcRequest *req,
 			in_tx = 0;
 			if (nng_msg_alloc(&m, cached_len) == 0)
 				memcpy(nng_msg_body(m), cached, cached_len);
-			goto unlock;
+			goto finish;
 		}
 		if (o->status != YB_NOT_FOUND)
-			goto unlock;
+			goto finish;
 	}
 	o->status = h->fn(&c, in, &out);
 	if (o->status != YB_OK) {
@@ -247,12 +252,12 @@ static nng_msg *run_call(struct worker *w, const Yuebao__V1__RpcRequest *req,
 		}
 		rep.errors = c.errors;
 		rep.n_errors = c.n_errors;
-		goto unlock;
+		goto finish;
 	}
 	rep.payload.len = protobuf_c_message_get_packed_size(out);
 	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
 		o->status = status_fail(&o->msg, YB_INTERNAL, "out of memory");
-		goto unlock;
+		goto finish;
 	}
 	protobuf_c_message_pack(out, payload);
 	rep.payload.data = payload;
@@ -274,10 +279,9 @@ static nng_msg *run_call(struct worker *w, const Yuebao__V1__RpcRequest *req,
 		}
 		in_tx = 0;
 	}
-unlock:
+finish:
 	if (in_tx)
 		store_rollback(w->store);
-	pthread_rwlock_unlock(&w->srv->world_lock);
 reply:
 	if (m == NULL) {
 		rep.status = (Yuebao__V1__Code)o->status;
@@ -351,13 +355,17 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 		o->status = status_fail(&o->msg, YB_INTERNAL, "out of memory");
 		goto reply;
 	}
-	o->status = pki_verify_caller(w->srv->verifier, req->caller_cert.data, req->caller_cert.len,
-	                              signed_bytes, signed_len, req->signature.data,
-	                              req->signature.len, (time_t)(now / 1000), &who, &o->msg);
-	if (o->status != YB_OK)
-		goto reply;
-	snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
-	m = run_call(w, req, md, &who, raw, raw_len, o);
+	/* Held across verification and handler, so a SIGHUP swaps neither mid-call. */
+	pthread_rwlock_rdlock(&w->srv->world_lock);
+	o->status =
+	    pki_verify_caller(w->srv->world->verifier, req->caller_cert.data, req->caller_cert.len,
+	                      signed_bytes, signed_len, req->signature.data, req->signature.len,
+	                      (time_t)(now / 1000), &who, &o->msg);
+	if (o->status == YB_OK) {
+		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
+		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
+	}
+	pthread_rwlock_unlock(&w->srv->world_lock);
 reply:
 	if (m == NULL && o->status != YB_OK) {
 		rep.status = (Yuebao__V1__Code)o->status;
@@ -458,7 +466,6 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	if ((rc = handlers_check(eb)) != YB_OK ||
 	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK ||
-	    (rc = pki_verifier_new(cfg->ca_path, cfg->crl_path, &s->verifier, eb)) != YB_OK ||
 	    (rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
 	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK)
 		goto fail;
@@ -522,7 +529,6 @@ void server_close(struct server *s)
 	free(s->workers);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
-	pki_verifier_free(s->verifier);
 	world_free(s->world);
 	store_close(s->admin_store);
 	pthread_rwlock_destroy(&s->world_lock);

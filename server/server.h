@@ -35,8 +35,11 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 const char *server_url(const struct server *s);
 
 /*
- * Reloads the org tree and the catalog (SIGHUP). On failure the daemon keeps
- * serving with what it had, and eb says what was wrong.
+ * Reloads the org tree, the catalog, and the CA and CRL that every request's
+ * certificate is checked against (SIGHUP), so a revocation takes effect
+ * without a restart. (The TLS layer keeps the CRL it started with: a revoked
+ * peer still completes the handshake, and is then refused UNAUTHENTICATED.)
+ * On failure the daemon keeps serving with what it had, and eb says why.
  */
 int server_reload(struct server *s, struct errbuf *eb);
 

@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  --cert F --key F  the server's certificate and P-256 key (PEM)\n"
     "  --ca F            the deployment CA: clients must hold a certificate from it\n"
     "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
+    "                    (reloaded on SIGHUP)\n"
     "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"

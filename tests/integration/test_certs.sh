@@ -10,84 +10,14 @@ script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
 CERTS="$YB_SRC/certs/yuebao-certs.sh"
 
-passed=0
-failed=0
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+
 TMP=""
 
 cleanup() {
   if [[ -n "$TMP" && -d "$TMP" ]]; then
     rm -rf -- "$TMP"
-  fi
-}
-
-pass() {
-  passed=$((passed + 1))
-  echo "ok   - $1"
-}
-
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL - $1" >&2
-  if [[ $# -ge 2 && -n "$2" ]]; then
-    printf '%s\n' "$2" | sed 's/^/       /' >&2
-  fi
-}
-
-# check NAME COMMAND...: the command succeeds.
-check() {
-  local name="$1"
-  shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    pass "$name"
-  else
-    fail "$name" "$out"
-  fi
-}
-
-# check_fails NAME COMMAND...: the command fails.
-check_fails() {
-  local name="$1"
-  shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    fail "$name (unexpectedly succeeded)" "$out"
-  else
-    pass "$name"
-  fi
-}
-
-# check_exit NAME CODE PATTERN COMMAND...: the command exits with CODE and
-# its output (stdout and stderr) matches the extended regex PATTERN.
-check_exit() {
-  local name="$1" want="$2" pattern="$3"
-  shift 3
-  local out rc=0
-  out="$("$@" 2>&1)" || rc=$?
-  if [[ "$rc" -ne "$want" ]]; then
-    fail "$name (exit $rc, want $want)" "$out"
-  elif ! grep -Eq -- "$pattern" <<<"$out"; then
-    fail "$name (output does not match /$pattern/)" "$out"
-  else
-    pass "$name"
-  fi
-}
-
-# check_eq NAME GOT WANT
-check_eq() {
-  if [[ "$2" == "$3" ]]; then
-    pass "$1"
-  else
-    fail "$1" "got:  $2"$'\n'"want: $3"
-  fi
-}
-
-# check_match NAME TEXT PATTERN (extended regex)
-check_match() {
-  if grep -Eq -- "$3" <<<"$2"; then
-    pass "$1"
-  else
-    fail "$1 (no match for /$3/)" "$2"
   fi
 }
 
@@ -331,8 +261,7 @@ main() {
   fi
   test_deployment_name
 
-  echo "$passed passed, $failed failed"
-  ((failed == 0))
+  assert_summary
 }
 
 main "$@"
