@@ -281,23 +281,6 @@ static int fetch_catalog(struct client *cl, struct catalog **out)
 	return rc == YB_OK ? 0 : EXIT_REFUSED;
 }
 
-/* The catalog shipped with the programs: ../share/yuebao/catalog from the binary. */
-static int installed_catalog(char *buf, size_t len)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	if (snprintf(buf, len, "%s/../share/yuebao/catalog", exe) >= (int)len)
-		return -1;
-	return access(buf, R_OK) == 0 ? 0 : -1;
-}
-
 /* ---- commands ------------------------------------------------------------ */
 
 /* Parses a command's options; returns -1 after printing help, else EXIT_USAGE on error, 0. */
@@ -508,7 +491,7 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 		} else {
 			snprintf(where, sizeof(where), "cached catalog %s", dir);
 		}
-	} else if (installed_catalog(dir, sizeof(dir)) == 0) {
+	} else if (catalog_default_dir(dir, sizeof(dir), NULL) == YB_OK) {
 		snprintf(where, sizeof(where),
 		         "the default catalog (run `yuebao catalog` once to use the server's)");
 	} else {

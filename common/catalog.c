@@ -13,6 +13,8 @@
 #include "catalog.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -1095,4 +1097,26 @@ out:
 	free(seen);
 	free(invalid);
 	return rc;
+}
+
+int catalog_default_dir(char *buf, size_t len, struct errbuf *eb)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	struct stat st;
+
+	if (n <= 0)
+		return status_fail(eb, YB_EIO,
+		                   "cannot locate the running binary to find the "
+		                   "default catalog; give --catalog DIR");
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	if (snprintf(buf, len, "%s/../share/yuebao/catalog", exe) >= (int)len ||
+	    stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+		return status_fail(eb, YB_EIO,
+		                   "the default catalog is not installed at %s; give --catalog DIR",
+		                   buf);
+	return YB_OK;
 }

@@ -96,6 +96,13 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 /* Frees c; NULL is allowed. */
 void catalog_free(struct catalog *c);
 
+/*
+ * The default catalog shipped with the programs: ../share/yuebao/catalog
+ * relative to the running binary, which holds both in the build tree and
+ * once installed. YB_EIO with a hint to give --catalog when it is missing.
+ */
+int catalog_default_dir(char *buf, size_t len, struct errbuf *eb);
+
 /* Index of the element with this code, or -1. */
 int catalog_find_element(const struct catalog *c, const char *code);
 

@@ -76,7 +76,7 @@ static void name_field(X509_NAME *name, int nid, char *out, size_t len)
 	OPENSSL_free(utf8);
 }
 
-static int valid_org_code(const char *s)
+bool pki_valid_org_code(const char *s)
 {
 	size_t n = strlen(s);
 	if (n < 2 || n > 32)
@@ -185,14 +185,6 @@ const uint8_t *pki_identity_cert(const struct pki_identity *id, size_t *len)
 {
 	*len = id->der_len;
 	return id->der;
-}
-
-int pki_identity_principal(const struct pki_identity *id, struct pki_principal *out,
-                           struct errbuf *eb)
-{
-	(void)eb;
-	fill_principal(id->cert, id->der, id->der_len, out);
-	return YB_OK;
 }
 
 int pki_sign(const struct pki_identity *id, const uint8_t *data, size_t len, uint8_t **sig,
@@ -372,7 +364,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		                 out->role);
 		goto done;
 	}
-	if (!valid_org_code(out->org)) {
+	if (!pki_valid_org_code(out->org)) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED,
 		                 "certificate CN='%s' is not an org unit code", out->org);
 		goto done;

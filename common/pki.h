@@ -11,6 +11,7 @@
 #ifndef YB_PKI_H
 #define YB_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -29,7 +30,7 @@ struct pki_principal {
 	char subject[256];    /* "O=yuebao-demo, OU=branch, CN=ZFW-JG" */
 	char deployment[65];  /* O */
 	char role[16];        /* OU: branch | central | auditor | admin */
-	char org[33];         /* CN: the org unit code */
+	char org[65];         /* CN: the org unit code */
 	char fingerprint[65]; /* hex SHA-256 of the certificate DER */
 };
 
@@ -47,10 +48,6 @@ void pki_identity_free(struct pki_identity *id);
 
 /* The identity's certificate in DER (owned by id). */
 const uint8_t *pki_identity_cert(const struct pki_identity *id, size_t *len);
-
-/* The identity's subject and fingerprint, read from its certificate. */
-int pki_identity_principal(const struct pki_identity *id, struct pki_principal *out,
-                           struct errbuf *eb);
 
 /*
  * Signs data (ECDSA over SHA-256, DER signature). The caller frees *sig with
@@ -82,6 +79,9 @@ void pki_verifier_free(struct pki_verifier *v);
 int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t now, struct pki_principal *out, struct errbuf *eb);
+
+/* True when code has the form of an org unit code: [A-Z0-9-]{2,32}. */
+bool pki_valid_org_code(const char *code);
 
 /* Hex SHA-256 of data into out (65 bytes with NUL). */
 void pki_sha256_hex(const void *data, size_t len, char out[65]);

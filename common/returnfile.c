@@ -11,65 +11,9 @@
 #include "returnfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Reads path whole into *buf (caller frees), refusing more than SHEET_MAX_BYTES. */
-static int slurp(const char *path, char **buf, size_t *len, struct errbuf *eb)
-{
-	size_t cap = 0;
-	int fd, rc = YB_OK;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return status_fail(eb, YB_EIO, "%s: cannot open: %s", path, strerror(errno));
-	for (;;) {
-		ssize_t got;
-
-		if (*len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *p;
-
-			if (ncap > (size_t)SHEET_MAX_BYTES + 1)
-				ncap = (size_t)SHEET_MAX_BYTES + 1;
-			if (ncap == cap) {
-				rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
-				                 "%s: file larger than %u bytes", path,
-				                 SHEET_MAX_BYTES);
-				break;
-			}
-			p = realloc(*buf, ncap);
-			if (p == NULL) {
-				rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", path);
-				break;
-			}
-			*buf = p;
-			cap = ncap;
-		}
-		got = read(fd, *buf + *len, cap - *len);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = status_fail(eb, YB_EIO, "%s: cannot read: %s", path, strerror(errno));
-			break;
-		}
-		if (got == 0)
-			break;
-		*len += (size_t)got;
-	}
-	close(fd);
-	if (rc != YB_OK) {
-		free(*buf);
-		*buf = NULL;
-		*len = 0;
-	}
-	return rc;
-}
 
 /*
  * Converts GB18030 text to UTF-8 into a new buffer of at most
@@ -143,7 +87,7 @@ int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb
 	int code_col, value_col, rc;
 
 	*out = NULL;
-	if ((rc = slurp(path, &data, &len, eb)) != YB_OK)
+	if ((rc = sheet_read_file(path, &data, &len, eb)) != YB_OK)
 		return rc;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {

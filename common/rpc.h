@@ -23,7 +23,11 @@
 /* Method names are RPC_METHOD_PREFIX followed by the service method name. */
 #define RPC_METHOD_PREFIX "/yuebao.v1.Returns/"
 
-/* Default cap on one message, each way (SPEC §3). */
+/*
+ * Default cap on one request (SPEC §3). The daemon refuses larger requests
+ * and never sends a reply larger than its own cap; the client accepts
+ * replies up to twice this, so a daemon configured a little higher still works.
+ */
 #define RPC_DEFAULT_MAX_MESSAGE (1u << 20)
 
 /* A call id: 32 lower-case hex digits. */
@@ -31,8 +35,10 @@
 
 /*
  * The exact bytes a caller signs: "yuebao-rpc-v1\n" method "\n" call_id "\n"
- * sent_at_ms "\n" deadline_ms "\n" then the payload. The caller frees *out
- * with free(). YB_ENOMEM on failure.
+ * sent_at_ms "\n" deadline_ms "\n" then the payload. A method longer than
+ * 128 bytes or a call id longer than 64 is cut there (neither is valid, and
+ * the call is refused anyway). The caller frees *out with free().
+ * YB_ENOMEM on failure.
  */
 int rpc_signed_bytes(const char *method, const char *call_id, int64_t sent_at_ms,
                      int64_t deadline_ms, const uint8_t *payload, size_t payload_len, uint8_t **out,

@@ -451,13 +451,14 @@ fail:
 	return rc;
 }
 
-int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb)
+int sheet_read_file(const char *path, char **data, size_t *data_len, struct errbuf *eb)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd, rc;
+	int fd, rc = YB_OK;
 
-	*out = NULL;
+	*data = NULL;
+	*data_len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return status_fail(eb, YB_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -497,10 +498,26 @@ int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb)
 			break;
 		len += (size_t)n;
 	}
-	rc = sheet_load_mem(buf, len, path, out, eb);
+	*data = buf;
+	*data_len = len;
+	buf = NULL;
 out:
 	free(buf);
 	close(fd);
+	return rc;
+}
+
+int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sheet_read_file(path, &buf, &len, eb)) != YB_OK)
+		return rc;
+	rc = sheet_load_mem(buf, len, path, out, eb);
+	free(buf);
 	return rc;
 }
 

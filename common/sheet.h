@@ -31,6 +31,13 @@ struct sheet;
  */
 int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb);
 
+/*
+ * Reads a whole file (at most SHEET_MAX_BYTES) into *data, which the caller
+ * frees; for callers that keep the exact bytes they parse. YB_EIO,
+ * YB_RESOURCE_EXHAUSTED or YB_ENOMEM with eb naming the file.
+ */
+int sheet_read_file(const char *path, char **data, size_t *len, struct errbuf *eb);
+
 /* Same as sheet_load_file on bytes in memory; `name` is used in messages. */
 int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet **out,
                    struct errbuf *eb);

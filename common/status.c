@@ -56,27 +56,3 @@ int status_fail(struct errbuf *eb, int code, const char *fmt, ...)
 	}
 	return code;
 }
-
-void status_prefix(struct errbuf *eb, const char *fmt, ...)
-{
-	char head[ERRBUF_MAX];
-	size_t hn, rn;
-	va_list ap;
-	int n;
-
-	if (eb == NULL)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	hn = strlen(head);
-	rn = strlen(eb->msg);
-	/* Keep the head whole and cut the old message if the two do not fit. */
-	if (hn + rn >= sizeof(eb->msg))
-		rn = sizeof(eb->msg) - 1 - hn;
-	memmove(eb->msg + hn, eb->msg, rn);
-	memcpy(eb->msg, head, hn);
-	eb->msg[hn + rn] = '\0';
-}

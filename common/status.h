@@ -57,7 +57,4 @@ const char *status_name(int code);
 int status_fail(struct errbuf *eb, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefixes eb->msg with a printf-style context ("orgs.csv: "), keeping the rest. */
-void status_prefix(struct errbuf *eb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 #endif

@@ -93,7 +93,8 @@ static int on_return(void *ctx, const char *org, int month, uint32_t revision)
 		                    ? child_group(sc->q, sc->org_idx)
 		                    : -1;
 	}
-	if (sc->org_idx < 0)
+	/* Completeness counts what is expected: returns of leaf units. */
+	if (sc->org_idx < 0 || !orgtree_is_leaf(sc->q->orgs, sc->org_idx))
 		return 0;
 	sc->accs[0].present++;
 	if (sc->q->by == CONSOL_BY_ORG && sc->org_group > 0)

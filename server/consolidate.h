@@ -20,6 +20,10 @@
 #include "status.h"
 #include "store.h"
 
+/* Longest period a query may cover: 20 years, month by month. */
+#define CONSOL_MAX_MONTHS 240
+#define CONSOL_MAX_MONTHS_TEXT "240"
+
 enum consol_compare { CONSOL_NONE, CONSOL_YOY, CONSOL_PREV };
 enum consol_by { CONSOL_TOTAL, CONSOL_BY_ORG, CONSOL_BY_MONTH };
 
@@ -45,7 +49,7 @@ struct consol_group {
 	char key[40];                  /* child org code or month; "" for the subtree total */
 	const char *name;              /* org name (owned by the tree), or "" */
 	struct consol_figure *figures; /* n_elements, then n_indicators, catalog order */
-	uint32_t expected, present;
+	uint32_t expected, present;    /* returns of leaf units, months that have begun */
 	uint32_t previous_expected, previous_present;
 };
 
@@ -59,7 +63,8 @@ struct consol_result {
 
 /*
  * Runs the query against the store. YB_OK and *out (consol_result_free), or
- * YB_EDB / YB_ENOMEM with eb saying why.
+ * YB_EDB / YB_UNAVAILABLE (store), YB_ENOMEM, or YB_OUT_OF_RANGE (a total
+ * too large for int64) with eb saying why.
  */
 int consol_run(struct store *s, const struct consol_query *q, struct consol_result **out,
                struct errbuf *eb);

@@ -18,7 +18,7 @@ struct call_block {
 	max_align_t data[];
 };
 
-void *call_alloc(struct call *c, size_t n)
+void *handlers_alloc(struct call *c, size_t n)
 {
 	struct call_block *b = calloc(1, sizeof(*b) + (n ? n : 1));
 
@@ -29,17 +29,17 @@ void *call_alloc(struct call *c, size_t n)
 	return b->data;
 }
 
-char *call_strdup(struct call *c, const char *s)
+char *handlers_strdup(struct call *c, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *d = call_alloc(c, n);
+	char *d = handlers_alloc(c, n);
 
 	if (d != NULL)
 		memcpy(d, s, n);
 	return d;
 }
 
-void call_release(struct call *c)
+void handlers_release(struct call *c)
 {
 	while (c->arena != NULL) {
 		struct call_block *b = c->arena;
@@ -53,27 +53,30 @@ static int refuse(struct call *c, int code, const char *fmt, const char *a, cons
 	return status_fail(&c->msg, code, fmt, a, b);
 }
 
-/* Adds a field error to the refusal (kept even when memory runs short). */
+/*
+ * Adds a field error to the refusal. The list is allocated once at its cap,
+ * so a request with many bad values costs linear memory; errors past the cap
+ * are counted in the message only.
+ */
 static void add_error(struct call *c, const char *severity, const char *field, uint32_t line,
                       const char *value, const char *message)
 {
-	Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
-	Yuebao__V1__FieldError **list = call_alloc(c, (c->n_errors + 1) * sizeof(*list));
+	Yuebao__V1__FieldError *e;
 
-	if (e == NULL || list == NULL)
+	if (c->errors == NULL &&
+	    (c->errors = handlers_alloc(c, HANDLERS_MAX_ERRORS * sizeof(*c->errors))) == NULL)
+		return;
+	if (c->n_errors >= HANDLERS_MAX_ERRORS || (e = handlers_alloc(c, sizeof(*e))) == NULL)
 		return;
 	yuebao__v1__field_error__init(e);
-	e->severity = call_strdup(c, severity);
-	e->field = call_strdup(c, field);
+	e->severity = handlers_strdup(c, severity);
+	e->field = handlers_strdup(c, field);
 	e->line = line;
-	e->value = call_strdup(c, value ? value : "");
-	e->message = call_strdup(c, message);
+	e->value = handlers_strdup(c, value ? value : "");
+	e->message = handlers_strdup(c, message);
 	if (!e->severity || !e->field || !e->value || !e->message)
 		return;
-	if (c->n_errors > 0)
-		memcpy(list, c->errors, c->n_errors * sizeof(*list));
-	list[c->n_errors++] = e;
-	c->errors = list;
+	c->errors[c->n_errors++] = e;
 }
 
 /*
@@ -121,7 +124,7 @@ static int authorize(struct call *c, const char *org, bool write, int *idx)
 
 static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
-	Yuebao__V1__PingReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__PingReply *r = handlers_alloc(c, sizeof(*r));
 	int idx;
 
 	(void)in;
@@ -142,9 +145,9 @@ static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 static int handle_get_catalog(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__CatalogReply *r = call_alloc(c, sizeof(*r));
-	Yuebao__V1__CatalogFile *files = call_alloc(c, CATALOG_NFILES * sizeof(*files));
-	Yuebao__V1__CatalogFile **list = call_alloc(c, CATALOG_NFILES * sizeof(*list));
+	Yuebao__V1__CatalogReply *r = handlers_alloc(c, sizeof(*r));
+	Yuebao__V1__CatalogFile *files = handlers_alloc(c, CATALOG_NFILES * sizeof(*files));
+	Yuebao__V1__CatalogFile **list = handlers_alloc(c, CATALOG_NFILES * sizeof(*list));
 
 	(void)in;
 	if (r == NULL || files == NULL || list == NULL)
@@ -188,21 +191,21 @@ static int keep_findings(struct call *c, const struct catalog_findings *f,
 {
 	size_t k = 0;
 
-	*rows = call_alloc(c, (f->n + 1) * sizeof(**rows));
-	r->findings = call_alloc(c, (f->n + 1) * sizeof(*r->findings));
+	*rows = handlers_alloc(c, (f->n + 1) * sizeof(**rows));
+	r->findings = handlers_alloc(c, (f->n + 1) * sizeof(*r->findings));
 	if (*rows == NULL || r->findings == NULL)
 		return YB_ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct catalog_finding *x = &f->items[i];
-		Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
+		Yuebao__V1__FieldError *e = handlers_alloc(c, sizeof(*e));
 		if (e == NULL)
 			return YB_ENOMEM;
 		yuebao__v1__field_error__init(e);
 		e->severity = (char *)finding_severity(x->kind);
-		e->field = call_strdup(c, x->code);
+		e->field = handlers_strdup(c, x->code);
 		e->line = (uint32_t)x->line;
-		e->value = call_strdup(c, x->value);
-		e->message = call_strdup(c, x->message);
+		e->value = handlers_strdup(c, x->value);
+		e->message = handlers_strdup(c, x->message);
 		if (!e->field || !e->value || !e->message)
 			return YB_ENOMEM;
 		r->findings[k] = e;
@@ -219,10 +222,16 @@ static int keep_findings(struct call *c, const struct catalog_findings *f,
 static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
                         struct catalog_values *vals, struct catalog_findings *f)
 {
-	struct catalog_entry *entries = call_alloc(c, (req->n_values + 1) * sizeof(*entries));
+	size_t max_values = 2 * c->world->cat->n_elements + 100;
+	struct catalog_entry *entries;
 	int rc;
 
-	if (entries == NULL)
+	/* A real return has one row per element; far more is an attack or a wrong file. */
+	if (req->n_values > max_values)
+		return status_fail(&c->msg, YB_RESOURCE_EXHAUSTED,
+		                   "the return has %zu values; the catalog has %zu elements",
+		                   req->n_values, c->world->cat->n_elements);
+	if ((entries = handlers_alloc(c, (req->n_values + 1) * sizeof(*entries))) == NULL)
 		return YB_ENOMEM;
 	for (size_t i = 0; i < req->n_values; i++) {
 		entries[i].code = req->values[i]->code;
@@ -235,8 +244,9 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 			if (f->items[i].kind == FINDING_ERROR)
 				add_error(c, "error", f->items[i].code, (uint32_t)f->items[i].line,
 				          f->items[i].value, f->items[i].message);
-		status_fail(&c->msg, rc, "the return has %zu error%s; nothing was stored",
-		            f->errors, f->errors == 1 ? "" : "s");
+		status_fail(&c->msg, rc, "the return has %zu error%s%s; nothing was stored",
+		            f->errors, f->errors == 1 ? "" : "s",
+		            f->errors > HANDLERS_MAX_ERRORS ? " (the first 200 are listed)" : "");
 	} else if (rc != YB_OK) {
 		status_fail(&c->msg, rc, "cannot check the return: out of memory");
 	}
@@ -247,7 +257,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 {
 	const Yuebao__V1__SubmitRequest *req = (const Yuebao__V1__SubmitRequest *)in;
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__SubmitReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__SubmitReply *r = handlers_alloc(c, sizeof(*r));
 	struct catalog_values vals = {0};
 	struct catalog_findings f = {0};
 	struct store_revision rev = {0};
@@ -267,11 +277,14 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		return rc;
 	}
 	period_format_month(month, period, sizeof(period));
-	if (month > period_current_month())
-		return refuse(c, YB_INVALID_ARGUMENT,
-		              "period %s has not begun: a return can be filed from the first day "
-		              "of its month%s",
-		              period, "");
+	if (month > period_current_month()) {
+		refuse(c, YB_INVALID_ARGUMENT,
+		       "period %s has not begun: a return can be filed from the first day of its "
+		       "month%s",
+		       period, "");
+		add_error(c, "error", "period", 0, req->period, c->msg.msg);
+		return YB_INVALID_ARGUMENT;
+	}
 	if ((rc = check_values(c, req, &vals, &f)) != YB_OK)
 		goto done;
 	if ((rc = store_last_revision(c->store, c->world->orgs->units[idx].code, month, &last,
@@ -297,13 +310,13 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		goto done;
 	}
 	r->org = c->world->orgs->units[idx].code;
-	r->period = call_strdup(c, period);
+	r->period = handlers_strdup(c, period);
 	r->received_at_ms = c->now_ms;
 	r->on_time = on_time(month, c->world->due_day, c->now_ms);
 	r->dry_run = req->dry_run;
 	r->state = req->dry_run ? "" : "submitted";
 	pki_sha256_hex(c->request, c->request_len, sha);
-	r->request_sha256 = req->dry_run ? "" : call_strdup(c, sha);
+	r->request_sha256 = req->dry_run ? "" : handlers_strdup(c, sha);
 	if (r->period == NULL || r->request_sha256 == NULL ||
 	    (rc = keep_findings(c, &f, r, (struct store_finding **)&rev.findings,
 	                        &rev.n_findings)) != YB_OK) {
@@ -314,7 +327,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		*out = &r->base;
 		goto done;
 	}
-	if ((values = call_alloc(c, (cat->n_elements + 1) * sizeof(*values))) == NULL) {
+	if ((values = handlers_alloc(c, (cat->n_elements + 1) * sizeof(*values))) == NULL) {
 		rc = YB_ENOMEM;
 		goto done;
 	}
@@ -352,14 +365,14 @@ static char *format_value(struct call *c, const struct catalog_element *e, int64
 	char buf[48];
 
 	dec_format(v, e->type == CATALOG_AMOUNT ? 2 : 0, buf, sizeof(buf));
-	return call_strdup(c, buf);
+	return handlers_strdup(c, buf);
 }
 
 static int handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__GetReturnRequest *req = (const Yuebao__V1__GetReturnRequest *)in;
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__ReturnRevision *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ReturnRevision *r = handlers_alloc(c, sizeof(*r));
 	struct store_revision_row *row = NULL;
 	char period[PERIOD_TEXT_MAX];
 	int idx, month, rc;
@@ -385,18 +398,18 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 		return rc;
 	r->org = c->world->orgs->units[idx].code;
 	r->org_name = c->world->orgs->units[idx].name;
-	r->period = call_strdup(c, period);
+	r->period = handlers_strdup(c, period);
 	r->revision = row->revision;
 	r->revisions = row->revisions;
-	r->state = call_strdup(c, row->state);
+	r->state = handlers_strdup(c, row->state);
 	r->received_at_ms = row->received_at_ms;
 	r->on_time = row->on_time;
-	r->reason = call_strdup(c, row->reason);
-	r->submitter = call_strdup(c, row->subject);
-	r->fingerprint = call_strdup(c, row->fingerprint);
-	r->request_sha256 = call_strdup(c, row->request_sha256);
-	r->values = call_alloc(c, (row->n_values + 1) * sizeof(*r->values));
-	r->findings = call_alloc(c, (row->n_findings + 1) * sizeof(*r->findings));
+	r->reason = handlers_strdup(c, row->reason);
+	r->submitter = handlers_strdup(c, row->subject);
+	r->fingerprint = handlers_strdup(c, row->fingerprint);
+	r->request_sha256 = handlers_strdup(c, row->request_sha256);
+	r->values = handlers_alloc(c, (row->n_values + 1) * sizeof(*r->values));
+	r->findings = handlers_alloc(c, (row->n_findings + 1) * sizeof(*r->findings));
 	if (!r->period || !r->state || !r->reason || !r->submitter || !r->fingerprint ||
 	    !r->request_sha256 || !r->values || !r->findings) {
 		rc = YB_ENOMEM;
@@ -408,7 +421,7 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 			Yuebao__V1__Value *v;
 			if (strcmp(row->values[i].code, cat->elements[e].code) != 0)
 				continue;
-			if ((v = call_alloc(c, sizeof(*v))) == NULL) {
+			if ((v = handlers_alloc(c, sizeof(*v))) == NULL) {
 				rc = YB_ENOMEM;
 				goto done;
 			}
@@ -419,17 +432,17 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 		}
 	for (size_t i = 0; i < row->n_findings; i++) {
 		const struct store_finding *sf = &row->findings[i];
-		Yuebao__V1__FieldError *e = call_alloc(c, sizeof(*e));
+		Yuebao__V1__FieldError *e = handlers_alloc(c, sizeof(*e));
 		if (e == NULL) {
 			rc = YB_ENOMEM;
 			goto done;
 		}
 		yuebao__v1__field_error__init(e);
-		e->severity = call_strdup(c, sf->severity);
-		e->field = call_strdup(c, sf->field);
+		e->severity = handlers_strdup(c, sf->severity);
+		e->field = handlers_strdup(c, sf->field);
 		e->line = sf->line;
-		e->value = call_strdup(c, sf->value);
-		e->message = call_strdup(c, sf->message);
+		e->value = handlers_strdup(c, sf->value);
+		e->message = handlers_strdup(c, sf->message);
 		r->findings[r->n_findings++] = e;
 	}
 	*out = &r->base;
@@ -470,14 +483,14 @@ static int build_groups(struct call *c, const struct consol_result *res,
 {
 	const struct catalog *cat = c->world->cat;
 
-	r->groups = call_alloc(c, res->n_groups * sizeof(*r->groups));
+	r->groups = handlers_alloc(c, res->n_groups * sizeof(*r->groups));
 	if (r->groups == NULL)
 		return YB_ENOMEM;
 	for (size_t g = 0; g < res->n_groups; g++) {
 		const struct consol_group *cg = &res->groups[g];
-		Yuebao__V1__Group *grp = call_alloc(c, sizeof(*grp));
-		Yuebao__V1__Figure *figs = call_alloc(c, res->n_figures * sizeof(*figs));
-		Yuebao__V1__Figure **list = call_alloc(c, res->n_figures * sizeof(*list));
+		Yuebao__V1__Group *grp = handlers_alloc(c, sizeof(*grp));
+		Yuebao__V1__Figure *figs = handlers_alloc(c, res->n_figures * sizeof(*figs));
+		Yuebao__V1__Figure **list = handlers_alloc(c, res->n_figures * sizeof(*list));
 
 		if (grp == NULL || figs == NULL || list == NULL)
 			return YB_ENOMEM;
@@ -520,15 +533,10 @@ static int build_groups(struct call *c, const struct consol_result *res,
 	return YB_OK;
 }
 
-/* Frees a consol_result when the call ends (the reply points into it). */
-struct result_holder {
-	struct consol_result *res;
-};
-
 static int handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__ConsolidateRequest *req = (const Yuebao__V1__ConsolidateRequest *)in;
-	Yuebao__V1__ConsolidateReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ConsolidateReply *r = handlers_alloc(c, sizeof(*r));
 	struct consol_query q = {.cat = c->world->cat, .orgs = c->world->orgs};
 	struct consol_result *res = NULL;
 	char period[PERIOD_TEXT_MAX], prev[PERIOD_TEXT_MAX];
@@ -543,20 +551,34 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 		add_error(c, "error", "period", 0, req->period, c->msg.msg);
 		return rc;
 	}
+	if (period_length(&q.period) > CONSOL_MAX_MONTHS) {
+		refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months", req->period,
+		       CONSOL_MAX_MONTHS_TEXT);
+		add_error(c, "error", "period", 0, req->period, c->msg.msg);
+		return YB_INVALID_ARGUMENT;
+	}
 	if (parse_compare(req->compare, &q.compare) != YB_OK)
 		return refuse(c, YB_INVALID_ARGUMENT, "compare '%s' is not yoy or prev%s",
 		              req->compare, "");
 	if (parse_by(req->by, &q.by) != YB_OK)
 		return refuse(c, YB_INVALID_ARGUMENT, "by '%s' is not org or month%s", req->by, "");
 	q.current_month = period_current_month();
+	if (q.compare != CONSOL_NONE) {
+		struct period cmp =
+		    q.compare == CONSOL_YOY ? period_yoy(&q.period) : period_prev(&q.period);
+		if (period_month_year(cmp.first) < PERIOD_MIN_YEAR)
+			return refuse(c, YB_INVALID_ARGUMENT,
+			              "the comparison period of %s starts before %s", req->period,
+			              "1900");
+	}
 	if ((rc = consol_run(c->store, &q, &res, &c->msg)) != YB_OK)
 		return rc;
 	period_format(&res->period, period, sizeof(period));
 	period_format(&res->previous, prev, sizeof(prev));
 	r->org = c->world->orgs->units[q.org].code;
 	r->org_name = c->world->orgs->units[q.org].name;
-	r->period = call_strdup(c, period);
-	r->previous_period = call_strdup(c, res->has_previous ? prev : "");
+	r->period = handlers_strdup(c, period);
+	r->previous_period = handlers_strdup(c, res->has_previous ? prev : "");
 	r->compare = (char *)req->compare;
 	r->by = (char *)req->by;
 	/* The reply is packed before the call's arena is released; so is res. */
@@ -567,16 +589,16 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 	}
 	/*
 	 * Strings of the groups point into res: copy them into the arena so that
-	 * res can be freed now and the reply stays valid until call_release.
+	 * res can be freed now and the reply stays valid until handlers_release.
 	 */
 	for (size_t g = 0; g < r->n_groups; g++) {
 		Yuebao__V1__Group *grp = r->groups[g];
-		grp->key = call_strdup(c, grp->key);
+		grp->key = handlers_strdup(c, grp->key);
 		for (size_t i = 0; i < grp->n_figures; i++) {
 			Yuebao__V1__Figure *f = grp->figures[i];
-			f->value = call_strdup(c, f->value);
-			f->previous = call_strdup(c, f->previous);
-			f->change = call_strdup(c, f->change);
+			f->value = handlers_strdup(c, f->value);
+			f->previous = handlers_strdup(c, f->previous);
+			f->change = handlers_strdup(c, f->change);
 			if (!grp->key || !f->value || !f->previous || !f->change) {
 				consol_result_free(res);
 				return YB_ENOMEM;

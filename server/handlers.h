@@ -32,6 +32,9 @@ struct world {
 	int due_day;                   /* returns for month M are due by this day of M+1 */
 };
 
+/* A refusal lists at most this many field errors; the message gives the total. */
+#define HANDLERS_MAX_ERRORS 200
+
 struct call_block;
 
 /* One call being served. Output built by a handler lives in its arena. */
@@ -44,7 +47,7 @@ struct call {
 	int64_t now_ms;
 	/* Set by a handler that refuses: a message and field errors. */
 	struct errbuf msg;
-	Yuebao__V1__FieldError **errors;
+	Yuebao__V1__FieldError **errors; /* at most HANDLERS_MAX_ERRORS */
 	size_t n_errors;
 	struct call_block *arena;
 };
@@ -63,13 +66,13 @@ int handlers_check(struct errbuf *eb);
 /* The handler for method index i of yuebao__v1__returns__descriptor. */
 const struct handler *handlers_get(unsigned i);
 
-/* Zeroed memory that lives until call_release; NULL when out of memory. */
-void *call_alloc(struct call *c, size_t n);
+/* Zeroed memory that lives until handlers_release; NULL when out of memory. */
+void *handlers_alloc(struct call *c, size_t n);
 
 /* A copy of s in the call's arena. */
-char *call_strdup(struct call *c, const char *s);
+char *handlers_strdup(struct call *c, const char *s);
 
 /* Frees everything the call allocated. */
-void call_release(struct call *c);
+void handlers_release(struct call *c);
 
 #endif

@@ -21,19 +21,6 @@ struct orgtree_ref {
 	int idx;
 };
 
-bool orgtree_valid_code(const char *code)
-{
-	size_t n = strlen(code);
-
-	if (n < 2 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= '0' && code[i] <= '9') ||
-		      code[i] == '-'))
-			return false;
-	return true;
-}
-
 static int cmp_ref(const void *a, const void *b)
 {
 	return strcmp(((const struct orgtree_ref *)a)->code, ((const struct orgtree_ref *)b)->code);
@@ -55,28 +42,6 @@ struct raw_unit {
 	int pos;                       /* pre-order position, -1 until placed */
 };
 
-static char *read_whole(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (size_t)n <= SHEET_MAX_BYTES && (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Reads the rows and checks each on its own: codes, names, duplicates. */
 static int read_rows(const char *path, const struct sheet *s, struct raw_unit *raw, size_t nraw,
                      struct orgtree_ref *refs, struct errbuf *eb)
@@ -95,7 +60,7 @@ static int read_rows(const char *path, const struct sheet *s, struct raw_unit *r
 		r->parent = sheet_cell(s, i + 1, (size_t)cparent);
 		r->line = sheet_line(s, i + 1);
 		r->parent_idx = r->first_child = r->next_sibling = r->pos = -1;
-		if (!orgtree_valid_code(r->code))
+		if (!pki_valid_org_code(r->code))
 			return status_fail(
 			    eb, YB_INVALID_ARGUMENT,
 			    "%s: line %zu: org code '%s' is not 2 to 32 of A-Z 0-9 -", path,
@@ -223,11 +188,17 @@ int orgtree_load(const char *path, struct orgtree **out, struct errbuf *eb)
 	struct raw_unit *raw = NULL;
 	struct orgtree_ref *refs = NULL;
 	int *stack = NULL;
-	size_t nraw;
+	char *text = NULL;
+	size_t nraw, text_len = 0;
 	int root, rc;
 
-	if ((rc = sheet_load_file(path, &s, eb)) != YB_OK)
+	/* Parse the very bytes that are kept, so the recorded load is what is used. */
+	if ((rc = sheet_read_file(path, &text, &text_len, eb)) != YB_OK)
 		return rc;
+	if ((rc = sheet_load_mem(text, text_len, path, &s, eb)) != YB_OK) {
+		free(text);
+		return rc;
+	}
 	nraw = sheet_rows(s) - 1;
 	if (nraw == 0 || nraw > ORGTREE_MAX_UNITS) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT, "%s: %zu org units (need 1 to %d)", path,
@@ -261,16 +232,16 @@ int orgtree_load(const char *path, struct orgtree **out, struct errbuf *eb)
 		status_fail(eb, rc, "out of memory");
 		goto done;
 	}
-	if ((t->text = read_whole(path, &t->text_len)) == NULL) {
-		rc = status_fail(eb, YB_EIO, "%s: cannot read", path);
-		goto done;
-	}
+	t->text = text;
+	t->text_len = text_len;
+	text = NULL;
 	pki_sha256_hex(t->text, t->text_len, t->digest);
 	*out = t;
 	t = NULL;
 	rc = YB_OK;
 done:
 	orgtree_free(t);
+	free(text);
 	free(raw);
 	free(refs);
 	free(stack);

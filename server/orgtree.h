@@ -53,7 +53,4 @@ bool orgtree_within(const struct orgtree *t, int u, int v);
 /* True for a unit without children: the units expected to file returns. */
 bool orgtree_is_leaf(const struct orgtree *t, int u);
 
-/* True when code has the form [A-Z0-9-]{2,32}. */
-bool orgtree_valid_code(const char *code);
-
 #endif

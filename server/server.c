@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +34,23 @@
 #include "rpc.h"
 #include "store.h"
 
+/* How long a reply may wait for a peer that does not read; then it is dropped. */
+#define SEND_TIMEOUT_MS 10000
+/* How often a worker forgets call ids too old to be replayed. */
+#define PRUNE_INTERVAL_MS 60000
+/* How long SIGTERM waits for requests in flight before closing the socket. */
+#define STOP_GRACE_MS 10000
+
 struct worker {
 	struct server *srv;
 	pthread_t thread;
 	nng_ctx ctx;
-	nng_aio *aio;
+	nng_aio *recv_aio; /* cancelled to stop the worker */
+	nng_aio *send_aio; /* never cancelled: a reply in flight completes or times out */
 	struct store *store;
+	int64_t last_prune_ms;
 	int started;
+	atomic_int done;
 };
 
 struct server {
@@ -54,6 +65,7 @@ struct server {
 	struct worker *workers;
 	int n_workers;
 	struct store *admin_store; /* loads and housekeeping, from the main thread */
+	atomic_int stopping;
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -71,30 +83,12 @@ static void log_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Peer text is quoted in log lines: no control byte may forge a line. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* One fprintf per line: stdio locks the stream, so lines never interleave. */
 	fprintf(stderr, "%s.%03ldZ %s\n", stamp, ts.tv_nsec / 1000000, line);
-}
-
-int server_default_catalog(char *buf, size_t len, struct errbuf *eb)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-	struct stat st;
-
-	if (n <= 0)
-		return status_fail(eb, YB_EIO,
-		                   "cannot find the yuebaod binary to locate the "
-		                   "default catalog; give --catalog DIR");
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	snprintf(buf, len, "%s/../share/yuebao/catalog", exe);
-	if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-		return status_fail(eb, YB_EIO,
-		                   "the default catalog is not installed at %s; give --catalog DIR",
-		                   buf);
-	return YB_OK;
 }
 
 static void world_free(struct world *w)
@@ -186,15 +180,91 @@ static nng_msg *reply_msg(const Yuebao__V1__RpcReply *rep)
 struct outcome {
 	int status;
 	struct errbuf msg;
-	char caller[64];
-	const char *method;
+	char caller[96];
+	char method[64];
 	int cached;
 };
 
 /*
- * Runs a verified call: the handler, inside a transaction with the call-id
- * record when it writes. The caller holds the world lock for reading.
- * Returns the reply message to send.
+ * Local failures (codes from 100 on) are the server's own: the details go to
+ * the log, the peer learns only that it may try again.
+ */
+static void make_public(struct outcome *o)
+{
+	if (o->status < 100)
+		return;
+	log_line("%s: %s: %s", o->method, status_name(o->status),
+	         o->msg.msg[0] ? o->msg.msg : "no detail");
+	o->status = o->status == YB_EDB ? YB_UNAVAILABLE : YB_INTERNAL;
+	status_fail(&o->msg, o->status,
+	            "the server could not complete the call; nothing was changed, try again later");
+}
+
+/* Hex SHA-256 of what a call asks (method and payload), to tell retries from reuse. */
+static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
+{
+	size_t n = strlen(req->method);
+	uint8_t *buf = malloc(n + 1 + req->payload.len + 1);
+
+	if (buf == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(buf, req->method, n);
+	buf[n] = '\n';
+	if (req->payload.len > 0)
+		memcpy(buf + n + 1, req->payload.data, req->payload.len);
+	pki_sha256_hex(buf, n + 1 + req->payload.len, out);
+	free(buf);
+}
+
+/*
+ * Opens the write transaction of a writing call and looks for an earlier
+ * call with the same id. Returns YB_NOT_FOUND to go on, YB_OK with *m set to
+ * the first reply for a retry, or a refusal.
+ */
+static int begin_write(struct worker *w, const Yuebao__V1__RpcRequest *req,
+                       const struct pki_principal *who, const char *digest, int64_t now,
+                       nng_msg **m, struct outcome *o)
+{
+	const struct server_config *cfg = &w->srv->cfg;
+	uint8_t *cached = NULL;
+	size_t cached_len = 0;
+	char cached_digest[65];
+	int rc;
+
+	if ((rc = store_begin(w->store, &o->msg)) != YB_OK)
+		return rc;
+	if (now - w->last_prune_ms > PRUNE_INTERVAL_MS) {
+		/* Calls older than the clock window cannot come back: forget them. */
+		if ((rc = store_call_prune(w->store, now - 2 * (int64_t)cfg->time_window_s * 1000,
+		                           &o->msg)) != YB_OK)
+			return rc;
+		w->last_prune_ms = now;
+	}
+	rc = store_call_find(w->store, who->fingerprint, req->call_id, cached_digest, &cached,
+	                     &cached_len, &o->msg);
+	if (rc != YB_OK)
+		return rc;
+	if (strcmp(cached_digest, digest) != 0) {
+		free(cached);
+		return status_fail(&o->msg, YB_ALREADY_EXISTS,
+		                   "call id %s was already used for a different request; a retry "
+		                   "must repeat the same method and data",
+		                   req->call_id);
+	}
+	/* A retry: the first reply again, nothing executed. */
+	o->cached = 1;
+	if (nng_msg_alloc(m, cached_len) == 0)
+		memcpy(nng_msg_body(*m), cached, cached_len);
+	free(cached);
+	return YB_OK;
+}
+
+/*
+ * Runs a verified call: the handler, inside one transaction with the
+ * call-id record when it writes. The caller holds the world lock for
+ * reading. Returns the reply to send (NULL only when out of memory).
  */
 static nng_msg *run_call(struct worker *w, const struct world *world,
                          const Yuebao__V1__RpcRequest *req, const ProtobufCMethodDescriptor *md,
@@ -206,94 +276,93 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
 	struct call c = {.who = who, .store = w->store, .request = raw, .request_len = raw_len};
 	ProtobufCMessage *in = NULL, *out = NULL;
-	uint8_t *payload = NULL, *cached = NULL;
-	size_t cached_len = 0;
+	uint8_t *payload = NULL;
 	nng_msg *m = NULL;
+	char digest[65];
 	int in_tx = 0;
 
 	rep.call_id = req->call_id;
 	c.now_ms = rpc_now_ms();
+	c.world = world;
 	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
 	if (in == NULL) {
 		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT, "payload is not a %s",
 		                        md->input->name);
-		goto reply;
+		goto finish;
 	}
-	c.world = world;
 	if (h->writes) {
-		if ((o->status = store_begin(w->store, &o->msg)) != YB_OK)
-			goto finish;
+		call_digest(req, digest);
 		in_tx = 1;
-		o->status = store_call_find(w->store, who->fingerprint, req->call_id, &cached,
-		                            &cached_len, &o->msg);
-		if (o->status == YB_OK) {
-			/* A retry: the first reply again, nothing executed. */
-			o->cached = 1;
-			store_rollback(w->store);
-			in_tx = 0;
-			if (nng_msg_alloc(&m, cached_len) == 0)
-				memcpy(nng_msg_body(m), cached, cached_len);
-			goto finish;
-		}
+		o->status = begin_write(w, req, who, digest, c.now_ms, &m, o);
 		if (o->status != YB_NOT_FOUND)
-			goto finish;
+			goto finish; /* a retry answered from its record, or a failure */
 	}
-	o->status = h->fn(&c, in, &out);
-	if (o->status != YB_OK) {
+	if ((o->status = h->fn(&c, in, &out)) != YB_OK) {
 		o->msg = c.msg;
-		if (o->status >= 100) {
-			/* Local failures are the server's fault, and say nothing of its insides. */
-			log_line("%s: %s", md->name,
-			         c.msg.msg[0] ? c.msg.msg : status_name(o->status));
-			o->status = o->status == YB_EDB ? YB_UNAVAILABLE : YB_INTERNAL;
-			status_fail(&o->msg, o->status,
-			            "the server could not complete the call; "
-			            "try again later");
-		}
 		rep.errors = c.errors;
 		rep.n_errors = c.n_errors;
 		goto finish;
 	}
 	rep.payload.len = protobuf_c_message_get_packed_size(out);
+	if (rep.payload.len > w->srv->cfg.max_message - 1024) {
+		o->status = status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
+		                        "the answer would be %zu bytes, over the %zu-byte message "
+		                        "limit: ask for less (a shorter period, fewer groups)",
+		                        rep.payload.len, w->srv->cfg.max_message);
+		goto finish;
+	}
 	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
-		o->status = status_fail(&o->msg, YB_INTERNAL, "out of memory");
+		o->status = status_fail(&o->msg, YB_ENOMEM, "out of memory");
 		goto finish;
 	}
 	protobuf_c_message_pack(out, payload);
 	rep.payload.data = payload;
 	if (h->writes) {
 		rep.status = YUEBAO__V1__CODE__OK;
-		if ((m = reply_msg(&rep)) == NULL ||
-		    store_call_save(w->store, who->fingerprint, req->call_id, c.now_ms,
-		                    nng_msg_body(m), nng_msg_len(m), &o->msg) != YB_OK ||
-		    store_commit(w->store, &o->msg) != YB_OK) {
-			log_line("%s: cannot commit: %s", md->name, o->msg.msg);
-			if (m != NULL)
-				nng_msg_free(m);
+		if ((m = reply_msg(&rep)) == NULL) {
+			o->status = status_fail(&o->msg, YB_ENOMEM, "out of memory");
+			goto finish;
+		}
+		/* The reply leaves only after its data and its call record are durable. */
+		if ((o->status =
+		         store_call_save(w->store, who->fingerprint, req->call_id, digest, c.now_ms,
+		                         nng_msg_body(m), nng_msg_len(m), &o->msg)) != YB_OK ||
+		    (o->status = store_commit(w->store, &o->msg)) != YB_OK) {
+			nng_msg_free(m);
 			m = NULL;
-			o->status = status_fail(&o->msg, YB_UNAVAILABLE,
-			                        "the server could not store the call; nothing was "
-			                        "stored, try again");
-			rep.payload.data = NULL;
-			rep.payload.len = 0;
+			goto finish;
 		}
 		in_tx = 0;
 	}
 finish:
 	if (in_tx)
 		store_rollback(w->store);
-reply:
 	if (m == NULL) {
+		make_public(o);
 		rep.status = (Yuebao__V1__Code)o->status;
-		if (o->status != YB_OK)
+		if (o->status != YB_OK) {
 			rep.message = o->msg.msg;
+			rep.payload.data = NULL;
+			rep.payload.len = 0;
+		}
 		m = reply_msg(&rep);
 	}
 	protobuf_c_message_free_unpacked(in, NULL);
-	call_release(&c);
+	handlers_release(&c);
 	free(payload);
-	free(cached);
 	return m;
+}
+
+/* Refuses a request before any handler: the reply and the outcome. */
+static nng_msg *refusal(const char *call_id, struct outcome *o)
+{
+	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
+
+	make_public(o);
+	rep.status = (Yuebao__V1__Code)o->status;
+	rep.message = o->msg.msg;
+	rep.call_id = (char *)(call_id ? call_id : "");
+	return reply_msg(&rep);
 }
 
 /* Checks the envelope and the caller, then runs the call. */
@@ -302,58 +371,57 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	const struct server_config *cfg = &w->srv->cfg;
 	const uint8_t *raw = nng_msg_body(msg);
 	size_t raw_len = nng_msg_len(msg);
-	Yuebao__V1__RpcRequest *req = NULL;
-	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
-	const ProtobufCMethodDescriptor *md = NULL;
 	const size_t plen = strlen(RPC_METHOD_PREFIX);
+	const int64_t window_ms = (int64_t)cfg->time_window_s * 1000;
+	const ProtobufCMethodDescriptor *md = NULL;
+	Yuebao__V1__RpcRequest *req = NULL;
 	struct pki_principal who;
 	uint8_t *signed_bytes = NULL;
 	size_t signed_len = 0;
 	int64_t now = rpc_now_ms();
 	nng_msg *m = NULL;
 
-	o->method = "-";
+	snprintf(o->method, sizeof(o->method), "-");
 	snprintf(o->caller, sizeof(o->caller), "-");
 	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
 	if (req == NULL) {
 		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT,
 		                        "the request is not a valid RpcRequest message");
-		goto reply;
+		goto refuse;
 	}
-	rep.call_id = req->call_id;
-	o->method = req->method;
 	if (strncmp(req->method, RPC_METHOD_PREFIX, plen) != 0 ||
 	    (md = protobuf_c_service_descriptor_get_method_by_name(&yuebao__v1__returns__descriptor,
 	                                                           req->method + plen)) == NULL) {
 		o->status =
-		    status_fail(&o->msg, YB_UNIMPLEMENTED, "unknown method '%.100s'", req->method);
-		goto reply;
+		    status_fail(&o->msg, YB_UNIMPLEMENTED, "unknown method '%.64s'", req->method);
+		goto refuse;
 	}
+	snprintf(o->method, sizeof(o->method), "%s", md->name);
 	if (!rpc_valid_call_id(req->call_id)) {
 		o->status =
 		    status_fail(&o->msg, YB_INVALID_ARGUMENT,
 		                "call id must be %d lower-case hex digits", RPC_CALL_ID_LEN);
-		goto reply;
+		goto refuse;
 	}
-	if (req->sent_at_ms < now - (int64_t)cfg->time_window_s * 1000 ||
-	    req->sent_at_ms > now + (int64_t)cfg->time_window_s * 1000) {
-		o->status =
-		    status_fail(&o->msg, YB_UNAUTHENTICATED,
-		                "request time is %lld s off the server's clock (allowed: "
-		                "±%d s): a stale or replayed call, or a wrong clock",
-		                (long long)((req->sent_at_ms - now) / 1000), cfg->time_window_s);
-		goto reply;
+	/* Compared, never subtracted: a hostile timestamp must not overflow. */
+	if (req->sent_at_ms < now - window_ms || req->sent_at_ms > now + window_ms) {
+		o->status = status_fail(&o->msg, YB_UNAUTHENTICATED,
+		                        "request time is %lld s off the server's clock (allowed: "
+		                        "±%d s): a stale or replayed call, or a wrong clock",
+		                        (long long)(req->sent_at_ms / 1000 - now / 1000),
+		                        cfg->time_window_s);
+		goto refuse;
 	}
 	if (req->deadline_ms != 0 && req->deadline_ms < now) {
 		o->status = status_fail(&o->msg, YB_DEADLINE_EXCEEDED,
 		                        "the call's deadline passed before it was served");
-		goto reply;
+		goto refuse;
 	}
-	if (rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms, req->deadline_ms,
-	                     req->payload.data, req->payload.len, &signed_bytes,
-	                     &signed_len) != YB_OK) {
-		o->status = status_fail(&o->msg, YB_INTERNAL, "out of memory");
-		goto reply;
+	if ((o->status = rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms,
+	                                  req->deadline_ms, req->payload.data, req->payload.len,
+	                                  &signed_bytes, &signed_len)) != YB_OK) {
+		status_fail(&o->msg, o->status, "cannot rebuild the signed bytes");
+		goto refuse;
 	}
 	/* Held across verification and handler, so a SIGHUP swaps neither mid-call. */
 	pthread_rwlock_rdlock(&w->srv->world_lock);
@@ -366,17 +434,11 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
 	}
 	pthread_rwlock_unlock(&w->srv->world_lock);
-reply:
-	if (m == NULL && o->status != YB_OK) {
-		rep.status = (Yuebao__V1__Code)o->status;
-		rep.message = o->msg.msg;
-		m = reply_msg(&rep);
-	}
-	/* Keep the method name for the log line past the request's lifetime. */
-	if (md != NULL)
-		o->method = md->name;
-	else if (req != NULL)
-		o->method = "(unknown method)";
+	if (o->status == YB_OK || m != NULL)
+		goto done;
+refuse:
+	m = refusal(req ? req->call_id : NULL, o);
+done:
 	if (req != NULL)
 		yuebao__v1__rpc_request__free_unpacked(req, NULL);
 	free(signed_bytes);
@@ -387,21 +449,23 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	for (;;) {
+	while (!atomic_load(&w->srv->stopping)) {
 		struct outcome o = {0};
 		struct timespec t0, t1;
 		nng_msg *msg, *rep;
+		nng_pipe pipe;
 		int rv;
 
-		nng_ctx_recv(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		rv = nng_aio_result(w->aio);
-		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		nng_ctx_recv(w->ctx, w->recv_aio);
+		nng_aio_wait(w->recv_aio);
+		rv = nng_aio_result(w->recv_aio);
+		if (rv == NNG_ECLOSED)
 			break;
 		if (rv != 0)
-			continue; /* a peer went away mid-message; keep serving */
+			continue; /* cancelled to stop, or a peer went away mid-message */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		msg = nng_aio_get_msg(w->aio);
+		msg = nng_aio_get_msg(w->recv_aio);
+		pipe = nng_msg_get_pipe(msg);
 		rep = serve(w, msg, &o);
 		nng_msg_free(msg);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -413,12 +477,20 @@ static void *worker_main(void *arg)
 		    o.status != YB_OK ? o.msg.msg : "");
 		if (rep == NULL)
 			continue;
-		nng_aio_set_msg(w->aio, rep);
-		nng_ctx_send(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		if (nng_aio_result(w->aio) != 0)
-			nng_msg_free(rep); /* the requester is gone; its data is stored */
+		nng_aio_set_msg(w->send_aio, rep);
+		nng_ctx_send(w->ctx, w->send_aio);
+		nng_aio_wait(w->send_aio);
+		if ((rv = nng_aio_result(w->send_aio)) != 0) {
+			/* The requester is gone or not reading; its data is stored. */
+			nng_msg_free(rep);
+			if (rv == NNG_ETIMEDOUT) {
+				/* A peer that never reads would tie up every worker in turn. */
+				log_line("closing a connection that does not read its replies");
+				nng_pipe_close(pipe);
+			}
+		}
 	}
+	atomic_store(&w->done, 1);
 	return NULL;
 }
 
@@ -450,53 +522,60 @@ static int open_listener(struct server *s, struct errbuf *eb)
 	return YB_OK;
 }
 
+static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
+{
+	int rc, rv;
+
+	w->srv = s;
+	if ((rc = store_open(s->cfg.db_path, &w->store, eb)) != YB_OK)
+		return rc;
+	if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0 ||
+	    (rv = nng_aio_alloc(&w->recv_aio, NULL, NULL)) != 0 ||
+	    (rv = nng_aio_alloc(&w->send_aio, NULL, NULL)) != 0)
+		return status_fail(eb, YB_ENOMEM, "cannot set up worker: %s", nng_strerror(rv));
+	nng_aio_set_timeout(w->recv_aio, NNG_DURATION_INFINITE);
+	nng_aio_set_timeout(w->send_aio, SEND_TIMEOUT_MS);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return status_fail(eb, YB_ENOMEM, "cannot start worker thread");
+	w->started = 1;
+	return YB_OK;
+}
+
 int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	int rc, rv;
+	int rc;
 
 	if (s == NULL)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	s->cfg = *cfg;
-	pthread_rwlock_init(&s->world_lock, NULL);
+	{
+		/* Prefer the writer, so a SIGHUP reload is not starved by a stream of reads. */
+		pthread_rwlockattr_t attr;
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&s->world_lock, &attr);
+		pthread_rwlockattr_destroy(&attr);
+	}
 	if (cfg->catalog_dir != NULL)
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
-	else if ((rc = server_default_catalog(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
+	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK ||
 	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK ||
 	    (rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
-	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK)
-		goto fail;
-	if ((rc = store_call_prune(s->admin_store,
-	                           rpc_now_ms() - 2 * (int64_t)cfg->time_window_s * 1000, eb)) !=
-	    YB_OK)
-		goto fail;
-	if ((rc = open_listener(s, eb)) != YB_OK)
+	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
+	    (rc = open_listener(s, eb)) != YB_OK)
 		goto fail;
 	s->n_workers = cfg->workers;
 	if ((s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers))) == NULL) {
 		rc = status_fail(eb, YB_ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (int i = 0; i < s->n_workers; i++) {
-		struct worker *w = &s->workers[i];
-		w->srv = s;
-		if ((rc = store_open(cfg->db_path, &w->store, eb)) != YB_OK)
+	for (int i = 0; i < s->n_workers; i++)
+		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
 			goto fail;
-		if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0 ||
-		    (rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
-			rc = status_fail(eb, YB_ENOMEM, "cannot set up worker: %s",
-			                 nng_strerror(rv));
-			goto fail;
-		}
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-			rc = status_fail(eb, YB_ENOMEM, "cannot start worker thread");
-			goto fail;
-		}
-		w->started = 1;
-	}
 	log_line("yuebaod %s listening on %s with %d workers, database %s", YB_VERSION, s->url,
 	         s->n_workers, cfg->db_path);
 	*out = s;
@@ -511,21 +590,52 @@ const char *server_url(const struct server *s)
 	return s->url;
 }
 
-void server_close(struct server *s)
+/*
+ * Stops the workers: each finishes (and answers) the request it is serving;
+ * idle ones are woken by cancelling their receive, repeatedly, since a
+ * worker may be between its stop check and its next receive.
+ */
+static void stop_workers(struct server *s)
 {
-	if (s == NULL)
-		return;
-	/* Closing the socket fails every pending receive, which ends the workers. */
+	struct timespec pause = {0, 20 * 1000000};
+	int waited_ms = 0, running;
+
+	atomic_store(&s->stopping, 1);
+	if (nng_listener_id(s->listener) > 0)
+		nng_listener_close(s->listener);
+	do {
+		running = 0;
+		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
+			struct worker *w = &s->workers[i];
+			if (w->started && !atomic_load(&w->done)) {
+				running++;
+				nng_aio_cancel(w->recv_aio);
+			}
+		}
+		if (running > 0)
+			nanosleep(&pause, NULL);
+		waited_ms += 20;
+	} while (running > 0 && waited_ms < STOP_GRACE_MS);
+	/* Past the grace period, closing the socket ends whatever is left. */
 	if (nng_socket_id(s->sock) > 0)
 		nng_close(s->sock);
 	for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
 		struct worker *w = &s->workers[i];
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->aio != NULL)
-			nng_aio_free(w->aio);
+		if (w->recv_aio != NULL)
+			nng_aio_free(w->recv_aio);
+		if (w->send_aio != NULL)
+			nng_aio_free(w->send_aio);
 		store_close(w->store);
 	}
+}
+
+void server_close(struct server *s)
+{
+	if (s == NULL)
+		return;
+	stop_workers(s);
 	free(s->workers);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);

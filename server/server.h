@@ -46,7 +46,4 @@ int server_reload(struct server *s, struct errbuf *eb);
 /* Stops accepting, lets in-flight requests finish, frees everything; NULL ok. */
 void server_close(struct server *s);
 
-/* Finds the default catalog directory shipped with the daemon. */
-int server_default_catalog(char *buf, size_t len, struct errbuf *eb);
-
 #endif

@@ -60,6 +60,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS calls("
     "  fingerprint TEXT NOT NULL,"
     "  call_id TEXT NOT NULL,"
+    "  request_digest TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
     "  reply BLOB NOT NULL,"
     "  PRIMARY KEY (fingerprint, call_id)) WITHOUT ROWID;"
@@ -82,8 +83,10 @@ enum query {
 };
 
 static const char *const query_sql[Q_COUNT] = {
-    [Q_CALL_FIND] = "SELECT reply FROM calls WHERE fingerprint = ?1 AND call_id = ?2",
-    [Q_CALL_SAVE] = "INSERT INTO calls(fingerprint, call_id, at_ms, reply) VALUES (?1, ?2, ?3, ?4)",
+    [Q_CALL_FIND] =
+        "SELECT reply, request_digest FROM calls WHERE fingerprint = ?1 AND call_id = ?2",
+    [Q_CALL_SAVE] = "INSERT INTO calls(fingerprint, call_id, request_digest, at_ms, reply)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_CALL_PRUNE] = "DELETE FROM calls WHERE at_ms < ?1",
     [Q_LOAD] =
         "INSERT INTO loads(kind, at_ms, digest, source, content) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -253,8 +256,8 @@ void store_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int store_call_find(struct store *s, const char *fingerprint, const char *call_id, uint8_t **reply,
-                    size_t *len, struct errbuf *eb)
+int store_call_find(struct store *s, const char *fingerprint, const char *call_id, char digest[65],
+                    uint8_t **reply, size_t *len, struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_CALL_FIND, eb);
 	int rc;
@@ -273,6 +276,9 @@ int store_call_find(struct store *s, const char *fingerprint, const char *call_i
 		}
 		if (n > 0)
 			memcpy(buf, sqlite3_column_blob(st, 0), n);
+		snprintf(digest, 65, "%s",
+		         sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
+		                                    : "");
 		*reply = buf;
 		*len = n;
 		sqlite3_reset(st);
@@ -284,8 +290,9 @@ int store_call_find(struct store *s, const char *fingerprint, const char *call_i
 	return YB_NOT_FOUND;
 }
 
-int store_call_save(struct store *s, const char *fingerprint, const char *call_id, int64_t at_ms,
-                    const uint8_t *reply, size_t len, struct errbuf *eb)
+int store_call_save(struct store *s, const char *fingerprint, const char *call_id,
+                    const char *digest, int64_t at_ms, const uint8_t *reply, size_t len,
+                    struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_CALL_SAVE, eb);
 
@@ -293,8 +300,9 @@ int store_call_save(struct store *s, const char *fingerprint, const char *call_i
 		return YB_EDB;
 	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, call_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, at_ms);
-	sqlite3_bind_blob(st, 4, reply, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, at_ms);
+	sqlite3_bind_blob(st, 5, reply, (int)len, SQLITE_STATIC);
 	return exec_stmt(s, st, "save call", eb);
 }
 

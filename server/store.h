@@ -39,14 +39,16 @@ void store_rollback(struct store *s);
 
 /*
  * The stored reply of an earlier call with this id from this caller
- * (fingerprint). YB_OK with *reply (caller frees) or YB_NOT_FOUND.
+ * (fingerprint), and the digest of what that call asked. YB_OK with *reply
+ * (caller frees) and digest, or YB_NOT_FOUND.
  */
-int store_call_find(struct store *s, const char *fingerprint, const char *call_id, uint8_t **reply,
-                    size_t *len, struct errbuf *eb);
+int store_call_find(struct store *s, const char *fingerprint, const char *call_id, char digest[65],
+                    uint8_t **reply, size_t *len, struct errbuf *eb);
 
-/* Remembers the reply to a call, inside the current transaction. */
-int store_call_save(struct store *s, const char *fingerprint, const char *call_id, int64_t at_ms,
-                    const uint8_t *reply, size_t len, struct errbuf *eb);
+/* Remembers the reply to a call and its request digest, inside the current transaction. */
+int store_call_save(struct store *s, const char *fingerprint, const char *call_id,
+                    const char *digest, int64_t at_ms, const uint8_t *reply, size_t len,
+                    struct errbuf *eb);
 
 /* Forgets calls older than before_ms (they would be refused as stale anyway). */
 int store_call_prune(struct store *s, int64_t before_ms, struct errbuf *eb);

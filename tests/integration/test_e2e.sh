@@ -131,6 +131,10 @@ test_consolidate_breakdowns() {
 		yb_as branch ZFW-JG consolidate --org JGDW --period 2026H1
 	check_exit "a bad period is a usage error" 2 "period" \
 		yb_as central JGDW consolidate --period 2026H3
+	check_exit "a period over 20 years is refused" 4 "longer than 240 months" \
+		yb_as central JGDW consolidate --period 2000-01..2099-12 --by month
+	check_exit "a comparison before 1900 is refused" 1 "before 1900" \
+		yb_as central JGDW consolidate --period 1900 --compare yoy
 }
 
 test_refusals_leave_store_unchanged() {
@@ -154,7 +158,7 @@ test_refusals_leave_store_unchanged() {
 		yb_as branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-07 --org FY-DZB
 	check_exit "central cannot submit" 1 "PERMISSION_DENIED" \
 		yb_as central JGDW submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-07 --org FY-DZB
-	check_exit "a month that has not begun is refused" 1 "has not begun" \
+	check_exit "a month that has not begun is refused" 4 "has not begun" \
 		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2099-01
 	check_exit "an amendment without a reason is refused" 4 "needs a reason" \
 		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01
@@ -195,6 +199,10 @@ test_call_id_executes_once() {
 	check_match "first call stores revision 1" "$a" "revision 1"
 	check_eq "the retried call gets the same reply" "$b" "$a"
 	check_eq "and executes once" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" "1"
+	check_exit "the same call id for another request is refused, not answered with the old receipt" 1 \
+		"ALREADY_EXISTS.*different request" \
+		yb_as branch SFJ-DZB --call-id "$id" submit "$RETURNS/SFJ-DZB/2026-03.csv" --period 2026-09
+	check_eq "and stores nothing" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 8")" "0"
 }
 
 
