@@ -12,10 +12,8 @@
  */
 #include "catalog.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -622,62 +620,14 @@ fail:
 static int read_file(const char *dir, const char *name, struct catalog_file *f, struct errbuf *eb)
 {
 	char path[4096];
-	size_t cap = 0;
-	int fd, rc = YB_OK;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: catalog directory name too long",
-		                   name);
 	f->name = (char *)name;
 	f->data = NULL;
 	f->len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return status_fail(eb, YB_EIO, "%s: cannot open %s: %s", name, path,
-		                   strerror(errno));
-	for (;;) {
-		ssize_t got;
-
-		if (f->len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *p;
-
-			if (ncap > (size_t)SHEET_MAX_BYTES + 1)
-				ncap = (size_t)SHEET_MAX_BYTES + 1;
-			if (ncap == cap) {
-				rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
-				                 "%s: file larger than %u bytes", name,
-				                 SHEET_MAX_BYTES);
-				goto out;
-			}
-			p = realloc(f->data, ncap);
-			if (p == NULL) {
-				rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
-				goto out;
-			}
-			f->data = p;
-			cap = ncap;
-		}
-		got = read(fd, f->data + f->len, cap - f->len);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = status_fail(eb, YB_EIO, "%s: cannot read %s: %s", name, path,
-			                 strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		f->len += (size_t)got;
-	}
-out:
-	close(fd);
-	if (rc != YB_OK) {
-		free(f->data);
-		f->data = NULL;
-		f->len = 0;
-	}
-	return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: catalog directory name too long",
+		                   name);
+	return sheet_read_file(path, &f->data, &f->len, eb);
 }
 
 int catalog_load_dir(const char *dir, struct catalog **out, struct errbuf *eb)
