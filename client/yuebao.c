@@ -174,8 +174,18 @@ static int connect_client(struct client *cl)
  * Calls a method and reports a failure. Returns 0 with *out set, or an exit
  * code: 1 refused, 3 no answer, 4 refused for invalid data.
  */
+static int call_unless(struct client *cl, const char *method, const ProtobufCMessage *in,
+                       ProtobufCMessage **out, int quiet_status);
+
 static int call(struct client *cl, const char *method, const ProtobufCMessage *in,
                 ProtobufCMessage **out)
+{
+	return call_unless(cl, method, in, out, -1);
+}
+
+/* Like call(), but a reply with status quiet_status returns -1 without a word. */
+static int call_unless(struct client *cl, const char *method, const ProtobufCMessage *in,
+                       ProtobufCMessage **out, int quiet_status)
 {
 	Yuebao__V1__RpcReply *reply = NULL;
 	struct errbuf eb = {{0}};
@@ -184,9 +194,9 @@ static int call(struct client *cl, const char *method, const ProtobufCMessage *i
 	if ((rc = connect_client(cl)) != 0)
 		return rc;
 	rc = rpc_client_call(cl->rpc, method, in, cl->call_id, out, &reply, &eb);
-	if (rc == YB_OK) {
+	if (rc == YB_OK || (reply != NULL && rc == quiet_status)) {
 		yuebao__v1__rpc_reply__free_unpacked(reply, NULL);
-		return 0;
+		return rc == YB_OK ? 0 : -1;
 	}
 	if (reply == NULL) {
 		fprintf(stderr, "yuebao: %s\n", eb.msg);
@@ -405,15 +415,45 @@ static int cmd_catalog(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The stocks (`last` elements) of the return for the month before, to start
+ * a template from; *prev stays NULL when there is none.
+ */
+static int previous_return(struct client *cl, const char *org, const char *period,
+                           Yuebao__V1__ReturnRevision **prev)
+{
+	Yuebao__V1__GetReturnRequest req = YUEBAO__V1__GET_RETURN_REQUEST__INIT;
+	char before[PERIOD_TEXT_MAX];
+	int month, rc;
+
+	*prev = NULL;
+	period_parse_month(period, &month, NULL);
+	period_format_month(month - 1, before, sizeof(before));
+	req.org = (char *)(org ? org : "");
+	req.period = before;
+	rc = call_unless(cl, "GetReturn", &req.base, (ProtobufCMessage **)prev, YB_NOT_FOUND);
+	if (rc == -1) {
+		fprintf(stderr,
+		        "yuebao template: no return for %s to start from; all values left blank\n",
+		        before);
+		return 0;
+	}
+	return rc;
+}
+
 static int cmd_template(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *output = NULL;
+	int from_previous = 0;
 	struct opt_spec specs[] = {{"period", 1, &period, NULL},
 	                           {"org", 1, &org, NULL},
 	                           {"output", 1, &output, NULL},
+	                           {"from-previous", 0, NULL, &from_previous},
 	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__ReturnRevision *prev = NULL;
 	struct catalog *cat = NULL;
 	FILE *f = stdout;
+	size_t filled = 0;
 	int npos, rc;
 
 	if ((rc = parse_opts("template", argc, argv, specs, NULL, 0, &npos)) != 0)
@@ -422,29 +462,53 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 		return rc;
 	if ((rc = fetch_catalog(cl, &cat)) != 0)
 		return rc;
+	if (from_previous && (rc = previous_return(cl, org, period, &prev)) != 0)
+		goto done;
 	if (output != NULL && (f = fopen(output, "wx")) == NULL) {
 		fprintf(stderr, "yuebao template: cannot create %s: %s\n", output, strerror(errno));
-		catalog_free(cat);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto done;
 	}
+	/* A file gets a byte-order mark: without it Excel reads UTF-8 Chinese as mojibake. */
+	if (f != stdout)
+		fputs("\xEF\xBB\xBF", f);
 	fputs("code,name,unit,value\n", f);
 	for (size_t i = 0; i < cat->n_elements; i++) {
 		const struct catalog_element *e = &cat->elements[i];
+		const char *value = "";
+		for (size_t k = 0; prev != NULL && e->agg == CATALOG_LAST && k < prev->n_values;
+		     k++)
+			if (strcmp(prev->values[k]->code, e->code) == 0) {
+				value = prev->values[k]->value;
+				filled++;
+			}
 		fprintf(f, "%s,", e->code);
 		output_csv_field(f, output_chinese() ? e->name_zh : e->name_en);
 		fputc(',', f);
 		output_csv_field(f, e->unit);
-		fputs(",\n", f);
+		fprintf(f, ",%s\n", value);
 	}
+	if (prev != NULL)
+		fprintf(stderr, "started from %s revision %u: %zu stock value%s filled in\n",
+		        prev->period, prev->revision, filled, filled == 1 ? "" : "s");
 	if (f != stdout) {
-		fclose(f);
+		if (fclose(f) != 0) {
+			fprintf(stderr, "yuebao template: cannot write %s: %s\n", output,
+			        strerror(errno));
+			rc = EXIT_USAGE;
+			goto done;
+		}
 		fprintf(stderr,
 		        "wrote %s: fill in the value column for %s%s%s, then: yuebao "
 		        "submit %s --period %s\n",
 		        output, period, org ? " of " : "", org ? org : "", output, period);
 	}
+	rc = 0;
+done:
+	if (prev != NULL)
+		yuebao__v1__return_revision__free_unpacked(prev, NULL);
 	catalog_free(cat);
-	return 0;
+	return rc;
 }
 
 static void print_findings(FILE *f, const struct catalog_findings *fs)
@@ -685,13 +749,17 @@ static const struct command commands[] = {
      "  yuebao catalog --format csv > catalog.csv\n"},
     {"template", cmd_template, "a CSV to fill in: code,name,unit,value",
      "usage: yuebao template --period YYYY-MM [--org CODE] [--output FILE]\n"
+     "                       [--from-previous]\n"
      "\n"
      "Writes an empty return for the month, one row per element of the catalog,\n"
-     "to standard output or to a new FILE. Fill in the value column (leave a value\n"
-     "blank when it was not reported) and submit it.\n"
+     "to standard output or to a new FILE (UTF-8 with a byte-order mark, so that\n"
+     "Excel shows the Chinese names). Fill in the value column (leave a value blank\n"
+     "when it was not reported), save it as CSV (CSV UTF-8 or plain CSV both work)\n"
+     "and submit it. --from-previous fills in the stocks (members_total and the\n"
+     "other `last` elements) from your return for the month before.\n"
      "\n"
      "Example:\n"
-     "  yuebao template --period 2026-06 --output 2026-06.csv\n"},
+     "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n"},
     {"validate", cmd_validate, "check a filled-in CSV offline against the catalog",
      "usage: yuebao validate FILE [--catalog DIR]\n"
      "\n"

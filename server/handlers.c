@@ -3,6 +3,7 @@
  */
 #include "handlers.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,170 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	return rc;
 }
 
+/* A branch's own recent history, per element: the 12 months before a return. */
+#define HISTORY_MONTHS 12
+
+struct history {
+	const struct catalog *cat;
+	int first;     /* month number of slot 0 */
+	int64_t *vals; /* n_elements × HISTORY_MONTHS, hundredths */
+	bool *has;
+};
+
+static int on_history_value(void *ctx, const char *org, int month, const char *code, int64_t value)
+{
+	struct history *h = ctx;
+	int e = catalog_find_element(h->cat, code);
+
+	(void)org;
+	if (e >= 0 && month >= h->first && month < h->first + HISTORY_MONTHS) {
+		h->vals[(size_t)e * HISTORY_MONTHS + (size_t)(month - h->first)] = value;
+		h->has[(size_t)e * HISTORY_MONTHS + (size_t)(month - h->first)] = true;
+	}
+	return 0;
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Appends a warning to the findings of a return. */
+static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+
+static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry, const char *fmt,
+                       ...)
+{
+	struct catalog_finding *x;
+	va_list ap;
+
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 16;
+		void *p = realloc(f->items, ncap * sizeof(*f->items));
+		if (p == NULL)
+			return YB_ENOMEM;
+		f->items = p;
+		f->cap = ncap;
+	}
+	x = &f->items[f->n++];
+	memset(x, 0, sizeof(*x));
+	x->kind = FINDING_WARNING;
+	x->line = entry->line;
+	snprintf(x->code, sizeof(x->code), "%s", entry->code);
+	snprintf(x->value, sizeof(x->value), "%s", entry->value);
+	va_start(ap, fmt);
+	vsnprintf(x->message, sizeof(x->message), fmt, ap);
+	va_end(ap);
+	f->warnings++;
+	return YB_OK;
+}
+
+/* The entry of the request that carried element code (for its line). */
+static const Yuebao__V1__Value *entry_of(const Yuebao__V1__SubmitRequest *req, const char *code)
+{
+	for (size_t i = 0; i < req->n_values; i++)
+		if (strcmp(req->values[i]->code, code) == 0)
+			return req->values[i];
+	return NULL;
+}
+
+/*
+ * Outliers, DHIS2-style: a flow far above the branch's own median of the
+ * last 12 months (at least 3 months of history), or a stock that moves by
+ * more than a set share from the latest earlier month. Warnings only: the
+ * figures may be right, the clerk is asked to look again.
+ */
+static int check_outliers(struct call *c, const char *org, int month,
+                          const Yuebao__V1__SubmitRequest *req, const struct catalog_values *vals,
+                          struct catalog_findings *f)
+{
+	const struct catalog *cat = c->world->cat;
+	const int factor = c->world->outlier_factor, jump = c->world->stock_jump_pct;
+	struct history h = {.cat = cat, .first = month - HISTORY_MONTHS};
+	int rc = YB_OK;
+
+	if (factor <= 0 && jump <= 0)
+		return YB_OK;
+	h.vals = calloc(cat->n_elements * HISTORY_MONTHS + 1, sizeof(*h.vals));
+	h.has = calloc(cat->n_elements * HISTORY_MONTHS + 1, sizeof(*h.has));
+	if (h.vals == NULL || h.has == NULL) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	if ((rc = store_scan_latest(c->store, org, h.first, month - 1, NULL, on_history_value, &h,
+	                            &c->msg)) != YB_OK)
+		goto done;
+	for (size_t e = 0; e < cat->n_elements && rc == YB_OK; e++) {
+		const struct catalog_element *el = &cat->elements[e];
+		const int64_t *hv = &h.vals[e * HISTORY_MONTHS];
+		const bool *hh = &h.has[e * HISTORY_MONTHS];
+		const Yuebao__V1__Value *entry;
+		int decimals = el->type == CATALOG_AMOUNT ? 2 : 0;
+		char a[48], b[48], when[PERIOD_TEXT_MAX];
+		int64_t v = vals->value[e];
+
+		if (!vals->present[e] || (entry = entry_of(req, el->code)) == NULL)
+			continue;
+		if (el->agg == CATALOG_SUM && factor > 0) {
+			int64_t xs[HISTORY_MONTHS];
+			size_t n = 0;
+			__int128 twice_median;
+			for (int k = 0; k < HISTORY_MONTHS; k++)
+				if (hh[k])
+					xs[n++] = hv[k];
+			if (n < 3)
+				continue;
+			qsort(xs, n, sizeof(xs[0]), cmp_int64);
+			twice_median =
+			    n % 2 ? (__int128)xs[n / 2] * 2 : (__int128)xs[n / 2 - 1] + xs[n / 2];
+			/*
+			 * Small counts swing: flag only a median of at least 1 and a value at
+			 * least 5 above it, besides the factor.
+			 */
+			if (twice_median >= 2 * DEC_SCALE &&
+			    (__int128)v * 2 > twice_median * factor &&
+			    (__int128)v * 2 - twice_median >= 2 * 5 * DEC_SCALE) {
+				struct dec_ratio med = {twice_median, 2 * DEC_SCALE};
+				dec_format(v, decimals, a, sizeof(a));
+				dec_ratio_format(med, twice_median % (2 * DEC_SCALE) ? 2 : decimals,
+				                 b, sizeof(b));
+				rc = add_warning(
+				    f, entry,
+				    "line %u: %s: %s is more than %d times the median of "
+				    "its last %zu months (%s); please check it",
+				    entry->line, el->code, a, factor, n, b);
+			}
+		} else if (el->agg == CATALOG_LAST && jump > 0) {
+			int k = HISTORY_MONTHS - 1;
+			__int128 diff;
+			while (k >= 0 && !hh[k])
+				k--;
+			if (k < 0 || hv[k] <= 0)
+				continue;
+			diff = v > hv[k] ? (__int128)v - hv[k] : (__int128)hv[k] - v;
+			if (diff * 100 > (__int128)jump * hv[k]) {
+				dec_format(v, decimals, a, sizeof(a));
+				dec_format(hv[k], decimals, b, sizeof(b));
+				period_format_month(h.first + k, when, sizeof(when));
+				rc = add_warning(
+				    f, entry,
+				    "line %u: %s: %s is %s%d%% from %s in %s (more than %d%%); "
+				    "please check it",
+				    entry->line, el->code, a, v > hv[k] ? "+" : "-",
+				    (int)(diff * 100 / hv[k]), b, when, jump);
+			}
+		}
+	}
+done:
+	if (rc == YB_ENOMEM)
+		status_fail(&c->msg, rc, "out of memory");
+	free(h.vals);
+	free(h.has);
+	return rc;
+}
+
 static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__SubmitRequest *req = (const Yuebao__V1__SubmitRequest *)in;
@@ -285,7 +450,9 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		add_error(c, "error", "period", 0, req->period, c->msg.msg);
 		return YB_INVALID_ARGUMENT;
 	}
-	if ((rc = check_values(c, req, &vals, &f)) != YB_OK)
+	if ((rc = check_values(c, req, &vals, &f)) != YB_OK ||
+	    (rc = check_outliers(c, c->world->orgs->units[idx].code, month, req, &vals, &f)) !=
+	        YB_OK)
 		goto done;
 	if ((rc = store_last_revision(c->store, c->world->orgs->units[idx].code, month, &last,
 	                              &c->msg)) != YB_OK)

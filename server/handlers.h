@@ -30,6 +30,8 @@ struct world {
 	struct catalog *cat;
 	struct pki_verifier *verifier; /* the CA and its CRL */
 	int due_day;                   /* returns for month M are due by this day of M+1 */
+	int outlier_factor;            /* warn above this × the 12-month median; 0 = off */
+	int stock_jump_pct;            /* warn when a stock moves more than this %; 0 = off */
 };
 
 /* A refusal lists at most this many field errors; the message gives the total. */

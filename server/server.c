@@ -114,6 +114,8 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	if (w == NULL)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	w->due_day = s->cfg.due_day;
+	w->outlier_factor = s->cfg.outlier_factor;
+	w->stock_jump_pct = s->cfg.stock_jump_pct;
 	if ((rc = orgtree_load(s->cfg.orgs_path, &w->orgs, eb)) != YB_OK ||
 	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK ||
 	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK)

@@ -20,6 +20,8 @@ struct server_config {
 	int time_window_s;       /* accepted clock difference, default 300 */
 	size_t max_message;      /* bytes, default 1 MiB */
 	int due_day;             /* default 5 */
+	int outlier_factor;      /* default 3; 0 turns the median check off */
+	int stock_jump_pct;      /* default 50; 0 turns the stock check off */
 };
 
 struct server;

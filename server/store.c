@@ -108,7 +108,8 @@ static const char *const query_sql[Q_COUNT] = {
                        " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq",
     /* The latest revision that is not rejected, per return, and its values. */
     [Q_SCAN] = "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
-               " WHERE month BETWEEN ?1 AND ?2 AND state <> 'rejected' GROUP BY org, month)"
+               " WHERE month BETWEEN ?1 AND ?2 AND (?3 IS NULL OR org = ?3) AND state <> 'rejected'"
+               " GROUP BY org, month)"
                " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
                " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
                " v.revision = l.revision ORDER BY l.org, l.month",
@@ -537,8 +538,9 @@ int store_get_revision(struct store *s, const char *org, int month, uint32_t rev
 	return YB_OK;
 }
 
-int store_scan_latest(struct store *s, int first, int last, store_return_fn each_return,
-                      store_value_fn each_value, void *ctx, struct errbuf *eb)
+int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
+                      store_return_fn each_return, store_value_fn each_value, void *ctx,
+                      struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_SCAN, eb);
 	char prev_org[64] = "";
@@ -549,6 +551,8 @@ int store_scan_latest(struct store *s, int first, int last, store_return_fn each
 		return YB_EDB;
 	sqlite3_bind_int(st, 1, first);
 	sqlite3_bind_int(st, 2, last);
+	if (org_filter != NULL)
+		sqlite3_bind_text(st, 3, org_filter, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *org = (const char *)sqlite3_column_text(st, 0);
 		int month = sqlite3_column_int(st, 1);

@@ -130,7 +130,8 @@ void store_revision_row_free(struct store_revision_row *r);
 
 /*
  * Calls fn once per value of the latest non-rejected revision of every
- * return with first <= month <= last, ordered by org, month. A value
+ * return with first <= month <= last (of one org unit when org_filter is
+ * not NULL), ordered by org, month. A value
  * callback returning non-zero stops the scan and is returned.
  * `each_return` (may be NULL) is called once per such return first, also
  * for returns that carry no values.
@@ -138,7 +139,8 @@ void store_revision_row_free(struct store_revision_row *r);
 typedef int (*store_value_fn)(void *ctx, const char *org, int month, const char *code,
                               int64_t value);
 typedef int (*store_return_fn)(void *ctx, const char *org, int month, uint32_t revision);
-int store_scan_latest(struct store *s, int first, int last, store_return_fn each_return,
-                      store_value_fn each_value, void *ctx, struct errbuf *eb);
+int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
+                      store_return_fn each_return, store_value_fn each_value, void *ctx,
+                      struct errbuf *eb);
 
 #endif

@@ -38,6 +38,10 @@ static const char usage_text[] =
     "  --time-window S   accepted client clock difference in seconds (default 300)\n"
     "  --max-message B   largest request in bytes (default 1048576)\n"
     "  --due-day D       returns for month M are due by day D of M+1 (default 5)\n"
+    "  --outlier-factor F  warn when a value is above F times the branch's median\n"
+    "                    of the last 12 months (default 3; 0 = off)\n"
+    "  --stock-jump P    warn when a stock (members_total...) moves more than P%\n"
+    "                    from the previous month (default 50; 0 = off)\n"
     "  --config FILE     INI file with the same settings in a [yuebaod] section,\n"
     "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win\n"
     "  -h, --help        this help\n"
@@ -50,7 +54,7 @@ static const char usage_text[] =
 /* Settings as strings until all sources are merged. */
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
-	char *workers, *time_window, *max_message, *due_day;
+	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
 };
 
 static char **setting(struct settings *st, const char *name)
@@ -71,6 +75,8 @@ static char **setting(struct settings *st, const char *name)
 	    {"time-window", offsetof(struct settings, time_window)},
 	    {"max-message", offsetof(struct settings, max_message)},
 	    {"due-day", offsetof(struct settings, due_day)},
+	    {"outlier-factor", offsetof(struct settings, outlier_factor)},
+	    {"stock-jump", offsetof(struct settings, stock_jump)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -132,6 +138,8 @@ int main(int argc, char **argv)
 	    {"time-window", required_argument, NULL, 0},
 	    {"max-message", required_argument, NULL, 0},
 	    {"due-day", required_argument, NULL, 0},
+	    {"outlier-factor", required_argument, NULL, 0},
+	    {"stock-jump", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -141,7 +149,7 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct errbuf eb = {{0}};
 	sigset_t sigs;
-	long workers = 8, window = 300, maxmsg = 1 << 20, due = 5;
+	long workers = 8, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
 	int idx, c, sig;
 
 	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
@@ -185,7 +193,9 @@ int main(int argc, char **argv)
 	if (parse_int(st.workers, "--workers", 1, 256, &workers) != 0 ||
 	    parse_int(st.time_window, "--time-window", 1, 86400, &window) != 0 ||
 	    parse_int(st.max_message, "--max-message", 4096, 64 << 20, &maxmsg) != 0 ||
-	    parse_int(st.due_day, "--due-day", 1, 28, &due) != 0)
+	    parse_int(st.due_day, "--due-day", 1, 28, &due) != 0 ||
+	    parse_int(st.outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
+	    parse_int(st.stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
 	cfg = (struct server_config){
 	    .listen_url = st.listen,
@@ -200,6 +210,8 @@ int main(int argc, char **argv)
 	    .time_window_s = (int)window,
 	    .max_message = (size_t)maxmsg,
 	    .due_day = (int)due,
+	    .outlier_factor = (int)factor,
+	    .stock_jump_pct = (int)jump,
 	};
 
 	/* Every thread inherits this mask; signals are taken only by sigwait below. */

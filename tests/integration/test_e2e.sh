@@ -192,6 +192,20 @@ test_warning_accepted() {
 	check_match "the warning is stored with the revision" "$out" "warning: .*study_attendance"
 }
 
+test_outlier_warnings() {
+	local f="$TMP/outlier.csv" out members
+	members=$(grep '^members_total,' "$RETURNS/SFJ-DZB/2026-06.csv" | cut -d, -f4)
+	sed -e 's/^study_sessions,\(.*\),[0-9]*$/study_sessions,\1,100/' \
+		-e "s/^members_total,\\(.*\\),[0-9]*\$/members_total,\\1,$((members * 2))/" \
+		"$RETURNS/SFJ-DZB/2026-06.csv" >"$f"
+	out=$(yb_as branch SFJ-DZB submit "$f" --period 2026-07 --dry-run 2>&1) || true
+	check_match "a flow far above the branch's own median is flagged" "$out" \
+		"warning: line 4: study_sessions: 100 is more than 3 times the median of its last 6 months"
+	check_match "a stock that doubles is flagged" "$out" \
+		"warning: line 2: members_total: $((members * 2)) is \+100% from $members in 2026-06 \(more than 50%\)"
+	check_match "outliers are warnings: the return is valid" "$out" "dry run: .* valid"
+}
+
 test_call_id_executes_once() {
 	local id=0123456789abcdef0123456789abcdef a b
 	a=$(yb_as branch SFJ-DZB --call-id "$id" submit "$RETURNS/SFJ-DZB/2026-02.csv" --period 2026-08 2>&1) || true
@@ -217,7 +231,15 @@ test_client_commands() {
 	out=$(yb_as branch ZFW-JG catalog --format json 2>&1) || true
 	check_match "catalog --format json" "$out" '"code": "members_total"'
 	yb_as branch ZFW-JG template --period 2026-09 --output "$tpl" 2>/dev/null
-	check_eq "template header" "$(head -1 "$tpl")" "code,name,unit,value"
+	check_eq "template file starts with a UTF-8 byte-order mark for Excel" "$(head -c 3 "$tpl" | od -An -tx1 | tr -d ' ')" "efbbbf"
+	check_eq "template header" "$(head -1 "$tpl" | sed 's/^\xEF\xBB\xBF//')" "code,name,unit,value"
+	out=$(yb_as branch ZFW-JG template --period 2026-07 --from-previous 2>&1) || true
+	check_eq "--from-previous fills members_total from 2026-06" "$(grep '^members_total,' <<<"$out" | cut -d, -f4)" \
+		"$(grep '^members_total,' "$RETURNS/ZFW-JG/2026-06.csv" | cut -d, -f4)"
+	check_eq "--from-previous leaves flows blank" "$(grep '^study_sessions,' <<<"$out" | cut -d, -f4)" ""
+	check_match "--from-previous says what it did" "$out" "started from 2026-06 revision 1: 2 stock values filled in"
+	out=$(yb_as branch ZFW-JG template --period 2025-01 --from-previous 2>&1) || true
+	check_match "--from-previous without a previous return says so" "$out" "no return for 2024-12"
 	check_eq "template: one row per element" "$(($(wc -l <"$tpl") - 1))" "81"
 	# Fill the template from an example, as a clerk would, keeping its name/unit columns.
 	awk -F, 'NR == FNR { v[$1] = $4; next } FNR == 1 { print; next }
@@ -314,6 +336,7 @@ main() {
 	test_refusals_leave_store_unchanged
 	test_bad_values
 	test_warning_accepted
+	test_outlier_warnings
 	test_call_id_executes_once
 	test_client_commands
 	test_clock_window
