@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
+
 int output_parse_format(const char *s, enum output_format *out)
 {
 	if (strcmp(s, "table") == 0)
@@ -24,18 +26,6 @@ int output_parse_format(const char *s, enum output_format *out)
 	else
 		return -1;
 	return 0;
-}
-
-bool output_chinese(void)
-{
-	const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-
-	for (size_t i = 0; i < 3; i++) {
-		const char *v = getenv(vars[i]);
-		if (v != NULL && v[0] != '\0')
-			return strncmp(v, "zh", 2) == 0;
-	}
-	return false;
 }
 
 void output_csv_field(FILE *f, const char *s)
@@ -155,7 +145,7 @@ static void table_free(struct table *t)
 
 static const char *name_of(const char *zh, const char *en)
 {
-	return output_chinese() || en == NULL || en[0] == '\0' ? zh : en;
+	return (i18n_language() == I18N_CHINESE) || en == NULL || en[0] == '\0' ? zh : en;
 }
 
 static const char *type_name(enum catalog_type t)
@@ -410,8 +400,8 @@ static void consolidate_table(FILE *out, const Yuebao__V1__ConsolidateReply *r)
 	static const bool right[] = {false, false, false, true, true, true};
 	bool cmp = r->previous_period[0] != '\0';
 
-	fprintf(out, "%s %s (%s), %s", output_chinese() ? "汇总" : "Consolidated", r->org_name,
-	        r->org, r->period);
+	fprintf(out, "%s %s (%s), %s", (i18n_language() == I18N_CHINESE) ? "汇总" : "Consolidated",
+	        r->org_name, r->org, r->period);
 	if (cmp)
 		fprintf(out, ", compared with %s (%s)", r->previous_period,
 		        compare_words(r->compare));
@@ -522,8 +512,9 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 		}
 		return 0;
 	}
-	fprintf(f, "%s %s (%s), %s, revision %u of %u: %s\n", output_chinese() ? "月报" : "Return",
-	        r->org_name, r->org, r->period, r->revision, r->revisions, r->state);
+	fprintf(f, "%s %s (%s), %s, revision %u of %u: %s\n",
+	        (i18n_language() == I18N_CHINESE) ? "月报" : "Return", r->org_name, r->org,
+	        r->period, r->revision, r->revisions, r->state);
 	fprintf(f, "received %s (%s) from %s\n", when, r->on_time ? "on time" : "late",
 	        r->submitter);
 	if (r->reason[0])

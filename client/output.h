@@ -16,9 +16,6 @@ enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
 /* Parses "table", "csv" or "json"; -1 for anything else. */
 int output_parse_format(const char *s, enum output_format *out);
 
-/* True when messages and names should be Chinese (LC_ALL/LC_MESSAGES/LANG zh*). */
-bool output_chinese(void);
-
 /* Writes one CSV field, quoted when it holds a comma, quote or line break. */
 void output_csv_field(FILE *f, const char *s);
 

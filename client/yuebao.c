@@ -20,6 +20,7 @@
 #include <ini.h>
 
 #include "catalog.h"
+#include "i18n.h"
 #include "output.h"
 #include "period.h"
 #include "returnfile.h"
@@ -483,7 +484,7 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 				filled++;
 			}
 		fprintf(f, "%s,", e->code);
-		output_csv_field(f, output_chinese() ? e->name_zh : e->name_en);
+		output_csv_field(f, (i18n_language() == I18N_CHINESE) ? e->name_zh : e->name_en);
 		fputc(',', f);
 		output_csv_field(f, e->unit);
 		fprintf(f, ",%s\n", value);
@@ -832,6 +833,7 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int i, rc;
 
+	i18n_init();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **slot = NULL;

@@ -11,6 +11,7 @@
 
 #include <nng/protocol/reqrep0/req.h>
 
+#include "i18n.h"
 #include "pki.h"
 
 /* PEM files (certificates, keys, CRLs) are small; anything larger is a mistake. */
@@ -302,6 +303,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 	req.payload.len = payload_len;
 	req.caller_cert.data = (uint8_t *)pki_identity_cert(c->id, &cert_len);
 	req.caller_cert.len = cert_len;
+	req.language = (char *)i18n_code(i18n_language());
 	if ((rc = rpc_signed_bytes(full, id, req.sent_at_ms, req.deadline_ms, payload, payload_len,
 	                           &signed_bytes, &signed_len)) != YB_OK) {
 		status_fail(eb, rc, "out of memory");

@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${YB_BUILD_DIR:-$root/build}
 
 packages=(
-	build-essential cmake pkg-config
+	build-essential cmake pkg-config gettext
 	protobuf-c-compiler libprotobuf-c-dev
 	libnng-dev libmbedtls-dev
 	libsqlite3-dev sqlite3

@@ -29,6 +29,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "handlers.h"
+#include "i18n.h"
 #include "period.h"
 #include "pki.h"
 #include "rpc.h"
@@ -391,6 +392,8 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 		                        "the request is not a valid RpcRequest message");
 		goto refuse;
 	}
+	/* Messages of the reply in the language the client asked for. */
+	i18n_set_thread_language(i18n_parse(req->language));
 	if (strncmp(req->method, RPC_METHOD_PREFIX, plen) != 0 ||
 	    (md = protobuf_c_service_descriptor_get_method_by_name(&yuebao__v1__returns__descriptor,
 	                                                           req->method + plen)) == NULL) {
@@ -444,6 +447,7 @@ done:
 	if (req != NULL)
 		yuebao__v1__rpc_request__free_unpacked(req, NULL);
 	free(signed_bytes);
+	i18n_set_thread_language(I18N_ENGLISH);
 	return m;
 }
 

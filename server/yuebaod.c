@@ -15,6 +15,7 @@
 
 #include <ini.h>
 
+#include "i18n.h"
 #include "server.h"
 
 static const char usage_text[] =
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
 	long workers = 8, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
 	int idx, c, sig;
 
+	i18n_init();
 	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
