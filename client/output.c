@@ -465,6 +465,31 @@ static void format_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
 }
 
+static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n)
+{
+	json_t *arr = json_array();
+	char when[64];
+
+	for (size_t i = 0; i < n; i++) {
+		format_time(rv[i]->at_ms, when, sizeof(when));
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "revision",
+		                                     (int)rv[i]->revision, "action", rv[i]->action,
+		                                     "comment", rv[i]->comment, "reviewer",
+		                                     rv[i]->reviewer, "fingerprint",
+		                                     rv[i]->fingerprint, "at", when));
+	}
+	return arr;
+}
+
+static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e)
+{
+	char when[64];
+
+	format_time(e->at_ms, when, sizeof(when));
+	fprintf(f, "  %s: %s revision %u by %s%s%s%s\n", when, e->action, e->revision, e->reviewer,
+	        e->comment[0] ? ": \"" : "", e->comment, e->comment[0] ? "\"" : "");
+}
+
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
                   enum output_format fmt)
 {
@@ -496,6 +521,7 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 			                                       r->findings[i]->message));
 		json_object_set_new(root, "values", vals);
 		json_object_set_new(root, "findings", finds);
+		json_object_set_new(root, "reviews", reviews_json(r->reviews, r->n_reviews));
 		return print_json(f, root);
 	}
 	if (fmt == OUTPUT_CSV) {
@@ -539,10 +565,244 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 	}
 	for (size_t i = 0; i < r->n_findings; i++)
 		output_field_error(f, r->findings[i]);
+	for (size_t i = 0; i < r->n_reviews; i++)
+		print_review(f, r->reviews[i]);
 	return 0;
 }
 
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e)
 {
 	fprintf(f, "  %s: %s\n", e->severity[0] ? e->severity : "error", e->message);
+}
+
+int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pages,
+                   enum output_format fmt)
+{
+	const Yuebao__V1__HistoryReply *h = pages[0];
+	size_t total = 0;
+	char when[64];
+
+	for (size_t p = 0; p < n_pages; p++)
+		total += pages[p]->n_revisions;
+	if (fmt == OUTPUT_JSON) {
+		json_t *root = json_object(), *revs = json_array();
+		json_object_set_new(root, "org", json_string(h->org));
+		json_object_set_new(root, "org_name", json_string(h->org_name));
+		json_object_set_new(root, "period", json_string(h->period));
+		json_object_set_new(root, "closed", json_boolean(h->closed));
+		for (size_t p = 0; p < n_pages; p++)
+			for (size_t i = 0; i < pages[p]->n_revisions; i++) {
+				const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
+				json_t *jr, *ch = json_array();
+				format_time(r->received_at_ms, when, sizeof(when));
+				for (size_t k = 0; k < r->n_changes; k++)
+					json_array_append_new(
+					    ch, json_pack(
+					            "{s:s, s:s?, s:s?}", "code",
+					            r->changes[k]->code, "before",
+					            r->changes[k]->before[0] ? r->changes[k]->before
+					                                     : NULL,
+					            "after",
+					            r->changes[k]->after[0] ? r->changes[k]->after
+					                                    : NULL));
+				jr = json_pack("{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s}",
+				               "revision", (int)r->revision, "state", r->state,
+				               "received_at", when, "on_time", r->on_time, "reason",
+				               r->reason, "submitter", r->submitter, "fingerprint",
+				               r->fingerprint, "request_sha256", r->request_sha256);
+				json_object_set_new(jr, "changes", ch);
+				json_array_append_new(revs, jr);
+			}
+		json_object_set_new(root, "revisions", revs);
+		json_object_set_new(root, "reviews", reviews_json(h->reviews, h->n_reviews));
+		return print_json(f, root);
+	}
+	if (fmt == OUTPUT_CSV) {
+		fputs("revision,state,received_at,on_time,submitter,fingerprint,reason,code,before,"
+		      "after\n",
+		      f);
+		for (size_t p = 0; p < n_pages; p++)
+			for (size_t i = 0; i < pages[p]->n_revisions; i++) {
+				const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
+				format_time(r->received_at_ms, when, sizeof(when));
+				for (size_t k = 0; k < r->n_changes || k == 0; k++) {
+					fprintf(f, "%u,%s,%s,%s,", r->revision, r->state, when,
+					        r->on_time ? "yes" : "no");
+					output_csv_field(f, r->submitter);
+					fprintf(f, ",%s,", r->fingerprint);
+					output_csv_field(f, r->reason);
+					if (k < r->n_changes)
+						fprintf(f, ",%s,%s,%s\n", r->changes[k]->code,
+						        r->changes[k]->before,
+						        r->changes[k]->after);
+					else
+						fputs(",,,\n", f);
+				}
+			}
+		return 0;
+	}
+	fprintf(f, "History of %s (%s), %s: %zu revision%s%s\n", h->org_name, h->org, h->period,
+	        total, total == 1 ? "" : "s", h->closed ? "; the period is closed" : "");
+	for (size_t p = 0; p < n_pages; p++)
+		for (size_t i = 0; i < pages[p]->n_revisions; i++) {
+			const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
+			format_time(r->received_at_ms, when, sizeof(when));
+			fprintf(f, "\nrevision %u: %s, received %s (%s)\n", r->revision, r->state,
+			        when, r->on_time ? "on time" : "late");
+			fprintf(f, "  by %s, certificate sha256 %.16s...\n", r->submitter,
+			        r->fingerprint);
+			if (r->reason[0])
+				fprintf(f, "  reason: %s\n", r->reason);
+			if (r->revision == 1)
+				fprintf(f, "  %zu values reported\n", r->n_changes);
+			else if (r->n_changes == 0)
+				fputs("  no value changed\n", f);
+			else
+				for (size_t k = 0; k < r->n_changes; k++)
+					fprintf(f, "  %s: %s -> %s\n", r->changes[k]->code,
+					        r->changes[k]->before[0] ? r->changes[k]->before
+					                                 : "(blank)",
+					        r->changes[k]->after[0] ? r->changes[k]->after
+					                                : "(blank)");
+		}
+	if (h->n_reviews > 0)
+		fputs("\nreviews:\n", f);
+	for (size_t i = 0; i < h->n_reviews; i++)
+		print_review(f, h->reviews[i]);
+	return 0;
+}
+
+static void percent(char *buf, size_t len, uint32_t part, uint32_t whole)
+{
+	if (whole == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u.%u%%", (unsigned)(part * 1000ull / whole / 10),
+		         (unsigned)(part * 1000ull / whole % 10));
+}
+
+/* "accepted", "submitted r2 late", "missing": one cell of the status grid. */
+static void cell_text(const Yuebao__V1__StatusCell *c, char *buf, size_t len)
+{
+	char rev[16] = "";
+
+	if (c->revision > 1)
+		snprintf(rev, sizeof(rev), " r%u", c->revision);
+	snprintf(buf, len, "%s%s%s%s", c->state, rev, c->revision && !c->on_time ? " late" : "",
+	         c->closed ? " (closed)" : "");
+}
+
+int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
+                  enum output_format fmt)
+{
+	const Yuebao__V1__StatusReply *s = pages[0];
+	char comp[32], timely[32], when[64];
+
+	percent(comp, sizeof(comp), s->present, s->expected);
+	percent(timely, sizeof(timely), s->on_time, s->expected);
+	if (fmt == OUTPUT_JSON) {
+		json_t *root = json_object(), *rows = json_array();
+		json_object_set_new(root, "org", json_string(s->org));
+		json_object_set_new(root, "org_name", json_string(s->org_name));
+		json_object_set_new(root, "period", json_string(s->period));
+		json_object_set_new(root, "totals",
+		                    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "branches",
+		                              (int)s->total_rows, "expected", (int)s->expected,
+		                              "present", (int)s->present, "on_time",
+		                              (int)s->on_time, "accepted", (int)s->accepted,
+		                              "rejected", (int)s->rejected));
+		for (size_t p = 0; p < n_pages; p++)
+			for (size_t i = 0; i < pages[p]->n_rows; i++) {
+				const Yuebao__V1__StatusRow *row = pages[p]->rows[i];
+				json_t *cells = json_array();
+				for (size_t k = 0; k < row->n_months; k++) {
+					const Yuebao__V1__StatusCell *c = row->months[k];
+					format_time(c->received_at_ms, when, sizeof(when));
+					json_array_append_new(
+					    cells,
+					    json_pack("{s:s, s:s, s:i, s:b, s:s?, s:b}", "month",
+					              c->month, "state", c->state, "revision",
+					              (int)c->revision, "on_time", c->on_time,
+					              "received_at", c->revision ? when : NULL,
+					              "closed", c->closed));
+				}
+				json_array_append_new(
+				    rows, json_pack("{s:s, s:s, s:o}", "org", row->org, "name",
+				                    row->org_name, "months", cells));
+			}
+		json_object_set_new(root, "rows", rows);
+		return print_json(out, root);
+	}
+	if (fmt == OUTPUT_CSV) {
+		fputs("org,name,month,state,revision,on_time,received_at,closed\n", out);
+		for (size_t p = 0; p < n_pages; p++)
+			for (size_t i = 0; i < pages[p]->n_rows; i++) {
+				const Yuebao__V1__StatusRow *row = pages[p]->rows[i];
+				for (size_t k = 0; k < row->n_months; k++) {
+					const Yuebao__V1__StatusCell *c = row->months[k];
+					format_time(c->received_at_ms, when, sizeof(when));
+					fprintf(out, "%s,", row->org);
+					output_csv_field(out, row->org_name);
+					fprintf(out, ",%s,%s,%u,%s,%s,%s\n", c->month, c->state,
+					        c->revision,
+					        c->revision ? (c->on_time ? "yes" : "no") : "",
+					        c->revision ? when : "", c->closed ? "yes" : "no");
+				}
+			}
+		fprintf(
+		    err,
+		    "%s %s: %u branches, %u of %u returns present (completeness %s), %u on time "
+		    "(timeliness %s), %u accepted, %u rejected\n",
+		    s->org, s->period, s->total_rows, s->present, s->expected, comp, s->on_time,
+		    timely, s->accepted, s->rejected);
+		return 0;
+	}
+	fprintf(out, "Status of %s (%s), %s: %u branch%s\n\n", s->org_name, s->org, s->period,
+	        s->total_rows, s->total_rows == 1 ? "" : "es");
+	{
+		size_t n_months = s->n_rows > 0 ? s->rows[0]->n_months : 0;
+		size_t ncols = 2 + n_months;
+		bool *right = calloc(ncols, sizeof(bool));
+		struct table t = {.ncols = ncols, .right = right};
+		const char **row_cells = calloc(ncols, sizeof(char *));
+		char(*texts)[64] = NULL;
+		size_t n_texts = 0;
+
+		for (size_t p = 0; p < n_pages; p++)
+			n_texts += pages[p]->n_rows * n_months;
+		texts = calloc(n_texts + 1, sizeof(*texts));
+		if (right == NULL || row_cells == NULL || texts == NULL) {
+			free(right);
+			free(row_cells);
+			free(texts);
+			return -1;
+		}
+		row_cells[0] = "org";
+		row_cells[1] = "name";
+		for (size_t k = 0; k < n_months; k++)
+			row_cells[2 + k] = s->rows[0]->months[k]->month;
+		table_add(&t, row_cells);
+		n_texts = 0;
+		for (size_t p = 0; p < n_pages; p++)
+			for (size_t i = 0; i < pages[p]->n_rows; i++) {
+				const Yuebao__V1__StatusRow *row = pages[p]->rows[i];
+				row_cells[0] = row->org;
+				row_cells[1] = row->org_name;
+				for (size_t k = 0; k < n_months && k < row->n_months; k++) {
+					cell_text(row->months[k], texts[n_texts], sizeof(texts[0]));
+					row_cells[2 + k] = texts[n_texts++];
+				}
+				table_add(&t, row_cells);
+			}
+		table_print(out, &t);
+		table_free(&t);
+		free(right);
+		free(row_cells);
+		free(texts);
+	}
+	fprintf(out,
+	        "\ncompleteness %s (%u of %u returns), timeliness %s (%u on time), %u accepted, "
+	        "%u rejected\n",
+	        comp, s->present, s->expected, timely, s->on_time, s->accepted, s->rejected);
+	return 0;
 }

@@ -33,6 +33,17 @@ int output_consolidate(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply 
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
                   enum output_format fmt);
 
+/* The revisions of a return and its reviews, from all pages of History. */
+int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pages,
+                   enum output_format fmt);
+
+/*
+ * Who has submitted, from all pages of Status: a branch × month grid, then
+ * completeness and timeliness (to err in CSV mode).
+ */
+int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
+                  enum output_format fmt);
+
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 

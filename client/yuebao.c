@@ -700,9 +700,12 @@ static int cmd_show(struct client *cl, int argc, char **argv)
 static int cmd_consolidate(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *compare = NULL, *by = NULL, *format = NULL;
-	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
-	                           {"compare", 1, &compare, NULL}, {"by", 1, &by, NULL},
-	                           {"format", 1, &format, NULL},   {NULL, 0, NULL, NULL}};
+	int accepted_only = 0;
+	struct opt_spec specs[] = {
+	    {"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	    {"compare", 1, &compare, NULL}, {"by", 1, &by, NULL},
+	    {"format", 1, &format, NULL},   {"accepted-only", 0, NULL, &accepted_only},
+	    {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ConsolidateRequest req = YUEBAO__V1__CONSOLIDATE_REQUEST__INIT;
 	Yuebao__V1__ConsolidateReply *r = NULL;
 	enum output_format fmt;
@@ -722,10 +725,176 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 	req.period = (char *)period;
 	req.compare = (char *)(compare ? compare : "");
 	req.by = (char *)(by ? by : "");
+	req.accepted_only = accepted_only;
 	if ((rc = call(cl, "Consolidate", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	output_consolidate(stdout, stderr, r, fmt);
 	yuebao__v1__consolidate_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+/* Parses --page-size; 0 (the server's default) when not given. */
+static int parse_page_size(const char *cmd, const char *s, uint32_t *out)
+{
+	char *end;
+	long v;
+
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > 1000)
+		return usage_error(cmd, "--page-size must be 1 to 1000, not '%s'", s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Pages fetched before a list call gives up: a bound on a misbehaving server. */
+#define MAX_PAGES 10000
+
+static int cmd_history(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *format = NULL, *psize = NULL;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"format", 1, &format, NULL},
+	                           {"page-size", 1, &psize, NULL},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__HistoryRequest req = YUEBAO__V1__HISTORY_REQUEST__INIT;
+	Yuebao__V1__HistoryReply **pages = NULL;
+	enum output_format fmt;
+	size_t n = 0;
+	int npos, rc;
+
+	if ((rc = parse_opts("history", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("history", period, true)) != 0 ||
+	    (rc = check_format("history", format, &fmt)) != 0 ||
+	    (rc = parse_page_size("history", psize, &req.page_size)) != 0)
+		return rc;
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.page_token = "";
+	do {
+		void *p = realloc(pages, (n + 1) * sizeof(*pages));
+		if (p == NULL) {
+			rc = EXIT_REFUSED;
+			break;
+		}
+		pages = p;
+		if ((rc = call(cl, "History", &req.base, (ProtobufCMessage **)&pages[n])) != 0)
+			break;
+		req.page_token = pages[n++]->next_page_token;
+	} while (req.page_token[0] != '\0' && n < MAX_PAGES);
+	if (rc == 0)
+		output_history(stdout, pages, n, fmt);
+	for (size_t i = 0; i < n; i++)
+		yuebao__v1__history_reply__free_unpacked(pages[i], NULL);
+	free(pages);
+	return rc;
+}
+
+static int cmd_status(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *format = NULL, *psize = NULL;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"format", 1, &format, NULL},
+	                           {"page-size", 1, &psize, NULL},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__StatusRequest req = YUEBAO__V1__STATUS_REQUEST__INIT;
+	Yuebao__V1__StatusReply **pages = NULL;
+	enum output_format fmt;
+	size_t n = 0;
+	int npos, rc;
+
+	if ((rc = parse_opts("status", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("status", period, false)) != 0 ||
+	    (rc = check_format("status", format, &fmt)) != 0 ||
+	    (rc = parse_page_size("status", psize, &req.page_size)) != 0)
+		return rc;
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.page_token = "";
+	do {
+		void *p = realloc(pages, (n + 1) * sizeof(*pages));
+		if (p == NULL) {
+			rc = EXIT_REFUSED;
+			break;
+		}
+		pages = p;
+		if ((rc = call(cl, "Status", &req.base, (ProtobufCMessage **)&pages[n])) != 0)
+			break;
+		req.page_token = pages[n++]->next_page_token;
+	} while (req.page_token[0] != '\0' && n < MAX_PAGES);
+	if (rc == 0)
+		output_status(stdout, stderr, pages, n, fmt);
+	for (size_t i = 0; i < n; i++)
+		yuebao__v1__status_reply__free_unpacked(pages[i], NULL);
+	free(pages);
+	return rc;
+}
+
+static int cmd_review(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *comment = NULL;
+	int accept = 0, reject = 0, reopen = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	                           {"comment", 1, &comment, NULL}, {"accept", 0, NULL, &accept},
+	                           {"reject", 0, NULL, &reject},   {"reopen", 0, NULL, &reopen},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__ReviewRequest req = YUEBAO__V1__REVIEW_REQUEST__INIT;
+	Yuebao__V1__ReviewReply *r = NULL;
+	int npos, rc;
+
+	if ((rc = parse_opts("review", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("review", period, true)) != 0)
+		return rc;
+	if (org == NULL)
+		return usage_error("review",
+		                   "--org is required: the branch whose return you review%s", "");
+	if (accept + reject + reopen != 1)
+		return usage_error("review", "give exactly one of --accept, --reject, --reopen%s",
+		                   "");
+	req.org = (char *)org;
+	req.period = (char *)period;
+	req.action = accept ? "accept" : reject ? "reject" : "reopen";
+	req.comment = (char *)(comment ? comment : "");
+	if ((rc = call(cl, "Review", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	printf("%s %s revision %u is now %s\n", r->org, r->period, r->revision, r->state);
+	yuebao__v1__review_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int cmd_close(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *comment = NULL;
+	int reopen = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"comment", 1, &comment, NULL},
+	                           {"reopen", 0, NULL, &reopen},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__ClosePeriodRequest req = YUEBAO__V1__CLOSE_PERIOD_REQUEST__INIT;
+	Yuebao__V1__ClosePeriodReply *r = NULL;
+	int npos, rc;
+
+	if ((rc = parse_opts("close", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("close", period, false)) != 0)
+		return rc;
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.reopen = reopen;
+	req.comment = (char *)(comment ? comment : "");
+	if ((rc = call(cl, "ClosePeriod", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	printf("%s %s (%u month%s) is now %s for submissions\n", r->org, r->period, r->months,
+	       r->months == 1 ? "" : "s", r->closed ? "closed" : "open");
+	yuebao__v1__close_period_reply__free_unpacked(r, NULL);
 	return 0;
 }
 
@@ -795,7 +964,8 @@ static const struct command commands[] = {
      "  yuebao show --org ZFW-JG --period 2026-06\n"},
     {"consolidate", cmd_consolidate, "consolidated figures for a subtree and period",
      "usage: yuebao consolidate --period P [--org CODE] [--compare yoy|prev]\n"
-     "                          [--by org|month] [--format table|csv|json]\n"
+     "                          [--by org|month] [--accepted-only]\n"
+     "                          [--format table|csv|json]\n"
      "\n"
      "Adds up the returns of the org unit's subtree over the period (2026-06,\n"
      "2026Q2, 2026H1, 2026, or a range 2026-01..2026-04) and computes the\n"
@@ -803,11 +973,61 @@ static const struct command commands[] = {
      "earlier beside them, --compare prev the preceding period of the same length,\n"
      "with the change in % (or percentage points, pp, for rates). --by org breaks\n"
      "the figures down by child org unit, --by month by month, after the total.\n"
+     "By default each return counts with its latest revision that was not\n"
+     "rejected; --accepted-only counts only returns the central office accepted.\n"
      "CSV: code,name,unit,value,previous,change,change_unit (plus a first column\n"
      "org or month with --by); completeness goes to standard error.\n"
      "\n"
      "Example:\n"
      "  yuebao consolidate --org JGDW --period 2026H1 --compare yoy --format csv\n"},
+    {"history", cmd_history, "all revisions of a return: who, when, why, what changed",
+     "usage: yuebao history --period YYYY-MM [--org CODE] [--format table|csv|json]\n"
+     "\n"
+     "Lists every revision of the month's return, oldest first: its state, when it\n"
+     "was received (on time or late), who sent it (certificate subject and\n"
+     "fingerprint), the reason given, and each value that changed from the revision\n"
+     "before; then every review of the central office with its comment. Nothing\n"
+     "is ever overwritten: the first revision stays as it was sent.\n"
+     "\n"
+     "Example:\n"
+     "  yuebao history --org ZFW-JG --period 2026-06\n"},
+    {"status", cmd_status, "who has submitted: on time or late, missing, reviewed",
+     "usage: yuebao status --period P [--org CODE] [--format table|csv|json]\n"
+     "\n"
+     "For every branch of the org unit's subtree and every month of P (a month, or\n"
+     "up to 24 months such as 2026H1): missing, submitted, accepted or rejected,\n"
+     "the latest revision when there are several, late when the first submission\n"
+     "came after the due day, and (closed) when the period is closed. Then the\n"
+     "totals: completeness (returns present / expected) and timeliness (on time /\n"
+     "expected), as DHIS2 defines them. Months that have not begun are 'not due'.\n"
+     "\n"
+     "Examples:\n"
+     "  yuebao status --period 2026-06\n"
+     "  yuebao status --org FY-DZZ --period 2026H1 --format csv\n"},
+    {"review", cmd_review, "central's decision: accept, reject or reopen a return",
+     "usage: yuebao review --org CODE --period YYYY-MM --accept|--reject|--reopen\n"
+     "                     [--comment TEXT]\n"
+     "\n"
+     "Central office only, for its subtree. --accept locks the latest revision: the\n"
+     "branch cannot amend it until it is reopened. --reject (a --comment saying why\n"
+     "is required) sends it back: the branch submits a corrected revision with a\n"
+     "reason. --reopen unlocks an accepted return. Every decision is kept with its\n"
+     "comment and shown to the branch by `show` and `history`.\n"
+     "\n"
+     "Examples:\n"
+     "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
+     "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n"},
+    {"close", cmd_close, "close a period for a subtree (or reopen it)",
+     "usage: yuebao close --period P [--org CODE] [--reopen] [--comment TEXT]\n"
+     "\n"
+     "Central office only. Closes every month of P for the org unit and everything\n"
+     "below it: no return can be submitted or amended there until the period is\n"
+     "reopened with --reopen. Use it after publishing a report, so the figures\n"
+     "behind it cannot move. Closing and reopening are recorded.\n"
+     "\n"
+     "Examples:\n"
+     "  yuebao close --period 2026H1 --comment \"上半年总结已发布\"\n"
+     "  yuebao close --period 2026-06 --reopen --comment \"补报\"\n"},
 };
 
 static const struct command *find_command(const char *name)

@@ -27,16 +27,19 @@ yb_leaf_orgs() {
 # 127.0.0.1 with a port the kernel picks, waits until it listens (at most
 # 10 s), and sets YB_URL and YB_DAEMON_PID.
 yb_start_daemon() {
-	local pki=$1 db=$2 orgs=$3 log=$4 i
+	local pki=$1 db=$2 orgs=$3 log=$4 i skip
 	shift 4
+	# Only lines this start writes count: the log may hold an earlier run's.
+	skip=0
+	[ -f "$log" ] && skip=$(wc -l <"$log")
 	"$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
 		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
 		--orgs "$orgs" "$@" 2>>"$log" &
 	YB_DAEMON_PID=$!
 	YB_URL=
 	for i in $(seq 1 100); do
-		YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$log" | tail -1 |
-			sed 's/listening on //') || true
+		YB_URL=$(tail -n +"$((skip + 1))" "$log" | grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' |
+			tail -1 | sed 's/listening on //') || true
 		[ -n "$YB_URL" ] && return 0
 		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
 		sleep 0.1

@@ -164,7 +164,8 @@ static int aggregate(struct store *s, const struct consol_query *q, struct perio
 		if ((sc.accs[g].sum = calloc(ne + 1, sizeof(int64_t))) == NULL ||
 		    (sc.accs[g].has = calloc(ne + 1, sizeof(bool))) == NULL)
 			goto done;
-	rc = store_scan_latest(s, NULL, p.first, p.last, on_return, on_value, &sc, eb);
+	rc = store_scan_latest(s, NULL, p.first, p.last, q->accepted_only, on_return, on_value, &sc,
+	                       eb);
 	if (rc == YB_OK)
 		rc = flush_org(&sc);
 	if (rc == YB_OUT_OF_RANGE)

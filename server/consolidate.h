@@ -34,7 +34,8 @@ struct consol_query {
 	struct period period;
 	enum consol_compare compare;
 	enum consol_by by;
-	int current_month; /* months after this are not expected yet */
+	int current_month;  /* months after this are not expected yet */
+	bool accepted_only; /* only accepted returns, not merely submitted ones */
 };
 
 /* Text of one figure; "" where there is no value. */

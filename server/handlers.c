@@ -254,6 +254,81 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	return rc;
 }
 
+/* Where a month is closed: on org unit idx itself or on one of its ancestors. */
+struct closure_info {
+	bool closed;
+	const char *by_org; /* the unit that closed it (owned by the tree) */
+	char subject[256];
+	int64_t at_ms;
+};
+
+static int find_closure(struct call *c, int idx, int month, struct closure_info *ci)
+{
+	const struct orgtree *t = c->world->orgs;
+	int rc;
+
+	memset(ci, 0, sizeof(*ci));
+	for (int u = idx; u >= 0; u = t->units[u].parent) {
+		if ((rc = store_closure(c->store, t->units[u].code, month, &ci->closed, ci->subject,
+		                        sizeof(ci->subject), &ci->at_ms, &c->msg)) != YB_OK)
+			return rc;
+		if (ci->closed) {
+			ci->by_org = t->units[u].code;
+			return YB_OK;
+		}
+	}
+	return YB_OK;
+}
+
+/* "2026-07-02 10:00" in the server's local time, for messages. */
+static void format_when(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* The reviews of (org, month) as reply messages in the call's arena. */
+static int reviews_to_reply(struct call *c, const char *org, int month,
+                            Yuebao__V1__ReviewEvent ***list, size_t *n)
+{
+	struct store_review *rv = NULL;
+	size_t nrv = 0;
+	int rc = store_list_reviews(c->store, org, month, &rv, &nrv, &c->msg);
+
+	*list = NULL;
+	*n = 0;
+	if (rc != YB_OK)
+		return rc;
+	if ((*list = handlers_alloc(c, (nrv + 1) * sizeof(**list))) == NULL) {
+		store_reviews_free(rv, nrv);
+		return YB_ENOMEM;
+	}
+	for (size_t i = 0; i < nrv; i++) {
+		Yuebao__V1__ReviewEvent *e = handlers_alloc(c, sizeof(*e));
+		if (e == NULL) {
+			rc = YB_ENOMEM;
+			break;
+		}
+		yuebao__v1__review_event__init(e);
+		e->revision = rv[i].revision;
+		e->action = handlers_strdup(c, rv[i].action);
+		e->comment = handlers_strdup(c, rv[i].comment);
+		e->reviewer = handlers_strdup(c, rv[i].reviewer);
+		e->fingerprint = handlers_strdup(c, rv[i].fingerprint);
+		e->at_ms = rv[i].at_ms;
+		if (!e->action || !e->comment || !e->reviewer || !e->fingerprint) {
+			rc = YB_ENOMEM;
+			break;
+		}
+		(*list)[(*n)++] = e;
+	}
+	store_reviews_free(rv, nrv);
+	return rc;
+}
+
 /* A branch's own recent history, per element: the 12 months before a return. */
 #define HISTORY_MONTHS 12
 
@@ -346,8 +421,8 @@ static int check_outliers(struct call *c, const char *org, int month,
 		rc = YB_ENOMEM;
 		goto done;
 	}
-	if ((rc = store_scan_latest(c->store, org, h.first, month - 1, NULL, on_history_value, &h,
-	                            &c->msg)) != YB_OK)
+	if ((rc = store_scan_latest(c->store, org, h.first, month - 1, false, NULL,
+	                            on_history_value, &h, &c->msg)) != YB_OK)
 		goto done;
 	for (size_t e = 0; e < cat->n_elements && rc == YB_OK; e++) {
 		const struct catalog_element *el = &cat->elements[e];
@@ -418,6 +493,29 @@ done:
 	return rc;
 }
 
+/* Refuses to amend an accepted return, saying who accepted it and what to do. */
+static int refuse_locked(struct call *c, const char *org, int month, const char *period)
+{
+	struct store_review *rv = NULL;
+	size_t n = 0;
+	char when[32] = "", who[256] = "the central office";
+
+	if (store_list_reviews(c->store, org, month, &rv, &n, &c->msg) == YB_OK) {
+		for (size_t i = n; i-- > 0;)
+			if (strcmp(rv[i].action, "accept") == 0) {
+				snprintf(who, sizeof(who), "%s", rv[i].reviewer);
+				format_when(rv[i].at_ms, when, sizeof(when));
+				break;
+			}
+		store_reviews_free(rv, n);
+	}
+	return status_fail(&c->msg, YB_FAILED_PRECONDITION,
+	                   "the return of %s for %s was accepted by %s%s%s and is locked; ask "
+	                   "the central office to reopen it (yuebao review --reopen) before "
+	                   "amending it",
+	                   org, period, who, when[0] ? " on " : "", when);
+}
+
 static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__SubmitRequest *req = (const Yuebao__V1__SubmitRequest *)in;
@@ -461,11 +559,23 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	                                         last, &latest, &c->msg)) != YB_OK)
 		goto done;
 	if (latest != NULL && strcmp(latest->state, "accepted") == 0) {
-		rc = refuse(c, YB_FAILED_PRECONDITION,
-		            "the return of %s for %s is accepted and locked; ask the central "
-		            "office to reopen it",
-		            c->world->orgs->units[idx].code, period);
+		rc = refuse_locked(c, c->world->orgs->units[idx].code, month, period);
 		goto done;
+	}
+	{
+		struct closure_info ci;
+		char when[32];
+		if ((rc = find_closure(c, idx, month, &ci)) != YB_OK)
+			goto done;
+		if (ci.closed) {
+			format_when(ci.at_ms, when, sizeof(when));
+			rc = status_fail(
+			    &c->msg, YB_FAILED_PRECONDITION,
+			    "period %s is closed for %s by %s since %s; no return can be "
+			    "filed or amended until the central office reopens it",
+			    period, ci.by_org, ci.subject, when);
+			goto done;
+		}
 	}
 	if (last > 0 && req->reason[0] == '\0') {
 		char msg[160];
@@ -612,6 +722,8 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 		e->message = handlers_strdup(c, sf->message);
 		r->findings[r->n_findings++] = e;
 	}
+	if ((rc = reviews_to_reply(c, r->org, month, &r->reviews, &r->n_reviews)) != YB_OK)
+		goto done;
 	*out = &r->base;
 done:
 	store_revision_row_free(row);
@@ -730,6 +842,7 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 	if (parse_by(req->by, &q.by) != YB_OK)
 		return refuse(c, YB_INVALID_ARGUMENT, "by '%s' is not org or month%s", req->by, "");
 	q.current_month = period_current_month();
+	q.accepted_only = req->accepted_only;
 	if (q.compare != CONSOL_NONE) {
 		struct period cmp =
 		    q.compare == CONSOL_YOY ? period_yoy(&q.period) : period_prev(&q.period);
@@ -777,6 +890,432 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 	return YB_OK;
 }
 
+/* Page size of a list call: the asked one within [1, max], or the default. */
+static uint32_t page_size(uint32_t asked, uint32_t dflt, uint32_t max)
+{
+	return asked == 0 ? dflt : asked > max ? max : asked;
+}
+
+/*
+ * A page token is the position to go on from, as "<letter><number>", opaque
+ * to clients. Returns -1 for a token that is not one of ours.
+ */
+static long parse_token(const char *token, char kind)
+{
+	char *end;
+	long v;
+
+	if (token[0] == '\0')
+		return 0;
+	if (token[0] != kind)
+		return -1;
+	v = strtol(token + 1, &end, 10);
+	return *end != '\0' || v < 0 || v > 100000000 ? -1 : v;
+}
+
+static char *make_token(struct call *c, char kind, long pos)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%c%ld", kind, pos);
+	return handlers_strdup(c, buf);
+}
+
+/* The values of a revision row as text by element, catalog order ("" = not reported). */
+static const char *row_value(struct call *c, const struct store_revision_row *row,
+                             const struct catalog_element *e)
+{
+	for (size_t i = 0; row != NULL && i < row->n_values; i++)
+		if (strcmp(row->values[i].code, e->code) == 0)
+			return format_value(c, e, row->values[i].value);
+	return "";
+}
+
+/* Summary of one revision with its changes against the previous one. */
+static int summarise(struct call *c, const struct store_revision_row *row,
+                     const struct store_revision_row *prev, Yuebao__V1__RevisionSummary **out)
+{
+	const struct catalog *cat = c->world->cat;
+	Yuebao__V1__RevisionSummary *r = handlers_alloc(c, sizeof(*r));
+
+	if (r == NULL ||
+	    (r->changes = handlers_alloc(c, (cat->n_elements + 1) * sizeof(*r->changes))) == NULL)
+		return YB_ENOMEM;
+	{
+		Yuebao__V1__Change **changes = r->changes;
+		yuebao__v1__revision_summary__init(r);
+		r->changes = changes;
+	}
+	r->revision = row->revision;
+	r->state = handlers_strdup(c, row->state);
+	r->received_at_ms = row->received_at_ms;
+	r->on_time = row->on_time;
+	r->reason = handlers_strdup(c, row->reason);
+	r->submitter = handlers_strdup(c, row->subject);
+	r->fingerprint = handlers_strdup(c, row->fingerprint);
+	r->request_sha256 = handlers_strdup(c, row->request_sha256);
+	if (!r->state || !r->reason || !r->submitter || !r->fingerprint || !r->request_sha256)
+		return YB_ENOMEM;
+	for (size_t e = 0; e < cat->n_elements; e++) {
+		const char *after = row_value(c, row, &cat->elements[e]);
+		const char *before = prev != NULL ? row_value(c, prev, &cat->elements[e]) : "";
+		Yuebao__V1__Change *ch;
+		if (after == NULL || before == NULL)
+			return YB_ENOMEM;
+		if (strcmp(before, after) == 0)
+			continue;
+		if ((ch = handlers_alloc(c, sizeof(*ch))) == NULL)
+			return YB_ENOMEM;
+		yuebao__v1__change__init(ch);
+		ch->code = cat->elements[e].code;
+		ch->before = (char *)before;
+		ch->after = (char *)after;
+		r->changes[r->n_changes++] = ch;
+	}
+	*out = r;
+	return YB_OK;
+}
+
+static int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__HistoryRequest *req = (const Yuebao__V1__HistoryRequest *)in;
+	Yuebao__V1__HistoryReply *r = handlers_alloc(c, sizeof(*r));
+	struct store_revision_row *prev = NULL, *row = NULL;
+	uint32_t size = page_size(req->page_size, 20, 100), last = 0, first, end;
+	struct closure_info ci;
+	char period[PERIOD_TEXT_MAX];
+	const char *org;
+	long from;
+	int idx, month, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__history_reply__init(r);
+	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
+		return rc;
+	if ((from = parse_token(req->page_token, 'r')) < 0)
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "page token '%s' is not one this server gave%s", req->page_token, "");
+	org = c->world->orgs->units[idx].code;
+	period_format_month(month, period, sizeof(period));
+	if ((rc = store_last_revision(c->store, org, month, &last, &c->msg)) != YB_OK)
+		return rc;
+	if (last == 0)
+		return refuse(c, YB_NOT_FOUND, "no return from %s for %s", org, period);
+	first = from > 0 ? (uint32_t)from : 1;
+	end = first + size - 1 < last ? first + size - 1 : last;
+	r->org = (char *)org;
+	r->org_name = c->world->orgs->units[idx].name;
+	r->period = handlers_strdup(c, period);
+	r->revisions = handlers_alloc(c, (size + 1) * sizeof(*r->revisions));
+	if (r->period == NULL || r->revisions == NULL)
+		return YB_ENOMEM;
+	if (first > 1 &&
+	    (rc = store_get_revision(c->store, org, month, first - 1, &prev, &c->msg)) != YB_OK)
+		goto done;
+	for (uint32_t rev = first; rev <= end; rev++) {
+		if ((rc = store_get_revision(c->store, org, month, rev, &row, &c->msg)) != YB_OK ||
+		    (rc = summarise(c, row, prev, &r->revisions[r->n_revisions])) != YB_OK)
+			goto done;
+		r->n_revisions++;
+		store_revision_row_free(prev);
+		prev = row;
+		row = NULL;
+	}
+	if (first == 1 &&
+	    (rc = reviews_to_reply(c, org, month, &r->reviews, &r->n_reviews)) != YB_OK)
+		goto done;
+	if ((rc = find_closure(c, idx, month, &ci)) != YB_OK)
+		goto done;
+	r->closed = ci.closed;
+	r->next_page_token = end < last ? make_token(c, 'r', (long)end + 1) : "";
+	if (r->next_page_token == NULL) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	*out = &r->base;
+done:
+	store_revision_row_free(prev);
+	store_revision_row_free(row);
+	return rc;
+}
+
+/* Only central reviews and closes periods, within its subtree. */
+static int authorize_central(struct call *c, const char *org, int *idx)
+{
+	int rc = authorize(c, org, false, idx);
+
+	if (rc != YB_OK)
+		return rc;
+	if (strcmp(c->who->role, "central") != 0)
+		return refuse(c, YB_PERMISSION_DENIED,
+		              "a %s certificate cannot review returns or close periods; only the "
+		              "central office can%s",
+		              c->who->role, "");
+	return YB_OK;
+}
+
+static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__ReviewRequest *req = (const Yuebao__V1__ReviewRequest *)in;
+	Yuebao__V1__ReviewReply *r = handlers_alloc(c, sizeof(*r));
+	struct store_revision_row *row = NULL;
+	struct store_review rv = {0};
+	char period[PERIOD_TEXT_MAX];
+	const char *org, *next;
+	int idx, month, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__review_reply__init(r);
+	if ((rc = authorize_central(c, req->org, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
+		return rc;
+	org = c->world->orgs->units[idx].code;
+	period_format_month(month, period, sizeof(period));
+	if (strcmp(req->action, "accept") != 0 && strcmp(req->action, "reject") != 0 &&
+	    strcmp(req->action, "reopen") != 0)
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "action '%s' is not accept, reject or reopen%s", req->action, "");
+	if (strcmp(req->action, "reject") == 0 && req->comment[0] == '\0') {
+		add_error(c, "error", "comment", 0, "",
+		          "say why the return is rejected (--comment)");
+		return refuse(c, YB_INVALID_ARGUMENT, "a rejection needs a comment for %s (%s)",
+		              org, "--comment");
+	}
+	rc = store_get_revision(c->store, org, month, 0, &row, &c->msg);
+	if (rc == YB_NOT_FOUND)
+		return refuse(c, YB_NOT_FOUND, "no return from %s for %s to review", org, period);
+	if (rc != YB_OK)
+		return rc;
+	if (strcmp(req->action, "accept") == 0)
+		next = strcmp(row->state, "submitted") == 0 ? "accepted" : NULL;
+	else if (strcmp(req->action, "reject") == 0)
+		next = strcmp(row->state, "submitted") == 0 ? "rejected" : NULL;
+	else
+		next = strcmp(row->state, "accepted") == 0 ? "submitted" : NULL;
+	if (next == NULL) {
+		rc = status_fail(&c->msg, YB_FAILED_PRECONDITION,
+		                 "revision %u of %s for %s is %s: it cannot be %s%s", row->revision,
+		                 org, period, row->state,
+		                 strcmp(req->action, "accept") == 0   ? "accepted"
+		                 : strcmp(req->action, "reject") == 0 ? "rejected"
+		                                                      : "reopened",
+		                 strcmp(row->state, "accepted") == 0 ? " (reopen it first)"
+		                 : strcmp(row->state, "rejected") == 0
+		                     ? " (the branch must submit a corrected revision)"
+		                     : " (only an accepted return is reopened)");
+		goto done;
+	}
+	rv.revision = row->revision;
+	rv.action = req->action;
+	rv.comment = req->comment;
+	rv.reviewer = c->who->subject;
+	rv.fingerprint = c->who->fingerprint;
+	rv.at_ms = c->now_ms;
+	if ((rc = store_add_review(c->store, org, month, &rv, &c->msg)) != YB_OK ||
+	    (rc = store_set_state(c->store, org, month, row->revision, next, &c->msg)) != YB_OK)
+		goto done;
+	r->org = (char *)org;
+	r->period = handlers_strdup(c, period);
+	r->revision = row->revision;
+	r->state = (char *)next;
+	r->at_ms = c->now_ms;
+	if (r->period == NULL) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	*out = &r->base;
+done:
+	store_revision_row_free(row);
+	return rc;
+}
+
+/* Gathers the latest state of every return of a period, for handle_status. */
+struct status_scan {
+	struct call *c;
+	const int *row_of; /* org index -> row (leaf position), -1 if not a row */
+	struct period p;
+	int current_month;
+	Yuebao__V1__StatusCell **cells; /* rows of this page × months, or NULL outside */
+	size_t page_first, page_n, n_months;
+	uint32_t present, on_time, accepted, rejected;
+};
+
+static int on_status(void *ctx, const char *org, int month, uint32_t revision, const char *state,
+                     int64_t received_at_ms, bool first_on_time)
+{
+	struct status_scan *ss = ctx;
+	int u = orgtree_find(ss->c->world->orgs, org);
+	int row = u >= 0 ? ss->row_of[u] : -1;
+	bool rejected = strcmp(state, "rejected") == 0;
+
+	if (row < 0)
+		return 0;
+	if (rejected)
+		ss->rejected++;
+	else {
+		ss->present++;
+		ss->on_time += first_on_time;
+		ss->accepted += strcmp(state, "accepted") == 0;
+	}
+	if ((size_t)row >= ss->page_first && (size_t)row < ss->page_first + ss->page_n) {
+		Yuebao__V1__StatusCell *cell =
+		    ss->cells[((size_t)row - ss->page_first) * ss->n_months +
+		              (size_t)(month - ss->p.first)];
+		cell->state = handlers_strdup(ss->c, state);
+		cell->revision = revision;
+		cell->on_time = first_on_time;
+		cell->received_at_ms = received_at_ms;
+		if (cell->state == NULL)
+			return YB_ENOMEM;
+	}
+	return 0;
+}
+
+static int handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__StatusRequest *req = (const Yuebao__V1__StatusRequest *)in;
+	const struct orgtree *t = c->world->orgs;
+	Yuebao__V1__StatusReply *r = handlers_alloc(c, sizeof(*r));
+	struct status_scan ss = {.c = c};
+	uint32_t size = page_size(req->page_size, 100, 1000);
+	size_t n_rows = 0, begun = 0;
+	int *row_of, *leaves;
+	char period[PERIOD_TEXT_MAX];
+	long from;
+	int idx, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__status_reply__init(r);
+	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse(req->period, &ss.p, &c->msg)) != YB_OK)
+		return rc;
+	if (period_length(&ss.p) > 24)
+		return refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months",
+		              req->period, "24");
+	if ((from = parse_token(req->page_token, 'o')) < 0)
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "page token '%s' is not one this server gave%s", req->page_token, "");
+	ss.n_months = (size_t)period_length(&ss.p);
+	ss.current_month = period_current_month();
+	row_of = handlers_alloc(c, t->n * sizeof(int));
+	leaves = handlers_alloc(c, t->n * sizeof(int));
+	if (row_of == NULL || leaves == NULL)
+		return YB_ENOMEM;
+	for (size_t u = 0; u < t->n; u++)
+		row_of[u] = -1;
+	/* Rows are the branches (units without children) of the subtree, in tree order. */
+	for (int u = t->units[idx].first; u <= t->units[idx].last; u++)
+		if (orgtree_is_leaf(t, u)) {
+			row_of[u] = (int)n_rows;
+			leaves[n_rows++] = u;
+		}
+	for (int m = ss.p.first; m <= ss.p.last; m++)
+		begun += m <= ss.current_month;
+	ss.row_of = row_of;
+	ss.page_first = (size_t)from < n_rows ? (size_t)from : n_rows;
+	ss.page_n = n_rows - ss.page_first < size ? n_rows - ss.page_first : size;
+	ss.cells = handlers_alloc(c, (ss.page_n * ss.n_months + 1) * sizeof(*ss.cells));
+	r->rows = handlers_alloc(c, (ss.page_n + 1) * sizeof(*r->rows));
+	if (ss.cells == NULL || r->rows == NULL)
+		return YB_ENOMEM;
+	for (size_t i = 0; i < ss.page_n; i++) {
+		int u = leaves[ss.page_first + i];
+		Yuebao__V1__StatusRow *row = handlers_alloc(c, sizeof(*row));
+		if (row == NULL ||
+		    (row->months = handlers_alloc(c, ss.n_months * sizeof(*row->months))) == NULL)
+			return YB_ENOMEM;
+		{
+			Yuebao__V1__StatusCell **months = row->months;
+			yuebao__v1__status_row__init(row);
+			row->months = months;
+		}
+		row->org = t->units[u].code;
+		row->org_name = t->units[u].name;
+		for (size_t k = 0; k < ss.n_months; k++) {
+			Yuebao__V1__StatusCell *cell = handlers_alloc(c, sizeof(*cell));
+			char month[PERIOD_TEXT_MAX];
+			struct closure_info ci;
+			int m = ss.p.first + (int)k;
+			if (cell == NULL)
+				return YB_ENOMEM;
+			yuebao__v1__status_cell__init(cell);
+			period_format_month(m, month, sizeof(month));
+			cell->month = handlers_strdup(c, month);
+			cell->state = m > ss.current_month ? "not due" : "missing";
+			if ((rc = find_closure(c, u, m, &ci)) != YB_OK)
+				return rc;
+			cell->closed = ci.closed;
+			if (cell->month == NULL)
+				return YB_ENOMEM;
+			ss.cells[i * ss.n_months + k] = cell;
+			row->months[row->n_months++] = cell;
+		}
+		r->rows[r->n_rows++] = row;
+	}
+	if ((rc = store_scan_status(c->store, ss.p.first, ss.p.last, on_status, &ss, &c->msg)) !=
+	    YB_OK)
+		return rc;
+	period_format(&ss.p, period, sizeof(period));
+	r->org = t->units[idx].code;
+	r->org_name = t->units[idx].name;
+	r->period = handlers_strdup(c, period);
+	r->total_rows = (uint32_t)n_rows;
+	r->expected = (uint32_t)(n_rows * begun);
+	r->present = ss.present;
+	r->on_time = ss.on_time;
+	r->accepted = ss.accepted;
+	r->rejected = ss.rejected;
+	r->next_page_token = ss.page_first + ss.page_n < n_rows
+	                         ? make_token(c, 'o', (long)(ss.page_first + ss.page_n))
+	                         : "";
+	if (r->period == NULL || r->next_page_token == NULL)
+		return YB_ENOMEM;
+	*out = &r->base;
+	return YB_OK;
+}
+
+static int handle_close_period(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__ClosePeriodRequest *req = (const Yuebao__V1__ClosePeriodRequest *)in;
+	Yuebao__V1__ClosePeriodReply *r = handlers_alloc(c, sizeof(*r));
+	char period[PERIOD_TEXT_MAX];
+	struct period p;
+	int idx, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__close_period_reply__init(r);
+	if ((rc = authorize_central(c, req->org, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse(req->period, &p, &c->msg)) != YB_OK)
+		return rc;
+	if (period_length(&p) > CONSOL_MAX_MONTHS)
+		return refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months",
+		              req->period, CONSOL_MAX_MONTHS_TEXT);
+	for (int m = p.first; m <= p.last; m++)
+		if ((rc = store_add_closure(c->store, c->world->orgs->units[idx].code, m,
+		                            !req->reopen, req->comment, c->who->subject,
+		                            c->who->fingerprint, c->now_ms, &c->msg)) != YB_OK)
+			return rc;
+	period_format(&p, period, sizeof(period));
+	r->org = c->world->orgs->units[idx].code;
+	r->period = handlers_strdup(c, period);
+	r->closed = !req->reopen;
+	r->at_ms = c->now_ms;
+	r->months = (uint32_t)period_length(&p);
+	if (r->period == NULL)
+		return YB_ENOMEM;
+	*out = &r->base;
+	return YB_OK;
+}
+
 /* In the order of the service declaration in proto/yuebao.proto. */
 static const struct handler handlers[] = {
     {"Ping", handle_ping, false},
@@ -784,6 +1323,10 @@ static const struct handler handlers[] = {
     {"Submit", handle_submit, true},
     {"GetReturn", handle_get_return, false},
     {"Consolidate", handle_consolidate, false},
+    {"History", handle_history, false},
+    {"Review", handle_review, true},
+    {"Status", handle_status, false},
+    {"ClosePeriod", handle_close_period, true},
 };
 
 int handlers_check(struct errbuf *eb)

@@ -64,7 +64,29 @@ static const char schema_sql[] =
     "  at_ms INTEGER NOT NULL,"
     "  reply BLOB NOT NULL,"
     "  PRIMARY KEY (fingerprint, call_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS calls_by_time ON calls(at_ms);";
+    "CREATE INDEX IF NOT EXISTS calls_by_time ON calls(at_ms);"
+    "CREATE TABLE IF NOT EXISTS reviews("
+    "  id INTEGER PRIMARY KEY,"
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  action TEXT NOT NULL CHECK (action IN ('accept','reject','reopen')),"
+    "  comment TEXT NOT NULL,"
+    "  reviewer TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  FOREIGN KEY (org, month, revision) REFERENCES revisions);"
+    "CREATE INDEX IF NOT EXISTS reviews_by_return ON reviews(org, month, id);"
+    "CREATE TABLE IF NOT EXISTS closures("
+    "  id INTEGER PRIMARY KEY,"
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  closed INTEGER NOT NULL,"
+    "  comment TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS closures_by_org ON closures(org, month, id);";
 
 enum query {
 	Q_CALL_FIND,
@@ -79,6 +101,13 @@ enum query {
 	Q_GET_VALUES,
 	Q_GET_FINDINGS,
 	Q_SCAN,
+	Q_SCAN_ACCEPTED,
+	Q_SET_STATE,
+	Q_ADD_REVIEW,
+	Q_LIST_REVIEWS,
+	Q_ADD_CLOSURE,
+	Q_CLOSURE,
+	Q_STATUS,
 	Q_COUNT
 };
 
@@ -113,6 +142,30 @@ static const char *const query_sql[Q_COUNT] = {
                " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
                " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
                " v.revision = l.revision ORDER BY l.org, l.month",
+    [Q_SCAN_ACCEPTED] =
+        "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
+        " WHERE month BETWEEN ?1 AND ?2 AND (?3 IS NULL OR org = ?3) AND state = 'accepted'"
+        " GROUP BY org, month)"
+        " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
+        " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
+        " v.revision = l.revision ORDER BY l.org, l.month",
+    [Q_SET_STATE] =
+        "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3",
+    [Q_ADD_REVIEW] = "INSERT INTO reviews(org, month, revision, action, comment, reviewer,"
+                     " fingerprint, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_LIST_REVIEWS] = "SELECT revision, action, comment, reviewer, fingerprint, at_ms FROM reviews"
+                       " WHERE org = ?1 AND month = ?2 ORDER BY id",
+    [Q_ADD_CLOSURE] = "INSERT INTO closures(org, month, closed, comment, subject, fingerprint,"
+                      " at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_CLOSURE] = "SELECT closed, subject, at_ms FROM closures WHERE org = ?1 AND month = ?2"
+                  " ORDER BY id DESC LIMIT 1",
+    /* Per return: the latest revision, its state and time, and whether the first was on time. */
+    [Q_STATUS] = "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
+                 " WHERE month BETWEEN ?1 AND ?2 GROUP BY org, month)"
+                 " SELECT l.org, l.month, l.revision, r.state, r.received_at_ms, f.on_time"
+                 " FROM latest l JOIN revisions r ON r.org = l.org AND r.month = l.month AND"
+                 " r.revision = l.revision JOIN revisions f ON f.org = l.org AND"
+                 " f.month = l.month AND f.revision = 1 ORDER BY l.org, l.month",
 };
 
 struct store {
@@ -539,10 +592,10 @@ int store_get_revision(struct store *s, const char *org, int month, uint32_t rev
 }
 
 int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
-                      store_return_fn each_return, store_value_fn each_value, void *ctx,
-                      struct errbuf *eb)
+                      bool accepted_only, store_return_fn each_return, store_value_fn each_value,
+                      void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st = stmt(s, Q_SCAN, eb);
+	sqlite3_stmt *st = stmt(s, accepted_only ? Q_SCAN_ACCEPTED : Q_SCAN, eb);
 	char prev_org[64] = "";
 	int prev_month = -1;
 	int rc, stop = 0;
@@ -578,4 +631,164 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
 	if (rc != SQLITE_DONE)
 		return db_fail(s, eb, "scan returns");
 	return YB_OK;
+}
+
+int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
+                    const char *state, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_SET_STATE, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_int64(st, 3, revision);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	return exec_stmt(s, st, "set state", eb);
+}
+
+int store_add_review(struct store *s, const char *org, int month, const struct store_review *r,
+                     struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_ADD_REVIEW, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_int64(st, 3, r->revision);
+	sqlite3_bind_text(st, 4, r->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->comment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->reviewer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, r->at_ms);
+	return exec_stmt(s, st, "add review", eb);
+}
+
+void store_reviews_free(struct store_review *r, size_t n)
+{
+	for (size_t i = 0; r != NULL && i < n; i++) {
+		free((char *)r[i].action);
+		free((char *)r[i].comment);
+		free((char *)r[i].reviewer);
+		free((char *)r[i].fingerprint);
+	}
+	free(r);
+}
+
+int store_list_reviews(struct store *s, const char *org, int month, struct store_review **out,
+                       size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_LIST_REVIEWS, eb);
+	struct store_review *list = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_review *r;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			void *p = realloc(list, ncap * sizeof(*list));
+			if (p == NULL)
+				goto nomem;
+			list = p;
+			cap = ncap;
+		}
+		r = &list[(*n)++];
+		r->revision = (uint32_t)sqlite3_column_int64(st, 0);
+		r->action = col_dup(st, 1);
+		r->comment = col_dup(st, 2);
+		r->reviewer = col_dup(st, 3);
+		r->fingerprint = col_dup(st, 4);
+		r->at_ms = sqlite3_column_int64(st, 5);
+		if (!r->action || !r->comment || !r->reviewer || !r->fingerprint)
+			goto nomem;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_reviews_free(list, *n);
+		*n = 0;
+		return db_fail(s, eb, "list reviews");
+	}
+	*out = list;
+	return YB_OK;
+nomem:
+	sqlite3_reset(st);
+	store_reviews_free(list, *n);
+	*n = 0;
+	return status_fail(eb, YB_ENOMEM, "out of memory");
+}
+
+int store_add_closure(struct store *s, const char *org, int month, bool closed, const char *comment,
+                      const char *subject, const char *fingerprint, int64_t at_ms,
+                      struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_ADD_CLOSURE, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_int(st, 3, closed);
+	sqlite3_bind_text(st, 4, comment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, at_ms);
+	return exec_stmt(s, st, "add closure", eb);
+}
+
+int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
+                  size_t subject_len, int64_t *at_ms, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CLOSURE, eb);
+	int rc;
+
+	*closed = false;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *who = sqlite3_column_text(st, 1);
+		*closed = sqlite3_column_int(st, 0) != 0;
+		if (subject != NULL)
+			snprintf(subject, subject_len, "%s", who ? (const char *)who : "");
+		if (at_ms != NULL)
+			*at_ms = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read closure");
+}
+
+int store_scan_status(struct store *s, int first, int last, store_status_fn fn, void *ctx,
+                      struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_STATUS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, first);
+	sqlite3_bind_int(st, 2, last);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		const char *state = (const char *)sqlite3_column_text(st, 3);
+		if (org == NULL || state == NULL)
+			continue;
+		if ((stop = fn(ctx, org, sqlite3_column_int(st, 1),
+		               (uint32_t)sqlite3_column_int64(st, 2), state,
+		               sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5) != 0)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "scan status");
 }

@@ -131,7 +131,8 @@ void store_revision_row_free(struct store_revision_row *r);
 /*
  * Calls fn once per value of the latest non-rejected revision of every
  * return with first <= month <= last (of one org unit when org_filter is
- * not NULL), ordered by org, month. A value
+ * not NULL), ordered by org, month. With accepted_only, the latest accepted
+ * revision instead. A value
  * callback returning non-zero stops the scan and is returned.
  * `each_return` (may be NULL) is called once per such return first, also
  * for returns that carry no values.
@@ -140,7 +141,56 @@ typedef int (*store_value_fn)(void *ctx, const char *org, int month, const char 
                               int64_t value);
 typedef int (*store_return_fn)(void *ctx, const char *org, int month, uint32_t revision);
 int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
-                      store_return_fn each_return, store_value_fn each_value, void *ctx,
+                      bool accepted_only, store_return_fn each_return, store_value_fn each_value,
+                      void *ctx, struct errbuf *eb);
+
+/* Sets the review state of one revision (the one in-place change a revision sees). */
+int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
+                    const char *state, struct errbuf *eb);
+
+/* One decision of the central office on a return; kept forever, never edited. */
+struct store_review {
+	uint32_t revision;
+	const char *action; /* accept | reject | reopen */
+	const char *comment;
+	const char *reviewer; /* certificate subject */
+	const char *fingerprint;
+	int64_t at_ms;
+};
+
+/* Records a review (inside a transaction). */
+int store_add_review(struct store *s, const char *org, int month, const struct store_review *r,
+                     struct errbuf *eb);
+
+/*
+ * Every review of (org, month), oldest first. The caller frees *out with
+ * store_reviews_free(*out, *n) (its strings are owned by it).
+ */
+int store_list_reviews(struct store *s, const char *org, int month, struct store_review **out,
+                       size_t *n, struct errbuf *eb);
+
+void store_reviews_free(struct store_review *r, size_t n);
+
+/* Records that (org, month) was closed or reopened for submissions. */
+int store_add_closure(struct store *s, const char *org, int month, bool closed, const char *comment,
+                      const char *subject, const char *fingerprint, int64_t at_ms,
+                      struct errbuf *eb);
+
+/*
+ * Whether (org, month) is closed by a closure on org itself (callers check
+ * the ancestors too), and by whom and when (subject and at_ms may be NULL).
+ */
+int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
+                  size_t subject_len, int64_t *at_ms, struct errbuf *eb);
+
+/*
+ * Calls fn once per return with first <= month <= last, ordered by org and
+ * month: its latest revision and that revision's state and time, and
+ * whether its first revision was on time. Non-zero from fn stops the scan.
+ */
+typedef int (*store_status_fn)(void *ctx, const char *org, int month, uint32_t revision,
+                               const char *state, int64_t received_at_ms, bool first_on_time);
+int store_scan_status(struct store *s, int first, int last, store_status_fn fn, void *ctx,
                       struct errbuf *eb);
 
 #endif
