@@ -745,39 +745,20 @@ static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kin
 	return YB_OK;
 }
 
-/* Shape of a value as written, to say precisely why it was refused. */
-struct shape {
-	bool number; /* [+-]digits[.digits] (around blanks) */
-	bool negative;
-	int decimals;
-	bool zero_fraction; /* every fraction digit is 0 */
-};
-
-static struct shape shape_of(const char *s)
+/* True for "-12", "-0.5" (around blanks): a number that is only wrong by its sign. */
+static bool negative_number(const char *s)
 {
-	struct shape sh = {0};
-	int digits = 0;
+	bool digits = false;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (*s == '+' || *s == '-')
-		sh.negative = *s++ == '-';
-	for (; *s >= '0' && *s <= '9'; s++)
-		digits++;
-	sh.zero_fraction = true;
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9'; s++) {
-			sh.decimals++;
-			if (*s != '0')
-				sh.zero_fraction = false;
-		}
-		if (sh.decimals == 0)
-			return sh;
-	}
+	if (*s++ != '-')
+		return false;
+	for (; (*s >= '0' && *s <= '9') || *s == '.' || *s == ','; s++)
+		digits |= *s >= '0' && *s <= '9';
 	while (*s == ' ' || *s == '\t')
 		s++;
-	sh.number = *s == '\0' && digits + sh.decimals > 0;
-	return sh;
+	return digits && *s == '\0';
 }
 
 /* A value in hundredths as the element's type writes it (12, 1200.50). */
@@ -794,14 +775,13 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 	int maxdec = e->type == CATALOG_INT ? 0 : 2;
 	struct errbuf deb;
 	char b[64], lim[32], got[32];
-	struct shape sh;
 
 	*ok = false;
 	shown(en->value, b, sizeof(b));
-	if (dec_parse(en->value, maxdec, v, &deb) == YB_OK) {
+	if (dec_parse_entry(en->value, maxdec, v, &deb) == YB_OK) {
 		if (*v < 0)
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   "%s: '%s' is negative; values cannot be negative",
+			                   "%s: \"%s\" is negative; values cannot be negative",
 			                   e->code, b);
 		if (e->has_min && *v < e->min) {
 			fmt_value(e, e->min, lim, sizeof(lim));
@@ -818,25 +798,10 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 		*ok = true;
 		return YB_OK;
 	}
-	sh = shape_of(en->value);
-	if (!sh.number)
-		return add_finding(
-		    f, FINDING_ERROR, en->line, e->code, en->value, "%s: '%s' is not a number%s",
-		    e->code, b,
-		    strchr(en->value, ',') ? " (write it without thousands separators)" : "");
-	if (sh.negative)
+	/* dec_parse_entry says precisely what is wrong; only the sign is ours to judge. */
+	if (negative_number(en->value))
 		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-		                   "%s: '%s' is negative; values cannot be negative", e->code, b);
-	if (sh.decimals > maxdec && e->type == CATALOG_INT)
-		return add_finding(
-		    f, FINDING_ERROR, en->line, e->code, en->value,
-		    sh.zero_fraction ? "%s: '%s' must be written without decimals (a whole number)"
-		                     : "%s: '%s' is not a whole number",
-		    e->code, b);
-	if (sh.decimals > maxdec)
-		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-		                   "%s: '%s' has %d decimals, at most 2 allowed (yuan and fen)",
-		                   e->code, b, sh.decimals);
+		                   "%s: \"%s\" is negative; values cannot be negative", e->code, b);
 	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, "%s: %s", e->code,
 	                   deb.msg);
 }

@@ -31,13 +31,18 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Copies s[0..n) into buf for a message, cut to len-4 bytes plus "..." if longer. */
+/*
+ * Copies s[0..n) into buf for a message, cut to at most len-4 bytes (on a
+ * UTF-8 character boundary) plus "..." if longer.
+ */
 static void quote(const char *s, size_t n, char *buf, size_t len)
 {
 	size_t max = len - 4;
 	size_t i;
 
 	if (n > max) {
+		while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+			max--; /* s[max] would start the dropped part mid-character */
 		memcpy(buf, s, max);
 		memcpy(buf + max, "...", 4);
 		return;
@@ -124,6 +129,135 @@ int dec_parse(const char *s, int max_decimals, int64_t *out, struct errbuf *eb)
 	total = units * DEC_SCALE + frac;
 	*out = neg ? -total : total;
 	return YB_OK;
+}
+
+/* True when s[0..n) starts with a full-width digit, sign, comma or point
+ * (U+FF0B..U+FF0E, U+FF10..U+FF19: EF BC 8B..8E, EF BC 90..99). */
+static bool is_fullwidth_number_char(const unsigned char *s, size_t n)
+{
+	return n >= 3 && s[0] == 0xEF && s[1] == 0xBC &&
+	       ((s[2] >= 0x8B && s[2] <= 0x8E) || (s[2] >= 0x90 && s[2] <= 0x99));
+}
+
+int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf *eb)
+{
+	char q[36];
+	size_t n, b, e, i, first_digit;
+	bool neg = false, grouped = false;
+	int64_t units = 0, frac = 0, total;
+	int nint = 0, nfrac = 0, sigfrac = 0, group = 0;
+
+	if (s == NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+	if (max_decimals < 0 || max_decimals > 2)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "at most 0, 1 or 2 decimals can be allowed");
+	n = strnlen(s, DEC_TEXT_MAX + 1);
+	if (n > DEC_TEXT_MAX)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "value is longer than %d characters",
+		                   DEC_TEXT_MAX);
+	for (b = 0; b < n && is_blank(s[b]); b++)
+		;
+	for (e = n; e > b && is_blank(s[e - 1]); e--)
+		;
+	if (b == e)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+	quote(s + b, e - b, q, sizeof(q));
+
+	/* Non-ASCII first: it is what a Chinese input method in full-width mode
+	 * produces, and deserves a clearer word than "unexpected". */
+	for (i = b; i < e; i++) {
+		if ((unsigned char)s[i] < 0x80)
+			continue;
+		for (size_t k = i; k < e; k++)
+			if (is_fullwidth_number_char((const unsigned char *)s + k, e - k))
+				return status_fail(eb, YB_INVALID_ARGUMENT,
+				                   "\"%s\" is not a number: it has full-width "
+				                   "characters; type it with the ASCII digits 0-9 "
+				                   "(half-width input)",
+				                   q);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "\"%s\" is not a number: unexpected non-ASCII character", q);
+	}
+
+	i = b;
+	if (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-';
+		i++;
+	}
+	first_digit = i;
+	/* Integer part: digits, maybe in groups of three after a first group of 1-3. */
+	for (; i < e && (is_digit(s[i]) || s[i] == ','); i++) {
+		if (s[i] == ',') {
+			if (nint == 0)
+				return status_fail(eb, YB_INVALID_ARGUMENT,
+				                   "\"%s\" is not a number: it starts with ','", q);
+			if (!grouped && group <= 3 && s[first_digit] == '0')
+				return status_fail(
+				    eb, YB_INVALID_ARGUMENT,
+				    "\"%s\" is not a number: with thousands separators "
+				    "it cannot start with 0 (decimals are written with "
+				    "'.')",
+				    q);
+			if (grouped ? group != 3 : group > 3)
+				goto bad_groups;
+			grouped = true;
+			group = 0;
+			continue;
+		}
+		nint++;
+		group++;
+		/* Stop accumulating once too large; refused below. */
+		if (units <= DEC_MAX_UNITS)
+			units = units * 10 + (s[i] - '0');
+	}
+	if (grouped && group != 3)
+		goto bad_groups;
+	if (i < e && s[i] == '.') {
+		for (i++; i < e && is_digit(s[i]); i++) {
+			nfrac++;
+			if (s[i] != '0')
+				sigfrac = nfrac;
+			if (nfrac <= 2)
+				frac = frac * 10 + (s[i] - '0');
+		}
+		if (nfrac == 0 && i == e && nint > 0)
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   "\"%s\" is not a number: no digits after '.'", q);
+	}
+	if (i < e)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "\"%s\" is not a number: unexpected '%c'", q,
+		                   (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?');
+	if (nint == 0 && nfrac == 0)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "\"%s\" is not a number: no digits", q);
+	if (sigfrac > max_decimals) {
+		if (max_decimals == 0)
+			return status_fail(eb, YB_INVALID_ARGUMENT, "\"%s\" is not a whole number",
+			                   q);
+		if (sigfrac == nfrac)
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   "\"%s\" has %d decimals, at most %d allowed", q, nfrac,
+			                   max_decimals);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "\"%s\" has %d significant decimals, at most %d allowed", q,
+		                   sigfrac, max_decimals);
+	}
+	if (nfrac == 1)
+		frac *= 10;
+	if (units > DEC_MAX_UNITS || (units == DEC_MAX_UNITS && frac > 0))
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "\"%s\" is too large: at most %lld in magnitude", q,
+		                   (long long)DEC_MAX_UNITS);
+	total = units * DEC_SCALE + frac;
+	*out = neg ? -total : total;
+	return YB_OK;
+
+bad_groups:
+	return status_fail(eb, YB_INVALID_ARGUMENT,
+	                   "\"%s\" is not a number: ',' must separate groups of three digits, "
+	                   "as in 1,200 or 12,345,678 (decimals are written with '.')",
+	                   q);
 }
 
 int dec_format(int64_t v, int decimals, char *buf, size_t len)

@@ -33,6 +33,37 @@
 int dec_parse(const char *s, int max_decimals, int64_t *out, struct errbuf *eb);
 
 /*
+ * Parses a value as a person types it into a return (a cell of the CSV
+ * file, or a value sent by the client), more leniently than dec_parse but
+ * never ambiguously; for element values (catalog_check), not for catalog
+ * bounds or anything else, which stay with dec_parse. Accepts everything
+ * dec_parse accepts, with the same value, and also:
+ *  - thousands separators: "1,200", "12,345,678", "1,234.50": a first
+ *    group of 1 to 3 digits, not starting with 0, then groups of exactly
+ *    three digits each after one ','; none after the '.';
+ *  - more fraction digits than max_decimals when the extra ones are all
+ *    zeros: "1200.00" and "3.0" with max_decimals 0, "12.500" with 2.
+ * Surrounding ASCII blanks are ignored; only ASCII digits are digits.
+ * Refuses (YB_INVALID_ARGUMENT, eb quotes the value and says why):
+ *   "", "  "                     value is empty
+ *   "1,20" "12,34,567" "1,,200" "1234,567"
+ *                                 ... must separate groups of three digits ...
+ *   ",100"                       ... starts with ','
+ *   "0,500"                      ... cannot start with 0 ...
+ *   "2.5" (max_decimals 0)       "2.5" is not a whole number
+ *   "12.505" (max_decimals 2)    "12.505" has 3 decimals, at most 2 allowed
+ *   "12.5050" (max_decimals 2)   ... has 3 significant decimals, at most 2 ...
+ *   "１２" (full-width digits)   ... full-width characters ...: type it with
+ *                                 the ASCII digits 0-9 (half-width input)
+ *   other characters             ... unexpected 'x' / a non-ASCII character
+ *   magnitude above DEC_MAX_UNITS, longer than 64 bytes, as dec_parse.
+ * Negative values parse; callers decide whether they are allowed.
+ * max_decimals is 0..2. On success *out is the value in hundredths; it is
+ * written only on success.
+ */
+int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf *eb);
+
+/*
  * Writes v (hundredths) with exactly `decimals` (0..2) fraction digits into
  * buf, rounding half away from zero when decimals < 2. No thousands
  * separators. Returns YB_OK, or YB_OUT_OF_RANGE if buf is too small.

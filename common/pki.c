@@ -391,6 +391,50 @@ done:
 	return rc;
 }
 
+int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                      const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
+                      time_t at, struct errbuf *eb)
+{
+	const unsigned char *p = cert_der;
+	X509 *cert = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc = YB_OK;
+
+	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER || sig_len == 0 ||
+	    sig_len > PKI_MAX_SIGNATURE)
+		return status_fail(eb, YB_UNAUTHENTICATED, "no certificate or signature");
+	cert = d2i_X509(NULL, &p, (long)cert_len);
+	if (cert == NULL || p != cert_der + cert_len) {
+		ERR_clear_error();
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "certificate is not valid DER");
+		goto done;
+	}
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, "cannot verify certificate: %s", ssl_reason());
+		goto done;
+	}
+	X509_STORE_CTX_set_time(ctx, 0, at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
+		                 chain_error(X509_STORE_CTX_get_error(ctx)));
+		ERR_clear_error();
+		goto done;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) != 1 ||
+	    EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
+		ERR_clear_error();
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "signature does not verify");
+	}
+done:
+	EVP_MD_CTX_free(md);
+	X509_STORE_CTX_free(ctx);
+	X509_free(cert);
+	return rc;
+}
+
 void pki_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];

@@ -80,6 +80,16 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t now, struct pki_principal *out, struct errbuf *eb);
 
+/*
+ * Checks that sig is a signature over data by the key of cert_der, a
+ * certificate of this deployment's CA valid at `at` (any purpose: used for
+ * the daemon's own checkpoints and for re-checking stored requests).
+ * YB_OK, or YB_UNAUTHENTICATED with eb saying which check failed.
+ */
+int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                      const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
+                      time_t at, struct errbuf *eb);
+
 /* True when code has the form of an org unit code: [A-Z0-9-]{2,32}. */
 bool pki_valid_org_code(const char *code);
 

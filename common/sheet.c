@@ -1,8 +1,14 @@
 /*
  * sheet.c - CSV files into rows of trimmed cells, on top of libcsv.
  *
- * The whole input is checked before libcsv sees it (size cap, NUL bytes,
- * UTF-8 validity), so every byte handed to the parser is known-good text.
+ * The whole input is checked before libcsv sees it (size cap, what kind of
+ * file it is, NUL bytes, encoding), so every byte handed to the parser is
+ * known-good UTF-8 text. Text that is not UTF-8 is converted from GB18030
+ * first. The bytes that shape a CSV (comma, quote, CR, LF) are the same single
+ * bytes in both encodings and never occur inside a GB18030 multi-byte
+ * character, so rows, cells and line numbers are the same before and after
+ * the conversion; byte offsets are mapped back to the file (file_offset).
+ *
  * libcsv does the quoting (CSV_STRICT | CSV_STRICT_FINI); it does not report
  * positions, so the input is fed to it in pieces that each end at a CR or LF:
  * a row can only end on such a byte, which lets us know where every row
@@ -16,6 +22,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,15 +45,22 @@ struct sheet {
 	size_t ncells, cells_cap;
 	struct sheet_row *rows;
 	size_t nrows, rows_cap;
+	const char *encoding; /* static string, see sheet_encoding */
 };
 
 /* Parsing state shared with the libcsv callbacks. */
 struct sheet_ctx {
 	struct sheet *s;
-	const unsigned char *data;
+	const unsigned char *data; /* the UTF-8 text parsed */
 	size_t len;
 	const char *name;
-	size_t base; /* offset of data[0] in the original file (BOM skipped) */
+
+	/* Where data came from, to map offsets back to the file. */
+	const unsigned char *file;
+	size_t file_len;
+	size_t base;               /* unconverted: offset of data[0] in the file (BOM) */
+	const unsigned char *conv; /* converted: the whole conversion output ... */
+	size_t conv_skip;          /* ... of which data skips this many bytes (BOM) */
 
 	/* Line counting: line_at is the line of byte scan_pos. */
 	size_t scan_pos, line_at;
@@ -56,6 +70,7 @@ struct sheet_ctx {
 	bool in_row;
 	size_t row_line;
 	size_t row_first_cell, row_arena_start;
+	size_t row_fields; /* cells seen in the row, stored or not */
 
 	int status; /* first failure seen in a callback */
 	struct errbuf *eb;
@@ -86,23 +101,17 @@ static size_t line_in(const unsigned char *buf, size_t len, size_t pos)
 
 /*
  * Returns the offset of the first invalid byte, or len when buf is valid
- * UTF-8 without NUL bytes (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF). *nul is set when the culprit is a NUL byte.
+ * UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).
  */
-static size_t utf8_check(const unsigned char *buf, size_t len, bool *nul)
+static size_t utf8_check(const unsigned char *buf, size_t len)
 {
 	size_t i = 0;
 
-	*nul = false;
 	while (i < len) {
 		unsigned char c = buf[i];
 		size_t n;
 		unsigned char lo = 0x80, hi = 0xBF;
 
-		if (c == 0) {
-			*nul = true;
-			return i;
-		}
 		if (c < 0x80) {
 			i++;
 			continue;
@@ -142,8 +151,9 @@ static bool is_blank_ascii(unsigned char c)
 }
 
 /*
- * Trims ASCII blanks, NO-BREAK SPACE (C2 A0) and IDEOGRAPHIC SPACE
- * (E3 80 80, the full-width blank of Chinese input methods) from both ends.
+ * Trims ASCII blanks, NO-BREAK SPACE (C2 A0), IDEOGRAPHIC SPACE (E3 80 80,
+ * the full-width blank of Chinese input methods) and ZERO WIDTH NO-BREAK
+ * SPACE (EF BB BF, a stray byte-order mark) from both ends.
  */
 static void trim(const unsigned char **p, size_t *len)
 {
@@ -155,7 +165,8 @@ static void trim(const unsigned char **p, size_t *len)
 			s++, n--;
 		} else if (n >= 2 && s[0] == 0xC2 && s[1] == 0xA0) {
 			s += 2, n -= 2;
-		} else if (n >= 3 && s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) {
+		} else if (n >= 3 && ((s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) ||
+		                      (s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF))) {
 			s += 3, n -= 3;
 		} else {
 			break;
@@ -166,7 +177,8 @@ static void trim(const unsigned char **p, size_t *len)
 			n--;
 		} else if (n >= 2 && s[n - 2] == 0xC2 && s[n - 1] == 0xA0) {
 			n -= 2;
-		} else if (n >= 3 && s[n - 3] == 0xE3 && s[n - 2] == 0x80 && s[n - 1] == 0x80) {
+		} else if (n >= 3 && ((s[n - 3] == 0xE3 && s[n - 2] == 0x80 && s[n - 1] == 0x80) ||
+		                      (s[n - 3] == 0xEF && s[n - 2] == 0xBB && s[n - 1] == 0xBF))) {
 			n -= 3;
 		} else {
 			break;
@@ -214,6 +226,34 @@ static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
 	x->status = status_fail(x->eb, code, "%s: %s", x->name, msg);
 }
 
+/*
+ * Offset in the file of byte `at` of the parsed text. For converted text
+ * the conversion is replayed character by character: each GB18030
+ * character (1 byte below 0x80; 4 bytes when the second is a digit 0x30..0x39;
+ * 2 bytes otherwise) became exactly one UTF-8 sequence.
+ */
+static size_t file_offset(const struct sheet_ctx *x, size_t at)
+{
+	const unsigned char *f = x->file;
+	size_t i = 0, j = 0, want;
+
+	if (x->conv == NULL)
+		return x->base + at;
+	want = x->conv_skip + at;
+	while (j < want && i < x->file_len) {
+		unsigned char c = x->conv[j];
+
+		if (f[i] < 0x80)
+			i += 1;
+		else if (i + 1 < x->file_len && f[i + 1] >= 0x30 && f[i + 1] <= 0x39)
+			i += 4;
+		else
+			i += 2;
+		j += c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+	}
+	return i < x->file_len ? i : x->file_len;
+}
+
 /* Offset where the current row starts: the first byte after the previous
  * row's terminator that libcsv does not skip (blank lines, leading blanks). */
 static size_t row_start(const struct sheet_ctx *x)
@@ -240,21 +280,25 @@ static void on_field(void *field, size_t len, void *ctx)
 		x->row_line = line_of(x, row_start(x));
 		x->row_first_cell = s->ncells;
 		x->row_arena_start = s->arena_len;
+		x->row_fields = 0;
 	}
 	if (len > SHEET_MAX_CELL) {
 		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: a cell has more than %zu bytes",
 		         x->row_line, (size_t)SHEET_MAX_CELL);
 		return;
 	}
-	if (s->ncells - x->row_first_cell >= SHEET_MAX_COLS) {
-		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu columns", x->row_line,
-		         (size_t)SHEET_MAX_COLS);
-		return;
-	}
 	if (p == NULL)
 		len = 0;
 	else
 		trim(&p, &len);
+	if (x->row_fields++ >= SHEET_MAX_COLS) {
+		/* Empty cells past the cap are trailing ones (on_row drops them). */
+		if (len == 0)
+			return;
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu columns", x->row_line,
+		         (size_t)SHEET_MAX_COLS);
+		return;
+	}
 	arena = reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
 	if (arena == NULL) {
 		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
@@ -279,7 +323,6 @@ static void on_row(int c, void *ctx)
 	struct sheet_ctx *x = ctx;
 	struct sheet *s = x->s;
 	struct sheet_row *rows;
-	bool blank = true;
 	size_t ncols;
 
 	/* The row ended on the terminator that closed this piece (or at EOF). */
@@ -289,14 +332,16 @@ static void on_row(int c, void *ctx)
 		return;
 	}
 	x->in_row = false;
+	/* Drop trailing empty cells (their texts are the last in the arena). */
 	ncols = s->ncells - x->row_first_cell;
-	for (size_t i = 0; i < ncols && blank; i++)
-		blank = s->arena[s->cells[x->row_first_cell + i]] == '\0';
-	if (blank) {
-		s->ncells = x->row_first_cell;
+	while (ncols > 0 && s->arena[s->cells[x->row_first_cell + ncols - 1]] == '\0')
+		ncols--;
+	s->ncells = x->row_first_cell + ncols;
+	if (ncols == 0) {
 		s->arena_len = x->row_arena_start;
 		return;
 	}
+	s->arena_len = s->cells[s->ncells - 1] + strlen(s->arena + s->cells[s->ncells - 1]) + 1;
 	if (s->nrows >= SHEET_MAX_ROWS) {
 		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu rows", x->row_line,
 		         (size_t)SHEET_MAX_ROWS);
@@ -362,7 +407,7 @@ static int parse(struct sheet_ctx *x)
 				    "%s: line %zu: malformed quoting at byte offset %zu "
 				    "(a '\"' inside a cell must be doubled and the cell "
 				    "quoted)",
-				    x->name, line_of(x, at), x->base + at);
+				    x->name, line_of(x, at), file_offset(x, at));
 			} else if (csv_get_buffer_size(&p) + CSV_BLOCK > CSV_BUFFER_MAX) {
 				rc = status_fail(x->eb, YB_RESOURCE_EXHAUSTED,
 				                 "%s: line %zu: a cell has more than %u bytes",
@@ -390,14 +435,110 @@ out:
 	return rc;
 }
 
+/*
+ * Refuses, saying what it is and what to do, a file that is not CSV text:
+ * UTF-16, an Excel workbook (zip or OLE2 magic), anything with a NUL byte.
+ */
+static int refuse_non_text(const unsigned char *d, size_t len, const char *name, struct errbuf *eb)
+{
+	const unsigned char *nul;
+
+	if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF)))
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    "%s: this is UTF-16 text (Excel's \"Unicode Text\"), not CSV: in "
+		    "Excel use File > Save As > CSV UTF-8 (or CSV)",
+		    name);
+	if (len >= 4 && d[0] == 'P' && d[1] == 'K' &&
+	    ((d[2] == 3 && d[3] == 4) || (d[2] == 5 && d[3] == 6) || (d[2] == 7 && d[3] == 8)))
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "%s: this is an Excel workbook (.xlsx, a zip file), not CSV: in "
+		                   "Excel use File > Save As > CSV UTF-8 (or CSV)",
+		                   name);
+	if (len >= 4 && d[0] == 0xD0 && d[1] == 0xCF && d[2] == 0x11 && d[3] == 0xE0)
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    "%s: this is an Excel workbook (.xls, an Office file), not CSV: in "
+		    "Excel use File > Save As > CSV UTF-8 (or CSV)",
+		    name);
+	nul = memchr(d, 0, len);
+	if (nul != NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "%s: line %zu: NUL byte at byte offset %zu: this is a binary "
+		                   "file, not CSV text: in Excel use File > Save As > CSV UTF-8 "
+		                   "(or CSV)",
+		                   name, line_in(d, len, (size_t)(nul - d)), (size_t)(nul - d));
+	return YB_OK;
+}
+
+/*
+ * Converts GB18030 text to UTF-8 into a new buffer (*out, *outlen), which
+ * the caller frees. YB_INVALID_ARGUMENT when the text is not GB18030, with
+ * *bad the offset of the first sequence that is not (eb untouched);
+ * YB_ENOMEM; YB_INTERNAL when iconv cannot do the conversion at all.
+ */
+static int from_gb18030(const unsigned char *in, size_t inlen, const char *name,
+                        unsigned char **out, size_t *outlen, size_t *bad, struct errbuf *eb)
+{
+	/* One GB18030 character of n bytes is at most 1.5 n bytes of UTF-8
+	 * (2 bytes -> at most 3; 4 bytes -> at most 4); should an iconv think
+	 * otherwise, the conversion is retried once with room for 4 n. */
+	size_t cap = inlen / 2 * 3 + 8;
+	char *buf = NULL;
+	iconv_t cd;
+	int rc = YB_OK;
+
+	cd = iconv_open("UTF-8", "GB18030");
+	if (cd == (iconv_t)-1)
+		return status_fail(eb, YB_INTERNAL,
+		                   "%s: the file is not UTF-8 and cannot be converted from GB18030 "
+		                   "here (iconv: %s); save it as \"CSV UTF-8\"",
+		                   name, strerror(errno));
+	for (;;) {
+		char *src = (char *)in, *dst;
+		size_t left = inlen, room = cap;
+		char *p = realloc(buf, cap);
+
+		if (p == NULL) {
+			rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
+			goto out;
+		}
+		buf = p;
+		dst = buf;
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &src, &left, &dst, &room) != (size_t)-1) {
+			*out = (unsigned char *)buf;
+			*outlen = (size_t)(dst - buf);
+			buf = NULL;
+			goto out;
+		}
+		if (errno == EILSEQ || errno == EINVAL) {
+			*bad = (size_t)((const unsigned char *)src - in);
+			rc = YB_INVALID_ARGUMENT;
+			goto out;
+		}
+		if (errno != E2BIG || cap >= inlen * 4 + 8) {
+			rc = status_fail(eb, YB_INTERNAL, "%s: converting from GB18030: %s", name,
+			                 strerror(errno));
+			goto out;
+		}
+		cap = inlen * 4 + 8;
+	}
+out:
+	free(buf);
+	iconv_close(cd);
+	return rc;
+}
+
 int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet **out,
                    struct errbuf *eb)
 {
 	const unsigned char *d = (const unsigned char *)data;
+	unsigned char *conv = NULL;
 	struct sheet_ctx x;
 	struct sheet *s = NULL;
-	size_t base = 0, bad;
-	bool nul;
+	const char *encoding;
+	size_t base = 0, bad, clen = 0;
 	int rc;
 
 	*out = NULL;
@@ -408,33 +549,62 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 		                   SHEET_MAX_BYTES);
 	if (len == 0 || d == NULL)
 		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
+	if ((rc = refuse_non_text(d, len, name, eb)) != YB_OK)
+		return rc;
+
+	memset(&x, 0, sizeof(x));
+	x.file = d;
+	x.file_len = len;
 	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF)
 		base = 3;
-	if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF)))
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "%s: the file is UTF-16 text; save it as \"CSV UTF-8\"", name);
-	bad = utf8_check(d + base, len - base, &nul);
-	if (bad < len - base) {
-		if (nul)
-			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "%s: line %zu: NUL byte at byte offset %zu; not a text "
-			                   "file",
-			                   name, line_in(d + base, len - base, bad), base + bad);
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "%s: line %zu: invalid UTF-8 at byte offset %zu; save the file "
-		                   "as \"CSV UTF-8\"",
-		                   name, line_in(d + base, len - base, bad), base + bad);
+	bad = base + utf8_check(d + base, len - base);
+	if (bad == len) {
+		encoding = base ? "UTF-8 with BOM" : "UTF-8";
+		x.data = d + base;
+		x.len = len - base;
+		x.base = base;
+	} else if (base > 0) {
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    "%s: line %zu: invalid UTF-8 at byte offset %zu (0x%02X), though "
+		    "the file starts with a UTF-8 byte-order mark: save it again as "
+		    "\"CSV UTF-8\"",
+		    name, line_in(d, len, bad), bad, d[bad]);
+	} else {
+		size_t gbad = 0, at;
+
+		rc = from_gb18030(d, len, name, &conv, &clen, &gbad, eb);
+		if (rc == YB_INVALID_ARGUMENT) {
+			/* Name where the likelier reading (the one that got further) fails. */
+			at = gbad > bad ? gbad : bad;
+			return status_fail(
+			    eb, YB_INVALID_ARGUMENT,
+			    "%s: line %zu: byte offset %zu (0x%02X) is neither UTF-8 nor GB18030 "
+			    "text%s: save the file from Excel as CSV UTF-8 (or CSV)",
+			    name, line_in(d, len, at), at, d[at],
+			    gbad > bad   ? " (the text before it reads as GB18030)"
+			    : bad > gbad ? " (the text before it reads as UTF-8)"
+			                 : "");
+		}
+		if (rc != YB_OK)
+			return rc;
+		encoding = "GB18030";
+		x.conv = conv;
+		/* A GB18030 byte-order mark (84 31 95 33) comes out as U+FEFF. */
+		if (clen >= 3 && conv[0] == 0xEF && conv[1] == 0xBB && conv[2] == 0xBF)
+			x.conv_skip = 3;
+		x.data = conv + x.conv_skip;
+		x.len = clen - x.conv_skip;
 	}
 
 	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
-	memset(&x, 0, sizeof(x));
+	if (s == NULL) {
+		rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	s->encoding = encoding;
 	x.s = s;
-	x.data = d + base;
-	x.len = len - base;
 	x.name = name;
-	x.base = base;
 	x.line_at = 1;
 	x.eb = eb;
 	rc = parse(&x);
@@ -444,9 +614,11 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 		rc = status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
 		goto fail;
 	}
+	free(conv);
 	*out = s;
 	return YB_OK;
 fail:
+	free(conv);
 	sheet_free(s);
 	return rc;
 }
@@ -555,6 +727,11 @@ size_t sheet_line(const struct sheet *s, size_t row)
 	if (s == NULL || row >= s->nrows)
 		return 0;
 	return s->rows[row].line;
+}
+
+const char *sheet_encoding(const struct sheet *s)
+{
+	return s ? s->encoding : "";
 }
 
 int sheet_find_col(const struct sheet *s, const char *name)

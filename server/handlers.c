@@ -493,6 +493,43 @@ done:
 	return rc;
 }
 
+/* Appends the audit entry of a change the call made, in its transaction. */
+static int record(struct call *c, const char *action, const char *org, int month,
+                  const char *object, const char *digest, struct audit_receipt *receipt)
+{
+	struct audit_event e = {
+	    c->now_ms, c->who->subject, c->who->fingerprint, action, object, org, month, digest};
+	return audit_append(c->store, c->signer, &e, receipt, &c->msg);
+}
+
+/* A Receipt message in the call's arena. */
+static Yuebao__V1__Receipt *receipt_reply(struct call *c, const struct audit_receipt *ar)
+{
+	Yuebao__V1__Receipt *r = handlers_alloc(c, sizeof(*r));
+	Yuebao__V1__Checkpoint *cp = handlers_alloc(c, sizeof(*cp));
+	struct audit_receipt *copy = handlers_alloc(c, sizeof(*copy));
+	size_t cert_len = 0;
+
+	if (r == NULL || cp == NULL || copy == NULL)
+		return NULL;
+	*copy = *ar;
+	yuebao__v1__receipt__init(r);
+	yuebao__v1__checkpoint__init(cp);
+	cp->size = copy->checkpoint.size;
+	cp->root.data = copy->checkpoint.root;
+	cp->root.len = sizeof(copy->checkpoint.root);
+	cp->at_ms = copy->checkpoint.at_ms;
+	cp->signature.data = copy->checkpoint.sig;
+	cp->signature.len = copy->checkpoint.sig_len;
+	r->index = copy->index;
+	r->leaf_hash.data = copy->leaf;
+	r->leaf_hash.len = sizeof(copy->leaf);
+	r->checkpoint = cp;
+	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->server_cert.len = cert_len;
+	return r;
+}
+
 /* Refuses to amend an accepted return, saying who accepted it and what to do. */
 static int refuse_locked(struct call *c, const char *org, int month, const char *period)
 {
@@ -627,6 +664,17 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	rev.values = values;
 	if ((rc = store_insert_revision(c->store, &rev, &c->msg)) != YB_OK)
 		goto done;
+	{
+		struct audit_receipt ar;
+		char object[96];
+		snprintf(object, sizeof(object), "%s/%s/r%u", r->org, period, rev.revision);
+		if ((rc = record(c, "submit", r->org, month, object, sha, &ar)) != YB_OK)
+			goto done;
+		if ((r->receipt = receipt_reply(c, &ar)) == NULL) {
+			rc = YB_ENOMEM;
+			goto done;
+		}
+	}
 	r->revision = rev.revision;
 	*out = &r->base;
 done:
@@ -1119,6 +1167,20 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if ((rc = store_add_review(c->store, org, month, &rv, &c->msg)) != YB_OK ||
 	    (rc = store_set_state(c->store, org, month, row->revision, next, &c->msg)) != YB_OK)
 		goto done;
+	{
+		char object[96], action[32], *text, digest[65];
+		size_t n = strlen(req->action) + 1 + strlen(req->comment);
+		snprintf(object, sizeof(object), "%s/%s/r%u", org, period, row->revision);
+		snprintf(action, sizeof(action), "review:%s", req->action);
+		if ((text = handlers_alloc(c, n + 1)) == NULL) {
+			rc = YB_ENOMEM;
+			goto done;
+		}
+		snprintf(text, n + 1, "%s\n%s", req->action, req->comment);
+		pki_sha256_hex(text, n, digest);
+		if ((rc = record(c, action, org, month, object, digest, NULL)) != YB_OK)
+			goto done;
+	}
 	r->org = (char *)org;
 	r->period = handlers_strdup(c, period);
 	r->revision = row->revision;
@@ -1305,6 +1367,15 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 		                            c->who->fingerprint, c->now_ms, &c->msg)) != YB_OK)
 			return rc;
 	period_format(&p, period, sizeof(period));
+	{
+		char object[96], digest[65];
+		snprintf(object, sizeof(object), "%s/%s", c->world->orgs->units[idx].code, period);
+		pki_sha256_hex(req->comment, strlen(req->comment), digest);
+		if ((rc = record(c, req->reopen ? "reopen" : "close",
+		                 c->world->orgs->units[idx].code, p.first == p.last ? p.first : 0,
+		                 object, digest, NULL)) != YB_OK)
+			return rc;
+	}
 	r->org = c->world->orgs->units[idx].code;
 	r->period = handlers_strdup(c, period);
 	r->closed = !req->reopen;
@@ -1314,6 +1385,160 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 		return YB_ENOMEM;
 	*out = &r->base;
 	return YB_OK;
+}
+
+/* A Checkpoint message in the call's arena, copied from cp. */
+static Yuebao__V1__Checkpoint *checkpoint_reply(struct call *c, const struct checkpoint *cp)
+{
+	Yuebao__V1__Checkpoint *m = handlers_alloc(c, sizeof(*m));
+	struct checkpoint *copy = handlers_alloc(c, sizeof(*copy));
+
+	if (m == NULL || copy == NULL)
+		return NULL;
+	*copy = *cp;
+	yuebao__v1__checkpoint__init(m);
+	m->size = copy->size;
+	m->root.data = copy->root;
+	m->root.len = sizeof(copy->root);
+	m->at_ms = copy->at_ms;
+	m->signature.data = copy->sig;
+	m->signature.len = copy->sig_len;
+	return m;
+}
+
+struct log_page {
+	struct call *c;
+	Yuebao__V1__AuditLogReply *r;
+	uint32_t size;
+	uint64_t next;
+};
+
+static int on_audit_entry(void *ctx, const struct store_audit_row *row)
+{
+	struct log_page *lp = ctx;
+	Yuebao__V1__AuditEntry *e = handlers_alloc(lp->c, sizeof(*e));
+	uint8_t *entry = handlers_alloc(lp->c, row->entry_len + 32);
+
+	if (e == NULL || entry == NULL)
+		return YB_ENOMEM;
+	if (lp->r->n_entries == lp->size) {
+		lp->next = row->seq; /* one more than the page holds: there is a next page */
+		return 1;
+	}
+	yuebao__v1__audit_entry__init(e);
+	memcpy(entry, row->entry, row->entry_len);
+	memcpy(entry + row->entry_len, row->leaf, 32);
+	e->index = row->seq - 1;
+	e->at_ms = row->at_ms;
+	e->action = handlers_strdup(lp->c, row->action);
+	e->object = handlers_strdup(lp->c, row->object);
+	e->entry.data = entry;
+	e->entry.len = row->entry_len;
+	e->leaf_hash.data = entry + row->entry_len;
+	e->leaf_hash.len = 32;
+	if (e->action == NULL || e->object == NULL)
+		return YB_ENOMEM;
+	lp->r->entries[lp->r->n_entries++] = e;
+	return 0;
+}
+
+static int handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__AuditLogRequest *req = (const Yuebao__V1__AuditLogRequest *)in;
+	Yuebao__V1__AuditLogReply *r = handlers_alloc(c, sizeof(*r));
+	struct log_page lp = {.c = c, .r = r, .size = page_size(req->page_size, 100, 1000)};
+	struct period p = {0, 0x7fffffff};
+	struct checkpoint cp;
+	const char *org = NULL;
+	size_t cert_len = 0;
+	long from;
+	int idx, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__audit_log_reply__init(r);
+	if (strcmp(c->who->role, "auditor") != 0 && strcmp(c->who->role, "central") != 0)
+		return refuse(c, YB_PERMISSION_DENIED,
+		              "the audit log is for auditors and the central "
+		              "office, not a %s certificate%s",
+		              c->who->role, "");
+	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
+		return rc;
+	/* The whole log for the root; one org unit's entries below it. */
+	if (c->world->orgs->units[idx].parent >= 0)
+		org = c->world->orgs->units[idx].code;
+	if (req->period[0] && (rc = period_parse(req->period, &p, &c->msg)) != YB_OK)
+		return rc;
+	if ((from = parse_token(req->page_token, 'e')) < 0)
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "page token '%s' is not one this server gave%s", req->page_token, "");
+	if ((r->entries = handlers_alloc(c, (lp.size + 1) * sizeof(*r->entries))) == NULL)
+		return YB_ENOMEM;
+	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, org, p.first,
+	                      p.last, lp.size + 1, on_audit_entry, &lp, &c->msg);
+	if (rc < 0 || (rc != YB_OK && rc != 1))
+		return rc;
+	r->next_page_token = lp.next ? make_token(c, 'e', (long)lp.next) : "";
+	rc = store_checkpoint_get(c->store, 0, &cp, &c->msg);
+	if (rc == YB_OK && (r->checkpoint = checkpoint_reply(c, &cp)) == NULL)
+		return YB_ENOMEM;
+	if (rc != YB_OK && rc != YB_NOT_FOUND)
+		return rc;
+	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->server_cert.len = cert_len;
+	if (r->next_page_token == NULL)
+		return YB_ENOMEM;
+	*out = &r->base;
+	return YB_OK;
+}
+
+static int handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__AuditProveRequest *req = (const Yuebao__V1__AuditProveRequest *)in;
+	Yuebao__V1__AuditProveReply *r = handlers_alloc(c, sizeof(*r));
+	uint8_t(*incl)[MERKLE_HASH_LEN] = NULL, (*cons)[MERKLE_HASH_LEN] = NULL;
+	size_t n_incl = 0, n_cons = 0, cert_len = 0;
+	struct checkpoint cp;
+	int rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__audit_prove_reply__init(r);
+	if ((rc = audit_proofs(c->store, req->index, req->old_size, &cp, &incl, &n_incl, &cons,
+	                       &n_cons, &c->msg)) != YB_OK)
+		return rc;
+	r->checkpoint = checkpoint_reply(c, &cp);
+	r->inclusion = handlers_alloc(c, (n_incl + 1) * sizeof(*r->inclusion));
+	r->consistency = handlers_alloc(c, (n_cons + 1) * sizeof(*r->consistency));
+	if (r->checkpoint == NULL || r->inclusion == NULL || r->consistency == NULL) {
+		rc = YB_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < n_incl; i++) {
+		uint8_t *h = handlers_alloc(c, MERKLE_HASH_LEN);
+		if (h == NULL) {
+			rc = YB_ENOMEM;
+			goto done;
+		}
+		memcpy(h, incl[i], MERKLE_HASH_LEN);
+		r->inclusion[r->n_inclusion++] = (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
+	}
+	for (size_t i = 0; i < n_cons; i++) {
+		uint8_t *h = handlers_alloc(c, MERKLE_HASH_LEN);
+		if (h == NULL) {
+			rc = YB_ENOMEM;
+			goto done;
+		}
+		memcpy(h, cons[i], MERKLE_HASH_LEN);
+		r->consistency[r->n_consistency++] = (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
+	}
+	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->server_cert.len = cert_len;
+	*out = &r->base;
+done:
+	free(incl);
+	free(cons);
+	return rc;
 }
 
 /* In the order of the service declaration in proto/yuebao.proto. */
@@ -1327,6 +1552,8 @@ static const struct handler handlers[] = {
     {"Review", handle_review, true},
     {"Status", handle_status, false},
     {"ClosePeriod", handle_close_period, true},
+    {"AuditLog", handle_audit_log, false},
+    {"AuditProve", handle_audit_prove, false},
 };
 
 int handlers_check(struct errbuf *eb)

@@ -22,6 +22,7 @@
 #include "pki.h"
 #include "status.h"
 #include "store.h"
+#include "audit.h"
 #include "yuebao.pb-c.h"
 
 /* What the daemon has loaded: replaced whole on SIGHUP, never changed in place. */
@@ -44,7 +45,8 @@ struct call {
 	const struct pki_principal *who;
 	const struct world *world;
 	struct store *store;
-	const uint8_t *request; /* the RpcRequest exactly as received */
+	const struct pki_identity *signer; /* the daemon's own key, for audit checkpoints */
+	const uint8_t *request;            /* the RpcRequest exactly as received */
 	size_t request_len;
 	int64_t now_ms;
 	/* Set by a handler that refuses: a message and field errors. */

@@ -28,6 +28,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "audit.h"
 #include "handlers.h"
 #include "i18n.h"
 #include "period.h"
@@ -65,7 +66,9 @@ struct server {
 	struct world *world;
 	struct worker *workers;
 	int n_workers;
-	struct store *admin_store; /* loads and housekeeping, from the main thread */
+	struct store *admin_store;   /* loads and housekeeping, from the main thread */
+	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
+	char server_subject[256];
 	atomic_int stopping;
 };
 
@@ -132,6 +135,18 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 		if ((rc = store_record_load(s->admin_store, "catalog", now, w->cat->digest, src,
 		                            w->cat->files[i].data, w->cat->files[i].len, eb)) !=
 		    YB_OK)
+			goto rollback;
+	}
+	{
+		/* Each load is audited with the SHA-256 of exactly what was loaded. */
+		struct audit_event ev = {now, "yuebaod",      "", "load:orgs", s->cfg.orgs_path, "",
+		                         0,   w->orgs->digest};
+		if ((rc = audit_append(s->admin_store, s->signer, &ev, NULL, eb)) != YB_OK)
+			goto rollback;
+		ev.action = "load:catalog";
+		ev.object = s->catalog_dir;
+		ev.digest = w->cat->digest;
+		if ((rc = audit_append(s->admin_store, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 	}
 	if ((rc = store_commit(s->admin_store, eb)) != YB_OK)
@@ -277,7 +292,11 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	const struct handler *h =
 	    handlers_get((unsigned)(md - yuebao__v1__returns__descriptor.methods));
 	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
-	struct call c = {.who = who, .store = w->store, .request = raw, .request_len = raw_len};
+	struct call c = {.who = who,
+	                 .store = w->store,
+	                 .signer = w->srv->signer,
+	                 .request = raw,
+	                 .request_len = raw_len};
 	ProtobufCMessage *in = NULL, *out = NULL;
 	uint8_t *payload = NULL;
 	nng_msg *m = NULL;
@@ -368,6 +387,39 @@ static nng_msg *refusal(const char *call_id, struct outcome *o)
 	return reply_msg(&rep);
 }
 
+/*
+ * Refusals that matter to security (unknown, revoked or expired
+ * certificates, bad signatures, stale or replayed calls, permission denied,
+ * a call id reused) are audited too, in their own transaction.
+ */
+static void record_refusal(struct worker *w, const struct pki_principal *who,
+                           const struct outcome *o, const uint8_t *raw, size_t raw_len)
+{
+	char action[64], digest[65];
+	struct errbuf eb = {{0}};
+	struct audit_event ev;
+
+	if (o->status != YB_UNAUTHENTICATED && o->status != YB_PERMISSION_DENIED &&
+	    o->status != YB_ALREADY_EXISTS)
+		return;
+	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
+	pki_sha256_hex(raw, raw_len, digest);
+	ev = (struct audit_event){rpc_now_ms(),
+	                          who ? who->subject : "(unverified caller)",
+	                          who ? who->fingerprint : "",
+	                          action,
+	                          o->method,
+	                          who ? who->org : "",
+	                          0,
+	                          digest};
+	if (store_begin(w->store, &eb) != YB_OK ||
+	    audit_append(w->store, w->srv->signer, &ev, NULL, &eb) != YB_OK ||
+	    store_commit(w->store, &eb) != YB_OK) {
+		store_rollback(w->store);
+		log_line("cannot audit a refusal: %s", eb.msg);
+	}
+}
+
 /* Checks the envelope and the caller, then runs the call. */
 static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 {
@@ -437,11 +489,13 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	if (o->status == YB_OK) {
 		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
 		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
+		record_refusal(w, &who, o, raw, raw_len);
 	}
 	pthread_rwlock_unlock(&w->srv->world_lock);
 	if (o->status == YB_OK || m != NULL)
 		goto done;
 refuse:
+	record_refusal(w, NULL, o, raw, raw_len);
 	m = refusal(req ? req->call_id : NULL, o);
 done:
 	if (req != NULL)
@@ -569,6 +623,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK ||
 	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
+	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK ||
 	    (rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
 	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
@@ -647,6 +702,7 @@ void server_close(struct server *s)
 		nng_tls_config_free(s->tls);
 	world_free(s->world);
 	store_close(s->admin_store);
+	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);
 	free(s);
 }

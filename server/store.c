@@ -7,6 +7,8 @@
  */
 #include "store.h"
 
+#include "checkpoint.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +88,27 @@ static const char schema_sql[] =
     "  subject TEXT NOT NULL,"
     "  fingerprint TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS closures_by_org ON closures(org, month, id);";
+    "CREATE INDEX IF NOT EXISTS closures_by_org ON closures(org, month, id);"
+    /* The audit log: entry i is leaf i of an RFC 6962 tree (index = seq - 1). */
+    "CREATE TABLE IF NOT EXISTS audit_log("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  entry BLOB NOT NULL,"
+    "  leaf BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_by_org ON audit_log(org, month);"
+    /* The right edge of the tree: one subtree root per set bit of the size. */
+    "CREATE TABLE IF NOT EXISTS audit_frontier("
+    "  level INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoints("
+    "  size INTEGER PRIMARY KEY,"
+    "  root BLOB NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  signature BLOB NOT NULL);";
 
 enum query {
 	Q_CALL_FIND,
@@ -108,6 +130,15 @@ enum query {
 	Q_ADD_CLOSURE,
 	Q_CLOSURE,
 	Q_STATUS,
+	Q_AUDIT_SIZE,
+	Q_FRONTIER_GET,
+	Q_FRONTIER_SET,
+	Q_FRONTIER_DEL,
+	Q_AUDIT_ADD,
+	Q_CHECKPOINT_ADD,
+	Q_CHECKPOINT_GET,
+	Q_AUDIT_LEAVES,
+	Q_AUDIT_SCAN,
 	Q_COUNT
 };
 
@@ -166,6 +197,21 @@ static const char *const query_sql[Q_COUNT] = {
                  " FROM latest l JOIN revisions r ON r.org = l.org AND r.month = l.month AND"
                  " r.revision = l.revision JOIN revisions f ON f.org = l.org AND"
                  " f.month = l.month AND f.revision = 1 ORDER BY l.org, l.month",
+    [Q_AUDIT_SIZE] = "SELECT coalesce(max(seq), 0) FROM audit_log",
+    [Q_FRONTIER_GET] = "SELECT level, hash FROM audit_frontier",
+    [Q_FRONTIER_SET] = "INSERT OR REPLACE INTO audit_frontier(level, hash) VALUES (?1, ?2)",
+    [Q_FRONTIER_DEL] = "DELETE FROM audit_frontier WHERE level = ?1",
+    [Q_AUDIT_ADD] = "INSERT INTO audit_log(seq, at_ms, action, object, org, month, entry, leaf)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_CHECKPOINT_ADD] =
+        "INSERT INTO checkpoints(size, root, at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
+    [Q_CHECKPOINT_GET] =
+        "SELECT size, root, at_ms, signature FROM checkpoints"
+        " WHERE size = ?1 OR (?1 = 0 AND size = (SELECT max(size) FROM checkpoints))",
+    [Q_AUDIT_LEAVES] = "SELECT seq, leaf FROM audit_log WHERE seq <= ?1 ORDER BY seq",
+    [Q_AUDIT_SCAN] = "SELECT seq, at_ms, action, object, org, month, entry, leaf FROM audit_log"
+                     " WHERE seq >= ?1 AND at_ms >= ?2 AND (?3 IS NULL OR org = ?3) AND"
+                     " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6",
 };
 
 struct store {
@@ -791,4 +837,175 @@ int store_scan_status(struct store *s, int first, int last, store_status_fn fn, 
 	if (stop != 0)
 		return stop;
 	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "scan status");
+}
+
+int store_audit_size(struct store *s, uint64_t *size, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_AUDIT_SIZE, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*size = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "audit size");
+}
+
+int store_frontier_get(struct store *s, uint8_t hashes[64][32], uint64_t *present,
+                       struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_FRONTIER_GET, eb);
+	int rc;
+
+	*present = 0;
+	if (st == NULL)
+		return YB_EDB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int level = sqlite3_column_int(st, 0);
+		if (level < 0 || level >= 64 || sqlite3_column_bytes(st, 1) != 32)
+			continue; /* not ours: the check against the size will fail loudly */
+		memcpy(hashes[level], sqlite3_column_blob(st, 1), 32);
+		*present |= (uint64_t)1 << level;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read audit frontier");
+}
+
+int store_frontier_set(struct store *s, int level, const uint8_t *hash, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, hash != NULL ? Q_FRONTIER_SET : Q_FRONTIER_DEL, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, level);
+	if (hash != NULL)
+		sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	return exec_stmt(s, st, "write audit frontier", eb);
+}
+
+int store_audit_add(struct store *s, const struct store_audit_row *r, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_AUDIT_ADD, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, (int64_t)r->seq);
+	sqlite3_bind_int64(st, 2, r->at_ms);
+	sqlite3_bind_text(st, 3, r->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, r->month);
+	sqlite3_bind_blob(st, 7, r->entry, (int)r->entry_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, r->leaf, 32, SQLITE_STATIC);
+	return exec_stmt(s, st, "append audit entry", eb);
+}
+
+int store_checkpoint_add(struct store *s, const struct checkpoint *c, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CHECKPOINT_ADD, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, (int64_t)c->size);
+	sqlite3_bind_blob(st, 2, c->root, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->at_ms);
+	sqlite3_bind_blob(st, 4, c->sig, (int)c->sig_len, SQLITE_STATIC);
+	return exec_stmt(s, st, "store checkpoint", eb);
+}
+
+int store_checkpoint_get(struct store *s, uint64_t size, struct checkpoint *c, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_CHECKPOINT_GET, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 3);
+		memset(c, 0, sizeof(*c));
+		c->size = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == 32)
+			memcpy(c->root, sqlite3_column_blob(st, 1), 32);
+		c->at_ms = sqlite3_column_int64(st, 2);
+		c->sig_len = n <= sizeof(c->sig) ? n : 0;
+		if (c->sig_len > 0)
+			memcpy(c->sig, sqlite3_column_blob(st, 3), c->sig_len);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "read checkpoint");
+}
+
+int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_AUDIT_LEAVES, eb);
+	uint8_t(*out)[32];
+	uint64_t got = 0;
+	int rc;
+
+	*leaves = NULL;
+	if (st == NULL)
+		return YB_EDB;
+	if ((out = calloc(n + 1, 32)) == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	sqlite3_bind_int64(st, 1, (int64_t)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < n) {
+		if ((uint64_t)sqlite3_column_int64(st, 0) != got + 1 ||
+		    sqlite3_column_bytes(st, 1) != 32)
+			break;
+		memcpy(out[got++], sqlite3_column_blob(st, 1), 32);
+	}
+	sqlite3_reset(st);
+	if (got != n) {
+		free(out);
+		return status_fail(eb, YB_DATA_LOSS,
+		                   "the audit log has a gap or a damaged leaf at entry %llu",
+		                   (unsigned long long)got + 1);
+	}
+	*leaves = out;
+	return YB_OK;
+}
+
+int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *org,
+                     int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
+                     struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_AUDIT_SCAN, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, (int64_t)from_seq);
+	sqlite3_bind_int64(st, 2, since_ms);
+	if (org != NULL)
+		sqlite3_bind_text(st, 3, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, first);
+	sqlite3_bind_int(st, 5, last);
+	sqlite3_bind_int64(st, 6, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_audit_row r;
+		r.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		r.at_ms = sqlite3_column_int64(st, 1);
+		r.action = (const char *)sqlite3_column_text(st, 2);
+		r.object = (const char *)sqlite3_column_text(st, 3);
+		r.org = (const char *)sqlite3_column_text(st, 4);
+		r.month = sqlite3_column_int(st, 5);
+		r.entry = sqlite3_column_blob(st, 6);
+		r.entry_len = (size_t)sqlite3_column_bytes(st, 6);
+		r.leaf = sqlite3_column_blob(st, 7);
+		if (r.action == NULL || r.object == NULL || r.org == NULL ||
+		    sqlite3_column_bytes(st, 7) != 32)
+			continue;
+		if ((stop = fn(ctx, &r)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "scan audit log");
 }

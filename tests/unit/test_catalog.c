@@ -2,7 +2,9 @@
  * test_catalog.c - the catalog and the return check: the shipped default
  * catalog is SPEC §9; an administrator's mistake in a catalog file is named
  * by file, line and column; a clerk's return gets every finding at once;
- * values are exact; return files (UTF-8 or GB18030) read into entries.
+ * values are exact and typed as people type them (1,200 and 1200.00); return
+ * files as Excel writes them (UTF-8 with or without BOM, GB18030 with CRLF,
+ * quoted thousands, blank cells, a note column) read into the right values.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,16 +388,17 @@ static void test_check_five_mistakes(void **state)
 	assert_int_equal(x->kind, FINDING_ERROR);
 	assert_int_equal(x->line, 3);
 	assert_string_equal(x->value, "1.5");
-	assert_string_equal(x->message, "line 3: study_sessions: '1.5' is not a whole number");
+	assert_string_equal(x->message, "line 3: study_sessions: \"1.5\" is not a whole number");
 
 	x = find(&f, "donations_yuan");
 	assert_non_null(x);
 	assert_int_equal(x->line, 4);
-	assert_non_null(strstr(x->message, "line 4: donations_yuan: '12.345' has 3 decimals"));
+	assert_non_null(strstr(x->message, "line 4: donations_yuan: \"12.345\" has 3 decimals"));
 
 	x = find(&f, "seminars");
 	assert_non_null(x);
-	assert_string_equal(x->message, "line 5: seminars: 'abc' is not a number");
+	assert_string_equal(x->message,
+	                    "line 5: seminars: \"abc\" is not a number: unexpected 'a'");
 
 	x = find(&f, "r_survey_valid");
 	assert_non_null(x);
@@ -432,7 +436,7 @@ static void test_check_five_mistakes(void **state)
 	x = find(&f, "reflections");
 	assert_non_null(x);
 	assert_string_equal(x->message,
-	                    "line 12: reflections: '-4' is negative; values cannot be negative");
+	                    "line 12: reflections: \"-4\" is negative; values cannot be negative");
 	x = find(&f, "study_coverage_rate");
 	assert_non_null(x);
 	assert_non_null(strstr(x->message, "is an indicator"));
@@ -548,19 +552,62 @@ static void test_values_exact(void **state)
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
 
-	/* 3.0 for an int and 1e3, 1,000 and a huge number are refused, each with its reason */
-	const struct catalog_entry bad[] = {
-	    {"study_sessions", "3.0", 2},
-	    {"seminars", "1e3", 3},
-	    {"notes_chars", "1,000", 4},
-	    {"reflections", "99999999999999999999", 5},
+	/* numbers as people write them: thousands separators, zero fractions */
+	const struct catalog_entry typed[] = {
+	    {"members_total", "1,200", 2},        {"study_attendance", "1200.00", 3},
+	    {"notes_chars", "12,345,678", 4},     {"donations_yuan", "1,234.50", 5},
+	    {"reception_cost_yuan", "12.500", 6}, {"study_sessions", "3.0", 7},
+	    {"study_expected", "1,200.00", 8},
 	};
-	assert_int_equal(catalog_check(c, bad, 4, &v, &f), YB_INVALID_ARGUMENT);
-	assert_int_equal(f.errors, 4);
-	assert_non_null(strstr(find(&f, "study_sessions")->message, "without decimals"));
-	assert_non_null(strstr(find(&f, "seminars")->message, "'1e3' is not a number"));
-	assert_non_null(strstr(find(&f, "notes_chars")->message, "thousands separators"));
-	assert_non_null(strstr(find(&f, "reflections")->message, "too large"));
+	assert_int_equal(catalog_check(c, typed, 7, &v, &f), YB_OK);
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(v.value[catalog_find_element(c, "members_total")], 120000);
+	assert_int_equal(v.value[catalog_find_element(c, "study_attendance")], 120000);
+	assert_int_equal(v.value[catalog_find_element(c, "notes_chars")], 1234567800);
+	assert_int_equal(v.value[catalog_find_element(c, "donations_yuan")], 123450);
+	assert_int_equal(v.value[catalog_find_element(c, "reception_cost_yuan")], 1250);
+	assert_int_equal(v.value[catalog_find_element(c, "study_sessions")], 300);
+	assert_int_equal(v.value[catalog_find_element(c, "study_expected")], 120000);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* 2.5 for an int, 12.505 for an amount, 1e3, ambiguous grouping and a
+	 * huge number are refused, each with its reason (the exact wording is
+	 * dec_parse_entry's or catalog_check's own, so either quote style) */
+	const struct catalog_entry bad[] = {
+	    {"study_sessions", "2.5", 2},    {"seminars", "1e3", 3},
+	    {"notes_chars", "1,20", 4},      {"reflections", "99999999999999999999", 5},
+	    {"donations_yuan", "12.505", 6}, {"aid_households", "12,34,567", 7},
+	};
+	const struct {
+		const char *code, *has[2];
+	} want[] = {
+	    {"study_sessions", {"line 2: study_sessions: ", "2.5' is not a whole number"}},
+	    {"seminars", {"line 3: seminars: ", "1e3' is not a number"}},
+	    {"notes_chars", {"line 4: notes_chars: ", "1,20' is not a number"}},
+	    {"reflections", {"line 5: reflections: ", "is too large"}},
+	    {"donations_yuan", {"line 6: donations_yuan: ", "12.505' has 3 decimals, at most 2"}},
+	    {"aid_households", {"line 7: aid_households: ", "12,34,567' is not a number"}},
+	};
+	assert_int_equal(catalog_check(c, bad, 6, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 6);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct catalog_finding *x = find(&f, want[i].code);
+		assert_non_null(x);
+		for (int k = 0; k < 2; k++) {
+			char alt[128];
+			snprintf(alt, sizeof(alt), "%s", want[i].has[k]);
+			for (char *q = alt; *q; q++)
+				if (*q == '\'')
+					*q = '"';
+			if (strstr(x->message, want[i].has[k]) == NULL &&
+			    strstr(x->message, alt) == NULL)
+				fail_msg("%s: \"%s\" lacks \"%s\"", want[i].code, x->message,
+				         want[i].has[k]);
+		}
+	}
+	for (size_t i = 0; i < v.n; i++)
+		assert_false(v.present[i]);
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
 	catalog_free(c);
@@ -678,12 +725,75 @@ static void test_returnfile_gb18030(void **state)
 	assert_string_equal(sheet_cell(r->sheet, 1, 1), "党员总数");
 	returnfile_free(r);
 
-	/* neither UTF-8 nor GB18030: the UTF-8 error is reported */
+	/* neither UTF-8 nor GB18030: the first byte that is neither is named */
 	const char junk[] = "code,value\nx,\xFF\xFF\n";
 	r = NULL;
 	assert_int_equal(read_return(junk, sizeof(junk) - 1, &r, &eb), YB_INVALID_ARGUMENT);
 	assert_null(r);
-	assert_non_null(strstr(eb.msg, "invalid UTF-8 at byte offset 13"));
+	assert_non_null(strstr(eb.msg, "r.csv: line 2: byte offset 13 (0xFF) is neither UTF-8 nor "
+	                               "GB18030 text"));
+}
+
+/* Files as clerks really send them, end to end: read, then checked. */
+static void check_real_world(const char *text, size_t len, const char *encoding)
+{
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+
+	if (read_return(text, len, &r, &eb) != YB_OK)
+		fail_msg("%s: %s", encoding, eb.msg);
+	assert_string_equal(sheet_encoding(r->sheet), encoding);
+	assert_int_equal(r->n, 5);
+	if (catalog_check(c, r->entries, r->n, &v, &f) != YB_OK)
+		fail_msg("%s: %zu errors, first: %s", encoding, f.errors,
+		         f.n ? f.items[0].message : "");
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(v.value[catalog_find_element(c, "members_total")], 120000);
+	assert_int_equal(v.value[catalog_find_element(c, "members_under_35")], 35000);
+	assert_false(v.present[catalog_find_element(c, "seminars")]); /* blank */
+	assert_int_equal(v.value[catalog_find_element(c, "donations_yuan")], 123450);
+	assert_int_equal(v.value[catalog_find_element(c, "study_sessions")], 400);
+	/* line numbers are the file's, after the two-line note */
+	assert_int_equal(r->entries[4].line, 8);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+	returnfile_free(r);
+}
+
+static void test_returnfile_real_world(void **state)
+{
+	(void)state;
+	/* UTF-8 with BOM, CRLF, trailing empty columns, quoted thousands, blank
+	 * cell, a note column with a two-line note, trailing empty rows */
+	const char *utf8 = "code,name,unit,value,note,,\r\n"
+	                   "members_total,党员总数,人,\"1,200\",含预备党员,,\r\n"
+	                   "members_under_35,35岁以下党员数,人,350.00,,,\r\n"
+	                   "seminars,专题研讨场次,场,,\"本月未开展，\r\n下月补\",,\r\n"
+	                   "donations_yuan,党员捐款,元,\" 1,234.50 \",,,\r\n"
+	                   ",,,,,,\r\n"
+	                   "study_sessions,集中学习次数,次,4,,,\r\n"
+	                   ",,,,,,\r\n"
+	                   ",,,,,,\r\n";
+	char bom[1024];
+	size_t n = strlen(utf8);
+
+	check_real_world(utf8, n, "UTF-8");
+	memcpy(bom, "\xEF\xBB\xBF", 3);
+	memcpy(bom + 3, utf8, n);
+	check_real_world(bom, n + 3, "UTF-8 with BOM");
+
+	/* the same saved by Excel's plain "CSV" on Chinese Windows: GB18030 */
+	char gb[1024], *src = (char *)utf8, *dst = gb;
+	size_t left = n, room = sizeof(gb);
+	iconv_t cd = iconv_open("GB18030", "UTF-8");
+	assert_true(cd != (iconv_t)-1);
+	assert_true(iconv(cd, &src, &left, &dst, &room) != (size_t)-1);
+	iconv_close(cd);
+	check_real_world(gb, (size_t)(dst - gb), "GB18030");
 }
 
 static void test_returnfile_refused(void **state)
@@ -712,6 +822,17 @@ static void test_returnfile_refused(void **state)
 
 	assert_int_equal(returnfile_read("/nonexistent/r.csv", &r, &eb), YB_EIO);
 	assert_null(r);
+
+	/* an Excel workbook renamed .csv, and UTF-16 ("Unicode Text") */
+	const char xlsx[] = "PK\x03\x04\x14\0\x06\0";
+	assert_int_equal(read_return(xlsx, sizeof(xlsx) - 1, &r, &eb), YB_INVALID_ARGUMENT);
+	assert_null(r);
+	assert_non_null(strstr(eb.msg, "this is an Excel workbook"));
+	assert_non_null(strstr(eb.msg, "File > Save As > CSV UTF-8 (or CSV)"));
+	const char u16[] = "\xFF\xFE"
+	                   "c\0o\0d\0e\0";
+	assert_int_equal(read_return(u16, sizeof(u16) - 1, &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "UTF-16"));
 }
 
 int main(void)
@@ -728,6 +849,7 @@ int main(void)
 	    cmocka_unit_test(test_check_min_max),
 	    cmocka_unit_test(test_returnfile),
 	    cmocka_unit_test(test_returnfile_gb18030),
+	    cmocka_unit_test(test_returnfile_real_world),
 	    cmocka_unit_test(test_returnfile_refused),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

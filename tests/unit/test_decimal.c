@@ -1,11 +1,13 @@
 /*
- * test_decimal.c - exact decimals: parsing what people type, sums without
- * drift, rounding half away from zero, and the change figures of SPEC §6.
+ * test_decimal.c - exact decimals: parsing what people type (strictly, and
+ * leniently for return values: 1,200 and 1200.00), sums without drift,
+ * rounding half away from zero, and the change figures of SPEC §6.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -113,6 +115,155 @@ static void test_parse_refuses_overlong(void **state)
 	memset(big, '1', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	parse_refused(big, 2, "longer than");
+}
+
+static int64_t entry_ok(const char *s, int maxdec)
+{
+	struct errbuf eb = {{0}};
+	int64_t v = -12345;
+
+	if (dec_parse_entry(s, maxdec, &v, &eb) != YB_OK)
+		fail_msg("dec_parse_entry(\"%s\", %d) failed: %s", s, maxdec, eb.msg);
+	return v;
+}
+
+/* Asserts dec_parse_entry refuses s with exactly the message want. */
+static void entry_refused(const char *s, int maxdec, const char *want)
+{
+	struct errbuf eb = {{0}};
+	int64_t v = 777;
+
+	assert_int_equal(dec_parse_entry(s, maxdec, &v, &eb), YB_INVALID_ARGUMENT);
+	assert_int_equal(v, 777);
+	if (strcmp(eb.msg, want) != 0)
+		fail_msg("message for \"%s\" is \"%s\", expected \"%s\"", s, eb.msg, want);
+}
+
+static void test_entry_thousands(void **state)
+{
+	(void)state;
+	assert_int_equal(entry_ok("1,200", 0), 120000);
+	assert_int_equal(entry_ok("12,345,678", 0), 1234567800);
+	assert_int_equal(entry_ok("1,234.50", 2), 123450);
+	assert_int_equal(entry_ok("999,999", 0), 99999900);
+	assert_int_equal(entry_ok(" 1,000 ", 0), 100000);
+	assert_int_equal(entry_ok("-1,000", 0), -100000);
+	assert_int_equal(entry_ok("+1,000.5", 2), 100050);
+	assert_int_equal(entry_ok("1,000,000,000,000,000", 0), DEC_MAX_UNITS * 100);
+
+	const char *groups = "\"%s\" is not a number: ',' must separate groups of three digits, "
+	                     "as in 1,200 or 12,345,678 (decimals are written with '.')";
+	const char *bad[] = {"1,20",   "12,34,567", "1,,200", "1234,567",  "1,2345",
+	                     "1,200,", "1,200,00",  "1,5",    "1,200,3000"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[256];
+		snprintf(want, sizeof(want), groups, bad[i]);
+		entry_refused(bad[i], 2, want);
+	}
+	entry_refused(",100", 0, "\",100\" is not a number: it starts with ','");
+	entry_refused("-,100", 0, "\"-,100\" is not a number: it starts with ','");
+	entry_refused("0,500", 2,
+	              "\"0,500\" is not a number: with thousands separators it cannot start with 0 "
+	              "(decimals are written with '.')");
+	entry_refused("1.234,5", 2, "\"1.234,5\" is not a number: unexpected ','");
+	entry_refused("1,000,000,000,000,001", 0,
+	              "\"1,000,000,000,000,001\" is too large: at most 1000000000000000 in "
+	              "magnitude");
+}
+
+static void test_entry_zero_fractions(void **state)
+{
+	(void)state;
+	/* an int may carry a fraction of zeros: Excel's number format */
+	assert_int_equal(entry_ok("1200.00", 0), 120000);
+	assert_int_equal(entry_ok("3.0", 0), 300);
+	assert_int_equal(entry_ok("1,200.00", 0), 120000);
+	assert_int_equal(entry_ok("0.000", 0), 0);
+	/* an amount: extra decimals only if zeros */
+	assert_int_equal(entry_ok("12.500", 2), 1250);
+	assert_int_equal(entry_ok("12.5000000", 2), 1250);
+	assert_int_equal(entry_ok("0.010", 2), 1);
+	assert_int_equal(entry_ok("7.50", 1), 750);
+
+	entry_refused("2.5", 0, "\"2.5\" is not a whole number");
+	entry_refused("2.50", 0, "\"2.50\" is not a whole number");
+	entry_refused("1,200.01", 0, "\"1,200.01\" is not a whole number");
+	entry_refused("12.505", 2, "\"12.505\" has 3 decimals, at most 2 allowed");
+	entry_refused("12.5050", 2, "\"12.5050\" has 3 significant decimals, at most 2 allowed");
+	entry_refused("0.001", 2, "\"0.001\" has 3 decimals, at most 2 allowed");
+	entry_refused("7.55", 1, "\"7.55\" has 2 decimals, at most 1 allowed");
+}
+
+static void test_entry_refusals(void **state)
+{
+	(void)state;
+	entry_refused("", 0, "value is empty");
+	entry_refused(" \t", 0, "value is empty");
+	entry_refused(NULL, 0, "value is empty");
+	entry_refused("abc", 0, "\"abc\" is not a number: unexpected 'a'");
+	entry_refused("1e3", 0, "\"1e3\" is not a number: unexpected 'e'");
+	entry_refused("1 200", 0, "\"1 200\" is not a number: unexpected ' '");
+	entry_refused("5.", 2, "\"5.\" is not a number: no digits after '.'");
+	entry_refused("-", 2, "\"-\" is not a number: no digits");
+	entry_refused(".", 2, "\".\" is not a number: no digits");
+	entry_refused("1.2.3", 2, "\"1.2.3\" is not a number: unexpected '.'");
+	entry_refused("--1", 2, "\"--1\" is not a number: unexpected '-'");
+	/* full-width digits, comma and point from a Chinese input method */
+	const char *fw = "is not a number: it has full-width characters; type it with the "
+	                 "ASCII digits 0-9 (half-width input)";
+	const char *fws[] = {"１２", "1２", "1，200", "12．5", "＋3"};
+	for (size_t i = 0; i < sizeof(fws) / sizeof(fws[0]); i++) {
+		char want[256];
+		snprintf(want, sizeof(want), "\"%s\" %s", fws[i], fw);
+		entry_refused(fws[i], 2, want);
+	}
+	entry_refused("12元", 2, "\"12元\" is not a number: unexpected non-ASCII character");
+	entry_refused("\xFF", 2, "\"\xFF\" is not a number: unexpected non-ASCII character");
+	entry_refused("1", 3, "at most 0, 1 or 2 decimals can be allowed");
+
+	char big[200];
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	entry_refused(big, 2, "value is longer than 64 characters");
+
+	/* long values are quoted cut on a character boundary */
+	struct errbuf eb = {{0}};
+	int64_t v;
+	assert_int_equal(dec_parse_entry("党员党员党员党员党员党员党员党员", 0, &v, &eb),
+	                 YB_INVALID_ARGUMENT);
+	assert_string_equal(eb.msg, "\"党员党员党员党员党员...\" is not a number: unexpected "
+	                            "non-ASCII character");
+}
+
+/* dec_parse_entry accepts all that dec_parse accepts, with the same value. */
+static void test_entry_extends_parse(void **state)
+{
+	(void)state;
+	const char *ok[] = {"0",
+	                    "12",
+	                    "12.5",
+	                    "12.50",
+	                    "0.01",
+	                    ".5",
+	                    "  42\t",
+	                    "+3",
+	                    "007",
+	                    "-5",
+	                    "-0.25",
+	                    "-0",
+	                    "1000000000000000",
+	                    "9.9",
+	                    "+.25",
+	                    "-1000000000000000.00"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		for (int d = 0; d <= 2; d++) {
+			struct errbuf eb;
+			int64_t a, b;
+			if (dec_parse(ok[i], d, &a, &eb) != YB_OK)
+				continue;
+			assert_int_equal(dec_parse_entry(ok[i], d, &b, &eb), YB_OK);
+			assert_int_equal(a, b);
+		}
 }
 
 static void test_ten_dimes_make_one_yuan(void **state)
@@ -331,6 +482,10 @@ int main(void)
 	    cmocka_unit_test(test_parse_negative_is_callers_call),
 	    cmocka_unit_test(test_parse_refusals),
 	    cmocka_unit_test(test_parse_refuses_overlong),
+	    cmocka_unit_test(test_entry_thousands),
+	    cmocka_unit_test(test_entry_zero_fractions),
+	    cmocka_unit_test(test_entry_refusals),
+	    cmocka_unit_test(test_entry_extends_parse),
 	    cmocka_unit_test(test_ten_dimes_make_one_yuan),
 	    cmocka_unit_test(test_large_sums_are_exact),
 	    cmocka_unit_test(test_add_overflow_reported),
