@@ -143,9 +143,46 @@ static void table_free(struct table *t)
 	t->cells = NULL;
 }
 
+/* A catalog name for people: the catalog's Chinese or English column, by language. */
 static const char *name_of(const char *zh, const char *en)
 {
 	return (i18n_language() == I18N_CHINESE) || en == NULL || en[0] == '\0' ? zh : en;
+}
+
+/*
+ * A catalog name in CSV and JSON: always the catalog's own (Chinese) name, so
+ * that what scripts read is the same bytes whatever the user's language.
+ */
+static const char *data_name(const char *zh)
+{
+	return zh;
+}
+
+const char *output_state_word(const char *state)
+{
+	if (strcmp(state, "submitted") == 0)
+		return _("submitted");
+	if (strcmp(state, "accepted") == 0)
+		return _("accepted");
+	if (strcmp(state, "rejected") == 0)
+		return _("rejected");
+	if (strcmp(state, "missing") == 0)
+		return _("missing");
+	if (strcmp(state, "not due") == 0)
+		return _("not due");
+	return state;
+}
+
+/* A review action ("accept", "reject", "reopen") as a word for people. */
+static const char *action_word(const char *action)
+{
+	if (strcmp(action, "accept") == 0)
+		return _("accept");
+	if (strcmp(action, "reject") == 0)
+		return _("reject");
+	if (strcmp(action, "reopen") == 0)
+		return _("reopen");
+	return action;
 }
 
 static const char *type_name(enum catalog_type t)
@@ -217,7 +254,7 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		for (size_t i = 0; i < cat->n_elements; i++) {
 			const struct catalog_element *e = &cat->elements[i];
 			fprintf(f, "element,%s,%s,", e->code, e->section);
-			output_csv_field(f, name_of(e->name_zh, e->name_en));
+			output_csv_field(f, data_name(e->name_zh));
 			fputc(',', f);
 			output_csv_field(f, e->unit);
 			fprintf(f, ",%s,%s,,,,\n", type_name(e->type), agg_name(e->agg));
@@ -225,7 +262,7 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		for (size_t i = 0; i < cat->n_indicators; i++) {
 			const struct catalog_indicator *x = &cat->indicators[i];
 			fprintf(f, "indicator,%s,,", x->code);
-			output_csv_field(f, name_of(x->name_zh, x->name_en));
+			output_csv_field(f, data_name(x->name_zh));
 			fputc(',', f);
 			output_csv_field(f, x->unit);
 			fputs(",,,", f);
@@ -235,7 +272,7 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		for (size_t i = 0; i < cat->n_rules; i++) {
 			const struct catalog_rule *r = &cat->rules[i];
 			fprintf(f, "rule,%s,,", r->code);
-			output_csv_field(f, name_of(r->message_zh, r->message_en));
+			output_csv_field(f, data_name(r->message_zh));
 			fputs(",,,,", f);
 			output_csv_field(f, formula_text(r->rule));
 			fprintf(f, ",,,%s\n", r->severity == CATALOG_ERROR ? "error" : "warning");
@@ -245,10 +282,11 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 	{
 		static const bool right[] = {false, false, false, false, false, false};
 		struct table t = {.ncols = 6, .right = right};
-		const char *head[] = {"code", "section", "name", "unit", "type", "aggregation"};
+		const char *head[] = {_("code"), _("section"), _("name"),
+		                      _("unit"), _("type"),    _("aggregation")};
 		char buf[64];
 
-		fprintf(f, "Elements (%zu)\n", cat->n_elements);
+		fprintf(f, _("Elements (%zu)\n"), cat->n_elements);
 		table_add(&t, head);
 		for (size_t i = 0; i < cat->n_elements; i++) {
 			const struct catalog_element *e = &cat->elements[i];
@@ -261,9 +299,10 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		table_free(&t);
 		t.nrows = t.cap = 0;
 		t.ncols = 5;
-		fprintf(f, "\nIndicators (%zu)\n", cat->n_indicators);
+		fprintf(f, _("\nIndicators (%zu)\n"), cat->n_indicators);
 		{
-			const char *h[] = {"code", "name", "unit", "change", "formula"};
+			const char *h[] = {_("code"), _("name"), _("unit"), _("change"),
+			                   _("formula")};
 			table_add(&t, h);
 		}
 		for (size_t i = 0; i < cat->n_indicators; i++) {
@@ -276,22 +315,22 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		table_free(&t);
 		t.nrows = t.cap = 0;
 		t.ncols = 4;
-		fprintf(f, "\nRules (%zu)\n", cat->n_rules);
+		fprintf(f, _("\nRules (%zu)\n"), cat->n_rules);
 		{
-			const char *h[] = {"code", "severity", "rule", "message"};
+			const char *h[] = {_("code"), _("severity"), _("rule"), _("message")};
 			table_add(&t, h);
 		}
 		for (size_t i = 0; i < cat->n_rules; i++) {
 			const struct catalog_rule *r = &cat->rules[i];
 			const char *row[] = {
-			    r->code, r->severity == CATALOG_ERROR ? "error" : "warning",
+			    r->code, r->severity == CATALOG_ERROR ? _("error") : _("warning"),
 			    formula_text(r->rule), name_of(r->message_zh, r->message_en)};
 			table_add(&t, row);
 		}
 		table_print(f, &t);
 		table_free(&t);
 		snprintf(buf, sizeof(buf), "%.12s", cat->digest);
-		fprintf(f, "\ncatalog sha256 %s...\n", buf);
+		fprintf(f, _("\ncatalog sha256 %s...\n"), buf);
 	}
 	return 0;
 }
@@ -300,16 +339,16 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 static void completeness(char *buf, size_t len, uint32_t present, uint32_t expected)
 {
 	if (expected == 0)
-		snprintf(buf, len, "%u returns (none expected yet)", present);
+		snprintf(buf, len, _("%u returns (none expected yet)"), present);
 	else
-		snprintf(buf, len, "%u of %u returns (%u.%u%%)", present, expected,
+		snprintf(buf, len, _("%u of %u returns (%u.%u%%)"), present, expected,
 		         (unsigned)(present * 1000ull / expected / 10),
 		         (unsigned)(present * 1000ull / expected % 10));
 }
 
 static const char *compare_words(const char *c)
 {
-	return strcmp(c, "yoy") == 0 ? "year over year" : "previous period";
+	return strcmp(c, "yoy") == 0 ? _("year over year") : _("previous period");
 }
 
 static void consolidate_csv(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply *r)
@@ -327,9 +366,12 @@ static void consolidate_csv(FILE *out, FILE *err, const Yuebao__V1__ConsolidateR
 
 		completeness(done, sizeof(done), grp->present, grp->expected);
 		completeness(prev, sizeof(prev), grp->previous_present, grp->previous_expected);
-		fprintf(err, "%s %s%s%s: %s%s%s\n", r->org, r->period, grp->key[0] ? " " : "",
-		        grp->key, done, r->previous_period[0] ? "; previous: " : "",
-		        r->previous_period[0] ? prev : "");
+		if (r->previous_period[0])
+			fprintf(err, _("%s %s%s%s: %s; previous: %s\n"), r->org, r->period,
+			        grp->key[0] ? " " : "", grp->key, done, prev);
+		else
+			fprintf(err, _("%s %s%s%s: %s\n"), r->org, r->period,
+			        grp->key[0] ? " " : "", grp->key, done);
 		for (size_t i = 0; i < grp->n_figures; i++) {
 			const Yuebao__V1__Figure *f = grp->figures[i];
 			if (by) {
@@ -337,7 +379,7 @@ static void consolidate_csv(FILE *out, FILE *err, const Yuebao__V1__ConsolidateR
 				fputc(',', out);
 			}
 			fprintf(out, "%s,", f->code);
-			output_csv_field(out, name_of(f->name_zh, f->name_en));
+			output_csv_field(out, data_name(f->name_zh));
 			fputc(',', out);
 			output_csv_field(out, f->unit);
 			fprintf(out, ",%s,%s,%s,%s\n", f->value, f->previous, f->change,
@@ -377,8 +419,7 @@ static int consolidate_json(FILE *out, const Yuebao__V1__ConsolidateReply *r)
 			json_t *jf = json_object();
 			json_object_set_new(jf, "code", json_string(f->code));
 			json_object_set_new(jf, "kind", json_string(f->kind));
-			json_object_set_new(jf, "name",
-			                    json_string(name_of(f->name_zh, f->name_en)));
+			json_object_set_new(jf, "name", json_string(data_name(f->name_zh)));
 			json_object_set_new(jf, "unit", json_string(f->unit));
 			json_object_set_new(jf, "value", opt_string(f->value));
 			json_object_set_new(jf, "previous", opt_string(f->previous));
@@ -400,16 +441,16 @@ static void consolidate_table(FILE *out, const Yuebao__V1__ConsolidateReply *r)
 	static const bool right[] = {false, false, false, true, true, true};
 	bool cmp = r->previous_period[0] != '\0';
 
-	fprintf(out, "%s %s (%s), %s", (i18n_language() == I18N_CHINESE) ? "汇总" : "Consolidated",
-	        r->org_name, r->org, r->period);
 	if (cmp)
-		fprintf(out, ", compared with %s (%s)", r->previous_period,
-		        compare_words(r->compare));
-	fputc('\n', out);
+		fprintf(out, _("Consolidated %s (%s), %s, compared with %s (%s)\n"), r->org_name,
+		        r->org, r->period, r->previous_period, compare_words(r->compare));
+	else
+		fprintf(out, _("Consolidated %s (%s), %s\n"), r->org_name, r->org, r->period);
 	for (size_t g = 0; g < r->n_groups; g++) {
 		const Yuebao__V1__Group *grp = r->groups[g];
 		struct table t = {.ncols = cmp ? 6 : 4, .right = right};
-		const char *head[] = {"code", "name", "unit", "value", "previous", "change"};
+		const char *head[] = {_("code"),  _("name"),     _("unit"),
+		                      _("value"), _("previous"), _("change")};
 		char done[96], prev[96];
 		char(*changes)[64] = calloc(grp->n_figures + 1, sizeof(*changes));
 
@@ -417,9 +458,12 @@ static void consolidate_table(FILE *out, const Yuebao__V1__ConsolidateReply *r)
 			return;
 		completeness(done, sizeof(done), grp->present, grp->expected);
 		completeness(prev, sizeof(prev), grp->previous_present, grp->previous_expected);
-		fprintf(out, "\n%s%s%s%s\n", grp->key[0] ? "== " : "== total", grp->key,
+		fprintf(out, "\n== %s%s%s\n", grp->key[0] ? grp->key : _("total"),
 		        grp->name[0] ? " " : "", grp->name);
-		fprintf(out, "data: %s%s%s\n", done, cmp ? "; previous: " : "", cmp ? prev : "");
+		if (cmp)
+			fprintf(out, _("data: %s; previous: %s\n"), done, prev);
+		else
+			fprintf(out, _("data: %s\n"), done);
 		table_add(&t, head);
 		for (size_t i = 0; i < grp->n_figures; i++) {
 			const Yuebao__V1__Figure *f = grp->figures[i];
@@ -486,8 +530,12 @@ static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e)
 	char when[64];
 
 	format_time(e->at_ms, when, sizeof(when));
-	fprintf(f, "  %s: %s revision %u by %s%s%s%s\n", when, e->action, e->revision, e->reviewer,
-	        e->comment[0] ? ": \"" : "", e->comment, e->comment[0] ? "\"" : "");
+	if (e->comment[0])
+		fprintf(f, _("  %s: %s revision %u by %s: \"%s\"\n"), when, action_word(e->action),
+		        e->revision, e->reviewer, e->comment);
+	else
+		fprintf(f, _("  %s: %s revision %u by %s\n"), when, action_word(e->action),
+		        e->revision, e->reviewer);
 }
 
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
@@ -529,27 +577,24 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 		for (size_t i = 0; i < r->n_values; i++) {
 			int e = cat ? catalog_find_element(cat, r->values[i]->code) : -1;
 			fprintf(f, "%s,", r->values[i]->code);
-			output_csv_field(
-			    f, e >= 0 ? name_of(cat->elements[e].name_zh, cat->elements[e].name_en)
-			              : "");
+			output_csv_field(f, e >= 0 ? data_name(cat->elements[e].name_zh) : "");
 			fputc(',', f);
 			output_csv_field(f, e >= 0 ? cat->elements[e].unit : "");
 			fprintf(f, ",%s\n", r->values[i]->value);
 		}
 		return 0;
 	}
-	fprintf(f, "%s %s (%s), %s, revision %u of %u: %s\n",
-	        (i18n_language() == I18N_CHINESE) ? "月报" : "Return", r->org_name, r->org,
-	        r->period, r->revision, r->revisions, r->state);
-	fprintf(f, "received %s (%s) from %s\n", when, r->on_time ? "on time" : "late",
+	fprintf(f, _("Return %s (%s), %s, revision %u of %u: %s\n"), r->org_name, r->org, r->period,
+	        r->revision, r->revisions, output_state_word(r->state));
+	fprintf(f, _("received %s (%s) from %s\n"), when, r->on_time ? _("on time") : _("late"),
 	        r->submitter);
 	if (r->reason[0])
-		fprintf(f, "reason: %s\n", r->reason);
-	fprintf(f, "request sha256 %s\n\n", r->request_sha256);
+		fprintf(f, _("reason: %s\n"), r->reason);
+	fprintf(f, _("request sha256 %s\n\n"), r->request_sha256);
 	{
 		static const bool right[] = {false, false, false, true};
 		struct table t = {.ncols = 4, .right = right};
-		const char *head[] = {"code", "name", "unit", "value"};
+		const char *head[] = {_("code"), _("name"), _("unit"), _("value")};
 		table_add(&t, head);
 		for (size_t i = 0; i < r->n_values; i++) {
 			int e = cat ? catalog_find_element(cat, r->values[i]->code) : -1;
@@ -570,9 +615,21 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 	return 0;
 }
 
+void output_problem(FILE *f, const char *severity, const char *message)
+{
+	if (severity[0] == '\0' || strcmp(severity, "error") == 0)
+		fprintf(f, _("  error: %s\n"), message);
+	else if (strcmp(severity, "warning") == 0)
+		fprintf(f, _("  warning: %s\n"), message);
+	else if (strcmp(severity, "skipped") == 0)
+		fprintf(f, _("  skipped: %s\n"), message);
+	else
+		fprintf(f, "  %s: %s\n", severity, message);
+}
+
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e)
 {
-	fprintf(f, "  %s: %s\n", e->severity[0] ? e->severity : "error", e->message);
+	output_problem(f, e->severity, e->message);
 }
 
 int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pages,
@@ -641,32 +698,45 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 			}
 		return 0;
 	}
-	fprintf(f, "History of %s (%s), %s: %zu revision%s%s\n", h->org_name, h->org, h->period,
-	        total, total == 1 ? "" : "s", h->closed ? "; the period is closed" : "");
+	if (h->closed)
+		fprintf(f,
+		        total == 1
+		            ? _("History of %s (%s), %s: %zu revision; the period is closed\n")
+		            : _("History of %s (%s), %s: %zu revisions; the period is closed\n"),
+		        h->org_name, h->org, h->period, total);
+	else
+		fprintf(f,
+		        total == 1 ? _("History of %s (%s), %s: %zu revision\n")
+		                   : _("History of %s (%s), %s: %zu revisions\n"),
+		        h->org_name, h->org, h->period, total);
 	for (size_t p = 0; p < n_pages; p++)
 		for (size_t i = 0; i < pages[p]->n_revisions; i++) {
 			const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
 			format_time(r->received_at_ms, when, sizeof(when));
-			fprintf(f, "\nrevision %u: %s, received %s (%s)\n", r->revision, r->state,
-			        when, r->on_time ? "on time" : "late");
-			fprintf(f, "  by %s, certificate sha256 %.16s...\n", r->submitter,
+			fprintf(f, _("\nrevision %u: %s, received %s (%s)\n"), r->revision,
+			        output_state_word(r->state), when,
+			        r->on_time ? _("on time") : _("late"));
+			fprintf(f, _("  by %s, certificate sha256 %.16s...\n"), r->submitter,
 			        r->fingerprint);
 			if (r->reason[0])
-				fprintf(f, "  reason: %s\n", r->reason);
+				fprintf(f, _("  reason: %s\n"), r->reason);
 			if (r->revision == 1)
-				fprintf(f, "  %zu values reported\n", r->n_changes);
+				fprintf(f,
+				        r->n_changes == 1 ? _("  %zu value reported\n")
+				                          : _("  %zu values reported\n"),
+				        r->n_changes);
 			else if (r->n_changes == 0)
-				fputs("  no value changed\n", f);
+				fputs(_("  no value changed\n"), f);
 			else
 				for (size_t k = 0; k < r->n_changes; k++)
 					fprintf(f, "  %s: %s -> %s\n", r->changes[k]->code,
 					        r->changes[k]->before[0] ? r->changes[k]->before
-					                                 : "(blank)",
+					                                 : _("(blank)"),
 					        r->changes[k]->after[0] ? r->changes[k]->after
-					                                : "(blank)");
+					                                : _("(blank)"));
 		}
 	if (h->n_reviews > 0)
-		fputs("\nreviews:\n", f);
+		fputs(_("\nreviews:\n"), f);
 	for (size_t i = 0; i < h->n_reviews; i++)
 		print_review(f, h->reviews[i]);
 	return 0;
@@ -688,8 +758,9 @@ static void cell_text(const Yuebao__V1__StatusCell *c, char *buf, size_t len)
 
 	if (c->revision > 1)
 		snprintf(rev, sizeof(rev), " r%u", c->revision);
-	snprintf(buf, len, "%s%s%s%s", c->state, rev, c->revision && !c->on_time ? " late" : "",
-	         c->closed ? " (closed)" : "");
+	snprintf(buf, len, "%s%s%s%s%s%s", output_state_word(c->state), rev,
+	         c->revision && !c->on_time ? " " : "", c->revision && !c->on_time ? _("late") : "",
+	         c->closed ? " " : "", c->closed ? _("(closed)") : "");
 }
 
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
@@ -751,14 +822,16 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 			}
 		fprintf(
 		    err,
-		    "%s %s: %u branches, %u of %u returns present (completeness %s), %u on time "
-		    "(timeliness %s), %u accepted, %u rejected\n",
+		    _("%s %s: %u branches, %u of %u returns present (completeness %s), %u on time "
+		      "(timeliness %s), %u accepted, %u rejected\n"),
 		    s->org, s->period, s->total_rows, s->present, s->expected, comp, s->on_time,
 		    timely, s->accepted, s->rejected);
 		return 0;
 	}
-	fprintf(out, "Status of %s (%s), %s: %u branch%s\n\n", s->org_name, s->org, s->period,
-	        s->total_rows, s->total_rows == 1 ? "" : "es");
+	fprintf(out,
+	        s->total_rows == 1 ? _("Status of %s (%s), %s: %u branch\n\n")
+	                           : _("Status of %s (%s), %s: %u branches\n\n"),
+	        s->org_name, s->org, s->period, s->total_rows);
 	{
 		size_t n_months = s->n_rows > 0 ? s->rows[0]->n_months : 0;
 		size_t ncols = 2 + n_months;
@@ -777,8 +850,8 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 			free(texts);
 			return -1;
 		}
-		row_cells[0] = "org";
-		row_cells[1] = "name";
+		row_cells[0] = _("org");
+		row_cells[1] = _("name");
 		for (size_t k = 0; k < n_months; k++)
 			row_cells[2 + k] = s->rows[0]->months[k]->month;
 		table_add(&t, row_cells);
@@ -801,8 +874,8 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 		free(texts);
 	}
 	fprintf(out,
-	        "\ncompleteness %s (%u of %u returns), timeliness %s (%u on time), %u accepted, "
-	        "%u rejected\n",
+	        _("\ncompleteness %s (%u of %u returns), timeliness %s (%u on time), %u accepted, "
+	          "%u rejected\n"),
 	        comp, s->present, s->expected, timely, s->on_time, s->accepted, s->rejected);
 	return 0;
 }

@@ -47,4 +47,14 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 
+/* A problem of severity "error" ("" too), "warning" or "skipped", as a line for people. */
+void output_problem(FILE *f, const char *severity, const char *message);
+
+/*
+ * A return's state ("submitted", "accepted", "rejected", "missing", "not
+ * due") as a word for people, in the user's language; anything else as is.
+ * CSV and JSON keep the state itself.
+ */
+const char *output_state_word(const char *state);
+
 #endif

@@ -7,9 +7,12 @@
  * server refused, 2 usage error, 3 cannot connect / TLS failure,
  * 4 validation failed.
  */
+#define _XOPEN_SOURCE 700 /* strptime */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,11 @@
 
 #include <ini.h>
 
+#include "auditcmd.h"
 #include "catalog.h"
+#include "checkpoint.h"
+#include "merkle.h"
+#include "pki.h"
 #include "i18n.h"
 #include "output.h"
 #include "period.h"
@@ -44,35 +51,56 @@ struct command {
 
 static const struct command *find_command(const char *name);
 
-static const char global_help[] =
-    "usage: yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]\n"
-    "\n"
-    "Client of the yuebao daemon (月报): branches submit their monthly party-building\n"
-    "returns; the central office reviews and consolidates them.\n"
-    "\n"
-    "  --server URL   daemon address, tls+tcp://HOST:PORT      (YUEBAO_SERVER)\n"
-    "  --cert F       your certificate, PEM                    (YUEBAO_CERT)\n"
-    "  --key F        your private key, PEM                    (YUEBAO_KEY)\n"
-    "  --ca F         the deployment CA certificate, PEM       (YUEBAO_CA)\n"
-    "  --timeout S    seconds to wait for a reply (default 30)\n"
-    "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
-    "                 the daemon executes each call id once\n"
-    "Settings not given as flags or environment variables are read from\n"
-    "~/.config/yuebao/client.ini (keys server, cert, key, ca).\n"
-    "\n"
-    "Commands:\n";
+static const char *const global_help =
+    N_("usage: yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]\n"
+       "\n"
+       "Client of the yuebao daemon (月报): branches submit their monthly party-building\n"
+       "returns; the central office reviews and consolidates them.\n"
+       "\n"
+       "  --server URL   daemon address, tls+tcp://HOST:PORT      (YUEBAO_SERVER)\n"
+       "  --cert F       your certificate, PEM                    (YUEBAO_CERT)\n"
+       "  --key F        your private key, PEM                    (YUEBAO_KEY)\n"
+       "  --ca F         the deployment CA certificate, PEM       (YUEBAO_CA)\n"
+       "  --timeout S    seconds to wait for a reply (default 30)\n"
+       "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
+       "                 the daemon executes each call id once\n"
+       "Settings not given as flags or environment variables are read from\n"
+       "~/.config/yuebao/client.ini (keys server, cert, key, ca).\n"
+       "\n"
+       "Commands:\n");
 
-static const char global_tail[] = "\n"
-                                  "`yuebao COMMAND --help` explains a command, with an example.\n"
-                                  "Exit codes: 0 success, 1 the server refused, 2 usage error,\n"
-                                  "3 cannot connect / TLS failure, 4 validation failed.\n";
+static const char *const global_tail =
+    N_("\n"
+       "`yuebao COMMAND --help` explains a command, with an example.\n"
+       "Exit codes: 0 success, 1 the server refused, 2 usage error,\n"
+       "3 cannot connect / TLS failure, 4 validation failed.\n");
 
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
+/* Prints where to find help after a usage error; returns the usage exit code. */
+static int usage_hint(const char *cmd)
 {
-	fprintf(stderr, "yuebao%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'yuebao %s--help'.\n", cmd ? (strcmp(cmd, "") ? cmd : "") : "");
+	if (cmd != NULL && cmd[0] != '\0')
+		fprintf(stderr, _("Try 'yuebao %s --help'.\n"), cmd);
+	else
+		fprintf(stderr, "%s", _("Try 'yuebao --help'.\n"));
 	return EXIT_USAGE;
+}
+
+/*
+ * Reports a usage error of command cmd (NULL: of yuebao itself). fmt is
+ * English and translated here (scripts/update-po.sh extracts it).
+ */
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "yuebao%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, _(fmt), ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage_hint(cmd);
 }
 
 /* ---- settings ---------------------------------------------------------- */
@@ -148,13 +176,13 @@ static int connect_client(struct client *cl)
 	resolve_settings(cl);
 	if (!cl->server || !cl->cert || !cl->key || !cl->ca) {
 		fprintf(stderr,
-		        "yuebao: missing %s: give --server, --cert, --key and --ca, set "
-		        "YUEBAO_SERVER, YUEBAO_CERT, YUEBAO_KEY and YUEBAO_CA, or write them "
-		        "in ~/.config/yuebao/client.ini\n",
-		        !cl->server ? "the server URL"
-		        : !cl->cert ? "your certificate"
-		        : !cl->key  ? "your private key"
-		                    : "the CA certificate");
+		        _("yuebao: missing %s: give --server, --cert, --key and --ca, set "
+		          "YUEBAO_SERVER, YUEBAO_CERT, YUEBAO_KEY and YUEBAO_CA, or write them "
+		          "in ~/.config/yuebao/client.ini\n"),
+		        !cl->server ? _("the server URL")
+		        : !cl->cert ? _("your certificate")
+		        : !cl->key  ? _("your private key")
+		                    : _("the CA certificate"));
 		return EXIT_USAGE;
 	}
 	opt = (struct rpc_client_options){cl->server, cl->cert, cl->key, cl->ca, cl->timeout_ms};
@@ -163,8 +191,8 @@ static int connect_client(struct client *cl)
 		fprintf(stderr, "yuebao: %s\n", eb.msg);
 		if (rc == YB_ECONNECT)
 			fprintf(stderr,
-			        "hint: is yuebaod running at %s, and were your certificate "
-			        "and the server's issued by the same CA?\n",
+			        _("hint: is yuebaod running at %s, and were your certificate "
+			          "and the server's issued by the same CA?\n"),
 			        cl->server);
 		return EXIT_CONNECT;
 	}
@@ -203,7 +231,7 @@ static int call_unless(struct client *cl, const char *method, const ProtobufCMes
 		fprintf(stderr, "yuebao: %s\n", eb.msg);
 		return rc == YB_ECONNECT ? EXIT_CONNECT : EXIT_REFUSED;
 	}
-	fprintf(stderr, "yuebao: refused (%s): %s\n", status_name(rc), reply->message);
+	fprintf(stderr, _("yuebao: refused (%s): %s\n"), status_name(rc), reply->message);
 	for (size_t i = 0; i < reply->n_errors; i++)
 		output_field_error(stderr, reply->errors[i]);
 	code = rc == YB_INVALID_ARGUMENT && reply->n_errors > 0 ? EXIT_INVALID : EXIT_REFUSED;
@@ -273,7 +301,7 @@ static int fetch_catalog(struct client *cl, struct catalog **out)
 	if ((rc = call(cl, "GetCatalog", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	if (r->n_files != CATALOG_NFILES) {
-		fprintf(stderr, "yuebao: the server sent %zu catalog files, expected %d\n",
+		fprintf(stderr, _("yuebao: the server sent %zu catalog files, expected %d\n"),
 		        r->n_files, CATALOG_NFILES);
 		yuebao__v1__catalog_reply__free_unpacked(r, NULL);
 		return EXIT_REFUSED;
@@ -287,7 +315,7 @@ static int fetch_catalog(struct client *cl, struct catalog **out)
 	if (rc == YB_OK)
 		cache_catalog(r);
 	else
-		fprintf(stderr, "yuebao: the server's catalog does not load: %s\n", eb.msg);
+		fprintf(stderr, _("yuebao: the server's catalog does not load: %s\n"), eb.msg);
 	yuebao__v1__catalog_reply__free_unpacked(r, NULL);
 	return rc == YB_OK ? 0 : EXIT_REFUSED;
 }
@@ -314,7 +342,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opt_spec *s
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			const struct command *c = find_command(cmd);
-			printf("%s", c->help);
+			printf("%s", _(c->help));
 			return -1;
 		}
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
@@ -367,9 +395,11 @@ static int check_period(const char *cmd, const char *p, bool month_only)
 	int m;
 
 	if (p == NULL)
-		return usage_error(cmd, "--period is required%s", "");
-	if ((month_only ? period_parse_month(p, &m, &eb) : period_parse(p, &per, &eb)) != YB_OK)
-		return usage_error(cmd, "%s", eb.msg);
+		return usage_error(cmd, "--period is required");
+	if ((month_only ? period_parse_month(p, &m, &eb) : period_parse(p, &per, &eb)) != YB_OK) {
+		fprintf(stderr, "yuebao %s: %s\n", cmd, eb.msg);
+		return usage_hint(cmd);
+	}
 	return 0;
 }
 
@@ -388,11 +418,11 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	    (rc = call(cl, "Ping", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("server %s: yuebaod %s, round trip %.1f ms\n", cl->server, r->version,
+	printf(_("server %s: yuebaod %s, round trip %.1f ms\n"), cl->server, r->version,
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	printf("you are %s\n", r->subject);
-	printf("role %s, org unit %s %s\n", r->role, r->org,
-	       r->org_name[0] ? r->org_name : "(not in the org tree)");
+	printf(_("you are %s\n"), r->subject);
+	printf(_("role %s, org unit %s %s\n"), r->role, r->org,
+	       r->org_name[0] ? r->org_name : _("(not in the org tree)"));
 	yuebao__v1__ping_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -434,9 +464,10 @@ static int previous_return(struct client *cl, const char *org, const char *perio
 	req.period = before;
 	rc = call_unless(cl, "GetReturn", &req.base, (ProtobufCMessage **)prev, YB_NOT_FOUND);
 	if (rc == -1) {
-		fprintf(stderr,
-		        "yuebao template: no return for %s to start from; all values left blank\n",
-		        before);
+		fprintf(
+		    stderr,
+		    _("yuebao template: no return for %s to start from; all values left blank\n"),
+		    before);
 		return 0;
 	}
 	return rc;
@@ -466,7 +497,8 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 	if (from_previous && (rc = previous_return(cl, org, period, &prev)) != 0)
 		goto done;
 	if (output != NULL && (f = fopen(output, "wx")) == NULL) {
-		fprintf(stderr, "yuebao template: cannot create %s: %s\n", output, strerror(errno));
+		fprintf(stderr, _("yuebao template: cannot create %s: %s\n"), output,
+		        strerror(errno));
 		rc = EXIT_USAGE;
 		goto done;
 	}
@@ -490,19 +522,28 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 		fprintf(f, ",%s\n", value);
 	}
 	if (prev != NULL)
-		fprintf(stderr, "started from %s revision %u: %zu stock value%s filled in\n",
-		        prev->period, prev->revision, filled, filled == 1 ? "" : "s");
+		fprintf(stderr,
+		        filled == 1
+		            ? _("started from %s revision %u: %zu stock value filled in\n")
+		            : _("started from %s revision %u: %zu stock values filled in\n"),
+		        prev->period, prev->revision, filled);
 	if (f != stdout) {
 		if (fclose(f) != 0) {
-			fprintf(stderr, "yuebao template: cannot write %s: %s\n", output,
+			fprintf(stderr, _("yuebao template: cannot write %s: %s\n"), output,
 			        strerror(errno));
 			rc = EXIT_USAGE;
 			goto done;
 		}
-		fprintf(stderr,
-		        "wrote %s: fill in the value column for %s%s%s, then: yuebao "
-		        "submit %s --period %s\n",
-		        output, period, org ? " of " : "", org ? org : "", output, period);
+		if (org != NULL)
+			fprintf(stderr,
+			        _("wrote %s: fill in the value column for %s of %s, then: yuebao "
+			          "submit %s --period %s\n"),
+			        output, period, org, output, period);
+		else
+			fprintf(stderr,
+			        _("wrote %s: fill in the value column for %s, then: yuebao "
+			          "submit %s --period %s\n"),
+			        output, period, output, period);
 	}
 	rc = 0;
 done:
@@ -516,11 +557,11 @@ static void print_findings(FILE *f, const struct catalog_findings *fs)
 {
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct catalog_finding *x = &fs->items[i];
-		fprintf(f, "  %s: %s\n",
-		        x->kind == FINDING_ERROR     ? "error"
-		        : x->kind == FINDING_WARNING ? "warning"
-		                                     : "skipped",
-		        x->message);
+		output_problem(f,
+		               x->kind == FINDING_ERROR     ? "error"
+		               : x->kind == FINDING_WARNING ? "warning"
+		                                            : "skipped",
+		               x->message);
 	}
 }
 
@@ -540,10 +581,10 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 	if ((rc = parse_opts("validate", argc, argv, specs, pos, 1, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (npos != 1)
-		return usage_error("validate", "give the file to check%s", "");
+		return usage_error("validate", "give the file to check");
 	if (catalog_dir != NULL) {
 		snprintf(dir, sizeof(dir), "%s", catalog_dir);
-		snprintf(where, sizeof(where), "catalog %s", dir);
+		snprintf(where, sizeof(where), _("catalog %s"), dir);
 	} else if (cache_dir(dir, sizeof(dir)) == 0 && access(dir, R_OK) == 0) {
 		struct stat st;
 		char el[PATH_MAX + 16];
@@ -551,17 +592,18 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 		if (stat(el, &st) == 0) {
 			char t[32];
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M", localtime(&st.st_mtime));
-			snprintf(where, sizeof(where), "the catalog cached from the server on %s",
-			         t);
+			snprintf(where, sizeof(where),
+			         _("the catalog cached from the server on %s"), t);
 		} else {
-			snprintf(where, sizeof(where), "cached catalog %s", dir);
+			snprintf(where, sizeof(where), _("cached catalog %s"), dir);
 		}
 	} else if (catalog_default_dir(dir, sizeof(dir), NULL) == YB_OK) {
-		snprintf(where, sizeof(where),
-		         "the default catalog (run `yuebao catalog` once to use the server's)");
+		snprintf(where, sizeof(where), "%s",
+		         _("the default catalog (run `yuebao catalog` once to use the server's)"));
 	} else {
-		fprintf(stderr, "yuebao validate: no catalog: run `yuebao catalog` once while "
-		                "connected, or give --catalog DIR\n");
+		fprintf(stderr, "%s",
+		        _("yuebao validate: no catalog: run `yuebao catalog` once while "
+		          "connected, or give --catalog DIR\n"));
 		return EXIT_USAGE;
 	}
 	if ((rc = catalog_load_dir(dir, &cat, &eb)) != YB_OK) {
@@ -574,14 +616,22 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	rc = catalog_check(cat, rf->entries, rf->n, &vals, &fs);
-	fprintf(stderr, "checked %s against %s\n", pos[0], where);
+	fprintf(stderr, _("checked %s against %s\n"), pos[0], where);
 	print_findings(stdout, &fs);
-	if (rc == YB_OK)
-		printf("%s: valid, %zu value%s, %zu warning%s, %zu rule%s skipped\n", pos[0], rf->n,
-		       rf->n == 1 ? "" : "s", fs.warnings, fs.warnings == 1 ? "" : "s", fs.skipped,
-		       fs.skipped == 1 ? "" : "s");
-	else
-		printf("%s: %zu error%s\n", pos[0], fs.errors, fs.errors == 1 ? "" : "s");
+	if (rc == YB_OK) {
+		char nv[64], nw[64], ns[64];
+		snprintf(nv, sizeof(nv), rf->n == 1 ? _("%zu value") : _("%zu values"), rf->n);
+		snprintf(nw, sizeof(nw), fs.warnings == 1 ? _("%zu warning") : _("%zu warnings"),
+		         fs.warnings);
+		snprintf(ns, sizeof(ns),
+		         fs.skipped == 1 ? _("%zu rule skipped") : _("%zu rules skipped"),
+		         fs.skipped);
+		/* TRANSLATORS: the file, then "81 values", "0 warnings", "2 rules skipped" */
+		printf(_("%s: valid, %s, %s, %s\n"), pos[0], nv, nw, ns);
+	} else {
+		printf(fs.errors == 1 ? _("%s: %zu error\n") : _("%s: %zu errors\n"), pos[0],
+		       fs.errors);
+	}
 	catalog_values_free(&vals);
 	catalog_findings_clear(&fs);
 	returnfile_free(rf);
@@ -591,13 +641,11 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 
 static int cmd_submit(struct client *cl, int argc, char **argv)
 {
-	const char *period = NULL, *org = NULL, *reason = NULL, *pos[1];
+	const char *period = NULL, *org = NULL, *reason = NULL, *receipt = NULL, *pos[1];
 	int dry_run = 0;
-	struct opt_spec specs[] = {{"period", 1, &period, NULL},
-	                           {"org", 1, &org, NULL},
-	                           {"reason", 1, &reason, NULL},
-	                           {"dry-run", 0, NULL, &dry_run},
-	                           {NULL, 0, NULL, NULL}};
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	                           {"reason", 1, &reason, NULL},   {"dry-run", 0, NULL, &dry_run},
+	                           {"receipt", 1, &receipt, NULL}, {NULL, 0, NULL, NULL}};
 	Yuebao__V1__SubmitRequest req = YUEBAO__V1__SUBMIT_REQUEST__INIT;
 	Yuebao__V1__SubmitReply *r = NULL;
 	Yuebao__V1__Value *vals = NULL, **list = NULL;
@@ -609,7 +657,7 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 	if ((rc = parse_opts("submit", argc, argv, specs, pos, 1, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (npos != 1)
-		return usage_error("submit", "give the return file to submit%s", "");
+		return usage_error("submit", "give the return file to submit");
 	if ((rc = check_period("submit", period, true)) != 0)
 		return rc;
 	if (returnfile_read(pos[0], &rf, &eb) != YB_OK) {
@@ -642,14 +690,20 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
 	}
 	if (r->dry_run)
-		printf("dry run: the return of %s for %s is valid and was not stored\n", r->org,
+		printf(_("dry run: the return of %s for %s is valid and was not stored\n"), r->org,
 		       r->period);
 	else
-		printf("submitted %s %s revision %u, %s, received %s\nrequest sha256 %s\n", r->org,
-		       r->period, r->revision, r->on_time ? "on time" : "late", when,
+		printf(_("submitted %s %s revision %u, %s, received %s\nrequest sha256 %s\n"),
+		       r->org, r->period, r->revision, r->on_time ? _("on time") : _("late"), when,
 		       r->request_sha256);
 	for (size_t i = 0; i < r->n_findings; i++)
 		output_field_error(stdout, r->findings[i]);
+	if (!r->dry_run) {
+		const char *written = NULL;
+		if (auditcmd_save_receipt(r, receipt, &written) == 0)
+			printf(_("receipt %s (audit entry %llu)\n"), written,
+			       (unsigned long long)r->receipt->index);
+	}
 	yuebao__v1__submit_reply__free_unpacked(r, NULL);
 done:
 	free(vals);
@@ -700,12 +754,13 @@ static int cmd_show(struct client *cl, int argc, char **argv)
 static int cmd_consolidate(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *compare = NULL, *by = NULL, *format = NULL;
+	const char *explain = NULL;
 	int accepted_only = 0;
 	struct opt_spec specs[] = {
 	    {"period", 1, &period, NULL},   {"org", 1, &org, NULL},
 	    {"compare", 1, &compare, NULL}, {"by", 1, &by, NULL},
 	    {"format", 1, &format, NULL},   {"accepted-only", 0, NULL, &accepted_only},
-	    {NULL, 0, NULL, NULL}};
+	    {"explain", 1, &explain, NULL}, {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ConsolidateRequest req = YUEBAO__V1__CONSOLIDATE_REQUEST__INIT;
 	Yuebao__V1__ConsolidateReply *r = NULL;
 	enum output_format fmt;
@@ -726,9 +781,13 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 	req.compare = (char *)(compare ? compare : "");
 	req.by = (char *)(by ? by : "");
 	req.accepted_only = accepted_only;
+	req.explain = (char *)(explain ? explain : "");
 	if ((rc = call(cl, "Consolidate", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
-	output_consolidate(stdout, stderr, r, fmt);
+	if (explain != NULL)
+		auditcmd_print_explain(stdout, r, explain, fmt == OUTPUT_CSV);
+	else
+		output_consolidate(stdout, stderr, r, fmt);
 	yuebao__v1__consolidate_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -854,17 +913,17 @@ static int cmd_review(struct client *cl, int argc, char **argv)
 		return rc;
 	if (org == NULL)
 		return usage_error("review",
-		                   "--org is required: the branch whose return you review%s", "");
+		                   "--org is required: the branch whose return you review");
 	if (accept + reject + reopen != 1)
-		return usage_error("review", "give exactly one of --accept, --reject, --reopen%s",
-		                   "");
+		return usage_error("review", "give exactly one of --accept, --reject, --reopen");
 	req.org = (char *)org;
 	req.period = (char *)period;
 	req.action = accept ? "accept" : reject ? "reject" : "reopen";
 	req.comment = (char *)(comment ? comment : "");
 	if ((rc = call(cl, "Review", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
-	printf("%s %s revision %u is now %s\n", r->org, r->period, r->revision, r->state);
+	printf(_("%s %s revision %u is now %s\n"), r->org, r->period, r->revision,
+	       output_state_word(r->state));
 	yuebao__v1__review_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -892,142 +951,471 @@ static int cmd_close(struct client *cl, int argc, char **argv)
 	req.comment = (char *)(comment ? comment : "");
 	if ((rc = call(cl, "ClosePeriod", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
-	printf("%s %s (%u month%s) is now %s for submissions\n", r->org, r->period, r->months,
-	       r->months == 1 ? "" : "s", r->closed ? "closed" : "open");
+	if (r->closed)
+		printf(r->months == 1 ? _("%s %s (%u month) is now closed for submissions\n")
+		                      : _("%s %s (%u months) is now closed for submissions\n"),
+		       r->org, r->period, r->months);
+	else
+		printf(r->months == 1 ? _("%s %s (%u month) is now open for submissions\n")
+		                      : _("%s %s (%u months) is now open for submissions\n"),
+		       r->org, r->period, r->months);
 	yuebao__v1__close_period_reply__free_unpacked(r, NULL);
 	return 0;
 }
 
+/* Verifies a checkpoint against the server certificate and the CA; prints why not. */
+static int check_checkpoint(const struct pki_verifier *v, const struct checkpoint *cp,
+                            const uint8_t *cert, size_t cert_len, const char *what)
+{
+	struct errbuf eb = {{0}};
+
+	if (checkpoint_verify(cp, v, cert, cert_len, &eb) != YB_OK) {
+		fprintf(stderr,
+		        _("yuebao audit: the %s checkpoint (size %llu) does not verify: %s\n"),
+		        what, (unsigned long long)cp->size, eb.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A Checkpoint message as a struct checkpoint; -1 when malformed. */
+static int checkpoint_of(const Yuebao__V1__Checkpoint *m, struct checkpoint *cp)
+{
+	if (m == NULL || m->root.len != 32 || m->signature.len > sizeof(cp->sig))
+		return -1;
+	memset(cp, 0, sizeof(*cp));
+	cp->size = m->size;
+	memcpy(cp->root, m->root.data, 32);
+	cp->at_ms = m->at_ms;
+	memcpy(cp->sig, m->signature.data, m->signature.len);
+	cp->sig_len = m->signature.len;
+	return 0;
+}
+
+static int audit_prove(struct client *cl, int argc, char **argv)
+{
+	const char *receipt = NULL;
+	struct opt_spec specs[] = {{"receipt", 1, &receipt, NULL}, {NULL, 0, NULL, NULL}};
+	Yuebao__V1__AuditProveRequest req = YUEBAO__V1__AUDIT_PROVE_REQUEST__INIT;
+	Yuebao__V1__AuditProveReply *r = NULL;
+	struct checkpoint old, now;
+	struct pki_verifier *v = NULL;
+	struct errbuf eb = {{0}};
+	uint8_t leaf[32], *cert = NULL, (*incl)[32] = NULL, (*cons)[32] = NULL;
+	size_t cert_len = 0;
+	uint64_t index;
+	int npos, rc;
+
+	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (receipt == NULL)
+		return usage_error("audit", "prove needs --receipt FILE%s", "");
+	if (auditcmd_read_receipt(receipt, &index, leaf, &old, &cert, &cert_len) != 0)
+		return EXIT_USAGE;
+	resolve_settings(cl);
+	if (cl->ca == NULL || pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao audit: cannot use the CA certificate: %s\n"),
+		        cl->ca ? eb.msg : _("give --ca"));
+		free(cert);
+		return EXIT_USAGE;
+	}
+	rc = EXIT_INVALID;
+	if (check_checkpoint(v, &old, cert, cert_len, _("receipt's")) != 0)
+		goto done;
+	req.index = index;
+	req.old_size = old.size;
+	if ((rc = call(cl, "AuditProve", &req.base, (ProtobufCMessage **)&r)) != 0)
+		goto done;
+	rc = EXIT_INVALID;
+	if (checkpoint_of(r->checkpoint, &now) != 0 || r->n_inclusion > MERKLE_MAX_PROOF ||
+	    r->n_consistency > MERKLE_MAX_PROOF) {
+		fprintf(stderr, _("yuebao audit: the server's proof is malformed\n"));
+		goto done;
+	}
+	if (check_checkpoint(v, &now, r->server_cert.data, r->server_cert.len, _("current")) != 0)
+		goto done;
+	incl = calloc(r->n_inclusion + 1, 32);
+	cons = calloc(r->n_consistency + 1, 32);
+	if (incl == NULL || cons == NULL)
+		goto done;
+	for (size_t i = 0; i < r->n_inclusion; i++) {
+		if (r->inclusion[i].len != 32)
+			goto done;
+		memcpy(incl[i], r->inclusion[i].data, 32);
+	}
+	for (size_t i = 0; i < r->n_consistency; i++) {
+		if (r->consistency[i].len != 32)
+			goto done;
+		memcpy(cons[i], r->consistency[i].data, 32);
+	}
+	if (!merkle_inclusion_verify(leaf, index, now.size, (const uint8_t(*)[32])incl,
+	                             r->n_inclusion, now.root)) {
+		fprintf(stderr,
+		        _("yuebao audit: FAILED: entry %llu is not in the current log of %llu "
+		          "entries\n"),
+		        (unsigned long long)index, (unsigned long long)now.size);
+		goto done;
+	}
+	if (!merkle_consistency_verify(old.size, now.size, old.root, now.root,
+	                               (const uint8_t(*)[32])cons, r->n_consistency)) {
+		fprintf(stderr,
+		        _("yuebao audit: FAILED: the log of %llu entries in the receipt is not a "
+		          "prefix "
+		          "of the current log of %llu entries: it was rewritten\n"),
+		        (unsigned long long)old.size, (unsigned long long)now.size);
+		goto done;
+	}
+	printf(
+	    _("receipt %s: entry %llu is in the log, and the log of %llu entries it was "
+	      "issued with is a prefix of today's %llu entries: nothing before it was changed\n"),
+	    receipt, (unsigned long long)index, (unsigned long long)old.size,
+	    (unsigned long long)now.size);
+	rc = 0;
+done:
+	if (r != NULL)
+		yuebao__v1__audit_prove_reply__free_unpacked(r, NULL);
+	pki_verifier_free(v);
+	free(cert);
+	free(incl);
+	free(cons);
+	return rc;
+}
+
+static int audit_log(struct client *cl, int argc, char **argv)
+{
+	const char *org = NULL, *period = NULL, *since = NULL, *format = NULL;
+	struct opt_spec specs[] = {{"org", 1, &org, NULL},
+	                           {"period", 1, &period, NULL},
+	                           {"since", 1, &since, NULL},
+	                           {"format", 1, &format, NULL},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__AuditLogRequest req = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
+	Yuebao__V1__AuditLogReply *r = NULL;
+	enum output_format fmt;
+	char *token = NULL;
+	size_t pages = 0;
+	int npos, rc;
+
+	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_format("audit", format, &fmt)) != 0 ||
+	    (period != NULL && (rc = check_period("audit", period, false)) != 0))
+		return rc;
+	if (since != NULL) {
+		struct tm tm = {0};
+		char *end = strptime(since, "%Y-%m-%d", &tm);
+		if (end == NULL || (*end != '\0' && strptime(end, " %H:%M", &tm) == NULL))
+			return usage_error("audit", "--since must be YYYY-MM-DD [HH:MM], not '%s'",
+			                   since);
+		tm.tm_isdst = -1;
+		req.since_ms = (int64_t)mktime(&tm) * 1000;
+	}
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)(period ? period : "");
+	req.page_token = "";
+	if (fmt == OUTPUT_CSV)
+		puts("index,time,action,object,leaf_hash");
+	do {
+		if ((rc = call(cl, "AuditLog", &req.base, (ProtobufCMessage **)&r)) != 0) {
+			free(token);
+			return rc;
+		}
+		for (size_t i = 0; i < r->n_entries; i++) {
+			const Yuebao__V1__AuditEntry *e = r->entries[i];
+			char when[64], leaf[65];
+			time_t t = (time_t)(e->at_ms / 1000);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+			if (e->leaf_hash.len == 32)
+				merkle_hex(e->leaf_hash.data, leaf);
+			else
+				leaf[0] = '\0';
+			if (fmt == OUTPUT_CSV)
+				printf("%llu,%s,%s,%s,%s\n", (unsigned long long)e->index, when,
+				       e->action, e->object, leaf);
+			else
+				printf("%6llu  %s  %-16s %s\n", (unsigned long long)e->index, when,
+				       e->action, e->object);
+		}
+		if (r->checkpoint != NULL && r->checkpoint->root.len == 32 &&
+		    r->next_page_token[0] == '\0' && fmt != OUTPUT_CSV) {
+			char root[65];
+			merkle_hex(r->checkpoint->root.data, root);
+			printf(_("log of %llu entries, root %s\n"),
+			       (unsigned long long)r->checkpoint->size, root);
+		}
+		free(token);
+		token = strdup(r->next_page_token);
+		req.page_token = token;
+		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
+		r = NULL;
+	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
+	free(token);
+	return 0;
+}
+
+static int audit_export(struct client *cl, int argc, char **argv)
+{
+	const char *pos[1];
+	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
+	Yuebao__V1__AuditLogRequest lreq = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
+	Yuebao__V1__AuditExportRequest xreq = YUEBAO__V1__AUDIT_EXPORT_REQUEST__INIT;
+	static const char *const parts[] = {"checkpoints", "revisions"};
+	struct auditcmd_bundle *b = NULL;
+	char *token = NULL;
+	size_t pages = 0, entries = 0;
+	int npos, rc;
+
+	if ((rc = parse_opts("audit", argc, argv, specs, pos, 1, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (npos != 1)
+		return usage_error("audit", "export needs the folder to write%s", "");
+	if ((rc = connect_client(cl)) != 0)
+		return rc;
+	if (auditcmd_bundle_open(pos[0], cl->ca, &b) != 0)
+		return EXIT_USAGE;
+	lreq.org = "";
+	lreq.period = "";
+	lreq.page_size = 1000;
+	lreq.page_token = "";
+	do {
+		Yuebao__V1__AuditLogReply *r = NULL;
+		if ((rc = call(cl, "AuditLog", &lreq.base, (ProtobufCMessage **)&r)) != 0)
+			goto done;
+		entries += r->n_entries;
+		auditcmd_bundle_entries(b, r);
+		free(token);
+		token = strdup(r->next_page_token);
+		lreq.page_token = token;
+		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
+	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
+	for (size_t p = 0; p < 2; p++) {
+		xreq.part = (char *)parts[p];
+		xreq.page_token = "";
+		pages = 0;
+		do {
+			Yuebao__V1__AuditExportReply *r = NULL;
+			if ((rc = call(cl, "AuditExport", &xreq.base, (ProtobufCMessage **)&r)) !=
+			    0)
+				goto done;
+			auditcmd_bundle_export(b, r);
+			free(token);
+			token = strdup(r->next_page_token);
+			xreq.page_token = token;
+			yuebao__v1__audit_export_reply__free_unpacked(r, NULL);
+		} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
+	}
+done:
+	free(token);
+	if (auditcmd_bundle_close(b) != 0 && rc == 0) {
+		fprintf(stderr, _("yuebao audit: could not write every file of %s\n"), pos[0]);
+		rc = EXIT_REFUSED;
+	}
+	if (rc == 0)
+		printf(_("wrote %s: %zu audit entries with their checkpoints and signed requests; "
+		         "check it offline with: yuebao audit verify %s\n"),
+		       pos[0], entries, pos[0]);
+	return rc;
+}
+
+static int audit_verify(int argc, char **argv)
+{
+	const char *pos[1];
+	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
+	long problems;
+	int npos, rc;
+
+	if ((rc = parse_opts("audit", argc, argv, specs, pos, 1, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (npos != 1)
+		return usage_error("audit", "verify needs the folder written by audit export%s",
+		                   "");
+	problems = auditcmd_verify(pos[0], stdout);
+	if (problems < 0)
+		return EXIT_USAGE;
+	if (problems > 0)
+		printf(_("%ld problem(s) found: the store does not match what was signed\n"),
+		       problems);
+	return problems > 0 ? EXIT_INVALID : 0;
+}
+
+static int cmd_audit(struct client *cl, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "export") == 0)
+		return audit_export(cl, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return audit_verify(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "log") == 0)
+		return audit_log(cl, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "prove") == 0)
+		return audit_prove(cl, argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(_(find_command("audit")->help), stdout);
+		return 0;
+	}
+	return usage_error("audit", "give log, prove, export or verify%s", "");
+}
+
 static const struct command commands[] = {
-    {"ping", cmd_ping, "round trip; server version; who the server thinks you are",
-     "usage: yuebao ping\n"
-     "\n"
-     "Checks the connection: prints the server's version, the round-trip time, and\n"
-     "your certificate subject, role and org unit as the server sees them.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
-     "         --key branch-ZFW-JG.key --ca ca.crt ping\n"},
-    {"catalog", cmd_catalog, "the data elements, indicators and rules",
-     "usage: yuebao catalog [--format table|csv|json]\n"
-     "\n"
-     "Prints the server's catalog: what a return reports (elements), the figures\n"
-     "derived from them (indicators) and the checks a return must pass (rules).\n"
-     "Also keeps a copy for `yuebao validate` to use offline.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao catalog --format csv > catalog.csv\n"},
-    {"template", cmd_template, "a CSV to fill in: code,name,unit,value",
-     "usage: yuebao template --period YYYY-MM [--org CODE] [--output FILE]\n"
-     "                       [--from-previous]\n"
-     "\n"
-     "Writes an empty return for the month, one row per element of the catalog,\n"
-     "to standard output or to a new FILE (UTF-8 with a byte-order mark, so that\n"
-     "Excel shows the Chinese names). Fill in the value column (leave a value blank\n"
-     "when it was not reported), save it as CSV (CSV UTF-8 or plain CSV both work)\n"
-     "and submit it. --from-previous fills in the stocks (members_total and the\n"
-     "other `last` elements) from your return for the month before.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n"},
-    {"validate", cmd_validate, "check a filled-in CSV offline against the catalog",
-     "usage: yuebao validate FILE [--catalog DIR]\n"
-     "\n"
-     "Checks a return without sending it: unknown or duplicate codes, values that\n"
-     "are not numbers, negative, fractional where whole numbers are due, out of\n"
-     "range, and every rule of the catalog. Uses the catalog cached by the last\n"
-     "`yuebao catalog` (or the one shipped with yuebao), or DIR.\n"
-     "Exit code 4 when the file has errors.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao validate 2026-06.csv\n"},
-    {"submit", cmd_submit, "upload a return; prints the receipt and any warnings",
-     "usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]\n"
-     "\n"
-     "Sends the return in FILE (CSV with at least the columns code,value) for the\n"
-     "month. The first submission is revision 1; a later one amends it and needs\n"
-     "--reason. --dry-run runs the server's full validation and stores nothing.\n"
-     "Prints the receipt: revision, on time or late, and the SHA-256 of the signed\n"
-     "request the server stored. Exit code 4 when the server refuses the data.\n"
-     "\n"
-     "Examples:\n"
-     "  yuebao submit 2026-06.csv --period 2026-06\n"
-     "  yuebao submit 2026-06.csv --period 2026-06 --reason \"corrected study_sessions\"\n"},
-    {"show", cmd_show, "one return",
-     "usage: yuebao show --period YYYY-MM [--org CODE] [--revision N]\n"
-     "                   [--format table|csv|json]\n"
-     "\n"
-     "Prints a return as stored: its values, state, who submitted it and when.\n"
-     "The latest revision unless --revision is given.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao show --org ZFW-JG --period 2026-06\n"},
-    {"consolidate", cmd_consolidate, "consolidated figures for a subtree and period",
-     "usage: yuebao consolidate --period P [--org CODE] [--compare yoy|prev]\n"
-     "                          [--by org|month] [--accepted-only]\n"
-     "                          [--format table|csv|json]\n"
-     "\n"
-     "Adds up the returns of the org unit's subtree over the period (2026-06,\n"
-     "2026Q2, 2026H1, 2026, or a range 2026-01..2026-04) and computes the\n"
-     "indicators from the totals. --compare yoy sets the same months a year\n"
-     "earlier beside them, --compare prev the preceding period of the same length,\n"
-     "with the change in % (or percentage points, pp, for rates). --by org breaks\n"
-     "the figures down by child org unit, --by month by month, after the total.\n"
-     "By default each return counts with its latest revision that was not\n"
-     "rejected; --accepted-only counts only returns the central office accepted.\n"
-     "CSV: code,name,unit,value,previous,change,change_unit (plus a first column\n"
-     "org or month with --by); completeness goes to standard error.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao consolidate --org JGDW --period 2026H1 --compare yoy --format csv\n"},
-    {"history", cmd_history, "all revisions of a return: who, when, why, what changed",
-     "usage: yuebao history --period YYYY-MM [--org CODE] [--format table|csv|json]\n"
-     "\n"
-     "Lists every revision of the month's return, oldest first: its state, when it\n"
-     "was received (on time or late), who sent it (certificate subject and\n"
-     "fingerprint), the reason given, and each value that changed from the revision\n"
-     "before; then every review of the central office with its comment. Nothing\n"
-     "is ever overwritten: the first revision stays as it was sent.\n"
-     "\n"
-     "Example:\n"
-     "  yuebao history --org ZFW-JG --period 2026-06\n"},
-    {"status", cmd_status, "who has submitted: on time or late, missing, reviewed",
-     "usage: yuebao status --period P [--org CODE] [--format table|csv|json]\n"
-     "\n"
-     "For every branch of the org unit's subtree and every month of P (a month, or\n"
-     "up to 24 months such as 2026H1): missing, submitted, accepted or rejected,\n"
-     "the latest revision when there are several, late when the first submission\n"
-     "came after the due day, and (closed) when the period is closed. Then the\n"
-     "totals: completeness (returns present / expected) and timeliness (on time /\n"
-     "expected), as DHIS2 defines them. Months that have not begun are 'not due'.\n"
-     "\n"
-     "Examples:\n"
-     "  yuebao status --period 2026-06\n"
-     "  yuebao status --org FY-DZZ --period 2026H1 --format csv\n"},
-    {"review", cmd_review, "central's decision: accept, reject or reopen a return",
-     "usage: yuebao review --org CODE --period YYYY-MM --accept|--reject|--reopen\n"
-     "                     [--comment TEXT]\n"
-     "\n"
-     "Central office only, for its subtree. --accept locks the latest revision: the\n"
-     "branch cannot amend it until it is reopened. --reject (a --comment saying why\n"
-     "is required) sends it back: the branch submits a corrected revision with a\n"
-     "reason. --reopen unlocks an accepted return. Every decision is kept with its\n"
-     "comment and shown to the branch by `show` and `history`.\n"
-     "\n"
-     "Examples:\n"
-     "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
-     "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n"},
-    {"close", cmd_close, "close a period for a subtree (or reopen it)",
-     "usage: yuebao close --period P [--org CODE] [--reopen] [--comment TEXT]\n"
-     "\n"
-     "Central office only. Closes every month of P for the org unit and everything\n"
-     "below it: no return can be submitted or amended there until the period is\n"
-     "reopened with --reopen. Use it after publishing a report, so the figures\n"
-     "behind it cannot move. Closing and reopening are recorded.\n"
-     "\n"
-     "Examples:\n"
-     "  yuebao close --period 2026H1 --comment \"上半年总结已发布\"\n"
-     "  yuebao close --period 2026-06 --reopen --comment \"补报\"\n"},
+    {"ping", cmd_ping, N_("round trip; server version; who the server thinks you are"),
+     N_("usage: yuebao ping\n"
+        "\n"
+        "Checks the connection: prints the server's version, the round-trip time, and\n"
+        "your certificate subject, role and org unit as the server sees them.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
+        "         --key branch-ZFW-JG.key --ca ca.crt ping\n")},
+    {"catalog", cmd_catalog, N_("the data elements, indicators and rules"),
+     N_("usage: yuebao catalog [--format table|csv|json]\n"
+        "\n"
+        "Prints the server's catalog: what a return reports (elements), the figures\n"
+        "derived from them (indicators) and the checks a return must pass (rules).\n"
+        "Also keeps a copy for `yuebao validate` to use offline.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao catalog --format csv > catalog.csv\n")},
+    {"template", cmd_template, N_("a CSV to fill in: code,name,unit,value"),
+     N_("usage: yuebao template --period YYYY-MM [--org CODE] [--output FILE]\n"
+        "                       [--from-previous]\n"
+        "\n"
+        "Writes an empty return for the month, one row per element of the catalog,\n"
+        "to standard output or to a new FILE (UTF-8 with a byte-order mark, so that\n"
+        "Excel shows the Chinese names). Fill in the value column (leave a value blank\n"
+        "when it was not reported), save it as CSV (CSV UTF-8 or plain CSV both work)\n"
+        "and submit it. --from-previous fills in the stocks (members_total and the\n"
+        "other `last` elements) from your return for the month before.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n")},
+    {"validate", cmd_validate, N_("check a filled-in CSV offline against the catalog"),
+     N_("usage: yuebao validate FILE [--catalog DIR]\n"
+        "\n"
+        "Checks a return without sending it: unknown or duplicate codes, values that\n"
+        "are not numbers, negative, fractional where whole numbers are due, out of\n"
+        "range, and every rule of the catalog. Uses the catalog cached by the last\n"
+        "`yuebao catalog` (or the one shipped with yuebao), or DIR.\n"
+        "Exit code 4 when the file has errors.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao validate 2026-06.csv\n")},
+    {"submit", cmd_submit, N_("upload a return; prints the receipt and any warnings"),
+     N_("usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]\n"
+        "                          [--receipt FILE]\n"
+        "\n"
+        "Sends the return in FILE (CSV with at least the columns code,value) for the\n"
+        "month. The first submission is revision 1; a later one amends it and needs\n"
+        "--reason. --dry-run runs the server's full validation and stores nothing.\n"
+        "Prints the receipt: revision, on time or late, and the SHA-256 of the signed\n"
+        "request the server stored, and keeps the receipt of its audit entry (in\n"
+        "~/.local/share/yuebao/receipts, or --receipt FILE) for `yuebao audit prove`.\n"
+        "Exit code 4 when the server refuses the data.\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao submit 2026-06.csv --period 2026-06\n"
+        "  yuebao submit 2026-06.csv --period 2026-06 --reason \"corrected study_sessions\"\n")},
+    {"show", cmd_show, N_("one return"),
+     N_("usage: yuebao show --period YYYY-MM [--org CODE] [--revision N]\n"
+        "                   [--format table|csv|json]\n"
+        "\n"
+        "Prints a return as stored: its values, state, who submitted it and when.\n"
+        "The latest revision unless --revision is given.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao show --org ZFW-JG --period 2026-06\n")},
+    {"consolidate", cmd_consolidate, N_("consolidated figures for a subtree and period"),
+     N_("usage: yuebao consolidate --period P [--org CODE] [--compare yoy|prev]\n"
+        "                          [--by org|month] [--accepted-only]\n"
+        "                          [--explain CODE] [--format table|csv|json]\n"
+        "\n"
+        "Adds up the returns of the org unit's subtree over the period (2026-06,\n"
+        "2026Q2, 2026H1, 2026, or a range 2026-01..2026-04) and computes the\n"
+        "indicators from the totals. --compare yoy sets the same months a year\n"
+        "earlier beside them, --compare prev the preceding period of the same length,\n"
+        "with the change in % (or percentage points, pp, for rates). --by org breaks\n"
+        "the figures down by child org unit, --by month by month, after the total.\n"
+        "By default each return counts with its latest revision that was not\n"
+        "rejected; --accepted-only counts only returns the central office accepted.\n"
+        "CSV: code,name,unit,value,previous,change,change_unit (plus a first column\n"
+        "org or month with --by); completeness goes to standard error.\n"
+        "--explain CODE lists instead the returns behind that figure of the total:\n"
+        "org unit, month, revision, value and audit log entry (CSV:\n"
+        "org,period,revision,code,value,log_index).\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao consolidate --org JGDW --period 2026H1 --compare yoy --format csv\n"
+        "  yuebao consolidate --org JGDW --period 2026H1 --explain study_sessions\n")},
+    {"history", cmd_history, N_("all revisions of a return: who, when, why, what changed"),
+     N_("usage: yuebao history --period YYYY-MM [--org CODE] [--format table|csv|json]\n"
+        "\n"
+        "Lists every revision of the month's return, oldest first: its state, when it\n"
+        "was received (on time or late), who sent it (certificate subject and\n"
+        "fingerprint), the reason given, and each value that changed from the revision\n"
+        "before; then every review of the central office with its comment. Nothing\n"
+        "is ever overwritten: the first revision stays as it was sent.\n"
+        "\n"
+        "Example:\n"
+        "  yuebao history --org ZFW-JG --period 2026-06\n")},
+    {"status", cmd_status, N_("who has submitted: on time or late, missing, reviewed"),
+     N_("usage: yuebao status --period P [--org CODE] [--format table|csv|json]\n"
+        "\n"
+        "For every branch of the org unit's subtree and every month of P (a month, or\n"
+        "up to 24 months such as 2026H1): missing, submitted, accepted or rejected,\n"
+        "the latest revision when there are several, late when the first submission\n"
+        "came after the due day, and (closed) when the period is closed. Then the\n"
+        "totals: completeness (returns present / expected) and timeliness (on time /\n"
+        "expected), as DHIS2 defines them. Months that have not begun are 'not due'.\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao status --period 2026-06\n"
+        "  yuebao status --org FY-DZZ --period 2026H1 --format csv\n")},
+    {"review", cmd_review, N_("central's decision: accept, reject or reopen a return"),
+     N_("usage: yuebao review --org CODE --period YYYY-MM --accept|--reject|--reopen\n"
+        "                     [--comment TEXT]\n"
+        "\n"
+        "Central office only, for its subtree. --accept locks the latest revision: the\n"
+        "branch cannot amend it until it is reopened. --reject (a --comment saying why\n"
+        "is required) sends it back: the branch submits a corrected revision with a\n"
+        "reason. --reopen unlocks an accepted return. Every decision is kept with its\n"
+        "comment and shown to the branch by `show` and `history`.\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
+        "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n")},
+    {"audit", cmd_audit, N_("the audit trail: log, prove a receipt, export, verify offline"),
+     N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD] [--format csv]\n"
+        "       yuebao audit prove --receipt FILE\n"
+        "       yuebao audit export DIR\n"
+        "       yuebao audit verify DIR\n"
+        "\n"
+        "Every submission, review, close and reopen, every load of the org tree and\n"
+        "catalog, and every refused call that matters to security is an entry of an\n"
+        "append-only log, a Merkle tree (RFC 6962) whose root the daemon signs after\n"
+        "each entry. `submit` keeps a receipt of its entry (under\n"
+        "~/.local/share/yuebao/receipts, or --receipt FILE).\n"
+        "\n"
+        "  log     the entries (auditors and the central office)\n"
+        "  prove   checks a receipt: its entry is still in the log and the log it was\n"
+        "          issued with is a prefix of today's, so nothing before it changed\n"
+        "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
+        "          signed request, the CA and server certificates (root auditors)\n"
+        "  verify  checks DIR offline: every entry against the signed checkpoints,\n"
+        "          every submission's signature, and that the stored values are those\n"
+        "          the branch signed; names each entry that fails (exit 4)\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao audit prove --receipt ~/.local/share/yuebao/receipts/ZFW-JG-2026-06-r1.json\n"
+        "  yuebao audit export /srv/audit/2026-07 && yuebao audit verify /srv/audit/2026-07\n")},
+    {"close", cmd_close, N_("close a period for a subtree (or reopen it)"),
+     N_("usage: yuebao close --period P [--org CODE] [--reopen] [--comment TEXT]\n"
+        "\n"
+        "Central office only. Closes every month of P for the org unit and everything\n"
+        "below it: no return can be submitted or amended there until the period is\n"
+        "reopened with --reopen. Use it after publishing a report, so the figures\n"
+        "behind it cannot move. Closing and reopening are recorded.\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao close --period 2026H1 --comment \"上半年总结已发布\"\n"
+        "  yuebao close --period 2026-06 --reopen --comment \"补报\"\n")},
 };
 
 static const struct command *find_command(const char *name)
@@ -1040,10 +1428,10 @@ static const struct command *find_command(const char *name)
 
 static void print_global_help(FILE *f)
 {
-	fputs(global_help, f);
+	fputs(_(global_help), f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fputs(global_tail, f);
+		fprintf(f, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+	fputs(_(global_tail), f);
 }
 
 int main(int argc, char **argv)
@@ -1059,7 +1447,7 @@ int main(int argc, char **argv)
 		const char **slot = NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
 			if (i + 1 < argc && (cmd = find_command(argv[i + 1])) != NULL) {
-				fputs(cmd->help, stdout);
+				fputs(_(cmd->help), stdout);
 				return 0;
 			}
 			print_global_help(stdout);

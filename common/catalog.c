@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "decimal.h"
+#include "i18n.h"
 #include "sheet.h"
 
 const char *const catalog_file_names[CATALOG_NFILES] = {"elements.csv", "indicators.csv",
@@ -32,8 +33,6 @@ enum { F_ELEMENTS, F_INDICATORS, F_RULES };
 #define CODE_MAX 64
 
 enum code_kind { KIND_NONE, KIND_ELEMENT, KIND_INDICATOR, KIND_RULE };
-
-static const char *const kind_names[] = {"", "element", "indicator", "rule"};
 
 struct code_slot {
 	const char *code; /* owned by the element/indicator/rule */
@@ -227,7 +226,7 @@ static int bad(const struct loader *ld, const char *col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return status_fail(ld->eb, YB_INVALID_ARGUMENT, "%s: line %zu, column %s: %s", ld->file,
+	return status_fail(ld->eb, YB_INVALID_ARGUMENT, _("%s: line %zu, column %s: %s"), ld->file,
 	                   ld->line, col, msg);
 }
 
@@ -238,8 +237,8 @@ static int header(const struct loader *ld, const char *const *names, size_t n, i
 		cols[i] = sheet_find_col(ld->sh, names[i]);
 		if (cols[i] < 0)
 			return status_fail(ld->eb, YB_INVALID_ARGUMENT,
-			                   "%s: line %zu: no '%s' column in the header", ld->file,
-			                   sheet_line(ld->sh, 0), names[i]);
+			                   _("%s: line %zu: no '%s' column in the header"),
+			                   ld->file, sheet_line(ld->sh, 0), names[i]);
 	}
 	return YB_OK;
 }
@@ -254,7 +253,7 @@ static int need(const struct loader *ld, const char *colname, int col, const cha
 {
 	*out = cell(ld, col);
 	if (**out == '\0')
-		return bad(ld, colname, "empty; a value is required");
+		return bad(ld, colname, _("empty; a value is required"));
 	return YB_OK;
 }
 
@@ -262,7 +261,7 @@ static int dup_str(const struct loader *ld, const char *s, char **out)
 {
 	*out = strdup(s);
 	if (*out == NULL)
-		return status_fail(ld->eb, YB_ENOMEM, "%s: out of memory", ld->file);
+		return status_fail(ld->eb, YB_ENOMEM, _("%s: out of memory"), ld->file);
 	return YB_OK;
 }
 
@@ -274,13 +273,18 @@ static int new_code(const struct loader *ld, const char *code)
 
 	if (!code_ok(code))
 		return bad(ld, "code",
-		           "invalid code '%s': a lower-case letter, then up to %d lower-case "
-		           "letters, digits or '_'",
+		           _("invalid code '%s': a lower-case letter, then up to %d lower-case "
+		             "letters, digits or '_'"),
 		           shown(code, b, sizeof(b)), CODE_MAX - 1);
 	s = slot_find(ld->ci, code);
 	if (s != NULL)
-		return bad(ld, "code", "duplicate code '%s' (already the %s on line %zu of %s)",
-		           code, kind_names[s->kind], s->line,
+		return bad(ld, "code",
+		           s->kind == KIND_ELEMENT
+		               ? _("duplicate code '%s' (already the element on line %zu of %s)")
+		           : s->kind == KIND_INDICATOR
+		               ? _("duplicate code '%s' (already the indicator on line %zu of %s)")
+		               : _("duplicate code '%s' (already the rule on line %zu of %s)"),
+		           code, s->line,
 		           catalog_file_names[s->kind == KIND_ELEMENT     ? F_ELEMENTS
 		                              : s->kind == KIND_INDICATOR ? F_INDICATORS
 		                                                          : F_RULES]);
@@ -296,11 +300,13 @@ static int check_codes(const struct loader *ld, const char *col, const struct fo
 	for (size_t i = 0; i < n; i++) {
 		const struct code_slot *s = slot_find(ld->ci, codes[i]);
 		if (s == NULL)
-			return bad(ld, col, "unknown element '%s'", codes[i]);
+			return bad(ld, col, _("unknown element '%s'"), codes[i]);
 		if (s->kind != KIND_ELEMENT)
-			return bad(ld, col, "'%s' is %s %s; only elements can be used here",
-			           codes[i], s->kind == KIND_INDICATOR ? "an" : "a",
-			           kind_names[s->kind]);
+			return bad(ld, col,
+			           s->kind == KIND_INDICATOR
+			               ? _("'%s' is an indicator; only elements can be used here")
+			               : _("'%s' is a rule; only elements can be used here"),
+			           codes[i]);
 	}
 	return YB_OK;
 }
@@ -317,7 +323,7 @@ static int parse_bound(const struct loader *ld, const char *col, int c, enum cat
 	if (dec_parse(s, type == CATALOG_INT ? 0 : 2, v, &deb) != YB_OK)
 		return bad(ld, col, "%s", deb.msg);
 	if (*v < 0)
-		return bad(ld, col, "must not be negative: values are never negative");
+		return bad(ld, col, _("must not be negative: values are never negative"));
 	*has = true;
 	return YB_OK;
 }
@@ -335,11 +341,11 @@ static int load_elements(struct loader *ld)
 	if (rc != YB_OK)
 		return rc;
 	if (rows < 2)
-		return status_fail(ld->eb, YB_INVALID_ARGUMENT, "%s: no elements after the header",
-		                   ld->file);
+		return status_fail(ld->eb, YB_INVALID_ARGUMENT,
+		                   _("%s: no elements after the header"), ld->file);
 	c->elements = calloc(rows - 1, sizeof(*c->elements));
 	if (c->elements == NULL)
-		return status_fail(ld->eb, YB_ENOMEM, "%s: out of memory", ld->file);
+		return status_fail(ld->eb, YB_ENOMEM, _("%s: out of memory"), ld->file);
 	for (ld->row = 1; ld->row < rows; ld->row++) {
 		struct catalog_element *e = &c->elements[c->n_elements];
 		const char *code, *section, *zh, *en, *type, *agg;
@@ -358,20 +364,21 @@ static int load_elements(struct loader *ld)
 		else if (ascii_ieq(type, "amount"))
 			e->type = CATALOG_AMOUNT;
 		else
-			return bad(ld, "type", "'%s' is not a type: use int or amount",
+			return bad(ld, "type", _("'%s' is not a type: use int or amount"),
 			           shown(type, b, sizeof(b)));
 		if (ascii_ieq(agg, "sum"))
 			e->agg = CATALOG_SUM;
 		else if (ascii_ieq(agg, "last"))
 			e->agg = CATALOG_LAST;
 		else
-			return bad(ld, "aggregation", "'%s' is not an aggregation: use sum or last",
+			return bad(ld, "aggregation",
+			           _("'%s' is not an aggregation: use sum or last"),
 			           shown(agg, b, sizeof(b)));
 		if ((rc = parse_bound(ld, "min", cols[C_MIN], e->type, &e->has_min, &e->min)) ||
 		    (rc = parse_bound(ld, "max", cols[C_MAX], e->type, &e->has_max, &e->max)))
 			return rc;
 		if (e->has_min && e->has_max && e->min > e->max)
-			return bad(ld, "max", "max is below min");
+			return bad(ld, "max", _("max is below min"));
 		/* Counted before the strings are copied, so catalog_free sees them. */
 		c->n_elements++;
 		if ((rc = dup_str(ld, code, &e->code)) ||
@@ -400,7 +407,7 @@ static int load_indicators(struct loader *ld)
 		return YB_OK;
 	c->indicators = calloc(rows - 1, sizeof(*c->indicators));
 	if (c->indicators == NULL)
-		return status_fail(ld->eb, YB_ENOMEM, "%s: out of memory", ld->file);
+		return status_fail(ld->eb, YB_ENOMEM, _("%s: out of memory"), ld->file);
 	for (ld->row = 1; ld->row < rows; ld->row++) {
 		struct catalog_indicator *ind = &c->indicators[c->n_indicators];
 		const char *code, *zh, *en, *text, *dec, *change;
@@ -416,7 +423,8 @@ static int load_indicators(struct loader *ld)
 		    (rc = need(ld, "change", cols[C_CHANGE], &change)))
 			return rc;
 		if (!(dec[0] >= '0' && dec[0] <= '6' && dec[1] == '\0'))
-			return bad(ld, "decimals", "'%s' is not a number of decimals from 0 to 6",
+			return bad(ld, "decimals",
+			           _("'%s' is not a number of decimals from 0 to 6"),
 			           shown(dec, b, sizeof(b)));
 		ind->decimals = dec[0] - '0';
 		if (ascii_ieq(change, "percent"))
@@ -424,7 +432,8 @@ static int load_indicators(struct loader *ld)
 		else if (ascii_ieq(change, "points"))
 			ind->change = CATALOG_POINTS;
 		else
-			return bad(ld, "change", "'%s' is not a change kind: use percent or points",
+			return bad(ld, "change",
+			           _("'%s' is not a change kind: use percent or points"),
 			           shown(change, b, sizeof(b)));
 		c->n_indicators++;
 		if (formula_parse(text, &ind->formula, &feb) != YB_OK)
@@ -455,7 +464,7 @@ static int load_rules(struct loader *ld)
 		return YB_OK;
 	c->rules = calloc(rows - 1, sizeof(*c->rules));
 	if (c->rules == NULL)
-		return status_fail(ld->eb, YB_ENOMEM, "%s: out of memory", ld->file);
+		return status_fail(ld->eb, YB_ENOMEM, _("%s: out of memory"), ld->file);
 	for (ld->row = 1; ld->row < rows; ld->row++) {
 		struct catalog_rule *r = &c->rules[c->n_rules];
 		const char *code, *text, *sev, *zh, *en;
@@ -474,7 +483,8 @@ static int load_rules(struct loader *ld)
 		else if (ascii_ieq(sev, "warning"))
 			r->severity = CATALOG_WARNING;
 		else
-			return bad(ld, "severity", "'%s' is not a severity: use error or warning",
+			return bad(ld, "severity",
+			           _("'%s' is not a severity: use error or warning"),
 			           shown(sev, b, sizeof(b)));
 		c->n_rules++;
 		if (formula_parse_rule(text, &r->rule, &feb) != YB_OK)
@@ -498,20 +508,21 @@ static int digest(struct catalog *c, struct errbuf *eb)
 	int rc = YB_OK;
 
 	if (ctx == NULL)
-		return status_fail(eb, YB_ENOMEM, "catalog digest: out of memory");
+		return status_fail(eb, YB_ENOMEM, _("catalog digest: out of memory"));
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, "catalog digest: EVP_DigestInit_ex failed");
+		rc = status_fail(eb, YB_ECRYPTO, _("catalog digest: EVP_DigestInit_ex failed"));
 		goto out;
 	}
 	for (size_t i = 0; i < CATALOG_NFILES; i++) {
 		if (c->files[i].len > 0 &&
 		    EVP_DigestUpdate(ctx, c->files[i].data, c->files[i].len) != 1) {
-			rc = status_fail(eb, YB_ECRYPTO, "catalog digest: EVP_DigestUpdate failed");
+			rc = status_fail(eb, YB_ECRYPTO,
+			                 _("catalog digest: EVP_DigestUpdate failed"));
 			goto out;
 		}
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-		rc = status_fail(eb, YB_ECRYPTO, "catalog digest: EVP_DigestFinal_ex failed");
+		rc = status_fail(eb, YB_ECRYPTO, _("catalog digest: EVP_DigestFinal_ex failed"));
 		goto out;
 	}
 	for (unsigned int i = 0; i < mdlen; i++)
@@ -534,7 +545,7 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 	*out = NULL;
 	if (files == NULL || n != CATALOG_NFILES)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "catalog: expected %d files (%s, %s, %s), got %zu",
+		                   _("catalog: expected %d files (%s, %s, %s), got %zu"),
 		                   CATALOG_NFILES, catalog_file_names[0], catalog_file_names[1],
 		                   catalog_file_names[2], n);
 	for (size_t i = 0; i < n; i++) {
@@ -545,27 +556,27 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 				break;
 		if (k == CATALOG_NFILES || byname[k] != NULL)
 			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "catalog: unexpected or repeated file '%s'",
+			                   _("catalog: unexpected or repeated file '%s'"),
 			                   files[i].name ? files[i].name : "(null)");
 		if (files[i].data == NULL && files[i].len > 0)
-			return status_fail(eb, YB_INVALID_ARGUMENT, "catalog: %s has no data",
+			return status_fail(eb, YB_INVALID_ARGUMENT, _("catalog: %s has no data"),
 			                   files[i].name);
 		if (files[i].len > SHEET_MAX_BYTES)
 			return status_fail(eb, YB_RESOURCE_EXHAUSTED,
-			                   "%s: file larger than %u bytes", files[i].name,
+			                   _("%s: file larger than %u bytes"), files[i].name,
 			                   SHEET_MAX_BYTES);
 		byname[k] = &files[i];
 	}
 
 	ci = calloc(1, sizeof(*ci));
 	if (ci == NULL)
-		return status_fail(eb, YB_ENOMEM, "catalog: out of memory");
+		return status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
 	c = &ci->pub;
 	for (size_t k = 0; k < CATALOG_NFILES; k++) {
 		c->files[k].name = strdup(catalog_file_names[k]);
 		c->files[k].data = malloc(byname[k]->len + 1);
 		if (c->files[k].name == NULL || c->files[k].data == NULL) {
-			rc = status_fail(eb, YB_ENOMEM, "catalog: out of memory");
+			rc = status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
 			goto fail;
 		}
 		if (byname[k]->len > 0)
@@ -588,7 +599,7 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 		;
 	ci->slots = calloc(size, sizeof(*ci->slots));
 	if (ci->slots == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "catalog: out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
 		goto fail;
 	}
 	ci->mask = size - 1;
@@ -625,8 +636,8 @@ static int read_file(const char *dir, const char *name, struct catalog_file *f, 
 	f->data = NULL;
 	f->len = 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: catalog directory name too long",
-		                   name);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("%s: catalog directory name too long"), name);
 	return sheet_read_file(path, &f->data, &f->len, eb);
 }
 
@@ -731,7 +742,7 @@ static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kin
 	copy_cut(it->code, sizeof(it->code), code);
 	copy_cut(it->value, sizeof(it->value), value);
 	if (line > 0)
-		off = (size_t)snprintf(it->message, sizeof(it->message), "line %zu: ", line);
+		off = (size_t)snprintf(it->message, sizeof(it->message), _("line %zu: "), line);
 	va_start(ap, fmt);
 	vsnprintf(it->message + off, sizeof(it->message) - off, fmt, ap);
 	va_end(ap);
@@ -781,19 +792,19 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 	if (dec_parse_entry(en->value, maxdec, v, &deb) == YB_OK) {
 		if (*v < 0)
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   "%s: \"%s\" is negative; values cannot be negative",
+			                   _("%s: \"%s\" is negative; values cannot be negative"),
 			                   e->code, b);
 		if (e->has_min && *v < e->min) {
 			fmt_value(e, e->min, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   "%s: %s is below the minimum %s", e->code, got, lim);
+			                   _("%s: %s is below the minimum %s"), e->code, got, lim);
 		}
 		if (e->has_max && *v > e->max) {
 			fmt_value(e, e->max, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   "%s: %s is above the maximum %s", e->code, got, lim);
+			                   _("%s: %s is above the maximum %s"), e->code, got, lim);
 		}
 		*ok = true;
 		return YB_OK;
@@ -801,8 +812,10 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 	/* dec_parse_entry says precisely what is wrong; only the sign is ours to judge. */
 	if (negative_number(en->value))
 		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-		                   "%s: \"%s\" is negative; values cannot be negative", e->code, b);
-	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, "%s: %s", e->code,
+		                   _("%s: \"%s\" is negative; values cannot be negative"), e->code,
+		                   b);
+	/* TRANSLATORS: an element code, then what is wrong with its value */
+	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, _("%s: %s"), e->code,
 	                   deb.msg);
 }
 
@@ -890,9 +903,10 @@ static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
 		if (holds)
 			return YB_OK;
 		annotate(x, formula_text(r->rule), why, sizeof(why));
-		return add_finding(
-		    f, r->severity == CATALOG_ERROR ? FINDING_ERROR : FINDING_WARNING, 0, r->code,
-		    "", "rule %s violated: %s: %s", r->code, why, r->message_en);
+		return add_finding(f,
+		                   r->severity == CATALOG_ERROR ? FINDING_ERROR : FINDING_WARNING,
+		                   0, r->code, "", _("rule %s violated: %s: %s"), r->code, why,
+		                   i18n_language() == I18N_CHINESE ? r->message_zh : r->message_en);
 	}
 	if (res == FORMULA_MISSING) {
 		const char *const *codes;
@@ -901,22 +915,26 @@ static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
 		why[0] = '\0';
 		for (size_t i = 0; i < n; i++) {
 			int k = catalog_find_element(x->c, codes[i]);
-			const char *state;
+			char piece[CODE_MAX + 64];
 
 			if (k >= 0 && x->v->present[k])
 				continue;
-			state = (k >= 0 && x->invalid[k]) ? " has no valid value" : " not reported";
+			snprintf(piece, sizeof(piece),
+			         (k >= 0 && x->invalid[k]) ? _("%s has no valid value")
+			                                   : _("%s not reported"),
+			         codes[i]);
 			if (pos > 0)
 				append(why, sizeof(why), &pos, ", ", 2);
-			append(why, sizeof(why), &pos, codes[i], strlen(codes[i]));
-			append(why, sizeof(why), &pos, state, strlen(state));
+			append(why, sizeof(why), &pos, piece, strlen(piece));
 		}
-		return add_finding(f, FINDING_SKIPPED, 0, r->code, "", "rule %s skipped: %s",
+		return add_finding(f, FINDING_SKIPPED, 0, r->code, "", _("rule %s skipped: %s"),
 		                   r->code, why);
 	}
-	return add_finding(f, FINDING_SKIPPED, 0, r->code, "", "rule %s skipped: %s", r->code,
-	                   res == FORMULA_DIV_ZERO ? "division by zero"
-	                                           : "numbers too large to compare");
+	return add_finding(f, FINDING_SKIPPED, 0, r->code, "",
+	                   res == FORMULA_DIV_ZERO
+	                       ? _("rule %s skipped: division by zero")
+	                       : _("rule %s skipped: numbers too large to compare"),
+	                   r->code);
 }
 
 int catalog_check(const struct catalog *c, const struct catalog_entry *entries, size_t n,
@@ -954,7 +972,7 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 
 		if (*code == '\0') {
 			rc = add_finding(findings, FINDING_ERROR, en->line, "", value,
-			                 "no element code given");
+			                 _("no element code given"));
 			if (rc != YB_OK)
 				goto out;
 			continue;
@@ -963,13 +981,14 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		if (k < 0) {
 			s = slot_find(impl_of(c), code);
 			if (s != NULL && s->kind == KIND_INDICATOR)
-				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 "%s is an indicator, computed from the elements; "
-				                 "leave it out of the return",
-				                 code);
+				rc =
+				    add_finding(findings, FINDING_ERROR, en->line, code, value,
+				                _("%s is an indicator, computed from the elements; "
+				                  "leave it out of the return"),
+				                code);
 			else
 				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 "unknown element code '%s'",
+				                 _("unknown element code '%s'"),
 				                 shown(code, b, sizeof(b)));
 			if (rc != YB_OK)
 				goto out;
@@ -978,11 +997,11 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		if (seen[k] != 0) {
 			if (seen[k] > 1)
 				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 "%s: given twice (first on line %zu)", code,
+				                 _("%s: given twice (first on line %zu)"), code,
 				                 seen[k] - 1);
 			else
 				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 "%s: given more than once", code);
+				                 _("%s: given more than once"), code);
 			if (rc != YB_OK)
 				goto out;
 			continue;
@@ -1023,15 +1042,15 @@ int catalog_default_dir(char *buf, size_t len, struct errbuf *eb)
 
 	if (n <= 0)
 		return status_fail(eb, YB_EIO,
-		                   "cannot locate the running binary to find the "
-		                   "default catalog; give --catalog DIR");
+		                   _("cannot locate the running binary to find the "
+		                     "default catalog; give --catalog DIR"));
 	exe[n] = '\0';
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
 	if (snprintf(buf, len, "%s/../share/yuebao/catalog", exe) >= (int)len ||
 	    stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-		return status_fail(eb, YB_EIO,
-		                   "the default catalog is not installed at %s; give --catalog DIR",
-		                   buf);
+		return status_fail(
+		    eb, YB_EIO, _("the default catalog is not installed at %s; give --catalog DIR"),
+		    buf);
 	return YB_OK;
 }

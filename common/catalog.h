@@ -124,7 +124,7 @@ struct catalog_finding {
 	size_t line;       /* 0 when not tied to one line (rules) */
 	char code[72];     /* element code, or rule code for rule findings */
 	char value[48];    /* the value as written, truncated; "" for rules */
-	char message[384]; /* English, names the field/rule and the problem */
+	char message[384]; /* in the caller's language; names the field/rule and the problem */
 };
 
 /* A growable list of findings; zero-initialise, free with catalog_findings_clear. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
+
 size_t checkpoint_text(const struct checkpoint *c, char buf[CHECKPOINT_TEXT_MAX])
 {
 	char hex[MERKLE_HEX_LEN + 1];
@@ -31,8 +33,8 @@ int checkpoint_sign(struct checkpoint *c, const struct pki_identity *id, struct 
 		return rc;
 	if (sig_len > sizeof(c->sig)) {
 		free(sig);
-		return status_fail(eb, YB_ECRYPTO, "checkpoint signature of %zu bytes is too long",
-		                   sig_len);
+		return status_fail(eb, YB_ECRYPTO,
+		                   _("checkpoint signature of %zu bytes is too long"), sig_len);
 	}
 	memcpy(c->sig, sig, sig_len);
 	c->sig_len = sig_len;

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "i18n.h"
+
 /* Longest text dec_parse looks at; longer input is refused unread. */
 #define DEC_TEXT_MAX 64
 
@@ -62,20 +64,20 @@ int dec_parse(const char *s, int max_decimals, int64_t *out, struct errbuf *eb)
 	bool dot = false;
 
 	if (s == NULL)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is empty"));
 	if (max_decimals < 0 || max_decimals > 2)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "at most 0, 1 or 2 decimals can be allowed");
+		                   _("at most 0, 1 or 2 decimals can be allowed"));
 	n = strnlen(s, DEC_TEXT_MAX + 1);
 	if (n > DEC_TEXT_MAX)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is longer than %d characters",
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is longer than %d characters"),
 		                   DEC_TEXT_MAX);
 	for (b = 0; b < n && is_blank(s[b]); b++)
 		;
 	for (e = n; e > b && is_blank(s[e - 1]); e--)
 		;
 	if (b == e)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is empty"));
 	quote(s + b, e - b, q, sizeof(q));
 
 	i = b;
@@ -100,31 +102,34 @@ int dec_parse(const char *s, int max_decimals, int64_t *out, struct errbuf *eb)
 			dot = true;
 		} else {
 			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "\"%s\" is not a number: unexpected '%c'", q,
+			                   _("\"%s\" is not a number: unexpected '%c'"), q,
 			                   (c >= 0x20 && c < 0x7f) ? c : '?');
 		}
 	}
 	if (ndigits == 0 && nfrac == 0)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "\"%s\" is not a number: no digits", q);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("\"%s\" is not a number: no digits"),
+		                   q);
 	if (dot && nfrac == 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" is not a number: no digits after '.'", q);
+		                   _("\"%s\" is not a number: no digits after '.'"), q);
 	if (nfrac > max_decimals) {
 		if (max_decimals == 0)
-			return status_fail(
-			    eb, YB_INVALID_ARGUMENT,
-			    "\"%s\" is not a whole number: has %d decimal%s, at most "
-			    "0 allowed",
-			    q, nfrac, nfrac == 1 ? "" : "s");
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   nfrac == 1 ? _("\"%s\" is not a whole number: has %d "
+			                                  "decimal, at most 0 allowed")
+			                              : _("\"%s\" is not a whole number: has %d "
+			                                  "decimals, at most 0 allowed"),
+			                   q, nfrac);
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" has %d decimal%s, at most %d allowed", q, nfrac,
-		                   nfrac == 1 ? "" : "s", max_decimals);
+		                   nfrac == 1 ? _("\"%s\" has %d decimal, at most %d allowed")
+		                              : _("\"%s\" has %d decimals, at most %d allowed"),
+		                   q, nfrac, max_decimals);
 	}
 	if (nfrac == 1)
 		frac *= 10;
 	if (units > DEC_MAX_UNITS || (units == DEC_MAX_UNITS && frac > 0))
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" is too large: at most %lld in magnitude", q,
+		                   _("\"%s\" is too large: at most %lld in magnitude"), q,
 		                   (long long)DEC_MAX_UNITS);
 	total = units * DEC_SCALE + frac;
 	*out = neg ? -total : total;
@@ -148,20 +153,20 @@ int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf
 	int nint = 0, nfrac = 0, sigfrac = 0, group = 0;
 
 	if (s == NULL)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is empty"));
 	if (max_decimals < 0 || max_decimals > 2)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "at most 0, 1 or 2 decimals can be allowed");
+		                   _("at most 0, 1 or 2 decimals can be allowed"));
 	n = strnlen(s, DEC_TEXT_MAX + 1);
 	if (n > DEC_TEXT_MAX)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is longer than %d characters",
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is longer than %d characters"),
 		                   DEC_TEXT_MAX);
 	for (b = 0; b < n && is_blank(s[b]); b++)
 		;
 	for (e = n; e > b && is_blank(s[e - 1]); e--)
 		;
 	if (b == e)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "value is empty");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("value is empty"));
 	quote(s + b, e - b, q, sizeof(q));
 
 	/* Non-ASCII first: it is what a Chinese input method in full-width mode
@@ -171,13 +176,14 @@ int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf
 			continue;
 		for (size_t k = i; k < e; k++)
 			if (is_fullwidth_number_char((const unsigned char *)s + k, e - k))
-				return status_fail(eb, YB_INVALID_ARGUMENT,
-				                   "\"%s\" is not a number: it has full-width "
-				                   "characters; type it with the ASCII digits 0-9 "
-				                   "(half-width input)",
-				                   q);
+				return status_fail(
+				    eb, YB_INVALID_ARGUMENT,
+				    _("\"%s\" is not a number: it has full-width "
+				      "characters; type it with the ASCII digits 0-9 "
+				      "(half-width input)"),
+				    q);
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" is not a number: unexpected non-ASCII character", q);
+		                   _("\"%s\" is not a number: unexpected non-ASCII character"), q);
 	}
 
 	i = b;
@@ -191,13 +197,14 @@ int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf
 		if (s[i] == ',') {
 			if (nint == 0)
 				return status_fail(eb, YB_INVALID_ARGUMENT,
-				                   "\"%s\" is not a number: it starts with ','", q);
+				                   _("\"%s\" is not a number: it starts with ','"),
+				                   q);
 			if (!grouped && group <= 3 && s[first_digit] == '0')
 				return status_fail(
 				    eb, YB_INVALID_ARGUMENT,
-				    "\"%s\" is not a number: with thousands separators "
-				    "it cannot start with 0 (decimals are written with "
-				    "'.')",
+				    _("\"%s\" is not a number: with thousands separators "
+				      "it cannot start with 0 (decimals are written with "
+				      "'.')"),
 				    q);
 			if (grouped ? group != 3 : group > 3)
 				goto bad_groups;
@@ -223,31 +230,32 @@ int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf
 		}
 		if (nfrac == 0 && i == e && nint > 0)
 			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "\"%s\" is not a number: no digits after '.'", q);
+			                   _("\"%s\" is not a number: no digits after '.'"), q);
 	}
 	if (i < e)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" is not a number: unexpected '%c'", q,
+		                   _("\"%s\" is not a number: unexpected '%c'"), q,
 		                   (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?');
 	if (nint == 0 && nfrac == 0)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "\"%s\" is not a number: no digits", q);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("\"%s\" is not a number: no digits"),
+		                   q);
 	if (sigfrac > max_decimals) {
 		if (max_decimals == 0)
-			return status_fail(eb, YB_INVALID_ARGUMENT, "\"%s\" is not a whole number",
-			                   q);
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   _("\"%s\" is not a whole number"), q);
 		if (sigfrac == nfrac)
 			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "\"%s\" has %d decimals, at most %d allowed", q, nfrac,
-			                   max_decimals);
+			                   _("\"%s\" has %d decimals, at most %d allowed"), q,
+			                   nfrac, max_decimals);
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" has %d significant decimals, at most %d allowed", q,
+		                   _("\"%s\" has %d significant decimals, at most %d allowed"), q,
 		                   sigfrac, max_decimals);
 	}
 	if (nfrac == 1)
 		frac *= 10;
 	if (units > DEC_MAX_UNITS || (units == DEC_MAX_UNITS && frac > 0))
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "\"%s\" is too large: at most %lld in magnitude", q,
+		                   _("\"%s\" is too large: at most %lld in magnitude"), q,
 		                   (long long)DEC_MAX_UNITS);
 	total = units * DEC_SCALE + frac;
 	*out = neg ? -total : total;
@@ -255,8 +263,8 @@ int dec_parse_entry(const char *s, int max_decimals, int64_t *out, struct errbuf
 
 bad_groups:
 	return status_fail(eb, YB_INVALID_ARGUMENT,
-	                   "\"%s\" is not a number: ',' must separate groups of three digits, "
-	                   "as in 1,200 or 12,345,678 (decimals are written with '.')",
+	                   _("\"%s\" is not a number: ',' must separate groups of three digits, "
+	                     "as in 1,200 or 12,345,678 (decimals are written with '.')"),
 	                   q);
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
+
 /* Deepest nesting of parentheses and unary minus accepted. */
 #define MAX_DEPTH 64
 
@@ -93,12 +95,12 @@ static const char *found(const struct parser *p, char *buf, size_t len)
 	unsigned char c;
 
 	if (p->pos >= p->n)
-		return "end of text";
+		return _("end of text");
 	c = (unsigned char)p->s[p->pos];
 	if (c >= 0x21 && c < 0x7f)
 		snprintf(buf, len, "'%c'", c);
 	else
-		snprintf(buf, len, "byte 0x%02X", c);
+		snprintf(buf, len, _("byte 0x%02X"), c);
 	return buf;
 }
 
@@ -107,7 +109,7 @@ static int fail_expected(struct parser *p, const char *what)
 {
 	char buf[16];
 
-	return status_fail(p->eb, YB_INVALID_ARGUMENT, "column %zu: expected %s, found %s",
+	return status_fail(p->eb, YB_INVALID_ARGUMENT, _("column %zu: expected %s, found %s"),
 	                   p->pos + 1, what, found(p, buf, sizeof(buf)));
 }
 
@@ -117,7 +119,7 @@ static int new_node(struct parser *p, enum node_kind kind, int a, int b, int *ou
 
 	/* Unreachable by the one-byte-per-node argument; kept as a hard guard. */
 	if (p->f->nnodes >= p->f->cap)
-		return status_fail(p->eb, YB_INVALID_ARGUMENT, "column %zu: formula too complex",
+		return status_fail(p->eb, YB_INVALID_ARGUMENT, _("column %zu: formula too complex"),
 		                   p->pos + 1);
 	nd = &p->f->nodes[p->f->nnodes];
 	nd->kind = kind;
@@ -142,8 +144,8 @@ static int parse_number(struct parser *p, int *out)
 	while (p->pos < p->n && is_digit(p->s[p->pos])) {
 		if (++nint > MAX_INT_DIGITS)
 			return status_fail(p->eb, YB_INVALID_ARGUMENT,
-			                   "column %zu: number has more than %d digits before "
-			                   "the decimal point",
+			                   _("column %zu: number has more than %d digits before "
+			                     "the decimal point"),
 			                   start + 1, MAX_INT_DIGITS);
 		num = num * 10 + (p->s[p->pos] - '0');
 		p->pos++;
@@ -151,12 +153,13 @@ static int parse_number(struct parser *p, int *out)
 	if (peek(p) == '.') {
 		p->pos++;
 		if (!is_digit(peek(p)))
-			return fail_expected(p, "a digit after '.'");
+			return fail_expected(p, _("a digit after '.'"));
 		while (p->pos < p->n && is_digit(p->s[p->pos])) {
 			if (++nfrac > MAX_FRAC_DIGITS)
-				return status_fail(p->eb, YB_INVALID_ARGUMENT,
-				                   "column %zu: number has more than %d decimals",
-				                   start + 1, MAX_FRAC_DIGITS);
+				return status_fail(
+				    p->eb, YB_INVALID_ARGUMENT,
+				    _("column %zu: number has more than %d decimals"), start + 1,
+				    MAX_FRAC_DIGITS);
 			num = num * 10 + (p->s[p->pos] - '0');
 			den *= 10;
 			p->pos++;
@@ -166,7 +169,8 @@ static int parse_number(struct parser *p, int *out)
 	r.den = 1;
 	/* Dividing by 10^k reduces the literal; it cannot fail for these sizes. */
 	if (dec_ratio_div(r, dec_ratio_from_int((int64_t)den), &r) != YB_OK)
-		return status_fail(p->eb, YB_INVALID_ARGUMENT, "column %zu: bad number", start + 1);
+		return status_fail(p->eb, YB_INVALID_ARGUMENT, _("column %zu: bad number"),
+		                   start + 1);
 	if ((rc = new_node(p, N_NUM, -1, -1, out)) != YB_OK)
 		return rc;
 	p->f->nodes[*out].value = r;
@@ -187,7 +191,7 @@ static int intern_code(struct parser *p, const char *s, size_t len, int *index)
 	}
 	/* Unreachable by the sizing argument; kept as a hard guard. */
 	if (f->pool_used + len + 1 > f->pool_cap || f->ncodes >= f->cap)
-		return status_fail(p->eb, YB_INVALID_ARGUMENT, "formula too complex");
+		return status_fail(p->eb, YB_INVALID_ARGUMENT, _("formula too complex"));
 	memcpy(f->pool + f->pool_used, s, len);
 	f->pool[f->pool_used + len] = '\0';
 	f->codes[f->ncodes] = f->pool + f->pool_used;
@@ -205,8 +209,8 @@ static int parse_ident(struct parser *p, int *out)
 		p->pos++;
 	if (p->pos - start > MAX_CODE)
 		return status_fail(p->eb, YB_INVALID_ARGUMENT,
-		                   "column %zu: element code longer than %d characters", start + 1,
-		                   MAX_CODE);
+		                   _("column %zu: element code longer than %d characters"),
+		                   start + 1, MAX_CODE);
 	if ((rc = intern_code(p, p->s + start, p->pos - start, &idx)) != YB_OK)
 		return rc;
 	return new_node(p, N_VAR, idx, -1, out);
@@ -216,7 +220,7 @@ static int enter(struct parser *p)
 {
 	if (++p->depth > MAX_DEPTH)
 		return status_fail(p->eb, YB_INVALID_ARGUMENT,
-		                   "column %zu: nested deeper than %d levels", p->pos + 1,
+		                   _("column %zu: nested deeper than %d levels"), p->pos + 1,
 		                   MAX_DEPTH);
 	return YB_OK;
 }
@@ -250,8 +254,8 @@ static int parse_unary(struct parser *p, int *out)
 		if (peek(p) != ')') {
 			char buf[16];
 			return status_fail(p->eb, YB_INVALID_ARGUMENT,
-			                   "column %zu: expected ')' to close the '(' at column "
-			                   "%zu, found %s",
+			                   _("column %zu: expected ')' to close the '(' at column "
+			                     "%zu, found %s"),
 			                   p->pos + 1, open + 1, found(p, buf, sizeof(buf)));
 		}
 		p->pos++;
@@ -263,9 +267,9 @@ static int parse_unary(struct parser *p, int *out)
 		return parse_ident(p, out);
 	if (c >= 'A' && c <= 'Z')
 		return status_fail(p->eb, YB_INVALID_ARGUMENT,
-		                   "column %zu: element codes are lower case, found '%c'",
+		                   _("column %zu: element codes are lower case, found '%c'"),
 		                   p->pos + 1, c);
-	return fail_expected(p, "a number, an element code or '('");
+	return fail_expected(p, _("a number, an element code or '('"));
 }
 
 /* term := unary (('*' | '/') unary)* */
@@ -350,14 +354,14 @@ static int expect_end(struct parser *p, bool rule)
 	c = peek(p);
 	if (c == ')')
 		return status_fail(p->eb, YB_INVALID_ARGUMENT,
-		                   "column %zu: ')' without a matching '('", p->pos + 1);
+		                   _("column %zu: ')' without a matching '('"), p->pos + 1);
 	if (!rule && read_cmp(p, &op)) {
 		p->pos = at;
 		return status_fail(p->eb, YB_INVALID_ARGUMENT,
-		                   "column %zu: a comparison is only allowed in a rule",
+		                   _("column %zu: a comparison is only allowed in a rule"),
 		                   p->pos + 1);
 	}
-	return fail_expected(p, rule ? "end of text" : "an operator or end of text");
+	return fail_expected(p, rule ? _("end of text") : _("an operator or end of text"));
 }
 
 static struct formula *formula_new(const char *text, size_t n)
@@ -388,22 +392,22 @@ static int parse(const char *text, bool rule, struct formula **out, struct errbu
 	int rc;
 
 	if (text == NULL)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "column 1: formula is empty");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("column 1: formula is empty"));
 	n = strnlen(text, FORMULA_MAX_TEXT + 1);
 	if (n > FORMULA_MAX_TEXT)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "formula is longer than %d bytes",
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("formula is longer than %d bytes"),
 		                   FORMULA_MAX_TEXT);
 	p.s = text;
 	p.n = n;
 	p.eb = eb;
 	skip_space(&p);
 	if (p.pos >= n)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "column %zu: formula is empty",
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("column %zu: formula is empty"),
 		                   p.pos + 1);
 	p.pos = 0;
 	f = formula_new(text, n);
 	if (f == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory parsing a formula");
+		return status_fail(eb, YB_ENOMEM, _("out of memory parsing a formula"));
 	p.f = f;
 	f->is_rule = rule;
 	f->rhs = -1;
@@ -412,7 +416,7 @@ static int parse(const char *text, bool rule, struct formula **out, struct errbu
 	if (rule) {
 		skip_space(&p);
 		if (!read_cmp(&p, &f->op)) {
-			rc = fail_expected(&p, "a comparison (<= < = >= > !=)");
+			rc = fail_expected(&p, _("a comparison (<= < = >= > !=)"));
 			goto fail;
 		}
 		if ((rc = parse_expr(&p, &f->rhs)) != YB_OK)

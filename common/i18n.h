@@ -29,7 +29,7 @@ enum i18n_language { I18N_ENGLISH = 0, I18N_CHINESE = 1 };
 void i18n_init(void);
 
 /* msgid in the current thread's language; the result must not be freed. */
-const char *i18n_text(const char *msgid);
+const char *i18n_text(const char *msgid) __attribute__((format_arg(1)));
 
 /* The language of the current thread (its override, else the process's). */
 enum i18n_language i18n_language(void);

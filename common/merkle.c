@@ -16,6 +16,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "i18n.h"
+
 /* A SHA-256 context reused for all the hashes of one operation. */
 struct hasher {
 	EVP_MD *md;
@@ -46,7 +48,7 @@ static int hasher_open(struct hasher *h, struct errbuf *eb)
 		EVP_MD_CTX_free(h->ctx);
 		h->md = NULL;
 		h->ctx = NULL;
-		return status_fail(eb, YB_ECRYPTO, "cannot set up SHA-256: %s", ssl_reason());
+		return status_fail(eb, YB_ECRYPTO, _("cannot set up SHA-256: %s"), ssl_reason());
 	}
 	return YB_OK;
 }
@@ -134,7 +136,7 @@ static int emit(const uint8_t (*tmp)[MERKLE_HASH_LEN], const size_t *order, size
 		p = malloc(count * sizeof(*p));
 		if (p == NULL)
 			return status_fail(eb, YB_ENOMEM,
-			                   "out of memory for a %zu-hash Merkle proof", count);
+			                   _("out of memory for a %zu-hash Merkle proof"), count);
 		for (size_t i = 0; i < count; i++)
 			memcpy(p[i], tmp[order[i]], MERKLE_HASH_LEN);
 	}
@@ -178,7 +180,7 @@ int merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t out[
 
 	if (leaves == NULL && n > 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "merkle_root: no leaves for a tree of %zu", n);
+		                   _("merkle_root: no leaves for a tree of %zu"), n);
 	if ((rc = hasher_open(&h, eb)) != YB_OK)
 		return rc;
 	if (n == 0)
@@ -187,7 +189,7 @@ int merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t out[
 		rc = range_root(&h, leaves, n, out);
 	hasher_close(&h);
 	if (rc != YB_OK)
-		return status_fail(eb, rc, "SHA-256 failed computing a Merkle root: %s",
+		return status_fail(eb, rc, _("SHA-256 failed computing a Merkle root: %s"),
 		                   ssl_reason());
 	return YB_OK;
 }
@@ -205,7 +207,7 @@ int merkle_inclusion_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, s
 	*proof_len = 0;
 	if (leaves == NULL || index >= n)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "no leaf %zu in a Merkle tree of %zu leaves", index, n);
+		                   _("no leaf %zu in a Merkle tree of %zu leaves"), index, n);
 	if ((rc = hasher_open(&h, eb)) != YB_OK)
 		return rc;
 	/*
@@ -228,7 +230,7 @@ int merkle_inclusion_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, s
 	}
 	hasher_close(&h);
 	if (rc != YB_OK)
-		return status_fail(eb, rc, "SHA-256 failed computing an inclusion proof: %s",
+		return status_fail(eb, rc, _("SHA-256 failed computing an inclusion proof: %s"),
 		                   ssl_reason());
 	for (size_t i = 0; i < count; i++)
 		order[i] = count - 1 - i;
@@ -250,11 +252,11 @@ int merkle_consistency_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t ol
 	*proof_len = 0;
 	if (old_size > new_size)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "no consistency proof from %zu leaves back to %zu", old_size,
+		                   _("no consistency proof from %zu leaves back to %zu"), old_size,
 		                   new_size);
 	if (leaves == NULL && new_size > 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "merkle_consistency_proof: no leaves for a tree of %zu",
+		                   _("merkle_consistency_proof: no leaves for a tree of %zu"),
 		                   new_size);
 	if (old_size == 0 || old_size == new_size)
 		return YB_OK;
@@ -289,7 +291,7 @@ int merkle_consistency_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t ol
 	}
 	hasher_close(&h);
 	if (rc != YB_OK)
-		return status_fail(eb, rc, "SHA-256 failed computing a consistency proof: %s",
+		return status_fail(eb, rc, _("SHA-256 failed computing a consistency proof: %s"),
 		                   ssl_reason());
 	if (terminal)
 		order[n++] = 0;
@@ -430,16 +432,16 @@ int merkle_unhex(const char *hex, uint8_t out[MERKLE_HASH_LEN], struct errbuf *e
 	uint8_t buf[MERKLE_HASH_LEN];
 
 	if (hex == NULL)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "no hash given");
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("no hash given"));
 	for (size_t i = 0; i < MERKLE_HEX_LEN; i++) {
 		int d = hex_digit(hex[i]);
 		if (d < 0)
 			return status_fail(
 			    eb, YB_INVALID_ARGUMENT,
 			    hex[i] == '\0'
-			        ? "hash '%s' is too short: a SHA-256 hash is 64 hex digits"
-			        : "hash '%.64s' has a non-hex character: a SHA-256 hash is "
-			          "64 hex digits",
+			        ? _("hash '%s' is too short: a SHA-256 hash is 64 hex digits")
+			        : _("hash '%.64s' has a non-hex character: a SHA-256 hash is "
+			            "64 hex digits"),
 			    hex);
 		if (i % 2 == 0)
 			buf[i / 2] = (uint8_t)(d << 4);
@@ -447,9 +449,9 @@ int merkle_unhex(const char *hex, uint8_t out[MERKLE_HASH_LEN], struct errbuf *e
 			buf[i / 2] |= (uint8_t)d;
 	}
 	if (hex[MERKLE_HEX_LEN] != '\0')
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "hash '%.64s...' is too long: a SHA-256 hash is 64 hex digits",
-		                   hex);
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    _("hash '%.64s...' is too long: a SHA-256 hash is 64 hex digits"), hex);
 	memcpy(out, buf, MERKLE_HASH_LEN);
 	return YB_OK;
 }

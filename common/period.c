@@ -11,10 +11,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
+
 /* Longest text period_parse looks at; "2026-01..2026-06" is 16 bytes. */
 #define PERIOD_INPUT_MAX 64
 
-#define FORMS_HINT "use 2026-06, 2026Q2, 2026H1, 2026H2, 2026 or a range such as 2026-01..2026-06"
+static const char forms_hint[] =
+    N_("use 2026-06, 2026Q2, 2026H1, 2026H2, 2026 or a range such as 2026-01..2026-06");
 
 enum kind { K_MONTH, K_QUARTER, K_HALF, K_YEAR };
 
@@ -69,12 +72,12 @@ static int parse_single(const char *s, size_t n, struct period *out, enum kind *
 	size_t i;
 
 	if (n < 4) {
-		snprintf(why, whylen, "a period starts with a 4-digit year");
+		snprintf(why, whylen, "%s", _("a period starts with a 4-digit year"));
 		return YB_INVALID_ARGUMENT;
 	}
 	for (i = 0; i < 4; i++) {
 		if (!is_digit(s[i])) {
-			snprintf(why, whylen, "a period starts with a 4-digit year");
+			snprintf(why, whylen, "%s", _("a period starts with a 4-digit year"));
 			return YB_INVALID_ARGUMENT;
 		}
 	}
@@ -84,16 +87,17 @@ static int parse_single(const char *s, size_t n, struct period *out, enum kind *
 		v = 0;
 	} else if (s[4] == '-') {
 		if (n < 7 || !is_digit(s[5]) || !is_digit(s[6])) {
-			snprintf(why, whylen, "a month is written with two digits, as in 2026-06");
+			snprintf(why, whylen, "%s",
+			         _("a month is written with two digits, as in 2026-06"));
 			return YB_INVALID_ARGUMENT;
 		}
 		if (n > 7) {
-			snprintf(why, whylen, "unexpected text after the month");
+			snprintf(why, whylen, "%s", _("unexpected text after the month"));
 			return YB_INVALID_ARGUMENT;
 		}
 		v = (s[5] - '0') * 10 + (s[6] - '0');
 		if (v < 1 || v > 12) {
-			snprintf(why, whylen, "month %02d does not exist (01..12)", v);
+			snprintf(why, whylen, _("month %02d does not exist (01..12)"), v);
 			return YB_INVALID_ARGUMENT;
 		}
 		*kind = K_MONTH;
@@ -101,30 +105,31 @@ static int parse_single(const char *s, size_t n, struct period *out, enum kind *
 		bool quarter = s[4] == 'Q';
 		if (n < 6 || !is_digit(s[5])) {
 			snprintf(why, whylen, "%s",
-			         quarter ? "a quarter is written as in 2026Q2"
-			                 : "a half year is written as in 2026H1");
+			         quarter ? _("a quarter is written as in 2026Q2")
+			                 : _("a half year is written as in 2026H1"));
 			return YB_INVALID_ARGUMENT;
 		}
 		if (n > 6) {
-			snprintf(why, whylen, "unexpected text after the %s",
-			         quarter ? "quarter" : "half year");
+			snprintf(why, whylen, "%s",
+			         quarter ? _("unexpected text after the quarter")
+			                 : _("unexpected text after the half year"));
 			return YB_INVALID_ARGUMENT;
 		}
 		v = s[5] - '0';
 		if (v < 1 || v > (quarter ? 4 : 2)) {
 			snprintf(why, whylen,
-			         quarter ? "quarter %d does not exist (1..4)"
-			                 : "half %d does not exist (1 or 2)",
+			         quarter ? _("quarter %d does not exist (1..4)")
+			                 : _("half %d does not exist (1 or 2)"),
 			         v);
 			return YB_INVALID_ARGUMENT;
 		}
 		*kind = quarter ? K_QUARTER : K_HALF;
 	} else {
-		snprintf(why, whylen, "unexpected text after the year");
+		snprintf(why, whylen, "%s", _("unexpected text after the year"));
 		return YB_INVALID_ARGUMENT;
 	}
 	if (year < PERIOD_MIN_YEAR || year > PERIOD_MAX_YEAR) {
-		snprintf(why, whylen, "year %d is outside %d..%d", year, PERIOD_MIN_YEAR,
+		snprintf(why, whylen, _("year %d is outside %d..%d"), year, PERIOD_MIN_YEAR,
 		         PERIOD_MAX_YEAR);
 		return YB_INVALID_ARGUMENT;
 	}
@@ -162,31 +167,32 @@ static int parse_any(const char *s, struct period *out, bool *is_range, enum kin
 	enum kind ka, kb;
 
 	if (s == NULL || s[0] == '\0')
-		return status_fail(eb, YB_INVALID_ARGUMENT, "period is empty; " FORMS_HINT);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("period is empty; %s"),
+		                   _(forms_hint));
 	n = strnlen(s, PERIOD_INPUT_MAX + 1);
 	if (n > PERIOD_INPUT_MAX)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "period is longer than %d characters; " FORMS_HINT,
-		                   PERIOD_INPUT_MAX);
+		                   _("period is longer than %d characters; %s"), PERIOD_INPUT_MAX,
+		                   _(forms_hint));
 	quote(s, n, q, sizeof(q));
 	dots = strstr(s, "..");
 	if (dots == NULL) {
 		if (parse_single(s, n, out, kind, why, sizeof(why)) != YB_OK)
-			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "period \"%s\": %s; " FORMS_HINT, q, why);
+			return status_fail(eb, YB_INVALID_ARGUMENT, _("period \"%s\": %s; %s"), q,
+			                   why, _(forms_hint));
 		*is_range = false;
 		return YB_OK;
 	}
 	if (parse_single(s, (size_t)(dots - s), &a, &ka, why, sizeof(why)) != YB_OK)
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "period \"%s\": range start: %s; " FORMS_HINT, q, why);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("period \"%s\": range start: %s; %s"),
+		                   q, why, _(forms_hint));
 	if (parse_single(dots + 2, n - (size_t)(dots + 2 - s), &b, &kb, why, sizeof(why)) != YB_OK)
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "period \"%s\": range end: %s; " FORMS_HINT, q, why);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("period \"%s\": range end: %s; %s"),
+		                   q, why, _(forms_hint));
 	/* The end may overlap the start (2026H1..2026Q2) but not begin or end before it. */
 	if (b.first < a.first || b.last < a.last)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "period \"%s\": the range end comes before its start", q);
+		                   _("period \"%s\": the range end comes before its start"), q);
 	out->first = a.first;
 	out->last = b.last;
 	*is_range = true;
@@ -221,7 +227,7 @@ int period_parse_month(const char *s, int *month, struct errbuf *eb)
 		quote(s, strlen(s), q, sizeof(q));
 		return status_fail(
 		    eb, YB_INVALID_ARGUMENT,
-		    "period \"%s\": returns are monthly; give one month such as 2026-06", q);
+		    _("period \"%s\": returns are monthly; give one month such as 2026-06"), q);
 	}
 	*month = p.first;
 	return YB_OK;

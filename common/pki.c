@@ -15,6 +15,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "i18n.h"
+
 struct pki_identity {
 	X509 *cert;
 	EVP_PKEY *key;
@@ -34,7 +36,7 @@ static const char *ssl_reason(void)
 	unsigned long e = ERR_get_error();
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
 	ERR_clear_error();
-	return r ? r : "unknown OpenSSL error";
+	return r ? r : _("unknown OpenSSL error");
 }
 
 static BIO *open_file(const char *path, const char *what, struct errbuf *eb)
@@ -42,7 +44,7 @@ static BIO *open_file(const char *path, const char *what, struct errbuf *eb)
 	BIO *b = BIO_new_file(path, "r");
 	if (b == NULL) {
 		ERR_clear_error();
-		status_fail(eb, YB_EIO, "cannot read %s file '%s'", what, path);
+		status_fail(eb, YB_EIO, _("cannot read %s file '%s'"), what, path);
 	}
 	return b;
 }
@@ -116,49 +118,51 @@ int pki_identity_load(const char *cert_path, const char *key_path, struct pki_id
 	int n;
 
 	if (id == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
-	if ((b = open_file(cert_path, "certificate", eb)) == NULL) {
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	if ((b = open_file(cert_path, _("certificate"), eb)) == NULL) {
 		rc = YB_EIO;
 		goto fail;
 	}
 	id->cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	BIO_free(b);
 	if (id->cert == NULL) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM certificate: %s",
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' is not a PEM certificate: %s"),
 		                 cert_path, ssl_reason());
 		goto fail;
 	}
-	if ((b = open_file(key_path, "private key", eb)) == NULL) {
+	if ((b = open_file(key_path, _("private key"), eb)) == NULL) {
 		rc = YB_EIO;
 		goto fail;
 	}
 	id->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 	BIO_free(b);
 	if (id->key == NULL) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM private key: %s",
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' is not a PEM private key: %s"),
 		                 key_path, ssl_reason());
 		goto fail;
 	}
 	if (!is_p256(id->key)) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not an EC P-256 key", key_path);
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' is not an EC P-256 key"),
+		                 key_path);
 		goto fail;
 	}
 	if (X509_check_private_key(id->cert, id->key) != 1) {
 		ERR_clear_error();
 		rc = status_fail(eb, YB_INVALID_ARGUMENT,
-		                 "private key '%s' does not belong to certificate '%s'", key_path,
-		                 cert_path);
+		                 _("private key '%s' does not belong to certificate '%s'"),
+		                 key_path, cert_path);
 		goto fail;
 	}
 	n = i2d_X509(id->cert, &der);
 	if (n <= 0) {
-		rc = status_fail(eb, YB_ECRYPTO, "cannot encode '%s': %s", cert_path, ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot encode '%s': %s"), cert_path,
+		                 ssl_reason());
 		goto fail;
 	}
 	id->der = malloc((size_t)n);
 	if (id->der == NULL) {
 		OPENSSL_free(der);
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto fail;
 	}
 	memcpy(id->der, der, (size_t)n);
@@ -196,19 +200,19 @@ int pki_sign(const struct pki_identity *id, const uint8_t *data, size_t len, uin
 	int rc = YB_OK;
 
 	if (md == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, id->key) != 1 ||
 	    EVP_DigestSign(md, NULL, &n, data, len) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, "cannot sign request: %s", ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot sign request: %s"), ssl_reason());
 		goto done;
 	}
 	if ((buf = malloc(n)) == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto done;
 	}
 	if (EVP_DigestSign(md, buf, &n, data, len) != 1) {
 		free(buf);
-		rc = status_fail(eb, YB_ECRYPTO, "cannot sign request: %s", ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot sign request: %s"), ssl_reason());
 		goto done;
 	}
 	*sig = buf;
@@ -228,10 +232,10 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 	int ncert = 0;
 
 	if (v == NULL || (v->store = X509_STORE_new()) == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto fail;
 	}
-	if ((b = open_file(ca_path, "CA certificate", eb)) == NULL) {
+	if ((b = open_file(ca_path, _("CA certificate"), eb)) == NULL) {
 		rc = YB_EIO;
 		goto fail;
 	}
@@ -243,7 +247,7 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 		if (xi->x509 == NULL)
 			continue;
 		if (X509_STORE_add_cert(v->store, xi->x509) != 1) {
-			rc = status_fail(eb, YB_ECRYPTO, "cannot use CA certificate '%s': %s",
+			rc = status_fail(eb, YB_ECRYPTO, _("cannot use CA certificate '%s': %s"),
 			                 ca_path, ssl_reason());
 			goto fail;
 		}
@@ -252,12 +256,13 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 			           v->deployment, sizeof(v->deployment));
 	}
 	if (ncert == 0) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' holds no PEM certificate", ca_path);
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' holds no PEM certificate"),
+		                 ca_path);
 		goto fail;
 	}
 	if (crl_path != NULL && crl_path[0] != '\0') {
 		X509_CRL *crl;
-		if ((b = open_file(crl_path, "CRL", eb)) == NULL) {
+		if ((b = open_file(crl_path, _("CRL"), eb)) == NULL) {
 			rc = YB_EIO;
 			goto fail;
 		}
@@ -265,14 +270,14 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 		BIO_free(b);
 		b = NULL;
 		if (crl == NULL) {
-			rc = status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM CRL: %s",
+			rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' is not a PEM CRL: %s"),
 			                 crl_path, ssl_reason());
 			goto fail;
 		}
 		rc = X509_STORE_add_crl(v->store, crl) == 1 ? YB_OK : YB_ECRYPTO;
 		X509_CRL_free(crl);
 		if (rc != YB_OK) {
-			status_fail(eb, rc, "cannot use CRL '%s': %s", crl_path, ssl_reason());
+			status_fail(eb, rc, _("cannot use CRL '%s': %s"), crl_path, ssl_reason());
 			goto fail;
 		}
 		v->check_crl = 1;
@@ -300,19 +305,19 @@ static const char *chain_error(int err)
 {
 	switch (err) {
 	case X509_V_ERR_CERT_REVOKED:
-		return "certificate revoked";
+		return _("certificate revoked");
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return "certificate expired";
+		return _("certificate expired");
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return "certificate not yet valid";
+		return _("certificate not yet valid");
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-		return "certificate not issued by this deployment's CA";
+		return _("certificate not issued by this deployment's CA");
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		return "no CRL for the issuing CA";
+		return _("no CRL for the issuing CA");
 	default:
 		return X509_verify_cert_error_string(err);
 	}
@@ -330,18 +335,19 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	int rc = YB_OK;
 
 	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER)
-		return status_fail(eb, YB_UNAUTHENTICATED, "no caller certificate in the request");
+		return status_fail(eb, YB_UNAUTHENTICATED,
+		                   _("no caller certificate in the request"));
 	if (sig_len == 0 || sig_len > PKI_MAX_SIGNATURE)
-		return status_fail(eb, YB_UNAUTHENTICATED, "no valid signature in the request");
+		return status_fail(eb, YB_UNAUTHENTICATED, _("no valid signature in the request"));
 	cert = d2i_X509(NULL, &p, (long)cert_len);
 	if (cert == NULL || p != cert_der + cert_len) {
 		ERR_clear_error();
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "caller certificate is not valid DER");
+		rc = status_fail(eb, YB_UNAUTHENTICATED, _("caller certificate is not valid DER"));
 		goto done;
 	}
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, "cannot verify certificate: %s", ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 		goto done;
 	}
 	X509_STORE_CTX_set_time(ctx, 0, now);
@@ -355,33 +361,33 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	fill_principal(cert, cert_der, cert_len, out);
 	if (strcmp(out->deployment, v->deployment) != 0) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED,
-		                 "certificate is for deployment '%s', not '%s'", out->deployment,
+		                 _("certificate is for deployment '%s', not '%s'"), out->deployment,
 		                 v->deployment);
 		goto done;
 	}
 	if (!valid_role(out->role)) {
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "certificate role OU='%s' is not a role",
-		                 out->role);
+		rc = status_fail(eb, YB_UNAUTHENTICATED,
+		                 _("certificate role OU='%s' is not a role"), out->role);
 		goto done;
 	}
 	if (!pki_valid_org_code(out->org)) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED,
-		                 "certificate CN='%s' is not an org unit code", out->org);
+		                 _("certificate CN='%s' is not an org unit code"), out->org);
 		goto done;
 	}
 	key = X509_get0_pubkey(cert);
 	if (!is_p256(key)) {
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "caller key is not EC P-256");
+		rc = status_fail(eb, YB_UNAUTHENTICATED, _("caller key is not EC P-256"));
 		goto done;
 	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, "cannot verify signature: %s", ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
 		goto done;
 	}
 	if (EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
 		ERR_clear_error();
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "signature does not verify");
+		rc = status_fail(eb, YB_UNAUTHENTICATED, _("signature does not verify"));
 		goto done;
 	}
 done:
@@ -403,16 +409,16 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 
 	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER || sig_len == 0 ||
 	    sig_len > PKI_MAX_SIGNATURE)
-		return status_fail(eb, YB_UNAUTHENTICATED, "no certificate or signature");
+		return status_fail(eb, YB_UNAUTHENTICATED, _("no certificate or signature"));
 	cert = d2i_X509(NULL, &p, (long)cert_len);
 	if (cert == NULL || p != cert_der + cert_len) {
 		ERR_clear_error();
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "certificate is not valid DER");
+		rc = status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
 		goto done;
 	}
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, "cannot verify certificate: %s", ssl_reason());
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 		goto done;
 	}
 	X509_STORE_CTX_set_time(ctx, 0, at);
@@ -426,13 +432,41 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) != 1 ||
 	    EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
 		ERR_clear_error();
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "signature does not verify");
+		rc = status_fail(eb, YB_UNAUTHENTICATED, _("signature does not verify"));
 	}
 done:
 	EVP_MD_CTX_free(md);
 	X509_STORE_CTX_free(ctx);
 	X509_free(cert);
 	return rc;
+}
+
+int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbuf *eb)
+{
+	BIO *b = open_file(path, "certificate", eb);
+	X509 *cert;
+	unsigned char *buf = NULL;
+	int n;
+
+	if (b == NULL)
+		return YB_EIO;
+	cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (cert == NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "'%s' is not a PEM certificate: %s",
+		                   path, ssl_reason());
+	n = i2d_X509(cert, &buf);
+	X509_free(cert);
+	if (n <= 0)
+		return status_fail(eb, YB_ECRYPTO, "cannot encode '%s': %s", path, ssl_reason());
+	if ((*der = malloc((size_t)n)) == NULL) {
+		OPENSSL_free(buf);
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	}
+	memcpy(*der, buf, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(buf);
+	return YB_OK;
 }
 
 void pki_sha256_hex(const void *data, size_t len, char out[65])

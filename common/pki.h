@@ -90,6 +90,9 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t at, struct errbuf *eb);
 
+/* Reads a PEM certificate file as DER (caller frees *der). YB_EIO / YB_INVALID_ARGUMENT. */
+int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbuf *eb);
+
 /* True when code has the form of an org unit code: [A-Z0-9-]{2,32}. */
 bool pki_valid_org_code(const char *code);
 

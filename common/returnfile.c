@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include "i18n.h"
+
 int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb)
 {
 	struct returnfile *r = NULL;
@@ -16,22 +18,23 @@ int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
-		return status_fail(eb, YB_ENOMEM, "%s: out of memory", path);
+		return status_fail(eb, YB_ENOMEM, _("%s: out of memory"), path);
 	if ((rc = sheet_load_file(path, &r->sheet, eb)) != YB_OK)
 		goto fail;
 	code_col = sheet_find_col(r->sheet, "code");
 	value_col = sheet_find_col(r->sheet, "value");
 	if (code_col < 0 || value_col < 0) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT,
-		                 "%s: line %zu: no '%s' column in the header (the first line must "
-		                 "name the columns, at least code,value)",
-		                 path, sheet_line(r->sheet, 0), code_col < 0 ? "code" : "value");
+		rc =
+		    status_fail(eb, YB_INVALID_ARGUMENT,
+		                _("%s: line %zu: no '%s' column in the header (the first line must "
+		                  "name the columns, at least code,value)"),
+		                path, sheet_line(r->sheet, 0), code_col < 0 ? "code" : "value");
 		goto fail;
 	}
 	rows = sheet_rows(r->sheet);
 	r->entries = calloc(rows, sizeof(*r->entries));
 	if (r->entries == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", path);
+		rc = status_fail(eb, YB_ENOMEM, _("%s: out of memory"), path);
 		goto fail;
 	}
 	for (size_t i = 1; i < rows; i++) {

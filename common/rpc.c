@@ -56,18 +56,19 @@ static int read_pem(const char *path, const char *what, char **out, struct errbu
 	size_t n;
 
 	if (f == NULL)
-		return status_fail(eb, YB_EIO, "cannot read %s file '%s'", what, path);
+		return status_fail(eb, YB_EIO, _("cannot read %s file '%s'"), what, path);
 	buf = malloc(PEM_MAX_BYTES + 1);
 	if (buf == NULL) {
 		fclose(f);
-		return status_fail(eb, YB_ENOMEM, "out of memory");
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	}
 	n = fread(buf, 1, PEM_MAX_BYTES + 1, f);
 	fclose(f);
 	if (n > PEM_MAX_BYTES) {
 		free(buf);
-		return status_fail(eb, YB_INVALID_ARGUMENT, "%s file '%s' is larger than %u bytes",
-		                   what, path, PEM_MAX_BYTES);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("%s file '%s' is larger than %u bytes"), what, path,
+		                   PEM_MAX_BYTES);
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -82,30 +83,35 @@ int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key
 	char *cert = NULL, *key = NULL, *ca = NULL, *crl = NULL;
 	int rc, nrc;
 
-	if ((rc = read_pem(cert_path, "certificate", &cert, eb)) != YB_OK ||
-	    (rc = read_pem(key_path, "private key", &key, eb)) != YB_OK ||
-	    (rc = read_pem(ca_path, "CA certificate", &ca, eb)) != YB_OK)
+	if ((rc = read_pem(cert_path, _("certificate"), &cert, eb)) != YB_OK ||
+	    (rc = read_pem(key_path, _("private key"), &key, eb)) != YB_OK ||
+	    (rc = read_pem(ca_path, _("CA certificate"), &ca, eb)) != YB_OK)
 		goto done;
 	if (crl_path != NULL && crl_path[0] != '\0' &&
-	    (rc = read_pem(crl_path, "CRL", &crl, eb)) != YB_OK)
+	    (rc = read_pem(crl_path, _("CRL"), &crl, eb)) != YB_OK)
 		goto done;
 	if ((nrc = nng_tls_config_alloc(&cfg, mode)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot set up TLS: %s", nng_strerror(nrc));
+		rc = status_fail(eb, YB_ECONNECT, _("cannot set up TLS: %s"), nng_strerror(nrc));
 		goto done;
 	}
 	if ((nrc = nng_tls_config_ca_chain(cfg, ca, crl)) != 0) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "cannot use CA '%s'%s%s: %s", ca_path,
-		                 crl ? " with CRL " : "", crl ? crl_path : "", nng_strerror(nrc));
+		if (crl)
+			rc = status_fail(eb, YB_INVALID_ARGUMENT,
+			                 _("cannot use CA '%s' with CRL %s: %s"), ca_path, crl_path,
+			                 nng_strerror(nrc));
+		else
+			rc = status_fail(eb, YB_INVALID_ARGUMENT, _("cannot use CA '%s': %s"),
+			                 ca_path, nng_strerror(nrc));
 		goto done;
 	}
 	if ((nrc = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT,
-		                 "cannot use certificate '%s' with key '%s': %s", cert_path,
+		                 _("cannot use certificate '%s' with key '%s': %s"), cert_path,
 		                 key_path, nng_strerror(nrc));
 		goto done;
 	}
 	if ((nrc = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot require peer certificates: %s",
+		rc = status_fail(eb, YB_ECONNECT, _("cannot require peer certificates: %s"),
 		                 nng_strerror(nrc));
 		goto done;
 	}
@@ -191,11 +197,11 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	int opened = 0;
 
 	if (c == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 30000;
 	if (opt->url == NULL || strncmp(opt->url, "tls+tcp://", 10) != 0) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT,
-		                 "server URL '%s' must start with tls+tcp://",
+		                 _("server URL '%s' must start with tls+tcp://"),
 		                 opt->url ? opt->url : "");
 		goto fail;
 	}
@@ -205,12 +211,12 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	                             opt->ca_path, NULL, &c->tls, eb)) != YB_OK)
 		goto fail;
 	if ((nrc = set_server_name(c->tls, opt->url)) != 0) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "bad host in '%s': %s", opt->url,
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("bad host in '%s': %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;
 	}
 	if ((nrc = nng_req0_open(&c->sock)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(nrc));
+		rc = status_fail(eb, YB_ECONNECT, _("cannot open socket: %s"), nng_strerror(nrc));
 		goto fail;
 	}
 	opened = 1;
@@ -219,13 +225,13 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_DEFAULT_MAX_MESSAGE * 2);
 	if ((nrc = nng_dialer_create(&c->dialer, c->sock, opt->url)) != 0 ||
 	    (nrc = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot dial '%s': %s", opt->url,
+		rc = status_fail(eb, YB_ECONNECT, _("cannot dial '%s': %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;
 	}
 	/* A blocking start, so a refused connection or handshake is reported now. */
 	if ((nrc = nng_dialer_start(c->dialer, 0)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot connect to %s: %s", opt->url,
+		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;
 	}
@@ -279,20 +285,20 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 	md = protobuf_c_service_descriptor_get_method_by_name(&yuebao__v1__returns__descriptor,
 	                                                      method);
 	if (md == NULL || in->descriptor != md->input)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "no method '%s' for that message",
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("no method '%s' for that message"),
 		                   method);
 	snprintf(full, sizeof(full), "%s%s", RPC_METHOD_PREFIX, method);
 	if (call_id != NULL) {
 		if (!rpc_valid_call_id(call_id))
 			return status_fail(eb, YB_INVALID_ARGUMENT,
-			                   "call id '%s' is not %d lower-case hex digits", call_id,
-			                   RPC_CALL_ID_LEN);
+			                   _("call id '%s' is not %d lower-case hex digits"),
+			                   call_id, RPC_CALL_ID_LEN);
 		strcpy(id, call_id);
 	} else if (rpc_new_call_id(id) != YB_OK) {
-		return status_fail(eb, YB_ECRYPTO, "cannot make a random call id");
+		return status_fail(eb, YB_ECRYPTO, _("cannot make a random call id"));
 	}
 	if ((payload = pack_message(in, &payload_len)) == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto done;
 	}
 	req.method = full;
@@ -306,7 +312,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 	req.language = (char *)i18n_code(i18n_language());
 	if ((rc = rpc_signed_bytes(full, id, req.sent_at_ms, req.deadline_ms, payload, payload_len,
 	                           &signed_bytes, &signed_len)) != YB_OK) {
-		status_fail(eb, rc, "out of memory");
+		status_fail(eb, rc, _("out of memory"));
 		goto done;
 	}
 	if ((rc = pki_sign(c->id, signed_bytes, signed_len, &sig, &sig_len, eb)) != YB_OK)
@@ -314,32 +320,34 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 	req.signature.data = sig;
 	req.signature.len = sig_len;
 	if ((wire = pack_message(&req.base, &wire_len)) == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto done;
 	}
 	if (wire_len > RPC_DEFAULT_MAX_MESSAGE) {
 		rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
-		                 "request is %zu bytes, more than the %u-byte limit", wire_len,
+		                 _("request is %zu bytes, more than the %u-byte limit"), wire_len,
 		                 RPC_DEFAULT_MAX_MESSAGE);
 		goto done;
 	}
 	if ((nrc = nng_msg_alloc(&msg, 0)) != 0 ||
 	    (nrc = nng_msg_append(msg, wire, wire_len)) != 0) {
-		rc = status_fail(eb, YB_ENOMEM, "cannot build message: %s", nng_strerror(nrc));
+		rc = status_fail(eb, YB_ENOMEM, _("cannot build message: %s"), nng_strerror(nrc));
 		goto done;
 	}
 	if ((nrc = nng_sendmsg(c->sock, msg, 0)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "cannot send %s: %s", method, nng_strerror(nrc));
+		rc = status_fail(eb, YB_ECONNECT, _("cannot send %s: %s"), method,
+		                 nng_strerror(nrc));
 		goto done;
 	}
 	msg = NULL;
 	if ((nrc = nng_recvmsg(c->sock, &msg, 0)) != 0) {
-		rc = status_fail(eb, YB_ECONNECT, "no reply to %s: %s", method, nng_strerror(nrc));
+		rc = status_fail(eb, YB_ECONNECT, _("no reply to %s: %s"), method,
+		                 nng_strerror(nrc));
 		goto done;
 	}
 	rep = yuebao__v1__rpc_reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
 	if (rep == NULL) {
-		rc = status_fail(eb, YB_INTERNAL, "the server's reply to %s is not an RpcReply",
+		rc = status_fail(eb, YB_INTERNAL, _("the server's reply to %s is not an RpcReply"),
 		                 method);
 		goto done;
 	}
@@ -348,7 +356,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 		*out = protobuf_c_message_unpack(md->output, NULL, rep->payload.len,
 		                                 rep->payload.data);
 		if (*out == NULL) {
-			rc = status_fail(eb, YB_INTERNAL, "the server's %s reply is malformed",
+			rc = status_fail(eb, YB_INTERNAL, _("the server's %s reply is malformed"),
 			                 method);
 			goto done;
 		}

@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "i18n.h"
+
 struct sheet_row {
 	size_t line;
 	size_t first; /* index of the row's first cell in cells[] */
@@ -283,7 +285,7 @@ static void on_field(void *field, size_t len, void *ctx)
 		x->row_fields = 0;
 	}
 	if (len > SHEET_MAX_CELL) {
-		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: a cell has more than %zu bytes",
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, _("line %zu: a cell has more than %zu bytes"),
 		         x->row_line, (size_t)SHEET_MAX_CELL);
 		return;
 	}
@@ -295,19 +297,19 @@ static void on_field(void *field, size_t len, void *ctx)
 		/* Empty cells past the cap are trailing ones (on_row drops them). */
 		if (len == 0)
 			return;
-		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu columns", x->row_line,
-		         (size_t)SHEET_MAX_COLS);
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, _("line %zu: more than %zu columns"),
+		         x->row_line, (size_t)SHEET_MAX_COLS);
 		return;
 	}
 	arena = reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
 	if (arena == NULL) {
-		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;
 	}
 	s->arena = arena;
 	cells = reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells));
 	if (cells == NULL) {
-		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;
 	}
 	s->cells = cells;
@@ -343,13 +345,13 @@ static void on_row(int c, void *ctx)
 	}
 	s->arena_len = s->cells[s->ncells - 1] + strlen(s->arena + s->cells[s->ncells - 1]) + 1;
 	if (s->nrows >= SHEET_MAX_ROWS) {
-		ctx_fail(x, YB_RESOURCE_EXHAUSTED, "line %zu: more than %zu rows", x->row_line,
+		ctx_fail(x, YB_RESOURCE_EXHAUSTED, _("line %zu: more than %zu rows"), x->row_line,
 		         (size_t)SHEET_MAX_ROWS);
 		return;
 	}
 	rows = reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows));
 	if (rows == NULL) {
-		ctx_fail(x, YB_ENOMEM, "line %zu: out of memory", x->row_line);
+		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;
 	}
 	s->rows = rows;
@@ -383,7 +385,7 @@ static int parse(struct sheet_ctx *x)
 	int rc = YB_OK;
 
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-		return status_fail(x->eb, YB_ENOMEM, "%s: cannot start the CSV parser", x->name);
+		return status_fail(x->eb, YB_ENOMEM, _("%s: cannot start the CSV parser"), x->name);
 	csv_set_realloc_func(&p, capped_realloc);
 	csv_set_blk_size(&p, CSV_BLOCK);
 	while (pos < x->len) {
@@ -404,18 +406,18 @@ static int parse(struct sheet_ctx *x)
 				size_t at = pos + got;
 				rc = status_fail(
 				    x->eb, YB_INVALID_ARGUMENT,
-				    "%s: line %zu: malformed quoting at byte offset %zu "
-				    "(a '\"' inside a cell must be doubled and the cell "
-				    "quoted)",
+				    _("%s: line %zu: malformed quoting at byte offset %zu "
+				      "(a '\"' inside a cell must be doubled and the cell "
+				      "quoted)"),
 				    x->name, line_of(x, at), file_offset(x, at));
 			} else if (csv_get_buffer_size(&p) + CSV_BLOCK > CSV_BUFFER_MAX) {
 				rc = status_fail(x->eb, YB_RESOURCE_EXHAUSTED,
-				                 "%s: line %zu: a cell has more than %u bytes",
+				                 _("%s: line %zu: a cell has more than %u bytes"),
 				                 x->name,
 				                 x->in_row ? x->row_line : line_of(x, row_start(x)),
 				                 (unsigned)SHEET_MAX_CELL);
 			} else {
-				rc = status_fail(x->eb, YB_ENOMEM, "%s: CSV parser: %s", x->name,
+				rc = status_fail(x->eb, YB_ENOMEM, _("%s: CSV parser: %s"), x->name,
 				                 csv_strerror(csv_error(&p)));
 			}
 			goto out;
@@ -425,8 +427,8 @@ static int parse(struct sheet_ctx *x)
 	if (csv_fini(&p, on_field, on_row, x) != 0) {
 		rc = status_fail(
 		    x->eb, YB_INVALID_ARGUMENT,
-		    "%s: line %zu: a quoted cell is not closed before the end of the file", x->name,
-		    x->in_row ? x->row_line : line_of(x, row_start(x)));
+		    _("%s: line %zu: a quoted cell is not closed before the end of the file"),
+		    x->name, x->in_row ? x->row_line : line_of(x, row_start(x)));
 		goto out;
 	}
 	rc = x->status;
@@ -446,27 +448,28 @@ static int refuse_non_text(const unsigned char *d, size_t len, const char *name,
 	if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF)))
 		return status_fail(
 		    eb, YB_INVALID_ARGUMENT,
-		    "%s: this is UTF-16 text (Excel's \"Unicode Text\"), not CSV: in "
-		    "Excel use File > Save As > CSV UTF-8 (or CSV)",
+		    _("%s: this is UTF-16 text (Excel's \"Unicode Text\"), not CSV: in "
+		      "Excel use File > Save As > CSV UTF-8 (or CSV)"),
 		    name);
 	if (len >= 4 && d[0] == 'P' && d[1] == 'K' &&
 	    ((d[2] == 3 && d[3] == 4) || (d[2] == 5 && d[3] == 6) || (d[2] == 7 && d[3] == 8)))
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "%s: this is an Excel workbook (.xlsx, a zip file), not CSV: in "
-		                   "Excel use File > Save As > CSV UTF-8 (or CSV)",
-		                   name);
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    _("%s: this is an Excel workbook (.xlsx, a zip file), not CSV: in "
+		      "Excel use File > Save As > CSV UTF-8 (or CSV)"),
+		    name);
 	if (len >= 4 && d[0] == 0xD0 && d[1] == 0xCF && d[2] == 0x11 && d[3] == 0xE0)
 		return status_fail(
 		    eb, YB_INVALID_ARGUMENT,
-		    "%s: this is an Excel workbook (.xls, an Office file), not CSV: in "
-		    "Excel use File > Save As > CSV UTF-8 (or CSV)",
+		    _("%s: this is an Excel workbook (.xls, an Office file), not CSV: in "
+		      "Excel use File > Save As > CSV UTF-8 (or CSV)"),
 		    name);
 	nul = memchr(d, 0, len);
 	if (nul != NULL)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   "%s: line %zu: NUL byte at byte offset %zu: this is a binary "
-		                   "file, not CSV text: in Excel use File > Save As > CSV UTF-8 "
-		                   "(or CSV)",
+		                   _("%s: line %zu: NUL byte at byte offset %zu: this is a binary "
+		                     "file, not CSV text: in Excel use File > Save As > CSV UTF-8 "
+		                     "(or CSV)"),
 		                   name, line_in(d, len, (size_t)(nul - d)), (size_t)(nul - d));
 	return YB_OK;
 }
@@ -490,17 +493,18 @@ static int from_gb18030(const unsigned char *in, size_t inlen, const char *name,
 
 	cd = iconv_open("UTF-8", "GB18030");
 	if (cd == (iconv_t)-1)
-		return status_fail(eb, YB_INTERNAL,
-		                   "%s: the file is not UTF-8 and cannot be converted from GB18030 "
-		                   "here (iconv: %s); save it as \"CSV UTF-8\"",
-		                   name, strerror(errno));
+		return status_fail(
+		    eb, YB_INTERNAL,
+		    _("%s: the file is not UTF-8 and cannot be converted from GB18030 "
+		      "here (iconv: %s); save it as \"CSV UTF-8\""),
+		    name, strerror(errno));
 	for (;;) {
 		char *src = (char *)in, *dst;
 		size_t left = inlen, room = cap;
 		char *p = realloc(buf, cap);
 
 		if (p == NULL) {
-			rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
+			rc = status_fail(eb, YB_ENOMEM, _("%s: out of memory"), name);
 			goto out;
 		}
 		buf = p;
@@ -518,8 +522,8 @@ static int from_gb18030(const unsigned char *in, size_t inlen, const char *name,
 			goto out;
 		}
 		if (errno != E2BIG || cap >= inlen * 4 + 8) {
-			rc = status_fail(eb, YB_INTERNAL, "%s: converting from GB18030: %s", name,
-			                 strerror(errno));
+			rc = status_fail(eb, YB_INTERNAL, _("%s: converting from GB18030: %s"),
+			                 name, strerror(errno));
 			goto out;
 		}
 		cap = inlen * 4 + 8;
@@ -545,10 +549,11 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 	if (name == NULL)
 		name = "(input)";
 	if (len > SHEET_MAX_BYTES)
-		return status_fail(eb, YB_RESOURCE_EXHAUSTED, "%s: file larger than %u bytes", name,
-		                   SHEET_MAX_BYTES);
+		return status_fail(eb, YB_RESOURCE_EXHAUSTED, _("%s: file larger than %u bytes"),
+		                   name, SHEET_MAX_BYTES);
 	if (len == 0 || d == NULL)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("%s: empty file, no header row"),
+		                   name);
 	if ((rc = refuse_non_text(d, len, name, eb)) != YB_OK)
 		return rc;
 
@@ -566,9 +571,9 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 	} else if (base > 0) {
 		return status_fail(
 		    eb, YB_INVALID_ARGUMENT,
-		    "%s: line %zu: invalid UTF-8 at byte offset %zu (0x%02X), though "
-		    "the file starts with a UTF-8 byte-order mark: save it again as "
-		    "\"CSV UTF-8\"",
+		    _("%s: line %zu: invalid UTF-8 at byte offset %zu (0x%02X), though "
+		      "the file starts with a UTF-8 byte-order mark: save it again as "
+		      "\"CSV UTF-8\""),
 		    name, line_in(d, len, bad), bad, d[bad]);
 	} else {
 		size_t gbad = 0, at;
@@ -579,12 +584,20 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 			at = gbad > bad ? gbad : bad;
 			return status_fail(
 			    eb, YB_INVALID_ARGUMENT,
-			    "%s: line %zu: byte offset %zu (0x%02X) is neither UTF-8 nor GB18030 "
-			    "text%s: save the file from Excel as CSV UTF-8 (or CSV)",
-			    name, line_in(d, len, at), at, d[at],
-			    gbad > bad   ? " (the text before it reads as GB18030)"
-			    : bad > gbad ? " (the text before it reads as UTF-8)"
-			                 : "");
+			    gbad > bad
+			        ? _("%s: line %zu: byte offset %zu (0x%02X) is neither UTF-8 nor "
+			            "GB18030 text (the text before it reads as GB18030): save "
+			            "the file from Excel as CSV UTF-8 (or CSV)")
+			    : bad > gbad
+			        ? _("%s: line %zu: byte offset %zu (0x%02X) is neither UTF-8 nor "
+			            "GB18030 "
+			            "text (the text before it reads as UTF-8): save the file from "
+			            "Excel "
+			            "as CSV UTF-8 (or CSV)")
+			        : _("%s: line %zu: byte offset %zu (0x%02X) is neither UTF-8 nor "
+			            "GB18030 "
+			            "text: save the file from Excel as CSV UTF-8 (or CSV)"),
+			    name, line_in(d, len, at), at, d[at]);
 		}
 		if (rc != YB_OK)
 			return rc;
@@ -599,7 +612,7 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", name);
+		rc = status_fail(eb, YB_ENOMEM, _("%s: out of memory"), name);
 		goto fail;
 	}
 	s->encoding = encoding;
@@ -611,7 +624,7 @@ int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet 
 	if (rc != YB_OK)
 		goto fail;
 	if (s->nrows == 0) {
-		rc = status_fail(eb, YB_INVALID_ARGUMENT, "%s: empty file, no header row", name);
+		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("%s: empty file, no header row"), name);
 		goto fail;
 	}
 	free(conv);
@@ -633,7 +646,7 @@ int sheet_read_file(const char *path, char **data, size_t *data_len, struct errb
 	*data_len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return status_fail(eb, YB_EIO, "%s: cannot open: %s", path, strerror(errno));
+		return status_fail(eb, YB_EIO, _("%s: cannot open: %s"), path, strerror(errno));
 	/* Read up to one byte past the cap, so an oversized file is noticed
 	 * without trusting st_size (pipes, files that grow while read). */
 	for (;;) {
@@ -647,13 +660,13 @@ int sheet_read_file(const char *path, char **data, size_t *data_len, struct errb
 				ncap = (size_t)SHEET_MAX_BYTES + 1;
 			if (ncap == cap) {
 				rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
-				                 "%s: file larger than %u bytes", path,
+				                 _("%s: file larger than %u bytes"), path,
 				                 SHEET_MAX_BYTES);
 				goto out;
 			}
 			p = realloc(buf, ncap);
 			if (p == NULL) {
-				rc = status_fail(eb, YB_ENOMEM, "%s: out of memory", path);
+				rc = status_fail(eb, YB_ENOMEM, _("%s: out of memory"), path);
 				goto out;
 			}
 			buf = p;
@@ -663,7 +676,8 @@ int sheet_read_file(const char *path, char **data, size_t *data_len, struct errb
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = status_fail(eb, YB_EIO, "%s: cannot read: %s", path, strerror(errno));
+			rc = status_fail(eb, YB_EIO, _("%s: cannot read: %s"), path,
+			                 strerror(errno));
 			goto out;
 		}
 		if (n == 0)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
+
 /* Sums of one group over one period. */
 struct acc {
 	int64_t *sum; /* per element, hundredths */
@@ -169,7 +171,7 @@ static int aggregate(struct store *s, const struct consol_query *q, struct perio
 	if (rc == YB_OK)
 		rc = flush_org(&sc);
 	if (rc == YB_OUT_OF_RANGE)
-		status_fail(eb, rc, "a consolidated total is too large to represent");
+		status_fail(eb, rc, _("a consolidated total is too large to represent"));
 done:
 	if (rc == YB_ENOMEM)
 		status_fail(eb, rc, "out of memory");

@@ -11,6 +11,7 @@
 
 #include "consolidate.h"
 #include "decimal.h"
+#include "i18n.h"
 #include "period.h"
 
 /* Arena blocks: one malloc per allocation, freed together. */
@@ -49,9 +50,18 @@ void handlers_release(struct call *c)
 	}
 }
 
-static int refuse(struct call *c, int code, const char *fmt, const char *a, const char *b)
+/* Sets the call's refusal message (printf-style) and returns code. */
+static int refuse(struct call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(struct call *c, int code, const char *fmt, ...)
 {
-	return status_fail(&c->msg, code, fmt, a, b);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg.msg, sizeof(c->msg.msg), fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 /*
@@ -94,32 +104,33 @@ static int authorize(struct call *c, const char *org, bool write, int *idx)
 
 	*idx = orgtree_find(t, code);
 	if (*idx < 0)
-		return refuse(c, YB_NOT_FOUND, "org unit '%s' is not in the org tree%s", code, "");
+		return refuse(c, YB_NOT_FOUND, _("org unit '%s' is not in the org tree"), code);
 	if (write) {
 		if (strcmp(role, "branch") != 0)
 			return refuse(c, YB_PERMISSION_DENIED,
-			              "a %s certificate cannot submit returns; only the branch "
-			              "%s itself can",
+			              _("a %s certificate cannot submit returns; only the branch "
+			                "%s itself can"),
 			              role, code);
 		if (strcmp(code, c->who->org) != 0)
 			return refuse(c, YB_PERMISSION_DENIED,
-			              "branch %s may not submit for org unit %s", c->who->org,
+			              _("branch %s may not submit for org unit %s"), c->who->org,
 			              code);
 		return YB_OK;
 	}
 	if (strcmp(role, "branch") == 0) {
 		if (strcmp(code, c->who->org) != 0)
-			return refuse(c, YB_PERMISSION_DENIED, "branch %s may not read org unit %s",
-			              c->who->org, code);
+			return refuse(c, YB_PERMISSION_DENIED,
+			              _("branch %s may not read org unit %s"), c->who->org, code);
 		return YB_OK;
 	}
 	if (strcmp(role, "central") != 0 && strcmp(role, "auditor") != 0)
-		return refuse(c, YB_PERMISSION_DENIED, "a %s certificate cannot read returns%s",
-		              role, "");
+		return refuse(c, YB_PERMISSION_DENIED, _("a %s certificate cannot read returns"),
+		              role);
 	own = orgtree_find(t, c->who->org);
 	if (own < 0 || !orgtree_within(t, *idx, own))
 		return refuse(c, YB_PERMISSION_DENIED,
-		              "%s may not read org unit %s outside its subtree", c->who->org, code);
+		              _("%s may not read org unit %s outside its subtree"), c->who->org,
+		              code);
 	return YB_OK;
 }
 
@@ -230,7 +241,7 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	/* A real return has one row per element; far more is an attack or a wrong file. */
 	if (req->n_values > max_values)
 		return status_fail(&c->msg, YB_RESOURCE_EXHAUSTED,
-		                   "the return has %zu values; the catalog has %zu elements",
+		                   _("the return has %zu values; the catalog has %zu elements"),
 		                   req->n_values, c->world->cat->n_elements);
 	if ((entries = handlers_alloc(c, (req->n_values + 1) * sizeof(*entries))) == NULL)
 		return YB_ENOMEM;
@@ -245,11 +256,15 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 			if (f->items[i].kind == FINDING_ERROR)
 				add_error(c, "error", f->items[i].code, (uint32_t)f->items[i].line,
 				          f->items[i].value, f->items[i].message);
-		status_fail(&c->msg, rc, "the return has %zu error%s%s; nothing was stored",
-		            f->errors, f->errors == 1 ? "" : "s",
-		            f->errors > HANDLERS_MAX_ERRORS ? " (the first 200 are listed)" : "");
+		status_fail(&c->msg, rc,
+		            f->errors > HANDLERS_MAX_ERRORS
+		                ? _("the return has %zu errors (the first 200 are listed); nothing "
+		                    "was stored")
+		            : f->errors == 1 ? _("the return has %zu error; nothing was stored")
+		                             : _("the return has %zu errors; nothing was stored"),
+		            f->errors);
 	} else if (rc != YB_OK) {
-		status_fail(&c->msg, rc, "cannot check the return: out of memory");
+		status_fail(&c->msg, rc, _("cannot check the return: out of memory"));
 	}
 	return rc;
 }
@@ -460,8 +475,8 @@ static int check_outliers(struct call *c, const char *org, int month,
 				                 b, sizeof(b));
 				rc = add_warning(
 				    f, entry,
-				    "line %u: %s: %s is more than %d times the median of "
-				    "its last %zu months (%s); please check it",
+				    _("line %u: %s: %s is more than %d times the median of "
+				      "its last %zu months (%s); please check it"),
 				    entry->line, el->code, a, factor, n, b);
 			}
 		} else if (el->agg == CATALOG_LAST && jump > 0) {
@@ -478,8 +493,8 @@ static int check_outliers(struct call *c, const char *org, int month,
 				period_format_month(h.first + k, when, sizeof(when));
 				rc = add_warning(
 				    f, entry,
-				    "line %u: %s: %s is %s%d%% from %s in %s (more than %d%%); "
-				    "please check it",
+				    _("line %u: %s: %s is %s%d%% from %s in %s (more than %d%%); "
+				      "please check it"),
 				    entry->line, el->code, a, v > hv[k] ? "+" : "-",
 				    (int)(diff * 100 / hv[k]), b, when, jump);
 			}
@@ -487,7 +502,7 @@ static int check_outliers(struct call *c, const char *org, int month,
 	}
 done:
 	if (rc == YB_ENOMEM)
-		status_fail(&c->msg, rc, "out of memory");
+		status_fail(&c->msg, rc, _("out of memory"));
 	free(h.vals);
 	free(h.has);
 	return rc;
@@ -535,8 +550,9 @@ static int refuse_locked(struct call *c, const char *org, int month, const char 
 {
 	struct store_review *rv = NULL;
 	size_t n = 0;
-	char when[32] = "", who[256] = "the central office";
+	char when[32] = "", who[256];
 
+	snprintf(who, sizeof(who), "%s", _("the central office"));
 	if (store_list_reviews(c->store, org, month, &rv, &n, &c->msg) == YB_OK) {
 		for (size_t i = n; i-- > 0;)
 			if (strcmp(rv[i].action, "accept") == 0) {
@@ -546,11 +562,18 @@ static int refuse_locked(struct call *c, const char *org, int month, const char 
 			}
 		store_reviews_free(rv, n);
 	}
+	if (when[0] == '\0')
+		return status_fail(
+		    &c->msg, YB_FAILED_PRECONDITION,
+		    _("the return of %s for %s was accepted by %s and is locked; ask "
+		      "the central office to reopen it (yuebao review --reopen) before "
+		      "amending it"),
+		    org, period, who);
 	return status_fail(&c->msg, YB_FAILED_PRECONDITION,
-	                   "the return of %s for %s was accepted by %s%s%s and is locked; ask "
-	                   "the central office to reopen it (yuebao review --reopen) before "
-	                   "amending it",
-	                   org, period, who, when[0] ? " on " : "", when);
+	                   _("the return of %s for %s was accepted by %s on %s and is locked; ask "
+	                     "the central office to reopen it (yuebao review --reopen) before "
+	                     "amending it"),
+	                   org, period, who, when);
 }
 
 static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -579,9 +602,9 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	period_format_month(month, period, sizeof(period));
 	if (month > period_current_month()) {
 		refuse(c, YB_INVALID_ARGUMENT,
-		       "period %s has not begun: a return can be filed from the first day of its "
-		       "month%s",
-		       period, "");
+		       _("period %s has not begun: a return can be filed from the first day of its "
+		         "month"),
+		       period);
 		add_error(c, "error", "period", 0, req->period, c->msg.msg);
 		return YB_INVALID_ARGUMENT;
 	}
@@ -608,8 +631,8 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 			format_when(ci.at_ms, when, sizeof(when));
 			rc = status_fail(
 			    &c->msg, YB_FAILED_PRECONDITION,
-			    "period %s is closed for %s by %s since %s; no return can be "
-			    "filed or amended until the central office reopens it",
+			    _("period %s is closed for %s by %s since %s; no return can be "
+			      "filed or amended until the central office reopens it"),
 			    period, ci.by_org, ci.subject, when);
 			goto done;
 		}
@@ -617,7 +640,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (last > 0 && req->reason[0] == '\0') {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
-		         "revision %u of %s %s amends revision %u and needs a reason (--reason)",
+		         _("revision %u of %s %s amends revision %u and needs a reason (--reason)"),
 		         last + 1, c->world->orgs->units[idx].code, period, last);
 		add_error(c, "error", "reason", 0, "", msg);
 		rc = status_fail(&c->msg, YB_INVALID_ARGUMENT, "%s", msg);
@@ -713,11 +736,12 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 	rc = store_get_revision(c->store, c->world->orgs->units[idx].code, month, req->revision,
 	                        &row, &c->msg);
 	if (rc == YB_NOT_FOUND) {
-		char rev[32] = "";
 		if (req->revision > 0)
-			snprintf(rev, sizeof(rev), " revision %u", req->revision);
-		status_fail(&c->msg, rc, "no return%s from %s for %s", rev,
-		            c->world->orgs->units[idx].code, period);
+			status_fail(&c->msg, rc, _("no return revision %u from %s for %s"),
+			            req->revision, c->world->orgs->units[idx].code, period);
+		else
+			status_fail(&c->msg, rc, _("no return from %s for %s"),
+			            c->world->orgs->units[idx].code, period);
 	}
 	if (rc != YB_OK)
 		return rc;
@@ -860,6 +884,129 @@ static int build_groups(struct call *c, const struct consol_result *res,
 	return YB_OK;
 }
 
+/* What --explain gathers: every value of the wanted elements in the subtree and period. */
+struct explain_item {
+	int org; /* index in the tree */
+	int month;
+	uint32_t revision;
+	int element;
+	int64_t value;
+};
+
+struct explain_scan {
+	struct call *c;
+	const struct consol_query *q;
+	const bool *wanted; /* per element */
+	struct explain_item *items;
+	size_t n, cap;
+	int org;
+	uint32_t revision;
+};
+
+static int on_explain_return(void *ctx, const char *org, int month, uint32_t revision)
+{
+	struct explain_scan *es = ctx;
+	int u = orgtree_find(es->q->orgs, org);
+
+	(void)month;
+	es->org = u >= 0 && orgtree_within(es->q->orgs, u, es->q->org) ? u : -1;
+	es->revision = revision;
+	return 0;
+}
+
+static int on_explain_value(void *ctx, const char *org, int month, const char *code, int64_t value)
+{
+	struct explain_scan *es = ctx;
+	int e = catalog_find_element(es->q->cat, code);
+
+	(void)org;
+	if (es->org < 0 || e < 0 || !es->wanted[e])
+		return 0;
+	if (es->n == es->cap) {
+		size_t ncap = es->cap ? es->cap * 2 : 64;
+		void *p = realloc(es->items, ncap * sizeof(*es->items));
+		if (p == NULL)
+			return YB_ENOMEM;
+		es->items = p;
+		es->cap = ncap;
+	}
+	es->items[es->n++] = (struct explain_item){es->org, month, es->revision, e, value};
+	return 0;
+}
+
+/*
+ * consolidate --explain: the returns (org unit, month, revision, audit log
+ * entry) behind one figure of the subtree total, so each number of a report
+ * can be traced to signed returns. A `last` element counts only the latest
+ * month of each org unit, as the figure does.
+ */
+static int explain_figure(struct call *c, const struct consol_query *q, const char *code,
+                          Yuebao__V1__ConsolidateReply *r)
+{
+	const struct catalog *cat = q->cat;
+	struct explain_scan es = {.c = c, .q = q, .org = -1};
+	bool *wanted = handlers_alloc(c, cat->n_elements + 1);
+	int e = catalog_find_element(cat, code), x = catalog_find_indicator(cat, code), rc;
+
+	if (wanted == NULL)
+		return YB_ENOMEM;
+	if (e >= 0) {
+		wanted[e] = true;
+	} else if (x >= 0) {
+		const char *const *codes;
+		size_t n = formula_codes(cat->indicators[x].formula, &codes);
+		for (size_t i = 0; i < n; i++)
+			if ((e = catalog_find_element(cat, codes[i])) >= 0)
+				wanted[e] = true;
+	} else {
+		add_error(c, "error", "explain", 0, code,
+		          "not an element or indicator of the catalog");
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              "--explain %s: no such element or indicator%s", code, "");
+	}
+	es.wanted = wanted;
+	rc = store_scan_latest(c->store, NULL, q->period.first, q->period.last, q->accepted_only,
+	                       on_explain_return, on_explain_value, &es, &c->msg);
+	if (rc == YB_OK &&
+	    (r->contributions = handlers_alloc(c, (es.n + 1) * sizeof(*r->contributions))) == NULL)
+		rc = YB_ENOMEM;
+	for (size_t i = 0; rc == YB_OK && i < es.n; i++) {
+		const struct explain_item *it = &es.items[i];
+		const struct catalog_element *el = &cat->elements[it->element];
+		Yuebao__V1__Contribution *k;
+		char period[PERIOD_TEXT_MAX], object[96];
+		bool superseded = false;
+		/* The scan runs by org unit and month: a later month of the same unit follows. */
+		for (size_t j = i + 1;
+		     el->agg == CATALOG_LAST && j < es.n && es.items[j].org == it->org; j++)
+			superseded |= es.items[j].element == it->element;
+		if (superseded)
+			continue;
+		if ((k = handlers_alloc(c, sizeof(*k))) == NULL) {
+			rc = YB_ENOMEM;
+			break;
+		}
+		yuebao__v1__contribution__init(k);
+		period_format_month(it->month, period, sizeof(period));
+		k->org = q->orgs->units[it->org].code;
+		k->period = handlers_strdup(c, period);
+		k->revision = it->revision;
+		k->code = el->code;
+		k->value = format_value(c, el, it->value);
+		snprintf(object, sizeof(object), "%s/%s/r%u", k->org, period, it->revision);
+		rc = store_audit_index_of(c->store, k->org, it->month, object, &k->log_index,
+		                          &c->msg);
+		k->has_log_index = rc == YB_OK;
+		if (rc == YB_NOT_FOUND)
+			rc = YB_OK;
+		if (k->period == NULL || k->value == NULL)
+			rc = YB_ENOMEM;
+		r->contributions[r->n_contributions++] = k;
+	}
+	free(es.items);
+	return rc;
+}
+
 static int handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__ConsolidateRequest *req = (const Yuebao__V1__ConsolidateRequest *)in;
@@ -879,16 +1026,16 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 		return rc;
 	}
 	if (period_length(&q.period) > CONSOL_MAX_MONTHS) {
-		refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months", req->period,
+		refuse(c, YB_INVALID_ARGUMENT, _("period %s is longer than %s months"), req->period,
 		       CONSOL_MAX_MONTHS_TEXT);
 		add_error(c, "error", "period", 0, req->period, c->msg.msg);
 		return YB_INVALID_ARGUMENT;
 	}
 	if (parse_compare(req->compare, &q.compare) != YB_OK)
-		return refuse(c, YB_INVALID_ARGUMENT, "compare '%s' is not yoy or prev%s",
-		              req->compare, "");
+		return refuse(c, YB_INVALID_ARGUMENT, _("compare '%s' is not yoy or prev"),
+		              req->compare);
 	if (parse_by(req->by, &q.by) != YB_OK)
-		return refuse(c, YB_INVALID_ARGUMENT, "by '%s' is not org or month%s", req->by, "");
+		return refuse(c, YB_INVALID_ARGUMENT, _("by '%s' is not org or month"), req->by);
 	q.current_month = period_current_month();
 	q.accepted_only = req->accepted_only;
 	if (q.compare != CONSOL_NONE) {
@@ -896,8 +1043,8 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 		    q.compare == CONSOL_YOY ? period_yoy(&q.period) : period_prev(&q.period);
 		if (period_month_year(cmp.first) < PERIOD_MIN_YEAR)
 			return refuse(c, YB_INVALID_ARGUMENT,
-			              "the comparison period of %s starts before %s", req->period,
-			              "1900");
+			              _("the comparison period of %s starts before %d"),
+			              req->period, PERIOD_MIN_YEAR);
 	}
 	if ((rc = consol_run(c->store, &q, &res, &c->msg)) != YB_OK)
 		return rc;
@@ -934,6 +1081,8 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 		}
 	}
 	consol_result_free(res);
+	if (req->explain[0] && (rc = explain_figure(c, &q, req->explain, r)) != YB_OK)
+		return rc;
 	*out = &r->base;
 	return YB_OK;
 }
@@ -1045,13 +1194,13 @@ static int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCM
 		return rc;
 	if ((from = parse_token(req->page_token, 'r')) < 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              "page token '%s' is not one this server gave%s", req->page_token, "");
+		              _("page token '%s' is not one this server gave"), req->page_token);
 	org = c->world->orgs->units[idx].code;
 	period_format_month(month, period, sizeof(period));
 	if ((rc = store_last_revision(c->store, org, month, &last, &c->msg)) != YB_OK)
 		return rc;
 	if (last == 0)
-		return refuse(c, YB_NOT_FOUND, "no return from %s for %s", org, period);
+		return refuse(c, YB_NOT_FOUND, _("no return from %s for %s"), org, period);
 	first = from > 0 ? (uint32_t)from : 1;
 	end = first + size - 1 < last ? first + size - 1 : last;
 	r->org = (char *)org;
@@ -1099,10 +1248,36 @@ static int authorize_central(struct call *c, const char *org, int *idx)
 		return rc;
 	if (strcmp(c->who->role, "central") != 0)
 		return refuse(c, YB_PERMISSION_DENIED,
-		              "a %s certificate cannot review returns or close periods; only the "
-		              "central office can%s",
-		              c->who->role, "");
+		              _("a %s certificate cannot review returns or close periods; only the "
+		                "central office can"),
+		              c->who->role);
 	return YB_OK;
+}
+
+/*
+ * Why a review cannot apply action to a return in state: a format taking the
+ * revision (%u), the org unit and the period.
+ */
+static const char *review_refusal(const char *action, const char *state)
+{
+	bool accepted = strcmp(state, "accepted") == 0, rejected = strcmp(state, "rejected") == 0;
+
+	if (strcmp(action, "accept") == 0)
+		return accepted
+		           ? _("revision %u of %s for %s is accepted: it cannot be accepted "
+		               "(reopen it first)")
+		           : _("revision %u of %s for %s is rejected: it cannot be accepted (the "
+		               "branch must submit a corrected revision)");
+	if (strcmp(action, "reject") == 0)
+		return accepted
+		           ? _("revision %u of %s for %s is accepted: it cannot be rejected "
+		               "(reopen it first)")
+		           : _("revision %u of %s for %s is rejected: it cannot be rejected (the "
+		               "branch must submit a corrected revision)");
+	return rejected ? _("revision %u of %s for %s is rejected: it cannot be reopened (the "
+	                    "branch must submit a corrected revision)")
+	                : _("revision %u of %s for %s is submitted: it cannot be reopened (only "
+	                    "an accepted return is reopened)");
 }
 
 static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -1127,16 +1302,17 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (strcmp(req->action, "accept") != 0 && strcmp(req->action, "reject") != 0 &&
 	    strcmp(req->action, "reopen") != 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              "action '%s' is not accept, reject or reopen%s", req->action, "");
+		              _("action '%s' is not accept, reject or reopen"), req->action);
 	if (strcmp(req->action, "reject") == 0 && req->comment[0] == '\0') {
 		add_error(c, "error", "comment", 0, "",
-		          "say why the return is rejected (--comment)");
-		return refuse(c, YB_INVALID_ARGUMENT, "a rejection needs a comment for %s (%s)",
+		          _("say why the return is rejected (--comment)"));
+		return refuse(c, YB_INVALID_ARGUMENT, _("a rejection needs a comment for %s (%s)"),
 		              org, "--comment");
 	}
 	rc = store_get_revision(c->store, org, month, 0, &row, &c->msg);
 	if (rc == YB_NOT_FOUND)
-		return refuse(c, YB_NOT_FOUND, "no return from %s for %s to review", org, period);
+		return refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"), org,
+		              period);
 	if (rc != YB_OK)
 		return rc;
 	if (strcmp(req->action, "accept") == 0)
@@ -1147,15 +1323,8 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		next = strcmp(row->state, "accepted") == 0 ? "submitted" : NULL;
 	if (next == NULL) {
 		rc = status_fail(&c->msg, YB_FAILED_PRECONDITION,
-		                 "revision %u of %s for %s is %s: it cannot be %s%s", row->revision,
-		                 org, period, row->state,
-		                 strcmp(req->action, "accept") == 0   ? "accepted"
-		                 : strcmp(req->action, "reject") == 0 ? "rejected"
-		                                                      : "reopened",
-		                 strcmp(row->state, "accepted") == 0 ? " (reopen it first)"
-		                 : strcmp(row->state, "rejected") == 0
-		                     ? " (the branch must submit a corrected revision)"
-		                     : " (only an accepted return is reopened)");
+		                 review_refusal(req->action, row->state), row->revision, org,
+		                 period);
 		goto done;
 	}
 	rv.revision = row->revision;
@@ -1259,11 +1428,11 @@ static int handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if ((rc = period_parse(req->period, &ss.p, &c->msg)) != YB_OK)
 		return rc;
 	if (period_length(&ss.p) > 24)
-		return refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months",
+		return refuse(c, YB_INVALID_ARGUMENT, _("period %s is longer than %s months"),
 		              req->period, "24");
 	if ((from = parse_token(req->page_token, 'o')) < 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              "page token '%s' is not one this server gave%s", req->page_token, "");
+		              _("page token '%s' is not one this server gave"), req->page_token);
 	ss.n_months = (size_t)period_length(&ss.p);
 	ss.current_month = period_current_month();
 	row_of = handlers_alloc(c, t->n * sizeof(int));
@@ -1359,7 +1528,7 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 	if ((rc = period_parse(req->period, &p, &c->msg)) != YB_OK)
 		return rc;
 	if (period_length(&p) > CONSOL_MAX_MONTHS)
-		return refuse(c, YB_INVALID_ARGUMENT, "period %s is longer than %s months",
+		return refuse(c, YB_INVALID_ARGUMENT, _("period %s is longer than %s months"),
 		              req->period, CONSOL_MAX_MONTHS_TEXT);
 	for (int m = p.first; m <= p.last; m++)
 		if ((rc = store_add_closure(c->store, c->world->orgs->units[idx].code, m,
@@ -1459,9 +1628,9 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 	yuebao__v1__audit_log_reply__init(r);
 	if (strcmp(c->who->role, "auditor") != 0 && strcmp(c->who->role, "central") != 0)
 		return refuse(c, YB_PERMISSION_DENIED,
-		              "the audit log is for auditors and the central "
-		              "office, not a %s certificate%s",
-		              c->who->role, "");
+		              _("the audit log is for auditors and the central "
+		                "office, not a %s certificate"),
+		              c->who->role);
 	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
 		return rc;
 	/* The whole log for the root; one org unit's entries below it. */
@@ -1471,7 +1640,7 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 		return rc;
 	if ((from = parse_token(req->page_token, 'e')) < 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              "page token '%s' is not one this server gave%s", req->page_token, "");
+		              _("page token '%s' is not one this server gave"), req->page_token);
 	if ((r->entries = handlers_alloc(c, (lp.size + 1) * sizeof(*r->entries))) == NULL)
 		return YB_ENOMEM;
 	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, org, p.first,
@@ -1541,6 +1710,122 @@ done:
 	return rc;
 }
 
+struct export_page {
+	struct call *c;
+	Yuebao__V1__AuditExportReply *r;
+	uint32_t size;
+	int rc;
+};
+
+static int on_export_revision(void *ctx, const struct store_export_row *row)
+{
+	struct export_page *ep = ctx;
+	struct call *c = ep->c;
+	Yuebao__V1__ExportRevision *e = handlers_alloc(c, sizeof(*e));
+	struct store_revision_row *full = NULL;
+	char period[PERIOD_TEXT_MAX];
+	uint8_t *req = handlers_alloc(c, row->request_len + 1);
+	int rc;
+
+	if (e == NULL || req == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__export_revision__init(e);
+	period_format_month(row->month, period, sizeof(period));
+	memcpy(req, row->request, row->request_len);
+	e->org = handlers_strdup(c, row->org);
+	e->period = handlers_strdup(c, period);
+	e->revision = row->revision;
+	e->state = handlers_strdup(c, row->state);
+	e->request_sha256 = handlers_strdup(c, row->request_sha256);
+	e->request.data = req;
+	e->request.len = row->request_len;
+	if (!e->org || !e->period || !e->state || !e->request_sha256)
+		return YB_ENOMEM;
+	if ((rc = store_get_revision(c->store, row->org, row->month, row->revision, &full,
+	                             &c->msg)) != YB_OK)
+		return rc;
+	e->values = handlers_alloc(c, (full->n_values + 1) * sizeof(*e->values));
+	for (size_t i = 0; e->values != NULL && i < full->n_values; i++) {
+		Yuebao__V1__ExportValue *v = handlers_alloc(c, sizeof(*v));
+		if (v == NULL)
+			break;
+		yuebao__v1__export_value__init(v);
+		v->code = handlers_strdup(c, full->values[i].code);
+		v->hundredths = full->values[i].value;
+		if (v->code == NULL)
+			break;
+		e->values[e->n_values++] = v;
+	}
+	rc = e->n_values == full->n_values ? YB_OK : YB_ENOMEM;
+	store_revision_row_free(full);
+	if (rc == YB_OK)
+		ep->r->revisions[ep->r->n_revisions++] = e;
+	return rc;
+}
+
+static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
+{
+	struct export_page *ep = ctx;
+	Yuebao__V1__Checkpoint *m = checkpoint_reply(ep->c, cp);
+
+	if (m == NULL)
+		return YB_ENOMEM;
+	ep->r->checkpoints[ep->r->n_checkpoints++] = m;
+	return 0;
+}
+
+static int handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
+	Yuebao__V1__AuditExportReply *r = handlers_alloc(c, sizeof(*r));
+	struct export_page ep = {.c = c, .r = r, .size = page_size(req->page_size, 200, 2000)};
+	size_t cert_len = 0;
+	long from;
+	int idx, rc;
+
+	if (r == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__audit_export_reply__init(r);
+	if ((strcmp(c->who->role, "auditor") != 0 && strcmp(c->who->role, "central") != 0) ||
+	    (idx = orgtree_find(c->world->orgs, c->who->org)) != 0)
+		return refuse(c, YB_PERMISSION_DENIED,
+		              _("only an auditor or the central office at the root of the org tree "
+		                "exports the whole audit log, not %s %s"),
+		              c->who->role, c->who->org);
+	if ((from = parse_token(req->page_token, 'x')) < 0)
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              _("page token '%s' is not one this server gave"), req->page_token);
+	if (strcmp(req->part, "revisions") == 0) {
+		if ((r->revisions = handlers_alloc(c, (ep.size + 1) * sizeof(*r->revisions))) ==
+		    NULL)
+			return YB_ENOMEM;
+		rc = store_export_revisions(c->store, (uint64_t)from, ep.size, on_export_revision,
+		                            &ep, &c->msg);
+		if (rc == YB_OK && r->n_revisions == ep.size)
+			r->next_page_token = make_token(c, 'x', from + (long)ep.size);
+	} else if (strcmp(req->part, "checkpoints") == 0) {
+		if ((r->checkpoints = handlers_alloc(c, (ep.size + 1) * sizeof(*r->checkpoints))) ==
+		    NULL)
+			return YB_ENOMEM;
+		rc = store_scan_checkpoints(c->store, (uint64_t)(from > 0 ? from : 1), ep.size,
+		                            on_export_checkpoint, &ep, &c->msg);
+		if (rc == YB_OK && r->n_checkpoints == ep.size)
+			r->next_page_token = make_token(
+			    c, 'x', (long)r->checkpoints[r->n_checkpoints - 1]->size + 1);
+	} else {
+		return refuse(c, YB_INVALID_ARGUMENT,
+		              _("part '%s' is not revisions or checkpoints"), req->part);
+	}
+	if (rc != YB_OK)
+		return rc;
+	if (r->next_page_token == NULL)
+		r->next_page_token = "";
+	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->server_cert.len = cert_len;
+	*out = &r->base;
+	return YB_OK;
+}
+
 /* In the order of the service declaration in proto/yuebao.proto. */
 static const struct handler handlers[] = {
     {"Ping", handle_ping, false},
@@ -1554,6 +1839,7 @@ static const struct handler handlers[] = {
     {"ClosePeriod", handle_close_period, true},
     {"AuditLog", handle_audit_log, false},
     {"AuditProve", handle_audit_prove, false},
+    {"AuditExport", handle_audit_export, false},
 };
 
 int handlers_check(struct errbuf *eb)

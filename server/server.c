@@ -116,7 +116,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	int rc;
 
 	if (w == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	w->due_day = s->cfg.due_day;
 	w->outlier_factor = s->cfg.outlier_factor;
 	w->stock_jump_pct = s->cfg.stock_jump_pct;
@@ -214,8 +214,9 @@ static void make_public(struct outcome *o)
 	log_line("%s: %s: %s", o->method, status_name(o->status),
 	         o->msg.msg[0] ? o->msg.msg : "no detail");
 	o->status = o->status == YB_EDB ? YB_UNAVAILABLE : YB_INTERNAL;
-	status_fail(&o->msg, o->status,
-	            "the server could not complete the call; nothing was changed, try again later");
+	status_fail(
+	    &o->msg, o->status,
+	    _("the server could not complete the call; nothing was changed, try again later"));
 }
 
 /* Hex SHA-256 of what a call asks (method and payload), to tell retries from reuse. */
@@ -267,8 +268,8 @@ static int begin_write(struct worker *w, const Yuebao__V1__RpcRequest *req,
 	if (strcmp(cached_digest, digest) != 0) {
 		free(cached);
 		return status_fail(&o->msg, YB_ALREADY_EXISTS,
-		                   "call id %s was already used for a different request; a retry "
-		                   "must repeat the same method and data",
+		                   _("call id %s was already used for a different request; a retry "
+		                     "must repeat the same method and data"),
 		                   req->call_id);
 	}
 	/* A retry: the first reply again, nothing executed. */
@@ -308,7 +309,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	c.world = world;
 	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
 	if (in == NULL) {
-		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT, "payload is not a %s",
+		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT, _("payload is not a %s"),
 		                        md->input->name);
 		goto finish;
 	}
@@ -327,14 +328,15 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	}
 	rep.payload.len = protobuf_c_message_get_packed_size(out);
 	if (rep.payload.len > w->srv->cfg.max_message - 1024) {
-		o->status = status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
-		                        "the answer would be %zu bytes, over the %zu-byte message "
-		                        "limit: ask for less (a shorter period, fewer groups)",
-		                        rep.payload.len, w->srv->cfg.max_message);
+		o->status =
+		    status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
+		                _("the answer would be %zu bytes, over the %zu-byte message "
+		                  "limit: ask for less (a shorter period, fewer groups)"),
+		                rep.payload.len, w->srv->cfg.max_message);
 		goto finish;
 	}
 	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
-		o->status = status_fail(&o->msg, YB_ENOMEM, "out of memory");
+		o->status = status_fail(&o->msg, YB_ENOMEM, _("out of memory"));
 		goto finish;
 	}
 	protobuf_c_message_pack(out, payload);
@@ -342,7 +344,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	if (h->writes) {
 		rep.status = YUEBAO__V1__CODE__OK;
 		if ((m = reply_msg(&rep)) == NULL) {
-			o->status = status_fail(&o->msg, YB_ENOMEM, "out of memory");
+			o->status = status_fail(&o->msg, YB_ENOMEM, _("out of memory"));
 			goto finish;
 		}
 		/* The reply leaves only after its data and its call record are durable. */
@@ -441,7 +443,7 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
 	if (req == NULL) {
 		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT,
-		                        "the request is not a valid RpcRequest message");
+		                        _("the request is not a valid RpcRequest message"));
 		goto refuse;
 	}
 	/* Messages of the reply in the language the client asked for. */
@@ -449,35 +451,35 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	if (strncmp(req->method, RPC_METHOD_PREFIX, plen) != 0 ||
 	    (md = protobuf_c_service_descriptor_get_method_by_name(&yuebao__v1__returns__descriptor,
 	                                                           req->method + plen)) == NULL) {
-		o->status =
-		    status_fail(&o->msg, YB_UNIMPLEMENTED, "unknown method '%.64s'", req->method);
+		o->status = status_fail(&o->msg, YB_UNIMPLEMENTED, _("unknown method '%.64s'"),
+		                        req->method);
 		goto refuse;
 	}
 	snprintf(o->method, sizeof(o->method), "%s", md->name);
 	if (!rpc_valid_call_id(req->call_id)) {
 		o->status =
 		    status_fail(&o->msg, YB_INVALID_ARGUMENT,
-		                "call id must be %d lower-case hex digits", RPC_CALL_ID_LEN);
+		                _("call id must be %d lower-case hex digits"), RPC_CALL_ID_LEN);
 		goto refuse;
 	}
 	/* Compared, never subtracted: a hostile timestamp must not overflow. */
 	if (req->sent_at_ms < now - window_ms || req->sent_at_ms > now + window_ms) {
 		o->status = status_fail(&o->msg, YB_UNAUTHENTICATED,
-		                        "request time is %lld s off the server's clock (allowed: "
-		                        "±%d s): a stale or replayed call, or a wrong clock",
+		                        _("request time is %lld s off the server's clock (allowed: "
+		                          "±%d s): a stale or replayed call, or a wrong clock"),
 		                        (long long)(req->sent_at_ms / 1000 - now / 1000),
 		                        cfg->time_window_s);
 		goto refuse;
 	}
 	if (req->deadline_ms != 0 && req->deadline_ms < now) {
 		o->status = status_fail(&o->msg, YB_DEADLINE_EXCEEDED,
-		                        "the call's deadline passed before it was served");
+		                        _("the call's deadline passed before it was served"));
 		goto refuse;
 	}
 	if ((o->status = rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms,
 	                                  req->deadline_ms, req->payload.data, req->payload.len,
 	                                  &signed_bytes, &signed_len)) != YB_OK) {
-		status_fail(&o->msg, o->status, "cannot rebuild the signed bytes");
+		status_fail(&o->msg, o->status, _("cannot rebuild the signed bytes"));
 		goto refuse;
 	}
 	/* Held across verification and handler, so a SIGHUP swaps neither mid-call. */
@@ -607,7 +609,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	int rc;
 
 	if (s == NULL)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	s->cfg = *cfg;
 	{
 		/* Prefer the writer, so a SIGHUP reload is not starved by a stream of reads. */
@@ -631,7 +633,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		goto fail;
 	s->n_workers = cfg->workers;
 	if ((s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers))) == NULL) {
-		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto fail;
 	}
 	for (int i = 0; i < s->n_workers; i++)

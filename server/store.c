@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include "checkpoint.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,9 @@ enum query {
 	Q_CHECKPOINT_GET,
 	Q_AUDIT_LEAVES,
 	Q_AUDIT_SCAN,
+	Q_EXPORT_REVS,
+	Q_EXPORT_CHECKPOINTS,
+	Q_AUDIT_OF,
 	Q_COUNT
 };
 
@@ -212,6 +216,12 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_AUDIT_SCAN] = "SELECT seq, at_ms, action, object, org, month, entry, leaf FROM audit_log"
                      " WHERE seq >= ?1 AND at_ms >= ?2 AND (?3 IS NULL OR org = ?3) AND"
                      " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6",
+    [Q_EXPORT_REVS] = "SELECT org, month, revision, state, request_sha256, request FROM revisions"
+                      " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
+    [Q_EXPORT_CHECKPOINTS] = "SELECT size, root, at_ms, signature FROM checkpoints WHERE size >= ?1"
+                             " ORDER BY size LIMIT ?2",
+    [Q_AUDIT_OF] = "SELECT seq FROM audit_log WHERE org = ?1 AND month = ?2 AND object = ?3"
+                   " AND action = 'submit' ORDER BY seq LIMIT 1",
 };
 
 struct store {
@@ -964,7 +974,7 @@ int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], stru
 	if (got != n) {
 		free(out);
 		return status_fail(eb, YB_DATA_LOSS,
-		                   "the audit log has a gap or a damaged leaf at entry %llu",
+		                   _("the audit log has a gap or a damaged leaf at entry %llu"),
 		                   (unsigned long long)got + 1);
 	}
 	*leaves = out;
@@ -1008,4 +1018,83 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
 	if (stop != 0)
 		return stop;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "scan audit log");
+}
+
+int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
+                           void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_EXPORT_REVS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, (int64_t)offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_export_row r;
+		r.org = (const char *)sqlite3_column_text(st, 0);
+		r.month = sqlite3_column_int(st, 1);
+		r.revision = (uint32_t)sqlite3_column_int64(st, 2);
+		r.state = (const char *)sqlite3_column_text(st, 3);
+		r.request_sha256 = (const char *)sqlite3_column_text(st, 4);
+		r.request = sqlite3_column_blob(st, 5);
+		r.request_len = (size_t)sqlite3_column_bytes(st, 5);
+		if (r.org == NULL || r.state == NULL || r.request_sha256 == NULL)
+			continue;
+		if ((stop = fn(ctx, &r)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export revisions");
+}
+
+int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
+                           store_checkpoint_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_EXPORT_CHECKPOINTS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, (int64_t)from_size);
+	sqlite3_bind_int64(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct checkpoint c = {0};
+		size_t n = (size_t)sqlite3_column_bytes(st, 3);
+		c.size = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == 32)
+			memcpy(c.root, sqlite3_column_blob(st, 1), 32);
+		c.at_ms = sqlite3_column_int64(st, 2);
+		c.sig_len = n <= sizeof(c.sig) ? n : 0;
+		if (c.sig_len > 0)
+			memcpy(c.sig, sqlite3_column_blob(st, 3), c.sig_len);
+		if ((stop = fn(ctx, &c)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export checkpoints");
+}
+
+int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
+                         uint64_t *index, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_AUDIT_OF, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_text(st, 3, object, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*index = (uint64_t)sqlite3_column_int64(st, 0) - 1;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "find audit entry");
 }

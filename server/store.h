@@ -246,4 +246,29 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
                      int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
                      struct errbuf *eb);
 
+/* A revision as exported for an offline audit (valid during the callback). */
+struct store_export_row {
+	const char *org;
+	int month;
+	uint32_t revision;
+	const char *state;
+	const char *request_sha256;
+	const void *request;
+	size_t request_len;
+};
+
+/* Revisions in (org, month, revision) order, skipping offset, at most limit. */
+typedef int (*store_export_fn)(void *ctx, const struct store_export_row *r);
+int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
+                           void *ctx, struct errbuf *eb);
+
+/* Checkpoints with size >= from_size in order, at most limit. */
+typedef int (*store_checkpoint_fn)(void *ctx, const struct checkpoint *c);
+int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
+                           store_checkpoint_fn fn, void *ctx, struct errbuf *eb);
+
+/* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
+int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
+                         uint64_t *index, struct errbuf *eb);
+
 #endif

@@ -1,0 +1,804 @@
+/*
+ * auditcmd.c - receipts as JSON files, audit bundles, offline verification.
+ *
+ * A receipt carries everything needed to check it later without trusting the
+ * daemon: the entry's index and leaf hash, the signed checkpoint right after
+ * it, and the server certificate that signed it (which chains to the CA).
+ */
+#define _GNU_SOURCE /* memmem, getline */
+#include "auditcmd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "checkpoint.h"
+#include "decimal.h"
+#include "i18n.h"
+#include "merkle.h"
+#include "pki.h"
+
+static void hex_of(const uint8_t *data, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", data[i]);
+	out[2 * len] = '\0';
+}
+
+/* Parses exactly max_len or fewer bytes of hex into out; -1 when not hex. */
+static int unhex(const char *s, uint8_t *out, size_t max_len, size_t *len)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n % 2 != 0 || n / 2 > max_len)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static int mkdir_parents(char *path)
+{
+	for (char *p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(path, 0700) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return 0;
+}
+
+int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, const char **written)
+{
+	static char file[PATH_MAX];
+	const Yuebao__V1__Receipt *rc = r->receipt;
+	const Yuebao__V1__Checkpoint *cp;
+	char leaf[65], root[65], sig[2 * 256 + 1], *cert;
+	json_t *j;
+	int ok;
+
+	if (rc == NULL || rc->checkpoint == NULL || rc->leaf_hash.len != 32 ||
+	    rc->checkpoint->root.len != 32 || rc->checkpoint->signature.len > 256 ||
+	    rc->server_cert.len > 8192) {
+		fprintf(stderr, _("yuebao: the server sent no usable receipt\n"));
+		return -1;
+	}
+	cp = rc->checkpoint;
+	if (path != NULL) {
+		snprintf(file, sizeof(file), "%s", path);
+	} else {
+		const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+		if (xdg != NULL && xdg[0])
+			snprintf(file, sizeof(file), "%s/yuebao/receipts/%s-%s-r%u.json", xdg,
+			         r->org, r->period, r->revision);
+		else
+			snprintf(file, sizeof(file),
+			         "%s/.local/share/yuebao/receipts/%s-%s-r%u.json",
+			         home ? home : ".", r->org, r->period, r->revision);
+		if (mkdir_parents(file) != 0) {
+			fprintf(stderr, _("yuebao: cannot create the folder for %s: %s\n"), file,
+			        strerror(errno));
+			return -1;
+		}
+	}
+	if ((cert = malloc(2 * rc->server_cert.len + 1)) == NULL)
+		return -1;
+	hex_of(rc->leaf_hash.data, 32, leaf);
+	hex_of(cp->root.data, 32, root);
+	hex_of(cp->signature.data, cp->signature.len, sig);
+	hex_of(rc->server_cert.data, rc->server_cert.len, cert);
+	j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s}", "kind",
+	              "yuebao-receipt-v1", "org", r->org, "period", r->period, "revision",
+	              (int)r->revision, "request_sha256", r->request_sha256, "index",
+	              (json_int_t)rc->index, "leaf_hash", leaf, "checkpoint", "size",
+	              (json_int_t)cp->size, "root", root, "at_ms", (json_int_t)cp->at_ms,
+	              "signature", sig, "server_cert_der", cert);
+	free(cert);
+	ok = j != NULL && json_dump_file(j, file, JSON_INDENT(2)) == 0;
+	json_decref(j);
+	if (!ok) {
+		fprintf(stderr, _("yuebao: cannot write the receipt %s\n"), file);
+		return -1;
+	}
+	*written = file;
+	return 0;
+}
+
+int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
+                          struct checkpoint *cp, uint8_t **cert, size_t *cert_len)
+{
+	json_error_t err;
+	json_t *j = json_load_file(path, 0, &err);
+	const char *kind = NULL, *leaf_hex = NULL, *root_hex = NULL, *sig_hex = NULL,
+	           *cert_hex = NULL;
+	json_int_t idx = -1, size = -1, at = 0;
+	size_t n = 0;
+
+	if (j == NULL) {
+		fprintf(stderr, _("yuebao: cannot read receipt %s: %s (line %d)\n"), path, err.text,
+		        err.line);
+		return -1;
+	}
+	memset(cp, 0, sizeof(*cp));
+	*cert = NULL;
+	if (json_unpack(j, "{s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s}", "kind", &kind, "index",
+	                &idx, "leaf_hash", &leaf_hex, "checkpoint", "size", &size, "root",
+	                &root_hex, "at_ms", &at, "signature", &sig_hex, "server_cert_der",
+	                &cert_hex) != 0 ||
+	    strcmp(kind, "yuebao-receipt-v1") != 0 || idx < 0 || size <= idx ||
+	    unhex(leaf_hex, leaf, 32, &n) != 0 || n != 32 ||
+	    unhex(root_hex, cp->root, 32, &n) != 0 || n != 32 ||
+	    unhex(sig_hex, cp->sig, sizeof(cp->sig), &cp->sig_len) != 0 ||
+	    strlen(cert_hex) / 2 > 8192 || (*cert = malloc(strlen(cert_hex) / 2 + 1)) == NULL ||
+	    unhex(cert_hex, *cert, strlen(cert_hex) / 2, cert_len) != 0) {
+		fprintf(stderr, _("yuebao: %s is not a yuebao receipt\n"), path);
+		free(*cert);
+		*cert = NULL;
+		json_decref(j);
+		return -1;
+	}
+	*index = (uint64_t)idx;
+	cp->size = (uint64_t)size;
+	cp->at_ms = at;
+	json_decref(j);
+	return 0;
+}
+
+struct auditcmd_bundle {
+	char dir[PATH_MAX];
+	FILE *entries, *checkpoints, *revisions;
+	int server_cert_written;
+	int failed;
+};
+
+static FILE *open_in(const struct auditcmd_bundle *b, const char *name, const char *mode)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	return fopen(path, mode);
+}
+
+static int write_pem(const char *path, const uint8_t *der, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	FILE *f = fopen(path, "w");
+	size_t col = 0;
+
+	if (f == NULL)
+		return -1;
+	fputs("-----BEGIN CERTIFICATE-----\n", f);
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)der[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)der[i + 1] << 8;
+		if (i + 2 < len)
+			v |= der[i + 2];
+		fputc(b64[(v >> 18) & 63], f);
+		fputc(b64[(v >> 12) & 63], f);
+		fputc(i + 1 < len ? b64[(v >> 6) & 63] : '=', f);
+		fputc(i + 2 < len ? b64[v & 63] : '=', f);
+		if ((col += 4) == 64) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	if (col)
+		fputc('\n', f);
+	fputs("-----END CERTIFICATE-----\n", f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_bundle **out)
+{
+	struct auditcmd_bundle *b = calloc(1, sizeof(*b));
+	char path[PATH_MAX + 64], buf[8192];
+	FILE *in = NULL, *o = NULL;
+	size_t n;
+
+	if (b == NULL)
+		return -1;
+	snprintf(b->dir, sizeof(b->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/requests", dir);
+	if (mkdir(dir, 0755) != 0 || mkdir(path, 0755) != 0) {
+		fprintf(stderr, _("yuebao audit: cannot create %s: %s (it must not exist yet)\n"),
+		        dir, strerror(errno));
+		free(b);
+		return -1;
+	}
+	in = fopen(ca_path, "rb");
+	o = open_in(b, "ca.crt", "wb");
+	while (in != NULL && o != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, o);
+	if (in == NULL || o == NULL) {
+		fprintf(stderr, _("yuebao audit: cannot copy the CA certificate %s\n"), ca_path);
+		b->failed = 1;
+	}
+	if (in != NULL)
+		fclose(in);
+	if (o != NULL && fclose(o) != 0)
+		b->failed = 1;
+	b->entries = open_in(b, "entries.tsv", "w");
+	b->checkpoints = open_in(b, "checkpoints.tsv", "w");
+	b->revisions = open_in(b, "revisions.tsv", "w");
+	if (b->entries == NULL || b->checkpoints == NULL || b->revisions == NULL || b->failed) {
+		auditcmd_bundle_close(b);
+		return -1;
+	}
+	*out = b;
+	return 0;
+}
+
+static void server_cert_once(struct auditcmd_bundle *b, const ProtobufCBinaryData *der)
+{
+	char path[PATH_MAX + 64];
+
+	if (b->server_cert_written || der->len == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/server.crt", b->dir);
+	if (write_pem(path, der->data, der->len) != 0)
+		b->failed = 1;
+	b->server_cert_written = 1;
+}
+
+static int is_hex64(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 64;
+}
+
+static void put_hex(FILE *f, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", data[i]);
+}
+
+int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page)
+{
+	server_cert_once(b, &page->server_cert);
+	for (size_t i = 0; i < page->n_entries; i++) {
+		const Yuebao__V1__AuditEntry *e = page->entries[i];
+		fprintf(b->entries, "%llu\t", (unsigned long long)e->index);
+		put_hex(b->entries, e->leaf_hash.data, e->leaf_hash.len);
+		fputc('\t', b->entries);
+		put_hex(b->entries, e->entry.data, e->entry.len);
+		fputc('\n', b->entries);
+	}
+	return ferror(b->entries) ? -1 : 0;
+}
+
+int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExportReply *page)
+{
+	server_cert_once(b, &page->server_cert);
+	for (size_t i = 0; i < page->n_checkpoints; i++) {
+		const Yuebao__V1__Checkpoint *c = page->checkpoints[i];
+		fprintf(b->checkpoints, "%llu\t", (unsigned long long)c->size);
+		put_hex(b->checkpoints, c->root.data, c->root.len);
+		fprintf(b->checkpoints, "\t%lld\t", (long long)c->at_ms);
+		put_hex(b->checkpoints, c->signature.data, c->signature.len);
+		fputc('\n', b->checkpoints);
+	}
+	for (size_t i = 0; i < page->n_revisions; i++) {
+		const Yuebao__V1__ExportRevision *r = page->revisions[i];
+		char name[128];
+		FILE *f;
+		if (!is_hex64(r->request_sha256))
+			continue; /* it names a file: nothing but a digest may */
+		fprintf(b->revisions, "%s\t%s\t%u\t%s\t%s\t", r->org, r->period, r->revision,
+		        r->state, r->request_sha256);
+		for (size_t k = 0; k < r->n_values; k++)
+			fprintf(b->revisions, "%s%s=%lld", k ? ";" : "", r->values[k]->code,
+			        (long long)r->values[k]->hundredths);
+		fputc('\n', b->revisions);
+		snprintf(name, sizeof(name), "requests/%s.bin", r->request_sha256);
+		if ((f = open_in(b, name, "wb")) == NULL ||
+		    fwrite(r->request.data, 1, r->request.len, f) != r->request.len) {
+			b->failed = 1;
+		}
+		if (f != NULL && fclose(f) != 0)
+			b->failed = 1;
+	}
+	return ferror(b->revisions) || ferror(b->checkpoints) ? -1 : 0;
+}
+
+int auditcmd_bundle_close(struct auditcmd_bundle *b)
+{
+	int failed;
+
+	if (b == NULL)
+		return -1;
+	failed = b->failed;
+	if (b->entries != NULL && fclose(b->entries) != 0)
+		failed = 1;
+	if (b->checkpoints != NULL && fclose(b->checkpoints) != 0)
+		failed = 1;
+	if (b->revisions != NULL && fclose(b->revisions) != 0)
+		failed = 1;
+	free(b);
+	return failed ? -1 : 0;
+}
+
+/* ---- offline verification ------------------------------------------------ */
+
+#define LINE_MAX_BYTES (1u << 20)
+
+struct v_entry {
+	uint8_t *bytes;
+	size_t len;
+	uint8_t listed[32];
+	uint8_t leaf[32];
+};
+
+struct v_revision {
+	char *org, *period, *state, *sha;
+	uint32_t revision;
+	char *values; /* code=hundredths;... */
+	int referenced;
+};
+
+struct v_bundle {
+	struct v_entry *entries;
+	size_t n_entries;
+	struct checkpoint *cps;
+	size_t n_cps;
+	struct v_revision *revs;
+	size_t n_revs;
+};
+
+static void v_free(struct v_bundle *vb)
+{
+	for (size_t i = 0; i < vb->n_entries; i++)
+		free(vb->entries[i].bytes);
+	for (size_t i = 0; i < vb->n_revs; i++) {
+		free(vb->revs[i].org);
+		free(vb->revs[i].period);
+		free(vb->revs[i].state);
+		free(vb->revs[i].sha);
+		free(vb->revs[i].values);
+	}
+	free(vb->entries);
+	free(vb->cps);
+	free(vb->revs);
+}
+
+/* Splits a TSV line in place into at most n fields; returns how many. */
+static size_t split_tabs(char *line, char **f, size_t n)
+{
+	size_t k = 0;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while (k < n) {
+		f[k++] = line;
+		if ((line = strchr(line, '\t')) == NULL)
+			break;
+		*line++ = '\0';
+	}
+	return k;
+}
+
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 64;
+	return realloc(p, *cap * size);
+}
+
+/* Reads the three TSV files; problems with their form are printed and counted. */
+static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problems)
+{
+	struct auditcmd_bundle where;
+	char *line = NULL, *f[8];
+	size_t cap_line = 0, cap = 0;
+	ssize_t got;
+	FILE *in;
+
+	snprintf(where.dir, sizeof(where.dir), "%s", dir);
+	if ((in = open_in(&where, "entries.tsv", "r")) == NULL)
+		return -1;
+	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
+		struct v_entry *e;
+		size_t n;
+		void *p = grow(vb->entries, vb->n_entries, &cap, sizeof(*vb->entries));
+		if (p == NULL)
+			break;
+		vb->entries = p;
+		e = &vb->entries[vb->n_entries];
+		memset(e, 0, sizeof(*e));
+		if (split_tabs(line, f, 3) != 3 || strtoull(f[0], NULL, 10) != vb->n_entries ||
+		    unhex(f[1], e->listed, 32, &n) != 0 || n != 32 ||
+		    (e->bytes = malloc(strlen(f[2]) / 2 + 1)) == NULL ||
+		    unhex(f[2], e->bytes, strlen(f[2]) / 2, &e->len) != 0) {
+			fprintf(out, _("entry %zu: malformed line in entries.tsv\n"),
+			        vb->n_entries);
+			(*problems)++;
+		}
+		merkle_leaf_hash(e->bytes, e->len, e->leaf);
+		vb->n_entries++;
+	}
+	fclose(in);
+	cap = 0;
+	if ((in = open_in(&where, "checkpoints.tsv", "r")) == NULL) {
+		free(line);
+		return -1;
+	}
+	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
+		struct checkpoint *c;
+		size_t n;
+		void *p = grow(vb->cps, vb->n_cps, &cap, sizeof(*vb->cps));
+		if (p == NULL)
+			break;
+		vb->cps = p;
+		c = &vb->cps[vb->n_cps];
+		memset(c, 0, sizeof(*c));
+		if (split_tabs(line, f, 4) != 4 || unhex(f[1], c->root, 32, &n) != 0 || n != 32 ||
+		    unhex(f[3], c->sig, sizeof(c->sig), &c->sig_len) != 0) {
+			fprintf(out, _("checkpoint line %zu: malformed\n"), vb->n_cps + 1);
+			(*problems)++;
+			continue;
+		}
+		c->size = strtoull(f[0], NULL, 10);
+		c->at_ms = strtoll(f[2], NULL, 10);
+		vb->n_cps++;
+	}
+	fclose(in);
+	cap = 0;
+	if ((in = open_in(&where, "revisions.tsv", "r")) == NULL) {
+		free(line);
+		return -1;
+	}
+	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
+		struct v_revision *r;
+		size_t k = split_tabs(line, f, 6);
+		void *p = grow(vb->revs, vb->n_revs, &cap, sizeof(*vb->revs));
+		if (p == NULL)
+			break;
+		vb->revs = p;
+		if (k < 5) {
+			fprintf(out, _("revision line %zu: malformed\n"), vb->n_revs + 1);
+			(*problems)++;
+			continue;
+		}
+		r = &vb->revs[vb->n_revs++];
+		memset(r, 0, sizeof(*r));
+		r->org = strdup(f[0]);
+		r->period = strdup(f[1]);
+		r->revision = (uint32_t)strtoul(f[2], NULL, 10);
+		r->state = strdup(f[3]);
+		r->sha = strdup(f[4]);
+		r->values = strdup(k > 5 ? f[5] : "");
+	}
+	fclose(in);
+	free(line);
+	return 0;
+}
+
+/* The value of "\nname=" in an entry's text, copied into buf. */
+static const char *entry_field(const struct v_entry *e, const char *name, char *buf, size_t len)
+{
+	char key[32];
+	const char *p, *end;
+
+	snprintf(key, sizeof(key), "\n%s=", name);
+	buf[0] = '\0';
+	if (e->bytes == NULL || (p = memmem(e->bytes, e->len, key, strlen(key))) == NULL)
+		return buf;
+	p += strlen(key);
+	end = memchr(p, '\n', e->len - (size_t)(p - (const char *)e->bytes));
+	if (end == NULL)
+		return buf;
+	snprintf(buf, len, "%.*s", (int)(end - p), p);
+	return buf;
+}
+
+/* The tree: recomputed roots against every signed checkpoint. */
+static void v_tree(const struct v_bundle *vb, const struct pki_verifier *v, const uint8_t *cert,
+                   size_t cert_len, FILE *out, long *problems)
+{
+	uint8_t edge[64][32], root[32], carry[32];
+	uint64_t present = 0;
+	int reported = 0;
+
+	for (size_t i = 0; i < vb->n_entries; i++)
+		if (memcmp(vb->entries[i].leaf, vb->entries[i].listed, 32) != 0) {
+			fprintf(
+			    out,
+			    _("entry %zu: its content does not match its stored hash: the entry "
+			      "was rewritten\n"),
+			    i);
+			(*problems)++;
+		}
+	for (size_t k = 0; k < vb->n_cps; k++) {
+		struct errbuf eb = {{0}};
+		if (checkpoint_verify(&vb->cps[k], v, cert, cert_len, &eb) != YB_OK) {
+			fprintf(out, _("checkpoint %llu: signature does not verify: %s\n"),
+			        (unsigned long long)vb->cps[k].size, eb.msg);
+			(*problems)++;
+		}
+		if (vb->cps[k].size > vb->n_entries) {
+			fprintf(out,
+			        _("checkpoint %llu: signed for %llu entries but the log has %zu: "
+			          "entries "
+			          "%zu to %llu were removed\n"),
+			        (unsigned long long)vb->cps[k].size,
+			        (unsigned long long)vb->cps[k].size, vb->n_entries, vb->n_entries,
+			        (unsigned long long)vb->cps[k].size - 1);
+			(*problems)++;
+		}
+	}
+	/* Walk the log once, folding the right edge, and compare at each signed size. */
+	for (size_t i = 0, k = 0; i < vb->n_entries; i++) {
+		int level;
+		memcpy(carry, vb->entries[i].leaf, 32);
+		for (level = 0; present & ((uint64_t)1 << level); level++) {
+			merkle_node_hash(edge[level], carry, carry);
+			present &= ~((uint64_t)1 << level);
+		}
+		memcpy(edge[level], carry, 32);
+		present |= (uint64_t)1 << level;
+		while (k < vb->n_cps && vb->cps[k].size < i + 1)
+			k++;
+		if (k == vb->n_cps || vb->cps[k].size != i + 1)
+			continue;
+		{
+			int first = 1;
+			for (int l = 0; l < 64; l++) {
+				if (!(present & ((uint64_t)1 << l)))
+					continue;
+				if (first)
+					memcpy(root, edge[l], 32);
+				else
+					merkle_node_hash(edge[l], root, root);
+				first = 0;
+			}
+		}
+		if (memcmp(root, vb->cps[k].root, 32) != 0 && !reported) {
+			char what[96];
+			fprintf(
+			    out,
+			    _("entry %zu: the log up to it no longer matches the checkpoint signed "
+			      "when it was added: entry %zu (%s) was altered, removed, inserted or "
+			      "moved\n"),
+			    i, i, entry_field(&vb->entries[i], "action", what, sizeof(what)));
+			(*problems)++;
+			reported = 1;
+		}
+	}
+}
+
+/* Parses "code=hundredths;..." into a lookup by code; returns the value or INT64_MIN. */
+static int64_t stored_value(const char *values, const char *code)
+{
+	size_t n = strlen(code);
+
+	for (const char *p = values; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL)
+		if (strncmp(p, code, n) == 0 && p[n] == '=')
+			return strtoll(p + n + 1, NULL, 10);
+	return INT64_MIN;
+}
+
+static size_t count_values(const char *values)
+{
+	size_t n = values[0] ? 1 : 0;
+
+	for (; *values; values++)
+		n += *values == ';';
+	return n;
+}
+
+/* One submission entry against its revision and its signed request. */
+static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct v_bundle *vb,
+                     const struct pki_verifier *v, FILE *out, long *problems)
+{
+	char object[200], digest[80], org[64], period[32], path[PATH_MAX + 128], sha[65];
+	Yuebao__V1__RpcRequest *req = NULL;
+	Yuebao__V1__SubmitRequest *sub = NULL;
+	struct v_revision *r = NULL;
+	struct pki_principal who;
+	struct errbuf eb = {{0}};
+	uint8_t *raw = NULL, *signed_bytes = NULL;
+	size_t raw_len = 0, signed_len = 0, present = 0;
+	unsigned rev = 0;
+	FILE *f;
+
+	entry_field(e, "object", object, sizeof(object));
+	entry_field(e, "digest", digest, sizeof(digest));
+	if (sscanf(object, "%63[^/]/%31[^/]/r%u", org, period, &rev) != 3) {
+		fprintf(out, _("entry %zu: submission of an unknown return '%s'\n"), i, object);
+		(*problems)++;
+		return;
+	}
+	for (size_t k = 0; k < vb->n_revs; k++)
+		if (strcmp(vb->revs[k].org, org) == 0 && strcmp(vb->revs[k].period, period) == 0 &&
+		    vb->revs[k].revision == rev)
+			r = &vb->revs[k];
+	if (r == NULL) {
+		fprintf(out,
+		        _("entry %zu: revision %u of %s for %s is missing from the store: it was "
+		          "deleted\n"),
+		        i, rev, org, period);
+		(*problems)++;
+		return;
+	}
+	r->referenced = 1;
+	if (strcmp(r->sha, digest) != 0 || !is_hex64(digest)) {
+		fprintf(out, _("entry %zu: %s's stored request is not the one logged\n"), i,
+		        object);
+		(*problems)++;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/requests/%s.bin", dir, digest);
+	if ((f = fopen(path, "rb")) != NULL) {
+		raw = malloc(4u << 20);
+		raw_len = raw ? fread(raw, 1, 4u << 20, f) : 0;
+		fclose(f);
+	}
+	if (raw == NULL || raw_len == 0) {
+		fprintf(out, _("entry %zu: the signed request of %s is missing\n"), i, object);
+		(*problems)++;
+		free(raw);
+		return;
+	}
+	pki_sha256_hex(raw, raw_len, sha);
+	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
+	if (strcmp(sha, digest) != 0 || req == NULL ||
+	    rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms, req->deadline_ms,
+	                     req->payload.data, req->payload.len, &signed_bytes,
+	                     &signed_len) != YB_OK) {
+		fprintf(out, _("entry %zu: the stored request of %s was altered\n"), i, object);
+		(*problems)++;
+		goto done;
+	}
+	if (pki_verify_caller(v, req->caller_cert.data, req->caller_cert.len, signed_bytes,
+	                      signed_len, req->signature.data, req->signature.len,
+	                      (time_t)(req->sent_at_ms / 1000), &who, &eb) != YB_OK) {
+		fprintf(out, _("entry %zu: the signature of %s does not verify: %s\n"), i, object,
+		        eb.msg);
+		(*problems)++;
+		goto done;
+	}
+	sub = yuebao__v1__submit_request__unpack(NULL, req->payload.len, req->payload.data);
+	if (sub == NULL || strcmp(who.org, org) != 0 ||
+	    (sub->org[0] && strcmp(sub->org, org) != 0) || strcmp(sub->period, period) != 0) {
+		fprintf(out, _("entry %zu: %s was signed by %s for another return\n"), i, object,
+		        who.subject);
+		(*problems)++;
+		goto done;
+	}
+	for (size_t k = 0; k < sub->n_values; k++) {
+		int64_t want, have;
+		if (sub->values[k]->value[0] == '\0' ||
+		    dec_parse_entry(sub->values[k]->value, 2, &want, NULL) != YB_OK)
+			continue;
+		present++;
+		have = stored_value(r->values, sub->values[k]->code);
+		if (have != want) {
+			char a[48] = "-", b[48];
+			if (have != INT64_MIN)
+				dec_format(have, 2, a, sizeof(a));
+			dec_format(want, 2, b, sizeof(b));
+			fprintf(
+			    out,
+			    _("entry %zu: %s: the stored value of %s is %s, but the branch signed "
+			      "%s\n"),
+			    i, object, sub->values[k]->code, a, b);
+			(*problems)++;
+		}
+	}
+	if (present != count_values(r->values)) {
+		fprintf(out, _("entry %zu: %s stores %zu values, but the branch signed %zu\n"), i,
+		        object, count_values(r->values), present);
+		(*problems)++;
+	}
+done:
+	if (sub != NULL)
+		yuebao__v1__submit_request__free_unpacked(sub, NULL);
+	if (req != NULL)
+		yuebao__v1__rpc_request__free_unpacked(req, NULL);
+	free(signed_bytes);
+	free(raw);
+}
+
+long auditcmd_verify(const char *dir, FILE *out)
+{
+	struct v_bundle vb = {0};
+	struct pki_verifier *v = NULL;
+	struct errbuf eb = {{0}};
+	char path[PATH_MAX + 64];
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	long problems = 0;
+
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	if (pki_verifier_new(path, NULL, &v, &eb) != YB_OK) {
+		fprintf(out, _("cannot use the bundle's CA certificate: %s\n"), eb.msg);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/server.crt", dir);
+	if (pki_read_cert_der(path, &cert, &cert_len, &eb) != YB_OK) {
+		fprintf(out, _("cannot read the bundle's server certificate: %s\n"), eb.msg);
+		pki_verifier_free(v);
+		return -1;
+	}
+	if (v_load(dir, &vb, out, &problems) != 0) {
+		fprintf(out, _("%s is not an audit bundle (see `yuebao audit export`)\n"), dir);
+		problems = -1;
+		goto done;
+	}
+	v_tree(&vb, v, cert, cert_len, out, &problems);
+	for (size_t i = 0; i < vb.n_entries; i++) {
+		char action[64];
+		if (strcmp(entry_field(&vb.entries[i], "action", action, sizeof(action)),
+		           "submit") == 0)
+			v_submit(dir, i, &vb.entries[i], &vb, v, out, &problems);
+	}
+	for (size_t k = 0; k < vb.n_revs; k++)
+		if (!vb.revs[k].referenced) {
+			fprintf(
+			    out,
+			    _("revision %u of %s for %s has no audit entry: it was added behind "
+			      "the log's back, or its entry removed\n"),
+			    vb.revs[k].revision, vb.revs[k].org, vb.revs[k].period);
+			problems++;
+		}
+	if (problems == 0)
+		fprintf(
+		    out,
+		    _("verified %zu entries, %zu checkpoints and %zu revisions with their signed "
+		      "requests: nothing was altered\n"),
+		    vb.n_entries, vb.n_cps, vb.n_revs);
+done:
+	v_free(&vb);
+	free(cert);
+	pki_verifier_free(v);
+	return problems;
+}
+
+void auditcmd_print_explain(FILE *out, const Yuebao__V1__ConsolidateReply *r, const char *code,
+                            int csv)
+{
+	const Yuebao__V1__Figure *fig = NULL;
+
+	if (csv) {
+		fputs("org,period,revision,code,value,log_index\n", out);
+		for (size_t i = 0; i < r->n_contributions; i++) {
+			const Yuebao__V1__Contribution *k = r->contributions[i];
+			fprintf(out, "%s,%s,%u,%s,%s,", k->org, k->period, k->revision, k->code,
+			        k->value);
+			if (k->has_log_index)
+				fprintf(out, "%llu", (unsigned long long)k->log_index);
+			fputc('\n', out);
+		}
+		return;
+	}
+	for (size_t i = 0; r->n_groups > 0 && i < r->groups[0]->n_figures; i++)
+		if (strcmp(r->groups[0]->figures[i]->code, code) == 0)
+			fig = r->groups[0]->figures[i];
+	fprintf(out, _("%s for %s (%s), %s: %s %s, from %zu value(s) of signed returns:\n"), code,
+	        r->org_name, r->org, r->period, fig && fig->value[0] ? fig->value : "-",
+	        fig ? fig->unit : "", r->n_contributions);
+	for (size_t i = 0; i < r->n_contributions; i++) {
+		const Yuebao__V1__Contribution *k = r->contributions[i];
+		char idx[32] = "-";
+		if (k->has_log_index)
+			snprintf(idx, sizeof(idx), "%llu", (unsigned long long)k->log_index);
+		fprintf(out, "  %-10s %s r%-3u %-28s %12s  %s %s\n", k->org, k->period, k->revision,
+		        k->code, k->value, _("audit entry"), idx);
+	}
+}

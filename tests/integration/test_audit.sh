@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The audit trail end to end: receipts prove their entries; an untouched
+# store exports and verifies clean; then the SQLite file is tampered with
+# directly (a stored value changed, a revision deleted, an audit entry
+# rewritten, two entries swapped, the log truncated) and `audit verify`
+# names the entry each time, and a receipt issued before the log was
+# truncated and rebuilt fails `audit prove`.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+DB="$TMP/yuebao.db"
+YB_PKI="$TMP/pki"
+export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
+RECEIPTS="$HOME/.local/share/yuebao/receipts"
+
+sql() { sqlite3 "$1" "$2"; }
+
+# verify_copy NAME SQL: applies SQL to a copy of the store, serves it, exports
+# and verifies the bundle; prints verify's output and exit status.
+verify_copy() {
+	local name=$1 copy="$TMP/$1.db" out rc=0
+	sqlite3 "$DB" ".backup '$copy'"
+	sql "$copy" "$2"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/$name.log"
+	yb_as auditor JGDW audit export "$TMP/$name.bundle" >/dev/null
+	yb_stop_daemon
+	out=$("$YB_BIN/yuebao" audit verify "$TMP/$name.bundle" 2>&1) || rc=$?
+	printf '%s\nexit %s\n' "$out" "$rc"
+}
+
+# leaf_of HEX: the RFC 6962 leaf hash of an entry given in hex.
+leaf_of() {
+	{ printf '\000'; printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b'; } |
+		openssl dgst -sha256 -binary | od -An -tx1 | tr -d ' \n'
+}
+
+setup() {
+	yb_make_pki "$YB_PKI" "$ORGS"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-02.csv" --period 2026-02 >/dev/null
+	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as central JGDW review --org FY-DZB --period 2026-01 --accept >/dev/null
+	yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-01.csv" --period 2026-01 \
+		--receipt "$TMP/sfj.json" >/dev/null
+	yb_as branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 --org FY-DZB \
+		>/dev/null 2>&1 || true # refused: audited as a security refusal
+}
+
+test_log_and_receipts() {
+	local log
+	log=$(yb_as auditor JGDW audit log --format csv 2>&1) || true
+	check_eq "the log holds loads, submissions, the review and the refusal" \
+		"$(cut -d, -f3 <<<"$log" | sed 1d | tr '\n' ' ')" \
+		"load:orgs load:catalog submit submit submit review:accept submit refused:PERMISSION_DENIED "
+	check_match "each submission names its return" "$log" "^3,.*,submit,ZFW-JG/2026-02/r1,[0-9a-f]{64}$"
+	check_exit "a branch may not read the audit log" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit log
+	check_eq "submit kept a receipt for each revision" "$(ls "$RECEIPTS" | tr '\n' ' ')" \
+		"FY-DZB-2026-01-r1.json ZFW-JG-2026-01-r1.json ZFW-JG-2026-02-r1.json "
+	check_exit "--receipt FILE chooses where" 0 "yuebao-receipt-v1" cat "$TMP/sfj.json"
+	check_exit "a receipt proves its entry and that nothing before it changed" 0 \
+		"entry 2 is in the log, and the log of 3 entries it was issued with is a prefix of today's 9 entries" \
+		yb_as branch ZFW-JG audit prove --receipt "$RECEIPTS/ZFW-JG-2026-01-r1.json"
+	check_exit "the latest receipt proves against an unchanged log" 0 "entry 6 is in the log" \
+		yb_as branch SFJ-DZB audit prove --receipt "$TMP/sfj.json"
+}
+
+test_explain() {
+	local out
+	out=$(yb_as central JGDW consolidate --period 2026-01 --explain study_sessions --format csv 2>&1) || true
+	check_eq "--explain lists each return behind a figure with its audit entry" \
+		"$(cut -d, -f1,2,3,4,6 <<<"$out" | tr '\n' ' ')" \
+		"org,period,revision,code,log_index FY-DZB,2026-01,1,study_sessions,4 SFJ-DZB,2026-01,1,study_sessions,6 ZFW-JG,2026-01,1,study_sessions,2 "
+	check_eq "and the values add up to the figure" \
+		"$(sed 1d <<<"$out" | awk -F, '{ s += $5 } END { print s }')" \
+		"$(yb_as central JGDW consolidate --period 2026-01 --format csv 2>/dev/null | awk -F, '$1 == "study_sessions" { print $4 }')"
+	out=$(yb_as central JGDW consolidate --period 2026-01..2026-02 --explain members_total --format csv 2>&1) || true
+	check_eq "a stock counts only each unit's latest month" \
+		"$(grep '^ZFW-JG' <<<"$out" | cut -d, -f2)" "2026-02"
+	out=$(yb_as central JGDW consolidate --period 2026-01 --explain study_coverage_rate --format csv 2>&1) || true
+	check_eq "an indicator is explained by the elements of its formula" \
+		"$(sed 1d <<<"$out" | cut -d, -f4 | sort -u | tr '\n' ' ')" "study_attendance study_expected "
+	check_exit "an unknown code is refused" 4 "no_such" \
+		yb_as central JGDW consolidate --period 2026-01 --explain no_such
+}
+
+test_clean_export_verifies() {
+	yb_as auditor JGDW audit export "$TMP/clean" >/dev/null
+	check_eq "the bundle has every part" "$(ls "$TMP/clean" | tr '\n' ' ')" \
+		"ca.crt checkpoints.tsv entries.tsv requests revisions.tsv server.crt "
+	check_exit "an untouched store verifies clean, offline" 0 \
+		"verified 9 entries, 9 checkpoints and 4 revisions with their signed requests: nothing was altered" \
+		"$YB_BIN/yuebao" audit verify "$TMP/clean"
+	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
+}
+
+test_tampering() {
+	local out hex new month=$((2026 * 12))
+	yb_stop_daemon
+	out=$(verify_copy value "UPDATE revision_values SET value = value + 100 WHERE org = 'ZFW-JG' AND month = $month AND code = 'study_sessions'")
+	check_match "a changed stored value is named with its entry" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1: the stored value of study_sessions is [0-9.]+, but the branch signed [0-9.]+"
+	check_match "and verify fails" "$out" "exit 4"
+
+	out=$(verify_copy deleted "DELETE FROM revision_findings WHERE org = 'SFJ-DZB'; DELETE FROM revision_values WHERE org = 'SFJ-DZB'; DELETE FROM revisions WHERE org = 'SFJ-DZB'")
+	check_match "a deleted revision is named with its entry" "$out" \
+		"entry 6: revision 1 of SFJ-DZB for 2026-01 is missing from the store: it was deleted"
+
+	hex=$(sql "$DB" "SELECT hex(entry) FROM audit_log WHERE seq = 4")
+	new=$(printf '%s' "$hex" | sed 's/323032362D3032/323032362D3034/') # 2026-02 -> 2026-04
+	out=$(verify_copy rewritten "UPDATE audit_log SET entry = X'$new' WHERE seq = 4")
+	check_match "an entry rewritten without its hash is named" "$out" \
+		"entry 3: its content does not match its stored hash"
+	out=$(verify_copy rehashed "UPDATE audit_log SET entry = X'$new', leaf = X'$(leaf_of "$new")' WHERE seq = 4")
+	check_match "an entry rewritten with a new hash breaks the signed checkpoint" "$out" \
+		"entry 3: the log up to it no longer matches the checkpoint signed when it was added"
+
+	out=$(verify_copy swapped "UPDATE audit_log SET seq = -3 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -3")
+	check_match "two swapped entries are named" "$out" \
+		"entry 2: the log up to it no longer matches the checkpoint signed when it was added"
+
+	# Truncated after entry 4 with the tree's edge repaired (as whoever runs
+	# the database would, so the daemon starts): the returns logged after it
+	# are left without entries.
+	out=$(verify_copy truncated "DELETE FROM audit_log WHERE seq > 4; DELETE FROM checkpoints WHERE size > 4;
+		DELETE FROM audit_frontier; INSERT INTO audit_frontier SELECT 2, root FROM checkpoints WHERE size = 4")
+	check_match "a truncated log leaves revisions without entries" "$out" \
+		"revision 1 of FY-DZB for 2026-01 has no audit entry"
+	check_match "each of them" "$out" "revision 1 of SFJ-DZB for 2026-01 has no audit entry"
+
+	sqlite3 "$DB" ".backup '$TMP/cut.db'"
+	sql "$TMP/cut.db" "DELETE FROM audit_log WHERE seq > 6"
+	check_exit "a log cut without repair stops the daemon at start" 1 \
+		"the audit log's edge does not match its 6 entries: the store was altered" \
+		"$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$TMP/cut.db" --cert "$YB_PKI/server.crt" \
+		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --orgs "$ORGS"
+}
+
+test_rebuilt_log_fails_receipt() {
+	local copy="$TMP/rebuilt.db"
+	# Whoever runs the database truncates the log after entry 4, hides the
+	# SFJ-DZB return, and repairs the tree's edge so the daemon goes on.
+	sqlite3 "$DB" ".backup '$copy'"
+	sql "$copy" "DELETE FROM audit_log WHERE seq > 4; DELETE FROM checkpoints WHERE size > 4;
+		DELETE FROM audit_frontier; INSERT INTO audit_frontier SELECT 2, root FROM checkpoints WHERE size = 4;
+		DELETE FROM revision_findings WHERE org = 'SFJ-DZB'; DELETE FROM revision_values WHERE org = 'SFJ-DZB';
+		DELETE FROM revisions WHERE org = 'SFJ-DZB'"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/rebuilt.log"
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 --receipt "$TMP/jcy.json" >/dev/null
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-02.csv" --period 2026-02 --receipt "$TMP/jcy2.json" >/dev/null
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-03.csv" --period 2026-03 --receipt "$TMP/jcy3.json" >/dev/null
+	check_exit "a receipt issued before the rewrite fails audit prove" 4 "FAILED" \
+		yb_as branch SFJ-DZB audit prove --receipt "$TMP/sfj.json"
+	check_exit "a receipt from before the truncation point still proves" 0 "entry 2 is in the log" \
+		yb_as branch ZFW-JG audit prove --receipt "$RECEIPTS/ZFW-JG-2026-01-r1.json"
+	check_exit "new receipts prove against the rebuilt log" 0 "entry 6 is in the log" \
+		yb_as branch JCY-DZB audit prove --receipt "$TMP/jcy.json"
+	yb_stop_daemon
+}
+
+main() {
+	setup
+	test_log_and_receipts
+	test_explain
+	test_clean_export_verifies
+	test_tampering
+	test_rebuilt_log_fails_receipt
+	assert_summary
+}
+
+main "$@"

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Language: the client speaks Chinese when LANG (or LC_MESSAGES, LC_ALL) is
+# zh_CN*, English otherwise, and one daemon answers each client in its own
+# language. Checked with exact strings: help, offline validation, refusals
+# from the daemon (a branch writing for another, a bad value), consolidate
+# tables and catalog names; CSV output is the same bytes in both languages.
+# Also: every message of the sources has a Chinese translation.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+CATALOG="$YB_SRC/server/catalog"
+DB="$TMP/yuebao.db"
+YB_PKI="$TMP/pki"
+# No cached catalog from the user's home: validate uses --catalog.
+export XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
+
+revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+
+# zh / en COMMAND...: runs COMMAND with a Chinese / an English locale
+# environment (whatever the caller's). No zh_CN locale needs to exist.
+zh() { (
+	unset LC_ALL LC_MESSAGES LANGUAGE
+	export LANG=zh_CN.UTF-8
+	"$@"
+); }
+en() { (
+	unset LC_ALL LC_MESSAGES LANGUAGE
+	export LANG=C
+	"$@"
+); }
+
+# client ROLE CODE ARGS...: the yuebao binary as ROLE-CODE (runs under zh/en).
+client() {
+	local role=$1 code=$2
+	shift 2
+	"$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/$role-$code.crt" --key "$YB_PKI/$role-$code.key" "$@"
+}
+
+# line N TEXT: line N of TEXT.
+line() { sed -n "$1p" <<<"$2"; }
+
+# squeeze TEXT: runs of blanks as one space, trailing blanks dropped (table rows).
+squeeze() { tr -s ' ' <<<"$1" | sed 's/ *$//'; }
+
+setup() {
+	local file org
+	yb_make_pki "$YB_PKI" "$ORGS"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	for file in "$RETURNS"/*/2026-01.csv; do
+		org=$(basename "$(dirname "$file")")
+		client branch "$org" submit "$file" --period 2026-01 >/dev/null
+	done
+}
+
+test_translations_complete() {
+	local out rc=0
+	out=$("$YB_SRC/scripts/update-po.sh" --check 2>&1) || rc=$?
+	check_eq "every message of the sources is translated in po/zh_CN.po (scripts/update-po.sh --check)" \
+		"$rc" "0"
+	[ "$rc" = 0 ] || echo "$out" >&2
+}
+
+test_help() {
+	local out
+	out=$(zh "$YB_BIN/yuebao" --help)
+	check_eq "zh: --help usage line" "$(line 1 "$out")" \
+		"用法：yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]"
+	check_eq "zh: --help describes yuebao" "$(line 3 "$out")" \
+		"yuebao 守护进程的客户端（月报）：各支部报送每月党建工作月报，"
+	check_eq "zh: --help lists submit" "$(grep '^  submit ' <<<"$out")" \
+		"  submit       报送月报；显示回执和警告"
+	check_eq "zh: --help explains exit codes" "$(grep '^退出码' <<<"$out")" \
+		"退出码：0 成功，1 服务器拒绝，2 用法错误，"
+	out=$(en "$YB_BIN/yuebao" --help)
+	check_eq "en: --help usage line" "$(line 1 "$out")" \
+		"usage: yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]"
+	check_eq "en: --help lists submit" "$(grep '^  submit ' <<<"$out")" \
+		"  submit       upload a return; prints the receipt and any warnings"
+
+	out=$(zh "$YB_BIN/yuebao" submit --help)
+	check_eq "zh: submit --help usage line" "$(line 1 "$out")" \
+		"用法：yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+	check_eq "zh: submit --help explains revisions" "$(grep '^报送 FILE' <<<"$out")" \
+		"报送 FILE 中该月的月报（CSV，至少包含 code,value 两列）。首次报送为第1版；"
+	check_eq "zh: submit --help examples" "$(grep '^示例' <<<"$out")" "示例："
+	out=$(en "$YB_BIN/yuebao" submit --help)
+	check_eq "en: submit --help usage line" "$(line 1 "$out")" \
+		"usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+	check_eq "en: submit --help explains revisions" "$(grep '^Sends the return' <<<"$out")" \
+		"Sends the return in FILE (CSV with at least the columns code,value) for the"
+	out=$(zh "$YB_BIN/yuebao" help submit)
+	check_eq "zh: 'yuebao help submit' is the same help" "$(line 1 "$out")" \
+		"用法：yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+
+	# LC_ALL wins over LANG, LC_MESSAGES too, as for any program.
+	out=$(env LC_ALL=zh_CN.UTF-8 LANG=C "$YB_BIN/yuebao" --help)
+	check_eq "LC_ALL=zh_CN.UTF-8 over LANG=C: Chinese" "$(line 1 "$out" | cut -c1-9)" "用法："
+	out=$(env -u LC_ALL LC_MESSAGES=C LANG=zh_CN.UTF-8 "$YB_BIN/yuebao" --help)
+	check_eq "LC_MESSAGES=C over LANG=zh_CN.UTF-8: English" "$(line 1 "$out" | cut -c1-6)" "usage:"
+}
+
+test_usage_errors() {
+	check_exit "zh: an unknown option is a usage error, in Chinese" 2 \
+		"^yuebao submit: 未知选项“--bogus”$" zh "$YB_BIN/yuebao" submit --bogus
+	check_exit "zh: and says where to find help" 2 "^请运行“yuebao submit --help”查看帮助。$" \
+		zh "$YB_BIN/yuebao" submit --bogus
+	check_exit "en: an unknown option is a usage error, in English" 2 \
+		"^yuebao submit: unknown option '--bogus'$" en "$YB_BIN/yuebao" submit --bogus
+	check_exit "en: and says where to find help" 2 "^Try 'yuebao submit --help'\.$" \
+		en "$YB_BIN/yuebao" submit --bogus
+	check_exit "zh: a malformed period names the problem in Chinese" 2 \
+		"^yuebao consolidate: 报告期“2026H3”：不存在第 3 个半年（只有 1 或 2）；可用 2026-06、2026Q2、2026H1、2026H2、2026 或范围如 2026-01\.\.2026-06$" \
+		zh "$YB_BIN/yuebao" consolidate --period 2026H3
+}
+
+test_validate() {
+	local f="$TMP/bad.csv" out rc
+	sed -e 's/^study_sessions,\(.*\),[0-9]*$/study_sessions,\1,2.5/' "$RETURNS/ZFW-JG/2026-02.csv" >"$f"
+	rc=0
+	out=$(zh "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || rc=$?
+	check_eq "zh: validate of a bad file exits 4" "$rc" "4"
+	check_eq "zh: validate names the line, code and problem in Chinese" "$(line 1 "$out")" \
+		"  错误：第 4 行：study_sessions：“2.5”不是整数"
+	check_eq "zh: validate counts the errors in Chinese" "$(line 2 "$out")" "$f：1 处错误"
+	rc=0
+	out=$(en "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || rc=$?
+	check_eq "en: validate of a bad file exits 4" "$rc" "4"
+	check_eq "en: validate names the line, code and problem in English" "$(line 1 "$out")" \
+		"  error: line 4: study_sessions: \"2.5\" is not a whole number"
+	check_eq "en: validate counts the errors in English" "$(line 2 "$out")" "$f: 1 error"
+
+	# A violated rule carries the catalog's own message in the user's language.
+	sed -e 's/^survey_valid,\(.*\),[0-9]*$/survey_valid,\1,99999/' "$RETURNS/ZFW-JG/2026-02.csv" >"$f"
+	out=$(zh "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || true
+	check_match "zh: a violated rule gives the catalog's Chinese message" "$out" \
+		"^  错误：违反规则 r_survey_valid：survey_valid \(99999\) <= survey_issued \([0-9]+\)：$(rule_message message_zh r_survey_valid)$"
+	out=$(en "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || true
+	check_match "en: a violated rule gives the catalog's English message" "$out" \
+		"^  error: rule r_survey_valid violated: survey_valid \(99999\) <= survey_issued \([0-9]+\): $(rule_message message_en r_survey_valid)$"
+
+	# Not a CSV at all: the message says so, and what to do, in the user's language.
+	printf 'PK\003\004rest of a zip' >"$TMP/book.csv"
+	check_exit "zh: an .xlsx renamed to .csv is named as such" 4 \
+		"^yuebao validate: $TMP/book.csv：这是 Excel 工作簿（\.xlsx，zip 文件），不是 CSV：请在 Excel 中用“文件 > 另存为 > CSV UTF-8（或 CSV）”保存$" \
+		zh "$YB_BIN/yuebao" validate "$TMP/book.csv" --catalog "$CATALOG"
+	check_exit "en: an .xlsx renamed to .csv is named as such" 4 \
+		"^yuebao validate: $TMP/book.csv: this is an Excel workbook \(\.xlsx, a zip file\), not CSV" \
+		en "$YB_BIN/yuebao" validate "$TMP/book.csv" --catalog "$CATALOG"
+}
+
+# rule_message COLUMN CODE: a rule's message from the catalog (no commas in them).
+rule_message() {
+	awk -F, -v col="$1" -v code="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		$1 == code { print $c[col] }' "$CATALOG/rules.csv"
+}
+
+test_refusals() {
+	local before f="$TMP/negative.csv" out
+	before=$(revisions)
+	out=$(zh client branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-02 --org FY-DZB 2>&1) || true
+	check_eq "zh: the daemon refuses a branch writing for another, in Chinese" "$out" \
+		"yuebao：被拒绝（PERMISSION_DENIED）：支部 ZFW-JG 无权代组织 FY-DZB 报送"
+	out=$(en client branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-02 --org FY-DZB 2>&1) || true
+	check_eq "en: the same daemon refuses it in English" "$out" \
+		"yuebao: refused (PERMISSION_DENIED): branch ZFW-JG may not submit for org unit FY-DZB"
+
+	sed -e 's/^study_sessions,\(.*\),[0-9]*$/study_sessions,\1,-2/' "$RETURNS/ZFW-JG/2026-02.csv" >"$f"
+	out=$(zh client branch ZFW-JG submit "$f" --period 2026-02 2>&1) || true
+	check_eq "zh: a bad value is refused by the daemon in Chinese" "$out" \
+		"yuebao：被拒绝（INVALID_ARGUMENT）：月报有 1 处错误；未保存任何数据
+  错误：第 4 行：study_sessions：“-2”是负数；数值不能为负"
+	out=$(en client branch ZFW-JG submit "$f" --period 2026-02 2>&1) || true
+	check_eq "en: and in English" "$out" \
+		"yuebao: refused (INVALID_ARGUMENT): the return has 1 error; nothing was stored
+  error: line 4: study_sessions: \"-2\" is negative; values cannot be negative"
+
+	out=$(zh client branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 2>&1) || true
+	check_eq "zh: an amendment without a reason, in Chinese" "$(line 1 "$out")" \
+		"yuebao：被拒绝（INVALID_ARGUMENT）：第2版（ZFW-JG 2026-01）是对第1版的修改，须填写修改原因（--reason）"
+	out=$(zh client central JGDW review --org ZFW-JG --period 2026-02 --accept 2>&1) || true
+	check_eq "zh: nothing to review, in Chinese" "$out" \
+		"yuebao：被拒绝（NOT_FOUND）：ZFW-JG 没有 2026-02 的可审核月报"
+	check_eq "refused calls stored nothing" "$(revisions)" "$before"
+}
+
+test_consolidate() {
+	local zt et zc ec zj ej
+	zt=$(zh client central JGDW consolidate --org JGDW --period 2026-01 2>&1)
+	et=$(en client central JGDW consolidate --org JGDW --period 2026-01 2>&1)
+	check_eq "zh: consolidate title" "$(line 1 "$zt")" "汇总 机关党委（JGDW），2026-01"
+	check_eq "en: consolidate title" "$(line 1 "$et")" "Consolidated 机关党委 (JGDW), 2026-01"
+	check_eq "zh: the total group" "$(line 3 "$zt")" "== 合计"
+	check_eq "en: the total group" "$(line 3 "$et")" "== total"
+	check_eq "zh: completeness" "$(line 4 "$zt")" "数据：5/5 份月报（100.0%）"
+	check_eq "en: completeness" "$(line 4 "$et")" "data: 5 of 5 returns (100.0%)"
+	check_eq "zh: table headers are Chinese" "$(squeeze "$(line 5 "$zt")")" "代码 名称 单位 数值"
+	check_eq "en: table headers are English" "$(squeeze "$(line 5 "$et")")" "code name unit value"
+	check_match "zh: element names from the catalog's Chinese column" \
+		"$(grep '^members_total ' <<<"$zt")" "^members_total +党员总数 +人 +[0-9]+$"
+	check_match "en: element names from the catalog's English column" \
+		"$(grep '^members_total ' <<<"$et")" "^members_total +Party members +人 +[0-9]+$"
+	check_match "zh: indicator names too" "$(grep '^study_coverage_rate ' <<<"$zt")" \
+		"^study_coverage_rate +学习覆盖率 +%"
+	check_match "en: indicator names too" "$(grep '^study_coverage_rate ' <<<"$et")" \
+		"^study_coverage_rate +Study coverage rate +%"
+
+	zt=$(zh client central JGDW consolidate --org JGDW --period 2026-01 --compare yoy 2>&1)
+	check_eq "zh: a comparison in the title" "$(line 1 "$zt")" \
+		"汇总 机关党委（JGDW），2026-01，对比 2025-01（同比）"
+	check_eq "zh: comparison headers" "$(squeeze "$(line 5 "$zt")")" "代码 名称 单位 数值 对比值 增减"
+
+	zc=$(zh client central JGDW consolidate --org JGDW --period 2026-01 --compare yoy --format csv 2>"$TMP/zh.err")
+	ec=$(en client central JGDW consolidate --org JGDW --period 2026-01 --compare yoy --format csv 2>"$TMP/en.err")
+	check_eq "zh: the CSV header is SPEC §7's" "$(line 1 "$zc")" "code,name,unit,value,previous,change,change_unit"
+	if [[ "$zc" == "$ec" && -n "$zc" ]]; then
+		pass "consolidate --format csv is byte-identical in both languages"
+	else
+		fail "consolidate --format csv is byte-identical in both languages" "$(diff <(echo "$zc") <(echo "$ec") | head)"
+	fi
+	check_eq "CSV names are the catalog's own (Chinese) names" "$(grep '^members_total,' <<<"$zc" | cut -d, -f2)" "党员总数"
+	check_eq "zh: completeness on stderr is for people, in Chinese" "$(cat "$TMP/zh.err")" \
+		"JGDW 2026-01：5/5 份月报（100.0%）；对比期：0/5 份月报（0.0%）"
+	check_eq "en: and in English" "$(cat "$TMP/en.err")" \
+		"JGDW 2026-01: 5 of 5 returns (100.0%); previous: 0 of 5 returns (0.0%)"
+	zj=$(zh client central JGDW consolidate --org JGDW --period 2026-01 --format json 2>/dev/null)
+	ej=$(en client central JGDW consolidate --org JGDW --period 2026-01 --format json 2>/dev/null)
+	check_eq "consolidate --format json is byte-identical in both languages" "$zj" "$ej"
+}
+
+test_catalog_and_status() {
+	local zt et zc ec
+	zt=$(zh client branch ZFW-JG catalog 2>&1)
+	et=$(en client branch ZFW-JG catalog 2>&1)
+	check_eq "zh: catalog table heading" "$(line 1 "$zt")" "数据项（81 项）"
+	check_eq "en: catalog table heading" "$(line 1 "$et")" "Elements (81)"
+	check_eq "zh: catalog table headers" "$(squeeze "$(line 2 "$zt")")" "代码 分类 名称 单位 类型 汇总方式"
+	check_match "zh: catalog names follow the language" "$(grep '^members_total ' <<<"$zt")" \
+		"^members_total +org +党员总数 +人 +int +last$"
+	check_match "en: catalog names follow the language" "$(grep '^members_total ' <<<"$et")" \
+		"^members_total +org +Party members +人 +int +last$"
+	zc=$(zh client branch ZFW-JG catalog --format csv 2>&1)
+	ec=$(en client branch ZFW-JG catalog --format csv 2>&1)
+	check_eq "catalog --format csv is byte-identical in both languages" "$zc" "$ec"
+
+	zt=$(zh client central JGDW status --period 2026-01 2>&1)
+	check_eq "zh: status title" "$(line 1 "$zt")" "机关党委（JGDW）2026-01 报送情况：5 个支部"
+	check_match "zh: status cells are Chinese state words" "$(grep '^ZFW-JG ' <<<"$zt")" "^ZFW-JG +.* +已报送 逾期$"
+	check_match "zh: completeness and timeliness" "$(tail -1 <<<"$zt")" "^完整率 100\.0%（已报 5 份，应报 5 份），及时率 "
+	et=$(en client central JGDW status --period 2026-01 2>&1)
+	check_match "en: status cells are English state words" "$(grep '^ZFW-JG ' <<<"$et")" "^ZFW-JG +.* +submitted late$"
+	zc=$(zh client central JGDW status --period 2026-01 --format csv 2>/dev/null)
+	ec=$(en client central JGDW status --period 2026-01 --format csv 2>/dev/null)
+	check_eq "status --format csv keeps its state words in both languages" "$zc" "$ec"
+}
+
+main() {
+	setup
+	test_translations_complete
+	test_help
+	test_usage_errors
+	test_validate
+	test_refusals
+	test_consolidate
+	test_catalog_and_status
+	yb_stop_daemon
+	assert_summary
+}
+
+main "$@"
