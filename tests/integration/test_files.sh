@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Data entry as clerks really do it: files saved by Excel (GB18030 with CRLF,
+# UTF-8 with a byte-order mark, quoted thousands, blank cells, a note column,
+# trailing empty columns and rows) reach the real daemon and are stored with
+# the right values; every bad file or value of SPEC §8 is refused with its
+# exact message and leaves the store unchanged; a file with five different
+# mistakes reports all five at once.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+ORGS="$YB_SRC/examples/orgs.csv"
+EXAMPLE="$YB_SRC/examples/returns/ZFW-JG/2026-01.csv"
+DB="$TMP/yuebao.db"
+YB_PKI="$TMP/pki"
+export HOME="$TMP/home"
+
+revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+
+# stored PERIOD: code=value lines of ZFW-JG's latest revision, as the daemon shows it.
+stored() {
+	yb_as branch ZFW-JG show --period "$1" --format csv 2>/dev/null | sed 1d |
+		awk -F, '{ print $1 "=" $NF }' | sort
+}
+
+# expected FILE: code=value lines of the example's non-blank values, as the
+# daemon shows them (amounts, the *_yuan elements, with two decimals).
+expected() {
+	awk -F, 'NR > 1 && $4 != "" { v = $1 ~ /_yuan$/ ? sprintf("%.2f", $4) : $4; print $1 "=" v }' "$1" |
+		sort
+}
+
+setup() {
+	yb_make_pki "$YB_PKI" "$ORGS"
+	# A catalog with a maximum, to test "value above the element's max".
+	mkdir "$TMP/catalog"
+	cp "$YB_SRC"/server/catalog/*.csv "$TMP/catalog/"
+	sed -i 's/^study_sessions,\(.*\),int,sum,,$/study_sessions,\1,int,sum,0,31/' "$TMP/catalog/elements.csv"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log" --catalog "$TMP/catalog"
+}
+
+test_gb18030_crlf() {
+	iconv -f UTF-8 -t GB18030 "$EXAMPLE" | sed 's/$/\r/' >"$TMP/gbk.csv"
+	check_eq "the file really is GB18030 with CRLF" \
+		"$(head -2 "$TMP/gbk.csv" | tail -1 | od -An -c | tr -s ' ' | grep -c '\\r')" "1"
+	check_exit "a GB18030 file with CRLF, as Chinese Excel saves it, is accepted" 0 "revision 1" \
+		yb_as branch ZFW-JG submit "$TMP/gbk.csv" --period 2026-01
+	check_eq "with every value right" "$(stored 2026-01)" "$(expected "$EXAMPLE")"
+}
+
+test_utf8_bom_and_excel_shapes() {
+	local f="$TMP/excel.csv"
+	{
+		printf '\xef\xbb\xbfcode,name,unit,value,note,,\r\n'
+		awk -F, 'NR > 1 { v = $4 }
+			$1 == "notes_chars" { v = "\"" substr(v, 1, length(v) - 3) "," substr(v, length(v) - 2) "\"" }
+			$1 == "study_sessions" { v = v ".00" }
+			NR > 1 { printf "%s,%s,%s,%s,\"note, with a comma\",,\r\n", $1, $2, $3, v }' "$EXAMPLE"
+		printf 'study_expected_blank_row,,,,,,\r\n' | sed 's/study_expected_blank_row//'
+		printf ',,,,,,\r\n,,,,,,\r\n'
+	} >"$f"
+	sed -i 's/^members_under_35,\([^,]*\),\([^,]*\),[0-9]*,/members_under_35,\1,\2,,/' "$f"
+	check_exit "UTF-8 with BOM, quoted thousands, 12.00 for a count, a note column, blank cells and Excel's empty columns and rows" \
+		0 "revision 1" yb_as branch ZFW-JG submit "$f" --period 2026-02
+	check_eq "quoted thousands are read as one number" \
+		"$(stored 2026-02 | grep '^notes_chars=')" "notes_chars=$(grep '^notes_chars,' "$EXAMPLE" | cut -d, -f4)"
+	check_eq "a whole number written with .00 is that number" \
+		"$(stored 2026-02 | grep '^study_sessions=')" "study_sessions=$(grep '^study_sessions,' "$EXAMPLE" | cut -d, -f4)"
+	check_eq "a blank cell is not reported, not zero" "$(stored 2026-02 | grep -c '^members_under_35=' || true)" "0"
+	check_eq "every other value as written" "$(stored 2026-02 | grep -v '^members_under_35=')" \
+		"$(expected "$EXAMPLE" | grep -v '^members_under_35=')"
+}
+
+# refused NAME EXIT MESSAGE FILE [PERIOD]: refused with that exact line, store unchanged.
+refused() {
+	local before out rc=0
+	before=$(revisions)
+	out=$(yb_as branch ZFW-JG submit "$4" --period "${5:-2026-03}" 2>&1) || rc=$?
+	check_eq "$1: exit $2" "$rc" "$2"
+	check_match "$1: the message" "$out" "^$(printf '%s' "$3" | sed 's/[][\.*^$()+?{}|]/\\&/g')\$"
+	check_eq "$1: the store is unchanged" "$(revisions)" "$before"
+}
+
+test_bad_files() {
+	printf 'code,value\nno_such_code,3\n' >"$TMP/unknown.csv"
+	refused "unknown element code" 4 "  error: line 2: unknown element code 'no_such_code'" "$TMP/unknown.csv"
+	printf 'code,value\nstudy_sessions,3\nstudy_sessions,4\n' >"$TMP/dup.csv"
+	refused "duplicate code" 4 "  error: line 3: study_sessions: given twice (first on line 2)" "$TMP/dup.csv"
+	printf 'code,value\nseminars,abc\n' >"$TMP/nan.csv"
+	refused "non-numeric value" 4 "  error: line 2: seminars: \"abc\" is not a number: unexpected 'a'" "$TMP/nan.csv"
+	printf 'code,value\nseminars,-1\n' >"$TMP/neg.csv"
+	refused "negative value" 4 "  error: line 2: seminars: \"-1\" is negative; values cannot be negative" "$TMP/neg.csv"
+	printf 'code,value\nstudy_sessions,2.5\n' >"$TMP/frac.csv"
+	refused "fractional int" 4 "  error: line 2: study_sessions: \"2.5\" is not a whole number" "$TMP/frac.csv"
+	printf 'code,value\ndonations_yuan,1.234\n' >"$TMP/dec.csv"
+	refused "more than two decimals for an amount" 4 \
+		"  error: line 2: donations_yuan: \"1.234\" has 3 decimals, at most 2 allowed" "$TMP/dec.csv"
+	printf 'code,value\nstudy_sessions,40\n' >"$TMP/max.csv"
+	refused "value above the maximum" 4 "  error: line 2: study_sessions: 40 is above the maximum 31" "$TMP/max.csv"
+	printf 'code,value\nsurvey_issued,10\nsurvey_valid,12\n' >"$TMP/rule.csv"
+	refused "violated error rule" 4 \
+		"  error: rule r_survey_valid violated: survey_valid (12) <= survey_issued (10): Valid questionnaires returned cannot exceed questionnaires issued." \
+		"$TMP/rule.csv"
+	printf 'PK\003\004\024\000\006\000' >"$TMP/book.csv"
+	refused "an Excel workbook renamed .csv" 4 \
+		"yuebao submit: $TMP/book.csv: this is an Excel workbook (.xlsx, a zip file), not CSV: in Excel use File > Save As > CSV UTF-8 (or CSV)" \
+		"$TMP/book.csv"
+	printf 'code,value\nstudy_sessions,\xff\xfe\xff\n' >"$TMP/enc.csv"
+	refused "a wrong encoding names the byte" 4 \
+		"yuebao submit: $TMP/enc.csv: line 2: byte offset 26 (0xFF) is neither UTF-8 nor GB18030 text: save the file from Excel as CSV UTF-8 (or CSV)" \
+		"$TMP/enc.csv"
+	printf 'study_sessions,3\n' >"$TMP/nohdr.csv"
+	refused "no header" 4 \
+		"yuebao submit: $TMP/nohdr.csv: line 1: no 'code' column in the header (the first line must name the columns, at least code,value)" \
+		"$TMP/nohdr.csv"
+	refused "a month that has not begun" 4 \
+		"  error: period 2099-01 has not begun: a return can be filed from the first day of its month" \
+		"$EXAMPLE" 2099-01
+	check_exit "a malformed period is a usage error" 2 "a month is written with two digits" \
+		yb_as branch ZFW-JG submit "$EXAMPLE" --period 2026-1
+}
+
+test_five_mistakes() {
+	local out rc=0 before
+	before=$(revisions)
+	printf 'code,value\ndonations_yuan,1.234\nno_such,1\nstudy_sessions,2.5\nseminars,-1\nguest_lectures,abc\n' >"$TMP/five.csv"
+	out=$(yb_as branch ZFW-JG submit "$TMP/five.csv" --period 2026-03 2>&1) || rc=$?
+	check_eq "five mistakes: refused" "$rc" "4"
+	check_eq "all five reported in one run, each with its line" "$(grep -c '^  error: line [2-6]:' <<<"$out")" "5"
+	check_match "the summary counts them" "$out" "the return has 5 errors; nothing was stored"
+	check_eq "nothing stored" "$(revisions)" "$before"
+	out=$("$YB_BIN/yuebao" validate "$TMP/five.csv" --catalog "$TMP/catalog" 2>&1) || rc=$?
+	check_eq "validate offline finds the same five" "$(grep -c '^  error: line [2-6]:' <<<"$out")" "5"
+}
+
+main() {
+	setup
+	test_gb18030_crlf
+	test_utf8_bom_and_excel_shapes
+	test_bad_files
+	test_five_mistakes
+	assert_summary
+}
+
+main "$@"
