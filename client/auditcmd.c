@@ -158,7 +158,7 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 
 struct auditcmd_bundle {
 	char dir[PATH_MAX];
-	FILE *entries, *checkpoints, *revisions;
+	FILE *entries, *checkpoints, *revisions, *reviews;
 	int server_cert_written;
 	int failed;
 };
@@ -233,7 +233,9 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 	b->entries = open_in(b, "entries.tsv", "w");
 	b->checkpoints = open_in(b, "checkpoints.tsv", "w");
 	b->revisions = open_in(b, "revisions.tsv", "w");
-	if (b->entries == NULL || b->checkpoints == NULL || b->revisions == NULL || b->failed) {
+	b->reviews = open_in(b, "reviews.tsv", "w");
+	if (b->entries == NULL || b->checkpoints == NULL || b->revisions == NULL ||
+	    b->reviews == NULL || b->failed) {
 		auditcmd_bundle_close(b);
 		return -1;
 	}
@@ -314,7 +316,18 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 		if (f != NULL && fclose(f) != 0)
 			b->failed = 1;
 	}
-	return ferror(b->revisions) || ferror(b->checkpoints) ? -1 : 0;
+	for (size_t i = 0; i < page->n_reviews; i++) {
+		const Yuebao__V1__ExportReview *x = page->reviews[i];
+		const Yuebao__V1__ReviewEvent *e = x->review;
+		if (e == NULL)
+			continue;
+		/* The comment is free text: hex keeps tabs and line breaks out of the file. */
+		fprintf(b->reviews, "%s\t%s\t%u\t%s\t%lld\t", x->org, x->period, e->revision,
+		        e->action, (long long)e->at_ms);
+		put_hex(b->reviews, (const uint8_t *)e->comment, strlen(e->comment));
+		fputc('\n', b->reviews);
+	}
+	return ferror(b->revisions) || ferror(b->checkpoints) || ferror(b->reviews) ? -1 : 0;
 }
 
 int auditcmd_bundle_close(struct auditcmd_bundle *b)
@@ -329,6 +342,8 @@ int auditcmd_bundle_close(struct auditcmd_bundle *b)
 	if (b->checkpoints != NULL && fclose(b->checkpoints) != 0)
 		failed = 1;
 	if (b->revisions != NULL && fclose(b->revisions) != 0)
+		failed = 1;
+	if (b->reviews != NULL && fclose(b->reviews) != 0)
 		failed = 1;
 	free(b);
 	return failed ? -1 : 0;
@@ -352,7 +367,16 @@ struct v_revision {
 	int referenced;
 };
 
+struct v_review {
+	char org[64], period[32], action[16];
+	uint32_t revision;
+	char digest[65]; /* SHA-256 of "action\ncomment", as the log records it */
+	int referenced;
+};
+
 struct v_bundle {
+	struct v_review *reviews;
+	size_t n_reviews;
 	struct v_entry *entries;
 	size_t n_entries;
 	struct checkpoint *cps;
@@ -375,6 +399,7 @@ static void v_free(struct v_bundle *vb)
 	free(vb->entries);
 	free(vb->cps);
 	free(vb->revs);
+	free(vb->reviews);
 }
 
 /* Splits a TSV line in place into at most n fields; returns how many. */
@@ -485,6 +510,41 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 		r->values = strdup(k > 5 ? f[5] : "");
 	}
 	fclose(in);
+	cap = 0;
+	if ((in = open_in(&where, "reviews.tsv", "r")) != NULL) {
+		while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
+			struct v_review *r;
+			uint8_t *comment;
+			size_t n = 0, k = split_tabs(line, f, 6);
+			void *p = grow(vb->reviews, vb->n_reviews, &cap, sizeof(*vb->reviews));
+			char *text;
+			if (p == NULL)
+				break;
+			vb->reviews = p;
+			comment = malloc(k == 6 ? strlen(f[5]) / 2 + 1 : 1);
+			if (k != 6 || comment == NULL ||
+			    unhex(f[5], comment, strlen(f[5]) / 2, &n) != 0 ||
+			    (text = malloc(strlen(f[3]) + n + 2)) == NULL) {
+				fprintf(out, _("review line %zu: malformed\n"), vb->n_reviews + 1);
+				(*problems)++;
+				free(comment);
+				continue;
+			}
+			r = &vb->reviews[vb->n_reviews++];
+			memset(r, 0, sizeof(*r));
+			snprintf(r->org, sizeof(r->org), "%s", f[0]);
+			snprintf(r->period, sizeof(r->period), "%s", f[1]);
+			r->revision = (uint32_t)strtoul(f[2], NULL, 10);
+			snprintf(r->action, sizeof(r->action), "%s", f[3]);
+			memcpy(text, f[3], strlen(f[3]));
+			text[strlen(f[3])] = '\n';
+			memcpy(text + strlen(f[3]) + 1, comment, n);
+			pki_sha256_hex(text, strlen(f[3]) + 1 + n, r->digest);
+			free(text);
+			free(comment);
+		}
+		fclose(in);
+	}
 	free(line);
 	return 0;
 }
@@ -715,6 +775,68 @@ done:
 	free(raw);
 }
 
+/* One review entry against the stored reviews. */
+static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *vb, FILE *out,
+                           long *problems)
+{
+	char object[200], digest[80], action[64], org[64], period[32];
+	unsigned rev = 0;
+
+	entry_field(e, "object", object, sizeof(object));
+	entry_field(e, "digest", digest, sizeof(digest));
+	entry_field(e, "action", action, sizeof(action));
+	if (sscanf(object, "%63[^/]/%31[^/]/r%u", org, period, &rev) != 3)
+		return;
+	for (size_t k = 0; k < vb->n_reviews; k++) {
+		struct v_review *r = &vb->reviews[k];
+		if (!r->referenced && strcmp(r->org, org) == 0 && strcmp(r->period, period) == 0 &&
+		    r->revision == rev && strcmp(r->action, action + strlen("review:")) == 0 &&
+		    strcmp(r->digest, digest) == 0) {
+			r->referenced = 1;
+			return;
+		}
+	}
+	fprintf(out,
+	        _("entry %zu: the %s of %s is missing from the store, or its comment was "
+	          "changed\n"),
+	        i, action, object);
+	(*problems)++;
+}
+
+/* Each revision's state must be the one its reviews, in order, lead to. */
+static void v_states(struct v_bundle *vb, FILE *out, long *problems)
+{
+	for (size_t k = 0; k < vb->n_revs; k++) {
+		const struct v_revision *r = &vb->revs[k];
+		const char *want = "submitted";
+		for (size_t j = 0; j < vb->n_reviews; j++) {
+			const struct v_review *x = &vb->reviews[j];
+			if (strcmp(x->org, r->org) != 0 || strcmp(x->period, r->period) != 0 ||
+			    x->revision != r->revision)
+				continue;
+			want = strcmp(x->action, "accept") == 0   ? "accepted"
+			       : strcmp(x->action, "reject") == 0 ? "rejected"
+			                                          : "submitted";
+		}
+		if (strcmp(r->state, want) != 0) {
+			fprintf(
+			    out,
+			    _("revision %u of %s for %s is stored as %s, but its reviews make it "
+			      "%s\n"),
+			    r->revision, r->org, r->period, r->state, want);
+			(*problems)++;
+		}
+	}
+	for (size_t j = 0; j < vb->n_reviews; j++)
+		if (!vb->reviews[j].referenced) {
+			fprintf(out,
+			        _("the %s review of %s for %s (revision %u) has no audit entry\n"),
+			        vb->reviews[j].action, vb->reviews[j].org, vb->reviews[j].period,
+			        vb->reviews[j].revision);
+			(*problems)++;
+		}
+}
+
 long auditcmd_verify(const char *dir, FILE *out)
 {
 	struct v_bundle vb = {0};
@@ -744,10 +866,13 @@ long auditcmd_verify(const char *dir, FILE *out)
 	v_tree(&vb, v, cert, cert_len, out, &problems);
 	for (size_t i = 0; i < vb.n_entries; i++) {
 		char action[64];
-		if (strcmp(entry_field(&vb.entries[i], "action", action, sizeof(action)),
-		           "submit") == 0)
+		entry_field(&vb.entries[i], "action", action, sizeof(action));
+		if (strcmp(action, "submit") == 0)
 			v_submit(dir, i, &vb.entries[i], &vb, v, out, &problems);
+		else if (strncmp(action, "review:", 7) == 0)
+			v_review_entry(i, &vb.entries[i], &vb, out, &problems);
 	}
+	v_states(&vb, out, &problems);
 	for (size_t k = 0; k < vb.n_revs; k++)
 		if (!vb.revs[k].referenced) {
 			fprintf(
@@ -758,11 +883,10 @@ long auditcmd_verify(const char *dir, FILE *out)
 			problems++;
 		}
 	if (problems == 0)
-		fprintf(
-		    out,
-		    _("verified %zu entries, %zu checkpoints and %zu revisions with their signed "
-		      "requests: nothing was altered\n"),
-		    vb.n_entries, vb.n_cps, vb.n_revs);
+		fprintf(out,
+		        _("verified %zu entries, %zu checkpoints, %zu revisions with their signed "
+		          "requests and %zu reviews: nothing was altered\n"),
+		        vb.n_entries, vb.n_cps, vb.n_revs, vb.n_reviews);
 done:
 	v_free(&vb);
 	free(cert);

@@ -39,6 +39,7 @@ void auditcmd_print_explain(FILE *out, const Yuebao__V1__ConsolidateReply *r, co
  *   entries.tsv          index, leaf hash, entry bytes (hex)
  *   checkpoints.tsv      size, root, time, signature (hex)
  *   revisions.tsv        org, period, revision, state, request sha256, values
+ *   reviews.tsv          org, period, revision, action, time, comment (hex)
  *   requests/SHA256.bin  every signed request exactly as the daemon received it
  */
 struct auditcmd_bundle;

@@ -1763,6 +1763,33 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 	return rc;
 }
 
+static int on_export_review(void *ctx, const char *org, int month, const struct store_review *rv)
+{
+	struct export_page *ep = ctx;
+	Yuebao__V1__ExportReview *x = handlers_alloc(ep->c, sizeof(*x));
+	Yuebao__V1__ReviewEvent *e = handlers_alloc(ep->c, sizeof(*e));
+	char period[PERIOD_TEXT_MAX];
+
+	if (x == NULL || e == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__export_review__init(x);
+	yuebao__v1__review_event__init(e);
+	period_format_month(month, period, sizeof(period));
+	x->org = handlers_strdup(ep->c, org);
+	x->period = handlers_strdup(ep->c, period);
+	e->revision = rv->revision;
+	e->action = handlers_strdup(ep->c, rv->action);
+	e->comment = handlers_strdup(ep->c, rv->comment);
+	e->reviewer = handlers_strdup(ep->c, rv->reviewer);
+	e->fingerprint = handlers_strdup(ep->c, rv->fingerprint);
+	e->at_ms = rv->at_ms;
+	if (!x->org || !x->period || !e->action || !e->comment || !e->reviewer || !e->fingerprint)
+		return YB_ENOMEM;
+	x->review = e;
+	ep->r->reviews[ep->r->n_reviews++] = x;
+	return 0;
+}
+
 static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 {
 	struct export_page *ep = ctx;
@@ -1795,7 +1822,14 @@ static int handle_audit_export(struct call *c, const ProtobufCMessage *in, Proto
 	if ((from = parse_token(req->page_token, 'x')) < 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
 		              _("page token '%s' is not one this server gave"), req->page_token);
-	if (strcmp(req->part, "revisions") == 0) {
+	if (strcmp(req->part, "reviews") == 0) {
+		if ((r->reviews = handlers_alloc(c, (ep.size + 1) * sizeof(*r->reviews))) == NULL)
+			return YB_ENOMEM;
+		rc = store_export_reviews(c->store, (uint64_t)from, ep.size, on_export_review, &ep,
+		                          &c->msg);
+		if (rc == YB_OK && r->n_reviews == ep.size)
+			r->next_page_token = make_token(c, 'x', from + (long)ep.size);
+	} else if (strcmp(req->part, "revisions") == 0) {
 		if ((r->revisions = handlers_alloc(c, (ep.size + 1) * sizeof(*r->revisions))) ==
 		    NULL)
 			return YB_ENOMEM;
@@ -1814,7 +1848,7 @@ static int handle_audit_export(struct call *c, const ProtobufCMessage *in, Proto
 			    c, 'x', (long)r->checkpoints[r->n_checkpoints - 1]->size + 1);
 	} else {
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              _("part '%s' is not revisions or checkpoints"), req->part);
+		              _("part '%s' is not revisions, reviews or checkpoints"), req->part);
 	}
 	if (rc != YB_OK)
 		return rc;

@@ -143,6 +143,7 @@ enum query {
 	Q_EXPORT_REVS,
 	Q_EXPORT_CHECKPOINTS,
 	Q_AUDIT_OF,
+	Q_EXPORT_REVIEWS,
 	Q_COUNT
 };
 
@@ -222,6 +223,9 @@ static const char *const query_sql[Q_COUNT] = {
                              " ORDER BY size LIMIT ?2",
     [Q_AUDIT_OF] = "SELECT seq FROM audit_log WHERE org = ?1 AND month = ?2 AND object = ?3"
                    " AND action = 'submit' ORDER BY seq LIMIT 1",
+    [Q_EXPORT_REVIEWS] =
+        "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
+        " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2",
 };
 
 struct store {
@@ -1097,4 +1101,34 @@ int store_audit_index_of(struct store *s, const char *org, int month, const char
 	if (rc == SQLITE_DONE)
 		return YB_NOT_FOUND;
 	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "find audit entry");
+}
+
+int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
+                         store_review_export_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_EXPORT_REVIEWS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, (int64_t)offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		struct store_review r;
+		r.revision = (uint32_t)sqlite3_column_int64(st, 2);
+		r.action = (const char *)sqlite3_column_text(st, 3);
+		r.comment = (const char *)sqlite3_column_text(st, 4);
+		r.reviewer = (const char *)sqlite3_column_text(st, 5);
+		r.fingerprint = (const char *)sqlite3_column_text(st, 6);
+		r.at_ms = sqlite3_column_int64(st, 7);
+		if (org == NULL || !r.action || !r.comment || !r.reviewer || !r.fingerprint)
+			continue;
+		if ((stop = fn(ctx, org, sqlite3_column_int(st, 1), &r)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export reviews");
 }

@@ -267,6 +267,12 @@ typedef int (*store_checkpoint_fn)(void *ctx, const struct checkpoint *c);
 int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
                            store_checkpoint_fn fn, void *ctx, struct errbuf *eb);
 
+/* Every review in the order made, skipping offset, at most limit. */
+typedef int (*store_review_export_fn)(void *ctx, const char *org, int month,
+                                      const struct store_review *r);
+int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
+                         store_review_export_fn fn, void *ctx, struct errbuf *eb);
+
 /* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
 int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
                          uint64_t *index, struct errbuf *eb);

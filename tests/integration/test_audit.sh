@@ -98,9 +98,9 @@ test_explain() {
 test_clean_export_verifies() {
 	yb_as auditor JGDW audit export "$TMP/clean" >/dev/null
 	check_eq "the bundle has every part" "$(ls "$TMP/clean" | tr '\n' ' ')" \
-		"ca.crt checkpoints.tsv entries.tsv requests revisions.tsv server.crt "
+		"ca.crt checkpoints.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
 	check_exit "an untouched store verifies clean, offline" 0 \
-		"verified 9 entries, 9 checkpoints and 4 revisions with their signed requests: nothing was altered" \
+		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests and 1 reviews: nothing was altered" \
 		"$YB_BIN/yuebao" audit verify "$TMP/clean"
 	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
 }
@@ -125,6 +125,13 @@ test_tampering() {
 	out=$(verify_copy rehashed "UPDATE audit_log SET entry = X'$new', leaf = X'$(leaf_of "$new")' WHERE seq = 4")
 	check_match "an entry rewritten with a new hash breaks the signed checkpoint" "$out" \
 		"entry 3: the log up to it no longer matches the checkpoint signed when it was added"
+
+	out=$(verify_copy state "UPDATE revisions SET state = 'rejected' WHERE org = 'FY-DZB'")
+	check_match "a review state changed in the store is named" "$out" \
+		"revision 1 of FY-DZB for 2026-01 is stored as rejected, but its reviews make it accepted"
+	out=$(verify_copy comment "UPDATE reviews SET comment = 'changed afterwards'")
+	check_match "a review comment changed afterwards is named with its entry" "$out" \
+		"entry 5: the review:accept of FY-DZB/2026-01/r1 is missing from the store, or its comment was changed"
 
 	out=$(verify_copy swapped "UPDATE audit_log SET seq = -3 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -3")
 	check_match "two swapped entries are named" "$out" \
