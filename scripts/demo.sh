@@ -16,6 +16,8 @@ demo="$root/demo"
 orgs="$root/examples/orgs.csv"
 rm -rf "$demo"
 mkdir -p "$demo"
+# Receipts and the catalog cache of the demo's clients stay in the demo folder.
+export XDG_DATA_HOME="$demo/data" XDG_CACHE_HOME="$demo/cache"
 YB_PKI="$demo/pki"
 yb_make_pki "$YB_PKI" "$orgs"
 echo "demo: certificates in $YB_PKI"
