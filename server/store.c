@@ -124,7 +124,9 @@ enum query {
 	Q_GET_VALUES,
 	Q_GET_FINDINGS,
 	Q_SCAN,
+	Q_SCAN_ONE,
 	Q_SCAN_ACCEPTED,
+	Q_SCAN_ACCEPTED_ONE,
 	Q_SET_STATE,
 	Q_ADD_REVIEW,
 	Q_LIST_REVIEWS,
@@ -146,6 +148,13 @@ enum query {
 	Q_EXPORT_REVIEWS,
 	Q_COUNT
 };
+
+#define SCAN_SQL(org_cond, state_cond)                                                             \
+	"WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions "             \
+	"WHERE " org_cond "month BETWEEN ?1 AND ?2 AND " state_cond " GROUP BY org, month)"        \
+	" SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"                        \
+	" LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"                  \
+	" v.revision = l.revision ORDER BY l.org, l.month"
 
 static const char *const query_sql[Q_COUNT] = {
     [Q_CALL_FIND] =
@@ -172,19 +181,16 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_GET_FINDINGS] = "SELECT severity, field, line, value, message FROM revision_findings"
                        " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq",
     /* The latest revision that is not rejected, per return, and its values. */
-    [Q_SCAN] = "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
-               " WHERE month BETWEEN ?1 AND ?2 AND (?3 IS NULL OR org = ?3) AND state <> 'rejected'"
-               " GROUP BY org, month)"
-               " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
-               " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
-               " v.revision = l.revision ORDER BY l.org, l.month",
-    [Q_SCAN_ACCEPTED] =
-        "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
-        " WHERE month BETWEEN ?1 AND ?2 AND (?3 IS NULL OR org = ?3) AND state = 'accepted'"
-        " GROUP BY org, month)"
-        " SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"
-        " LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"
-        " v.revision = l.revision ORDER BY l.org, l.month",
+    /*
+     * The latest non-rejected (or accepted) revision of each return and its
+     * values. The one-org variants name the org directly so that SQLite
+     * uses the (org, month, revision) key; "?3 IS NULL OR org = ?3" made it
+     * scan every org unit of the months (416 ms a submission at 10,000).
+     */
+    [Q_SCAN] = SCAN_SQL("", "state <> 'rejected'"),
+    [Q_SCAN_ONE] = SCAN_SQL("org = ?3 AND ", "state <> 'rejected'"),
+    [Q_SCAN_ACCEPTED] = SCAN_SQL("", "state = 'accepted'"),
+    [Q_SCAN_ACCEPTED_ONE] = SCAN_SQL("org = ?3 AND ", "state = 'accepted'"),
     [Q_SET_STATE] =
         "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3",
     [Q_ADD_REVIEW] = "INSERT INTO reviews(org, month, revision, action, comment, reviewer,"
@@ -655,7 +661,11 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
                       bool accepted_only, store_return_fn each_return, store_value_fn each_value,
                       void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st = stmt(s, accepted_only ? Q_SCAN_ACCEPTED : Q_SCAN, eb);
+	sqlite3_stmt *st =
+	    stmt(s,
+	         org_filter != NULL ? (accepted_only ? Q_SCAN_ACCEPTED_ONE : Q_SCAN_ONE)
+	                            : (accepted_only ? Q_SCAN_ACCEPTED : Q_SCAN),
+	         eb);
 	char prev_org[64] = "";
 	int prev_month = -1;
 	int rc, stop = 0;

@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# bench/run.sh - yuebao's benchmark harness (issue 6, items 6 and 7).
+#
+# Builds yuebaod and ybbench, makes a CA and certificates with
+# certs/yuebao-certs.sh, writes the org trees, and runs, each against a real
+# yuebaod on 127.0.0.1 over mutual TLS with a fresh database:
+#   1. submit throughput and p50/p99 latency at 1, 8 and 64 clients
+#   2. the local limit: the same rows by a plain SQLite loop, and the ratio
+#   3. Ping round trip against a raw nng REQ/REP echo over the same TLS
+#   4. Consolidate 2026H1 --compare yoy at 100, 1,000 and 10,000 branches
+#   5. the daemon's peak RSS (VmHWM) in the 64-client round
+# then prints one report with the machine and the targets, met or missed.
+# It measures; it never fails on a number (it fails only when something
+# breaks). See docs/performance.md.
+#
+# Usage: bench/run.sh [--quick]
+#   --quick   100 and 1,000 branches only, 10 months instead of 40 (a smoke run;
+#             the consolidation target then cannot be judged)
+# Environment: YB_BUILD (build directory, default ./build), YB_BENCH_DIR (work
+# directory, default a fresh one under $TMPDIR or /tmp, removed afterwards
+# unless YB_BENCH_KEEP=1), YB_BENCH_REPORT (where the report is also saved,
+# default $YB_BUILD/bench/report.txt).
+set -euo pipefail
+
+src=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+build=${YB_BUILD:-$src/build}
+months=40
+sizes="100 1000 10000"
+case "${1:-}" in
+--quick)
+	months=10
+	sizes="100 1000"
+	;;
+"") ;;
+*)
+	echo "usage: bench/run.sh [--quick]" >&2
+	exit 2
+	;;
+esac
+report_file=${YB_BENCH_REPORT:-$build/bench/report.txt}
+template=$src/examples/returns/FY-DZB/2025-01.csv
+clients_list="1 8 64"
+max_clients=64
+started=$(date +%s)
+
+log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
+
+log "building yuebaod and ybbench in $build"
+cmake -S "$src" -B "$build" >/dev/null
+cmake --build "$build" -j"$(nproc)" --target yuebaod ybbench >/dev/null
+bin=$build/bin
+
+if [ -n "${YB_BENCH_DIR:-}" ]; then
+	work=$YB_BENCH_DIR
+	mkdir -p "$work"
+else
+	work=$(mktemp -d "${TMPDIR:-/tmp}/yuebao-bench.XXXXXX")
+fi
+daemon_pid=
+cleanup() {
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	if [ "${YB_BENCH_KEEP:-0}" = 1 ]; then
+		log "kept $work"
+	else
+		rm -rf -- "$work"
+	fi
+}
+trap cleanup EXIT
+results=$work/results.txt
+: >"$results"
+
+# write_tree N FILE: the root JGDW, one 党总支 (DZZ-nnnn) per 50 branches, and
+# N branches ZB-nnnnn below them (the leaves: the units that file returns).
+write_tree() {
+	awk -v n="$1" -v g=50 'BEGIN {
+		print "code,name,parent"
+		print "JGDW,机关党委,"
+		for (i = 1; i <= n; i++) {
+			d = int((i - 1) / g) + 1
+			if ((i - 1) % g == 0)
+				printf "DZZ-%04d,第%d党总支,JGDW\n", d, d
+			printf "ZB-%05d,第%d党支部,DZZ-%04d\n", i, i, d
+		}
+	}' >"$2"
+}
+
+# start_daemon DB ORGS LOG: yuebaod with its defaults (8 workers) on a free
+# loopback port; sets daemon_pid and url.
+start_daemon() {
+	local db=$1 orgs=$2 logf=$3 i
+	: >"$logf"
+	"$bin/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
+		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
+		--orgs "$orgs" 2>>"$logf" &
+	daemon_pid=$!
+	url=
+	for i in $(seq 1 100); do
+		url=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$logf" | sed 's/listening on //') || true
+		[ -n "$url" ] && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "yuebaod did not start; its log:" >&2
+	cat "$logf" >&2
+	exit 1
+}
+
+stop_daemon() {
+	local i
+	kill -TERM "$daemon_pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" 2>/dev/null || true
+	daemon_pid=
+}
+
+# The daemon's peak RSS (VmHWM) in kB.
+daemon_hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$daemon_pid/status"; }
+
+# record TAG LINE...: keeps a ybbench output line under a tag, for the report.
+record() {
+	local tag=$1
+	shift
+	printf '%s %s\n' "$tag" "$*" >>"$results"
+}
+
+# run_record TAG COMMAND...: runs a ybbench command and records its line;
+# stops the run when the command fails.
+run_record() {
+	local tag=$1 out
+	shift
+	out=$("$@") || {
+		echo "bench: failed: $* -> ${out:-no output}" >&2
+		exit 1
+	}
+	record "$tag" "$out"
+}
+
+# get TAG KEY: the value of key=value in the line recorded under TAG.
+get() {
+	awk -v tag="$1" -v key="$2" '$1 == tag {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) { print kv[2]; exit } }
+	}' "$results"
+}
+
+fresh_db() { rm -f -- "$1" "$1-wal" "$1-shm"; }
+
+# --- certificates and the submission tree ------------------------------------
+pki=$work/pki
+log "certificates: CA, server, central JGDW, $max_clients branches"
+"$src/certs/yuebao-certs.sh" init "$pki" --org yuebao-bench >/dev/null
+"$src/certs/yuebao-certs.sh" issue "$pki" central JGDW >/dev/null
+for i in $(seq 1 "$max_clients"); do
+	"$src/certs/yuebao-certs.sh" issue "$pki" branch "$(printf 'ZB-%05d' "$i")" >/dev/null
+done
+write_tree 100 "$work/orgs-submit.csv"
+
+# --- 3. ping against a raw echo ------------------------------------------------
+log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
+fresh_db "$work/rtt.db"
+start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
+run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --count 1000 \
+	--max-seconds 30
+stop_daemon
+
+# --- 1. submit at 1, 8, 64 clients; 5. RSS ---------------------------------------
+for c in $clients_list; do
+	log "submit: $c client(s), $max_clients branches x $months months, fresh database"
+	fresh_db "$work/submit-$c.db"
+	start_daemon "$work/submit-$c.db" "$work/orgs-submit.csv" "$work/yuebaod-submit-$c.log"
+	line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
+		--clients "$c" --branches "$max_clients" --months "$months" --return "$template" \
+		--max-seconds 60 --daemon-pid "$daemon_pid") || {
+		echo "bench: submit round failed: $line" >&2
+		exit 1
+	}
+	record "submit$c" "$line daemon_hwm_kb=$(daemon_hwm)"
+	stop_daemon
+	fresh_db "$work/submit-$c.db"
+done
+
+# --- 2. the local limit ------------------------------------------------------------
+log "plain SQLite loop: $max_clients branches x $months months, one transaction each"
+fresh_db "$work/sqlite.db"
+run_record sqlite "$bin/ybbench" sqlite --db "$work/sqlite.db" --pki "$pki" \
+	--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
+	--return "$template" --max-seconds 60
+fresh_db "$work/sqlite.db"
+
+# --- 4. consolidation at 100 / 1,000 / 10,000 branches ---------------------------
+largest=${sizes##* }
+for n in $sizes; do
+	log "consolidation: $n branches x 12 months (2025H1, 2026H1) written into a fresh database"
+	write_tree "$n" "$work/orgs-$n.csv"
+	fresh_db "$work/consol-$n.db"
+	run_record "gen$n" "$bin/ybbench" gen --db "$work/consol-$n.db" --pki "$pki" \
+		--code ZB-00001 --orgs "$work/orgs-$n.csv" --return "$template" \
+		--periods 2025H1,2026H1
+	start_daemon "$work/consol-$n.db" "$work/orgs-$n.csv" "$work/yuebaod-consol-$n.log"
+	log "consolidation: Consolidate JGDW 2026H1 --compare yoy at $n branches"
+	line=$("$bin/ybbench" consolidate --url "$url" --pki "$pki" --code JGDW --period 2026H1 \
+		--compare yoy --runs 5 --max-seconds 45) || {
+		echo "bench: consolidation round failed (or did not count every generated return): $line" >&2
+		exit 1
+	}
+	record "consol$n" "$line daemon_hwm_kb=$(daemon_hwm)"
+	if [ "$n" = "$largest" ]; then
+		# Not a target, but what a branch feels on deadline day in a large store.
+		log "submit: 1 client x 5 returns into the store of $n branches"
+		run_record submitbig "$bin/ybbench" submit --url "$url" --pki "$pki" \
+			--orgs "$work/orgs-$n.csv" --clients 1 --months 5 --return "$template" \
+			--max-seconds 60
+	fi
+	stop_daemon
+	fresh_db "$work/consol-$n.db"
+done
+
+# --- the report ----------------------------------------------------------------------
+fsys=$(df -PT "$work" | awk 'NR == 2 { print $2 }')
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_gib=$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+commit=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)
+elapsed=$(($(date +%s) - started))
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+{
+	printf 'yuebao benchmark, %s, commit %s, %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$elapsed"
+	printf 'machine: %s CPUs (%s), %s GiB RAM, Linux %s, work directory on %s\n' \
+		"$(nproc)" "$cpu_model" "$mem_gib" "$(uname -r)" "$fsys"
+	printf 'daemon: yuebaod defaults (8 workers), SQLite %s, WAL, synchronous=FULL; clients: ybbench threads, one rpc_client per branch\n' \
+		"$(get sqlite version)"
+	echo
+	printf '1. submit over mutual TLS: %s branches x %s months, distinct (org, month), fresh database per round\n' \
+		"$max_clients" "$months"
+	echo "   (N clients = N threads, each calling one at a time over its branches' own TLS connections)"
+	printf '  %7s %7s %6s %7s %9s %8s %8s %8s %11s\n' clients returns errors seconds returns/s \
+		"p50 ms" "p99 ms" "max ms" "daemon CPU"
+	for c in $clients_list; do
+		printf '  %7s %7s %6s %7s %9s %8s %8s %8s %10ss\n' "$c" "$(get "submit$c" returns)" \
+			"$(get "submit$c" errors)" "$(get "submit$c" seconds)" "$(get "submit$c" rps)" \
+			"$(get "submit$c" p50_ms)" "$(get "submit$c" p99_ms)" "$(get "submit$c" max_ms)" \
+			"$(get "submit$c" daemon_cpu_s)"
+	done
+	printf '  daemon CPU per return: %s ms at 1 client, %s ms at 64 (client side used %s s of CPU at 64)\n' \
+		"$(awk -v a="$(get submit1 daemon_cpu_s)" -v n="$(get submit1 returns)" 'BEGIN { printf "%.2f", 1000 * a / n }')" \
+		"$(awk -v a="$(get submit64 daemon_cpu_s)" -v n="$(get submit64 returns)" 'BEGIN { printf "%.2f", 1000 * a / n }')" \
+		"$(get submit64 client_cpu_s)"
+	if [ -n "$(get submitbig rps)" ]; then
+		printf '  into the store of %s branches x 12 months: 1 client, p50 %s ms, p99 %s ms (%s returns/s)\n' \
+			"$largest" "$(get submitbig p50_ms)" "$(get submitbig p99_ms)" "$(get submitbig rps)"
+	fi
+	echo
+	echo "2. local limit: plain SQLite loop, same rows, one transaction per return, WAL + FULL"
+	printf '  %s returns (%s values, %s-byte request each): %s returns/s, commit p50 %s ms, p99 %s ms\n' \
+		"$(get sqlite returns)" "$(get sqlite values_per_return)" "$(get sqlite request_bytes)" \
+		"$(get sqlite rps)" "$(get sqlite p50_ms)" "$(get sqlite p99_ms)"
+	printf '  yuebaod at 64 clients / plain loop = %sx\n' "$(ratio "$(get submit64 rps)" "$(get sqlite rps)")"
+	echo
+	echo "3. round trip, one client, sequential calls (p50 / p99)"
+	printf '  Ping through yuebaod          %s / %s ms\n' "$(get rtt ping_p50_ms)" "$(get rtt ping_p99_ms)"
+	printf '  raw nng REQ/REP echo, same TLS %s / %s ms (%s-byte message)\n' "$(get rtt echo_p50_ms)" \
+		"$(get rtt echo_p99_ms)" "$(get rtt request_bytes)"
+	printf '  ratio (p50) %sx\n' "$(get rtt ratio)"
+	echo
+	echo "4. Consolidate JGDW 2026H1 --compare yoy (median of the runs after one warm-up)"
+	printf '  %8s %8s %10s %10s %10s %5s %9s %8s\n' branches returns "median ms" "min ms" "max ms" runs "RSS MB" "load s"
+	for n in $sizes; do
+		printf '  %8s %8s %10s %10s %10s %5s %9s %8s\n' "$n" "$(get "gen$n" returns)" \
+			"$(get "consol$n" median_ms)" "$(get "consol$n" min_ms)" "$(get "consol$n" max_ms)" \
+			"$(get "consol$n" runs)" "$(mb "$(get "consol$n" daemon_hwm_kb)")" "$(get "gen$n" seconds)"
+	done
+	echo
+	echo "5. peak daemon RSS (VmHWM)"
+	for c in $clients_list; do
+		printf '  %2s clients: %s MB\n' "$c" "$(mb "$(get "submit$c" daemon_hwm_kb)")"
+	done
+	echo
+	echo "targets (issue 6, item 7)"
+	r=$(ratio "$(get submit64 rps)" "$(get sqlite rps)")
+	awk -v r="$r" 'BEGIN {
+		if (r >= 1.0) printf "  ingest at 64 clients >= 1.0x the plain SQLite loop: %.2fx  MET\n", r
+		else printf "  ingest at 64 clients >= 1.0x the plain SQLite loop: %.2fx  MISSED by %.0f%% (yuebaod needs %.1fx its throughput)\n", r, 100 * (1 - r), 1 / r
+	}'
+	if [ "$largest" = 10000 ]; then
+		r=$(ratio "$(get consol10000 median_ms)" "$(get consol100 median_ms)")
+		awk -v r="$r" 'BEGIN {
+			if (r <= 3.0) printf "  consolidation 10,000 / 100 branches <= 3x: %.1fx  MET\n", r
+			else printf "  consolidation 10,000 / 100 branches <= 3x: %.1fx  MISSED (%.1f times the allowed 3x)\n", r, r / 3
+		}'
+	else
+		echo "  consolidation 10,000 / 100 branches <= 3x: not measured (--quick)"
+	fi
+	awk -v k="$(get submit64 daemon_hwm_kb)" 'BEGIN {
+		m = k / 1024
+		if (m <= 100) printf "  daemon RSS <= 100 MB at 64 clients: %.1f MB  MET (%.1f MB to spare)\n", m, 100 - m
+		else printf "  daemon RSS <= 100 MB at 64 clients: %.1f MB  MISSED by %.1f MB\n", m, m - 100
+	}'
+} | tee "$work/report.txt"
+
+mkdir -p "$(dirname -- "$report_file")"
+cp "$work/report.txt" "$report_file"
+log "done; report saved to $report_file"
