@@ -612,6 +612,9 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	    (rc = check_outliers(c, c->world->orgs->units[idx].code, month, req, &vals, &f)) !=
 	        YB_OK)
 		goto done;
+	/* From here what is read decides what is written: under the write lock. */
+	if (!req->dry_run && (rc = c->begin_write(c)) != YB_OK)
+		goto done;
 	if ((rc = store_last_revision(c->store, c->world->orgs->units[idx].code, month, &last,
 	                              &c->msg)) != YB_OK)
 		goto done;
@@ -1309,6 +1312,8 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		return refuse(c, YB_INVALID_ARGUMENT, _("a rejection needs a comment for %s (%s)"),
 		              org, "--comment");
 	}
+	if ((rc = c->begin_write(c)) != YB_OK)
+		return rc;
 	rc = store_get_revision(c->store, org, month, 0, &row, &c->msg);
 	if (rc == YB_NOT_FOUND)
 		return refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"), org,
@@ -1530,6 +1535,8 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 	if (period_length(&p) > CONSOL_MAX_MONTHS)
 		return refuse(c, YB_INVALID_ARGUMENT, _("period %s is longer than %s months"),
 		              req->period, CONSOL_MAX_MONTHS_TEXT);
+	if ((rc = c->begin_write(c)) != YB_OK)
+		return rc;
 	for (int m = p.first; m <= p.last; m++)
 		if ((rc = store_add_closure(c->store, c->world->orgs->units[idx].code, m,
 		                            !req->reopen, req->comment, c->who->subject,

@@ -54,7 +54,20 @@ struct call {
 	Yuebao__V1__FieldError **errors; /* at most HANDLERS_MAX_ERRORS */
 	size_t n_errors;
 	struct call_block *arena;
+	/*
+	 * Writing calls: opens the write transaction, which holds the call's
+	 * writes and its call-id record. A handler calls it after its read-only
+	 * checks and before its first read that a write depends on. Returns
+	 * YB_OK, HANDLERS_ANSWERED (the handler returns that at once), or a
+	 * failure. Set by the server; in_write tells it to commit or roll back.
+	 */
+	int (*begin_write)(struct call *c);
+	void *server_state;
+	bool in_write;
 };
+
+/* From begin_write: a retry of this call finished meanwhile; its record is the reply. */
+#define HANDLERS_ANSWERED 1000
 
 typedef int (*handler_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 

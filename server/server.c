@@ -238,29 +238,19 @@ static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
 }
 
 /*
- * Opens the write transaction of a writing call and looks for an earlier
- * call with the same id. Returns YB_NOT_FOUND to go on, YB_OK with *m set to
- * the first reply for a retry, or a refusal.
+ * The recorded reply to an earlier call with this caller's call id: YB_OK
+ * with *m, YB_NOT_FOUND, or ALREADY_EXISTS when the id was used for a
+ * different request.
  */
-static int begin_write(struct worker *w, const Yuebao__V1__RpcRequest *req,
-                       const struct pki_principal *who, const char *digest, int64_t now,
-                       nng_msg **m, struct outcome *o)
+static int recorded_reply(struct worker *w, const Yuebao__V1__RpcRequest *req,
+                          const struct pki_principal *who, const char *digest, nng_msg **m,
+                          struct outcome *o)
 {
-	const struct server_config *cfg = &w->srv->cfg;
 	uint8_t *cached = NULL;
 	size_t cached_len = 0;
 	char cached_digest[65];
 	int rc;
 
-	if ((rc = store_begin(w->store, &o->msg)) != YB_OK)
-		return rc;
-	if (now - w->last_prune_ms > PRUNE_INTERVAL_MS) {
-		/* Calls older than the clock window cannot come back: forget them. */
-		if ((rc = store_call_prune(w->store, now - 2 * (int64_t)cfg->time_window_s * 1000,
-		                           &o->msg)) != YB_OK)
-			return rc;
-		w->last_prune_ms = now;
-	}
 	rc = store_call_find(w->store, who->fingerprint, req->call_id, cached_digest, &cached,
 	                     &cached_len, &o->msg);
 	if (rc != YB_OK)
@@ -280,10 +270,53 @@ static int begin_write(struct worker *w, const Yuebao__V1__RpcRequest *req,
 	return YB_OK;
 }
 
+/* What a writing call needs to open its transaction from inside its handler. */
+struct write_state {
+	struct worker *w;
+	const Yuebao__V1__RpcRequest *req;
+	const struct pki_principal *who;
+	const char *digest;
+	nng_msg **m;
+	struct outcome *o;
+};
+
 /*
- * Runs a verified call: the handler, inside one transaction with the
- * call-id record when it writes. The caller holds the world lock for
- * reading. Returns the reply to send (NULL only when out of memory).
+ * handlers' begin_write: takes the write lock (BEGIN IMMEDIATE) only once
+ * the handler has done its read-only checks, so validation never holds up
+ * other writers, and looks the call id up again under the lock, in case a
+ * retry of the same call finished meanwhile.
+ */
+static int server_begin_write(struct call *c)
+{
+	struct write_state *ws = c->server_state;
+	const struct server_config *cfg = &ws->w->srv->cfg;
+	int rc;
+
+	c->in_write = true;
+	if ((rc = store_begin(ws->w->store, &c->msg)) != YB_OK)
+		return rc;
+	if (c->now_ms - ws->w->last_prune_ms > PRUNE_INTERVAL_MS) {
+		/* Calls older than the clock window cannot come back: forget them. */
+		if ((rc = store_call_prune(ws->w->store,
+		                           c->now_ms - 2 * (int64_t)cfg->time_window_s * 1000,
+		                           &c->msg)) != YB_OK)
+			return rc;
+		ws->w->last_prune_ms = c->now_ms;
+	}
+	rc = recorded_reply(ws->w, ws->req, ws->who, ws->digest, ws->m, ws->o);
+	if (rc == YB_NOT_FOUND)
+		return YB_OK;
+	if (rc == YB_OK)
+		return HANDLERS_ANSWERED;
+	c->msg = ws->o->msg;
+	return rc;
+}
+
+/*
+ * Runs a verified call: its handler, which for a writing call opens one
+ * transaction holding its writes and the call-id record. The caller holds
+ * the world lock for reading. Returns the reply to send (NULL only when
+ * out of memory).
  */
 static nng_msg *run_call(struct worker *w, const struct world *world,
                          const Yuebao__V1__RpcRequest *req, const ProtobufCMethodDescriptor *md,
@@ -293,17 +326,21 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	const struct handler *h =
 	    handlers_get((unsigned)(md - yuebao__v1__returns__descriptor.methods));
 	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
+	struct write_state ws = {w, req, who, NULL, NULL, o};
 	struct call c = {.who = who,
 	                 .store = w->store,
 	                 .signer = w->srv->signer,
 	                 .request = raw,
-	                 .request_len = raw_len};
+	                 .request_len = raw_len,
+	                 .begin_write = server_begin_write,
+	                 .server_state = &ws};
 	ProtobufCMessage *in = NULL, *out = NULL;
 	uint8_t *payload = NULL;
 	nng_msg *m = NULL;
 	char digest[65];
-	int in_tx = 0;
 
+	ws.digest = digest;
+	ws.m = &m;
 	rep.call_id = req->call_id;
 	c.now_ms = rpc_now_ms();
 	c.world = world;
@@ -314,13 +351,18 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 		goto finish;
 	}
 	if (h->writes) {
+		/* A retry is answered from its record without running anything. */
 		call_digest(req, digest);
-		in_tx = 1;
-		o->status = begin_write(w, req, who, digest, c.now_ms, &m, o);
+		o->status = recorded_reply(w, req, who, digest, &m, o);
 		if (o->status != YB_NOT_FOUND)
-			goto finish; /* a retry answered from its record, or a failure */
+			goto finish;
 	}
-	if ((o->status = h->fn(&c, in, &out)) != YB_OK) {
+	o->status = h->fn(&c, in, &out);
+	if (o->status == HANDLERS_ANSWERED) {
+		o->status = YB_OK; /* m holds the recorded reply */
+		goto finish;
+	}
+	if (o->status != YB_OK) {
 		o->msg = c.msg;
 		rep.errors = c.errors;
 		rep.n_errors = c.n_errors;
@@ -341,7 +383,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	}
 	protobuf_c_message_pack(out, payload);
 	rep.payload.data = payload;
-	if (h->writes) {
+	if (c.in_write) {
 		rep.status = YUEBAO__V1__CODE__OK;
 		if ((m = reply_msg(&rep)) == NULL) {
 			o->status = status_fail(&o->msg, YB_ENOMEM, _("out of memory"));
@@ -356,10 +398,10 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 			m = NULL;
 			goto finish;
 		}
-		in_tx = 0;
+		c.in_write = false;
 	}
 finish:
-	if (in_tx)
+	if (c.in_write)
 		store_rollback(w->store);
 	if (m == NULL) {
 		make_public(o);
