@@ -513,7 +513,11 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 		                        cfg->time_window_s);
 		goto refuse;
 	}
-	if (req->deadline_ms != 0 && req->deadline_ms < now) {
+	/*
+	 * The deadline is on the client's clock, which may be off by up to the
+	 * window: only a deadline past even allowing for that has surely passed.
+	 */
+	if (req->deadline_ms != 0 && req->deadline_ms < now - window_ms) {
 		o->status = status_fail(&o->msg, YB_DEADLINE_EXCEEDED,
 		                        _("the call's deadline passed before it was served"));
 		goto refuse;

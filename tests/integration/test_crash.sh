@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Crash durability (issue 6 item 3, SPEC §8): five branches submit their
+# example returns concurrently, for months of several years, each call with
+# a call id of its own that it reuses on every retry; meanwhile yuebaod is
+# killed with SIGKILL at random moments (some of them while it is still
+# starting up) and restarted on the same database and port. Then: every
+# return a client got a receipt for is stored with exactly the values it
+# sent, exactly once, and its receipt proves against the log; the store
+# passes PRAGMA integrity_check straight after a kill; an audit export
+# verifies clean; and the daemon still stops cleanly on SIGTERM.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+CLIENTS=()
+cleanup() {
+	local pid
+	touch "$TMP/stop"
+	for pid in "${CLIENTS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	yb_stop_daemon
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+DB="$TMP/yuebao.db"
+LOG="$TMP/yuebaod.log"
+YB_PKI="$TMP/pki"
+RCPT="$TMP/receipts"
+STOP="$TMP/stop"
+BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
+KILLS=24         # SIGKILLs, at least 20
+EARLY_EVERY=4    # every 4th kill lands while the daemon is starting up
+CLIENT_LIMIT_S=150 # a client gives up retrying after this (the daemon is never down that long)
+PORT=
+
+# start: yuebaod on the test's port (retried: the port may linger a moment).
+start() {
+	local i
+	for i in 1 2 3 4 5; do
+		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --listen "tls+tcp://127.0.0.1:$PORT" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# start_and_kill_early: starts yuebaod and kills it 10-100 ms later, before
+# it may even have opened the store or its listener.
+start_and_kill_early() {
+	local pid
+	"$YB_BIN/yuebaod" --listen "tls+tcp://127.0.0.1:$PORT" --db "$DB" --cert "$YB_PKI/server.crt" \
+		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" \
+		--orgs "$ORGS" 2>>"$LOG" &
+	pid=$!
+	sleep "0.$(printf '%03d' $((10 + RANDOM % 91)))"
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# client ORG YEAR...: submits ORG's 12 example returns as the 12 months of
+# each YEAR until $STOP exists. Each (org, month) has its own call id, reused
+# on every retry, so a call the daemon committed just before a kill is
+# answered from its record, not stored twice. Acknowledged returns (exit 0,
+# "revision 1", a receipt file) go to acked-ORG, anything else to errors.
+client() {
+	local org=$1 file i period id attempt rc out end=$((SECONDS + CLIENT_LIMIT_S))
+	shift
+	for year in "$@"; do
+		i=0
+		for file in "$RETURNS/$org"/*.csv; do
+			i=$((i + 1))
+			period=$year-$(printf '%02d' "$i")
+			[ -e "$STOP" ] && return 0
+			id=$(printf 'crash %s %s' "$org" "$period" | sha256sum | cut -c1-32)
+			for attempt in $(seq 1 1000); do
+				rc=0
+				out=$(yb_as branch "$org" --timeout 10 --call-id "$id" submit "$file" \
+					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
+				if [ "$rc" -eq 0 ]; then
+					if grep -q "submitted $org $period revision 1" <<<"$out" &&
+						[ -s "$RCPT/$org-$period.json" ]; then
+						echo "$org $period $file" >>"$TMP/acked-$org"
+					else
+						printf '%s %s: exit 0 without a receipt: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
+					fi
+					break
+				fi
+				# 3: no connection or no reply (the daemon is down); UNAVAILABLE:
+				# the daemon could not complete it and changed nothing. Retry both.
+				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
+					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
+					break
+				fi
+				if ((SECONDS > end)) || [ -e "$TMP/abort" ]; then
+					printf '%s %s: gave up after %s attempts: %s\n' "$org" "$period" "$attempt" "$out" >>"$TMP/errors"
+					return 0
+				fi
+				sleep 0.1
+			done
+		done
+	done
+}
+
+setup() {
+	mkdir -p "$RCPT"
+	yb_make_pki "$YB_PKI" "$ORGS"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	PORT=${YB_URL##*:}
+	touch "$TMP/errors"
+}
+
+test_kill_while_submitting() {
+	local k early=0 org years y
+	y=0
+	for org in $BRANCHES; do
+		# Years from 2000 on, each branch starting elsewhere, so the months
+		# interleave differently; more than the clients get through before $STOP.
+		years=$(seq $((2000 + y)) 2025; seq 2000 $((1999 + y)))
+		# shellcheck disable=SC2086
+		client "$org" $years &
+		CLIENTS+=($!)
+		y=$((y + 5))
+	done
+	for k in $(seq 1 "$KILLS"); do
+		sleep "0.$(printf '%03d' $((50 + RANDOM % 451)))"
+		kill -KILL "$YB_DAEMON_PID"
+		wait "$YB_DAEMON_PID" 2>/dev/null || true
+		YB_DAEMON_PID=
+		if ((k % EARLY_EVERY == 0)); then
+			start_and_kill_early
+			early=$((early + 1))
+		fi
+		if ! start; then
+			touch "$TMP/abort" # the daemon is down for good: clients stop retrying
+			break
+		fi
+	done
+	check_eq "the daemon was killed $KILLS times (and $early more times while starting) and restarted" \
+		"$k/$([ -n "$YB_DAEMON_PID" ] && echo up || echo down)" "$KILLS/up"
+	touch "$STOP"
+	for org in "${CLIENTS[@]}"; do
+		wait "$org" || true
+	done
+	CLIENTS=()
+	check_eq "no client got a refusal or gave up" "$(cat "$TMP/errors")" ""
+	cat "$TMP"/acked-* >"$TMP/acked" 2>/dev/null || true
+	echo "info: $(wc -l <"$TMP/acked") returns acknowledged with a receipt;" \
+		"$(grep -c "retry answered from record" "$LOG" || true) retries answered from the call record"
+	check_match "the clients got receipts throughout (at least 30)" "$(wc -l <"$TMP/acked")" \
+		"^([3-9][0-9]|[1-9][0-9][0-9]+)$"
+}
+
+test_store_after_kill() {
+	# The store exactly as a SIGKILL leaves it, before any restart recovers it.
+	kill -KILL "$YB_DAEMON_PID"
+	wait "$YB_DAEMON_PID" 2>/dev/null || true
+	YB_DAEMON_PID=
+	check_eq "PRAGMA integrity_check straight after a kill" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
+	start
+}
+
+# values_of CSV: "code,value" of every reported value, sorted; values as
+# numbers with two decimals (the store writes an amount's 0 as 0.00).
+values_of() {
+	awk -F, 'NR > 1 && $1 != "code" && $4 != "" { printf "%s,%.2f\n", $1, $4 }' | sort
+}
+
+test_acknowledged_returns() {
+	local org period file got want bad=0 unproved=0 n=0 first=""
+	while read -r org period file; do
+		n=$((n + 1))
+		want=$(values_of <"$file")
+		got=$(yb_as branch "$org" show --period "$period" --format csv 2>/dev/null | values_of) || true
+		if [[ "$got" != "$want" ]]; then
+			bad=$((bad + 1))
+			if [ -z "$first" ]; then
+				first="$org $period: $(diff <(echo "$want") <(echo "$got") | head -5 || true)"
+			fi
+		fi
+		if ! yb_as branch "$org" audit prove --receipt "$RCPT/$org-$period.json" >/dev/null 2>&1; then
+			unproved=$((unproved + 1))
+			if [ -z "$first" ]; then
+				first="$org $period: $(yb_as branch "$org" audit prove --receipt "$RCPT/$org-$period.json" 2>&1 || true)"
+			fi
+		fi
+	done <"$TMP/acked"
+	check_eq "every acknowledged return is stored with exactly the submitted values" "$bad/$n" "0/$n"
+	check_eq "every receipt passes audit prove" "$unproved/$n" "0/$n"
+	if [ -n "$first" ]; then
+		echo "       first problem: $first" >&2
+	fi
+	check_eq "no return was stored twice (one revision per org and month)" \
+		"$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE revision <> 1")" "0"
+	check_eq "every stored return is revision 1 of its own month" \
+		"$(sqlite3 "$DB" "SELECT count(*) FROM revisions")" \
+		"$(sqlite3 "$DB" "SELECT count(DISTINCT org || '/' || month) FROM revisions")"
+}
+
+test_audit_verifies() {
+	local out
+	yb_as auditor JGDW audit export "$TMP/bundle" >/dev/null
+	check_exit "the audit export verifies clean after $KILLS kills" 0 "nothing was altered" \
+		"$YB_BIN/yuebao" audit verify "$TMP/bundle"
+	out=$("$YB_BIN/yuebao" audit verify "$TMP/bundle" 2>&1 | tail -1) || true
+	echo "info: $out"
+}
+
+test_clean_stop() {
+	yb_stop_daemon
+	check_eq "SIGTERM still stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
+	check_eq "no sanitizer report in the daemon's log" \
+		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
+	check_eq "integrity_check at the end" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
+}
+
+main() {
+	local t0=$SECONDS
+	setup
+	test_kill_while_submitting
+	test_store_after_kill
+	test_acknowledged_returns
+	test_audit_verifies
+	test_clean_stop
+	echo "info: $((SECONDS - t0)) s"
+	assert_summary
+}
+
+main "$@"
