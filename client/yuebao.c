@@ -811,6 +811,45 @@ static int parse_page_size(const char *cmd, const char *s, uint32_t *out)
 /* Pages fetched before a list call gives up: a bound on a misbehaving server. */
 #define MAX_PAGES 10000
 
+/*
+ * Calls a list method page by page until the server gives no next page.
+ * *token is the request's page_token field; every reply lands in *pages
+ * (the caller frees each with protobuf_c_message_free_unpacked, then the
+ * array). Returns 0 or an exit code, like call().
+ */
+static int fetch_pages(struct client *cl, const char *method, ProtobufCMessage *req, char **token,
+                       ProtobufCMessage ***pages, size_t *n)
+{
+	const ProtobufCFieldDescriptor *next;
+	int rc = 0;
+
+	*pages = NULL;
+	*n = 0;
+	*token = "";
+	do {
+		void *p = realloc(*pages, (*n + 1) * sizeof(**pages));
+		if (p == NULL)
+			return EXIT_REFUSED;
+		*pages = p;
+		if ((rc = call(cl, method, req, &(*pages)[*n])) != 0)
+			return rc;
+		next = protobuf_c_message_descriptor_get_field_by_name((*pages)[*n]->descriptor,
+		                                                       "next_page_token");
+		if (next == NULL)
+			return EXIT_REFUSED;
+		*token = *(char **)((char *)(*pages)[*n] + next->offset);
+		(*n)++;
+	} while ((*token)[0] != '\0' && *n < MAX_PAGES);
+	return rc;
+}
+
+static void free_pages(ProtobufCMessage **pages, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(pages[i], NULL);
+	free(pages);
+}
+
 static int cmd_history(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *format = NULL, *psize = NULL;
@@ -833,23 +872,11 @@ static int cmd_history(struct client *cl, int argc, char **argv)
 		return rc;
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)period;
-	req.page_token = "";
-	do {
-		void *p = realloc(pages, (n + 1) * sizeof(*pages));
-		if (p == NULL) {
-			rc = EXIT_REFUSED;
-			break;
-		}
-		pages = p;
-		if ((rc = call(cl, "History", &req.base, (ProtobufCMessage **)&pages[n])) != 0)
-			break;
-		req.page_token = pages[n++]->next_page_token;
-	} while (req.page_token[0] != '\0' && n < MAX_PAGES);
+	rc = fetch_pages(cl, "History", &req.base, &req.page_token, (ProtobufCMessage ***)&pages,
+	                 &n);
 	if (rc == 0)
 		output_history(stdout, pages, n, fmt);
-	for (size_t i = 0; i < n; i++)
-		yuebao__v1__history_reply__free_unpacked(pages[i], NULL);
-	free(pages);
+	free_pages((ProtobufCMessage **)pages, n);
 	return rc;
 }
 
@@ -875,23 +902,11 @@ static int cmd_status(struct client *cl, int argc, char **argv)
 		return rc;
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)period;
-	req.page_token = "";
-	do {
-		void *p = realloc(pages, (n + 1) * sizeof(*pages));
-		if (p == NULL) {
-			rc = EXIT_REFUSED;
-			break;
-		}
-		pages = p;
-		if ((rc = call(cl, "Status", &req.base, (ProtobufCMessage **)&pages[n])) != 0)
-			break;
-		req.page_token = pages[n++]->next_page_token;
-	} while (req.page_token[0] != '\0' && n < MAX_PAGES);
+	rc =
+	    fetch_pages(cl, "Status", &req.base, &req.page_token, (ProtobufCMessage ***)&pages, &n);
 	if (rc == 0)
 		output_status(stdout, stderr, pages, n, fmt);
-	for (size_t i = 0; i < n; i++)
-		yuebao__v1__status_reply__free_unpacked(pages[i], NULL);
-	free(pages);
+	free_pages((ProtobufCMessage **)pages, n);
 	return rc;
 }
 
