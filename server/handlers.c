@@ -517,29 +517,41 @@ static int record(struct call *c, const char *action, const char *org, int month
 	return audit_append(c->store, c->signer, &e, receipt, &c->msg);
 }
 
+/* A Checkpoint message in the call's arena, copied from cp. */
+static Yuebao__V1__Checkpoint *checkpoint_reply(struct call *c, const struct checkpoint *cp)
+{
+	Yuebao__V1__Checkpoint *m = handlers_alloc(c, sizeof(*m));
+	struct checkpoint *copy = handlers_alloc(c, sizeof(*copy));
+
+	if (m == NULL || copy == NULL)
+		return NULL;
+	*copy = *cp;
+	yuebao__v1__checkpoint__init(m);
+	m->size = copy->size;
+	m->root.data = copy->root;
+	m->root.len = sizeof(copy->root);
+	m->at_ms = copy->at_ms;
+	m->signature.data = copy->sig;
+	m->signature.len = copy->sig_len;
+	return m;
+}
+
 /* A Receipt message in the call's arena. */
 static Yuebao__V1__Receipt *receipt_reply(struct call *c, const struct audit_receipt *ar)
 {
 	Yuebao__V1__Receipt *r = handlers_alloc(c, sizeof(*r));
-	Yuebao__V1__Checkpoint *cp = handlers_alloc(c, sizeof(*cp));
-	struct audit_receipt *copy = handlers_alloc(c, sizeof(*copy));
+	uint8_t *leaf = handlers_alloc(c, sizeof(ar->leaf));
 	size_t cert_len = 0;
 
-	if (r == NULL || cp == NULL || copy == NULL)
+	if (r == NULL || leaf == NULL)
 		return NULL;
-	*copy = *ar;
 	yuebao__v1__receipt__init(r);
-	yuebao__v1__checkpoint__init(cp);
-	cp->size = copy->checkpoint.size;
-	cp->root.data = copy->checkpoint.root;
-	cp->root.len = sizeof(copy->checkpoint.root);
-	cp->at_ms = copy->checkpoint.at_ms;
-	cp->signature.data = copy->checkpoint.sig;
-	cp->signature.len = copy->checkpoint.sig_len;
-	r->index = copy->index;
-	r->leaf_hash.data = copy->leaf;
-	r->leaf_hash.len = sizeof(copy->leaf);
-	r->checkpoint = cp;
+	if ((r->checkpoint = checkpoint_reply(c, &ar->checkpoint)) == NULL)
+		return NULL;
+	memcpy(leaf, ar->leaf, sizeof(ar->leaf));
+	r->index = ar->index;
+	r->leaf_hash.data = leaf;
+	r->leaf_hash.len = sizeof(ar->leaf);
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
 	return r;
@@ -1561,25 +1573,6 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 		return YB_ENOMEM;
 	*out = &r->base;
 	return YB_OK;
-}
-
-/* A Checkpoint message in the call's arena, copied from cp. */
-static Yuebao__V1__Checkpoint *checkpoint_reply(struct call *c, const struct checkpoint *cp)
-{
-	Yuebao__V1__Checkpoint *m = handlers_alloc(c, sizeof(*m));
-	struct checkpoint *copy = handlers_alloc(c, sizeof(*copy));
-
-	if (m == NULL || copy == NULL)
-		return NULL;
-	*copy = *cp;
-	yuebao__v1__checkpoint__init(m);
-	m->size = copy->size;
-	m->root.data = copy->root;
-	m->root.len = sizeof(copy->root);
-	m->at_ms = copy->at_ms;
-	m->signature.data = copy->sig;
-	m->signature.len = copy->sig_len;
-	return m;
 }
 
 struct log_page {
