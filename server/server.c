@@ -553,6 +553,19 @@ done:
 	return m;
 }
 
+/* The log line of one request: method, caller, status, time, and why when refused. */
+static void log_outcome(const struct server *s, const struct outcome *o, const struct timespec *t0,
+                        const struct timespec *t1)
+{
+	if (s->cfg.quiet)
+		return;
+	log_line("%s%s %s %s %ldms%s%s%s", RPC_METHOD_PREFIX, o->method, o->caller,
+	         status_name(o->status),
+	         (long)((t1->tv_sec - t0->tv_sec) * 1000 + (t1->tv_nsec - t0->tv_nsec) / 1000000),
+	         o->cached ? " (retry answered from record)" : "", o->status != YB_OK ? ": " : "",
+	         o->status != YB_OK ? o->msg.msg : "");
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -577,12 +590,7 @@ static void *worker_main(void *arg)
 		rep = serve(w, msg, &o);
 		nng_msg_free(msg);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		log_line(
-		    "%s%s %s %s %ldms%s%s%s", RPC_METHOD_PREFIX, o.method, o.caller,
-		    status_name(o.status),
-		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
-		    o.cached ? " (retry answered from record)" : "", o.status != YB_OK ? ": " : "",
-		    o.status != YB_OK ? o.msg.msg : "");
+		log_outcome(w->srv, &o, &t0, &t1);
 		if (rep == NULL)
 			continue;
 		nng_aio_set_msg(w->send_aio, rep);
@@ -672,16 +680,25 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	if ((rc = handlers_check(eb)) != YB_OK ||
 	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
-	    (rc = world_load(s, &s->world, eb)) != YB_OK ||
-	    (rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
-	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
-	    (rc = open_listener(s, eb)) != YB_OK)
+	    (rc = world_load(s, &s->world, eb)) != YB_OK)
 		goto fail;
-	s->n_workers = cfg->workers;
+	/* Without a listen URL: one worker's state, served by the caller's thread. */
+	s->n_workers = cfg->listen_url != NULL ? cfg->workers : 1;
 	if ((s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers))) == NULL) {
 		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto fail;
 	}
+	if (cfg->listen_url == NULL) {
+		s->workers[0].srv = s;
+		if ((rc = store_open(cfg->db_path, &s->workers[0].store, eb)) != YB_OK)
+			goto fail;
+		*out = s;
+		return YB_OK;
+	}
+	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
+	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
+	    (rc = open_listener(s, eb)) != YB_OK)
+		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
 			goto fail;
@@ -697,6 +714,42 @@ fail:
 const char *server_url(const struct server *s)
 {
 	return s->url;
+}
+
+int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t **reply,
+                       size_t *reply_len, struct errbuf *eb)
+{
+	struct outcome o = {0};
+	struct timespec t0, t1;
+	nng_msg *msg, *rep;
+
+	if (s->cfg.listen_url != NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   "server_serve_bytes: this server serves the network");
+	/* nng refuses such a message before the pipeline sees it; so does this. */
+	if (len > s->cfg.max_message)
+		return status_fail(eb, YB_RESOURCE_EXHAUSTED,
+		                   "a request of %zu bytes is over the %zu-byte limit", len,
+		                   s->cfg.max_message);
+	if (nng_msg_alloc(&msg, len) != 0)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if (len > 0)
+		memcpy(nng_msg_body(msg), req, len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rep = serve(&s->workers[0], msg, &o);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	nng_msg_free(msg);
+	log_outcome(s, &o, &t0, &t1);
+	if (rep == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	*reply_len = nng_msg_len(rep);
+	if ((*reply = malloc(*reply_len + 1)) == NULL) {
+		nng_msg_free(rep);
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	}
+	memcpy(*reply, nng_msg_body(rep), *reply_len);
+	nng_msg_free(rep);
+	return YB_OK;
 }
 
 /*

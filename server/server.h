@@ -11,7 +11,12 @@
 #include "status.h"
 
 struct server_config {
-	const char *listen_url; /* tls+tcp://127.0.0.1:7443; port 0 picks a free one */
+	/*
+	 * tls+tcp://127.0.0.1:7443; port 0 picks a free one. NULL opens the
+	 * daemon without network (no TLS, no listener, no worker threads):
+	 * requests then reach it only through server_serve_bytes.
+	 */
+	const char *listen_url;
 	const char *db_path;
 	const char *cert_path, *key_path, *ca_path, *crl_path; /* crl may be NULL */
 	const char *orgs_path;
@@ -22,6 +27,7 @@ struct server_config {
 	int due_day;             /* default 5 */
 	int outlier_factor;      /* default 3; 0 turns the median check off */
 	int stock_jump_pct;      /* default 50; 0 turns the stock check off */
+	int quiet;               /* no log line per request (the fuzz target) */
 };
 
 struct server;
@@ -44,6 +50,18 @@ const char *server_url(const struct server *s);
  * On failure the daemon keeps serving with what it had, and eb says why.
  */
 int server_reload(struct server *s, struct errbuf *eb);
+
+/*
+ * Serves one request, given as the bytes of an RpcRequest, through exactly
+ * the pipeline a request from the network takes (decode, envelope and
+ * caller checks, handler, transaction), for a server opened without a
+ * listen URL. The caller's certificate is the one inside the request: there
+ * is no TLS peer to check it against. *reply (free()) holds the packed
+ * RpcReply, refusals included. YB_OK, YB_ENOMEM, or YB_INVALID_ARGUMENT for
+ * a server that listens on the network. Not thread-safe: one call at a time.
+ */
+int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t **reply,
+                       size_t *reply_len, struct errbuf *eb);
 
 /* Stops accepting, lets in-flight requests finish, frees everything; NULL ok. */
 void server_close(struct server *s);
