@@ -1,14 +1,15 @@
 /*
  * server.c - listener, worker pool and request pipeline of yuebaod.
  *
- * Each worker owns an nng REP context, an aio and a SQLite connection, and
- * serves one request at a time, synchronously; N workers serve N requests at
- * once. A request passes, in order: decode (size-capped by nng), method
- * lookup in the generated service descriptor, call id and clock checks,
- * certificate and signature verification, then its handler. Handlers that
- * write run inside one transaction with the call-id record, so a retried
- * call is answered from that record and never executed twice, and the reply
- * leaves only after COMMIT returned.
+ * Each worker owns an nng REP context, an aio and a SQLite connection for
+ * reading, and serves one request at a time, synchronously; N workers serve
+ * N requests at once. A request passes, in order: decode (size-capped by
+ * nng), method lookup in the generated service descriptor, call id and clock
+ * checks, certificate and signature verification, then its handler. A
+ * handler that writes joins the group commit (batch.h) once its read-only
+ * checks pass: its writes and its call-id record go into the open batch
+ * together, so a retried call is answered from that record and never
+ * executed twice, and the reply leaves only after the batch's COMMIT.
  */
 #include "server.h"
 
@@ -29,6 +30,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "audit.h"
+#include "batch.h"
 #include "handlers.h"
 #include "i18n.h"
 #include "period.h"
@@ -67,6 +69,7 @@ struct server {
 	struct worker *workers;
 	int n_workers;
 	struct store *admin_store;   /* loads and housekeeping, from the main thread */
+	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
 	char server_subject[256];
 	atomic_int stopping;
@@ -242,7 +245,7 @@ static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
  * with *m, YB_NOT_FOUND, or ALREADY_EXISTS when the id was used for a
  * different request.
  */
-static int recorded_reply(struct worker *w, const Yuebao__V1__RpcRequest *req,
+static int recorded_reply(struct store *db, const Yuebao__V1__RpcRequest *req,
                           const struct pki_principal *who, const char *digest, nng_msg **m,
                           struct outcome *o)
 {
@@ -251,7 +254,7 @@ static int recorded_reply(struct worker *w, const Yuebao__V1__RpcRequest *req,
 	char cached_digest[65];
 	int rc;
 
-	rc = store_call_find(w->store, who->fingerprint, req->call_id, cached_digest, &cached,
+	rc = store_call_find(db, who->fingerprint, req->call_id, cached_digest, &cached,
 	                     &cached_len, &o->msg);
 	if (rc != YB_OK)
 		return rc;
@@ -281,10 +284,12 @@ struct write_state {
 };
 
 /*
- * handlers' begin_write: takes the write lock (BEGIN IMMEDIATE) only once
- * the handler has done its read-only checks, so validation never holds up
- * other writers, and looks the call id up again under the lock, in case a
- * retry of the same call finished meanwhile.
+ * handlers' begin_write: joins the group commit only once the handler has
+ * done its read-only checks, so validation never holds up other writers;
+ * from then on the handler reads and writes through the batch's connection
+ * (c->store), which sees the writes of the calls before it in the batch.
+ * Looks the call id up again there, in case a retry of the same call
+ * finished meanwhile (or is in this very batch).
  */
 static int server_begin_write(struct call *c)
 {
@@ -292,18 +297,18 @@ static int server_begin_write(struct call *c)
 	const struct server_config *cfg = &ws->w->srv->cfg;
 	int rc;
 
-	c->in_write = true;
-	if ((rc = store_begin(ws->w->store, &c->msg)) != YB_OK)
+	if ((rc = batch_join(ws->w->srv->batch, &c->store, &c->msg)) != YB_OK)
 		return rc;
+	c->in_write = true;
 	if (c->now_ms - ws->w->last_prune_ms > PRUNE_INTERVAL_MS) {
 		/* Calls older than the clock window cannot come back: forget them. */
-		if ((rc = store_call_prune(ws->w->store,
+		if ((rc = store_call_prune(c->store,
 		                           c->now_ms - 2 * (int64_t)cfg->time_window_s * 1000,
 		                           &c->msg)) != YB_OK)
 			return rc;
 		ws->w->last_prune_ms = c->now_ms;
 	}
-	rc = recorded_reply(ws->w, ws->req, ws->who, ws->digest, ws->m, ws->o);
+	rc = recorded_reply(c->store, ws->req, ws->who, ws->digest, ws->m, ws->o);
 	if (rc == YB_NOT_FOUND)
 		return YB_OK;
 	if (rc == YB_OK)
@@ -353,13 +358,19 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	if (h->writes) {
 		/* A retry is answered from its record without running anything. */
 		call_digest(req, digest);
-		o->status = recorded_reply(w, req, who, digest, &m, o);
+		o->status = recorded_reply(w->store, req, who, digest, &m, o);
 		if (o->status != YB_NOT_FOUND)
 			goto finish;
 	}
 	o->status = h->fn(&c, in, &out);
 	if (o->status == HANDLERS_ANSWERED) {
-		o->status = YB_OK; /* m holds the recorded reply */
+		/* m holds the recorded reply; it may belong to this batch: wait for it. */
+		o->status = batch_finish(w->srv->batch, true, &o->msg);
+		c.in_write = false;
+		if (o->status != YB_OK) {
+			nng_msg_free(m);
+			m = NULL;
+		}
 		goto finish;
 	}
 	if (o->status != YB_OK) {
@@ -391,18 +402,22 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 		}
 		/* The reply leaves only after its data and its call record are durable. */
 		if ((o->status =
-		         store_call_save(w->store, who->fingerprint, req->call_id, digest, c.now_ms,
-		                         nng_msg_body(m), nng_msg_len(m), &o->msg)) != YB_OK ||
-		    (o->status = store_commit(w->store, &o->msg)) != YB_OK) {
+		         store_call_save(c.store, who->fingerprint, req->call_id, digest, c.now_ms,
+		                         nng_msg_body(m), nng_msg_len(m), &o->msg)) != YB_OK) {
 			nng_msg_free(m);
 			m = NULL;
 			goto finish;
 		}
 		c.in_write = false;
+		if ((o->status = batch_finish(w->srv->batch, true, &o->msg)) != YB_OK) {
+			nng_msg_free(m);
+			m = NULL;
+			goto finish;
+		}
 	}
 finish:
 	if (c.in_write)
-		store_rollback(w->store);
+		batch_finish(w->srv->batch, false, &c.msg);
 	if (m == NULL) {
 		make_public(o);
 		rep.status = (Yuebao__V1__Code)o->status;
@@ -456,11 +471,15 @@ static void record_refusal(struct worker *w, const struct pki_principal *who,
 	                          who ? who->org : "",
 	                          0,
 	                          digest};
-	if (store_begin(w->store, &eb) != YB_OK ||
-	    audit_append(w->store, w->srv->signer, &ev, NULL, &eb) != YB_OK ||
-	    store_commit(w->store, &eb) != YB_OK) {
-		store_rollback(w->store);
-		log_line("cannot audit a refusal: %s", eb.msg);
+	{
+		struct store *db;
+		if (batch_join(w->srv->batch, &db, &eb) != YB_OK) {
+			log_line("cannot audit a refusal: %s", eb.msg);
+			return;
+		}
+		bool kept = audit_append(db, w->srv->signer, &ev, NULL, &eb) == YB_OK;
+		if (batch_finish(w->srv->batch, kept, &eb) != YB_OK || !kept)
+			log_line("cannot audit a refusal: %s", eb.msg);
 	}
 }
 
@@ -679,6 +698,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK ||
 	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
+	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK)
 		goto fail;
@@ -802,6 +822,7 @@ void server_close(struct server *s)
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
 	world_free(s->world);
+	batch_close(s->batch);
 	store_close(s->admin_store);
 	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);

@@ -376,6 +376,31 @@ void store_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int store_savepoint(struct store *s, struct errbuf *eb)
+{
+	if (sqlite3_exec(s->db, "SAVEPOINT call", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, eb, "savepoint");
+	return YB_OK;
+}
+
+int store_release(struct store *s, struct errbuf *eb)
+{
+	if (sqlite3_exec(s->db, "RELEASE call", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, eb, "release savepoint");
+	return YB_OK;
+}
+
+void store_rollback_savepoint(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK TO call; RELEASE call", NULL, NULL, NULL);
+}
+
+bool store_in_transaction(const struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
 int store_call_find(struct store *s, const char *fingerprint, const char *call_id, char digest[65],
                     uint8_t **reply, size_t *len, struct errbuf *eb)
 {

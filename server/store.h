@@ -38,6 +38,21 @@ int store_commit(struct store *s, struct errbuf *eb);
 void store_rollback(struct store *s);
 
 /*
+ * Savepoints inside an open transaction (group commit: one per call of a
+ * batch). store_release keeps the writes since store_savepoint in the
+ * transaction; store_rollback_savepoint undoes them and never fails.
+ */
+int store_savepoint(struct store *s, struct errbuf *eb);
+int store_release(struct store *s, struct errbuf *eb);
+void store_rollback_savepoint(struct store *s);
+
+/*
+ * Whether a transaction is open. False after an error that made SQLite roll
+ * the whole transaction back (a full disk, an I/O error).
+ */
+bool store_in_transaction(const struct store *s);
+
+/*
  * The stored reply of an earlier call with this id from this caller
  * (fingerprint), and the digest of what that call asked. YB_OK with *reply
  * (caller frees) and digest, or YB_NOT_FOUND.
