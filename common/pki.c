@@ -3,9 +3,11 @@
  */
 #include "pki.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -24,10 +26,30 @@ struct pki_identity {
 	size_t der_len;
 };
 
+/*
+ * Callers' certificates that passed every check, so that a caller's next
+ * requests cost one signature check instead of parsing and chain, CRL and
+ * subject checks. Direct-mapped by the certificate's SHA-256: a collision
+ * only evicts. An entry holds only while the time is inside the
+ * certificate's validity and before the CRL's next update; a new CRL comes
+ * with a new verifier (SIGHUP), and so with an empty cache.
+ */
+#define CACHE_SLOTS 1024
+
+struct cached_cert {
+	uint8_t digest[32];
+	time_t valid_from, valid_until;
+	EVP_PKEY *key; /* NULL: the slot is empty */
+	struct pki_principal who;
+};
+
 struct pki_verifier {
 	X509_STORE *store;
 	char deployment[65];
 	int check_crl;
+	time_t crl_next_update; /* 0 without a CRL or a next update */
+	pthread_mutex_t cache_lock;
+	struct cached_cert *cache; /* CACHE_SLOTS */
 };
 
 /* The reason OpenSSL gave for the last failure, for messages. */
@@ -222,6 +244,60 @@ done:
 	return rc;
 }
 
+/* t as Unix time; fallback when t is absent or unreadable. */
+static time_t asn1_time_t(const ASN1_TIME *t, time_t fallback)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return fallback;
+	return timegm(&tm);
+}
+
+/*
+ * The cached principal and key of a certificate checked before and still
+ * valid at now: YB_OK with *who and *key (EVP_PKEY_free), else YB_NOT_FOUND.
+ */
+static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], time_t now,
+                      struct pki_principal *who, EVP_PKEY **key)
+{
+	struct cached_cert *c = &v->cache[(digest[0] | digest[1] << 8) % CACHE_SLOTS];
+	int rc = YB_NOT_FOUND;
+
+	pthread_mutex_lock((pthread_mutex_t *)&v->cache_lock);
+	if (c->key != NULL && memcmp(c->digest, digest, 32) == 0 && now >= c->valid_from &&
+	    now < c->valid_until && EVP_PKEY_up_ref(c->key) == 1) {
+		*who = c->who;
+		*key = c->key;
+		rc = YB_OK;
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&v->cache_lock);
+	return rc;
+}
+
+/* Remembers a certificate that passed every check. */
+static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X509 *cert,
+                      const struct pki_principal *who)
+{
+	struct cached_cert *c = &v->cache[(digest[0] | digest[1] << 8) % CACHE_SLOTS];
+	EVP_PKEY *key = X509_get0_pubkey(cert);
+	time_t from = asn1_time_t(X509_get0_notBefore(cert), -1);
+	time_t until = asn1_time_t(X509_get0_notAfter(cert), -1);
+
+	if (key == NULL || from == -1 || until == -1 || EVP_PKEY_up_ref(key) != 1)
+		return;
+	if (v->crl_next_update != 0 && v->crl_next_update < until)
+		until = v->crl_next_update;
+	pthread_mutex_lock((pthread_mutex_t *)&v->cache_lock);
+	EVP_PKEY_free(c->key);
+	memcpy(c->digest, digest, 32);
+	c->valid_from = from;
+	c->valid_until = until;
+	c->key = key;
+	c->who = *who;
+	pthread_mutex_unlock((pthread_mutex_t *)&v->cache_lock);
+}
+
 int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verifier **out,
                      struct errbuf *eb)
 {
@@ -231,10 +307,12 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 	int rc = YB_OK;
 	int ncert = 0;
 
-	if (v == NULL || (v->store = X509_STORE_new()) == NULL) {
+	if (v == NULL || (v->store = X509_STORE_new()) == NULL ||
+	    (v->cache = calloc(CACHE_SLOTS, sizeof(*v->cache))) == NULL) {
 		rc = status_fail(eb, YB_ENOMEM, _("out of memory"));
 		goto fail;
 	}
+	pthread_mutex_init(&v->cache_lock, NULL);
 	if ((b = open_file(ca_path, _("CA certificate"), eb)) == NULL) {
 		rc = YB_EIO;
 		goto fail;
@@ -275,6 +353,7 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 			goto fail;
 		}
 		rc = X509_STORE_add_crl(v->store, crl) == 1 ? YB_OK : YB_ECRYPTO;
+		v->crl_next_update = asn1_time_t(X509_CRL_get0_nextUpdate(crl), 0);
 		X509_CRL_free(crl);
 		if (rc != YB_OK) {
 			status_fail(eb, rc, _("cannot use CRL '%s': %s"), crl_path, ssl_reason());
@@ -297,6 +376,12 @@ void pki_verifier_free(struct pki_verifier *v)
 	if (v == NULL)
 		return;
 	X509_STORE_free(v->store);
+	if (v->cache != NULL) {
+		for (size_t i = 0; i < CACHE_SLOTS; i++)
+			EVP_PKEY_free(v->cache[i].key);
+		pthread_mutex_destroy(&v->cache_lock);
+		free(v->cache);
+	}
 	free(v);
 }
 
@@ -328,10 +413,11 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
                       time_t now, struct pki_principal *out, struct errbuf *eb)
 {
 	const unsigned char *p = cert_der;
+	uint8_t digest[32];
 	X509 *cert = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *key;
+	EVP_PKEY *key = NULL;
 	int rc = YB_OK;
 
 	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER)
@@ -339,6 +425,12 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		                   _("no caller certificate in the request"));
 	if (sig_len == 0 || sig_len > PKI_MAX_SIGNATURE)
 		return status_fail(eb, YB_UNAUTHENTICATED, _("no valid signature in the request"));
+	if (EVP_Digest(cert_der, cert_len, digest, NULL, EVP_sha256(), NULL) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
+		goto done;
+	}
+	if (cache_find(v, digest, now, out, &key) == YB_OK)
+		goto check_signature;
 	cert = d2i_X509(NULL, &p, (long)cert_len);
 	if (cert == NULL || p != cert_der + cert_len) {
 		ERR_clear_error();
@@ -375,11 +467,16 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		                 _("certificate CN='%s' is not an org unit code"), out->org);
 		goto done;
 	}
-	key = X509_get0_pubkey(cert);
-	if (!is_p256(key)) {
+	if (!is_p256(X509_get0_pubkey(cert))) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED, _("caller key is not EC P-256"));
 		goto done;
 	}
+	cache_put(v, digest, cert, out);
+	if ((key = X509_get_pubkey(cert)) == NULL) {
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
+		goto done;
+	}
+check_signature:
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
@@ -392,6 +489,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	}
 done:
 	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
 	X509_STORE_CTX_free(ctx);
 	X509_free(cert);
 	return rc;
