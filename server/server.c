@@ -40,6 +40,17 @@
 
 /* How long a reply may wait for a peer that does not read; then it is dropped. */
 #define SEND_TIMEOUT_MS 10000
+/* Replies in flight at once, per worker: workers never wait for a peer to read. */
+#define SLOTS_PER_WORKER 4
+/*
+ * Replies one connection may have waiting to be sent. A REQ peer reads each
+ * reply before its next request on that context, so a connection above this
+ * is pipelining requests without reading: further replies are dropped, and
+ * the connection is closed once a waiting reply times out.
+ */
+#define MAX_PENDING_PER_PIPE 8
+/* Connections to close, noted by send_done for the next worker. */
+#define MAX_CLOSE_PENDING 16
 /* How often a worker forgets call ids too old to be replayed. */
 #define PRUNE_INTERVAL_MS 60000
 /* How long SIGTERM waits for requests in flight before closing the socket. */
@@ -48,13 +59,26 @@
 struct worker {
 	struct server *srv;
 	pthread_t thread;
-	nng_ctx ctx;
 	nng_aio *recv_aio; /* cancelled to stop the worker */
-	nng_aio *send_aio; /* never cancelled: a reply in flight completes or times out */
 	struct store *store;
 	int64_t last_prune_ms;
 	int started;
 	atomic_int done;
+};
+
+/*
+ * A REP context and its reply in flight. A worker takes a free slot,
+ * receives a request on its context, serves it and starts the reply; the
+ * slot is free again when the reply left (or timed out, or its connection
+ * went away), so a peer that does not read holds a slot, never a worker.
+ */
+struct slot {
+	struct server *srv;
+	nng_ctx ctx;
+	nng_aio *send_aio; /* completes in send_done */
+	nng_pipe pipe;     /* of the reply in flight */
+	bool sending;
+	struct slot *next_free;
 };
 
 struct server {
@@ -68,6 +92,13 @@ struct server {
 	struct world *world;
 	struct worker *workers;
 	int n_workers;
+	struct slot *slots;
+	int n_slots;
+	struct slot *free_slots;
+	pthread_mutex_t slot_lock; /* guards free_slots, sending, pipe, to_close */
+	pthread_cond_t slot_freed;
+	nng_pipe to_close[MAX_CLOSE_PENDING];
+	int n_to_close;
 	struct store *admin_store;   /* loads and housekeeping, from the main thread */
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
@@ -585,24 +616,128 @@ static void log_outcome(const struct server *s, const struct outcome *o, const s
 	         o->status != YB_OK ? o->msg.msg : "");
 }
 
+/* A free slot, waiting for one if need be; NULL once the server stops. */
+static struct slot *slot_take(struct server *s)
+{
+	struct slot *sl;
+
+	pthread_mutex_lock(&s->slot_lock);
+	while (s->free_slots == NULL && !atomic_load(&s->stopping))
+		pthread_cond_wait(&s->slot_freed, &s->slot_lock);
+	sl = atomic_load(&s->stopping) ? NULL : s->free_slots;
+	if (sl != NULL)
+		s->free_slots = sl->next_free;
+	pthread_mutex_unlock(&s->slot_lock);
+	return sl;
+}
+
+/* Returns a slot to the pool. Called with slot_lock held. */
+static void slot_put_locked(struct slot *sl)
+{
+	sl->sending = false;
+	sl->next_free = sl->srv->free_slots;
+	sl->srv->free_slots = sl;
+	pthread_cond_signal(&sl->srv->slot_freed);
+}
+
+static void slot_put(struct slot *sl)
+{
+	pthread_mutex_lock(&sl->srv->slot_lock);
+	slot_put_locked(sl);
+	pthread_mutex_unlock(&sl->srv->slot_lock);
+}
+
+/*
+ * A reply left, or could not: the slot is free again. Runs on an nng thread,
+ * which does not close pipes: a timed-out connection is left to a worker.
+ */
+static void send_done(void *arg)
+{
+	struct slot *sl = arg;
+	struct server *s = sl->srv;
+	int rv = nng_aio_result(sl->send_aio);
+
+	if (rv != 0)
+		/* The requester is gone or not reading; its data is stored. */
+		nng_msg_free(nng_aio_get_msg(sl->send_aio));
+	pthread_mutex_lock(&s->slot_lock);
+	if (rv == NNG_ETIMEDOUT && s->n_to_close < MAX_CLOSE_PENDING) {
+		bool noted = false;
+		for (int i = 0; i < s->n_to_close; i++)
+			noted |= nng_pipe_id(s->to_close[i]) == nng_pipe_id(sl->pipe);
+		if (!noted)
+			s->to_close[s->n_to_close++] = sl->pipe;
+	}
+	slot_put_locked(sl);
+	pthread_mutex_unlock(&s->slot_lock);
+}
+
+/* Closes the connections send_done found not reading. From a worker thread. */
+static void close_noted_pipes(struct server *s)
+{
+	nng_pipe pipes[MAX_CLOSE_PENDING];
+	int n;
+
+	pthread_mutex_lock(&s->slot_lock);
+	n = s->n_to_close;
+	memcpy(pipes, s->to_close, (size_t)n * sizeof(pipes[0]));
+	s->n_to_close = 0;
+	pthread_mutex_unlock(&s->slot_lock);
+	for (int i = 0; i < n; i++) {
+		log_line("closing a connection that does not read its replies");
+		nng_pipe_close(pipes[i]);
+	}
+}
+
+/*
+ * Starts sending rep on the slot's context, unless its connection already
+ * has MAX_PENDING_PER_PIPE replies waiting: then rep is dropped, as the peer
+ * does not read them anyway.
+ */
+static void slot_send(struct slot *sl, nng_pipe pipe, nng_msg *rep)
+{
+	struct server *s = sl->srv;
+	int pending = 0;
+
+	pthread_mutex_lock(&s->slot_lock);
+	for (int i = 0; i < s->n_slots; i++)
+		pending +=
+		    s->slots[i].sending && nng_pipe_id(s->slots[i].pipe) == nng_pipe_id(pipe);
+	if (pending >= MAX_PENDING_PER_PIPE) {
+		slot_put_locked(sl);
+		pthread_mutex_unlock(&s->slot_lock);
+		nng_msg_free(rep);
+		return;
+	}
+	sl->sending = true;
+	sl->pipe = pipe;
+	pthread_mutex_unlock(&s->slot_lock);
+	nng_aio_set_msg(sl->send_aio, rep);
+	nng_ctx_send(sl->ctx, sl->send_aio);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct slot *sl;
 
-	while (!atomic_load(&w->srv->stopping)) {
+	while ((sl = slot_take(w->srv)) != NULL) {
 		struct outcome o = {0};
 		struct timespec t0, t1;
 		nng_msg *msg, *rep;
 		nng_pipe pipe;
 		int rv;
 
-		nng_ctx_recv(w->ctx, w->recv_aio);
+		close_noted_pipes(w->srv);
+		nng_ctx_recv(sl->ctx, w->recv_aio);
 		nng_aio_wait(w->recv_aio);
 		rv = nng_aio_result(w->recv_aio);
-		if (rv == NNG_ECLOSED)
-			break;
-		if (rv != 0)
+		if (rv != 0) {
+			slot_put(sl);
+			if (rv == NNG_ECLOSED)
+				break;
 			continue; /* cancelled to stop, or a peer went away mid-message */
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		msg = nng_aio_get_msg(w->recv_aio);
 		pipe = nng_msg_get_pipe(msg);
@@ -610,23 +745,36 @@ static void *worker_main(void *arg)
 		nng_msg_free(msg);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_outcome(w->srv, &o, &t0, &t1);
-		if (rep == NULL)
+		if (rep == NULL) {
+			slot_put(sl);
 			continue;
-		nng_aio_set_msg(w->send_aio, rep);
-		nng_ctx_send(w->ctx, w->send_aio);
-		nng_aio_wait(w->send_aio);
-		if ((rv = nng_aio_result(w->send_aio)) != 0) {
-			/* The requester is gone or not reading; its data is stored. */
-			nng_msg_free(rep);
-			if (rv == NNG_ETIMEDOUT) {
-				/* A peer that never reads would tie up every worker in turn. */
-				log_line("closing a connection that does not read its replies");
-				nng_pipe_close(pipe);
-			}
 		}
+		slot_send(sl, pipe, rep);
 	}
 	atomic_store(&w->done, 1);
 	return NULL;
+}
+
+/* Opens the pool of REP contexts with their send aios. */
+static int open_slots(struct server *s, struct errbuf *eb)
+{
+	int rv;
+
+	s->n_slots = s->n_workers * SLOTS_PER_WORKER;
+	if ((s->slots = calloc((size_t)s->n_slots, sizeof(*s->slots))) == NULL)
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	for (int i = 0; i < s->n_slots; i++) {
+		struct slot *sl = &s->slots[i];
+		sl->srv = s;
+		if ((rv = nng_ctx_open(&sl->ctx, s->sock)) != 0 ||
+		    (rv = nng_aio_alloc(&sl->send_aio, send_done, sl)) != 0)
+			return status_fail(eb, YB_ENOMEM, "cannot set up a reply context: %s",
+			                   nng_strerror(rv));
+		nng_aio_set_timeout(sl->send_aio, SEND_TIMEOUT_MS);
+		sl->next_free = s->free_slots;
+		s->free_slots = sl;
+	}
+	return YB_OK;
 }
 
 static int open_listener(struct server *s, struct errbuf *eb)
@@ -664,12 +812,9 @@ static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
 	w->srv = s;
 	if ((rc = store_open(s->cfg.db_path, &w->store, eb)) != YB_OK)
 		return rc;
-	if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0 ||
-	    (rv = nng_aio_alloc(&w->recv_aio, NULL, NULL)) != 0 ||
-	    (rv = nng_aio_alloc(&w->send_aio, NULL, NULL)) != 0)
+	if ((rv = nng_aio_alloc(&w->recv_aio, NULL, NULL)) != 0)
 		return status_fail(eb, YB_ENOMEM, "cannot set up worker: %s", nng_strerror(rv));
 	nng_aio_set_timeout(w->recv_aio, NNG_DURATION_INFINITE);
-	nng_aio_set_timeout(w->send_aio, SEND_TIMEOUT_MS);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return status_fail(eb, YB_ENOMEM, "cannot start worker thread");
 	w->started = 1;
@@ -692,6 +837,8 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		pthread_rwlock_init(&s->world_lock, &attr);
 		pthread_rwlockattr_destroy(&attr);
 	}
+	pthread_mutex_init(&s->slot_lock, NULL);
+	pthread_cond_init(&s->slot_freed, NULL);
 	if (cfg->catalog_dir != NULL)
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
@@ -717,7 +864,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	}
 	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
 	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
-	    (rc = open_listener(s, eb)) != YB_OK)
+	    (rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK)
 		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
@@ -772,10 +919,23 @@ int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t
 	return YB_OK;
 }
 
+/* Replies still being sent. */
+static int replies_in_flight(struct server *s)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&s->slot_lock);
+	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
+		n += s->slots[i].sending;
+	pthread_mutex_unlock(&s->slot_lock);
+	return n;
+}
+
 /*
  * Stops the workers: each finishes (and answers) the request it is serving;
  * idle ones are woken by cancelling their receive, repeatedly, since a
- * worker may be between its stop check and its next receive.
+ * worker may be between its stop check and its next receive. Then the
+ * replies in flight get the rest of the grace period to leave.
  */
 static void stop_workers(struct server *s)
 {
@@ -783,6 +943,9 @@ static void stop_workers(struct server *s)
 	int waited_ms = 0, running;
 
 	atomic_store(&s->stopping, 1);
+	pthread_mutex_lock(&s->slot_lock);
+	pthread_cond_broadcast(&s->slot_freed);
+	pthread_mutex_unlock(&s->slot_lock);
 	if (nng_listener_id(s->listener) > 0)
 		nng_listener_close(s->listener);
 	do {
@@ -798,6 +961,10 @@ static void stop_workers(struct server *s)
 			nanosleep(&pause, NULL);
 		waited_ms += 20;
 	} while (running > 0 && waited_ms < STOP_GRACE_MS);
+	while (replies_in_flight(s) > 0 && waited_ms < STOP_GRACE_MS) {
+		nanosleep(&pause, NULL);
+		waited_ms += 20;
+	}
 	/* Past the grace period, closing the socket ends whatever is left. */
 	if (nng_socket_id(s->sock) > 0)
 		nng_close(s->sock);
@@ -807,8 +974,6 @@ static void stop_workers(struct server *s)
 			pthread_join(w->thread, NULL);
 		if (w->recv_aio != NULL)
 			nng_aio_free(w->recv_aio);
-		if (w->send_aio != NULL)
-			nng_aio_free(w->send_aio);
 		store_close(w->store);
 	}
 }
@@ -819,6 +984,13 @@ void server_close(struct server *s)
 		return;
 	stop_workers(s);
 	free(s->workers);
+	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
+	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
+		if (s->slots[i].send_aio != NULL)
+			nng_aio_free(s->slots[i].send_aio);
+	free(s->slots);
+	pthread_mutex_destroy(&s->slot_lock);
+	pthread_cond_destroy(&s->slot_freed);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
 	world_free(s->world);
