@@ -572,22 +572,6 @@ done:
 	return rc;
 }
 
-/* "CODE PARENT ... ROOT": the unit and its ancestors (caller frees). */
-static char *unit_path(const struct orgtree *orgs, int u)
-{
-	size_t len = 0, off = 0;
-	char *path;
-
-	for (int a = u; a >= 0; a = orgs->units[a].parent)
-		len += strlen(orgs->units[a].code) + 1;
-	if ((path = malloc(len + 1)) == NULL)
-		return NULL;
-	for (int a = u; a >= 0; a = orgs->units[a].parent)
-		off += (size_t)snprintf(path + off, len + 1 - off, "%s%s", off > 0 ? " " : "",
-		                        orgs->units[a].code);
-	return path;
-}
-
 int rollup_rebuild(struct store *s, const struct orgtree *orgs, const struct catalog *cat,
                    struct rollup_stats *stats, struct errbuf *eb)
 {
@@ -606,15 +590,10 @@ int rollup_rebuild(struct store *s, const struct orgtree *orgs, const struct cat
 		if ((rc = store_rollup_add_element(s, (int)e, el.code[e], el.last[e], eb)) != YB_OK)
 			goto done;
 	for (size_t u = 0; u < orgs->n; u++) {
-		char *path = unit_path(orgs, (int)u);
-		if (path == NULL) {
-			rc = status_fail(eb, YB_ENOMEM, "out of memory");
-			goto done;
-		}
-		rc = store_rollup_add_unit(s, orgs->units[u].code, orgtree_is_leaf(orgs, (int)u),
-		                           path, eb);
-		free(path);
-		if (rc != YB_OK)
+		const struct org_unit *unit = &orgs->units[u];
+		if ((rc = store_rollup_add_unit(
+		         s, unit->code, orgtree_is_leaf(orgs, (int)u),
+		         unit->parent >= 0 ? orgs->units[unit->parent].code : "", eb)) != YB_OK)
 			goto done;
 	}
 	for (int mode = 0; mode < MODES; mode++)
@@ -687,7 +666,7 @@ static int load_values(struct store *s, const char *org, int month, uint32_t rev
 }
 
 /*
- * The change to the buckets of (org's path, mode) when the effective
+ * The change to the buckets of org and its ancestors (mode) when the effective
  * revision of (org, month) goes from `was` to `now` (either may be 0). For a
  * `last` element e with the next month n that has e (after month) and the
  * previous one p (before it): the old value leaves (month, n), the new one
@@ -759,44 +738,62 @@ done:
 	return rc;
 }
 
-/* Adds delta to the stored buckets of every node of path (space-separated, modified). */
-static int apply_delta(struct store *s, int mode, char *path, const struct buckets *delta,
-                       struct errbuf *eb)
+/* Adds delta to the stored buckets of node. v and buf are scratch space. */
+static int apply_delta(struct store *s, int mode, const char *node, const struct buckets *delta,
+                       struct vec *v, uint8_t *buf, struct errbuf *eb)
 {
 	size_t n = delta->n_elements;
-	uint8_t *buf = malloc(encoded_max(n)), *data = NULL;
-	struct vec v = {0};
-	char *save = NULL;
+	uint8_t *data = NULL;
 	int rc = YB_OK;
 
-	if (buf == NULL || vec_alloc(&v, n) != YB_OK) {
+	for (size_t i = 0; i < delta->n && rc == YB_OK; i++) {
+		const struct bucket *d = &delta->b[i];
+		size_t len;
+		if (vec_empty(&d->v, n))
+			continue;
+		vec_zero(v, n);
+		rc = store_rollup_bucket_get(s, mode, node, d->month, d->next, &data, &len, eb);
+		if (rc == YB_OK && vec_add_stored(v, n, data, len) != YB_OK)
+			rc = damaged(eb, mode, node, d->month, d->next);
+		free(data);
+		data = NULL;
+		if (rc != YB_OK && rc != YB_NOT_FOUND)
+			break;
+		vec_add(v, &d->v, n);
+		rc = store_rollup_bucket_put(s, mode, node, d->month, d->next, buf,
+		                             vec_empty(v, n) ? 0 : encode(v, n, buf), eb);
+	}
+	return rc;
+}
+
+/* Adds delta to the buckets of org and of each of its ancestors, up to the root. */
+static int apply_upwards(struct store *s, int mode, const char *org, const struct buckets *delta,
+                         struct errbuf *eb)
+{
+	uint8_t *buf = malloc(encoded_max(delta->n_elements));
+	char *node = strdup(org), *parent = NULL;
+	struct vec v = {0};
+	bool leaf;
+	int rc = YB_OK;
+
+	if (buf == NULL || node == NULL || vec_alloc(&v, delta->n_elements) != YB_OK) {
 		rc = status_fail(eb, YB_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (char *node = strtok_r(path, " ", &save); node != NULL && rc == YB_OK;
-	     node = strtok_r(NULL, " ", &save)) {
-		for (size_t i = 0; i < delta->n && rc == YB_OK; i++) {
-			const struct bucket *d = &delta->b[i];
-			size_t len;
-			if (vec_empty(&d->v, n))
-				continue;
-			vec_zero(&v, n);
-			rc = store_rollup_bucket_get(s, mode, node, d->month, d->next, &data, &len,
-			                             eb);
-			if (rc == YB_OK && vec_add_stored(&v, n, data, len) != YB_OK)
-				rc = damaged(eb, mode, node, d->month, d->next);
-			free(data);
-			data = NULL;
-			if (rc != YB_OK && rc != YB_NOT_FOUND)
-				break;
-			vec_add(&v, &d->v, n);
-			rc = store_rollup_bucket_put(s, mode, node, d->month, d->next, buf,
-			                             vec_empty(&v, n) ? 0 : encode(&v, n, buf), eb);
-		}
+	while (rc == YB_OK && node[0] != '\0') {
+		if ((rc = apply_delta(s, mode, node, delta, &v, buf, eb)) != YB_OK ||
+		    (rc = store_rollup_unit(s, node, &leaf, &parent, eb)) != YB_OK)
+			break;
+		free(node);
+		node = parent;
+		parent = NULL;
 	}
+	if (rc == YB_NOT_FOUND)
+		rc = damaged(eb, mode, node, 0, 0); /* an ancestor missing from rollup_units */
 done:
 	vec_free(&v);
 	free(buf);
+	free(node);
 	return rc;
 }
 
@@ -805,13 +802,14 @@ static int apply_change(struct store *s, const struct elements *el, const char *
                         struct errbuf *eb)
 {
 	uint32_t now[MODES], was;
-	char *path = NULL;
+	char *parent = NULL;
 	bool leaf = false, known;
 	int rc;
 
 	if ((rc = store_rollup_effective_now(s, org, month, now, eb)) != YB_OK)
 		return rc;
-	rc = store_rollup_unit(s, org, &leaf, &path, eb);
+	rc = store_rollup_unit(s, org, &leaf, &parent, eb);
+	free(parent);
 	if (rc != YB_OK && rc != YB_NOT_FOUND)
 		return rc;
 	known = rc == YB_OK; /* a unit outside the tree counts nowhere */
@@ -827,16 +825,10 @@ static int apply_change(struct store *s, const struct elements *el, const char *
 		    !known)
 			continue;
 		rc = compute_delta(s, el, mode, org, month, leaf, was, now[mode], &delta, eb);
-		if (rc == YB_OK) {
-			/* strtok_r cuts the path: give each mode its own copy. */
-			char *copy = strdup(path);
-			rc = copy != NULL ? apply_delta(s, mode, copy, &delta, eb)
-			                  : status_fail(eb, YB_ENOMEM, "out of memory");
-			free(copy);
-		}
+		if (rc == YB_OK)
+			rc = apply_upwards(s, mode, org, &delta, eb);
 		buckets_free(&delta);
 	}
-	free(path);
 	return rc;
 }
 

@@ -134,7 +134,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS rollup_units("
     "  code TEXT PRIMARY KEY,"
     "  leaf INTEGER NOT NULL,"
-    "  path TEXT NOT NULL) WITHOUT ROWID;"
+    "  parent TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS rollup_effective("
     "  mode INTEGER NOT NULL,"
     "  org TEXT NOT NULL,"
@@ -311,8 +311,8 @@ static const char *const query_sql[Q_COUNT] = {
         "INSERT OR REPLACE INTO rollup_meta(id, basis, n_elements) VALUES (1, ?1, ?2)",
     [Q_RU_ADD_ELEMENT] = "INSERT INTO rollup_elements(code, idx, last) VALUES (?1, ?2, ?3)",
     [Q_RU_ELEMENTS] = "SELECT idx, code, last FROM rollup_elements",
-    [Q_RU_ADD_UNIT] = "INSERT INTO rollup_units(code, leaf, path) VALUES (?1, ?2, ?3)",
-    [Q_RU_UNIT] = "SELECT leaf, path FROM rollup_units WHERE code = ?1",
+    [Q_RU_ADD_UNIT] = "INSERT INTO rollup_units(code, leaf, parent) VALUES (?1, ?2, ?3)",
+    [Q_RU_UNIT] = "SELECT leaf, parent FROM rollup_units WHERE code = ?1",
     [Q_RU_EFF_NOW] =
         "SELECT (SELECT max(revision) FROM revisions WHERE org = ?1 AND month = ?2 AND"
         " state <> 'rejected'), (SELECT max(revision) FROM revisions WHERE org = ?1 AND"
@@ -1374,7 +1374,7 @@ int store_rollup_elements(struct store *s, store_rollup_element_fn fn, void *ctx
 	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read pre-aggregate elements");
 }
 
-int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *path,
+int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *parent,
                           struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_RU_ADD_UNIT, eb);
@@ -1383,30 +1383,31 @@ int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const ch
 		return YB_EDB;
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, leaf);
-	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, parent, -1, SQLITE_STATIC);
 	return exec_stmt(s, st, "write pre-aggregate unit", eb);
 }
 
-int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **path, struct errbuf *eb)
+int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **parent,
+                      struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_RU_UNIT, eb);
 	int rc;
 
-	*path = NULL;
+	*parent = NULL;
 	if (st == NULL)
 		return YB_EDB;
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*leaf = sqlite3_column_int(st, 0) != 0;
-		*path = col_dup(st, 1);
+		*parent = col_dup(st, 1);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return YB_NOT_FOUND;
 	if (rc != SQLITE_ROW)
 		return db_fail(s, eb, "read pre-aggregate unit");
-	return *path != NULL ? YB_OK : status_fail(eb, YB_ENOMEM, "out of memory");
+	return *parent != NULL ? YB_OK : status_fail(eb, YB_ENOMEM, "out of memory");
 }
 
 int store_rollup_effective_now(struct store *s, const char *org, int month, uint32_t rev[2],

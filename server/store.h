@@ -323,13 +323,13 @@ int store_rollup_elements(struct store *s, store_rollup_element_fn fn, void *ctx
                           struct errbuf *eb);
 
 /*
- * The org units of the basis: whether a leaf, and the path of codes from the
- * unit up to the root separated by spaces. store_rollup_unit gives YB_OK and
- * *path (caller frees), or YB_NOT_FOUND for a unit not in the basis.
+ * The org units of the basis: whether a leaf, and the parent's code ("" for
+ * the root). store_rollup_unit gives YB_OK and *parent (caller frees), or
+ * YB_NOT_FOUND for a unit not in the basis.
  */
-int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *path,
+int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *parent,
                           struct errbuf *eb);
-int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **path,
+int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **parent,
                       struct errbuf *eb);
 
 /* The effective revisions of (org, month) in the revisions now: [mode], 0 for none. */
