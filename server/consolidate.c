@@ -1,11 +1,16 @@
 /*
  * consolidate.c - aggregation over a subtree and period, then indicators.
  *
- * One scan of the store per period (current, then comparison) feeds
- * accumulators for every group at once: the subtree total, and either one
- * per child org unit or one per month. The scan is ordered by org unit and
- * month, so a `last` element's latest value per org unit is simply the last
- * one seen before the org unit changes.
+ * The aggregates come from the pre-aggregates of rollup.c: the buckets of
+ * the subtree's root (and of each child with --by org) for the period's
+ * months, a number of rows that does not grow with the number of branches.
+ * When those are not usable (built for another org tree or catalog, during
+ * a reload, or with changes not yet applied), one scan of the store per
+ * period (current, then comparison) feeds accumulators for every group at
+ * once instead: the subtree total, and either one per child org unit or one
+ * per month. The scan is ordered by org unit and month, so a `last`
+ * element's latest value per org unit is simply the last one seen before
+ * the org unit changes. Both give the same figures.
  */
 #include "consolidate.h"
 
@@ -14,17 +19,11 @@
 #include <string.h>
 
 #include "i18n.h"
-
-/* Sums of one group over one period. */
-struct acc {
-	int64_t *sum; /* per element, hundredths */
-	bool *has;
-	uint32_t present;
-};
+#include "rollup.h"
 
 struct scan {
 	const struct consol_query *q;
-	struct acc *accs; /* one per group */
+	struct rollup_acc *accs; /* one per group */
 	size_t n_groups;
 	struct period p;
 	/* The org unit whose rows are being read. */
@@ -36,7 +35,7 @@ struct scan {
 	int status;
 };
 
-static int add_to(struct acc *a, int e, int64_t v)
+static int add_to(struct rollup_acc *a, int e, int64_t v)
 {
 	if (dec_add(a->sum[e], v, &a->sum[e]) != YB_OK)
 		return YB_OUT_OF_RANGE;
@@ -140,7 +139,7 @@ static size_t group_count(const struct consol_query *q)
 	}
 }
 
-static void free_accs(struct acc *accs, size_t n)
+static void free_accs(struct rollup_acc *accs, size_t n)
 {
 	for (size_t g = 0; accs != NULL && g < n; g++) {
 		free(accs[g].sum);
@@ -149,46 +148,86 @@ static void free_accs(struct acc *accs, size_t n)
 	free(accs);
 }
 
-/* Aggregates period p into n fresh accumulators (*out, freed with free_accs). */
-static int aggregate(struct store *s, const struct consol_query *q, struct period p, size_t n,
-                     struct acc **out, struct errbuf *eb)
+/* Aggregates period p into the n accumulators by reading the returns. */
+static int aggregate_scan(struct store *s, const struct consol_query *q, struct period p, size_t n,
+                          struct rollup_acc *accs, struct errbuf *eb)
 {
 	size_t ne = q->cat->n_elements;
-	struct scan sc = {.q = q, .n_groups = n, .p = p, .org_idx = -1, .org_group = -1};
+	struct scan sc = {
+	    .q = q, .accs = accs, .n_groups = n, .p = p, .org_idx = -1, .org_group = -1};
 	int rc = YB_ENOMEM;
 
-	sc.accs = calloc(n, sizeof(*sc.accs));
 	sc.last_val = calloc(ne + 1, sizeof(int64_t));
 	sc.last_has = calloc(ne + 1, sizeof(bool));
-	if (sc.accs == NULL || sc.last_val == NULL || sc.last_has == NULL)
+	if (sc.last_val == NULL || sc.last_has == NULL)
 		goto done;
-	for (size_t g = 0; g < n; g++)
-		if ((sc.accs[g].sum = calloc(ne + 1, sizeof(int64_t))) == NULL ||
-		    (sc.accs[g].has = calloc(ne + 1, sizeof(bool))) == NULL)
-			goto done;
 	rc = store_scan_latest(s, NULL, p.first, p.last, q->accepted_only, on_return, on_value, &sc,
 	                       eb);
 	if (rc == YB_OK)
 		rc = flush_org(&sc);
+done:
+	free(sc.last_val);
+	free(sc.last_has);
+	return rc;
+}
+
+/* Aggregates period p into the n accumulators from the pre-aggregates. */
+static int aggregate_rollup(struct store *s, const struct consol_query *q, struct period p,
+                            struct rollup_acc *accs, struct errbuf *eb)
+{
+	const struct org_unit *root = &q->orgs->units[q->org];
+	size_t ne = q->cat->n_elements;
+	int rc = rollup_read(s, q->accepted_only, root->code, p.first, p.last, ne, &accs[0],
+	                     q->by == CONSOL_BY_MONTH ? &accs[1] : NULL, eb);
+
+	for (size_t k = 0; rc == YB_OK && q->by == CONSOL_BY_ORG && k < root->n_children; k++)
+		rc = rollup_read(s, q->accepted_only, q->orgs->units[root->children[k]].code,
+		                 p.first, p.last, ne, &accs[1 + k], NULL, eb);
+	return rc;
+}
+
+/* Aggregates period p into n fresh accumulators (*out, freed with free_accs). */
+static int aggregate(struct store *s, const struct consol_query *q, struct period p, size_t n,
+                     bool use_rollup, struct rollup_acc **out, struct errbuf *eb)
+{
+	size_t ne = q->cat->n_elements;
+	struct rollup_acc *accs = calloc(n, sizeof(*accs));
+	int rc = YB_ENOMEM;
+
+	if (accs == NULL)
+		goto done;
+	for (size_t g = 0; g < n; g++)
+		if ((accs[g].sum = calloc(ne + 1, sizeof(int64_t))) == NULL ||
+		    (accs[g].has = calloc(ne + 1, sizeof(bool))) == NULL)
+			goto done;
+	if (use_rollup)
+		rc = aggregate_rollup(s, q, p, accs, eb);
+	if (!use_rollup || rc == YB_DATA_LOSS) {
+		/* A damaged bucket is derived data: the returns still give the figures. */
+		for (size_t g = 0; g < n; g++) {
+			memset(accs[g].sum, 0, ne * sizeof(int64_t));
+			memset(accs[g].has, 0, ne * sizeof(bool));
+			accs[g].present = 0;
+		}
+		rc = aggregate_scan(s, q, p, n, accs, eb);
+	}
 	if (rc == YB_OUT_OF_RANGE)
 		status_fail(eb, rc, _("a consolidated total is too large to represent"));
 done:
 	if (rc == YB_ENOMEM)
 		status_fail(eb, rc, "out of memory");
 	if (rc == YB_OK) {
-		*out = sc.accs;
-		sc.accs = NULL;
+		*out = accs;
+		accs = NULL;
 	}
-	free_accs(sc.accs, n);
-	free(sc.last_val);
-	free(sc.last_has);
+	free_accs(accs, n);
 	return rc;
 }
 
 /* Lookup of aggregated element values for formula_eval. */
 struct agg_view {
 	const struct catalog *cat;
-	const struct acc *acc;
+	const struct rollup_acc *acc;
 };
 
 static bool lookup_agg(void *ctx, const char *code, struct dec_ratio *out)
@@ -217,7 +256,7 @@ static int round_ratio(struct dec_ratio r, int d, struct dec_ratio *out)
 }
 
 /* Value of figure i (element or indicator) of one accumulator. */
-static bool figure_value(const struct catalog *cat, const struct acc *a, size_t i,
+static bool figure_value(const struct catalog *cat, const struct rollup_acc *a, size_t i,
                          struct dec_ratio *out)
 {
 	struct agg_view view = {cat, a};
@@ -234,8 +273,8 @@ static bool figure_value(const struct catalog *cat, const struct acc *a, size_t 
 	return round_ratio(*out, cat->indicators[i].decimals, out) == YB_OK;
 }
 
-static void fill_group(const struct consol_query *q, struct consol_group *g, const struct acc *cur,
-                       const struct acc *prev)
+static void fill_group(const struct consol_query *q, struct consol_group *g,
+                       const struct rollup_acc *cur, const struct rollup_acc *prev)
 {
 	const struct catalog *cat = q->cat;
 
@@ -291,7 +330,8 @@ int consol_run(struct store *s, const struct consol_query *q, struct consol_resu
 {
 	size_t n = group_count(q);
 	struct consol_result *r = calloc(1, sizeof(*r));
-	struct acc *cur = NULL, *prev = NULL;
+	struct rollup_acc *cur = NULL, *prev = NULL;
+	bool snapshot = false, use_rollup = false;
 	int rc;
 
 	if (r == NULL || (r->groups = calloc(n, sizeof(*r->groups))) == NULL) {
@@ -305,10 +345,17 @@ int consol_run(struct store *s, const struct consol_query *q, struct consol_resu
 	r->previous = q->compare == CONSOL_YOY    ? period_yoy(&q->period)
 	              : q->compare == CONSOL_PREV ? period_prev(&q->period)
 	                                          : q->period;
-	if ((rc = aggregate(s, q, q->period, n, &cur, eb)) != YB_OK)
+	/* Both periods, and whether the pre-aggregates are usable, from one state of the store. */
+	if ((rc = store_snapshot_begin(s, eb)) != YB_OK)
 		goto done;
-	if (r->has_previous && (rc = aggregate(s, q, r->previous, n, &prev, eb)) != YB_OK)
+	snapshot = true;
+	if ((rc = rollup_usable(s, q->orgs, q->cat, &use_rollup, eb)) != YB_OK ||
+	    (rc = aggregate(s, q, q->period, n, use_rollup, &cur, eb)) != YB_OK ||
+	    (r->has_previous &&
+	     (rc = aggregate(s, q, r->previous, n, use_rollup, &prev, eb)) != YB_OK))
 		goto done;
+	store_snapshot_end(s);
+	snapshot = false;
 	for (size_t g = 0; g < n; g++) {
 		struct consol_group *grp = &r->groups[g];
 		int root = q->org;
@@ -340,6 +387,8 @@ int consol_run(struct store *s, const struct consol_query *q, struct consol_resu
 	r = NULL;
 	rc = YB_OK;
 done:
+	if (snapshot)
+		store_snapshot_end(s);
 	free_accs(cur, n);
 	free_accs(prev, n);
 	consol_result_free(r);

@@ -13,6 +13,7 @@
 #include "decimal.h"
 #include "i18n.h"
 #include "period.h"
+#include "rollup.h"
 
 /* Arena blocks: one malloc per allocation, freed together. */
 struct call_block {
@@ -700,7 +701,9 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	rev.request_len = c->request_len;
 	rev.request_sha256 = sha;
 	rev.values = values;
-	if ((rc = store_insert_revision(c->store, &rev, &c->msg)) != YB_OK)
+	/* The consolidation pre-aggregates change in the same transaction. */
+	if ((rc = store_insert_revision(c->store, &rev, &c->msg)) != YB_OK ||
+	    (rc = rollup_refresh(c->store, &c->msg)) != YB_OK)
 		goto done;
 	{
 		struct audit_receipt ar;
@@ -1351,7 +1354,8 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	rv.fingerprint = c->who->fingerprint;
 	rv.at_ms = c->now_ms;
 	if ((rc = store_add_review(c->store, org, month, &rv, &c->msg)) != YB_OK ||
-	    (rc = store_set_state(c->store, org, month, row->revision, next, &c->msg)) != YB_OK)
+	    (rc = store_set_state(c->store, org, month, row->revision, next, &c->msg)) != YB_OK ||
+	    (rc = rollup_refresh(c->store, &c->msg)) != YB_OK)
 		goto done;
 	{
 		char object[96], action[32], *text, digest[65];

@@ -181,6 +181,28 @@ static int finish_links(struct orgtree *t)
 	return YB_OK;
 }
 
+/* t->shape: "code parent\n" for every unit, by code, hashed. */
+static int shape_digest(struct orgtree *t)
+{
+	size_t len = 0, off = 0;
+	char *text;
+
+	for (size_t i = 0; i < t->n; i++)
+		len += strlen(t->units[i].code) + 1 +
+		       (t->units[i].parent >= 0 ? strlen(t->units[t->units[i].parent].code) : 0) +
+		       1;
+	if ((text = malloc(len + 1)) == NULL)
+		return YB_ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct org_unit *u = &t->units[t->by_code[i].idx];
+		off += (size_t)snprintf(text + off, len + 1 - off, "%s %s\n", u->code,
+		                        u->parent >= 0 ? t->units[u->parent].code : "");
+	}
+	pki_sha256_hex(text, off, t->shape);
+	free(text);
+	return YB_OK;
+}
+
 int orgtree_load(const char *path, struct orgtree **out, struct errbuf *eb)
 {
 	struct sheet *s = NULL;
@@ -228,7 +250,7 @@ int orgtree_load(const char *path, struct orgtree **out, struct errbuf *eb)
 			                 path, raw[i].line, raw[i].code, raw[root].code);
 			goto done;
 		}
-	if ((rc = finish_links(t)) != YB_OK) {
+	if ((rc = finish_links(t)) != YB_OK || (rc = shape_digest(t)) != YB_OK) {
 		status_fail(eb, rc, "out of memory");
 		goto done;
 	}

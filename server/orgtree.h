@@ -28,6 +28,7 @@ struct orgtree {
 	struct org_unit *units; /* in pre-order: a subtree is a contiguous range */
 	size_t n;
 	char digest[65]; /* hex SHA-256 of the file as loaded */
+	char shape[65];  /* hex SHA-256 of every code with its parent's: not of names or order */
 	char *text;      /* the file as loaded */
 	size_t text_len;
 	struct orgtree_ref *by_code; /* units sorted by code, for orgtree_find */

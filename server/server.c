@@ -35,6 +35,7 @@
 #include "i18n.h"
 #include "period.h"
 #include "pki.h"
+#include "rollup.h"
 #include "rpc.h"
 #include "store.h"
 
@@ -183,6 +184,8 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 		if ((rc = audit_append(s->admin_store, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 	}
+	if ((rc = rollup_sync(s->admin_store, w->orgs, w->cat, log_line, eb)) != YB_OK)
+		goto rollback;
 	if ((rc = store_commit(s->admin_store, eb)) != YB_OK)
 		goto fail;
 	log_line("loaded %zu org units from %s (sha256 %.12s), catalog of %zu elements, %zu "

@@ -16,7 +16,14 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION 1
+/*
+ * 1: the first schema. 2: the consolidation pre-aggregates (rollup_*); a
+ * version 1 database gets the new tables empty, and the daemon's first
+ * rollup_sync builds them from the revisions.
+ */
+#define SCHEMA_VERSION 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS loads("
@@ -109,7 +116,54 @@ static const char schema_sql[] =
     "  size INTEGER PRIMARY KEY,"
     "  root BLOB NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
-    "  signature BLOB NOT NULL);";
+    "  signature BLOB NOT NULL);"
+    /*
+     * The consolidation pre-aggregates (server/rollup.c explains them): what
+     * they were built for, the effective revision of each return in both
+     * modes, and the buckets. They are derived data: rollup_rebuild makes
+     * them again from the revisions at any time.
+     */
+    "CREATE TABLE IF NOT EXISTS rollup_meta("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  basis TEXT NOT NULL,"
+    "  n_elements INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rollup_elements("
+    "  code TEXT PRIMARY KEY,"
+    "  idx INTEGER NOT NULL,"
+    "  last INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_units("
+    "  code TEXT PRIMARY KEY,"
+    "  leaf INTEGER NOT NULL,"
+    "  parent TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_effective("
+    "  mode INTEGER NOT NULL,"
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  PRIMARY KEY (mode, org, month)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_buckets("
+    "  mode INTEGER NOT NULL,"
+    "  node TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  next INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (mode, node, month, next)) WITHOUT ROWID;"
+    /*
+     * Every change to a return's revisions is noted here by SQLite itself,
+     * whoever makes it, until rollup_refresh has applied it (or
+     * rollup_rebuild has made it moot): nothing can change the revisions
+     * behind the pre-aggregates' back.
+     */
+    "CREATE TABLE IF NOT EXISTS rollup_pending("
+    "  org TEXT NOT NULL,"
+    "  month INTEGER NOT NULL,"
+    "  PRIMARY KEY (org, month)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS rollup_revision_added AFTER INSERT ON revisions BEGIN"
+    "  INSERT OR IGNORE INTO rollup_pending(org, month) VALUES (NEW.org, NEW.month); END;"
+    "CREATE TRIGGER IF NOT EXISTS rollup_state_changed AFTER UPDATE OF state ON revisions BEGIN"
+    "  INSERT OR IGNORE INTO rollup_pending(org, month) VALUES (NEW.org, NEW.month); END;"
+    "CREATE TRIGGER IF NOT EXISTS rollup_revision_removed AFTER DELETE ON revisions BEGIN"
+    "  INSERT OR IGNORE INTO rollup_pending(org, month) VALUES (OLD.org, OLD.month); END;";
 
 enum query {
 	Q_CALL_FIND,
@@ -146,6 +200,25 @@ enum query {
 	Q_EXPORT_CHECKPOINTS,
 	Q_AUDIT_OF,
 	Q_EXPORT_REVIEWS,
+	Q_RU_STATE,
+	Q_RU_SET_META,
+	Q_RU_ADD_ELEMENT,
+	Q_RU_ELEMENTS,
+	Q_RU_ADD_UNIT,
+	Q_RU_UNIT,
+	Q_RU_EFF_NOW,
+	Q_RU_EFF_GET,
+	Q_RU_EFF_SET,
+	Q_RU_EFF_DEL,
+	Q_RU_MONTHS,
+	Q_RU_PREV,
+	Q_RU_NEXT,
+	Q_RU_BUCKET_GET,
+	Q_RU_BUCKET_PUT,
+	Q_RU_BUCKET_DEL,
+	Q_RU_BUCKETS,
+	Q_RU_PENDING,
+	Q_RU_PENDING_DEL,
 	Q_COUNT
 };
 
@@ -232,6 +305,44 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_EXPORT_REVIEWS] =
         "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
         " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2",
+    [Q_RU_STATE] = "SELECT (SELECT basis FROM rollup_meta), (SELECT n_elements FROM rollup_meta),"
+                   " EXISTS (SELECT 1 FROM rollup_pending)",
+    [Q_RU_SET_META] =
+        "INSERT OR REPLACE INTO rollup_meta(id, basis, n_elements) VALUES (1, ?1, ?2)",
+    [Q_RU_ADD_ELEMENT] = "INSERT INTO rollup_elements(code, idx, last) VALUES (?1, ?2, ?3)",
+    [Q_RU_ELEMENTS] = "SELECT idx, code, last FROM rollup_elements",
+    [Q_RU_ADD_UNIT] = "INSERT INTO rollup_units(code, leaf, parent) VALUES (?1, ?2, ?3)",
+    [Q_RU_UNIT] = "SELECT leaf, parent FROM rollup_units WHERE code = ?1",
+    [Q_RU_EFF_NOW] =
+        "SELECT (SELECT max(revision) FROM revisions WHERE org = ?1 AND month = ?2 AND"
+        " state <> 'rejected'), (SELECT max(revision) FROM revisions WHERE org = ?1 AND"
+        " month = ?2 AND state = 'accepted')",
+    [Q_RU_EFF_GET] =
+        "SELECT revision FROM rollup_effective WHERE mode = ?1 AND org = ?2 AND month = ?3",
+    [Q_RU_EFF_SET] = "INSERT OR REPLACE INTO rollup_effective(mode, org, month, revision)"
+                     " VALUES (?1, ?2, ?3, ?4)",
+    [Q_RU_EFF_DEL] = "DELETE FROM rollup_effective WHERE mode = ?1 AND org = ?2 AND month = ?3",
+    [Q_RU_MONTHS] = "SELECT month, revision FROM rollup_effective WHERE mode = ?1 AND org = ?2"
+                    " ORDER BY month",
+    /* The nearest other month of (mode, org) whose effective revision has a value for ?4. */
+    [Q_RU_PREV] = "SELECT f.month, v.value FROM rollup_effective f JOIN revision_values v ON"
+                  " v.org = f.org AND v.month = f.month AND v.revision = f.revision AND"
+                  " v.code = ?4 WHERE f.mode = ?1 AND f.org = ?2 AND f.month < ?3"
+                  " ORDER BY f.month DESC LIMIT 1",
+    [Q_RU_NEXT] = "SELECT f.month, v.value FROM rollup_effective f JOIN revision_values v ON"
+                  " v.org = f.org AND v.month = f.month AND v.revision = f.revision AND"
+                  " v.code = ?4 WHERE f.mode = ?1 AND f.org = ?2 AND f.month > ?3"
+                  " ORDER BY f.month LIMIT 1",
+    [Q_RU_BUCKET_GET] = "SELECT data FROM rollup_buckets WHERE mode = ?1 AND node = ?2 AND"
+                        " month = ?3 AND next = ?4",
+    [Q_RU_BUCKET_PUT] = "INSERT OR REPLACE INTO rollup_buckets(mode, node, month, next, data)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_RU_BUCKET_DEL] = "DELETE FROM rollup_buckets WHERE mode = ?1 AND node = ?2 AND"
+                        " month = ?3 AND next = ?4",
+    [Q_RU_BUCKETS] = "SELECT month, next, data FROM rollup_buckets WHERE mode = ?1 AND"
+                     " node = ?2 AND month BETWEEN ?3 AND ?4 AND (next = 0 OR next > ?5)",
+    [Q_RU_PENDING] = "SELECT org, month FROM rollup_pending LIMIT 1",
+    [Q_RU_PENDING_DEL] = "DELETE FROM rollup_pending WHERE org = ?1 AND month = ?2",
 };
 
 struct store {
@@ -328,7 +439,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		if ((rc = exec_sql(s, "BEGIN IMMEDIATE", eb)) != YB_OK)
 			goto fail;
 		if ((rc = exec_sql(s, schema_sql, eb)) != YB_OK ||
-		    (rc = exec_sql(s, "PRAGMA user_version=1", eb)) != YB_OK ||
+		    (rc = exec_sql(s, "PRAGMA user_version=" STR(SCHEMA_VERSION), eb)) != YB_OK ||
 		    (rc = exec_sql(s, "COMMIT", eb)) != YB_OK) {
 			exec_sql(s, "ROLLBACK", NULL);
 			goto fail;
@@ -1166,4 +1277,361 @@ int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
 	if (stop != 0)
 		return stop;
 	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export reviews");
+}
+
+int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,
+                          store_code_value_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_GET_VALUES, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	sqlite3_bind_int64(st, 3, revision);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(st, 0);
+		if (code != NULL && (stop = fn(ctx, code, sqlite3_column_int64(st, 1))) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read values");
+}
+
+int store_snapshot_begin(struct store *s, struct errbuf *eb)
+{
+	if (sqlite3_exec(s->db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, eb, "begin a read");
+	return YB_OK;
+}
+
+void store_snapshot_end(struct store *s)
+{
+	sqlite3_exec(s->db, "RELEASE snapshot", NULL, NULL, NULL);
+}
+
+/* ---- consolidation pre-aggregates (rollup.c) ------------------------------------------ */
+
+int store_rollup_state(struct store *s, char basis[65], size_t *n_elements, bool *pending,
+                       struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_STATE, eb);
+	int rc;
+
+	basis[0] = '\0';
+	*n_elements = 0;
+	*pending = false;
+	if (st == NULL)
+		return YB_EDB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *b = sqlite3_column_text(st, 0);
+		snprintf(basis, 65, "%s", b ? (const char *)b : "");
+		*n_elements = (size_t)sqlite3_column_int64(st, 1);
+		*pending = sqlite3_column_int(st, 2) != 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "read pre-aggregate state");
+}
+
+int store_rollup_reset(struct store *s, const char *basis, size_t n_elements, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = exec_sql(s,
+	                   "DELETE FROM rollup_meta; DELETE FROM rollup_elements;"
+	                   " DELETE FROM rollup_units; DELETE FROM rollup_effective;"
+	                   " DELETE FROM rollup_buckets; DELETE FROM rollup_pending;",
+	                   eb)) != YB_OK)
+		return rc;
+	if (basis == NULL)
+		return YB_OK;
+	if ((st = stmt(s, Q_RU_SET_META, eb)) == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, basis, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)n_elements);
+	if ((rc = exec_stmt(s, st, "write pre-aggregate basis", eb)) != YB_OK)
+		return rc;
+	/* The effective revision of every return, in both modes (rollup.h). */
+	return exec_sql(s,
+	                "INSERT INTO rollup_effective(mode, org, month, revision)"
+	                " SELECT 0, org, month, max(revision) FROM revisions"
+	                " WHERE state <> 'rejected' GROUP BY org, month;"
+	                " INSERT INTO rollup_effective(mode, org, month, revision)"
+	                " SELECT 1, org, month, max(revision) FROM revisions"
+	                " WHERE state = 'accepted' GROUP BY org, month;",
+	                eb);
+}
+
+int store_rollup_add_element(struct store *s, int idx, const char *code, bool last,
+                             struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_ADD_ELEMENT, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, idx);
+	sqlite3_bind_int(st, 3, last);
+	return exec_stmt(s, st, "write pre-aggregate element", eb);
+}
+
+int store_rollup_elements(struct store *s, store_rollup_element_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_ELEMENTS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(st, 1);
+		if (code != NULL && (stop = fn(ctx, sqlite3_column_int(st, 0), code,
+		                               sqlite3_column_int(st, 2) != 0)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read pre-aggregate elements");
+}
+
+int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *parent,
+                          struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_ADD_UNIT, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, leaf);
+	sqlite3_bind_text(st, 3, parent, -1, SQLITE_STATIC);
+	return exec_stmt(s, st, "write pre-aggregate unit", eb);
+}
+
+int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **parent,
+                      struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_UNIT, eb);
+	int rc;
+
+	*parent = NULL;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*leaf = sqlite3_column_int(st, 0) != 0;
+		*parent = col_dup(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, eb, "read pre-aggregate unit");
+	return *parent != NULL ? YB_OK : status_fail(eb, YB_ENOMEM, "out of memory");
+}
+
+int store_rollup_effective_now(struct store *s, const char *org, int month, uint32_t rev[2],
+                               struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_EFF_NOW, eb);
+	int rc;
+
+	rev[0] = rev[1] = 0;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rev[0] = (uint32_t)sqlite3_column_int64(st, 0); /* NULL reads as 0: none */
+		rev[1] = (uint32_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "find effective revision");
+}
+
+int store_rollup_effective_get(struct store *s, int mode, const char *org, int month,
+                               uint32_t *revision, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_EFF_GET, eb);
+	int rc;
+
+	*revision = 0;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, month);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? YB_OK
+	                                             : db_fail(s, eb, "read effective revision");
+}
+
+int store_rollup_effective_set(struct store *s, int mode, const char *org, int month,
+                               uint32_t revision, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, revision > 0 ? Q_RU_EFF_SET : Q_RU_EFF_DEL, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, month);
+	if (revision > 0)
+		sqlite3_bind_int64(st, 4, revision);
+	return exec_stmt(s, st, "write effective revision", eb);
+}
+
+int store_rollup_months(struct store *s, int mode, const char *org, store_rollup_month_fn fn,
+                        void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_MONTHS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((stop = fn(ctx, sqlite3_column_int(st, 0),
+		               (uint32_t)sqlite3_column_int64(st, 1))) != 0)
+			break;
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read effective revisions");
+}
+
+int store_rollup_neighbour(struct store *s, int mode, const char *org, int month, const char *code,
+                           bool after, int *found_month, int64_t *value, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, after ? Q_RU_NEXT : Q_RU_PREV, eb);
+	int rc;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, month);
+	sqlite3_bind_text(st, 4, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found_month = sqlite3_column_int(st, 0);
+		*value = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "find neighbouring value");
+}
+
+int store_rollup_bucket_get(struct store *s, int mode, const char *node, int month, int next,
+                            uint8_t **data, size_t *len, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_BUCKET_GET, eb);
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, month);
+	sqlite3_bind_int(st, 4, next);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if ((*data = malloc(n ? n : 1)) == NULL) {
+			sqlite3_reset(st);
+			return status_fail(eb, YB_ENOMEM, "out of memory");
+		}
+		if (n > 0)
+			memcpy(*data, sqlite3_column_blob(st, 0), n);
+		*len = n;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	return rc == SQLITE_ROW ? YB_OK : db_fail(s, eb, "read pre-aggregate");
+}
+
+int store_rollup_bucket_put(struct store *s, int mode, const char *node, int month, int next,
+                            const uint8_t *data, size_t len, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, len > 0 ? Q_RU_BUCKET_PUT : Q_RU_BUCKET_DEL, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, month);
+	sqlite3_bind_int(st, 4, next);
+	if (len > 0)
+		sqlite3_bind_blob(st, 5, data, (int)len, SQLITE_STATIC);
+	return exec_stmt(s, st, "write pre-aggregate", eb);
+}
+
+int store_rollup_buckets(struct store *s, int mode, const char *node, int first, int last,
+                         int after, store_rollup_bucket_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_BUCKETS, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int(st, 1, mode);
+	sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, first);
+	sqlite3_bind_int(st, 4, last);
+	sqlite3_bind_int(st, 5, after);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((stop = fn(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+		               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2))) !=
+		    0)
+			break;
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "read pre-aggregates");
+}
+
+int store_rollup_pending(struct store *s, char **org, int *month, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_PENDING, eb);
+	int rc;
+
+	*org = NULL;
+	if (st == NULL)
+		return YB_EDB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*org = col_dup(st, 0);
+		*month = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return YB_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, eb, "read pending changes");
+	return *org != NULL ? YB_OK : status_fail(eb, YB_ENOMEM, "out of memory");
+}
+
+int store_rollup_pending_done(struct store *s, const char *org, int month, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_RU_PENDING_DEL, eb);
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, month);
+	return exec_stmt(s, st, "clear pending change", eb);
 }

@@ -159,6 +159,22 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
                       bool accepted_only, store_return_fn each_return, store_value_fn each_value,
                       void *ctx, struct errbuf *eb);
 
+/*
+ * Calls fn(ctx, code, value) once per value of one revision, in no
+ * particular order. Non-zero from fn stops and is returned.
+ */
+typedef int (*store_code_value_fn)(void *ctx, const char *code, int64_t value);
+int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,
+                          store_code_value_fn fn, void *ctx, struct errbuf *eb);
+
+/*
+ * A read snapshot: every read between store_snapshot_begin and
+ * store_snapshot_end sees the database as it was at the first of them
+ * (a SAVEPOINT, so it also works inside a transaction).
+ */
+int store_snapshot_begin(struct store *s, struct errbuf *eb);
+void store_snapshot_end(struct store *s);
+
 /* Sets the review state of one revision (the one in-place change a revision sees). */
 int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
                     const char *state, struct errbuf *eb);
@@ -291,5 +307,91 @@ int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
 /* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
 int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
                          uint64_t *index, struct errbuf *eb);
+
+/*
+ * The tables of the consolidation pre-aggregates. Only server/rollup.c calls
+ * these; rollup.h says what the tables hold. Months are period_month()
+ * numbers; mode 0 is "latest revision not rejected", mode 1 "latest
+ * accepted revision".
+ */
+
+/*
+ * The basis the pre-aggregates were built for ("" when there are none), its
+ * number of elements, and whether changes to revisions wait in
+ * rollup_pending (SQLite's triggers note every one).
+ */
+int store_rollup_state(struct store *s, char basis[65], size_t *n_elements, bool *pending,
+                       struct errbuf *eb);
+
+/*
+ * Empties every pre-aggregate table. With basis not NULL, then records it
+ * and fills the effective revisions of every return in both modes from the
+ * revisions (the first step of a rebuild); in the caller's transaction.
+ */
+int store_rollup_reset(struct store *s, const char *basis, size_t n_elements, struct errbuf *eb);
+
+/* The elements of the basis: index in the catalog, code, aggregated as `last`. */
+int store_rollup_add_element(struct store *s, int idx, const char *code, bool last,
+                             struct errbuf *eb);
+typedef int (*store_rollup_element_fn)(void *ctx, int idx, const char *code, bool last);
+int store_rollup_elements(struct store *s, store_rollup_element_fn fn, void *ctx,
+                          struct errbuf *eb);
+
+/*
+ * The org units of the basis: whether a leaf, and the parent's code ("" for
+ * the root). store_rollup_unit gives YB_OK and *parent (caller frees), or
+ * YB_NOT_FOUND for a unit not in the basis.
+ */
+int store_rollup_add_unit(struct store *s, const char *code, bool leaf, const char *parent,
+                          struct errbuf *eb);
+int store_rollup_unit(struct store *s, const char *code, bool *leaf, char **parent,
+                      struct errbuf *eb);
+
+/* The effective revisions of (org, month) in the revisions now: [mode], 0 for none. */
+int store_rollup_effective_now(struct store *s, const char *org, int month, uint32_t rev[2],
+                               struct errbuf *eb);
+
+/* The effective revision recorded for (mode, org, month), 0 for none; set (0 removes). */
+int store_rollup_effective_get(struct store *s, int mode, const char *org, int month,
+                               uint32_t *revision, struct errbuf *eb);
+int store_rollup_effective_set(struct store *s, int mode, const char *org, int month,
+                               uint32_t revision, struct errbuf *eb);
+
+/* Every recorded effective revision of (mode, org), by month; non-zero from fn stops. */
+typedef int (*store_rollup_month_fn)(void *ctx, int month, uint32_t revision);
+int store_rollup_months(struct store *s, int mode, const char *org, store_rollup_month_fn fn,
+                        void *ctx, struct errbuf *eb);
+
+/*
+ * The nearest month before (after false) or after `month` whose recorded
+ * effective revision of (mode, org) has a value for code, and that value.
+ * YB_NOT_FOUND when there is none.
+ */
+int store_rollup_neighbour(struct store *s, int mode, const char *org, int month, const char *code,
+                           bool after, int *found_month, int64_t *value, struct errbuf *eb);
+
+/*
+ * One bucket (mode, node, month, next): get gives YB_OK and *data (caller
+ * frees) or YB_NOT_FOUND; put with len 0 removes it.
+ */
+int store_rollup_bucket_get(struct store *s, int mode, const char *node, int month, int next,
+                            uint8_t **data, size_t *len, struct errbuf *eb);
+int store_rollup_bucket_put(struct store *s, int mode, const char *node, int month, int next,
+                            const uint8_t *data, size_t len, struct errbuf *eb);
+
+/*
+ * The buckets of (mode, node) with first <= month <= last and next either 0
+ * or above `after`; the data is valid during the callback only.
+ */
+typedef int (*store_rollup_bucket_fn)(void *ctx, int month, int next, const void *data, size_t len);
+int store_rollup_buckets(struct store *s, int mode, const char *node, int first, int last,
+                         int after, store_rollup_bucket_fn fn, void *ctx, struct errbuf *eb);
+
+/*
+ * One change waiting in rollup_pending: YB_OK with *org (caller frees) and
+ * *month, or YB_NOT_FOUND. pending_done forgets it once applied.
+ */
+int store_rollup_pending(struct store *s, char **org, int *month, struct errbuf *eb);
+int store_rollup_pending_done(struct store *s, const char *org, int month, struct errbuf *eb);
 
 #endif

@@ -293,11 +293,18 @@ reload() {
 }
 
 test_reload_on_sighup() {
-	local out
+	local out before after
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
 	check_match "an org unit not yet in the tree is unknown" "$out" "NOT_FOUND"
+	before=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
+		--format csv 2>/dev/null)
 	printf 'NEW-DZB,新设党支部,JGDW\n' >>"$ORGS_COPY"
 	reload
+	check_match "a new tree shape rebuilds the consolidation pre-aggregates" \
+		"$(cat "$TMP/yuebaod.log")" "pre-aggregates rebuilt \(the org tree's shape"
+	after=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
+		--format csv 2>/dev/null | grep -v '^NEW-DZB,')
+	check_eq "and the figures are those of before the reload" "$after" "$before"
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
 	check_match "after SIGHUP the new org unit is known" "$out" "新设党支部 \(NEW-DZB\)"
 	check_eq "each load is recorded in the store" \
