@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "batch.h"
 #include "handlers.h"
+#include "reaper.h"
 #include "i18n.h"
 #include "period.h"
 #include "pki.h"
@@ -54,6 +55,11 @@
 #define MAX_CLOSE_PENDING 16
 /* How often a worker forgets call ids too old to be replayed. */
 #define PRUNE_INTERVAL_MS 60000
+/*
+ * How long an accepted connection may take to become an RPC session (TLS
+ * handshake and SP negotiation) before the reaper shuts it down.
+ */
+#define SESSION_START_LIMIT_S 10
 /* How long SIGTERM waits for requests in flight before closing the socket. */
 #define STOP_GRACE_MS 10000
 
@@ -89,6 +95,7 @@ struct server {
 	nng_socket sock;
 	nng_listener listener;
 	nng_tls_config *tls;
+	struct reaper *reaper; /* of connections that never start a session */
 	pthread_rwlock_t world_lock;
 	struct world *world;
 	struct worker *workers;
@@ -782,7 +789,7 @@ static int open_slots(struct server *s, struct errbuf *eb)
 
 static int open_listener(struct server *s, struct errbuf *eb)
 {
-	int rv, port = 0;
+	int rv, rc, port = 0;
 
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
@@ -794,10 +801,14 @@ static int open_listener(struct server *s, struct errbuf *eb)
 	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ, s->cfg.max_message)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot configure listener: %s",
 		                   nng_strerror(rv));
+	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
+		return rc;
 	if ((rv = nng_listener_start(s->listener, 0)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", s->cfg.listen_url,
 		                   nng_strerror(rv));
 	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+	if ((rc = reaper_watch(s->reaper, port, eb)) != YB_OK)
+		return rc;
 	snprintf(s->url, sizeof(s->url), "%s", s->cfg.listen_url);
 	{
 		/* Report the bound port when the URL asked for port 0. */
@@ -986,6 +997,7 @@ void server_close(struct server *s)
 	if (s == NULL)
 		return;
 	stop_workers(s);
+	reaper_stop(s->reaper); /* after the socket: no more pipe notifications */
 	free(s->workers);
 	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
 	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
