@@ -223,6 +223,8 @@ int server_reload(struct server *s, struct errbuf *eb)
 	s->world = w;
 	pthread_rwlock_unlock(&s->world_lock);
 	world_free(old);
+	/* From here on every request sees the new world: scripts wait for this line. */
+	log_line("reloaded: now serving the org tree, catalog, CA and CRL just loaded");
 	return YB_OK;
 }
 

@@ -283,10 +283,10 @@ test_clock_window() {
 # reload: SIGHUP, then wait (at most 5 s) for the daemon to log the outcome.
 reload() {
 	local before
-	before=$(grep -c "loaded .* org units\|reload failed" "$TMP/yuebaod.log" || true)
+	before=$(grep -c "reloaded: now serving\|reload failed" "$TMP/yuebaod.log" || true)
 	kill -HUP "$YB_DAEMON_PID"
 	for _ in $(seq 1 50); do
-		[ "$(grep -c "loaded .* org units\|reload failed" "$TMP/yuebaod.log" || true)" -gt "$before" ] &&
+		[ "$(grep -c "reloaded: now serving\|reload failed" "$TMP/yuebaod.log" || true)" -gt "$before" ] &&
 			return 0
 		sleep 0.1
 	done
