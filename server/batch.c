@@ -27,6 +27,7 @@ struct batch {
 	bool open;              /* a transaction is open (only the turn holder changes it) */
 	int waiting;            /* calls waiting for their turn */
 	struct member *members; /* of the open batch */
+	uint64_t n_batches, n_calls;
 };
 
 int batch_open(const char *path, struct batch **out, struct errbuf *eb)
@@ -89,7 +90,9 @@ static void end_batch(struct batch *b, bool ok, const struct errbuf *why)
 		m->rc = rc;
 		m->eb = eb;
 		m->done = true;
+		b->n_calls += rc == YB_OK;
 	}
+	b->n_batches += rc == YB_OK;
 	b->members = NULL;
 	b->open = false;
 	pthread_cond_broadcast(&b->durable);
@@ -164,4 +167,12 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 	if (me.rc != YB_OK && eb != NULL)
 		*eb = me.eb;
 	return me.rc;
+}
+
+void batch_stats(struct batch *b, uint64_t *batches, uint64_t *calls)
+{
+	pthread_mutex_lock(&b->lock);
+	*batches = b->n_batches;
+	*calls = b->n_calls;
+	pthread_mutex_unlock(&b->lock);
 }

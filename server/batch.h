@@ -17,6 +17,7 @@
 #define YB_BATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "status.h"
 #include "store.h"
@@ -44,5 +45,8 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb);
  * commit, and then nothing of any of its calls was stored (eb says why).
  */
 int batch_finish(struct batch *b, bool keep, struct errbuf *eb);
+
+/* Batches committed so far and the kept calls they held (for the log). */
+void batch_stats(struct batch *b, uint64_t *batches, uint64_t *calls);
 
 #endif

@@ -1011,6 +1011,15 @@ void server_close(struct server *s)
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
 	world_free(s->world);
+	if (s->batch != NULL && !s->cfg.quiet) {
+		uint64_t batches, calls;
+		batch_stats(s->batch, &batches, &calls);
+		if (batches > 0)
+			log_line(
+			    "group commit: %llu writing calls in %llu commits (%.1f per commit)",
+			    (unsigned long long)calls, (unsigned long long)batches,
+			    (double)calls / (double)batches);
+	}
 	batch_close(s->batch);
 	store_close(s->admin_store);
 	pki_identity_free(s->signer);
