@@ -266,7 +266,7 @@ static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], ti
 
 	pthread_mutex_lock((pthread_mutex_t *)&v->cache_lock);
 	if (c->key != NULL && memcmp(c->digest, digest, 32) == 0 && now >= c->valid_from &&
-	    now < c->valid_until && EVP_PKEY_up_ref(c->key) == 1) {
+	    now <= c->valid_until && EVP_PKEY_up_ref(c->key) == 1) {
 		*who = c->who;
 		*key = c->key;
 		rc = YB_OK;
@@ -275,16 +275,31 @@ static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], ti
 	return rc;
 }
 
-/* Remembers a certificate that passed every check. */
+/*
+ * Remembers a certificate that passed every check, for as long as every
+ * certificate of its verified chain (the CA's too) and the CRL are valid.
+ */
 static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X509 *cert,
-                      const struct pki_principal *who)
+                      X509_STORE_CTX *ctx, const struct pki_principal *who)
 {
 	struct cached_cert *c = &v->cache[(digest[0] | digest[1] << 8) % CACHE_SLOTS];
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	time_t from = asn1_time_t(X509_get0_notBefore(cert), -1);
 	time_t until = asn1_time_t(X509_get0_notAfter(cert), -1);
 
-	if (key == NULL || from == -1 || until == -1 || EVP_PKEY_up_ref(key) != 1)
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		time_t nb = asn1_time_t(X509_get0_notBefore(x), -1);
+		time_t na = asn1_time_t(X509_get0_notAfter(x), -1);
+		if (nb == -1 || na == -1)
+			return;
+		if (nb > from)
+			from = nb;
+		if (na < until)
+			until = na;
+	}
+	if (chain == NULL || key == NULL || from == -1 || until == -1 || EVP_PKEY_up_ref(key) != 1)
 		return;
 	if (v->crl_next_update != 0 && v->crl_next_update < until)
 		until = v->crl_next_update;
@@ -471,7 +486,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		rc = status_fail(eb, YB_UNAUTHENTICATED, _("caller key is not EC P-256"));
 		goto done;
 	}
-	cache_put(v, digest, cert, out);
+	cache_put(v, digest, cert, ctx, out);
 	if ((key = X509_get_pubkey(cert)) == NULL) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
 		goto done;

@@ -9,6 +9,15 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
+
+/*
+ * A batch commits when no call waits to join it, and also once it holds
+ * this many calls or has been open this long, so that calls joining and
+ * leaving without writes can never keep it open.
+ */
+#define BATCH_MAX_CALLS 64
+#define BATCH_MAX_MS 20
 
 /* A call whose writes are in the open batch, waiting for its commit. */
 struct member {
@@ -27,6 +36,8 @@ struct batch {
 	bool open;              /* a transaction is open (only the turn holder changes it) */
 	int waiting;            /* calls waiting for their turn */
 	struct member *members; /* of the open batch */
+	int n_members;
+	int64_t opened_ms; /* when the open batch began */
 	uint64_t n_batches, n_calls;
 };
 
@@ -58,6 +69,14 @@ void batch_close(struct batch *b)
 	pthread_cond_destroy(&b->turn);
 	pthread_cond_destroy(&b->durable);
 	free(b);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Gives up the turn without ending the batch. Called with the lock held. */
@@ -94,6 +113,7 @@ static void end_batch(struct batch *b, bool ok, const struct errbuf *why)
 	}
 	b->n_batches += rc == YB_OK;
 	b->members = NULL;
+	b->n_members = 0;
 	b->open = false;
 	pthread_cond_broadcast(&b->durable);
 	pass_turn(b);
@@ -119,6 +139,7 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb)
 			return rc;
 		}
 		b->open = true;
+		b->opened_ms = now_ms();
 	}
 	if ((rc = store_savepoint(b->db, eb)) != YB_OK) {
 		/* Without a savepoint this call's writes could not be undone alone. */
@@ -151,8 +172,10 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 	if (keep) {
 		me.next = b->members;
 		b->members = &me;
+		b->n_members++;
 	}
-	if (b->waiting > 0) {
+	if (b->waiting > 0 && b->n_members < BATCH_MAX_CALLS &&
+	    now_ms() - b->opened_ms < BATCH_MAX_MS) {
 		/* Someone will write after us: the last of them commits for all. */
 		pass_turn(b);
 		while (keep && !me.done)

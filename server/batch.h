@@ -10,8 +10,9 @@
  * batch_finish returns only once the caller's writes are durable (or lost
  * with the whole batch), so a reply still leaves only after its data and
  * call record are on disk; one fsync now covers every call of the batch.
- * A batch holds at most one call per worker thread: they all wait in it
- * until it commits, so it always ends.
+ * A batch also commits once it holds 64 calls or is 20 ms old, whoever is
+ * waiting, so calls that join and leave without writing cannot keep it
+ * open.
  */
 #ifndef YB_BATCH_H
 #define YB_BATCH_H

@@ -38,7 +38,7 @@ struct peer {
 };
 
 struct pipe_entry {
-	uint32_t id;
+	nng_pipe pipe;
 	struct peer peer;
 };
 
@@ -58,11 +58,13 @@ struct reaper {
 	void (*log)(const char *fmt, ...);
 	pthread_t thread;
 	bool running;
-	pthread_mutex_t lock; /* guards pipes, n_pipes, stop */
+	pthread_mutex_t lock; /* guards pipes, n_pipes, overflow, stop */
 	pthread_cond_t wake;
 	bool stop;
-	struct pipe_entry *pipes;
+	struct pipe_entry *pipes, *scratch; /* scratch: the scanning thread's copy */
 	size_t n_pipes;
+	/* A session could not be recorded: reaping would cut it off, so it stops. */
+	bool overflow, overflow_logged;
 	/* The scanning thread's own. */
 	struct fd_inode *fds;
 	size_t n_fds;
@@ -103,14 +105,22 @@ static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	nng_sockaddr sa;
 	struct peer peer;
 
+	/*
+	 * nng may report a pipe's removal before its addition (a peer that hangs
+	 * up at once): such a stale entry is dropped by the next scan.
+	 */
+	if (ev == NNG_PIPE_EV_ADD_POST &&
+	    (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) != 0 || !peer_from_nng(&sa, &peer)))
+		return; /* already gone, or not TCP */
 	pthread_mutex_lock(&r->lock);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
-		if (r->n_pipes < MAX_PIPES && nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == 0 &&
-		    peer_from_nng(&sa, &peer))
-			r->pipes[r->n_pipes++] = (struct pipe_entry){id, peer};
+		if (r->n_pipes < MAX_PIPES)
+			r->pipes[r->n_pipes++] = (struct pipe_entry){pipe, peer};
+		else
+			r->overflow = true;
 	} else {
 		for (size_t i = 0; i < r->n_pipes; i++)
-			if (r->pipes[i].id == id) {
+			if ((uint32_t)nng_pipe_id(r->pipes[i].pipe) == id) {
 				r->pipes[i] = r->pipes[--r->n_pipes];
 				break;
 			}
@@ -193,11 +203,21 @@ static bool parse_addr(const char *hex, size_t words, uint8_t *out)
 static void shut_down(struct reaper *r, int fd, unsigned long inode, const struct peer *p)
 {
 	char text[INET6_ADDRSTRLEN];
+	int d;
 
-	/* The descriptor may have been closed and reused since the listing. */
-	if (fd_socket_inode(fd) != inode)
+	/*
+	 * The descriptor may have been closed and reused since the listing: a
+	 * duplicate pins the socket, which is shut only if it is still the one
+	 * that was looked at.
+	 */
+	if ((d = dup(fd)) < 0)
 		return;
-	shutdown(fd, SHUT_RDWR);
+	if (fd_socket_inode(d) != inode) {
+		close(d);
+		return;
+	}
+	shutdown(d, SHUT_RDWR);
+	close(d);
 	if (r->log != NULL) {
 		inet_ntop(AF_INET6, p->addr, text, sizeof(text));
 		r->log(
@@ -268,11 +288,50 @@ static void scan_table(struct reaper *r, const char *path, size_t words, int64_t
 	fclose(f);
 }
 
+/*
+ * Drops pipes nng no longer knows. nng is asked without holding the lock:
+ * its own locks are held when it calls on_pipe, which takes ours.
+ */
+static void prune_pipes(struct reaper *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->n_pipes;
+	memcpy(r->scratch, r->pipes, n * sizeof(r->pipes[0]));
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < n; i++) {
+		nng_sockaddr sa;
+		if (nng_pipe_get_addr(r->scratch[i].pipe, NNG_OPT_REMADDR, &sa) == 0)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		for (size_t j = 0; j < r->n_pipes; j++)
+			if (nng_pipe_id(r->pipes[j].pipe) == nng_pipe_id(r->scratch[i].pipe)) {
+				r->pipes[j] = r->pipes[--r->n_pipes];
+				break;
+			}
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
 static void scan(struct reaper *r)
 {
 	int64_t now = now_ms();
 	size_t kept = 0;
+	bool overflow;
 
+	prune_pipes(r);
+	pthread_mutex_lock(&r->lock);
+	overflow = r->overflow;
+	pthread_mutex_unlock(&r->lock);
+	if (overflow) {
+		if (!r->overflow_logged && r->log != NULL)
+			r->log("more than %d sessions at once: connections that never start a "
+			       "session are no longer closed",
+			       MAX_PIPES);
+		r->overflow_logged = true;
+		return;
+	}
 	list_sockets(r);
 	for (size_t i = 0; i < r->n_cands; i++)
 		r->cands[i].seen = false;
@@ -312,10 +371,12 @@ int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...)
 	int rv;
 
 	if (r == NULL || (r->pipes = calloc(MAX_PIPES, sizeof(*r->pipes))) == NULL ||
+	    (r->scratch = calloc(MAX_PIPES, sizeof(*r->scratch))) == NULL ||
 	    (r->fds = calloc(MAX_SOCKETS, sizeof(*r->fds))) == NULL ||
 	    (r->cands = calloc(MAX_CANDIDATES, sizeof(*r->cands))) == NULL) {
 		if (r != NULL) {
 			free(r->pipes);
+			free(r->scratch);
 			free(r->fds);
 		}
 		free(r);
@@ -327,6 +388,9 @@ int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...)
 	pthread_cond_init(&r->wake, NULL);
 	if ((rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, on_pipe, r)) != 0 ||
 	    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, on_pipe, r)) != 0) {
+		/* No callback may be left pointing at r. */
+		nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+		nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
 		reaper_stop(r);
 		return status_fail(eb, YB_ECONNECT, "cannot watch connections: %s",
 		                   nng_strerror(rv));
@@ -359,6 +423,7 @@ void reaper_stop(struct reaper *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
 	free(r->pipes);
+	free(r->scratch);
 	free(r->fds);
 	free(r->cands);
 	free(r);

@@ -43,14 +43,16 @@
 /* How long a reply may wait for a peer that does not read; then it is dropped. */
 #define SEND_TIMEOUT_MS 10000
 /* Replies in flight at once, per worker: workers never wait for a peer to read. */
-#define SLOTS_PER_WORKER 4
+#define SLOTS_PER_WORKER 8
 /*
  * Replies one connection may have waiting to be sent. A REQ peer reads each
  * reply before its next request on that context, so a connection above this
  * is pipelining requests without reading: further replies are dropped, and
- * the connection is closed once a waiting reply times out.
+ * the connection is closed once a waiting reply times out. Kept small so
+ * that it takes many such connections (each with a valid certificate) to
+ * hold every slot.
  */
-#define MAX_PENDING_PER_PIPE 8
+#define MAX_PENDING_PER_PIPE 2
 /* Connections to close, noted by send_done for the next worker. */
 #define MAX_CLOSE_PENDING 16
 /* How often a worker forgets call ids too old to be replayed. */
@@ -107,7 +109,6 @@ struct server {
 	pthread_cond_t slot_freed;
 	nng_pipe to_close[MAX_CLOSE_PENDING];
 	int n_to_close;
-	struct store *admin_store;   /* loads and housekeeping, from the main thread */
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
 	char server_subject[256];
@@ -155,6 +156,8 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	int64_t now = rpc_now_ms();
+	struct errbuf scratch;
+	struct store *db;
 	int rc;
 
 	if (w == NULL)
@@ -166,15 +169,16 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK ||
 	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK)
 		goto fail;
-	if ((rc = store_begin(s->admin_store, eb)) != YB_OK)
+	/* Through the group commit: a reload waits its turn like any write. */
+	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
 		goto fail;
-	if ((rc = store_record_load(s->admin_store, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
+	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
 	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
 		goto rollback;
 	for (size_t i = 0; i < CATALOG_NFILES; i++) {
 		char src[PATH_MAX + 64];
 		snprintf(src, sizeof(src), "%s/%s", s->catalog_dir, w->cat->files[i].name);
-		if ((rc = store_record_load(s->admin_store, "catalog", now, w->cat->digest, src,
+		if ((rc = store_record_load(db, "catalog", now, w->cat->digest, src,
 		                            w->cat->files[i].data, w->cat->files[i].len, eb)) !=
 		    YB_OK)
 			goto rollback;
@@ -183,17 +187,17 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 		/* Each load is audited with the SHA-256 of exactly what was loaded. */
 		struct audit_event ev = {now, "yuebaod",      "", "load:orgs", s->cfg.orgs_path, "",
 		                         0,   w->orgs->digest};
-		if ((rc = audit_append(s->admin_store, s->signer, &ev, NULL, eb)) != YB_OK)
+		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 		ev.action = "load:catalog";
 		ev.object = s->catalog_dir;
 		ev.digest = w->cat->digest;
-		if ((rc = audit_append(s->admin_store, s->signer, &ev, NULL, eb)) != YB_OK)
+		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 	}
-	if ((rc = rollup_sync(s->admin_store, w->orgs, w->cat, log_line, eb)) != YB_OK)
+	if ((rc = rollup_sync(db, w->orgs, w->cat, log_line, eb)) != YB_OK)
 		goto rollback;
-	if ((rc = store_commit(s->admin_store, eb)) != YB_OK)
+	if ((rc = batch_finish(s->batch, true, eb)) != YB_OK)
 		goto fail;
 	log_line("loaded %zu org units from %s (sha256 %.12s), catalog of %zu elements, %zu "
 	         "indicators, %zu rules from %s (sha256 %.12s)",
@@ -202,7 +206,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	*out = w;
 	return YB_OK;
 rollback:
-	store_rollback(s->admin_store);
+	batch_finish(s->batch, false, &scratch);
 fail:
 	world_free(w);
 	return rc;
@@ -860,7 +864,6 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK ||
-	    (rc = store_open(cfg->db_path, &s->admin_store, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK)
@@ -1021,7 +1024,6 @@ void server_close(struct server *s)
 			    (double)calls / (double)batches);
 	}
 	batch_close(s->batch);
-	store_close(s->admin_store);
 	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);
 	free(s);
