@@ -139,6 +139,13 @@ int64_t rpc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t rpc_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1])
 {
 	unsigned char raw[RPC_CALL_ID_LEN / 2];

@@ -58,6 +58,9 @@ int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key
 /* Unix time in milliseconds. */
 int64_t rpc_now_ms(void);
 
+/* Milliseconds of a clock that never jumps: for durations and limits, not dates. */
+int64_t rpc_monotonic_ms(void);
+
 /* Fills id with a fresh random call id (RPC_CALL_ID_LEN hex digits + NUL). */
 int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1]);
 

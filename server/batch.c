@@ -9,7 +9,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "rpc.h"
 
 /*
  * A batch commits when no call waits to join it, and also once it holds
@@ -69,14 +70,6 @@ void batch_close(struct batch *b)
 	pthread_cond_destroy(&b->turn);
 	pthread_cond_destroy(&b->durable);
 	free(b);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Gives up the turn without ending the batch. Called with the lock held. */
@@ -139,7 +132,7 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb)
 			return rc;
 		}
 		b->open = true;
-		b->opened_ms = now_ms();
+		b->opened_ms = rpc_monotonic_ms();
 	}
 	if ((rc = store_savepoint(b->db, eb)) != YB_OK) {
 		/* Without a savepoint this call's writes could not be undone alone. */
@@ -175,7 +168,7 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 		b->n_members++;
 	}
 	if (b->waiting > 0 && b->n_members < BATCH_MAX_CALLS &&
-	    now_ms() - b->opened_ms < BATCH_MAX_MS) {
+	    rpc_monotonic_ms() - b->opened_ms < BATCH_MAX_MS) {
 		/* Someone will write after us: the last of them commits for all. */
 		pass_turn(b);
 		while (keep && !me.done)

@@ -25,6 +25,8 @@
 
 #include <arpa/inet.h>
 
+#include "rpc.h"
+
 /* Bounds on what is tracked; beyond them a scan skips, never grows. */
 #define MAX_PIPES 16384
 #define MAX_SOCKETS 65536
@@ -71,14 +73,6 @@ struct reaper {
 	struct candidate *cands;
 	size_t n_cands;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool peer_from_nng(const nng_sockaddr *sa, struct peer *p)
 {
@@ -316,7 +310,7 @@ static void prune_pipes(struct reaper *r)
 
 static void scan(struct reaper *r)
 {
-	int64_t now = now_ms();
+	int64_t now = rpc_monotonic_ms();
 	size_t kept = 0;
 	bool overflow;
 
