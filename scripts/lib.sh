@@ -66,6 +66,19 @@ yb_stop_daemon() {
 	YB_DAEMON_PID=
 }
 
+# yb_reload LOG: SIGHUP to the daemon, then wait (at most 5 s) until LOG shows
+# the outcome: the new files in use, or the reload refused.
+yb_reload() {
+	local log=$1 before
+	before=$(grep -c "reloaded: now serving\|reload failed" "$log" || true)
+	kill -HUP "$YB_DAEMON_PID"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "reloaded: now serving\|reload failed" "$log" || true)" -gt "$before" ] &&
+			return 0
+		sleep 0.1
+	done
+}
+
 # yb_as ROLE CODE ARGS...: runs the client as ROLE-CODE of the current PKI ($YB_PKI).
 yb_as() {
 	local role=$1 code=$2

@@ -91,6 +91,16 @@ static bool peer_from_nng(const nng_sockaddr *sa, struct peer *p)
 	return false;
 }
 
+/* Drops pipe id from the table. Called with the lock held. */
+static void forget_pipe(struct reaper *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n_pipes; i++)
+		if ((uint32_t)nng_pipe_id(r->pipes[i].pipe) == id) {
+			r->pipes[i] = r->pipes[--r->n_pipes];
+			return;
+		}
+}
+
 /* nng's pipe notifications: runs on nng threads, so only bookkeeping. */
 static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
@@ -112,13 +122,8 @@ static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 			r->pipes[r->n_pipes++] = (struct pipe_entry){pipe, peer};
 		else
 			r->overflow = true;
-	} else {
-		for (size_t i = 0; i < r->n_pipes; i++)
-			if ((uint32_t)nng_pipe_id(r->pipes[i].pipe) == id) {
-				r->pipes[i] = r->pipes[--r->n_pipes];
-				break;
-			}
-	}
+	} else
+		forget_pipe(r, id);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -299,11 +304,7 @@ static void prune_pipes(struct reaper *r)
 		if (nng_pipe_get_addr(r->scratch[i].pipe, NNG_OPT_REMADDR, &sa) == 0)
 			continue;
 		pthread_mutex_lock(&r->lock);
-		for (size_t j = 0; j < r->n_pipes; j++)
-			if (nng_pipe_id(r->pipes[j].pipe) == nng_pipe_id(r->scratch[i].pipe)) {
-				r->pipes[j] = r->pipes[--r->n_pipes];
-				break;
-			}
+		forget_pipe(r, (uint32_t)nng_pipe_id(r->scratch[i].pipe));
 		pthread_mutex_unlock(&r->lock);
 	}
 }

@@ -280,18 +280,6 @@ test_clock_window() {
 		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" ping
 }
 
-# reload: SIGHUP, then wait (at most 5 s) for the daemon to log the outcome.
-reload() {
-	local before
-	before=$(grep -c "reloaded: now serving\|reload failed" "$TMP/yuebaod.log" || true)
-	kill -HUP "$YB_DAEMON_PID"
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "reloaded: now serving\|reload failed" "$TMP/yuebaod.log" || true)" -gt "$before" ] &&
-			return 0
-		sleep 0.1
-	done
-}
-
 test_reload_on_sighup() {
 	local out before after
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
@@ -299,7 +287,7 @@ test_reload_on_sighup() {
 	before=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
 		--format csv 2>/dev/null)
 	printf 'NEW-DZB,新设党支部,JGDW\n' >>"$ORGS_COPY"
-	reload
+	yb_reload "$TMP/yuebaod.log"
 	check_match "a new tree shape rebuilds the consolidation pre-aggregates" \
 		"$(cat "$TMP/yuebaod.log")" "pre-aggregates rebuilt \(the org tree's shape"
 	after=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
@@ -310,7 +298,7 @@ test_reload_on_sighup() {
 	check_eq "each load is recorded in the store" \
 		"$(sqlite3 "$DB" "SELECT count(*) FROM loads WHERE kind = 'orgs'")" "2"
 	printf 'BROKEN\n' >>"$ORGS_COPY"
-	reload
+	yb_reload "$TMP/yuebaod.log"
 	check_match "a broken org file is refused with its line" "$(cat "$TMP/yuebaod.log")" \
 		"reload failed.*line 10"
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
@@ -321,7 +309,7 @@ test_reload_on_sighup() {
 test_revocation_on_sighup() {
 	check_exit "before revocation JCY-DZB is served" 0 "CN=JCY-DZB" yb_as branch JCY-DZB ping
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch JCY-DZB >/dev/null
-	reload
+	yb_reload "$TMP/yuebaod.log"
 	check_exit "after revoke and SIGHUP its requests are refused" 1 \
 		"UNAUTHENTICATED.*certificate revoked" yb_as branch JCY-DZB ping
 	check_exit "other branches are still served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping

@@ -79,18 +79,6 @@ good_ping() {
 	fi
 }
 
-# reload: SIGHUP, then wait (at most 5 s) for the daemon to log the outcome.
-reload() {
-	local before
-	before=$(grep -c "reloaded: now serving\|reload failed" "$LOG" || true)
-	kill -HUP "$YB_DAEMON_PID"
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "reloaded: now serving\|reload failed" "$LOG" || true)" -gt "$before" ] &&
-			return 0
-		sleep 0.1
-	done
-}
-
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch OLD-1 --expired >/dev/null
@@ -164,7 +152,7 @@ test_authentication() {
 
 	check_exit "before revocation SFJ-DZB is served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch SFJ-DZB >/dev/null
-	reload
+	yb_reload "$LOG"
 	check_exit "after revoke and SIGHUP the revoked client is UNAUTHENTICATED" 1 \
 		"UNAUTHENTICATED.*certificate revoked" yb_as branch SFJ-DZB ping
 	check_exit "a revoked certificate in the envelope is UNAUTHENTICATED" 0 \
