@@ -87,13 +87,6 @@ static struct pki_identity *envelope_id;
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
@@ -259,7 +252,7 @@ static int op_stop(struct op *op, nng_stream *s)
 /* Moves exactly len bytes within timeout_ms; *done gets what moved. */
 static int stream_all(nng_stream *s, bool send, void *buf, size_t len, int timeout_ms, size_t *done)
 {
-	int64_t end = mono_ms() + timeout_ms;
+	int64_t end = rpc_monotonic_ms() + timeout_ms;
 	struct waiter w;
 	struct op op = {0};
 	int rv = 0;
@@ -269,7 +262,7 @@ static int stream_all(nng_stream *s, bool send, void *buf, size_t len, int timeo
 	if ((rv = op_init(&op, &w, 1)) != 0)
 		goto out;
 	while (*done < len) {
-		int64_t left = end - mono_ms();
+		int64_t left = end - rpc_monotonic_ms();
 		size_t want = len - *done, n;
 		if (left <= 0) {
 			rv = NNG_ETIMEDOUT;
@@ -865,7 +858,7 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		free(h);
 		return 2;
 	}
-	t0 = mono_ms();
+	t0 = rpc_monotonic_ms();
 	for (opened = 0; opened < m; opened++) {
 		if ((rv = conn_open(kind, &h[opened].s, &why)) != 0) {
 			first_err = rv;
@@ -883,9 +876,9 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		nng_stream_recv(h[opened].s, h[opened].aio);
 	}
 	fprintf(stderr, "ybprobe: hold: %lld %s connections open after %lld ms\n", opened, kind_s,
-	        (long long)(mono_ms() - t0));
-	end = mono_ms() + secs * 1000;
-	while (mono_ms() < end && atomic_load(&n_closed) < opened) {
+	        (long long)(rpc_monotonic_ms() - t0));
+	end = rpc_monotonic_ms() + secs * 1000;
+	while (rpc_monotonic_ms() < end && atomic_load(&n_closed) < opened) {
 		struct timespec t = {0, 50 * 1000000L};
 		nanosleep(&t, NULL);
 	}
@@ -897,7 +890,7 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 	                          : "SP handshake done, no request sent",
 	       secs, atomic_load(&n_closed));
 	if (atomic_load(&n_closed) == opened && opened > 0)
-		printf(" (all closed after %lld ms)", (long long)(mono_ms() - t0));
+		printf(" (all closed after %lld ms)", (long long)(rpc_monotonic_ms() - t0));
 	if (first_err != 0)
 		printf("; connection %lld failed: %s: %s", opened + 1, why,
 		       nng_strerror(first_err));
