@@ -61,7 +61,7 @@ static const char *const global_help =
        "  --cert F       your certificate, PEM                    (YUEBAO_CERT)\n"
        "  --key F        your private key, PEM                    (YUEBAO_KEY)\n"
        "  --ca F         the deployment CA certificate, PEM       (YUEBAO_CA)\n"
-       "  --timeout S    seconds to wait for a reply (default 30)\n"
+       "  --timeout S    seconds to wait to connect, and for each reply (default 30)\n"
        "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
        "                 the daemon executes each call id once\n"
        "Settings not given as flags or environment variables are read from\n"

@@ -3,7 +3,9 @@
  */
 #include "rpc.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +148,30 @@ int64_t rpc_monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct timespec rpc_monotonic_after(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+void rpc_monotonic_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1])
 {
 	unsigned char raw[RPC_CALL_ID_LEN / 2];
@@ -196,6 +222,65 @@ static int set_server_name(nng_tls_config *cfg, const char *url)
 	return nng_tls_config_server_name(cfg, host);
 }
 
+/* One blocking nng_dialer_start, run on a thread of its own so that the caller
+ * can give up on it: nng 1.5 puts no time limit on the TCP connect plus TLS
+ * handshake, and a peer that accepts but never answers would hold it forever. */
+struct dial_attempt {
+	nng_dialer dialer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;   /* under mu */
+	int result; /* nng error of the start, once done */
+};
+
+static void *dial_run(void *arg)
+{
+	struct dial_attempt *d = arg;
+	int nrc = nng_dialer_start(d->dialer, 0);
+
+	pthread_mutex_lock(&d->mu);
+	d->result = nrc;
+	d->done = 1;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/*
+ * Starts dialer and waits at most timeout_ms for the first connection (TCP,
+ * TLS handshake, SP header) to be up. Returns 0, the dial's nng error, or
+ * NNG_ETIMEDOUT, in which case the dialer has been closed.
+ */
+static int dial_within(nng_dialer dialer, int timeout_ms)
+{
+	struct dial_attempt d = {.dialer = dialer};
+	pthread_t th;
+	struct timespec until;
+	int nrc, err = 0, timed_out;
+
+	rpc_monotonic_cond_init(&d.cv);
+	pthread_mutex_init(&d.mu, NULL);
+	if (pthread_create(&th, NULL, dial_run, &d) != 0) {
+		nrc = NNG_ENOMEM;
+		goto done;
+	}
+	until = rpc_monotonic_after(timeout_ms);
+	pthread_mutex_lock(&d.mu);
+	while (!d.done && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&d.cv, &d.mu, &until);
+	timed_out = !d.done;
+	pthread_mutex_unlock(&d.mu);
+	/* Closing the dialer aborts a start still in progress, so the join is bounded. */
+	if (timed_out)
+		nng_dialer_close(dialer);
+	pthread_join(th, NULL);
+	nrc = timed_out ? NNG_ETIMEDOUT : d.result;
+done:
+	pthread_mutex_destroy(&d.mu);
+	pthread_cond_destroy(&d.cv);
+	return nrc;
+}
+
 int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
                     struct errbuf *eb)
 {
@@ -236,8 +321,15 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 		                 nng_strerror(nrc));
 		goto fail;
 	}
-	/* A blocking start, so a refused connection or handshake is reported now. */
-	if ((nrc = nng_dialer_start(c->dialer, 0)) != 0) {
+	/* Waits for the first connection, so a refused connection or handshake is
+	 * reported now, and a server that never completes one within the timeout too. */
+	if ((nrc = dial_within(c->dialer, c->timeout_ms)) == NNG_ETIMEDOUT) {
+		rc = status_fail(eb, YB_ECONNECT,
+		                 _("cannot connect to %s: no TLS session within %d s"), opt->url,
+		                 (c->timeout_ms + 999) / 1000);
+		goto fail;
+	}
+	if (nrc != 0) {
 		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;

@@ -345,9 +345,7 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += SCAN_INTERVAL_MS / 1000;
+		struct timespec until = rpc_monotonic_after(SCAN_INTERVAL_MS);
 		pthread_cond_timedwait(&r->wake, &r->lock, &until);
 		if (r->stop)
 			break;
@@ -380,7 +378,7 @@ int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...)
 	r->limit_s = limit_s;
 	r->log = log;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	rpc_monotonic_cond_init(&r->wake);
 	if ((rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, on_pipe, r)) != 0 ||
 	    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, on_pipe, r)) != 0) {
 		/* No callback may be left pointing at r. */

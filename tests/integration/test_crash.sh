@@ -84,8 +84,16 @@ client() {
 			id=$(printf 'crash %s %s' "$org" "$period" | sha256sum | cut -c1-32)
 			for attempt in $(seq 1 1000); do
 				rc=0
-				out=$(yb_as branch "$org" --timeout 10 --call-id "$id" submit "$file" \
+				# --timeout bounds the connection and the reply (10 s each); the
+				# outer limit only turns a client that hangs anyway into an error.
+				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+					--cert "$YB_PKI/branch-$org.crt" --key "$YB_PKI/branch-$org.key" \
+					--timeout 10 --call-id "$id" submit "$file" \
 					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
+				if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+					printf '%s %s: the client hung (killed after 60 s): %s\n' "$org" "$period" "$out" >>"$TMP/errors"
+					break
+				fi
 				if [ "$rc" -eq 0 ]; then
 					if grep -q "submitted $org $period revision 1" <<<"$out" &&
 						[ -s "$RCPT/$org-$period.json" ]; then

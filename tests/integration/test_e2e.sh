@@ -280,6 +280,22 @@ test_clock_window() {
 		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" ping
 }
 
+test_hung_server() {
+	local t0 out rc=0
+	# A stopped daemon still has its port: the kernel accepts the TCP connection
+	# and nothing answers the TLS handshake. The client must give up on its own.
+	kill -STOP "$YB_DAEMON_PID"
+	t0=$SECONDS
+	out=$(timeout 60 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" --timeout 2 ping 2>&1) ||
+		rc=$?
+	kill -CONT "$YB_DAEMON_PID"
+	check_eq "a server that never answers the handshake: the client gives up with exit 3" "$rc" 3
+	check_match "and says why" "$out" "cannot connect to .*: no TLS session within 2 s"
+	check_match "within about its --timeout (2 s), not the test's 60 s limit" "$((SECONDS - t0))" "^[2-9]$"
+	check_exit "the daemon serves again once it runs" 0 "" yb_as branch ZFW-JG ping
+}
+
 test_reload_on_sighup() {
 	local out before after
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
@@ -335,6 +351,7 @@ main() {
 	test_call_id_executes_once
 	test_client_commands
 	test_clock_window
+	test_hung_server
 	test_reload_on_sighup
 	test_revocation_on_sighup
 	test_clean_shutdown

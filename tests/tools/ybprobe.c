@@ -151,13 +151,8 @@ struct op {
 
 static void waiter_init(struct waiter *w)
 {
-	pthread_condattr_t ca;
-
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	rpc_monotonic_cond_init(&w->cv);
 	w->done = 0;
 }
 
@@ -170,16 +165,9 @@ static void waiter_fini(struct waiter *w)
 /* Waits until a bit of mask is done or ms pass; returns the done bits of mask. */
 static unsigned waiter_wait(struct waiter *w, unsigned mask, int ms)
 {
-	struct timespec until;
+	struct timespec until = rpc_monotonic_after(ms);
 	unsigned done;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&w->mu);
 	while ((w->done & mask) == 0)
 		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0)
