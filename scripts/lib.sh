@@ -86,3 +86,30 @@ yb_as() {
 	"$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
 		--cert "$YB_PKI/$role-$code.crt" --key "$YB_PKI/$role-$code.key" "$@"
 }
+
+# libfaketime, for the tests that need another clock. Every process it is
+# preloaded into keeps a semaphore and a shared-memory file in /dev/shm named
+# by its pid, and leaves both behind when a signal ends it; a later process
+# with the same pid then cannot start under the `faketime` wrapper ("sem_open:
+# File exists"). So the tests preload the library themselves (it tolerates
+# such leftovers) and sweep the leftovers of processes that are gone.
+YB_FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1) || true
+
+# yb_faketime_sweep: removes libfaketime's files of processes no longer running.
+yb_faketime_sweep() {
+	local f pid
+	for f in /dev/shm/faketime_shm_* /dev/shm/sem.faketime_sem_*; do
+		[ -e "$f" ] || continue
+		pid=${f##*_}
+		kill -0 "$pid" 2>/dev/null || rm -f "$f" 2>/dev/null || true
+	done
+}
+
+# yb_faketime OFFSET COMMAND...: runs COMMAND with its clock moved by OFFSET
+# (libfaketime syntax: "+1h", "-60s", "@2026-07-03 10:00:00").
+yb_faketime() {
+	local offset=$1
+	shift
+	env FAKETIME="$offset" LD_PRELOAD="$YB_FAKETIME_LIB" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
+}

@@ -15,19 +15,21 @@ export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 . "$YB_SRC/scripts/lib.sh"
 
 TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+trap 'yb_stop_daemon; yb_faketime_sweep; rm -rf "$TMP"' EXIT
 ORGS="$YB_SRC/examples/orgs.csv"
 RETURNS="$YB_SRC/examples/returns"
 DB="$TMP/yuebao.db"
 YB_PKI="$TMP/pki"
 export TZ=UTC
 
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-
 # at DATE: every later process (certificates, daemon, clients) lives at DATE
 # and after; returns for 2026-06 are due by the end of 2026-07-05.
 at() {
-	export FAKETIME="@$1" LD_PRELOAD="$FAKETIME_LIB"
+	if [ -z "$YB_FAKETIME_LIB" ]; then
+		echo "libfaketime is not installed (scripts/setup.sh installs it)" >&2
+		exit 1
+	fi
+	export FAKETIME="@$1" LD_PRELOAD="$YB_FAKETIME_LIB"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
 }
 
