@@ -44,6 +44,11 @@ yb_start_daemon() {
 		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done
+	# Never leave a daemon behind that may still come up later: it would hold
+	# the port and the store, and the test's output pipe, unknown to the caller.
+	kill -KILL "$YB_DAEMON_PID" 2>/dev/null || true
+	wait "$YB_DAEMON_PID" 2>/dev/null || true
+	YB_DAEMON_PID=
 	echo "yuebaod did not start; its log:" >&2
 	cat "$log" >&2
 	return 1
