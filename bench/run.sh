@@ -9,6 +9,9 @@
 #   3. Ping round trip against a raw nng REQ/REP echo over the same TLS
 #   4. Consolidate 2026H1 --compare yoy at 100, 1,000 and 10,000 branches
 #   5. the daemon's peak RSS (VmHWM) in the 64-client round
+#   6. rounds 1 (64 clients) and 2 again on a simulated slow disk: every
+#      fsync/fdatasync made YB_BENCH_FLUSH_MS (default 5) ms slower by
+#      bench/slowflush.c, to show group commit where the flush is the limit
 # then prints one report with the machine and the targets, met or missed.
 # It measures; it never fails on a number (it fails only when something
 # breaks). See docs/performance.md.
@@ -47,7 +50,7 @@ log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
 
 log "building yuebaod and ybbench in $build"
 cmake -S "$src" -B "$build" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target yuebaod ybbench >/dev/null
+cmake --build "$build" -j"$(nproc)" --target yuebaod ybbench ybslowflush >/dev/null
 bin=$build/bin
 
 if [ -n "${YB_BENCH_DIR:-}" ]; then
@@ -87,12 +90,14 @@ write_tree() {
 	}' >"$2"
 }
 
-# start_daemon DB ORGS LOG: yuebaod with its defaults (8 workers) on a free
-# loopback port; sets daemon_pid and url.
+# start_daemon DB ORGS LOG: yuebaod with its defaults (16 workers) on a free
+# loopback port, run through "${wrap[@]}" (empty, or the slow-disk preload);
+# sets daemon_pid and url.
+wrap=()
 start_daemon() {
 	local db=$1 orgs=$2 logf=$3 i
 	: >"$logf"
-	"$bin/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
+	"${wrap[@]}" "$bin/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
 		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
 		--orgs "$orgs" 2>>"$logf" &
 	daemon_pid=$!
@@ -193,6 +198,29 @@ run_record sqlite "$bin/ybbench" sqlite --db "$work/sqlite.db" --pki "$pki" \
 	--return "$template" --max-seconds 60
 fresh_db "$work/sqlite.db"
 
+# --- 6. the same on a simulated slow disk -------------------------------------------
+flush_ms=${YB_BENCH_FLUSH_MS:-5}
+wrap=(env LD_PRELOAD="$bin/libybslowflush.so" YB_BENCH_FLUSH_MS="$flush_ms")
+log "slow disk (every flush +$flush_ms ms, simulated): submit at $max_clients clients"
+fresh_db "$work/slow-submit.db"
+start_daemon "$work/slow-submit.db" "$work/orgs-submit.csv" "$work/yuebaod-slow-submit.log"
+line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
+	--clients "$max_clients" --branches "$max_clients" --months "$months" --return "$template" \
+	--max-seconds 60 --daemon-pid "$daemon_pid") || {
+	echo "bench: slow-disk submit round failed: $line" >&2
+	exit 1
+}
+record slowsubmit "$line"
+stop_daemon
+fresh_db "$work/slow-submit.db"
+log "slow disk (every flush +$flush_ms ms, simulated): plain SQLite loop"
+fresh_db "$work/slow-sqlite.db"
+run_record slowsqlite "${wrap[@]}" "$bin/ybbench" sqlite --db "$work/slow-sqlite.db" --pki "$pki" \
+	--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
+	--return "$template" --max-seconds 60
+fresh_db "$work/slow-sqlite.db"
+wrap=()
+
 # --- 4. consolidation at 100 / 1,000 / 10,000 branches ---------------------------
 largest=${sizes##* }
 for n in $sizes; do
@@ -235,7 +263,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	printf 'yuebao benchmark, %s, commit %s, %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$elapsed"
 	printf 'machine: %s CPUs (%s), %s GiB RAM, Linux %s, work directory on %s\n' \
 		"$(nproc)" "$cpu_model" "$mem_gib" "$(uname -r)" "$fsys"
-	printf 'daemon: yuebaod defaults (8 workers), SQLite %s, WAL, synchronous=FULL; clients: ybbench threads, one rpc_client per branch\n' \
+	printf 'daemon: yuebaod defaults (16 workers), SQLite %s, WAL, synchronous=FULL; clients: ybbench threads, one rpc_client per branch\n' \
 		"$(get sqlite version)"
 	echo
 	printf '1. submit over mutual TLS: %s branches x %s months, distinct (org, month), fresh database per round\n' \
@@ -283,12 +311,21 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 		printf '  %2s clients: %s MB\n' "$c" "$(mb "$(get "submit$c" daemon_hwm_kb)")"
 	done
 	echo
+	printf '6. a disk whose flush is %s ms slower (simulated: bench/slowflush.c delays every fsync/fdatasync)\n' "$flush_ms"
+	printf '  yuebaod, %s clients: %s returns/s, p50 %s ms, p99 %s ms\n' "$max_clients" \
+		"$(get slowsubmit rps)" "$(get slowsubmit p50_ms)" "$(get slowsubmit p99_ms)"
+	printf '  plain SQLite loop:   %s returns/s (%s returns), commit p50 %s ms\n' "$(get slowsqlite rps)" \
+		"$(get slowsqlite returns)" "$(get slowsqlite p50_ms)"
+	printf '  yuebaod / plain loop = %sx\n' "$(ratio "$(get slowsubmit rps)" "$(get slowsqlite rps)")"
+	echo
 	echo "targets (issue 6, item 7)"
 	r=$(ratio "$(get submit64 rps)" "$(get sqlite rps)")
 	awk -v r="$r" 'BEGIN {
 		if (r >= 1.0) printf "  ingest at 64 clients >= 1.0x the plain SQLite loop: %.2fx  MET\n", r
 		else printf "  ingest at 64 clients >= 1.0x the plain SQLite loop: %.2fx  MISSED by %.0f%% (yuebaod needs %.1fx its throughput)\n", r, 100 * (1 - r), 1 / r
 	}'
+	printf '    the same where every flush takes %s ms longer (simulated, section 6): %sx\n' "$flush_ms" \
+		"$(ratio "$(get slowsubmit rps)" "$(get slowsqlite rps)")"
 	if [ "$largest" = 10000 ]; then
 		r=$(ratio "$(get consol10000 median_ms)" "$(get consol100 median_ms)")
 		awk -v r="$r" 'BEGIN {

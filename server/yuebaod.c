@@ -36,7 +36,7 @@ static const char usage_text[] =
     "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
-    "  --workers N       requests served at once (default 8)\n"
+    "  --workers N       requests served at once (default 16)\n"
     "  --time-window S   accepted client clock difference in seconds (default 300)\n"
     "  --max-message B   largest request in bytes (default 1048576)\n"
     "  --due-day D       returns for month M are due by day D of M+1 (default 5)\n"
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct errbuf eb = {{0}};
 	sigset_t sigs;
-	long workers = 8, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
+	long workers = 16, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
 	int idx, c, sig;
 
 	i18n_init();
