@@ -279,19 +279,23 @@ test_clock_window() {
 }
 
 test_hung_server() {
-	local t0 out rc=0
+	local t0 out rc=0 url=$YB_URL pid=$YB_DAEMON_PID
 	# A stopped daemon still has its port: the kernel accepts the TCP connection
 	# and nothing answers the TLS handshake. The client must give up on its own.
+	# A daemon of its own: nng 1.5.2 can stop accepting sessions after a peer
+	# vanishes mid-handshake (README, Troubleshooting), which is not under test.
+	yb_start_daemon "$YB_PKI" "$TMP/hung.db" "$ORGS_COPY" "$TMP/hung.log"
 	kill -STOP "$YB_DAEMON_PID"
 	t0=$SECONDS
 	out=$(timeout 60 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
 		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" --timeout 2 ping 2>&1) ||
 		rc=$?
 	kill -CONT "$YB_DAEMON_PID"
+	yb_stop_daemon
+	YB_URL=$url YB_DAEMON_PID=$pid
 	check_eq "a server that never answers the handshake: the client gives up with exit 3" "$rc" 3
 	check_match "and says why" "$out" "cannot connect to .*: no TLS session within 2 s"
 	check_match "within about its --timeout (2 s), not the test's 60 s limit" "$((SECONDS - t0))" "^[2-9]$"
-	check_exit "the daemon serves again once it runs" 0 "" yb_as branch ZFW-JG ping
 }
 
 test_reload_on_sighup() {
