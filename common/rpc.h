@@ -85,13 +85,14 @@ struct rpc_client_options {
 	const char *cert_path; /* the caller's certificate */
 	const char *key_path;  /* its private key */
 	const char *ca_path;   /* the deployment CA, to check the server */
-	int timeout_ms;        /* per call, including retries; 0 = 30 s */
+	int timeout_ms;        /* connecting, and then each call with its retries; 0 = 30 s */
 };
 
 /*
  * Loads the identity and connects. Returns YB_OK, YB_EIO/YB_INVALID_ARGUMENT
  * for unusable files (eb names the file), or YB_ECONNECT when the server
- * cannot be reached or the TLS handshake fails. The caller owns *out
+ * cannot be reached, the TLS handshake fails, or no session is up within
+ * timeout_ms (a server that accepts but never answers). The caller owns *out
  * (rpc_client_close).
  */
 int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
