@@ -71,7 +71,9 @@ static const char usage_text[] =
     "  noread K                 K GetCatalog requests on one connection, never read\n"
     "  hold M S tcp|tls|sp      M connections held S seconds: tcp never starts TLS,\n"
     "                           tls finishes the handshake and sends nothing, sp also\n"
-    "                           finishes the SP handshake and sends no request\n";
+    "                           finishes the SP handshake and sends no request\n"
+    "  abandon N                N clients that give up 1-4 ms into connecting (the\n"
+    "                           yuebao client's own code, with a tiny timeout)\n";
 
 struct options {
 	const char *url, *ca, *cert, *key, *env_cert, *env_key;
@@ -824,6 +826,29 @@ static void held_cb(void *arg)
 		atomic_fetch_add(&n_closed, 1);
 }
 
+/*
+ * N connection attempts through rpc_client_open with timeouts of 1 to 4 ms,
+ * so that most are abandoned in the middle of the TLS or SP handshake.
+ */
+static int mode_abandon(long long n)
+{
+	long long opened = 0;
+
+	for (long long i = 0; i < n; i++) {
+		struct rpc_client_options o = {opt.url, opt.cert, opt.key, opt.ca,
+		                               1 + (int)(i % 4)};
+		struct rpc_client *c = NULL;
+		struct errbuf eb = {{0}};
+
+		if (rpc_client_open(&o, &c, &eb) == YB_OK) {
+			opened++;
+			rpc_client_close(c);
+		}
+	}
+	printf("ybprobe: abandon: %lld connection attempts, %lld finished in time\n", n, opened);
+	return 0;
+}
+
 static int mode_hold(long long m, long long secs, const char *kind_s)
 {
 	enum conn_kind kind;
@@ -984,6 +1009,11 @@ static int run(int argc, char **argv, int i)
 		if (arg_num(argc, argv, i, 1, MAX_COUNT, &a) != 0)
 			return 2;
 		return mode_noread(a);
+	}
+	if (strcmp(mode, "abandon") == 0) {
+		if (arg_num(argc, argv, i, 1, MAX_COUNT, &a) != 0)
+			return 2;
+		return mode_abandon(a);
 	}
 	if (strcmp(mode, "hold") == 0) {
 		if (arg_num(argc, argv, i, 1, MAX_CONNS, &a) != 0 ||
