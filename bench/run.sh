@@ -41,6 +41,11 @@ case "${1:-}" in
 	;;
 esac
 report_file=${YB_BENCH_REPORT:-$build/bench/report.txt}
+flush_ms=${YB_BENCH_FLUSH_MS:-5}
+if ! [[ "$flush_ms" =~ ^[0-9]+$ ]] || ((flush_ms > 10000)); then
+	echo "bench: YB_BENCH_FLUSH_MS must be 0 to 10000 (milliseconds), not '$flush_ms'" >&2
+	exit 2
+fi
 template=$src/examples/returns/FY-DZB/2025-01.csv
 clients_list="1 8 64"
 max_clients=64
@@ -199,8 +204,9 @@ run_record sqlite "$bin/ybbench" sqlite --db "$work/sqlite.db" --pki "$pki" \
 fresh_db "$work/sqlite.db"
 
 # --- 6. the same on a simulated slow disk -------------------------------------------
-flush_ms=${YB_BENCH_FLUSH_MS:-5}
-wrap=(env LD_PRELOAD="$bin/libybslowflush.so" YB_BENCH_FLUSH_MS="$flush_ms")
+# ASan (YB_BUILD=build-asan) accepts another preloaded library only when told.
+wrap=(env LD_PRELOAD="$bin/libybslowflush.so" YB_BENCH_FLUSH_MS="$flush_ms"
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
 log "slow disk (every flush +$flush_ms ms, simulated): submit at $max_clients clients"
 fresh_db "$work/slow-submit.db"
 start_daemon "$work/slow-submit.db" "$work/orgs-submit.csv" "$work/yuebaod-slow-submit.log"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,16 +249,17 @@ static void *dial_run(void *arg)
 
 /*
  * Starts dialer and waits at most timeout_ms for the first connection (TCP,
- * TLS handshake, SP header) to be up. Returns 0, the dial's nng error, or
- * NNG_ETIMEDOUT, in which case the dialer has been closed.
+ * TLS handshake, SP header) to be up. Returns 0 or the dial's nng error;
+ * *timed_out says the wait ran out first, and then the dialer is closed.
  */
-static int dial_within(nng_dialer dialer, int timeout_ms)
+static int dial_within(nng_dialer dialer, int timeout_ms, bool *timed_out)
 {
 	struct dial_attempt d = {.dialer = dialer};
 	pthread_t th;
 	struct timespec until;
-	int nrc, err = 0, timed_out;
+	int nrc, err = 0;
 
+	*timed_out = false;
 	rpc_monotonic_cond_init(&d.cv);
 	pthread_mutex_init(&d.mu, NULL);
 	if (pthread_create(&th, NULL, dial_run, &d) != 0) {
@@ -268,13 +270,13 @@ static int dial_within(nng_dialer dialer, int timeout_ms)
 	pthread_mutex_lock(&d.mu);
 	while (!d.done && err != ETIMEDOUT)
 		err = pthread_cond_timedwait(&d.cv, &d.mu, &until);
-	timed_out = !d.done;
+	*timed_out = !d.done;
 	pthread_mutex_unlock(&d.mu);
 	/* Closing the dialer aborts a start still in progress, so the join is bounded. */
-	if (timed_out)
+	if (*timed_out)
 		nng_dialer_close(dialer);
 	pthread_join(th, NULL);
-	nrc = timed_out ? NNG_ETIMEDOUT : d.result;
+	nrc = *timed_out ? NNG_ETIMEDOUT : d.result;
 done:
 	pthread_mutex_destroy(&d.mu);
 	pthread_cond_destroy(&d.cv);
@@ -287,6 +289,7 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	struct rpc_client *c = calloc(1, sizeof(*c));
 	int rc, nrc;
 	int opened = 0;
+	bool timed_out;
 
 	if (c == NULL)
 		return status_fail(eb, YB_ENOMEM, _("out of memory"));
@@ -323,10 +326,9 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	}
 	/* Waits for the first connection, so a refused connection or handshake is
 	 * reported now, and a server that never completes one within the timeout too. */
-	if ((nrc = dial_within(c->dialer, c->timeout_ms)) == NNG_ETIMEDOUT) {
-		rc = status_fail(eb, YB_ECONNECT,
-		                 _("cannot connect to %s: no TLS session within %d s"), opt->url,
-		                 (c->timeout_ms + 999) / 1000);
+	if ((nrc = dial_within(c->dialer, c->timeout_ms, &timed_out)) != 0 && timed_out) {
+		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: no session within %d s"),
+		                 opt->url, (c->timeout_ms + 999) / 1000);
 		goto fail;
 	}
 	if (nrc != 0) {
