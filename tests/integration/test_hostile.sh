@@ -82,7 +82,10 @@ good_ping() {
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch OLD-1 --expired >/dev/null
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	# Under ASan: what nng 1.5.2 leaks when the daemon reopens a stalled
+	# listener (test_abandoned_handshakes) is not the daemon's (see the file).
+	LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$script_dir/lsan-nng-listener.supp" \
+		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	# One legitimate return, so "nothing stored" below means "still exactly this".
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	check_eq "one legitimate return stored before the hostile clients" "$(revisions)" "1"
