@@ -225,61 +225,80 @@ static int set_server_name(nng_tls_config *cfg, const char *url)
 
 /* One blocking nng_dialer_start, run on a thread of its own so that the caller
  * can give up on it: nng 1.5 puts no time limit on the TCP connect plus TLS
- * handshake, and a peer that accepts but never answers would hold it forever. */
+ * handshake, and a peer that accepts but never answers would hold it forever.
+ * A caller that gives up abandons the attempt: nng 1.5.2 can crash (a panic
+ * on a freed mutex) or leak when a dial in progress is closed, so nothing is
+ * closed; the thread frees the attempt when the dial ends. */
 struct dial_attempt {
 	nng_dialer dialer;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int done;   /* under mu */
-	int result; /* nng error of the start, once done */
+	bool done;      /* under mu */
+	bool abandoned; /* under mu: the thread frees the attempt */
+	int result;     /* nng error of the start, once done */
 };
+
+static void dial_attempt_free(struct dial_attempt *d)
+{
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d);
+}
 
 static void *dial_run(void *arg)
 {
 	struct dial_attempt *d = arg;
 	int nrc = nng_dialer_start(d->dialer, 0);
+	bool abandoned;
 
 	pthread_mutex_lock(&d->mu);
 	d->result = nrc;
-	d->done = 1;
+	d->done = true;
+	abandoned = d->abandoned;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+	if (abandoned)
+		dial_attempt_free(d);
 	return NULL;
 }
 
 /*
  * Starts dialer and waits at most timeout_ms for the first connection (TCP,
  * TLS handshake, SP header) to be up. Returns 0 or the dial's nng error;
- * *timed_out says the wait ran out first, and then the dialer is closed.
+ * *timed_out says the wait ran out first: then the dial goes on in the
+ * background, and the socket and its TLS configuration must be left open.
  */
 static int dial_within(nng_dialer dialer, int timeout_ms, bool *timed_out)
 {
-	struct dial_attempt d = {.dialer = dialer};
+	struct dial_attempt *d = calloc(1, sizeof(*d));
 	pthread_t th;
 	struct timespec until;
 	int nrc, err = 0;
 
 	*timed_out = false;
-	rpc_monotonic_cond_init(&d.cv);
-	pthread_mutex_init(&d.mu, NULL);
-	if (pthread_create(&th, NULL, dial_run, &d) != 0) {
-		nrc = NNG_ENOMEM;
-		goto done;
+	if (d == NULL)
+		return NNG_ENOMEM;
+	d->dialer = dialer;
+	rpc_monotonic_cond_init(&d->cv);
+	pthread_mutex_init(&d->mu, NULL);
+	if (pthread_create(&th, NULL, dial_run, d) != 0) {
+		dial_attempt_free(d);
+		return NNG_ENOMEM;
 	}
 	until = rpc_monotonic_after(timeout_ms);
-	pthread_mutex_lock(&d.mu);
-	while (!d.done && err != ETIMEDOUT)
-		err = pthread_cond_timedwait(&d.cv, &d.mu, &until);
-	*timed_out = !d.done;
-	pthread_mutex_unlock(&d.mu);
-	/* Closing the dialer aborts a start still in progress, so the join is bounded. */
-	if (*timed_out)
-		nng_dialer_close(dialer);
+	pthread_mutex_lock(&d->mu);
+	while (!d->done && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&d->cv, &d->mu, &until);
+	*timed_out = !d->done;
+	d->abandoned = *timed_out;
+	pthread_mutex_unlock(&d->mu);
+	if (*timed_out) {
+		pthread_detach(th);
+		return NNG_ETIMEDOUT;
+	}
 	pthread_join(th, NULL);
-	nrc = *timed_out ? NNG_ETIMEDOUT : d.result;
-done:
-	pthread_mutex_destroy(&d.mu);
-	pthread_cond_destroy(&d.cv);
+	nrc = d->result;
+	dial_attempt_free(d);
 	return nrc;
 }
 
@@ -329,6 +348,9 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	if ((nrc = dial_within(c->dialer, c->timeout_ms, &timed_out)) != 0 && timed_out) {
 		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: no session within %d s"),
 		                 opt->url, (c->timeout_ms + 999) / 1000);
+		/* The dial still uses them (see dial_within): left to the process's end. */
+		c->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+		c->tls = NULL;
 		goto fail;
 	}
 	if (nrc != 0) {

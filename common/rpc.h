@@ -93,7 +93,9 @@ struct rpc_client_options {
  * for unusable files (eb names the file), or YB_ECONNECT when the server
  * cannot be reached, the TLS handshake fails, or no session is up within
  * timeout_ms (a server that accepts but never answers). The caller owns *out
- * (rpc_client_close).
+ * (rpc_client_close). After such a timeout the connection attempt goes on in
+ * the background with its socket (a few KB) until it ends, as nng 1.5.2
+ * cannot safely close a dial in progress: fine for a process that then exits.
  */
 int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
                     struct errbuf *eb);
