@@ -197,6 +197,27 @@ static void vec_add(struct vec *dst, const struct vec *src, size_t n)
 	}
 }
 
+/*
+ * Returns items grown to hold at least need elements of size sz, doubling
+ * from first (items itself when it already does), or NULL when out of memory
+ * (items is then untouched).
+ */
+static void *reserve(void *items, size_t *cap, size_t need, size_t sz, size_t first)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return items;
+	ncap = *cap ? *cap * 2 : first;
+	while (ncap < need)
+		ncap *= 2;
+	if ((p = realloc(items, ncap * sz)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
 static void buckets_free(struct buckets *bs)
 {
 	for (size_t i = 0; bs->b != NULL && i < bs->n; i++)
@@ -213,6 +234,7 @@ static void buckets_free(struct buckets *bs)
 static struct vec *bucket_at(struct buckets *bs, int month, int next)
 {
 	size_t lo = 0, hi = bs->n;
+	void *p;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -224,14 +246,9 @@ static struct vec *bucket_at(struct buckets *bs, int month, int next)
 	}
 	if (lo < bs->n && bs->b[lo].month == month && bs->b[lo].next == next)
 		return &bs->b[lo].v;
-	if (bs->n == bs->cap) {
-		size_t ncap = bs->cap ? bs->cap * 2 : 16;
-		void *p = realloc(bs->b, ncap * sizeof(*bs->b));
-		if (p == NULL)
-			return NULL;
-		bs->b = p;
-		bs->cap = ncap;
-	}
+	if ((p = reserve(bs->b, &bs->cap, bs->n + 1, sizeof(*bs->b), 16)) == NULL)
+		return NULL;
+	bs->b = p;
 	memmove(&bs->b[lo + 1], &bs->b[lo], (bs->n - lo) * sizeof(*bs->b));
 	bs->b[lo].month = month;
 	bs->b[lo].next = next;
@@ -453,15 +470,11 @@ struct unit_read {
 static int on_effective_month(void *ctx, int month, uint32_t revision)
 {
 	struct unit_read *ur = ctx;
+	void *p = reserve(ur->months, &ur->cap, ur->n + 1, sizeof(*ur->months), 32);
 
-	if (ur->n == ur->cap) {
-		size_t ncap = ur->cap ? ur->cap * 2 : 32;
-		void *p = realloc(ur->months, ncap * sizeof(*ur->months));
-		if (p == NULL)
-			return YB_ENOMEM;
-		ur->months = p;
-		ur->cap = ncap;
-	}
+	if (p == NULL)
+		return YB_ENOMEM;
+	ur->months = p;
 	ur->months[ur->n++] = (struct month_rev){month, revision};
 	return YB_OK;
 }
