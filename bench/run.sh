@@ -179,52 +179,53 @@ run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --co
 	--max-seconds 30
 stop_daemon
 
-# --- 1. submit at 1, 8, 64 clients; 5. RSS ---------------------------------------
-for c in $clients_list; do
-	log "submit: $c client(s), $max_clients branches x $months months, fresh database"
-	fresh_db "$work/submit-$c.db"
-	start_daemon "$work/submit-$c.db" "$work/orgs-submit.csv" "$work/yuebaod-submit-$c.log"
+# submit_round TAG CLIENTS: a fresh database and daemon (run through
+# "${wrap[@]}"), ybbench submit with CLIENTS clients over the $max_clients
+# branches; its line is recorded under TAG with the daemon's peak RSS.
+submit_round() {
+	local tag=$1 c=$2 db=$work/$1.db line
+	fresh_db "$db"
+	start_daemon "$db" "$work/orgs-submit.csv" "$work/yuebaod-$tag.log"
 	line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
 		--clients "$c" --branches "$max_clients" --months "$months" --return "$template" \
 		--max-seconds 60 --daemon-pid "$daemon_pid") || {
-		echo "bench: submit round failed: $line" >&2
+		echo "bench: $tag round failed: $line" >&2
 		exit 1
 	}
-	record "submit$c" "$line daemon_hwm_kb=$(daemon_hwm)"
+	record "$tag" "$line daemon_hwm_kb=$(daemon_hwm)"
 	stop_daemon
-	fresh_db "$work/submit-$c.db"
+	fresh_db "$db"
+}
+
+# sqlite_round TAG: the plain SQLite loop (run through "${wrap[@]}") writing
+# the same rows into a fresh database; its line is recorded under TAG.
+sqlite_round() {
+	local db=$work/$1.db
+	fresh_db "$db"
+	run_record "$1" "${wrap[@]}" "$bin/ybbench" sqlite --db "$db" --pki "$pki" \
+		--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
+		--return "$template" --max-seconds 60
+	fresh_db "$db"
+}
+
+# --- 1. submit at 1, 8, 64 clients; 5. RSS ---------------------------------------
+for c in $clients_list; do
+	log "submit: $c client(s), $max_clients branches x $months months, fresh database"
+	submit_round "submit$c" "$c"
 done
 
 # --- 2. the local limit ------------------------------------------------------------
 log "plain SQLite loop: $max_clients branches x $months months, one transaction each"
-fresh_db "$work/sqlite.db"
-run_record sqlite "$bin/ybbench" sqlite --db "$work/sqlite.db" --pki "$pki" \
-	--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
-	--return "$template" --max-seconds 60
-fresh_db "$work/sqlite.db"
+sqlite_round sqlite
 
 # --- 6. the same on a simulated slow disk -------------------------------------------
 # ASan (YB_BUILD=build-asan) accepts another preloaded library only when told.
 wrap=(env LD_PRELOAD="$bin/libybslowflush.so" YB_BENCH_FLUSH_MS="$flush_ms"
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
 log "slow disk (every flush +$flush_ms ms, simulated): submit at $max_clients clients"
-fresh_db "$work/slow-submit.db"
-start_daemon "$work/slow-submit.db" "$work/orgs-submit.csv" "$work/yuebaod-slow-submit.log"
-line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
-	--clients "$max_clients" --branches "$max_clients" --months "$months" --return "$template" \
-	--max-seconds 60 --daemon-pid "$daemon_pid") || {
-	echo "bench: slow-disk submit round failed: $line" >&2
-	exit 1
-}
-record slowsubmit "$line"
-stop_daemon
-fresh_db "$work/slow-submit.db"
+submit_round slowsubmit "$max_clients"
 log "slow disk (every flush +$flush_ms ms, simulated): plain SQLite loop"
-fresh_db "$work/slow-sqlite.db"
-run_record slowsqlite "${wrap[@]}" "$bin/ybbench" sqlite --db "$work/slow-sqlite.db" --pki "$pki" \
-	--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
-	--return "$template" --max-seconds 60
-fresh_db "$work/slow-sqlite.db"
+sqlite_round slowsqlite
 wrap=()
 
 # --- 4. consolidation at 100 / 1,000 / 10,000 branches ---------------------------
