@@ -64,6 +64,8 @@ static const char *const global_help =
        "  --timeout S    seconds to wait to connect, and for each reply (default 30)\n"
        "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
        "                 the daemon executes each call id once\n"
+       "  --version      print the version and exit\n"
+       "These options may also follow the command (yuebao ping --timeout 5).\n"
        "Settings not given as flags or environment variables are read from\n"
        "~/.config/yuebao/client.ini (keys server, cert, key, ca).\n"
        "\n"
@@ -128,14 +130,21 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
-/* Fills unset connection settings from the environment, then the INI file. */
-static void resolve_settings(struct client *cl)
+/*
+ * Fills unset connection settings from the environment, then the INI file.
+ * Returns 0, or an exit code after saying why an existing INI file cannot
+ * be used; *ini_path is the file looked at ("" when there is none to look
+ * at) and *ini_errno why it was not read (0 when it was).
+ */
+static int resolve_settings(struct client *cl, char *ini_path, size_t len, int *ini_errno)
 {
 	static struct ini_settings ini;
 	const char *home = getenv("HOME");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
-	char path[PATH_MAX];
+	int line;
 
+	ini_path[0] = '\0';
+	*ini_errno = 0;
 	if (!cl->server)
 		cl->server = getenv("YUEBAO_SERVER");
 	if (!cl->cert)
@@ -145,15 +154,29 @@ static void resolve_settings(struct client *cl)
 	if (!cl->ca)
 		cl->ca = getenv("YUEBAO_CA");
 	if (cl->server && cl->cert && cl->key && cl->ca)
-		return;
+		return 0;
 	if (xdg != NULL && xdg[0])
-		snprintf(path, sizeof(path), "%s/yuebao/client.ini", xdg);
+		snprintf(ini_path, len, "%s/yuebao/client.ini", xdg);
 	else if (home != NULL)
-		snprintf(path, sizeof(path), "%s/.config/yuebao/client.ini", home);
+		snprintf(ini_path, len, "%s/.config/yuebao/client.ini", home);
 	else
-		return;
-	if (access(path, R_OK) != 0 || ini_parse(path, on_ini, &ini) < 0)
-		return;
+		return 0;
+	if (access(ini_path, R_OK) != 0) {
+		*ini_errno = errno;
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, _("yuebao: cannot read %s: %s\n"), ini_path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if ((line = ini_parse(ini_path, on_ini, &ini)) != 0) {
+		if (line < 0)
+			fprintf(stderr, _("yuebao: cannot read %s: %s\n"), ini_path,
+			        strerror(errno));
+		else
+			fprintf(stderr, _("yuebao: %s, line %d: not a key = value line\n"),
+			        ini_path, line);
+		return EXIT_USAGE;
+	}
 	if (!cl->server)
 		cl->server = ini.server;
 	if (!cl->cert)
@@ -162,6 +185,7 @@ static void resolve_settings(struct client *cl)
 		cl->key = ini.key;
 	if (!cl->ca)
 		cl->ca = ini.ca;
+	return 0;
 }
 
 /* Connects on first use; prints why not and returns an exit code on failure. */
@@ -169,11 +193,13 @@ static int connect_client(struct client *cl)
 {
 	struct rpc_client_options opt;
 	struct errbuf eb = {{0}};
-	int rc;
+	char ini_path[PATH_MAX];
+	int rc, ini_errno;
 
 	if (cl->rpc != NULL)
 		return 0;
-	resolve_settings(cl);
+	if ((rc = resolve_settings(cl, ini_path, sizeof(ini_path), &ini_errno)) != 0)
+		return rc;
 	if (!cl->server || !cl->cert || !cl->key || !cl->ca) {
 		fprintf(stderr,
 		        _("yuebao: missing %s: give --server, --cert, --key and --ca, set "
@@ -183,6 +209,8 @@ static int connect_client(struct client *cl)
 		        : !cl->cert ? _("your certificate")
 		        : !cl->key  ? _("your private key")
 		                    : _("the CA certificate"));
+		if (ini_errno != 0)
+			fprintf(stderr, _("(%s: %s)\n"), ini_path, strerror(ini_errno));
 		return EXIT_USAGE;
 	}
 	opt = (struct rpc_client_options){cl->server, cl->cert, cl->key, cl->ca, cl->timeout_ms};
@@ -1017,9 +1045,10 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 	struct pki_verifier *v = NULL;
 	struct errbuf eb = {{0}};
 	uint8_t leaf[32], *cert = NULL, (*incl)[32] = NULL, (*cons)[32] = NULL;
+	char ini_path[PATH_MAX];
 	size_t cert_len = 0;
 	uint64_t index;
-	int npos, rc;
+	int npos, rc, ini_errno;
 
 	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
@@ -1027,7 +1056,10 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 		return usage_error("audit", "prove needs --receipt FILE%s", "");
 	if (auditcmd_read_receipt(receipt, &index, leaf, &old, &cert, &cert_len) != 0)
 		return EXIT_USAGE;
-	resolve_settings(cl);
+	if ((rc = resolve_settings(cl, ini_path, sizeof(ini_path), &ini_errno)) != 0) {
+		free(cert);
+		return rc;
+	}
 	if (cl->ca == NULL || pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
 		fprintf(stderr, _("yuebao audit: cannot use the CA certificate: %s\n"),
 		        cl->ca ? eb.msg : _("give --ca"));
@@ -1449,63 +1481,110 @@ static void print_global_help(FILE *f)
 	fputs(_(global_tail), f);
 }
 
+/*
+ * The option slot of a global option name ("server", "timeout"...), or NULL
+ * when name is not one. Global options may stand before or after the command.
+ */
+static const char **global_slot(struct client *cl, const char **timeout, const char *name)
+{
+	if (strcmp(name, "server") == 0)
+		return &cl->server;
+	if (strcmp(name, "cert") == 0)
+		return &cl->cert;
+	if (strcmp(name, "key") == 0)
+		return &cl->key;
+	if (strcmp(name, "ca") == 0)
+		return &cl->ca;
+	if (strcmp(name, "timeout") == 0)
+		return timeout;
+	if (strcmp(name, "call-id") == 0)
+		return &cl->call_id;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct client cl = {0};
 	const char *timeout = NULL;
-	const struct command *cmd;
-	int i, rc;
+	const struct command *cmd = NULL;
+	char **cargv;
+	int i, cargc = 0, rc;
 
 	i18n_init();
+	/* argv minus the global options: the command's name, then its own arguments. */
+	if ((cargv = calloc((size_t)argc + 1, sizeof(*cargv))) == NULL) {
+		fprintf(stderr, "yuebao: %s\n", strerror(errno));
+		return EXIT_REFUSED;
+	}
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
-			if (i + 1 < argc && (cmd = find_command(argv[i + 1])) != NULL) {
+		const char **slot;
+		char name[32];
+		const char *eq;
+
+		if (cmd == NULL &&
+		    (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0)) {
+			if (i + 1 < argc && (cmd = find_command(argv[i + 1])) != NULL)
 				fputs(_(cmd->help), stdout);
-				return 0;
-			}
-			print_global_help(stdout);
+			else
+				print_global_help(stdout);
+			free(cargv);
 			return 0;
 		}
-		if (strncmp(a, "--", 2) != 0)
-			break;
-		if (strcmp(a, "--server") == 0)
-			slot = &cl.server;
-		else if (strcmp(a, "--cert") == 0)
-			slot = &cl.cert;
-		else if (strcmp(a, "--key") == 0)
-			slot = &cl.key;
-		else if (strcmp(a, "--ca") == 0)
-			slot = &cl.ca;
-		else if (strcmp(a, "--timeout") == 0)
-			slot = &timeout;
-		else if (strcmp(a, "--call-id") == 0)
-			slot = &cl.call_id;
-		else
-			return usage_error(NULL, "unknown option '%s'", a);
-		if (i + 1 >= argc)
-			return usage_error(NULL, "option '%s' needs a value", a);
-		*slot = argv[++i];
+		if (cmd == NULL && strcmp(a, "--version") == 0) {
+			printf("yuebao %s\n", YB_VERSION);
+			free(cargv);
+			return 0;
+		}
+		if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+			eq = strchr(a, '=');
+			snprintf(name, sizeof(name), "%.*s",
+			         (int)(eq ? eq - a - 2 : (long)strlen(a + 2)), a + 2);
+			if ((slot = global_slot(&cl, &timeout, name)) != NULL) {
+				if (eq != NULL) {
+					*slot = eq + 1;
+				} else if (i + 1 >= argc) {
+					free(cargv);
+					return usage_error(cmd ? cmd->name : NULL,
+					                   "option '%s' needs a value", a);
+				} else {
+					*slot = argv[++i];
+				}
+				continue;
+			}
+			if (cmd == NULL) {
+				free(cargv);
+				return usage_error(NULL, "unknown option '%s'", a);
+			}
+		} else if (cmd == NULL) {
+			if ((cmd = find_command(a)) == NULL) {
+				free(cargv);
+				return usage_error(NULL, "unknown command '%s'", a);
+			}
+		}
+		cargv[cargc++] = argv[i];
 	}
-	if (i >= argc) {
+	if (cmd == NULL) {
 		print_global_help(stderr);
+		free(cargv);
 		return EXIT_USAGE;
 	}
-	if ((cmd = find_command(argv[i])) == NULL)
-		return usage_error(NULL, "unknown command '%s'", argv[i]);
+	rc = 0;
 	if (timeout != NULL) {
 		char *end;
 		long s = strtol(timeout, &end, 10);
 		if (*end != '\0' || s < 1 || s > 3600)
-			return usage_error(NULL, "--timeout must be 1 to 3600 seconds, not '%s'",
-			                   timeout);
-		cl.timeout_ms = (int)s * 1000;
+			rc = usage_error(NULL, "--timeout must be 1 to 3600 seconds, not '%s'",
+			                 timeout);
+		else
+			cl.timeout_ms = (int)s * 1000;
 	}
-	if (cl.call_id != NULL && !rpc_valid_call_id(cl.call_id))
-		return usage_error(NULL, "--call-id must be 32 lower-case hex digits, not '%s'",
-		                   cl.call_id);
-	rc = cmd->run(&cl, argc - i, argv + i);
+	if (rc == 0 && cl.call_id != NULL && !rpc_valid_call_id(cl.call_id))
+		rc = usage_error(NULL, "--call-id must be 32 lower-case hex digits, not '%s'",
+		                 cl.call_id);
+	if (rc == 0)
+		rc = cmd->run(&cl, cargc, cargv);
 	rpc_client_close(cl.rpc);
+	free(cargv);
 	return rc;
 }

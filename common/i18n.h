@@ -1,5 +1,5 @@
 /*
- * i18n.h - messages in the user's language (gettext, domain "yuebao").
+ * i18n.h - messages in the user's language (gettext catalogs, domain "yuebao").
  *
  * Text is written in English in the code and marked with _() (or N_() where
  * it is only named, translated later); po/zh_CN.po holds the Chinese. The
@@ -7,8 +7,10 @@
  * Chinese, else English) and can be overridden per thread, which the daemon
  * does for each request with the language its client asked for.
  *
- * Chinese needs no zh_CN locale on the machine: the messages catalog is
- * looked up through LANGUAGE under the always-present C.UTF-8 locale.
+ * Chinese needs no zh_CN locale on the machine: the compiled catalog
+ * (yuebao.mo) is read and searched by this module, not through glibc's
+ * gettext, so the choice never changes the language of system messages
+ * (strerror, getopt), which follow the user's real locale.
  */
 #ifndef YB_I18N_H
 #define YB_I18N_H
@@ -22,9 +24,11 @@ enum i18n_language { I18N_ENGLISH = 0, I18N_CHINESE = 1 };
 
 /*
  * Sets up translations for this process: the language from the
- * environment and the message catalogs under ../share/locale relative to the
- * running binary (the build tree mirrors the install layout). Call once from
- * main before any thread starts.
+ * environment, setlocale(LC_ALL, "") for everything else, and the Chinese
+ * catalog ../share/locale/zh_CN/LC_MESSAGES/yuebao.mo relative to the
+ * running binary (the build tree mirrors the install layout). A missing or
+ * malformed catalog leaves every message in English. Call once from main
+ * before any thread starts.
  */
 void i18n_init(void);
 

@@ -15,6 +15,9 @@ packages=(
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
 	faketime
+	# glibc's own translations: test_language checks that they never leak
+	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).
+	libc-l10n
 )
 
 install_missing() {

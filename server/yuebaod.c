@@ -5,6 +5,7 @@
  * overridden by flags. SIGHUP reloads the org tree and catalog; SIGTERM and
  * SIGINT stop the daemon after in-flight requests are answered.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -47,6 +48,7 @@ static const char usage_text[] =
     "  --config FILE     INI file with the same settings in a [yuebaod] section,\n"
     "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win\n"
     "  -h, --help        this help\n"
+    "  --version         print the version and exit\n"
     "\n"
     "One line per request goes to standard error: time, method, caller, status,\n"
     "milliseconds. Example:\n"
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
 	    {"stock-jump", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct settings st = {0};
@@ -160,8 +163,13 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		}
+		if (c == 'V') {
+			printf("yuebaod %s\n", YB_VERSION);
+			return 0;
+		}
 		if (c != 0) {
-			fputs(usage_text, stderr);
+			/* getopt has said what was wrong, in the user's own locale. */
+			fputs("Try 'yuebaod --help'.\n", stderr);
 			return 2;
 		}
 		if (strcmp(opts[idx].name, "config") == 0)
@@ -178,7 +186,8 @@ int main(int argc, char **argv)
 		int line = ini_parse(st.config, on_ini, &st);
 		if (line != 0) {
 			if (line < 0)
-				fprintf(stderr, "yuebaod: cannot read config file %s\n", st.config);
+				fprintf(stderr, "yuebaod: cannot read config file %s: %s\n",
+				        st.config, strerror(errno));
 			else
 				fprintf(stderr, "yuebaod: %s: line %d: not a valid setting\n",
 				        st.config, line);

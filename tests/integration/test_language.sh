@@ -265,8 +265,50 @@ test_catalog_and_status() {
 	check_eq "status --format csv keeps its state words in both languages" "$zc" "$ec"
 }
 
+# The language choice is the project's own: system messages (strerror,
+# getopt) keep following the real locale. Without a generated zh_CN locale
+# (as on a fresh machine) they stay English under LANG=zh_CN.UTF-8, never
+# "?????", and they are never Chinese under LANG=C.UTF-8.
+test_system_messages() {
+	local lang out zh_locale=0
+	locale -a 2>/dev/null | grep -qi '^zh_CN\.utf-\?8$' && zh_locale=1
+	for lang in zh_CN.UTF-8 C.UTF-8; do
+		out=$( (
+			unset LC_ALL LC_MESSAGES LANGUAGE
+			export LANG=$lang
+			"$YB_BIN/yuebao" validate "$TMP/no-such.csv" --catalog "$CATALOG" 2>&1 || true
+			"$YB_BIN/yuebaod" --bogus 2>&1 || true
+			"$YB_BIN/yuebaod" --config "$TMP/no-such.ini" 2>&1 || true
+			HOME="$TMP/no-home" "$YB_BIN/yuebao" ping 2>&1 || true
+		))
+		if grep -q '??\|�' <<<"$out"; then
+			fail "$lang: no '?' or U+FFFD replacement characters in messages" "$out"
+		else
+			pass "$lang: no '?' or U+FFFD replacement characters in messages"
+		fi
+		if [ "$lang" = C.UTF-8 ]; then
+			check_eq "$lang: no Chinese in any message" "$(LC_ALL=C.UTF-8 grep -cP '\p{Han}' <<<"$out" || true)" "0"
+			check_match "$lang: getopt's own message is English" "$out" "unrecognized option '--bogus'"
+		else
+			check_match "zh: the project's own message is Chinese" "$out" \
+				"^yuebao validate: $TMP/no-such\.csv：无法打开："
+			if [ "$zh_locale" = 0 ]; then
+				check_match "zh without a zh_CN locale: strerror stays English" "$out" \
+					"无法打开：No such file or directory$"
+				check_match "zh without a zh_CN locale: getopt stays English" "$out" \
+					"unrecognized option '--bogus'"
+			fi
+		fi
+		check_match "$lang: a missing config file says why it cannot be read" "$out" \
+			"^yuebaod: cannot read config file $TMP/no-such\.ini: "
+		check_match "$lang: a missing client.ini is named, with why" "$out" \
+			"^[(（]$TMP/no-home/\.config/yuebao/client\.ini[:：] ?No such file or directory[)）]$"
+	done
+}
+
 main() {
 	setup
+	test_system_messages
 	test_translations_complete
 	test_help
 	test_usage_errors
