@@ -10,6 +10,8 @@
 set -euo pipefail
 
 readonly PROG="yuebao-certs"
+# The release, kept equal to CMakeLists.txt's project VERSION (CMake checks).
+readonly YB_VERSION="0.1.0"
 readonly DEFAULT_ORG="yuebao-demo"
 readonly CA_DAYS=3650
 readonly LEAF_DAYS=730
@@ -30,7 +32,7 @@ Usage:
   $PROG issue DIR ROLE CODE [--days N | --expired] [--force]
   $PROG revoke DIR ROLE CODE
   $PROG crl DIR
-  $PROG --help
+  $PROG --help | --version
 
 Commands:
   init    Create a new CA in DIR: ca.crt, ca.key, server.crt, server.key
@@ -57,7 +59,7 @@ CA valid $CA_DAYS days, others $LEAF_DAYS days. Private keys are written
 with mode 0600.
 
 Examples:
-  $PROG init /etc/yuebao/pki --org "zfw-2026" --san yuebao.example.org
+  $PROG init /etc/yuebao/pki --org "市委政法委" --san yuebao.example.org
   $PROG issue /etc/yuebao/pki branch ZFW-JG
   $PROG issue /etc/yuebao/pki central JGDW --days 365
   $PROG issue /etc/yuebao/pki auditor JGDW
@@ -157,13 +159,22 @@ generate_key() {
   mv -f -- "$tmp" "$out"
 }
 
-# The deployment name (O=): plain ASCII, so that -subj carries it unescaped
-# and the CA database (index.txt) spells it the same way.
+# The deployment name (O=): UTF-8 text such as 市委政法委, at most 64
+# characters (RFC 5280's bound for an organization name). Characters that
+# -subj or a distinguished name would read as syntax (/ \ + = , and
+# control characters) are refused rather than escaped.
 check_org_name() {
-  local org="$1"
+  local org="$1" chars
   [[ -n "$org" ]] || usage_error "--org: the deployment name is empty"
-  if [[ ! "$org" =~ ^[A-Za-z0-9]([A-Za-z0-9\ ._-]{0,62}[A-Za-z0-9._-])?$ ]]; then
-    usage_error "--org '$org': the deployment name must be 1 to 64 ASCII letters, digits, spaces, '.', '_' or '-', starting with a letter or digit and not ending with a space"
+  printf '%s' "$org" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 ||
+    usage_error "--org: the deployment name is not valid UTF-8 text"
+  chars=$(($(printf '%s' "$org" | iconv -f UTF-8 -t UTF-32LE | wc -c) / 4))
+  ((chars <= 64)) || usage_error "--org '$org': the deployment name has $chars characters; at most 64"
+  if [[ "$org" == *[/\\+=,]* ]] || [[ "$org" =~ [[:cntrl:]] ]]; then
+    usage_error "--org '$org': the deployment name may not contain / \\ + = , or control characters"
+  fi
+  if [[ "$org" == [[:space:]]* || "$org" == *[[:space:]] ]]; then
+    usage_error "--org '$org': the deployment name may not begin or end with a space"
   fi
 }
 
@@ -418,12 +429,16 @@ cmd_issue() {
   echo "wrote $crt"
 }
 
-# Serials of the certificates in the CA database, still marked valid ('V'),
-# whose subject is exactly /O=org/OU=role/CN=code.
-valid_serials_for() {
-  local dir="$1" subject="$2"
-  awk -F '\t' -v subject="$subject" \
-    '$1 == "V" && $6 == subject { print $4 }' "$dir/index.txt"
+# Serials of the certificates in the CA database with state ('V' valid,
+# 'R' revoked) whose subject ends in /OU=role/CN=code. The O= before it is
+# the deployment's, the same for every certificate of this CA; openssl
+# writes it into index.txt with non-ASCII bytes escaped (\xE5...), so it
+# is not compared.
+serials_for() {
+  local dir="$1" state="$2" role="$3" code="$4"
+  awk -F '\t' -v state="$state" -v tail="/OU=$role/CN=$code" \
+    '$1 == state && length($6) > length(tail) &&
+     substr($6, length($6) - length(tail) + 1) == tail { print $4 }' "$dir/index.txt"
 }
 
 cmd_revoke() {
@@ -441,7 +456,7 @@ cmd_revoke() {
   org="$(read_deployment "$dir")"
   subject="/O=$org/OU=$role/CN=$code"
   # Read them all first: openssl ca rewrites index.txt as it revokes.
-  mapfile -t serials < <(valid_serials_for "$dir" "$subject")
+  mapfile -t serials < <(serials_for "$dir" V "$role" "$code")
   for serial in "${serials[@]+"${serials[@]}"}"; do
     [[ -n "$serial" ]] || continue
     local copy="$dir/newcerts/$serial.pem"
@@ -452,7 +467,7 @@ cmd_revoke() {
     count=$((count + 1))
   done
   if ((count == 0)); then
-    if awk -F '\t' -v subject="$subject" '$1 == "R" && $6 == subject { found = 1 } END { exit !found }' "$dir/index.txt"; then
+    if [[ -n "$(serials_for "$dir" R "$role" "$code")" ]]; then
       echo "$role-$code is already revoked; nothing to do"
       return
     fi
@@ -479,6 +494,7 @@ main() {
     -h | --help | help)
       print_usage
       ;;
+    --version) echo "$PROG $YB_VERSION" ;;
     init) cmd_init "$@" ;;
     issue) cmd_issue "$@" ;;
     revoke) cmd_revoke "$@" ;;

@@ -27,7 +27,7 @@ jobs=$(nproc)
 mkdir -p "$work"
 
 echo "== building fuzz targets in $build"
-cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DYB_FUZZ=ON \
+cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DYB_FUZZ=ON -DYB_WERROR=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake.log" 2>&1 ||
 	{ cat "$work/cmake.log" >&2; exit 1; }
 for t in "${targets[@]}"; do

@@ -479,13 +479,18 @@ static void test_inclusion_vectors(void **state)
 		hash_t *got = NULL;
 		size_t got_len = 99;
 
-		for (size_t i = 0; i < pp->len; i++)
+		/* n bounds every loop by want[]'s size, which GCC 12 cannot see from
+		 * the table (it warns -Wstringop-overread in release builds). */
+		const size_t n = pp->len < 3 ? pp->len : 3;
+
+		assert_true(pp->len <= 3);
+		for (size_t i = 0; i < n; i++)
 			unhex(pp->proof[i], want[i]);
 		assert_int_equal(merkle_inclusion_proof((const hash_t *)ct_leaves, pp->b, pp->a,
 		                                        &got, &got_len, &eb),
 		                 YB_OK);
 		assert_int_equal(got_len, pp->len);
-		for (size_t i = 0; i < pp->len; i++)
+		for (size_t i = 0; i < n; i++)
 			assert_hash(got[i], want[i], "published inclusion proof");
 		assert_true(merkle_inclusion_verify(ct_leaves[pp->a], pp->a, pp->b,
 		                                    pp->len ? (const hash_t *)want : NULL, pp->len,
@@ -536,13 +541,18 @@ static void test_consistency_vectors(void **state)
 		hash_t *got = NULL;
 		size_t got_len = 99;
 
-		for (size_t i = 0; i < pp->len; i++)
+		/* n bounds every loop by want[]'s size, which GCC 12 cannot see from
+		 * the table (it warns -Wstringop-overread in release builds). */
+		const size_t n = pp->len < 3 ? pp->len : 3;
+
+		assert_true(pp->len <= 3);
+		for (size_t i = 0; i < n; i++)
 			unhex(pp->proof[i], want[i]);
 		assert_int_equal(merkle_consistency_proof((const hash_t *)ct_leaves, pp->a, pp->b,
 		                                          &got, &got_len, &eb),
 		                 YB_OK);
 		assert_int_equal(got_len, pp->len);
-		for (size_t i = 0; i < pp->len; i++)
+		for (size_t i = 0; i < n; i++)
 			assert_hash(got[i], want[i], "published consistency proof");
 		assert_true(merkle_consistency_verify(pp->a, pp->b, roots[pp->a], roots[pp->b],
 		                                      pp->len ? (const hash_t *)want : NULL,
