@@ -29,7 +29,7 @@ print_usage() {
   cat <<EOF
 Usage:
   $PROG init DIR [--org NAME] [--san NAME]...
-  $PROG issue DIR ROLE CODE [--days N | --expired] [--force]
+  $PROG issue DIR ROLE CODE [--days N | --expired] [--force] [--orgs FILE]
   $PROG revoke DIR ROLE CODE
   $PROG crl DIR
   $PROG --help | --version
@@ -49,6 +49,9 @@ Commands:
           clientAuth. Valid $LEAF_DAYS days unless --days N. --expired
           issues a certificate whose validity ended yesterday (for tests).
           Refuses to overwrite an existing certificate unless --force.
+          --orgs FILE (the org tree) warns when CODE is not in it, or
+          when a branch certificate is asked for a unit with units under
+          it: a branch is a unit without children.
   revoke  Revoke every certificate issued for ROLE CODE and rewrite
           DIR/crl.pem.
   crl     Rewrite DIR/crl.pem (a CRL is valid for 365 days; run this
@@ -60,7 +63,7 @@ with mode 0600.
 
 Examples:
   $PROG init /etc/yuebao/pki --org "市委政法委" --san yuebao.example.org
-  $PROG issue /etc/yuebao/pki branch ZFW-JG
+  $PROG issue /etc/yuebao/pki branch ZFW-JG --orgs /etc/yuebao/orgs.csv
   $PROG issue /etc/yuebao/pki central JGDW --days 365
   $PROG issue /etc/yuebao/pki auditor JGDW
   $PROG issue /etc/yuebao/pki admin JGDW
@@ -360,13 +363,38 @@ cmd_init() {
   write_crl "$dir"
 }
 
+# With the org tree (code,name,parent CSV) at hand: CODE must be in it, and a
+# branch certificate is for a unit without children (yuebaod refuses the
+# calls of one issued for a unit with units under it). Warns; issues anyway.
+check_role_in_tree() {
+  local role="$1" code="$2" orgs="$3" children
+  [[ -r "$orgs" ]] || usage_error "issue: --orgs '$orgs': cannot read it"
+  if ! awk -F, -v code="$code" 'NR > 1 && $1 == code { found = 1 } END { exit !found }' "$orgs"; then
+    echo "$PROG: warning: $code is not in $orgs; yuebaod will refuse this certificate's calls until it is" >&2
+    return
+  fi
+  children=$(awk -F, -v code="$code" 'NR > 1 && $3 == code { n++ } END { print n + 0 }' "$orgs")
+  if [[ "$role" == branch ]] && ((children > 0)); then
+    echo "$PROG: warning: $code has $children units under it in $orgs; a branch certificate is for a unit without any, and yuebaod refuses its calls (issue a central or auditor certificate instead)" >&2
+  fi
+}
+
 cmd_issue() {
   [[ $# -ge 3 ]] || usage_error "issue: needs DIR ROLE CODE"
   local dir="$1" role="$2" code="$3"
   shift 3
-  local days="$LEAF_DAYS" expired=0 force=0 days_given=0
+  local days="$LEAF_DAYS" expired=0 force=0 days_given=0 orgs=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --orgs)
+        [[ $# -ge 2 ]] || usage_error "issue: --orgs needs a FILE"
+        orgs="$2"
+        shift 2
+        ;;
+      --orgs=*)
+        orgs="${1#--orgs=}"
+        shift
+        ;;
       --days)
         [[ $# -ge 2 ]] || usage_error "issue: --days needs a number"
         days="$2"
@@ -397,6 +425,7 @@ cmd_issue() {
   if ((expired && days_given)); then
     usage_error "issue: --days and --expired exclude each other"
   fi
+  [[ -z "$orgs" ]] || check_role_in_tree "$role" "$code" "$orgs"
   require_ca_dir "$dir"
   setup_environment "$dir"
   dir="$YB_CA_DIR"

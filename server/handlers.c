@@ -103,6 +103,21 @@ static int authorize(struct call *c, const char *org, bool write, int *idx)
 	const char *role = c->who->role;
 	int own;
 
+	/*
+	 * A branch is a unit without children: one issued for a unit with units
+	 * under it would read their returns and add its own to their totals.
+	 */
+	if (strcmp(role, "branch") == 0) {
+		own = orgtree_find(t, c->who->org);
+		if (own >= 0 && !orgtree_is_leaf(t, own))
+			return refuse(
+			    c, YB_PERMISSION_DENIED,
+			    _("the branch certificate of %s is refused: %s has units under "
+			      "it in the org tree, and a branch certificate is only for a "
+			      "unit without any; ask the administrator for a central or "
+			      "auditor certificate"),
+			    c->who->org, c->who->org);
+	}
 	*idx = orgtree_find(t, code);
 	if (*idx < 0)
 		return refuse(c, YB_NOT_FOUND, _("org unit '%s' is not in the org tree"), code);

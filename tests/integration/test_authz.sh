@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Who may do what, beyond the plain role rules of test_e2e: a certificate
+# whose role does not fit its unit's place in the org tree. A branch is a
+# unit without children; a branch certificate issued for a 党总支 or for the
+# root would otherwise read its branches' returns and add its own return
+# to their totals.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+DB="$TMP/yuebao.db"
+YB_PKI="$TMP/pki"
+export LANG=C.UTF-8 XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
+CERTS="$YB_SRC/certs/yuebao-certs.sh"
+
+revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+
+setup() {
+	yb_make_pki "$YB_PKI" "$ORGS"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+}
+
+test_branch_certificate_for_a_parent() {
+	local before code
+	check_exit "yuebao-certs warns: a branch certificate for a unit with children" 0 \
+		"warning: FY-DZZ has 2 units under it in .*a branch certificate is for a unit without any" \
+		"$CERTS" issue "$YB_PKI" branch FY-DZZ --orgs "$ORGS"
+	check_exit "yuebao-certs warns: a code that is not in the tree" 0 \
+		"warning: NOPE is not in " "$CERTS" issue "$YB_PKI" central NOPE --orgs "$ORGS"
+	check_exit "and says nothing for a real branch" 0 "^wrote " \
+		"$CERTS" issue "$YB_PKI" auditor FY-DZB --orgs "$ORGS"
+	"$CERTS" issue "$YB_PKI" branch JGDW >/dev/null
+	before=$(revisions)
+	for code in FY-DZZ JGDW; do
+		check_exit "branch $code (has children): consolidate is refused, saying why" 1 \
+			"refused \(PERMISSION_DENIED\): the branch certificate of $code is refused: $code has units under it" \
+			yb_as branch "$code" consolidate --period 2026-01
+		check_exit "branch $code: --explain shows nothing of its branches" 1 "PERMISSION_DENIED" \
+			yb_as branch "$code" consolidate --period 2026-01 --explain study_sessions
+		check_exit "branch $code: status is refused" 1 "PERMISSION_DENIED" \
+			yb_as branch "$code" status --period 2026-01
+		check_exit "branch $code: its own return is refused" 1 "PERMISSION_DENIED" \
+			yb_as branch "$code" submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01
+	done
+	check_eq "nothing was stored for them" "$(revisions)" "$before"
+	check_exit "a real branch still reads its own return" 0 "FY-DZB" \
+		yb_as branch FY-DZB show --period 2026-01
+}
+
+main() {
+	setup
+	test_branch_certificate_for_a_parent
+	yb_stop_daemon
+	assert_summary
+}
+
+main "$@"
