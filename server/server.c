@@ -39,6 +39,7 @@
 #include "rollup.h"
 #include "rpc.h"
 #include "store.h"
+#include "text.h"
 
 /* How long a reply may wait for a peer that does not read; then it is dropped. */
 #define SEND_TIMEOUT_MS 10000
@@ -403,6 +404,9 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 		                        md->input->name);
 		goto finish;
 	}
+	/* Text reaches other people's screens and sheets: checked before any handler. */
+	if ((o->status = text_check_message(in, req->payload.len, &o->msg)) != YB_OK)
+		goto finish;
 	if (h->writes) {
 		/* A retry is answered from its record without running anything. */
 		call_digest(req, digest);

@@ -1,0 +1,164 @@
+/*
+ * text.c - what a request's strings may hold, and text made safe to show.
+ * See text.h.
+ */
+#include "text.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "i18n.h"
+
+/*
+ * Decodes one UTF-8 sequence at s[0..len) into *cp; returns its length, or 0
+ * when the bytes there are not valid UTF-8 (RFC 3629).
+ */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1fu, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0fu, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07u, min = 0x10000;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3fu);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static bool is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+int text_check(const char *s, size_t len, size_t max_chars, struct errbuf *eb)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t off = 0, chars = 0, n;
+	uint32_t cp;
+
+	while (off < len) {
+		if ((n = utf8_decode(u + off, len - off, &cp)) == 0)
+			return status_fail(
+			    eb, YB_INVALID_ARGUMENT,
+			    _("byte %zu is not UTF-8 text (save or type it as UTF-8)"), off + 1);
+		if (is_control(cp))
+			return status_fail(eb, YB_INVALID_ARGUMENT,
+			                   _("character %zu is a control character (U+%04X), which "
+			                     "is not allowed"),
+			                   chars + 1, (unsigned)cp);
+		off += n;
+		if (++chars > max_chars)
+			return status_fail(eb, YB_INVALID_ARGUMENT, _("longer than %zu characters"),
+			                   max_chars);
+	}
+	return YB_OK;
+}
+
+/* Appends ".name" or "name" (at the top) to a field path; false when it is full. */
+static bool path_push(char *path, size_t cap, size_t at, const char *name, size_t index,
+                      bool indexed)
+{
+	int n = indexed ? snprintf(path + at, cap - at, "%s%s[%zu]", at ? "." : "", name, index)
+	                : snprintf(path + at, cap - at, "%s%s", at ? "." : "", name);
+	return n >= 0 && (size_t)n < cap - at;
+}
+
+static int check_fields(const ProtobufCMessage *msg, char *path, size_t cap, size_t at, int depth,
+                        struct errbuf *eb)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	struct errbuf why = {{0}};
+
+	/* Our messages nest two deep; anything deeper is not ours. */
+	if (depth > 8)
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("the message nests too deep"));
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)msg + f->offset;
+		bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+		size_t count =
+		    repeated ? *(const size_t *)((const char *)msg + f->quantifier_offset) : 1;
+		const void *const *items = repeated ? *(const void *const *const *)base : NULL;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		for (size_t k = 0; k < count; k++) {
+			const void *v = repeated ? items[k] : *(const void *const *)base;
+			if (v == NULL)
+				continue;
+			if (!path_push(path, cap, at, f->name, k, repeated))
+				return status_fail(eb, YB_INVALID_ARGUMENT,
+				                   _("the message nests too deep"));
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				int rc = check_fields(v, path, cap, strlen(path), depth + 1, eb);
+				if (rc != YB_OK)
+					return rc;
+			} else {
+				size_t max = strcmp(f->name, "reason") == 0 ||
+				                     strcmp(f->name, "comment") == 0
+				                 ? TEXT_MAX_NOTE
+				                 : TEXT_MAX_FIELD;
+				if (text_check(v, strlen(v), max, &why) != YB_OK)
+					return status_fail(eb, YB_INVALID_ARGUMENT, "%s: %s", path,
+					                   why.msg);
+			}
+			path[at] = '\0';
+		}
+	}
+	return YB_OK;
+}
+
+int text_check_message(const ProtobufCMessage *msg, size_t wire_len, struct errbuf *eb)
+{
+	char path[256] = "";
+	int rc = check_fields(msg, path, sizeof(path), 0, 0, eb);
+
+	if (rc != YB_OK)
+		return rc;
+	if (protobuf_c_message_get_packed_size(msg) != wire_len)
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    _("a string field holds a NUL byte, or a field is encoded twice"));
+	return YB_OK;
+}
+
+bool text_is_formula(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
+void text_fputs_terminal(const char *s, bool keep_newlines, FILE *f)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), off = 0, n;
+	uint32_t cp;
+
+	while (off < len) {
+		n = utf8_decode(u + off, len - off, &cp);
+		if (n == 0 || (is_control(cp) && !(keep_newlines && cp == '\n'))) {
+			fputs("\xef\xbf\xbd", f);
+			off += n ? n : 1;
+			continue;
+		}
+		fwrite(u + off, 1, n, f);
+		off += n;
+	}
+}
