@@ -213,6 +213,9 @@ static int connect_client(struct client *cl)
 			fprintf(stderr, _("(%s: %s)\n"), ini_path, strerror(ini_errno));
 		return EXIT_USAGE;
 	}
+	/* As ssh does for its keys: a key others may read is no longer only yours. */
+	if (pki_check_key_mode(cl->key, &eb) == YB_PERMISSION_DENIED)
+		fprintf(stderr, _("yuebao: warning: %s\n"), eb.msg);
 	opt = (struct rpc_client_options){cl->server, cl->cert, cl->key, cl->ca, cl->timeout_ms};
 	rc = rpc_client_open(&opt, &cl->rpc, &eb);
 	if (rc != YB_OK) {

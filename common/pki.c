@@ -3,10 +3,12 @@
  */
 #include "pki.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/bio.h>
@@ -596,4 +598,18 @@ void pki_sha256_hex(const void *data, size_t len, char out[65])
 int pki_random(void *buf, size_t len)
 {
 	return RAND_bytes(buf, (int)len) == 1 ? YB_OK : YB_ECRYPTO;
+}
+
+int pki_check_key_mode(const char *path, struct errbuf *eb)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return status_fail(eb, YB_EIO, _("cannot examine %s: %s"), path, strerror(errno));
+	if ((st.st_mode & 077) != 0)
+		return status_fail(eb, YB_PERMISSION_DENIED,
+		                   _("private key %s may be read by others (mode %04o); run "
+		                     "'chmod 600 %s'"),
+		                   path, (unsigned)(st.st_mode & 07777), path);
+	return YB_OK;
 }

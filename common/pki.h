@@ -102,4 +102,12 @@ void pki_sha256_hex(const void *data, size_t len, char out[65]);
 /* Fills buf with len cryptographically random bytes; YB_ECRYPTO on failure. */
 int pki_random(void *buf, size_t len);
 
+/*
+ * Whether the private key file at path is kept private: YB_OK when neither
+ * group nor others may read or write it, YB_PERMISSION_DENIED with what to
+ * do (chmod 600) in eb when they may, YB_EIO when it cannot be examined.
+ * Callers warn; loading the key is pki_identity_load's business.
+ */
+int pki_check_key_mode(const char *path, struct errbuf *eb);
+
 #endif

@@ -18,6 +18,8 @@ packages=(
 	# glibc's own translations: test_language checks that they never leak
 	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).
 	libc-l10n
+	# jq reads the client's JSON output in the integration tests.
+	jq
 )
 
 install_missing() {

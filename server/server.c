@@ -882,6 +882,42 @@ static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
 	return YB_OK;
 }
 
+/* How long the start-up integrity check may take before the daemon serves. */
+#define QUICK_CHECK_MS 5000
+
+/*
+ * Before serving: a private key or a database that others may read is
+ * logged (served all the same: the administrator may have reasons), and a
+ * damaged database refuses the start, so that damage is found now and not
+ * at the first write.
+ */
+static int check_files(const struct server_config *cfg, struct errbuf *eb)
+{
+	struct errbuf why = {{0}};
+	struct timespec t0, t1;
+	struct stat st;
+	bool complete;
+	int rc;
+
+	if (pki_check_key_mode(cfg->key_path, &why) == YB_PERMISSION_DENIED)
+		log_line("warning: %s", why.msg);
+	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_line(
+		    "warning: database %s may be read by others (mode %04o); run 'chmod 600 %s' "
+		    "(and its -wal and -shm files)",
+		    cfg->db_path, (unsigned)(st.st_mode & 07777), cfg->db_path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = store_quick_check(cfg->db_path, QUICK_CHECK_MS, &complete, &why)) != YB_OK)
+		return status_fail(
+		    eb, rc, rc == YB_DATA_LOSS ? "%s; restore it from a backup" : "%s", why.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_line("database %s: integrity check (PRAGMA quick_check) %s in %lld ms", cfg->db_path,
+	         complete ? "passed"
+	                  : "stopped unfinished after its time limit, no damage found so far,",
+	         (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return YB_OK;
+}
+
 int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb)
 {
 	struct server *s = calloc(1, sizeof(*s));
@@ -905,7 +941,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
 		goto fail;
-	if ((rc = handlers_check(eb)) != YB_OK ||
+	if ((rc = handlers_check(eb)) != YB_OK || (rc = check_files(cfg, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK)

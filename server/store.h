@@ -20,10 +20,21 @@
 struct store;
 
 /*
- * Opens (creating if needed) the database at path and brings its schema up
- * to date. YB_EDB with SQLite's message on failure. The caller owns *out.
+ * Opens (creating if needed, mode 0600: SQLite gives its -wal and -shm
+ * files the same mode) the database at path and brings its schema up to
+ * date. YB_EDB with SQLite's message on failure. The caller owns *out.
  */
 int store_open(const char *path, struct store **out, struct errbuf *eb);
+
+/*
+ * Runs SQLite's PRAGMA quick_check on the database at path for at most
+ * max_ms milliseconds, on a connection of its own. YB_OK with *complete
+ * true when the whole file was checked and found sound, false when time ran
+ * out first (what was checked is sound); YB_DATA_LOSS with SQLite's first
+ * finding in eb when the file is damaged; YB_EDB when it cannot be read.
+ * A file that does not exist yet is sound.
+ */
+int store_quick_check(const char *path, int max_ms, bool *complete, struct errbuf *eb);
 
 /* Closes s; NULL is allowed. */
 void store_close(struct store *s);

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Careless files and hostile text: the store is created private, keys that
+# others may read are named, a damaged database is found at start and not
+# at the first write, and text one user types (a reason, a comment) is
+# refused at the request check when it could harm another user's terminal
+# or spreadsheet, or is longer than its documented cap.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+DB="$TMP/yuebao.db"
+YB_PKI="$TMP/pki"
+export LANG=C.UTF-8 XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
+
+revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+mode() { stat -c %a "$1"; }
+
+test_private_files() {
+	umask 022
+	yb_make_pki "$YB_PKI" "$ORGS"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
+	check_eq "the database is created 0600 under umask 022" "$(mode "$DB")" "600"
+	check_eq "its -wal file too" "$(mode "$DB-wal")" "600"
+	check_match "the start-up integrity check is logged, with its time" "$(cat "$TMP/yuebaod.log")" \
+		"database $DB: integrity check \(PRAGMA quick_check\) passed in [0-9]+ ms"
+	yb_stop_daemon
+
+	chmod 644 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	check_match "the daemon names a server key others may read" "$(cat "$TMP/yuebaod.log")" \
+		"warning: private key $YB_PKI/server\.key may be read by others \(mode 0644\); run 'chmod 600 "
+	check_exit "the client names a key others may read, and still works" 0 \
+		"^yuebao: warning: private key $YB_PKI/branch-ZFW-JG\.key may be read by others \(mode 0644\)" \
+		yb_as branch ZFW-JG ping
+	yb_stop_daemon
+	chmod 600 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
+	chmod 644 "$DB"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	check_match "the daemon names a database others may read" "$(cat "$TMP/yuebaod.log")" \
+		"warning: database $DB may be read by others \(mode 0644\)"
+	yb_stop_daemon
+	chmod 600 "$DB"
+}
+
+test_damaged_database() {
+	local copy="$TMP/damaged.db" page_size root rc=0 out
+	sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	cp "$DB" "$copy"
+	page_size=$(sqlite3 "$copy" "PRAGMA page_size")
+	root=$(sqlite3 "$copy" "SELECT rootpage FROM sqlite_master WHERE name = 'revisions'")
+	# The b-tree page's header: its type byte and cell count, made nonsense.
+	printf '\x2a\xff\xff\xff\xff' |
+		dd of="$copy" bs=1 seek=$(((root - 1) * page_size)) conv=notrunc 2>/dev/null
+	out=$(timeout 60 "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$copy" \
+		--cert "$YB_PKI/server.crt" --key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" \
+		--orgs "$ORGS" 2>&1) || rc=$?
+	check_eq "a damaged database: yuebaod does not start" "$([ "$rc" -ne 0 ] && echo refused)" "refused"
+	check_match "and says the file is damaged and what to do" "$out" \
+		"database $copy is damaged: .*; restore it from a backup"
+}
+
+test_text_fields() {
+	local before out long
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	before=$(revisions)
+	check_exit "a reason with an ESC sequence is refused, naming the field" 1 \
+		"refused \(INVALID_ARGUMENT\): reason: character 1 is a control character \(U\+001B\)" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
+		--reason $'\e]0;pwned\a\e[2J'
+	check_exit "a reason that is not UTF-8 is refused" 1 \
+		"refused \(INVALID_ARGUMENT\): reason: byte 3 is not UTF-8 text" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
+		--reason $'ab\xff\xfe'
+	check_exit "a reason with a line break is refused" 1 "reason: character 3 is a control character \(U\+000A\)" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
+		--reason $'ab\ncd'
+	long=$(printf '改%.0s' $(seq 2001))
+	check_exit "a reason of 2,001 characters is refused" 1 "reason: longer than 2000 characters" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 --reason "$long"
+	check_exit "a rejection comment with an ESC sequence is refused" 1 \
+		"comment: character 1 is a control character" \
+		yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment $'\e[31mred'
+	check_exit "a closing comment of 2,001 characters is refused" 1 "comment: longer than 2000 characters" \
+		yb_as central JGDW close --period 2026-01 --comment "$long"
+	check_eq "nothing was stored by the refused calls" "$(revisions)" "$before"
+	long=$(printf '改%.0s' $(seq 2000))
+	check_exit "a reason of exactly 2,000 Chinese characters is accepted" 0 "" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 --reason "$long"
+	out=$(yb_as branch ZFW-JG history --period 2026-01 --format json)
+	check_eq "and shown whole by history" \
+		"$(jq -r '.revisions[-1].reason' <<<"$out" | wc -m)" "2001"
+	yb_stop_daemon
+}
+
+main() {
+	test_private_files
+	test_damaged_database
+	test_text_fields
+	assert_summary
+}
+
+main "$@"
