@@ -13,6 +13,7 @@
  */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -36,6 +37,7 @@
 #include "i18n.h"
 #include "period.h"
 #include "pki.h"
+#include "ratelimit.h"
 #include "rollup.h"
 #include "rpc.h"
 #include "store.h"
@@ -113,6 +115,7 @@ struct server {
 	int n_to_close;
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
+	struct ratelimit *refusals;  /* audit entries per refused caller and minute */
 	char server_subject[256];
 	atomic_int stopping;
 };
@@ -503,19 +506,88 @@ static nng_msg *refusal(const char *call_id, struct outcome *o)
  * certificates, bad signatures, stale or replayed calls, permission denied,
  * a call id reused) are audited too, in their own transaction.
  */
-static void record_refusal(struct worker *w, const struct pki_principal *who,
-                           const struct outcome *o, const uint8_t *raw, size_t raw_len)
+/* Appends one audit entry in a batch of its own; logs (never fails) when it cannot. */
+static void append_audit(struct server *s, const struct audit_event *ev)
 {
-	char action[64], digest[65];
 	struct errbuf eb = {{0}};
+	struct store *db;
+	bool kept;
+
+	if (batch_join(s->batch, &db, &eb) != YB_OK) {
+		log_line("cannot audit a refusal: %s", eb.msg);
+		return;
+	}
+	kept = audit_append(db, s->signer, ev, NULL, &eb) == YB_OK;
+	if (batch_finish(s->batch, kept, &eb) != YB_OK || !kept)
+		log_line("cannot audit a refusal: %s", eb.msg);
+}
+
+/*
+ * One entry for each caller's refusals that the rate limit kept out of the
+ * log in a window that has ended (all of them when now_ms is INT64_MAX).
+ */
+static void audit_dropped_refusals(struct server *s, int64_t now_ms)
+{
+	struct ratelimit_report r[16];
+	size_t n;
+
+	while ((n = ratelimit_take_reports(s->refusals, now_ms, r, 16)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			char object[160];
+			struct audit_event ev;
+			snprintf(object, sizeof(object), "%.*s dropped=%llu since=%lld",
+			         RATELIMIT_KEY_MAX - 1, r[i].key, (unsigned long long)r[i].dropped,
+			         (long long)r[i].window_start_ms);
+			ev = (struct audit_event){
+			    rpc_now_ms(), "yuebaod", "", "refused:rate-limited", object, "", 0, ""};
+			append_audit(s, &ev);
+		}
+}
+
+/*
+ * The source address of the peer that sent msg ("?" when nng cannot say, as
+ * for a message that did not come from a pipe).
+ */
+static void source_of(nng_msg *msg, char *out, size_t len)
+{
+	nng_sockaddr sa;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (msg != NULL && nng_pipe_get_addr(nng_msg_get_pipe(msg), NNG_OPT_REMADDR, &sa) == 0) {
+		if (sa.s_family == NNG_AF_INET)
+			inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
+		else if (sa.s_family == NNG_AF_INET6)
+			inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
+	}
+	snprintf(out, len, "addr:%s", ip);
+}
+
+/*
+ * Audits a refusal that matters to security, at most RATELIMIT_PER_WINDOW a
+ * minute per certificate (or per source address for a caller that could not
+ * be verified); the rest are counted into one later entry.
+ */
+static void record_refusal(struct worker *w, const struct pki_principal *who,
+                           const struct outcome *o, nng_msg *msg, const uint8_t *raw,
+                           size_t raw_len)
+{
+	char action[64], digest[65], key[RATELIMIT_KEY_MAX];
 	struct audit_event ev;
+	int64_t now = rpc_now_ms();
 
 	if (o->status != YB_UNAUTHENTICATED && o->status != YB_PERMISSION_DENIED &&
 	    o->status != YB_ALREADY_EXISTS)
 		return;
+	audit_dropped_refusals(w->srv, now);
+	if (who != NULL)
+		snprintf(key, sizeof(key), "cert:%s", who->fingerprint);
+	else
+		source_of(msg, key, sizeof(key));
+	if (!ratelimit_admit(w->srv->refusals, key, now))
+		return;
 	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
 	pki_sha256_hex(raw, raw_len, digest);
-	ev = (struct audit_event){rpc_now_ms(),
+	ev = (struct audit_event){now,
 	                          who ? who->subject : "(unverified caller)",
 	                          who ? who->fingerprint : "",
 	                          action,
@@ -523,16 +595,7 @@ static void record_refusal(struct worker *w, const struct pki_principal *who,
 	                          who ? who->org : "",
 	                          0,
 	                          digest};
-	{
-		struct store *db;
-		if (batch_join(w->srv->batch, &db, &eb) != YB_OK) {
-			log_line("cannot audit a refusal: %s", eb.msg);
-			return;
-		}
-		bool kept = audit_append(db, w->srv->signer, &ev, NULL, &eb) == YB_OK;
-		if (batch_finish(w->srv->batch, kept, &eb) != YB_OK || !kept)
-			log_line("cannot audit a refusal: %s", eb.msg);
-	}
+	append_audit(w->srv, &ev);
 }
 
 /* Checks the envelope and the caller, then runs the call. */
@@ -608,13 +671,13 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	if (o->status == YB_OK) {
 		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
 		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
-		record_refusal(w, &who, o, raw, raw_len);
+		record_refusal(w, &who, o, msg, raw, raw_len);
 	}
 	pthread_rwlock_unlock(&w->srv->world_lock);
 	if (o->status == YB_OK || m != NULL)
 		goto done;
 refuse:
-	record_refusal(w, NULL, o, raw, raw_len);
+	record_refusal(w, NULL, o, msg, raw, raw_len);
 	m = refusal(req ? req->call_id : NULL, o);
 done:
 	if (req != NULL)
@@ -942,6 +1005,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK || (rc = check_files(cfg, eb)) != YB_OK ||
+	    (rc = ratelimit_new(1024, &s->refusals, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK)
@@ -1104,6 +1168,9 @@ void server_close(struct server *s)
 			    (unsigned long long)calls, (unsigned long long)batches,
 			    (double)calls / (double)batches);
 	}
+	if (s->batch != NULL && s->refusals != NULL && s->signer != NULL)
+		audit_dropped_refusals(s, INT64_MAX);
+	ratelimit_free(s->refusals);
 	batch_close(s->batch);
 	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);
