@@ -15,6 +15,7 @@ packages=(
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
 	faketime
+	tzdata
 )
 
 install_missing() {
