@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "decimal.h"
 #include "i18n.h"
 
 int output_parse_format(const char *s, enum output_format *out)
@@ -334,15 +335,34 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 	return 0;
 }
 
+/*
+ * part / whole as a percentage with one decimal, rounded half away from zero
+ * like every other rate ("96.7%" for 29 of 30); "-" when whole is 0.
+ */
+static void rate_text(char *buf, size_t len, uint32_t part, uint32_t whole)
+{
+	struct dec_ratio r;
+	char num[32];
+
+	if (whole == 0 ||
+	    dec_ratio_div(dec_ratio_from_int((int64_t)part * 100), dec_ratio_from_int(whole), &r) !=
+	        YB_OK ||
+	    dec_ratio_format(r, 1, num, sizeof(num)) != YB_OK)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%%", num);
+}
+
 /* "24 of 24 returns (100.0%)" */
 static void completeness(char *buf, size_t len, uint32_t present, uint32_t expected)
 {
+	char rate[40];
+
+	rate_text(rate, sizeof(rate), present, expected);
 	if (expected == 0)
 		snprintf(buf, len, _("%u returns (none expected yet)"), present);
 	else
-		snprintf(buf, len, _("%u of %u returns (%u.%u%%)"), present, expected,
-		         (unsigned)(present * 1000ull / expected / 10),
-		         (unsigned)(present * 1000ull / expected % 10));
+		snprintf(buf, len, _("%u of %u returns (%s)"), present, expected, rate);
 }
 
 static const char *compare_words(const char *c)
@@ -742,15 +762,6 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 	return 0;
 }
 
-static void percent(char *buf, size_t len, uint32_t part, uint32_t whole)
-{
-	if (whole == 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%u.%u%%", (unsigned)(part * 1000ull / whole / 10),
-		         (unsigned)(part * 1000ull / whole % 10));
-}
-
 /* "accepted", "submitted r2 late", "missing": one cell of the status grid. */
 static void cell_text(const Yuebao__V1__StatusCell *c, char *buf, size_t len)
 {
@@ -767,10 +778,10 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
                   const struct tz *zone, enum output_format fmt)
 {
 	const Yuebao__V1__StatusReply *s = pages[0];
-	char comp[32], timely[32], when[TZ_TEXT_MAX];
+	char comp[40], timely[40], when[TZ_TEXT_MAX];
 
-	percent(comp, sizeof(comp), s->present, s->expected);
-	percent(timely, sizeof(timely), s->on_time, s->expected);
+	rate_text(comp, sizeof(comp), s->present, s->expected);
+	rate_text(timely, sizeof(timely), s->on_time, s->expected);
 	if (fmt == OUTPUT_JSON) {
 		json_t *root = json_object(), *rows = json_array();
 		json_object_set_new(root, "org", json_string(s->org));

@@ -43,7 +43,8 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 
 /*
  * Who has submitted, from all pages of Status: a branch × month grid, then
- * completeness and timeliness (to err in CSV mode).
+ * completeness and timeliness (to err in CSV mode), rounded to one decimal
+ * half away from zero.
  */
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
                   const struct tz *zone, enum output_format fmt);

@@ -218,6 +218,13 @@ test_office_time_zone() {
 	check_match "status CSV: RFC 3339 on the office's clock" \
 		"$(yb_as central JGDW status --org FY-DZZ --period 2026-12 --format csv 2>/dev/null)" \
 		"^FY-ZXJ,.*,2026-12,submitted,1,yes,2027-01-01T01:00:[0-9]{2}\+08:00,no$"
+	# 2 of 6 returns present, 1 of 6 on time (16.66...%), 2 of 12 (16.66...%).
+	check_match "status rounds its rates like every other rate" \
+		"$(yb_as central JGDW status --org FY-DZZ --period 2026Q4 2>&1)" \
+		"completeness 33.3% \(2 of 6 returns\), timeliness 16.7% \(1 on time\)"
+	yb_as central JGDW consolidate --org FY-DZZ --period 2026H2 --format csv >/dev/null 2>"$TMP/err" || true
+	check_eq "consolidate rounds completeness too" "$(cat "$TMP/err")" \
+		"FY-DZZ 2026H2: 2 of 12 returns (16.7%)"
 	yb_as central JGDW review --org FY-DZB --period 2026-12 --accept >/dev/null 2>&1 || true
 	check_exit "a refusal names the time of the acceptance at +08:00" 1 \
 		"accepted by O=yuebao-demo, OU=central, CN=JGDW on 2027-01-06 04:0[0-9] \+08:00" \
