@@ -283,16 +283,27 @@ static void principal_of(const char *pki, const struct pki_identity *id, struct 
 	pki_verifier_free(v);
 }
 
+/* The daemon's default time zone, which bench/run.sh starts it with; loaded once. */
+static const struct tz *office_zone(void)
+{
+	static struct tz *zone; /* lives as long as the process */
+	struct errbuf eb = {{0}};
+
+	if (zone == NULL && tz_load(TZ_DEFAULT, &zone, &eb) != YB_OK)
+		die("%s", eb.msg);
+	return zone;
+}
+
+/* The month in progress in that zone. */
+static int current_month(void)
+{
+	return period_month_at(office_zone(), time(NULL));
+}
+
 /* As the daemon decides it: due by the end of day due_day (5) of the next month. */
 static bool on_time(int m, int64_t now_ms)
 {
-	struct tm due = {0};
-
-	due.tm_year = period_month_year(m + 1) - 1900;
-	due.tm_mon = period_month_mon(m + 1) - 1;
-	due.tm_mday = 5 + 1;
-	due.tm_isdst = -1;
-	return (int64_t)mktime(&due) * 1000 > now_ms;
+	return now_ms < period_due_ms(m, 5, office_zone());
 }
 
 /*
@@ -474,7 +485,7 @@ static int cmd_submit(int argc, char **argv)
 		j->n_codes = (int)(codes + k - j->codes);
 		j->tpl = &tpl;
 		/* The latest `months` months up to this one: a history, as real branches have. */
-		j->first_month = period_current_month() - months + 1;
+		j->first_month = current_month() - months + 1;
 		j->months = months;
 		j->max_seconds = max_s;
 		j->start = &start;
@@ -539,7 +550,7 @@ static int cmd_sqlite(int argc, char **argv)
 	uint8_t **blobs = calloc(n, sizeof(*blobs));
 	size_t *lens = calloc(n, sizeof(*lens));
 	double *lat = calloc(n + 1, sizeof(*lat)), t0, secs;
-	int first = period_current_month() - per + 1;
+	int first = current_month() - per + 1;
 	struct store *s = NULL;
 	struct errbuf eb = {{0}};
 	size_t blob_bytes = 0;

@@ -9,10 +9,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
+#include "decimal.h"
 #include "i18n.h"
 
 int output_parse_format(const char *s, enum output_format *out)
@@ -335,15 +335,34 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 	return 0;
 }
 
+/*
+ * part / whole as a percentage with one decimal, rounded half away from zero
+ * like every other rate ("96.7%" for 29 of 30); "-" when whole is 0.
+ */
+static void rate_text(char *buf, size_t len, uint32_t part, uint32_t whole)
+{
+	struct dec_ratio r;
+	char num[32];
+
+	if (whole == 0 ||
+	    dec_ratio_div(dec_ratio_from_int((int64_t)part * 100), dec_ratio_from_int(whole), &r) !=
+	        YB_OK ||
+	    dec_ratio_format(r, 1, num, sizeof(num)) != YB_OK)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%%", num);
+}
+
 /* "24 of 24 returns (100.0%)" */
 static void completeness(char *buf, size_t len, uint32_t present, uint32_t expected)
 {
+	char rate[40];
+
+	rate_text(rate, sizeof(rate), present, expected);
 	if (expected == 0)
 		snprintf(buf, len, _("%u returns (none expected yet)"), present);
 	else
-		snprintf(buf, len, _("%u of %u returns (%u.%u%%)"), present, expected,
-		         (unsigned)(present * 1000ull / expected / 10),
-		         (unsigned)(present * 1000ull / expected % 10));
+		snprintf(buf, len, _("%u of %u returns (%s)"), present, expected, rate);
 }
 
 static const char *compare_words(const char *c)
@@ -500,22 +519,23 @@ int output_consolidate(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply 
 	}
 }
 
-static void format_time(int64_t ms, char *buf, size_t len)
+/*
+ * A time in the deployment's zone with its offset: "2027-01-06 04:00:00
+ * +08:00" in tables, RFC 3339 ("2027-01-06T04:00:00+08:00") in CSV and JSON.
+ */
+static void format_time(const struct tz *zone, int64_t ms, enum output_format fmt, char *buf,
+                        size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
+	tz_format(zone, ms, fmt == OUTPUT_TABLE ? TZ_PEOPLE : TZ_RFC3339, buf, len);
 }
 
-static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n)
+static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n, const struct tz *zone)
 {
 	json_t *arr = json_array();
-	char when[64];
+	char when[TZ_TEXT_MAX];
 
 	for (size_t i = 0; i < n; i++) {
-		format_time(rv[i]->at_ms, when, sizeof(when));
+		format_time(zone, rv[i]->at_ms, OUTPUT_JSON, when, sizeof(when));
 		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "revision",
 		                                     (int)rv[i]->revision, "action", rv[i]->action,
 		                                     "comment", rv[i]->comment, "reviewer",
@@ -525,11 +545,11 @@ static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n)
 	return arr;
 }
 
-static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e)
+static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e, const struct tz *zone)
 {
-	char when[64];
+	char when[TZ_TEXT_MAX];
 
-	format_time(e->at_ms, when, sizeof(when));
+	format_time(zone, e->at_ms, OUTPUT_TABLE, when, sizeof(when));
 	if (e->comment[0])
 		fprintf(f, _("  %s: %s revision %u by %s: \"%s\"\n"), when, action_word(e->action),
 		        e->revision, e->reviewer, e->comment);
@@ -539,11 +559,11 @@ static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e)
 }
 
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
-                  enum output_format fmt)
+                  const struct tz *zone, enum output_format fmt)
 {
-	char when[64];
+	char when[TZ_TEXT_MAX];
 
-	format_time(r->received_at_ms, when, sizeof(when));
+	format_time(zone, r->received_at_ms, fmt, when, sizeof(when));
 	if (fmt == OUTPUT_JSON) {
 		json_t *root = json_object(), *vals = json_array(), *finds = json_array();
 		json_object_set_new(root, "org", json_string(r->org));
@@ -569,7 +589,7 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 			                                       r->findings[i]->message));
 		json_object_set_new(root, "values", vals);
 		json_object_set_new(root, "findings", finds);
-		json_object_set_new(root, "reviews", reviews_json(r->reviews, r->n_reviews));
+		json_object_set_new(root, "reviews", reviews_json(r->reviews, r->n_reviews, zone));
 		return print_json(f, root);
 	}
 	if (fmt == OUTPUT_CSV) {
@@ -611,7 +631,7 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 	for (size_t i = 0; i < r->n_findings; i++)
 		output_field_error(f, r->findings[i]);
 	for (size_t i = 0; i < r->n_reviews; i++)
-		print_review(f, r->reviews[i]);
+		print_review(f, r->reviews[i], zone);
 	return 0;
 }
 
@@ -633,11 +653,11 @@ void output_field_error(FILE *f, const Yuebao__V1__FieldError *e)
 }
 
 int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pages,
-                   enum output_format fmt)
+                   const struct tz *zone, enum output_format fmt)
 {
 	const Yuebao__V1__HistoryReply *h = pages[0];
 	size_t total = 0;
-	char when[64];
+	char when[TZ_TEXT_MAX];
 
 	for (size_t p = 0; p < n_pages; p++)
 		total += pages[p]->n_revisions;
@@ -651,7 +671,7 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 			for (size_t i = 0; i < pages[p]->n_revisions; i++) {
 				const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
 				json_t *jr, *ch = json_array();
-				format_time(r->received_at_ms, when, sizeof(when));
+				format_time(zone, r->received_at_ms, fmt, when, sizeof(when));
 				for (size_t k = 0; k < r->n_changes; k++)
 					json_array_append_new(
 					    ch, json_pack(
@@ -671,7 +691,7 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 				json_array_append_new(revs, jr);
 			}
 		json_object_set_new(root, "revisions", revs);
-		json_object_set_new(root, "reviews", reviews_json(h->reviews, h->n_reviews));
+		json_object_set_new(root, "reviews", reviews_json(h->reviews, h->n_reviews, zone));
 		return print_json(f, root);
 	}
 	if (fmt == OUTPUT_CSV) {
@@ -681,7 +701,7 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 		for (size_t p = 0; p < n_pages; p++)
 			for (size_t i = 0; i < pages[p]->n_revisions; i++) {
 				const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
-				format_time(r->received_at_ms, when, sizeof(when));
+				format_time(zone, r->received_at_ms, fmt, when, sizeof(when));
 				for (size_t k = 0; k < r->n_changes || k == 0; k++) {
 					fprintf(f, "%u,%s,%s,%s,", r->revision, r->state, when,
 					        r->on_time ? "yes" : "no");
@@ -712,7 +732,7 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 	for (size_t p = 0; p < n_pages; p++)
 		for (size_t i = 0; i < pages[p]->n_revisions; i++) {
 			const Yuebao__V1__RevisionSummary *r = pages[p]->revisions[i];
-			format_time(r->received_at_ms, when, sizeof(when));
+			format_time(zone, r->received_at_ms, fmt, when, sizeof(when));
 			fprintf(f, _("\nrevision %u: %s, received %s (%s)\n"), r->revision,
 			        output_state_word(r->state), when,
 			        r->on_time ? _("on time") : _("late"));
@@ -738,17 +758,8 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 	if (h->n_reviews > 0)
 		fputs(_("\nreviews:\n"), f);
 	for (size_t i = 0; i < h->n_reviews; i++)
-		print_review(f, h->reviews[i]);
+		print_review(f, h->reviews[i], zone);
 	return 0;
-}
-
-static void percent(char *buf, size_t len, uint32_t part, uint32_t whole)
-{
-	if (whole == 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%u.%u%%", (unsigned)(part * 1000ull / whole / 10),
-		         (unsigned)(part * 1000ull / whole % 10));
 }
 
 /* "accepted", "submitted r2 late", "missing": one cell of the status grid. */
@@ -764,13 +775,13 @@ static void cell_text(const Yuebao__V1__StatusCell *c, char *buf, size_t len)
 }
 
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
-                  enum output_format fmt)
+                  const struct tz *zone, enum output_format fmt)
 {
 	const Yuebao__V1__StatusReply *s = pages[0];
-	char comp[32], timely[32], when[64];
+	char comp[40], timely[40], when[TZ_TEXT_MAX];
 
-	percent(comp, sizeof(comp), s->present, s->expected);
-	percent(timely, sizeof(timely), s->on_time, s->expected);
+	rate_text(comp, sizeof(comp), s->present, s->expected);
+	rate_text(timely, sizeof(timely), s->on_time, s->expected);
 	if (fmt == OUTPUT_JSON) {
 		json_t *root = json_object(), *rows = json_array();
 		json_object_set_new(root, "org", json_string(s->org));
@@ -788,7 +799,8 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 				json_t *cells = json_array();
 				for (size_t k = 0; k < row->n_months; k++) {
 					const Yuebao__V1__StatusCell *c = row->months[k];
-					format_time(c->received_at_ms, when, sizeof(when));
+					format_time(zone, c->received_at_ms, fmt, when,
+					            sizeof(when));
 					json_array_append_new(
 					    cells,
 					    json_pack("{s:s, s:s, s:i, s:b, s:s?, s:b}", "month",
@@ -811,7 +823,8 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 				const Yuebao__V1__StatusRow *row = pages[p]->rows[i];
 				for (size_t k = 0; k < row->n_months; k++) {
 					const Yuebao__V1__StatusCell *c = row->months[k];
-					format_time(c->received_at_ms, when, sizeof(when));
+					format_time(zone, c->received_at_ms, fmt, when,
+					            sizeof(when));
 					fprintf(out, "%s,", row->org);
 					output_csv_field(out, row->org_name);
 					fprintf(out, ",%s,%s,%u,%s,%s,%s\n", c->month, c->state,

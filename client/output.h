@@ -1,6 +1,9 @@
 /*
  * output.h - how the client prints catalogs, returns and consolidated
  * figures: an aligned table for people, CSV and JSON for scripts (SPEC §7).
+ * Times are shown in the deployment's zone (the one the server names) with
+ * their offset: "2027-01-06 04:00:00 +08:00" in tables, RFC 3339
+ * ("2027-01-06T04:00:00+08:00") in CSV and JSON.
  */
 #ifndef YB_OUTPUT_H
 #define YB_OUTPUT_H
@@ -9,6 +12,7 @@
 #include <stdio.h>
 
 #include "catalog.h"
+#include "tz.h"
 #include "yuebao.pb-c.h"
 
 enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
@@ -29,20 +33,21 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt);
 int output_consolidate(FILE *out, FILE *err, const Yuebao__V1__ConsolidateReply *r,
                        enum output_format fmt);
 
-/* One revision of a return, names from cat (may be NULL). */
+/* One revision of a return, names from cat (may be NULL), times in zone. */
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
-                  enum output_format fmt);
+                  const struct tz *zone, enum output_format fmt);
 
 /* The revisions of a return and its reviews, from all pages of History. */
 int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pages,
-                   enum output_format fmt);
+                   const struct tz *zone, enum output_format fmt);
 
 /*
  * Who has submitted, from all pages of Status: a branch × month grid, then
- * completeness and timeliness (to err in CSV mode).
+ * completeness and timeliness (to err in CSV mode), rounded to one decimal
+ * half away from zero.
  */
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
-                  enum output_format fmt);
+                  const struct tz *zone, enum output_format fmt);
 
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);

@@ -32,6 +32,7 @@
 #include "period.h"
 #include "returnfile.h"
 #include "rpc.h"
+#include "tz.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3, EXIT_INVALID = 4 };
 
@@ -40,6 +41,8 @@ struct client {
 	const char *call_id;
 	int timeout_ms;
 	struct rpc_client *rpc;
+	const struct tz *zone; /* the deployment's, from the first reply naming it */
+	struct tz *own_zone;   /* zone when it was loaded here (not tz_utc()) */
 };
 
 struct command {
@@ -74,6 +77,9 @@ static const char *const global_help =
 static const char *const global_tail =
     N_("\n"
        "`yuebao COMMAND --help` explains a command, with an example.\n"
+       "Times are shown in the deployment's time zone, which the server names, with\n"
+       "their offset (2027-01-06 04:00:00 +08:00); CSV and JSON carry RFC 3339 times\n"
+       "(2027-01-06T04:00:00+08:00).\n"
        "Exit codes: 0 success, 1 the server refused, 2 usage error,\n"
        "3 cannot connect / TLS failure, 4 validation failed.\n");
 
@@ -243,6 +249,32 @@ static int call(struct client *cl, const char *method, const ProtobufCMessage *i
 	return call_unless(cl, method, in, out, -1);
 }
 
+/*
+ * Takes the deployment's time zone from the first reply that names it, so
+ * times show the office's clock whatever this machine's zone is. A zone
+ * this machine cannot load (no tzdata) leaves UTC, said once: every time
+ * still carries its offset, so none is misread.
+ */
+static void learn_zone(struct client *cl, const Yuebao__V1__RpcReply *reply)
+{
+	struct errbuf eb = {{0}};
+
+	if (cl->zone != NULL || reply->time_zone[0] == '\0')
+		return;
+	if (tz_load(reply->time_zone, &cl->own_zone, &eb) == YB_OK) {
+		cl->zone = cl->own_zone;
+		return;
+	}
+	fprintf(stderr, _("yuebao: times are shown in UTC: %s\n"), eb.msg);
+	cl->zone = tz_utc();
+}
+
+/* The zone to show times in: the deployment's, or UTC if no reply named one. */
+static const struct tz *zone_of(const struct client *cl)
+{
+	return cl->zone != NULL ? cl->zone : tz_utc();
+}
+
 /* Like call(), but a reply with status quiet_status returns -1 without a word. */
 static int call_unless(struct client *cl, const char *method, const ProtobufCMessage *in,
                        ProtobufCMessage **out, int quiet_status)
@@ -254,6 +286,8 @@ static int call_unless(struct client *cl, const char *method, const ProtobufCMes
 	if ((rc = connect_client(cl)) != 0)
 		return rc;
 	rc = rpc_client_call(cl->rpc, method, in, cl->call_id, out, &reply, &eb);
+	if (reply != NULL)
+		learn_zone(cl, reply);
 	if (rc == YB_OK || (reply != NULL && rc == quiet_status)) {
 		yuebao__v1__rpc_reply__free_unpacked(reply, NULL);
 		return rc == YB_OK ? 0 : -1;
@@ -440,6 +474,7 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	Yuebao__V1__PingReply *r = NULL;
 	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
 	struct timespec t0, t1;
+	char when[TZ_TEXT_MAX];
 	int npos, rc;
 
 	if ((rc = parse_opts("ping", argc, argv, specs, NULL, 0, &npos)) != 0)
@@ -454,6 +489,8 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	printf(_("you are %s\n"), r->subject);
 	printf(_("role %s, org unit %s %s\n"), r->role, r->org,
 	       r->org_name[0] ? r->org_name : _("(not in the org tree)"));
+	tz_format(zone_of(cl), r->server_time_ms, TZ_PEOPLE, when, sizeof(when));
+	printf(_("server time %s, time zone %s\n"), when, tz_name(zone_of(cl)));
 	yuebao__v1__ping_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -622,7 +659,7 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 		snprintf(el, sizeof(el), "%s/elements.csv", dir);
 		if (stat(el, &st) == 0) {
 			char t[32];
-			strftime(t, sizeof(t), "%Y-%m-%d %H:%M", localtime(&st.st_mtime));
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M %z", localtime(&st.st_mtime));
 			snprintf(where, sizeof(where),
 			         _("the catalog cached from the server on %s"), t);
 		} else {
@@ -682,7 +719,7 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 	Yuebao__V1__Value *vals = NULL, **list = NULL;
 	struct returnfile *rf = NULL;
 	struct errbuf eb = {{0}};
-	char when[64];
+	char when[TZ_TEXT_MAX];
 	int npos, rc;
 
 	if ((rc = parse_opts("submit", argc, argv, specs, pos, 1, &npos)) != 0)
@@ -716,10 +753,7 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 	req.n_values = rf->n;
 	if ((rc = call(cl, "Submit", &req.base, (ProtobufCMessage **)&r)) != 0)
 		goto done;
-	{
-		time_t t = (time_t)(r->received_at_ms / 1000);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
-	}
+	tz_format(zone_of(cl), r->received_at_ms, TZ_PEOPLE, when, sizeof(when));
 	if (r->dry_run)
 		printf(_("dry run: the return of %s for %s is valid and was not stored\n"), r->org,
 		       r->period);
@@ -776,7 +810,7 @@ static int cmd_show(struct client *cl, int argc, char **argv)
 		return rc;
 	if (fmt != OUTPUT_JSON && fetch_catalog(cl, &cat) != 0)
 		cat = NULL; /* names are a nicety; the values are already here */
-	output_return(stdout, r, cat, fmt);
+	output_return(stdout, r, cat, zone_of(cl), fmt);
 	catalog_free(cat);
 	yuebao__v1__return_revision__free_unpacked(r, NULL);
 	return 0;
@@ -906,7 +940,7 @@ static int cmd_history(struct client *cl, int argc, char **argv)
 	rc = fetch_pages(cl, "History", &req.base, &req.page_token, (ProtobufCMessage ***)&pages,
 	                 &n);
 	if (rc == 0)
-		output_history(stdout, pages, n, fmt);
+		output_history(stdout, pages, n, zone_of(cl), fmt);
 	free_pages((ProtobufCMessage **)pages, n);
 	return rc;
 }
@@ -936,7 +970,7 @@ static int cmd_status(struct client *cl, int argc, char **argv)
 	rc =
 	    fetch_pages(cl, "Status", &req.base, &req.page_token, (ProtobufCMessage ***)&pages, &n);
 	if (rc == 0)
-		output_status(stdout, stderr, pages, n, fmt);
+		output_status(stdout, stderr, pages, n, zone_of(cl), fmt);
 	free_pages((ProtobufCMessage **)pages, n);
 	return rc;
 }
@@ -1131,6 +1165,21 @@ done:
 	return rc;
 }
 
+/* Learns the deployment's time zone before a first call needs it (a Ping). */
+static int ask_zone(struct client *cl)
+{
+	Yuebao__V1__PingRequest req = YUEBAO__V1__PING_REQUEST__INIT;
+	ProtobufCMessage *r = NULL;
+	int rc;
+
+	if (cl->zone != NULL)
+		return 0;
+	if ((rc = call(cl, "Ping", &req.base, &r)) != 0)
+		return rc;
+	protobuf_c_message_free_unpacked(r, NULL);
+	return 0;
+}
+
 static int audit_log(struct client *cl, int argc, char **argv)
 {
 	const char *org = NULL, *period = NULL, *since = NULL, *format = NULL;
@@ -1157,8 +1206,12 @@ static int audit_log(struct client *cl, int argc, char **argv)
 		if (end == NULL || (*end != '\0' && strptime(end, " %H:%M", &tm) == NULL))
 			return usage_error("audit", "--since must be YYYY-MM-DD [HH:MM], not '%s'",
 			                   since);
-		tm.tm_isdst = -1;
-		req.since_ms = (int64_t)mktime(&tm) * 1000;
+		/* On the office's clock, as every time the log shows. */
+		if ((rc = ask_zone(cl)) != 0)
+			return rc;
+		req.since_ms = tz_unix(zone_of(cl), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		                       tm.tm_hour * 3600 + tm.tm_min * 60) *
+		               1000;
 	}
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)(period ? period : "");
@@ -1172,9 +1225,9 @@ static int audit_log(struct client *cl, int argc, char **argv)
 		}
 		for (size_t i = 0; i < r->n_entries; i++) {
 			const Yuebao__V1__AuditEntry *e = r->entries[i];
-			char when[64], leaf[65];
-			time_t t = (time_t)(e->at_ms / 1000);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+			char when[TZ_TEXT_MAX], leaf[65];
+			tz_format(zone_of(cl), e->at_ms, fmt == OUTPUT_CSV ? TZ_RFC3339 : TZ_PEOPLE,
+			          when, sizeof(when));
 			if (e->leaf_hash.len == 32)
 				merkle_hex(e->leaf_hash.data, leaf);
 			else
@@ -1309,8 +1362,9 @@ static const struct command commands[] = {
     {"ping", cmd_ping, N_("round trip; server version; who the server thinks you are"),
      N_("usage: yuebao ping\n"
         "\n"
-        "Checks the connection: prints the server's version, the round-trip time, and\n"
-        "your certificate subject, role and org unit as the server sees them.\n"
+        "Checks the connection: prints the server's version, the round-trip time,\n"
+        "your certificate subject, role and org unit as the server sees them, and the\n"
+        "server's clock in the deployment's time zone.\n"
         "\n"
         "Example:\n"
         "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
@@ -1589,5 +1643,6 @@ int main(int argc, char **argv)
 		rc = cmd->run(&cl, cargc, cargv);
 	rpc_client_close(cl.rpc);
 	free(cargv);
+	tz_free(cl.own_zone);
 	return rc;
 }

@@ -300,12 +300,15 @@ struct period period_prev(const struct period *p)
 	return r;
 }
 
-int period_current_month(void)
+int period_month_at(const struct tz *z, int64_t t)
 {
-	time_t now = time(NULL);
 	struct tm tm;
 
-	if (localtime_r(&now, &tm) == NULL)
-		return 0;
+	tz_civil(z, t, &tm);
 	return period_month(tm.tm_year + 1900, tm.tm_mon + 1);
+}
+
+int64_t period_due_ms(int m, int due_day, const struct tz *z)
+{
+	return tz_unix(z, period_month_year(m + 1), period_month_mon(m + 1), due_day + 1, 0) * 1000;
 }

@@ -11,8 +11,10 @@
 #define YB_PERIOD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
+#include "tz.h"
 
 #define PERIOD_MIN_YEAR 1900
 #define PERIOD_MAX_YEAR 9999
@@ -67,7 +69,14 @@ struct period period_yoy(const struct period *p);
 /* The period of the same length that ends the month before p starts. */
 struct period period_prev(const struct period *p);
 
-/* The current month in local time. */
-int period_current_month(void);
+/* The month in which Unix time t falls on the wall clock of zone z. */
+int period_month_at(const struct tz *z, int64_t t);
+
+/*
+ * When the returns for month m fall due: the end of day due_day of month
+ * m+1 on the wall clock of zone z, i.e. 00:00 of the next day, in Unix
+ * milliseconds. A return received before it is on time (SPEC §5).
+ */
+int64_t period_due_ms(int m, int due_day, const struct tz *z);
 
 #endif

@@ -20,6 +20,7 @@ packages=(
 	libc-l10n
 	# jq reads the client's JSON output in the integration tests.
 	jq
+	tzdata
 )
 
 install_missing() {

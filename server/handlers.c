@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "consolidate.h"
 #include "decimal.h"
@@ -195,17 +194,10 @@ static int handle_get_catalog(struct call *c, const ProtobufCMessage *in, Protob
 	return YB_OK;
 }
 
-/* True when a return for month m received at now_ms is on time (local time). */
-static bool on_time(int m, int due_day, int64_t now_ms)
+/* The month that has begun last on the deployment's wall clock. */
+static int current_month(const struct call *c)
 {
-	struct tm due = {0};
-
-	/* Due at the end of day `due_day` of the next month: before day+1 00:00. */
-	due.tm_year = period_month_year(m + 1) - 1900;
-	due.tm_mon = period_month_mon(m + 1) - 1;
-	due.tm_mday = due_day + 1;
-	due.tm_isdst = -1;
-	return (int64_t)mktime(&due) * 1000 > now_ms;
+	return period_month_at(c->world->zone, c->now_ms / 1000);
 }
 
 static const char *finding_severity(enum catalog_finding_kind k)
@@ -311,14 +303,10 @@ static int find_closure(struct call *c, int idx, int month, struct closure_info 
 	return YB_OK;
 }
 
-/* "2026-07-02 10:00" in the server's local time, for messages. */
-static void format_when(int64_t ms, char *buf, size_t len)
+/* "2026-07-02 10:00 +08:00" in the deployment's time zone, for messages. */
+static void format_when(const struct call *c, int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	tz_format(c->world->zone, ms, TZ_PEOPLE_MINUTES, buf, len);
 }
 
 /* The reviews of (org, month) as reply messages in the call's arena. */
@@ -578,14 +566,14 @@ static int refuse_locked(struct call *c, const char *org, int month, const char 
 {
 	struct store_review *rv = NULL;
 	size_t n = 0;
-	char when[32] = "", who[256];
+	char when[TZ_TEXT_MAX] = "", who[256];
 
 	snprintf(who, sizeof(who), "%s", _("the central office"));
 	if (store_list_reviews(c->store, org, month, &rv, &n, &c->msg) == YB_OK) {
 		for (size_t i = n; i-- > 0;)
 			if (strcmp(rv[i].action, "accept") == 0) {
 				snprintf(who, sizeof(who), "%s", rv[i].reviewer);
-				format_when(rv[i].at_ms, when, sizeof(when));
+				format_when(c, rv[i].at_ms, when, sizeof(when));
 				break;
 			}
 		store_reviews_free(rv, n);
@@ -628,7 +616,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		return rc;
 	}
 	period_format_month(month, period, sizeof(period));
-	if (month > period_current_month()) {
+	if (month > current_month(c)) {
 		refuse(c, YB_INVALID_ARGUMENT,
 		       _("period %s has not begun: a return can be filed from the first day of its "
 		         "month"),
@@ -655,11 +643,11 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	}
 	{
 		struct closure_info ci;
-		char when[32];
+		char when[TZ_TEXT_MAX];
 		if ((rc = find_closure(c, idx, month, &ci)) != YB_OK)
 			goto done;
 		if (ci.closed) {
-			format_when(ci.at_ms, when, sizeof(when));
+			format_when(c, ci.at_ms, when, sizeof(when));
 			rc = status_fail(
 			    &c->msg, YB_FAILED_PRECONDITION,
 			    _("period %s is closed for %s by %s since %s; no return can be "
@@ -680,7 +668,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	r->org = c->world->orgs->units[idx].code;
 	r->period = handlers_strdup(c, period);
 	r->received_at_ms = c->now_ms;
-	r->on_time = on_time(month, c->world->due_day, c->now_ms);
+	r->on_time = c->now_ms < period_due_ms(month, c->world->due_day, c->world->zone);
 	r->dry_run = req->dry_run;
 	r->state = req->dry_run ? "" : "submitted";
 	pki_sha256_hex(c->request, c->request_len, sha);
@@ -1069,7 +1057,7 @@ static int handle_consolidate(struct call *c, const ProtobufCMessage *in, Protob
 		              req->compare);
 	if (parse_by(req->by, &q.by) != YB_OK)
 		return refuse(c, YB_INVALID_ARGUMENT, _("by '%s' is not org or month"), req->by);
-	q.current_month = period_current_month();
+	q.current_month = current_month(c);
 	q.accepted_only = req->accepted_only;
 	if (q.compare != CONSOL_NONE) {
 		struct period cmp =
@@ -1470,7 +1458,7 @@ static int handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		return refuse(c, YB_INVALID_ARGUMENT,
 		              _("page token '%s' is not one this server gave"), req->page_token);
 	ss.n_months = (size_t)period_length(&ss.p);
-	ss.current_month = period_current_month();
+	ss.current_month = current_month(c);
 	row_of = handlers_alloc(c, t->n * sizeof(int));
 	leaves = handlers_alloc(c, t->n * sizeof(int));
 	if (row_of == NULL || leaves == NULL)

@@ -22,6 +22,7 @@
 #include "pki.h"
 #include "status.h"
 #include "store.h"
+#include "tz.h"
 #include "audit.h"
 #include "yuebao.pb-c.h"
 
@@ -31,6 +32,7 @@ struct world {
 	struct catalog *cat;
 	struct pki_verifier *verifier; /* the CA and its CRL */
 	int due_day;                   /* returns for month M are due by this day of M+1 */
+	const struct tz *zone;         /* the deployment's time zone (the server's config) */
 	int outlier_factor;            /* warn above this × the 12-month median; 0 = off */
 	int stock_jump_pct;            /* warn when a stock moves more than this %; 0 = off */
 };

@@ -14,6 +14,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -168,6 +169,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	if (w == NULL)
 		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	w->due_day = s->cfg.due_day;
+	w->zone = s->cfg.zone;
 	w->outlier_factor = s->cfg.outlier_factor;
 	w->stock_jump_pct = s->cfg.stock_jump_pct;
 	if ((rc = orgtree_load(s->cfg.orgs_path, &w->orgs, eb)) != YB_OK ||
@@ -399,6 +401,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	ws.digest = digest;
 	ws.m = &m;
 	rep.call_id = req->call_id;
+	rep.time_zone = (char *)tz_name(world->zone);
 	c.now_ms = rpc_now_ms();
 	c.world = world;
 	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
@@ -490,7 +493,7 @@ finish:
 }
 
 /* Refuses a request before any handler: the reply and the outcome. */
-static nng_msg *refusal(const char *call_id, struct outcome *o)
+static nng_msg *refusal(const char *call_id, const struct tz *zone, struct outcome *o)
 {
 	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
 
@@ -498,6 +501,7 @@ static nng_msg *refusal(const char *call_id, struct outcome *o)
 	rep.status = (Yuebao__V1__Code)o->status;
 	rep.message = o->msg.msg;
 	rep.call_id = (char *)(call_id ? call_id : "");
+	rep.time_zone = (char *)tz_name(zone);
 	return reply_msg(&rep);
 }
 
@@ -678,7 +682,7 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 		goto done;
 refuse:
 	record_refusal(w, NULL, o, msg, raw, raw_len);
-	m = refusal(req ? req->call_id : NULL, o);
+	m = refusal(req ? req->call_id : NULL, cfg->zone, o);
 done:
 	if (req != NULL)
 		yuebao__v1__rpc_request__free_unpacked(req, NULL);
@@ -988,6 +992,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 
 	if (s == NULL)
 		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	assert(cfg->zone != NULL);
 	s->cfg = *cfg;
 	{
 		/* Prefer the writer, so a SIGHUP reload is not starved by a stream of reads. */
@@ -1030,8 +1035,8 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
 			goto fail;
-	log_line("yuebaod %s listening on %s with %d workers, database %s", YB_VERSION, s->url,
-	         s->n_workers, cfg->db_path);
+	log_line("yuebaod %s listening on %s with %d workers, database %s, time zone %s",
+	         YB_VERSION, s->url, s->n_workers, cfg->db_path, tz_name(cfg->zone));
 	*out = s;
 	return YB_OK;
 fail:

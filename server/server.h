@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "status.h"
+#include "tz.h"
 
 struct server_config {
 	/*
@@ -25,9 +26,15 @@ struct server_config {
 	int time_window_s;       /* accepted clock difference, default 300 */
 	size_t max_message;      /* bytes, default 1 MiB */
 	int due_day;             /* default 5 */
-	int outlier_factor;      /* default 3; 0 turns the median check off */
-	int stock_jump_pct;      /* default 50; 0 turns the stock check off */
-	int quiet;               /* no log line per request (the fuzz target) */
+	/*
+	 * The deployment's time zone, required (borrowed: outlives the server): deadlines,
+	 * "has the month begun" and every time shown to people follow its wall
+	 * clock, and every reply names it. The log stays in UTC.
+	 */
+	const struct tz *zone;
+	int outlier_factor; /* default 3; 0 turns the median check off */
+	int stock_jump_pct; /* default 50; 0 turns the stock check off */
+	int quiet;          /* no log line per request (the fuzz target) */
 };
 
 struct server;

@@ -19,6 +19,7 @@
 
 #include "i18n.h"
 #include "server.h"
+#include "tz.h"
 
 static const char usage_text[] =
     "usage: yuebaod --listen URL --db FILE --cert F --key F --ca F [--crl F]\n"
@@ -41,6 +42,9 @@ static const char usage_text[] =
     "  --time-window S   accepted client clock difference in seconds (default 300)\n"
     "  --max-message B   largest request in bytes (default 1048576)\n"
     "  --due-day D       returns for month M are due by day D of M+1 (default 5)\n"
+    "  --timezone ZONE   the office's IANA time zone (default Asia/Shanghai): deadlines,\n"
+    "                    the month in progress and every time shown to people follow\n"
+    "                    its clock, with the offset (+08:00); the log stays in UTC (Z)\n"
     "  --outlier-factor F  warn when a value is above F times the branch's median\n"
     "                    of the last 12 months (default 3; 0 = off)\n"
     "  --stock-jump P    warn when a stock (members_total...) moves more than P%\n"
@@ -50,8 +54,8 @@ static const char usage_text[] =
     "  -h, --help        this help\n"
     "  --version         print the version and exit\n"
     "\n"
-    "One line per request goes to standard error: time, method, caller, status,\n"
-    "milliseconds. Example:\n"
+    "One line per request goes to standard error: time (UTC, 2027-01-05T20:00:00.000Z),\n"
+    "method, caller, status, milliseconds. Example:\n"
     "  yuebaod --listen tls+tcp://127.0.0.1:7443 --db yuebao.db --cert pki/server.crt \\\n"
     "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n";
 
@@ -59,6 +63,7 @@ static const char usage_text[] =
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
 	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
+	char *timezone;
 };
 
 static char **setting(struct settings *st, const char *name)
@@ -81,6 +86,7 @@ static char **setting(struct settings *st, const char *name)
 	    {"due-day", offsetof(struct settings, due_day)},
 	    {"outlier-factor", offsetof(struct settings, outlier_factor)},
 	    {"stock-jump", offsetof(struct settings, stock_jump)},
+	    {"timezone", offsetof(struct settings, timezone)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -144,6 +150,7 @@ int main(int argc, char **argv)
 	    {"due-day", required_argument, NULL, 0},
 	    {"outlier-factor", required_argument, NULL, 0},
 	    {"stock-jump", required_argument, NULL, 0},
+	    {"timezone", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -152,6 +159,7 @@ int main(int argc, char **argv)
 	struct settings st = {0};
 	struct server_config cfg = {0};
 	struct server *srv = NULL;
+	struct tz *zone = NULL;
 	struct errbuf eb = {{0}};
 	sigset_t sigs;
 	long workers = 16, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
@@ -209,6 +217,10 @@ int main(int argc, char **argv)
 	    parse_int(st.outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
 	    parse_int(st.stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
+	if (tz_load(st.timezone ? st.timezone : TZ_DEFAULT, &zone, &eb) != YB_OK) {
+		fprintf(stderr, "yuebaod: --timezone: %s\n", eb.msg);
+		return 2;
+	}
 	cfg = (struct server_config){
 	    .listen_url = st.listen,
 	    .db_path = st.db,
@@ -224,6 +236,7 @@ int main(int argc, char **argv)
 	    .due_day = (int)due,
 	    .outlier_factor = (int)factor,
 	    .stock_jump_pct = (int)jump,
+	    .zone = zone,
 	};
 
 	/* Every thread inherits this mask; signals are taken only by sigwait below. */
@@ -244,6 +257,7 @@ int main(int argc, char **argv)
 	}
 	if (server_open(&cfg, &srv, &eb) != 0) {
 		fprintf(stderr, "yuebaod: %s\n", eb.msg);
+		tz_free(zone);
 		return 1;
 	}
 	for (;;) {
@@ -258,5 +272,6 @@ int main(int argc, char **argv)
 		break;
 	}
 	server_close(srv);
+	tz_free(zone);
 	return 0;
 }

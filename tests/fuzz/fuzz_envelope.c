@@ -233,6 +233,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char cmd[1024], db[320], cert[320], key[320], ca[320], crl[320];
 	struct errbuf eb = {{0}};
 	struct server_config cfg = {0};
+	static struct tz *zone; /* lives as long as the server: the whole run */
 	struct stat st;
 
 	(void)argc;
@@ -278,6 +279,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.outlier_factor = 3;
 	cfg.stock_jump_pct = 50;
 	cfg.quiet = getenv("YB_FUZZ_LOG") == NULL;
+	if (tz_load(TZ_DEFAULT, &zone, &eb) != YB_OK)
+		die("tz_load", &eb);
+	cfg.zone = zone;
 	if (server_open(&cfg, &srv, &eb) != YB_OK)
 		die("server_open", &eb);
 	return 0;

@@ -3,7 +3,8 @@
 # a fake clock (libfaketime) so that on time and late are deterministic:
 # three branches, one late, one rejected then corrected, one accepted then
 # an amendment refused, reopened and amended; status and history checked
-# field by field; who may review and read what; closing a period.
+# field by field; who may review and read what; closing a period; deadlines
+# and times on the office's clock (Beijing) while every machine runs on UTC.
 set -euo pipefail
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -123,7 +124,7 @@ test_second_week() {
 	check_eq "history CSV header" "$(head -1 <<<"$hist")" \
 		"revision,state,received_at,on_time,submitter,fingerprint,reason,code,before,after"
 	check_match "revision 1: rejected, on time, 81 values" "$hist" \
-		"^1,rejected,2026-07-03 10:00:[0-9]{2} \+0000,yes,\"O=yuebao-demo, OU=branch, CN=FY-DZB\",[0-9a-f]{64},,members_total,,"
+		"^1,rejected,2026-07-03T18:00:[0-9]{2}\+08:00,yes,\"O=yuebao-demo, OU=branch, CN=FY-DZB\",[0-9a-f]{64},,members_total,,"
 	check_eq "revision 1 lists every value it brought" "$(grep -c '^1,' <<<"$hist")" "81"
 	# (the submitter, quoted, spans fields 5-7 for cut; the fingerprint is field 8)
 	check_eq "revision 2 changed only study_sessions, with its reason" \
@@ -176,11 +177,77 @@ test_close_period() {
 		"1,0"
 }
 
+# The office keeps Beijing time (the default time zone) while the daemon and
+# the clients run with TZ=UTC: 2026-12-31T17:00Z is already January there,
+# and a return sent at 2027-01-05T20:00Z (04:00 on the 6th in Beijing) is
+# late for a day-5 deadline. Every time shown says +08:00; CSV and JSON carry
+# RFC 3339; the daemon's log stays in UTC.
+test_office_time_zone() {
+	local db="$TMP/tz.db" log="$TMP/tz.log" out
+	yb_stop_daemon
+	at "2026-12-31 17:00:00"
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$log"
+	check_exit "01:00 on 1 January in Beijing: January has begun there" 0 "revision 1, on time" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-06.csv" --period 2027-01
+	check_exit "December, sent the same hour, is on time, received at +08:00" 0 \
+		"revision 1, on time, received 2027-01-01 01:00:[0-9]{2} \+08:00" \
+		yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-06.csv" --period 2026-12
+	yb_stop_daemon
+
+	at "2027-01-05 20:00:00"
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$log"
+	check_exit "04:00 on the 6th in Beijing is late for a day-5 deadline" 0 \
+		"revision 1, late, received 2027-01-06 04:00:[0-9]{2} \+08:00" \
+		yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-06.csv" --period 2026-12
+	check_match "the daemon's log stays in UTC" "$(grep Submit "$log" | tail -1)" \
+		"^2027-01-05T20:00:[0-9]{2}\.[0-9]{3}Z "
+	check_match "ping names the office's zone and clock" "$(yb_as branch FY-DZB ping 2>&1)" \
+		"server time 2027-01-06 04:00:[0-9]{2} \+08:00, time zone Asia/Shanghai"
+	check_match "show: received at +08:00, late" \
+		"$(yb_as branch FY-DZB show --period 2026-12 2>&1)" \
+		"received 2027-01-06 04:00:[0-9]{2} \+08:00 \(late\)"
+	check_match "history: received at +08:00, late" \
+		"$(yb_as branch FY-DZB history --period 2026-12 2>&1)" \
+		"revision 1: submitted, received 2027-01-06 04:00:[0-9]{2} \+08:00 \(late\)"
+	check_match "history JSON: RFC 3339" \
+		"$(yb_as branch FY-DZB history --period 2026-12 --format json 2>&1)" \
+		'"received_at": "2027-01-06T04:00:[0-9]{2}\+08:00"'
+	out=$(yb_as central JGDW status --org FY-DZZ --period 2026-12 --format json 2>&1 | tr -d ' \n') || true
+	check_match "status JSON: RFC 3339, late" "$out" \
+		'"org":"FY-DZB",[^]]*"on_time":false,"received_at":"2027-01-06T04:00:[0-9]{2}\+08:00"'
+	check_match "status CSV: RFC 3339 on the office's clock" \
+		"$(yb_as central JGDW status --org FY-DZZ --period 2026-12 --format csv 2>/dev/null)" \
+		"^FY-ZXJ,.*,2026-12,submitted,1,yes,2027-01-01T01:00:[0-9]{2}\+08:00,no$"
+	# 2 of 6 returns present, 1 of 6 on time (16.66...%), 2 of 12 (16.66...%).
+	check_match "status rounds its rates like every other rate" \
+		"$(yb_as central JGDW status --org FY-DZZ --period 2026Q4 2>&1)" \
+		"completeness 33.3% \(2 of 6 returns\), timeliness 16.7% \(1 on time\)"
+	yb_as central JGDW consolidate --org FY-DZZ --period 2026H2 --format csv >/dev/null 2>"$TMP/err" || true
+	check_eq "consolidate rounds completeness too" "$(cat "$TMP/err")" \
+		"FY-DZZ 2026H2: 2 of 12 returns (16.7%)"
+	yb_as central JGDW review --org FY-DZB --period 2026-12 --accept >/dev/null 2>&1 || true
+	check_exit "a refusal names the time of the acceptance at +08:00" 1 \
+		"accepted by O=yuebao-demo, OU=central, CN=JGDW on 2027-01-06 04:0[0-9] \+08:00" \
+		yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-06.csv" --period 2026-12 --reason "again"
+	yb_stop_daemon
+
+	check_exit "an unknown time zone is refused at start" 2 \
+		"unknown time zone 'Asia/Shangai'.*Asia/Shanghai" \
+		"$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$YB_PKI/server.crt" \
+		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --orgs "$ORGS" --timezone Asia/Shangai
+	printf '[yuebaod]\ntimezone = UTC\n' >"$TMP/utc.ini"
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$log" --config "$TMP/utc.ini"
+	check_exit "with timezone = UTC in the INI file, 20:00Z on the 5th is on time" 0 \
+		"revision 1, on time, received 2027-01-05 20:00:[0-9]{2} \+00:00" \
+		yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-06.csv" --period 2026-12
+}
+
 main() {
 	test_first_week
 	test_second_week
 	test_reopen_and_accepted_only
 	test_close_period
+	test_office_time_zone
 	yb_stop_daemon
 	check_eq "the daemon stopped cleanly" "$YB_DAEMON_STATUS" "0"
 	assert_summary

@@ -233,17 +233,26 @@ static void test_prev(void **state)
 	assert_string_equal(text(period_prev(&p)), "2025-11..2026-01");
 }
 
-static void test_current_month(void **state)
+/* 2027-01-05T20:00:00Z is 2027-01-06 04:00 in Beijing: past a day-5 deadline there. */
+static void test_deadline_in_the_office_zone(void **state)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	int m = period_current_month();
+	const int64_t sent = 1799179200; /* 2027-01-05T20:00:00Z */
+	const int dec = period_month(2026, 12);
+	struct errbuf eb = {{0}};
+	struct tz *bj = NULL;
 
 	(void)state;
-	assert_non_null(localtime_r(&now, &tm));
-	/* Allow for the month turning over between the two calls. */
-	assert_true(m == period_month(tm.tm_year + 1900, tm.tm_mon + 1) ||
-	            m + 1 == period_month(tm.tm_year + 1900, tm.tm_mon + 1));
+	if (tz_load("Asia/Shanghai", &bj, &eb) != YB_OK)
+		fail_msg("%s", eb.msg);
+	/* Due before 2027-01-06 00:00 +08:00 = 2027-01-05T16:00Z; in UTC, 8 hours later. */
+	assert_int_equal(period_due_ms(dec, 5, bj), (int64_t)1799164800 * 1000);
+	assert_int_equal(period_due_ms(dec, 5, tz_utc()), (int64_t)1799193600 * 1000);
+	assert_true(sent * 1000 >= period_due_ms(dec, 5, bj));
+	assert_true(sent * 1000 < period_due_ms(dec, 5, tz_utc()));
+	/* 2026-12-31T16:30Z: the new year has begun in Beijing, not yet in UTC. */
+	assert_int_equal(period_month_at(bj, 1798734600), period_month(2027, 1));
+	assert_int_equal(period_month_at(tz_utc(), 1798734600), dec);
+	tz_free(bj);
 }
 
 int main(void)
@@ -259,7 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_length),
 	    cmocka_unit_test(test_yoy),
 	    cmocka_unit_test(test_prev),
-	    cmocka_unit_test(test_current_month),
+	    cmocka_unit_test(test_deadline_in_the_office_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
