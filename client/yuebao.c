@@ -453,18 +453,42 @@ static int check_format(const char *cmd, const char *s, enum output_format *fmt)
 	return 0;
 }
 
-static int check_period(const char *cmd, const char *p, bool month_only)
+/* Checks --period P of a command over any period: month, quarter, ..., range. */
+static int check_period(const char *cmd, const char *p)
 {
 	struct errbuf eb = {{0}};
 	struct period per;
-	int m;
 
 	if (p == NULL)
 		return usage_error(cmd, "--period is required");
-	if ((month_only ? period_parse_month(p, &m, &eb) : period_parse(p, &per, &eb)) != YB_OK) {
+	if (period_parse(p, &per, &eb) != YB_OK) {
 		fprintf(stderr, "yuebao %s: %s\n", cmd, eb.msg);
 		return usage_hint(cmd);
 	}
+	return 0;
+}
+
+/*
+ * Checks --period *p of a month-only command, in any form a clerk types
+ * (2026-6, 2026/06, 202606, 2026年6月), and points *p at its canonical text
+ * written into canon[PERIOD_TEXT_MAX]: the daemon, its log and the signed
+ * request all see "2026-06". *month (may be NULL) gets the month number.
+ */
+static int check_month(const char *cmd, const char **p, char *canon, int *month)
+{
+	struct errbuf eb = {{0}};
+	int m;
+
+	if (*p == NULL)
+		return usage_error(cmd, "--period is required");
+	if (period_parse_month(*p, &m, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao %s: %s\n", cmd, eb.msg);
+		return usage_hint(cmd);
+	}
+	period_format_month(m, canon, PERIOD_TEXT_MAX);
+	*p = canon;
+	if (month != NULL)
+		*month = m;
 	return 0;
 }
 
@@ -518,15 +542,14 @@ static int cmd_catalog(struct client *cl, int argc, char **argv)
  * The stocks (`last` elements) of the return for the month before, to start
  * a template from; *prev stays NULL when there is none.
  */
-static int previous_return(struct client *cl, const char *org, const char *period,
+static int previous_return(struct client *cl, const char *org, int month,
                            Yuebao__V1__ReturnRevision **prev)
 {
 	Yuebao__V1__GetReturnRequest req = YUEBAO__V1__GET_RETURN_REQUEST__INIT;
 	char before[PERIOD_TEXT_MAX];
-	int month, rc;
+	int rc;
 
 	*prev = NULL;
-	period_parse_month(period, &month, NULL);
 	period_format_month(month - 1, before, sizeof(before));
 	req.org = (char *)(org ? org : "");
 	req.period = before;
@@ -553,16 +576,17 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 	Yuebao__V1__ReturnRevision *prev = NULL;
 	struct catalog *cat = NULL;
 	FILE *f = stdout;
+	char canon[PERIOD_TEXT_MAX];
 	size_t filled = 0;
-	int npos, rc;
+	int npos, month, rc;
 
 	if ((rc = parse_opts("template", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("template", period, true)) != 0)
+	if ((rc = check_month("template", &period, canon, &month)) != 0)
 		return rc;
 	if ((rc = fetch_catalog(cl, &cat)) != 0)
 		return rc;
-	if (from_previous && (rc = previous_return(cl, org, period, &prev)) != 0)
+	if (from_previous && (rc = previous_return(cl, org, month, &prev)) != 0)
 		goto done;
 	if (output != NULL && (f = fopen(output, "wx")) == NULL) {
 		fprintf(stderr, _("yuebao template: cannot create %s: %s\n"), output,
@@ -574,6 +598,10 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 	if (f != stdout)
 		fputs("\xEF\xBB\xBF", f);
 	fputs("code,name,unit,value\n", f);
+	/* The month travels with the data (returnfile.h: why 202606). */
+	fprintf(f, "%s,", CATALOG_PERIOD_CODE);
+	output_csv_field(f, _("month of this return (as 202606)"));
+	fprintf(f, ",,%04d%02d\n", period_month_year(month), period_month_mon(month));
 	for (size_t i = 0; i < cat->n_elements; i++) {
 		const struct catalog_element *e = &cat->elements[i];
 		const char *value = "";
@@ -605,13 +633,13 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 		if (org != NULL)
 			fprintf(stderr,
 			        _("wrote %s: fill in the value column for %s of %s, then: yuebao "
-			          "submit %s --period %s\n"),
-			        output, period, org, output, period);
+			          "submit %s --org %s\n"),
+			        output, period, org, output, org);
 		else
 			fprintf(stderr,
 			        _("wrote %s: fill in the value column for %s, then: yuebao "
-			          "submit %s --period %s\n"),
-			        output, period, output, period);
+			          "submit %s\n"),
+			        output, period, output);
 	}
 	rc = 0;
 done:
@@ -619,6 +647,38 @@ done:
 		yuebao__v1__return_revision__free_unpacked(prev, NULL);
 	catalog_free(cat);
 	return rc;
+}
+
+/*
+ * Settles the month of the return rf read from path: *month is the month
+ * --period gave, or -1. The month the file's period row names must agree
+ * with it, and stands in for it when --period was not given. Writes the
+ * month's canonical text into canon[PERIOD_TEXT_MAX], "" when neither names
+ * one (*month stays -1). Returns 0, or EXIT_INVALID (said why) when the two
+ * differ: a June file submitted as May is refused, never filed as May.
+ */
+static int settle_month(const char *cmd, const char *path, const struct returnfile *rf, int *month,
+                        char *canon)
+{
+	char in_file[PERIOD_TEXT_MAX];
+
+	canon[0] = '\0';
+	if (rf->month_line > 0) {
+		period_format_month(rf->month, in_file, sizeof(in_file));
+		if (*month >= 0 && *month != rf->month) {
+			period_format_month(*month, canon, PERIOD_TEXT_MAX);
+			fprintf(stderr,
+			        _("yuebao %s: %s: line %zu: the file is the return for %s, but "
+			          "--period is %s: check which month you mean (the period row of "
+			          "the file, or --period)\n"),
+			        cmd, path, rf->month_line, in_file, canon);
+			return EXIT_INVALID;
+		}
+		*month = rf->month;
+	}
+	if (*month >= 0)
+		period_format_month(*month, canon, PERIOD_TEXT_MAX);
+	return 0;
 }
 
 static void print_findings(FILE *f, const struct catalog_findings *fs)
@@ -635,21 +695,25 @@ static void print_findings(FILE *f, const struct catalog_findings *fs)
 
 static int cmd_validate(struct client *cl, int argc, char **argv)
 {
-	const char *catalog_dir = NULL, *pos[1];
-	struct opt_spec specs[] = {{"catalog", 1, &catalog_dir, NULL}, {NULL, 0, NULL, NULL}};
+	const char *catalog_dir = NULL, *period = NULL, *pos[1];
+	struct opt_spec specs[] = {{"catalog", 1, &catalog_dir, NULL},
+	                           {"period", 1, &period, NULL},
+	                           {NULL, 0, NULL, NULL}};
 	struct catalog *cat = NULL;
 	struct returnfile *rf = NULL;
 	struct catalog_values vals = {0};
 	struct catalog_findings fs = {0};
 	struct errbuf eb = {{0}};
-	char dir[PATH_MAX], where[PATH_MAX + 64];
-	int npos, rc;
+	char dir[PATH_MAX], where[PATH_MAX + 64], canon[PERIOD_TEXT_MAX];
+	int npos, rc, month = -1;
 
 	(void)cl;
 	if ((rc = parse_opts("validate", argc, argv, specs, pos, 1, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (npos != 1)
 		return usage_error("validate", "give the file to check");
+	if (period != NULL && (rc = check_month("validate", &period, canon, &month)) != 0)
+		return rc;
 	if (catalog_dir != NULL) {
 		snprintf(dir, sizeof(dir), "%s", catalog_dir);
 		snprintf(where, sizeof(where), _("catalog %s"), dir);
@@ -683,12 +747,32 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 		catalog_free(cat);
 		return EXIT_INVALID;
 	}
+	if ((rc = settle_month("validate", pos[0], rf, &month, canon)) != 0) {
+		returnfile_free(rf);
+		catalog_free(cat);
+		return rc;
+	}
 	rc = catalog_check(cat, rf->entries, rf->n, &vals, &fs);
-	fprintf(stderr, _("checked %s against %s\n"), pos[0], where);
+	if (canon[0] != '\0')
+		fprintf(stderr, _("checked %s, the return for %s, against %s\n"), pos[0], canon,
+		        where);
+	else
+		fprintf(stderr, _("checked %s against %s\n"), pos[0], where);
 	print_findings(stdout, &fs);
 	if (rc == YB_OK) {
-		char nv[64], nw[64], ns[64];
-		snprintf(nv, sizeof(nv), rf->n == 1 ? _("%zu value") : _("%zu values"), rf->n);
+		char nv[128], nw[64], ns[64];
+		size_t given = 0, blank;
+
+		/* The values given, not the rows: blank ones are not reported. */
+		for (size_t i = 0; i < vals.n; i++)
+			given += vals.present[i];
+		blank = cat->n_elements - given;
+		snprintf(nv, sizeof(nv), given == 1 ? _("%zu value") : _("%zu values"), given);
+		if (blank > 0)
+			snprintf(nv + strlen(nv), sizeof(nv) - strlen(nv),
+			         blank == 1 ? _(" (%zu element not reported)")
+			                    : _(" (%zu elements not reported)"),
+			         blank);
 		snprintf(nw, sizeof(nw), fs.warnings == 1 ? _("%zu warning") : _("%zu warnings"),
 		         fs.warnings);
 		snprintf(ns, sizeof(ns),
@@ -719,18 +803,27 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 	Yuebao__V1__Value *vals = NULL, **list = NULL;
 	struct returnfile *rf = NULL;
 	struct errbuf eb = {{0}};
-	char when[TZ_TEXT_MAX];
-	int npos, rc;
+	char when[TZ_TEXT_MAX], canon[PERIOD_TEXT_MAX];
+	int npos, rc, month = -1;
 
 	if ((rc = parse_opts("submit", argc, argv, specs, pos, 1, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (npos != 1)
 		return usage_error("submit", "give the return file to submit");
-	if ((rc = check_period("submit", period, true)) != 0)
+	if (period != NULL && (rc = check_month("submit", &period, canon, &month)) != 0)
 		return rc;
 	if (returnfile_read(pos[0], &rf, &eb) != YB_OK) {
 		fprintf(stderr, "yuebao submit: %s\n", eb.msg);
 		return EXIT_INVALID;
+	}
+	if ((rc = settle_month("submit", pos[0], rf, &month, canon)) != 0)
+		goto done;
+	if (month < 0) {
+		rc = usage_error("submit",
+		                 "--period is required: %s does not name its month (it has no "
+		                 "period row)",
+		                 pos[0]);
+		goto done;
 	}
 	vals = calloc(rf->n + 1, sizeof(*vals));
 	list = calloc(rf->n + 1, sizeof(*list));
@@ -746,7 +839,7 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 		list[i] = &vals[i];
 	}
 	req.org = (char *)(org ? org : "");
-	req.period = (char *)period;
+	req.period = canon;
 	req.reason = (char *)(reason ? reason : "");
 	req.dry_run = dry_run;
 	req.values = list;
@@ -789,11 +882,12 @@ static int cmd_show(struct client *cl, int argc, char **argv)
 	Yuebao__V1__ReturnRevision *r = NULL;
 	struct catalog *cat = NULL;
 	enum output_format fmt;
+	char canon[PERIOD_TEXT_MAX];
 	int npos, rc;
 
 	if ((rc = parse_opts("show", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("show", period, true)) != 0 ||
+	if ((rc = check_month("show", &period, canon, NULL)) != 0 ||
 	    (rc = check_format("show", format, &fmt)) != 0)
 		return rc;
 	if (revision != NULL) {
@@ -833,7 +927,7 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 
 	if ((rc = parse_opts("consolidate", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("consolidate", period, false)) != 0 ||
+	if ((rc = check_period("consolidate", period)) != 0 ||
 	    (rc = check_format("consolidate", format, &fmt)) != 0)
 		return rc;
 	if (compare != NULL && strcmp(compare, "yoy") != 0 && strcmp(compare, "prev") != 0)
@@ -926,12 +1020,13 @@ static int cmd_history(struct client *cl, int argc, char **argv)
 	Yuebao__V1__HistoryRequest req = YUEBAO__V1__HISTORY_REQUEST__INIT;
 	Yuebao__V1__HistoryReply **pages = NULL;
 	enum output_format fmt;
+	char canon[PERIOD_TEXT_MAX];
 	size_t n = 0;
 	int npos, rc;
 
 	if ((rc = parse_opts("history", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("history", period, true)) != 0 ||
+	if ((rc = check_month("history", &period, canon, NULL)) != 0 ||
 	    (rc = check_format("history", format, &fmt)) != 0 ||
 	    (rc = parse_page_size("history", psize, &req.page_size)) != 0)
 		return rc;
@@ -961,7 +1056,7 @@ static int cmd_status(struct client *cl, int argc, char **argv)
 
 	if ((rc = parse_opts("status", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("status", period, false)) != 0 ||
+	if ((rc = check_period("status", period)) != 0 ||
 	    (rc = check_format("status", format, &fmt)) != 0 ||
 	    (rc = parse_page_size("status", psize, &req.page_size)) != 0)
 		return rc;
@@ -985,11 +1080,12 @@ static int cmd_review(struct client *cl, int argc, char **argv)
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ReviewRequest req = YUEBAO__V1__REVIEW_REQUEST__INIT;
 	Yuebao__V1__ReviewReply *r = NULL;
+	char canon[PERIOD_TEXT_MAX];
 	int npos, rc;
 
 	if ((rc = parse_opts("review", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("review", period, true)) != 0)
+	if ((rc = check_month("review", &period, canon, NULL)) != 0)
 		return rc;
 	if (org == NULL)
 		return usage_error("review",
@@ -1023,7 +1119,7 @@ static int cmd_close(struct client *cl, int argc, char **argv)
 
 	if ((rc = parse_opts("close", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = check_period("close", period, false)) != 0)
+	if ((rc = check_period("close", period)) != 0)
 		return rc;
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)period;
@@ -1198,7 +1294,7 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if ((rc = check_format("audit", format, &fmt)) != 0 ||
-	    (period != NULL && (rc = check_period("audit", period, false)) != 0))
+	    (period != NULL && (rc = check_period("audit", period)) != 0))
 		return rc;
 	if (since != NULL) {
 		struct tm tm = {0};
@@ -1384,39 +1480,54 @@ static const struct command commands[] = {
         "\n"
         "Writes an empty return for the month, one row per element of the catalog,\n"
         "to standard output or to a new FILE (UTF-8 with a byte-order mark, so that\n"
-        "Excel shows the Chinese names). Fill in the value column (leave a value blank\n"
-        "when it was not reported), save it as CSV (CSV UTF-8 or plain CSV both work)\n"
-        "and submit it. --from-previous fills in the stocks (members_total and the\n"
-        "other `last` elements) from your return for the month before.\n"
+        "Excel shows the Chinese names). The row under the header, `period`, names\n"
+        "the month (202606: a number Excel keeps as it is), so `submit` needs no\n"
+        "--period and refuses the file for another month. Fill in the value column\n"
+        "(leave a value blank when it was not reported, but fill in at least one),\n"
+        "save it as CSV (CSV UTF-8 or plain CSV both work) and submit it.\n"
+        "--from-previous fills in the stocks (members_total and the other `last`\n"
+        "elements) from your return for the month before. The month may be written\n"
+        "2026-06, 2026-6, 2026/06, 202606 or 2026年6月.\n"
         "\n"
-        "Example:\n"
-        "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n")},
+        "Examples:\n"
+        "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n"
+        "  yuebao template --period 2026年6月 > 2026-06.csv\n")},
     {"validate", cmd_validate, N_("check a filled-in CSV offline against the catalog"),
-     N_("usage: yuebao validate FILE [--catalog DIR]\n"
+     N_("usage: yuebao validate FILE [--period YYYY-MM] [--catalog DIR]\n"
         "\n"
         "Checks a return without sending it: unknown or duplicate codes, values that\n"
-        "are not numbers, negative, fractional where whole numbers are due, out of\n"
-        "range, and every rule of the catalog. Uses the catalog cached by the last\n"
-        "`yuebao catalog` (or the one shipped with yuebao), or DIR.\n"
+        "are not numbers (with a percent sign, or N/A: the message says what to\n"
+        "write instead), negative, fractional where whole numbers are due, out of\n"
+        "range, a file with no value filled in at all, and every rule of the\n"
+        "catalog. Counts the values given; blank ones are not reported, not zero.\n"
+        "With --period, also that the month in the file's period row is that month.\n"
+        "Uses the catalog cached by the last `yuebao catalog` (or the one shipped\n"
+        "with yuebao), or DIR.\n"
         "Exit code 4 when the file has errors.\n"
         "\n"
-        "Example:\n"
-        "  yuebao validate 2026-06.csv\n")},
+        "Examples:\n"
+        "  yuebao validate 2026-06.csv\n"
+        "  yuebao validate 2026-06.csv --period 2026-06\n")},
     {"submit", cmd_submit, N_("upload a return; prints the receipt and any warnings"),
      N_("usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]\n"
         "                          [--receipt FILE]\n"
         "\n"
         "Sends the return in FILE (CSV with at least the columns code,value) for the\n"
-        "month. The first submission is revision 1; a later one amends it and needs\n"
-        "--reason. --dry-run runs the server's full validation and stores nothing.\n"
+        "month. A file made by `yuebao template` names its month in its period row:\n"
+        "then --period may be left out, and a --period for another month is refused\n"
+        "(exit 4). The month may be written 2026-06, 2026-6, 2026/06, 202606 or\n"
+        "2026年6月. A file with no value filled in is refused. The first submission\n"
+        "is revision 1; a later one amends it and needs --reason. --dry-run runs the\n"
+        "server's full validation and stores nothing.\n"
         "Prints the receipt: revision, on time or late, and the SHA-256 of the signed\n"
         "request the server stored, and keeps the receipt of its audit entry (in\n"
         "~/.local/share/yuebao/receipts, or --receipt FILE) for `yuebao audit prove`.\n"
         "Exit code 4 when the server refuses the data.\n"
         "\n"
         "Examples:\n"
-        "  yuebao submit 2026-06.csv --period 2026-06\n"
-        "  yuebao submit 2026-06.csv --period 2026-06 --reason \"corrected study_sessions\"\n")},
+        "  yuebao submit 2026-06.csv\n"
+        "  yuebao submit old-2026-06.csv --period 2026-06\n"
+        "  yuebao submit 2026-06.csv --reason \"corrected study_sessions\"\n")},
     {"show", cmd_show, N_("one return"),
      N_("usage: yuebao show --period YYYY-MM [--org CODE] [--revision N]\n"
         "                   [--format table|csv|json]\n"

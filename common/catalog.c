@@ -276,6 +276,11 @@ static int new_code(const struct loader *ld, const char *code)
 		           _("invalid code '%s': a lower-case letter, then up to %d lower-case "
 		             "letters, digits or '_'"),
 		           shown(code, b, sizeof(b)), CODE_MAX - 1);
+	if (strcmp(code, CATALOG_PERIOD_CODE) == 0)
+		return bad(ld, "code",
+		           _("'%s' is reserved: a return file names its month in a row with "
+		             "this code"),
+		           code);
 	s = slot_find(ld->ci, code);
 	if (s != NULL)
 		return bad(ld, "code",
@@ -779,43 +784,124 @@ static void fmt_value(const struct catalog_element *e, int64_t v, char *buf, siz
 		snprintf(buf, len, "?");
 }
 
+/*
+ * True for "95%", "12.5 %", "95％" (full-width): a number that is only
+ * wrong by its percent sign.
+ */
+static bool percent_number(const char *s)
+{
+	size_t n = strlen(s);
+	bool digits = false;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 1 && s[n - 1] == '%')
+		n -= 1;
+	else if (n >= 3 && memcmp(s + n - 3, "\xEF\xBC\x85", 3) == 0) /* ％ */
+		n -= 3;
+	else
+		return false;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == ','))
+			return false;
+		digits |= s[i] >= '0' && s[i] <= '9';
+	}
+	return digits;
+}
+
+/*
+ * True for what clerks write for "nothing to report" ("N/A", "-", "无"),
+ * which the return says by a blank cell. The value is trimmed (sheet.h).
+ */
+static bool not_applicable(const char *s)
+{
+	static const char *const words[] = {
+	    "n/a",
+	    "na",
+	    "n.a.",
+	    "#n/a",
+	    "none",
+	    "null",
+	    "nil",
+	    "-",
+	    "--",
+	    "/",
+	    "\xE2\x80\x94",             /* — em dash */
+	    "\xE2\x80\x94\xE2\x80\x94", /* —— */
+	    "\xE2\x80\x93",             /* – en dash */
+	    "\xEF\xBC\x8D",             /* － full-width hyphen */
+	    "\xEF\xBC\x8F",             /* ／ full-width slash */
+	    "\xE6\x97\xA0",             /* 无 */
+	    "\xE6\x9A\x82\xE6\x97\xA0", /* 暂无 */
+	    "\xE6\xB2\xA1\xE6\x9C\x89", /* 没有 */
+	    "\xE7\xA9\xBA",             /* 空 */
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (ascii_ieq(s, words[i]))
+			return true;
+	return false;
+}
+
+/* "seminars (专题研讨场次)": an element as a message names it, in the reader's language. */
+static const char *element_label(const struct catalog_element *e, char *buf, size_t len)
+{
+	/* TRANSLATORS: an element's code, then its name */
+	snprintf(buf, len, _("%s (%s)"), e->code,
+	         i18n_language() == I18N_CHINESE ? e->name_zh : e->name_en);
+	return buf;
+}
+
 /* Checks one entry's value; on success sets *v. Adds a finding otherwise. */
 static int check_value(const struct catalog_element *e, const struct catalog_entry *en,
                        struct catalog_findings *f, int64_t *v, bool *ok)
 {
 	int maxdec = e->type == CATALOG_INT ? 0 : 2;
 	struct errbuf deb;
-	char b[64], lim[32], got[32];
+	char b[64], lim[32], got[32], who[256];
 
 	*ok = false;
 	shown(en->value, b, sizeof(b));
+	element_label(e, who, sizeof(who));
 	if (dec_parse_entry(en->value, maxdec, v, &deb) == YB_OK) {
 		if (*v < 0)
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
 			                   _("%s: \"%s\" is negative; values cannot be negative"),
-			                   e->code, b);
+			                   who, b);
 		if (e->has_min && *v < e->min) {
 			fmt_value(e, e->min, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   _("%s: %s is below the minimum %s"), e->code, got, lim);
+			                   _("%s: %s is below the minimum %s"), who, got, lim);
 		}
 		if (e->has_max && *v > e->max) {
 			fmt_value(e, e->max, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
 			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-			                   _("%s: %s is above the maximum %s"), e->code, got, lim);
+			                   _("%s: %s is above the maximum %s"), who, got, lim);
 		}
 		*ok = true;
 		return YB_OK;
 	}
-	/* dec_parse_entry says precisely what is wrong; only the sign is ours to judge. */
+	/* dec_parse_entry says precisely what is wrong; the sign, a percent
+	 * sign and "nothing to report" written as a word are ours to judge. */
 	if (negative_number(en->value))
 		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
-		                   _("%s: \"%s\" is negative; values cannot be negative"), e->code,
-		                   b);
-	/* TRANSLATORS: an element code, then what is wrong with its value */
-	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, _("%s: %s"), e->code,
+		                   _("%s: \"%s\" is negative; values cannot be negative"), who, b);
+	if (percent_number(en->value))
+		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+		                   _("%s: \"%s\" is not a number: drop the %% sign"), who, b);
+	if (not_applicable(en->value))
+		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+		                   _("%s: \"%s\" is not a number: leave the cell empty when there "
+		                     "is nothing to report"),
+		                   who, b);
+	/* TRANSLATORS: an element's code and name, then what is wrong with its value */
+	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, _("%s: %s"), who,
 	                   deb.msg);
 }
 
@@ -937,12 +1023,18 @@ static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
 	                   r->code);
 }
 
+/* A value left blank: not reported. */
+static bool blank(const char *value)
+{
+	return value[strspn(value, " \t\r\n")] == '\0';
+}
+
 int catalog_check(const struct catalog *c, const struct catalog_entry *entries, size_t n,
                   struct catalog_values *values, struct catalog_findings *findings)
 {
 	size_t *seen = NULL; /* line+1 of each element's first entry, 0 = none yet */
 	bool *invalid = NULL;
-	size_t ne;
+	size_t ne, given = 0; /* entries with a value, right or wrong */
 	int rc = YB_OK;
 
 	if (c == NULL || values == NULL || findings == NULL || (entries == NULL && n > 0))
@@ -965,11 +1057,13 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		const char *value = en->value ? en->value : "";
 		struct catalog_entry e2 = {code, value, en->line};
 		const struct code_slot *s;
-		char b[80];
+		char b[256];
 		int k;
 		bool ok;
 		int64_t v;
 
+		if (!blank(value))
+			given++;
 		if (*code == '\0') {
 			rc = add_finding(findings, FINDING_ERROR, en->line, "", value,
 			                 _("no element code given"));
@@ -995,20 +1089,21 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 			continue;
 		}
 		if (seen[k] != 0) {
+			element_label(&c->elements[k], b, sizeof(b));
 			if (seen[k] > 1)
 				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 _("%s: given twice (first on line %zu)"), code,
+				                 _("%s: given twice (first on line %zu)"), b,
 				                 seen[k] - 1);
 			else
 				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 _("%s: given more than once"), code);
+				                 _("%s: given more than once"), b);
 			if (rc != YB_OK)
 				goto out;
 			continue;
 		}
 		seen[k] = en->line + 1;
-		if (value[strspn(value, " \t\r\n")] == '\0')
-			continue; /* blank: not reported */
+		if (blank(value))
+			continue; /* not reported */
 		rc = check_value(&c->elements[k], &e2, findings, &v, &ok);
 		if (rc != YB_OK)
 			goto out;
@@ -1020,7 +1115,14 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		}
 	}
 
-	{
+	if (given == 0) {
+		/* Every rule would only be "skipped": the one thing to say is this. */
+		rc = add_finding(findings, FINDING_ERROR, 0, "", "",
+		                 _("no value is filled in: every value cell is blank; fill in "
+		                   "the value column (leave blank only what was not reported)"));
+		if (rc != YB_OK)
+			goto out;
+	} else {
 		struct check_ctx x = {c, values, invalid};
 		for (size_t i = 0; i < c->n_rules; i++)
 			if ((rc = check_rule(&x, &c->rules[i], findings)) != YB_OK)

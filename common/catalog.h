@@ -79,12 +79,11 @@ struct catalog {
 
 /*
  * Loads DIR/elements.csv, DIR/indicators.csv and DIR/rules.csv. Checks: all
- * columns present; codes unique across elements and indicators and of the
- * form [a-z][a-z0-9_]{0,63}; type int|amount; aggregation sum|last; min/max
- * parse for the type; formulas parse and name only elements; decimals 0..6;
- * change percent|points; rules parse and name only elements; severity
- * error|warning. Returns YB_INVALID_ARGUMENT with eb like
- * "indicators.csv: line 4, column formula: unknown element 'foo'".
+ * columns present; codes unique across elements and indicators, of the
+ * form [a-z][a-z0-9_]{0,63} and not CATALOG_PERIOD_CODE; type int|amount; aggregation sum|last;
+ * min/max parse for the type; formulas parse and name only elements; decimals 0..6; change
+ * percent|points; rules parse and name only elements; severity error|warning. Returns
+ * YB_INVALID_ARGUMENT with eb like "indicators.csv: line 4, column formula: unknown element 'foo'".
  * The caller owns *out (catalog_free).
  */
 int catalog_load_dir(const char *dir, struct catalog **out, struct errbuf *eb);
@@ -102,6 +101,13 @@ void catalog_free(struct catalog *c);
  * once installed. YB_EIO with a hint to give --catalog when it is missing.
  */
 int catalog_default_dir(char *buf, size_t len, struct errbuf *eb);
+
+/*
+ * The code of the row in which a return file names its month (see
+ * returnfile.h); reserved: the loader refuses it as an element or indicator
+ * code.
+ */
+#define CATALOG_PERIOD_CODE "period"
 
 /* Index of the element with this code, or -1. */
 int catalog_find_element(const struct catalog *c, const char *code);
@@ -151,7 +157,16 @@ void catalog_values_free(struct catalog_values *v);
  * code, duplicate code, non-numeric or negative value, fractional value for
  * an int, more than two decimals for an amount, value below min / above max,
  * violated rule (error or warning by its severity) and skipped rule (a
- * missing operand). Returns YB_OK when there are no errors (warnings allowed),
+ * missing operand). A value message names the element by code and name, in
+ * the reader's language ("line 5: seminars (专题研讨场次): ..."), and says
+ * what to do for what clerks commonly write: "95%" (drop the % sign),
+ * "N/A", "-", "无" and the like (leave the cell empty).
+ *
+ * Any number of values may be blank (not reported, SPEC §5), but not all:
+ * a return without a single value (no entries, or every value blank) is one
+ * error, "no value is filled in", and its rules are not evaluated.
+ *
+ * Returns YB_OK when there are no errors (warnings allowed),
  * YB_INVALID_ARGUMENT when findings->errors > 0, YB_ENOMEM on allocation
  * failure.
  */

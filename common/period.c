@@ -19,6 +19,10 @@
 static const char forms_hint[] =
     N_("use 2026-06, 2026Q2, 2026H1, 2026H2, 2026 or a range such as 2026-01..2026-06");
 
+/* Only what period_parse_month accepts: where a month is due, nothing else helps. */
+static const char month_forms_hint[] =
+    N_("write the month as 2026-06 (or 2026-6, 2026/06, 202606, 2026年6月)");
+
 enum kind { K_MONTH, K_QUARTER, K_HALF, K_YEAR };
 
 /* Floor division, so month numbers before year 0 still map correctly. */
@@ -47,12 +51,17 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Copies s[0..n) into buf for a message, cut short with "..." if longer. */
+/*
+ * Copies s[0..n) into buf for a message, cut short (on a UTF-8 character
+ * boundary) with "..." if longer.
+ */
 static void quote(const char *s, size_t n, char *buf, size_t len)
 {
 	size_t max = len - 4;
 
 	if (n > max) {
+		while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+			max--;
 		memcpy(buf, s, max);
 		memcpy(buf + max, "...", 4);
 		return;
@@ -153,12 +162,8 @@ static int parse_single(const char *s, size_t n, struct period *out, enum kind *
 	return YB_OK;
 }
 
-/*
- * The whole grammar. *is_range and *kind tell what was written, so that
- * period_parse_month can tell "a quarter" (wrong form) from "malformed".
- */
-static int parse_any(const char *s, struct period *out, bool *is_range, enum kind *kind,
-                     struct errbuf *eb)
+/* The whole grammar; *out is written only on success. */
+static int parse_any(const char *s, struct period *out, struct errbuf *eb)
 {
 	char q[40], why[128];
 	const char *dots;
@@ -177,10 +182,9 @@ static int parse_any(const char *s, struct period *out, bool *is_range, enum kin
 	quote(s, n, q, sizeof(q));
 	dots = strstr(s, "..");
 	if (dots == NULL) {
-		if (parse_single(s, n, out, kind, why, sizeof(why)) != YB_OK)
+		if (parse_single(s, n, out, &ka, why, sizeof(why)) != YB_OK)
 			return status_fail(eb, YB_INVALID_ARGUMENT, _("period \"%s\": %s; %s"), q,
 			                   why, _(forms_hint));
-		*is_range = false;
 		return YB_OK;
 	}
 	if (parse_single(s, (size_t)(dots - s), &a, &ka, why, sizeof(why)) != YB_OK)
@@ -195,42 +199,105 @@ static int parse_any(const char *s, struct period *out, bool *is_range, enum kin
 		                   _("period \"%s\": the range end comes before its start"), q);
 	out->first = a.first;
 	out->last = b.last;
-	*is_range = true;
-	*kind = K_MONTH;
 	return YB_OK;
 }
 
 int period_parse(const char *s, struct period *out, struct errbuf *eb)
 {
-	struct period p;
-	bool range;
-	enum kind kind;
-	int rc;
+	return parse_any(s, out, eb);
+}
 
-	if ((rc = parse_any(s, &p, &range, &kind, eb)) != YB_OK)
-		return rc;
-	*out = p;
+/*
+ * Reads the digits of a month (one or two) at s[*i..n), advancing *i.
+ * Returns the month, or -1 when there is not one or two digits there.
+ */
+static int month_digits(const char *s, size_t n, size_t *i)
+{
+	size_t start = *i;
+	int v = 0;
+
+	while (*i < n && is_digit(s[*i]) && *i - start < 3)
+		v = v * 10 + (s[(*i)++] - '0');
+	return (*i - start == 1 || *i - start == 2) ? v : -1;
+}
+
+/*
+ * Parses one month written in any of the forms a clerk types, occupying
+ * exactly s[0..n): 2026-06, 2026-6, 2026/06, 2026/6, 202606, 2026年6月,
+ * 2026年06月. The message names the problem; the caller adds the text and
+ * the accepted forms.
+ */
+static int parse_month_forms(const char *s, size_t n, int *month, char *why, size_t whylen)
+{
+	static const char nian[] = "\xE5\xB9\xB4", yue[] = "\xE6\x9C\x88"; /* 年, 月 */
+	size_t i = 4;
+	int year, v;
+
+	if (n < 4 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) || !is_digit(s[3])) {
+		snprintf(why, whylen, "%s", _("a month starts with a 4-digit year"));
+		return YB_INVALID_ARGUMENT;
+	}
+	year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	if (n == 6 && is_digit(s[4]) && is_digit(s[5])) {
+		v = (s[4] - '0') * 10 + (s[5] - '0'); /* 202606 */
+	} else if (n > 4 && (s[4] == '-' || s[4] == '/')) {
+		i = 5;
+		if ((v = month_digits(s, n, &i)) < 0 || i != n) {
+			snprintf(why, whylen, "%s",
+			         _("the month after the year has one or two digits"));
+			return YB_INVALID_ARGUMENT;
+		}
+	} else if (n >= 7 && memcmp(s + 4, nian, 3) == 0) {
+		i = 7;
+		if ((v = month_digits(s, n, &i)) < 0 || n - i != 3 || memcmp(s + i, yue, 3) != 0) {
+			snprintf(why, whylen, "%s",
+			         _("a month in Chinese is written as in 2026年6月"));
+			return YB_INVALID_ARGUMENT;
+		}
+	} else {
+		snprintf(why, whylen, "%s", _("unexpected text after the year"));
+		return YB_INVALID_ARGUMENT;
+	}
+	if (v < 1 || v > 12) {
+		snprintf(why, whylen, _("month %d does not exist (1..12)"), v);
+		return YB_INVALID_ARGUMENT;
+	}
+	if (year < PERIOD_MIN_YEAR || year > PERIOD_MAX_YEAR) {
+		snprintf(why, whylen, _("year %d is outside %d..%d"), year, PERIOD_MIN_YEAR,
+		         PERIOD_MAX_YEAR);
+		return YB_INVALID_ARGUMENT;
+	}
+	*month = period_month(year, v);
 	return YB_OK;
 }
 
 int period_parse_month(const char *s, int *month, struct errbuf *eb)
 {
-	char q[40];
+	char q[40], why[128];
 	struct period p;
-	bool range;
-	enum kind kind;
-	int rc;
+	size_t n;
+	int m;
 
-	if ((rc = parse_any(s, &p, &range, &kind, eb)) != YB_OK)
-		return rc;
-	if (range || kind != K_MONTH) {
-		quote(s, strlen(s), q, sizeof(q));
+	if (s == NULL || s[0] == '\0')
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("period is empty; %s"),
+		                   _(month_forms_hint));
+	n = strnlen(s, PERIOD_INPUT_MAX + 1);
+	if (n > PERIOD_INPUT_MAX)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("period is longer than %d characters; %s"), PERIOD_INPUT_MAX,
+		                   _(month_forms_hint));
+	quote(s, n, q, sizeof(q));
+	if (parse_month_forms(s, n, &m, why, sizeof(why)) == YB_OK) {
+		*month = m;
+		return YB_OK;
+	}
+	/* A quarter, half, year or range is a period, just not a month. */
+	if (parse_any(s, &p, NULL) == YB_OK)
 		return status_fail(
 		    eb, YB_INVALID_ARGUMENT,
 		    _("period \"%s\": returns are monthly; give one month such as 2026-06"), q);
-	}
-	*month = p.first;
-	return YB_OK;
+	return status_fail(eb, YB_INVALID_ARGUMENT, _("period \"%s\": %s; %s"), q, why,
+	                   _(month_forms_hint));
 }
 
 static int put(char *buf, size_t len, const char *text)

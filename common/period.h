@@ -44,8 +44,13 @@ int period_month_mon(int m);
 int period_parse(const char *s, struct period *out, struct errbuf *eb);
 
 /*
- * Parses one month only ("2026-06"), as a return's period must be.
- * Any other form is refused with a message saying returns are monthly.
+ * Parses one month only, as a return's period must be, in any of the forms
+ * a clerk types or Excel writes back: "2026-06", "2026-6", "2026/06",
+ * "2026/6", "202606", "2026年6月", "2026年06月" (period_format_month gives
+ * the canonical "2026-06"). A quarter, half, year or range is refused with
+ * a message saying returns are monthly; anything else (YB_INVALID_ARGUMENT)
+ * with the problem and these month forms only. *month is written only on
+ * success.
  */
 int period_parse_month(const char *s, int *month, struct errbuf *eb);
 

@@ -1,13 +1,39 @@
 /*
  * returnfile.c - a monthly return read from a CSV file (`code`, `value`
- * columns; anything else ignored). Encodings, what is not CSV at all, and
- * the shape of the text are the sheet module's business (sheet.h).
+ * columns; anything else ignored), and the month its period row names.
+ * Encodings, what is not CSV at all, and the shape of the text are the
+ * sheet module's business (sheet.h).
  */
 #include "returnfile.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "i18n.h"
+#include "period.h"
+
+/* Takes the month from the period row `row`; refuses a second one or a bad month. */
+static int read_month(struct returnfile *r, const char *path, size_t row, size_t value_col,
+                      struct errbuf *eb)
+{
+	const char *text = sheet_cell(r->sheet, row, value_col);
+	size_t line = sheet_line(r->sheet, row);
+	struct errbuf peb;
+
+	if (r->month_line > 0)
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    _("%s: line %zu: a second period row (the first is on line %zu); "
+		      "a return is for one month"),
+		    path, line, r->month_line);
+	if (*text == '\0')
+		return YB_OK; /* as if absent: the command line names the month */
+	if (period_parse_month(text, &r->month, &peb) != YB_OK)
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("%s: line %zu: the period row: %s"),
+		                   path, line, peb.msg);
+	r->month_line = line;
+	return YB_OK;
+}
 
 int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb)
 {
@@ -42,6 +68,11 @@ int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb
 
 		if (*code == '\0')
 			continue;
+		if (strcmp(code, CATALOG_PERIOD_CODE) == 0) {
+			if ((rc = read_month(r, path, i, (size_t)value_col, eb)) != YB_OK)
+				goto fail;
+			continue;
+		}
 		r->entries[r->n].code = code;
 		r->entries[r->n].value = sheet_cell(r->sheet, i, (size_t)value_col);
 		r->entries[r->n].line = sheet_line(r->sheet, i);

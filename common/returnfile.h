@@ -3,6 +3,16 @@
  * columns `code` and `value`; any others (name, unit, note) are ignored.
  * The file is read by the sheet module, so it may be UTF-8 (with or without
  * BOM) or GB18030/GBK; sheet_encoding(r->sheet) says which.
+ *
+ * The file may name its month in a row whose code is CATALOG_PERIOD_CODE
+ * ("period"), the month in its value cell in any form period_parse_month
+ * takes. `yuebao template` writes it as 202606: a plain number, which Excel
+ * (whatever its locale) keeps as it is when it opens and saves the CSV again,
+ * where it takes 2026-06 for a date and may write it back as "Jun-26" (or,
+ * on Chinese Windows, "2026年6月", which is accepted). A row is what survives
+ * Excel and keeps the header the first line, as SPEC §7 has it; a comment
+ * line before the header would not. Files without the row (older templates)
+ * are read as before.
  */
 #ifndef YB_RETURNFILE_H
 #define YB_RETURNFILE_H
@@ -15,17 +25,20 @@
 
 struct returnfile {
 	struct sheet *sheet;
-	struct catalog_entry *entries; /* point into sheet */
+	struct catalog_entry *entries; /* point into sheet; the period row is not one */
 	size_t n;
+	int month;         /* month number the period row names, when month_line > 0 */
+	size_t month_line; /* line of the period row; 0 when the file names no month */
 };
 
 /*
  * Reads path as a return. Refuses a file that cannot be read as a CSV sheet
- * (see sheet_load_file: not CSV, undecodable, ...) or whose header lacks
+ * (see sheet_load_file: not CSV, undecodable, ...), whose header lacks
  * `code` or `value` (YB_INVALID_ARGUMENT, "no 'value' column in the
- * header"). Rows whose code cell is empty are skipped; entries[i].value is
- * the cell as written ("" when blank: not reported). The caller owns *out
- * (returnfile_free).
+ * header"), whose period row holds no month ("r.csv: line 2: the period row:
+ * period "2026Q2": returns are monthly ...") or which has two period rows. A period row with a
+ * blank value is as if absent. Rows whose code cell is empty are skipped; entries[i].value is the
+ * cell as written ("" when blank: not reported). The caller owns *out (returnfile_free).
  */
 int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb);
 

@@ -240,17 +240,19 @@ test_client_commands() {
 	check_match "--from-previous says what it did" "$out" "started from 2026-06 revision 1: 2 stock values filled in"
 	out=$(yb_as branch ZFW-JG template --period 2025-01 --from-previous 2>&1) || true
 	check_match "--from-previous without a previous return says so" "$out" "no return for 2024-12"
-	check_eq "template: one row per element" "$(($(wc -l <"$tpl") - 1))" "81"
+	check_eq "template: the month it is for, as Excel keeps it" "$(sed -n 2p "$tpl" | cut -d, -f1,4)" "period,202609"
+	check_eq "template: then one row per element" "$(($(wc -l <"$tpl") - 2))" "81"
 	# Fill the template from an example, as a clerk would, keeping its name/unit columns.
-	awk -F, 'NR == FNR { v[$1] = $4; next } FNR == 1 { print; next }
+	awk -F, 'NR == FNR { v[$1] = $4; next } FNR <= 2 { print; next }
 		{ print $1 "," $2 "," $3 "," v[$1] }' "$RETURNS/ZFW-JG/2026-03.csv" "$tpl" >"$filled"
 	out=$(XDG_CACHE_HOME="$TMP/cache" "$YB_BIN/yuebao" validate "$filled" --catalog "$YB_SRC/server/catalog" 2>&1) || true
 	check_match "validate: the filled template is valid offline" "$out" "valid, 81 values"
+	check_match "validate: and says which month it is for" "$out" "the return for 2026-09"
 	sed -i 's/^study_sessions,\(.*\),[0-9]*$/study_sessions,\1,x/' "$filled"
-	check_exit "validate: exit 4 and the line for a bad value" 4 "line 4: study_sessions" \
+	check_exit "validate: exit 4 and the line for a bad value" 4 "line 5: study_sessions" \
 		"$YB_BIN/yuebao" validate "$filled" --catalog "$YB_SRC/server/catalog"
 	before=$(revisions)
-	check_exit "submit --dry-run reports the same error from the server" 4 "line 4: study_sessions" \
+	check_exit "submit --dry-run reports the same error from the server" 4 "line 5: study_sessions" \
 		yb_as branch ZFW-JG submit "$filled" --period 2026-09 --dry-run
 	sed -i 's/^study_sessions,\(.*\),x$/study_sessions,\1,4/' "$filled"
 	check_exit "submit --dry-run of a valid file" 0 "dry run: .* valid and was not stored" \

@@ -92,8 +92,8 @@ test_help() {
 	out=$(zh "$YB_BIN/yuebao" submit --help)
 	check_eq "zh: submit --help usage line" "$(line 1 "$out")" \
 		"用法：yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
-	check_eq "zh: submit --help explains revisions" "$(grep '^报送 FILE' <<<"$out")" \
-		"报送 FILE 中该月的月报（CSV，至少包含 code,value 两列）。首次报送为第1版；"
+	check_eq "zh: submit --help explains the return file" "$(grep '^报送 FILE' <<<"$out")" \
+		"报送 FILE 中该月的月报（CSV，至少包含 code,value 两列）。由 \`yuebao template\`"
 	check_eq "zh: submit --help examples" "$(grep '^示例' <<<"$out")" "示例："
 	out=$(en "$YB_BIN/yuebao" submit --help)
 	check_eq "en: submit --help usage line" "$(line 1 "$out")" \
@@ -131,14 +131,14 @@ test_validate() {
 	rc=0
 	out=$(zh "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || rc=$?
 	check_eq "zh: validate of a bad file exits 4" "$rc" "4"
-	check_eq "zh: validate names the line, code and problem in Chinese" "$(line 1 "$out")" \
-		"  错误：第 4 行：study_sessions：“2.5”不是整数"
+	check_eq "zh: validate names the line, code, name and problem in Chinese" "$(line 1 "$out")" \
+		"  错误：第 4 行：study_sessions（集中学习次数）：“2.5”不是整数"
 	check_eq "zh: validate counts the errors in Chinese" "$(line 2 "$out")" "$f：1 处错误"
 	rc=0
 	out=$(en "$YB_BIN/yuebao" validate "$f" --catalog "$CATALOG" 2>/dev/null) || rc=$?
 	check_eq "en: validate of a bad file exits 4" "$rc" "4"
-	check_eq "en: validate names the line, code and problem in English" "$(line 1 "$out")" \
-		"  error: line 4: study_sessions: \"2.5\" is not a whole number"
+	check_eq "en: validate names the line, code, name and problem in English" "$(line 1 "$out")" \
+		"  error: line 4: study_sessions (Group study sessions): \"2.5\" is not a whole number"
 	check_eq "en: validate counts the errors in English" "$(line 2 "$out")" "$f: 1 error"
 
 	# A violated rule carries the catalog's own message in the user's language.
@@ -180,11 +180,11 @@ test_refusals() {
 	out=$(zh client branch ZFW-JG submit "$f" --period 2026-02 2>&1) || true
 	check_eq "zh: a bad value is refused by the daemon in Chinese" "$out" \
 		"yuebao：被拒绝（INVALID_ARGUMENT）：月报有 1 处错误；未保存任何数据
-  错误：第 4 行：study_sessions：“-2”是负数；数值不能为负"
+  错误：第 4 行：study_sessions（集中学习次数）：“-2”是负数；数值不能为负"
 	out=$(en client branch ZFW-JG submit "$f" --period 2026-02 2>&1) || true
 	check_eq "en: and in English" "$out" \
 		"yuebao: refused (INVALID_ARGUMENT): the return has 1 error; nothing was stored
-  error: line 4: study_sessions: \"-2\" is negative; values cannot be negative"
+  error: line 4: study_sessions (Group study sessions): \"-2\" is negative; values cannot be negative"
 
 	out=$(zh client branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 2>&1) || true
 	check_eq "zh: an amendment without a reason, in Chinese" "$(line 1 "$out")" \

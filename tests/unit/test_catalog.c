@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "i18n.h"
+#include "period.h"
 #include "returnfile.h"
 
 #ifndef YB_TEST_CATALOG_DIR
@@ -275,6 +277,9 @@ static void test_loader_errors(void **state)
 	     "elements.csv: line 2, column code: invalid code 'Members'"},
 	    {EL_HEAD "a-b,s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
 	     "elements.csv: line 2, column code: invalid code 'a-b'"},
+	    {EL_HEAD "period,s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
+	     "elements.csv: line 2, column code: 'period' is reserved: a return file names its "
+	     "month"},
 	    {EL_HEAD ",s,甲,A,人,int,sum,,\n", IND_OK, RULE_OK,
 	     "elements.csv: line 2, column code: empty"},
 	    {EL_HEAD "a,s,,A,人,int,sum,,\n", IND_OK, RULE_OK,
@@ -388,17 +393,21 @@ static void test_check_five_mistakes(void **state)
 	assert_int_equal(x->kind, FINDING_ERROR);
 	assert_int_equal(x->line, 3);
 	assert_string_equal(x->value, "1.5");
-	assert_string_equal(x->message, "line 3: study_sessions: \"1.5\" is not a whole number");
+	assert_string_equal(x->message, "line 3: study_sessions (Group study sessions): \"1.5\" "
+	                                "is not a whole number");
 
 	x = find(&f, "donations_yuan");
 	assert_non_null(x);
 	assert_int_equal(x->line, 4);
-	assert_non_null(strstr(x->message, "line 4: donations_yuan: \"12.345\" has 3 decimals"));
+	assert_non_null(
+	    strstr(x->message,
+	           "line 4: donations_yuan (Donations by party members (yuan)): \"12.345\" has "
+	           "3 decimals"));
 
 	x = find(&f, "seminars");
 	assert_non_null(x);
-	assert_string_equal(x->message,
-	                    "line 5: seminars: \"abc\" is not a number: unexpected 'a'");
+	assert_string_equal(x->message, "line 5: seminars (Thematic seminars): \"abc\" is not a "
+	                                "number: unexpected 'a'");
 
 	x = find(&f, "r_survey_valid");
 	assert_non_null(x);
@@ -431,12 +440,14 @@ static void test_check_five_mistakes(void **state)
 	x = find(&f, "aid_households");
 	assert_non_null(x);
 	assert_int_equal(x->line, 11);
-	assert_string_equal(x->message, "line 11: aid_households: given twice (first on line 10)");
+	assert_string_equal(x->message,
+	                    "line 11: aid_households (Households visited and assisted): "
+	                    "given twice (first on line 10)");
 	assert_int_equal(v.value[catalog_find_element(c, "aid_households")], 300);
 	x = find(&f, "reflections");
 	assert_non_null(x);
-	assert_string_equal(x->message,
-	                    "line 12: reflections: \"-4\" is negative; values cannot be negative");
+	assert_string_equal(x->message, "line 12: reflections (Reflection essays): \"-4\" is "
+	                                "negative; values cannot be negative");
 	x = find(&f, "study_coverage_rate");
 	assert_non_null(x);
 	assert_non_null(strstr(x->message, "is an indicator"));
@@ -514,16 +525,125 @@ static void test_check_skipped_rules(void **state)
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
 
-	/* an empty return: nothing wrong, every rule skipped */
-	assert_int_equal(catalog_check(c, NULL, 0, &v, &f), YB_OK);
-	assert_int_equal(f.errors + f.warnings, 0);
-	assert_int_equal(f.skipped, 14);
+	catalog_findings_clear(NULL);
+	catalog_values_free(NULL);
+	catalog_free(c);
+}
+
+/* Asserts the return is refused with the one error "no value is filled in". */
+static void refused_as_empty(const struct catalog *c, const struct catalog_entry *e, size_t n)
+{
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+
+	assert_int_equal(catalog_check(c, e, n, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 1);
+	assert_int_equal(f.n, 1); /* rules are not evaluated: 14 "skipped" would be noise */
+	assert_int_equal(f.items[0].kind, FINDING_ERROR);
+	assert_int_equal(f.items[0].line, 0);
+	assert_string_equal(f.items[0].message,
+	                    "no value is filled in: every value cell is blank; fill in the value "
+	                    "column (leave blank only what was not reported)");
 	for (size_t i = 0; i < v.n; i++)
 		assert_false(v.present[i]);
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
-	catalog_findings_clear(NULL);
-	catalog_values_free(NULL);
+}
+
+static void test_check_empty_return(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	const struct catalog_entry blanks[] = {
+	    {"members_total", "", 2},
+	    {"study_sessions", "  ", 3},
+	    {"seminars", "", 4},
+	};
+	const struct catalog_entry one[] = {
+	    {"members_total", "", 2},
+	    {"study_sessions", "0", 3}, /* zero is a value */
+	    {"seminars", "", 4},
+	};
+	const struct catalog_entry wrong[] = {
+	    {"members_total", "", 2},
+	    {"no_such_code", "3", 3},
+	};
+
+	/* a header-only file, and one with every value blank, are not returns */
+	refused_as_empty(c, NULL, 0);
+	refused_as_empty(c, blanks, 3);
+
+	/* one value is enough: the others are "not reported", however many */
+	assert_int_equal(catalog_check(c, one, 3, &v, &f), YB_OK);
+	assert_int_equal(f.errors, 0);
+	size_t present = 0;
+	for (size_t i = 0; i < v.n; i++)
+		present += v.present[i];
+	assert_int_equal(present, 1);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+
+	/* a value under a wrong code was filled in: the code is the problem */
+	assert_int_equal(catalog_check(c, wrong, 2, &v, &f), YB_INVALID_ARGUMENT);
+	assert_int_equal(f.errors, 1);
+	assert_non_null(find(&f, "no_such_code"));
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
+	catalog_free(c);
+}
+
+/* What clerks type instead of a number gets a hint that says what to do. */
+static void test_check_clerk_values(void **state)
+{
+	(void)state;
+	struct catalog *c = default_catalog();
+	struct catalog_values v;
+	struct catalog_findings f = {0};
+	static const struct {
+		const char *value, *message;
+	} cases[] = {
+	    {"95%", "\"95%\" is not a number: drop the % sign"},
+	    {"12.5 %", "\"12.5 %\" is not a number: drop the % sign"},
+	    {"95\xEF\xBC\x85", "is not a number: drop the % sign"}, /* full-width ％ */
+	    {"N/A", "\"N/A\" is not a number: leave the cell empty when there is nothing to "
+	            "report"},
+	    {"n/a", "leave the cell empty"},
+	    {"NA", "leave the cell empty"},
+	    {"#N/A", "leave the cell empty"}, /* Excel's own error value */
+	    {"-", "leave the cell empty"},
+	    {"/", "leave the cell empty"},
+	    {"\xE6\x97\xA0", "leave the cell empty"},           /* 无 */
+	    {"\xE2\x80\x94", "leave the cell empty"},           /* — */
+	    {"abc", "\"abc\" is not a number: unexpected 'a'"}, /* no hint to give */
+	    {"-%", "unexpected"},                               /* neither */
+	    {" %", "unexpected"},                               /* a sign, no number */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct catalog_entry e[] = {{"seminars", cases[i].value, 7}};
+		assert_int_equal(catalog_check(c, e, 1, &v, &f), YB_INVALID_ARGUMENT);
+		const struct catalog_finding *x = find(&f, "seminars");
+		assert_non_null(x);
+		/* the element by code and name, then the value and what to do */
+		if (strncmp(x->message, "line 7: seminars (Thematic seminars): ", 38) != 0 ||
+		    strstr(x->message, cases[i].message) == NULL)
+			fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].value, x->message,
+			         cases[i].message);
+		catalog_findings_clear(&f);
+		catalog_values_free(&v);
+	}
+
+	/* in Chinese the name is the Chinese one */
+	i18n_set_thread_language(I18N_CHINESE);
+	const struct catalog_entry zh[] = {{"seminars", "95%", 7}};
+	assert_int_equal(catalog_check(c, zh, 1, &v, &f), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(find(&f, "seminars")->message, "seminars"));
+	assert_non_null(strstr(find(&f, "seminars")->message, "专题研讨场次"));
+	i18n_set_thread_language(-1);
+	catalog_findings_clear(&f);
+	catalog_values_free(&v);
 	catalog_free(c);
 }
 
@@ -582,12 +702,12 @@ static void test_values_exact(void **state)
 	const struct {
 		const char *code, *has[2];
 	} want[] = {
-	    {"study_sessions", {"line 2: study_sessions: ", "2.5' is not a whole number"}},
-	    {"seminars", {"line 3: seminars: ", "1e3' is not a number"}},
-	    {"notes_chars", {"line 4: notes_chars: ", "1,20' is not a number"}},
-	    {"reflections", {"line 5: reflections: ", "is too large"}},
-	    {"donations_yuan", {"line 6: donations_yuan: ", "12.505' has 3 decimals, at most 2"}},
-	    {"aid_households", {"line 7: aid_households: ", "12,34,567' is not a number"}},
+	    {"study_sessions", {"line 2: study_sessions (", "2.5' is not a whole number"}},
+	    {"seminars", {"line 3: seminars (", "1e3' is not a number"}},
+	    {"notes_chars", {"line 4: notes_chars (", "1,20' is not a number"}},
+	    {"reflections", {"line 5: reflections (", "is too large"}},
+	    {"donations_yuan", {"line 6: donations_yuan (", "12.505' has 3 decimals, at most 2"}},
+	    {"aid_households", {"line 7: aid_households (", "12,34,567' is not a number"}},
 	};
 	assert_int_equal(catalog_check(c, bad, 6, &v, &f), YB_INVALID_ARGUMENT);
 	assert_int_equal(f.errors, 6);
@@ -628,8 +748,9 @@ static void test_check_min_max(void **state)
 	const struct catalog_entry e[] = {{"a", "11", 2}, {"m", "100", 3}};
 	assert_int_equal(catalog_check(c, e, 2, &v, &f), YB_INVALID_ARGUMENT);
 	assert_int_equal(f.errors, 2);
-	assert_string_equal(find(&f, "a")->message, "line 2: a: 11 is above the maximum 10");
-	assert_string_equal(find(&f, "m")->message, "line 3: m: 100.00 is above the maximum 99.99");
+	assert_string_equal(find(&f, "a")->message, "line 2: a (A): 11 is above the maximum 10");
+	assert_string_equal(find(&f, "m")->message,
+	                    "line 3: m (Money): 100.00 is above the maximum 99.99");
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
 
@@ -637,7 +758,7 @@ static void test_check_min_max(void **state)
 	assert_int_equal(catalog_check(c, e2, 2, &v, &f), YB_INVALID_ARGUMENT);
 	assert_int_equal(f.errors, 1);
 	/* without a line (values sent over the wire) the message has no line */
-	assert_string_equal(find(&f, "a")->message, "a: 1 is below the minimum 2");
+	assert_string_equal(find(&f, "a")->message, "a (A): 1 is below the minimum 2");
 	catalog_findings_clear(&f);
 	catalog_values_free(&v);
 	catalog_free(c);
@@ -796,6 +917,75 @@ static void test_returnfile_real_world(void **state)
 	check_real_world(gb, (size_t)(dst - gb), "GB18030");
 }
 
+/* The month travels with the data: the period row of a return file. */
+static void test_returnfile_period(void **state)
+{
+	(void)state;
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+
+	/* as `yuebao template` writes it: 202606, which Excel keeps as it is */
+	const char *tpl = "code,name,unit,value\n"
+	                  "period,报表月份,,202606\n"
+	                  "members_total,党员总数,人,25\n";
+	assert_int_equal(read_return(tpl, strlen(tpl), &r, &eb), YB_OK);
+	assert_int_equal(r->month, period_month(2026, 6));
+	assert_int_equal(r->month_line, 2);
+	assert_int_equal(r->n, 1); /* the period row is not a value */
+	assert_string_equal(r->entries[0].code, "members_total");
+	returnfile_free(r);
+
+	/* as Excel on Chinese Windows writes a month back: 2026年6月, in GB18030 */
+	const char gb[] = "code,value\r\nperiod,2026\xC4\xEA"
+	                  "6\xD4\xC2\r\nseminars,2\r\n";
+	assert_int_equal(read_return(gb, sizeof(gb) - 1, &r, &eb), YB_OK);
+	assert_string_equal(sheet_encoding(r->sheet), "GB18030");
+	assert_int_equal(r->month, period_month(2026, 6));
+	returnfile_free(r);
+
+	/* files without the row (older templates), or with it blank, name no month */
+	const char *old = "code,value\nseminars,2\n";
+	assert_int_equal(read_return(old, strlen(old), &r, &eb), YB_OK);
+	assert_int_equal(r->month_line, 0);
+	returnfile_free(r);
+	const char *blank = "code,value\nperiod,\nseminars,2\n";
+	assert_int_equal(read_return(blank, strlen(blank), &r, &eb), YB_OK);
+	assert_int_equal(r->month_line, 0);
+	assert_int_equal(r->n, 1);
+	returnfile_free(r);
+
+	/* a period row that names no month, or a second one, is refused */
+	const char *quarter = "code,value\nperiod,2026Q2\nseminars,2\n";
+	r = NULL;
+	assert_int_equal(read_return(quarter, strlen(quarter), &r, &eb), YB_INVALID_ARGUMENT);
+	assert_null(r);
+	assert_non_null(strstr(eb.msg, "r.csv: line 2: the period row: period \"2026Q2\": returns "
+	                               "are monthly"));
+	const char *jun = "code,value\nperiod,Jun-26\nseminars,2\n";
+	assert_int_equal(read_return(jun, strlen(jun), &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "line 2: the period row: period \"Jun-26\""));
+	assert_non_null(strstr(eb.msg, "202606"));
+	const char *two = "code,value\nperiod,202606\nseminars,2\nperiod,202605\n";
+	assert_int_equal(read_return(two, strlen(two), &r, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "line 4: a second period row (the first is on line 2)"));
+}
+
+/* A header-only file reads as a return of no values, which the check refuses. */
+static void test_returnfile_header_only(void **state)
+{
+	(void)state;
+	struct returnfile *r = NULL;
+	struct errbuf eb = {{0}};
+	struct catalog *c = default_catalog();
+	const char *text = "code,name,unit,value\r\nperiod,报表月份,,202606\r\n";
+
+	assert_int_equal(read_return(text, strlen(text), &r, &eb), YB_OK);
+	assert_int_equal(r->n, 0);
+	refused_as_empty(c, r->entries, r->n);
+	returnfile_free(r);
+	catalog_free(c);
+}
+
 static void test_returnfile_refused(void **state)
 {
 	(void)state;
@@ -845,11 +1035,15 @@ int main(void)
 	    cmocka_unit_test(test_check_five_mistakes),
 	    cmocka_unit_test(test_check_warning_accepted),
 	    cmocka_unit_test(test_check_skipped_rules),
+	    cmocka_unit_test(test_check_empty_return),
+	    cmocka_unit_test(test_check_clerk_values),
 	    cmocka_unit_test(test_values_exact),
 	    cmocka_unit_test(test_check_min_max),
 	    cmocka_unit_test(test_returnfile),
 	    cmocka_unit_test(test_returnfile_gb18030),
 	    cmocka_unit_test(test_returnfile_real_world),
+	    cmocka_unit_test(test_returnfile_period),
+	    cmocka_unit_test(test_returnfile_header_only),
 	    cmocka_unit_test(test_returnfile_refused),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

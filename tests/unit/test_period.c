@@ -163,6 +163,71 @@ static void test_parse_month_only(void **state)
 	assert_int_equal(m, -1);
 }
 
+/* Asserts the month-only parser reads s as (year, month). */
+static void month_form(const char *s, int year, int month)
+{
+	struct errbuf eb = {{0}};
+	int m = -1;
+
+	if (period_parse_month(s, &m, &eb) != YB_OK)
+		fail_msg("period_parse_month(\"%s\") failed: %s", s, eb.msg);
+	assert_int_equal(m, period_month(year, month));
+}
+
+/* Asserts the month-only parser refuses s, naming want and only month forms. */
+static void month_refused(const char *s, const char *want)
+{
+	struct errbuf eb = {{0}};
+	int m = -7;
+
+	assert_int_equal(period_parse_month(s, &m, &eb), YB_INVALID_ARGUMENT);
+	assert_int_equal(m, -7);
+	if (strstr(eb.msg, want) == NULL)
+		fail_msg("message for \"%s\" is \"%s\", expected \"%s\"", s, eb.msg, want);
+	/* where a month is due, quarters and ranges are no help */
+	if (strstr(eb.msg, "2026Q2") != NULL || strstr(eb.msg, "2026H1") != NULL ||
+	    strstr(eb.msg, "2026-01..") != NULL)
+		fail_msg("message for \"%s\" offers forms a month cannot take: %s", s, eb.msg);
+}
+
+static void test_parse_month_clerk_forms(void **state)
+{
+	(void)state;
+	month_form("2026-06", 2026, 6);
+	month_form("2026-6", 2026, 6);
+	month_form("2026/06", 2026, 6);
+	month_form("2026/6", 2026, 6);
+	month_form("202606", 2026, 6);
+	month_form("2026年6月", 2026, 6);
+	month_form("2026年06月", 2026, 6);
+	month_form("2026-12", 2026, 12);
+	month_form("202612", 2026, 12);
+	month_form("2026年12月", 2026, 12);
+	month_form("1900/1", 1900, 1);
+
+	month_refused("2026-13", "month 13 does not exist (1..12)");
+	month_refused("2026/0", "month 0 does not exist");
+	month_refused("202613", "month 13 does not exist");
+	month_refused("2026年13月", "month 13 does not exist");
+	month_refused("2026-006", "one or two digits");
+	month_refused("2026/", "one or two digits");
+	month_refused("2026-6x", "one or two digits");
+	month_refused("2026年6", "2026年6月");
+	month_refused("2026年", "2026年6月");
+	month_refused("2026.06", "unexpected text after the year");
+	month_refused("20266", "unexpected text after the year");
+	month_refused("Jun-26", "4-digit year");
+	month_refused("1899-12", "outside 1900..9999");
+	month_refused("", "empty");
+	month_refused(NULL, "empty");
+	/* every refusal lists the forms that work */
+	month_refused("junk", "2026-06 (or 2026-6, 2026/06, 202606, 2026年6月)");
+
+	/* the general parser is unchanged: the clerk forms are for months only */
+	refused("2026-6", "two digits");
+	refused("202606", "unexpected text after the year");
+}
+
 static void test_format_month_and_buffer(void **state)
 {
 	char buf[PERIOD_TEXT_MAX], small[7];
@@ -264,6 +329,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_forms_refused),
 	    cmocka_unit_test(test_overlong_refused),
 	    cmocka_unit_test(test_parse_month_only),
+	    cmocka_unit_test(test_parse_month_clerk_forms),
 	    cmocka_unit_test(test_format_month_and_buffer),
 	    cmocka_unit_test(test_length),
 	    cmocka_unit_test(test_yoy),
