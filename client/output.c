@@ -14,6 +14,7 @@
 
 #include "decimal.h"
 #include "i18n.h"
+#include "text.h"
 
 int output_parse_format(const char *s, enum output_format *out)
 {
@@ -30,17 +31,55 @@ int output_parse_format(const char *s, enum output_format *out)
 
 void output_csv_field(FILE *f, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	/* A cell a spreadsheet would run as a formula is made text (OWASP). */
+	bool formula = text_is_formula(s);
+
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		fputs(s, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+/*
+ * A JSON string of text someone else wrote: jansson refuses bytes that are
+ * not UTF-8 (and the whole object with them), so they become U+FFFD.
+ */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *fixed;
+
+	if (j != NULL || (fixed = text_valid_utf8(s)) == NULL)
+		return j;
+	j = json_string(fixed);
+	free(fixed);
+	return j;
+}
+
+/*
+ * Text someone else wrote, for this terminal (text_terminal_copy). The copy
+ * lives until four more are made: enough for one printf of the client.
+ */
+static const char *shown(const char *s)
+{
+	static char *ring[4];
+	static unsigned next;
+	char *copy = text_terminal_copy(s);
+
+	if (copy == NULL)
+		return "";
+	free(ring[next % 4]);
+	ring[next++ % 4] = copy;
+	return copy;
 }
 
 /* Terminal columns of a UTF-8 string: CJK and full-width characters take two. */
@@ -83,15 +122,19 @@ static int display_width(const char *s)
 	return w;
 }
 
-/* Prints s padded to width columns; right-aligned when right is true. */
+/*
+ * Prints s padded to width columns; right-aligned when right is true.
+ * Control characters (ESC sequences...) never reach the terminal.
+ */
 static void cell(FILE *f, const char *s, int width, bool right)
 {
 	int pad = width - display_width(s);
 
 	if (right)
-		fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", s);
-	else
-		fprintf(f, "%s%*s", s, pad > 0 ? pad : 0, "");
+		fprintf(f, "%*s", pad > 0 ? pad : 0, "");
+	text_fputs_terminal(s, false, f);
+	if (!right)
+		fprintf(f, "%*s", pad > 0 ? pad : 0, "");
 }
 
 /* A simple table: columns of strings, widths computed from the content. */
@@ -536,11 +579,12 @@ static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n, const 
 
 	for (size_t i = 0; i < n; i++) {
 		format_time(zone, rv[i]->at_ms, OUTPUT_JSON, when, sizeof(when));
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "revision",
-		                                     (int)rv[i]->revision, "action", rv[i]->action,
-		                                     "comment", rv[i]->comment, "reviewer",
-		                                     rv[i]->reviewer, "fingerprint",
-		                                     rv[i]->fingerprint, "at", when));
+		json_array_append_new(arr,
+		                      json_pack("{s:i, s:s, s:o, s:o, s:s, s:s}", "revision",
+		                                (int)rv[i]->revision, "action", rv[i]->action,
+		                                "comment", json_text(rv[i]->comment), "reviewer",
+		                                json_text(rv[i]->reviewer), "fingerprint",
+		                                rv[i]->fingerprint, "at", when));
 	}
 	return arr;
 }
@@ -552,10 +596,10 @@ static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e, const struct
 	format_time(zone, e->at_ms, OUTPUT_TABLE, when, sizeof(when));
 	if (e->comment[0])
 		fprintf(f, _("  %s: %s revision %u by %s: \"%s\"\n"), when, action_word(e->action),
-		        e->revision, e->reviewer, e->comment);
+		        e->revision, shown(e->reviewer), shown(e->comment));
 	else
 		fprintf(f, _("  %s: %s revision %u by %s\n"), when, action_word(e->action),
-		        e->revision, e->reviewer);
+		        e->revision, shown(e->reviewer));
 }
 
 int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct catalog *cat,
@@ -574,8 +618,8 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 		json_object_set_new(root, "state", json_string(r->state));
 		json_object_set_new(root, "received_at", json_string(when));
 		json_object_set_new(root, "on_time", json_boolean(r->on_time));
-		json_object_set_new(root, "reason", json_string(r->reason));
-		json_object_set_new(root, "submitter", json_string(r->submitter));
+		json_object_set_new(root, "reason", json_text(r->reason));
+		json_object_set_new(root, "submitter", json_text(r->submitter));
 		json_object_set_new(root, "fingerprint", json_string(r->fingerprint));
 		json_object_set_new(root, "request_sha256", json_string(r->request_sha256));
 		for (size_t i = 0; i < r->n_values; i++)
@@ -607,9 +651,9 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 	fprintf(f, _("Return %s (%s), %s, revision %u of %u: %s\n"), r->org_name, r->org, r->period,
 	        r->revision, r->revisions, output_state_word(r->state));
 	fprintf(f, _("received %s (%s) from %s\n"), when, r->on_time ? _("on time") : _("late"),
-	        r->submitter);
+	        shown(r->submitter));
 	if (r->reason[0])
-		fprintf(f, _("reason: %s\n"), r->reason);
+		fprintf(f, _("reason: %s\n"), shown(r->reason));
 	fprintf(f, _("request sha256 %s\n\n"), r->request_sha256);
 	{
 		static const bool right[] = {false, false, false, true};
@@ -682,10 +726,11 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 					            "after",
 					            r->changes[k]->after[0] ? r->changes[k]->after
 					                                    : NULL));
-				jr = json_pack("{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s}",
+				jr = json_pack("{s:i, s:s, s:s, s:b, s:o, s:o, s:s, s:s}",
 				               "revision", (int)r->revision, "state", r->state,
 				               "received_at", when, "on_time", r->on_time, "reason",
-				               r->reason, "submitter", r->submitter, "fingerprint",
+				               json_text(r->reason), "submitter",
+				               json_text(r->submitter), "fingerprint",
 				               r->fingerprint, "request_sha256", r->request_sha256);
 				json_object_set_new(jr, "changes", ch);
 				json_array_append_new(revs, jr);
@@ -736,10 +781,10 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 			fprintf(f, _("\nrevision %u: %s, received %s (%s)\n"), r->revision,
 			        output_state_word(r->state), when,
 			        r->on_time ? _("on time") : _("late"));
-			fprintf(f, _("  by %s, certificate sha256 %.16s...\n"), r->submitter,
+			fprintf(f, _("  by %s, certificate sha256 %.16s...\n"), shown(r->submitter),
 			        r->fingerprint);
 			if (r->reason[0])
-				fprintf(f, _("  reason: %s\n"), r->reason);
+				fprintf(f, _("  reason: %s\n"), shown(r->reason));
 			if (r->revision == 1)
 				fprintf(f,
 				        r->n_changes == 1 ? _("  %zu value reported\n")

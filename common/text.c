@@ -5,6 +5,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -145,20 +146,65 @@ bool text_is_formula(const char *s)
 	return s != NULL && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
-void text_fputs_terminal(const char *s, bool keep_newlines, FILE *f)
+/* Which control characters survive a rewrite. */
+enum keep { KEEP_NO_CONTROL, KEEP_NEWLINES, KEEP_CONTROLS };
+
+/*
+ * Rewrites s with every byte that is not part of valid UTF-8, and every
+ * control character not kept, as U+FFFD: into out (3 bytes per byte of s,
+ * plus one) when out is not NULL, else to f.
+ */
+static void rewrite(const char *s, enum keep keep, FILE *f, char *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t len = strlen(s), off = 0, n;
+	size_t len = strlen(s), off = 0, at = 0, n;
 	uint32_t cp;
 
 	while (off < len) {
+		const void *piece = u + off;
+		size_t piece_len;
 		n = utf8_decode(u + off, len - off, &cp);
-		if (n == 0 || (is_control(cp) && !(keep_newlines && cp == '\n'))) {
-			fputs("\xef\xbf\xbd", f);
+		if (n == 0 || (is_control(cp) && keep != KEEP_CONTROLS &&
+		               !(keep == KEEP_NEWLINES && cp == '\n'))) {
+			piece = "\xef\xbf\xbd";
+			piece_len = 3;
 			off += n ? n : 1;
-			continue;
+		} else {
+			piece_len = n;
+			off += n;
 		}
-		fwrite(u + off, 1, n, f);
-		off += n;
+		if (out != NULL) {
+			memcpy(out + at, piece, piece_len);
+			at += piece_len;
+		} else {
+			fwrite(piece, 1, piece_len, f);
+		}
 	}
+	if (out != NULL)
+		out[at] = '\0';
+}
+
+/* A malloc'd rewrite of s; NULL when out of memory. */
+static char *rewrite_copy(const char *s, enum keep keep)
+{
+	char *out = malloc(3 * strlen(s) + 1);
+
+	if (out != NULL)
+		rewrite(s, keep, NULL, out);
+	return out;
+}
+
+char *text_valid_utf8(const char *s)
+{
+	return rewrite_copy(s, KEEP_CONTROLS);
+}
+
+void text_fputs_terminal(const char *s, bool keep_newlines, FILE *f)
+{
+	rewrite(s, keep_newlines ? KEEP_NEWLINES : KEEP_NO_CONTROL, f, NULL);
+}
+
+char *text_terminal_copy(const char *s)
+{
+	return rewrite_copy(s, KEEP_NO_CONTROL);
 }

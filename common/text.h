@@ -48,6 +48,19 @@ int text_check_message(const ProtobufCMessage *msg, size_t wire_len, struct errb
 bool text_is_formula(const char *s);
 
 /*
+ * A malloc'd copy of s in which every byte that is not part of valid UTF-8
+ * is replaced by U+FFFD (as for JSON, which must be UTF-8); NULL when out
+ * of memory. The caller frees it.
+ */
+char *text_valid_utf8(const char *s);
+
+/*
+ * A malloc'd copy of s for a person's terminal, made as text_fputs_terminal
+ * writes it (newlines replaced too); NULL when out of memory.
+ */
+char *text_terminal_copy(const char *s);
+
+/*
  * Writes s to f for a person's terminal: every control character (C0, DEL,
  * C1, so also ESC sequences) and every byte that is not part of valid UTF-8
  * is written as U+FFFD, except a newline when keep_newlines is set.

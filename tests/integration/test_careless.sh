@@ -103,10 +103,53 @@ test_text_fields() {
 	yb_stop_daemon
 }
 
+# What reaches central's spreadsheet and terminal: a formula is made text in
+# CSV, and text stored before these checks existed (an ESC sequence, bytes
+# that are not UTF-8) is shown without its control characters and never
+# drops a revision from JSON.
+test_text_shown() {
+	local out n
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	check_exit "a reason that looks like a formula is accepted (it is text)" 0 "" \
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
+		--reason '=HYPERLINK("http://evil.example","点我")'
+	out=$(yb_as central JGDW history --org ZFW-JG --period 2026-01 --format csv)
+	check_match "history CSV: the formula cell starts with ' (OWASP)" "$out" \
+		",\"'=HYPERLINK\(\"\"http://evil\.example\"\",\"\"点我\"\"\)\","
+	check_exit "a rejection comment starting with @ is accepted" 0 "" \
+		yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment '@SUM(1+1)'
+	# As an older yuebaod could have stored them.
+	sqlite3 "$DB" "UPDATE revisions SET reason = CAST(X'6F6C641B5B324A1B5D303B70776E6564078081' AS TEXT)
+		WHERE org = 'ZFW-JG' AND month = (SELECT min(month) FROM revisions WHERE org = 'ZFW-JG') AND revision = 2"
+	out=$(yb_as central JGDW history --org ZFW-JG --period 2026-01)
+	if grep -q $'\e' <<<"$out"; then
+		fail "history table: no ESC byte reaches the terminal" "$(cat -v <<<"$out" | grep -m1 old)"
+	else
+		pass "history table: no ESC byte reaches the terminal"
+	fi
+	check_match "the text around it is still shown" "$out" "reason: old�\[2J�\]0;pwned��"
+	n=$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'ZFW-JG' AND
+		month = (SELECT min(month) FROM revisions WHERE org = 'ZFW-JG')")
+	check_exit "history --format json of such text exits 0" 0 "" \
+		yb_as central JGDW history --org ZFW-JG --period 2026-01 --format json
+	out=$(yb_as central JGDW history --org ZFW-JG --period 2026-01 --format json)
+	check_eq "and keeps every revision" "$(jq '.revisions | length' <<<"$out")" "$n"
+	check_eq "bytes that are not UTF-8 become U+FFFD in JSON" \
+		"$(jq -r '.revisions[1].reason' <<<"$out")" $'old\e[2J\e]0;pwned\a\uFFFD\uFFFD'
+	out=$(yb_as central JGDW show --org ZFW-JG --period 2026-01 --revision 2)
+	if grep -q $'\e' <<<"$out"; then
+		fail "show: no ESC byte reaches the terminal" "$(cat -v <<<"$out")"
+	else
+		pass "show: no ESC byte reaches the terminal"
+	fi
+	yb_stop_daemon
+}
+
 main() {
 	test_private_files
 	test_damaged_database
 	test_text_fields
+	test_text_shown
 	assert_summary
 }
 
