@@ -343,7 +343,11 @@ static void stored_template_make(const struct template *t, struct stored_templat
 		const struct catalog_finding *x = &st->f.items[i];
 		st->findings[st->n_findings++] =
 		    (struct store_finding){x->kind == FINDING_WARNING ? "warning" : "skipped",
-		                           x->code, (uint32_t)x->line, x->value, x->message};
+		                           x->code,
+		                           (uint32_t)x->line,
+		                           x->value,
+		                           x->what,
+		                           x->message};
 	}
 }
 

@@ -589,6 +589,25 @@ static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n, const 
 	return arr;
 }
 
+/*
+ * Findings for scripts: severity, field, the sentence (in the reader's
+ * language) and, for those stored as codes, the language-free kind and
+ * parameters (null for a finding stored before codes were).
+ */
+static json_t *findings_json(Yuebao__V1__FieldError *const *fe, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *params = fe[i]->kind[0] ? json_loads(fe[i]->params, 0, NULL) : NULL;
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:s?, s:o?}", "severity", fe[i]->severity,
+		                   "field", fe[i]->field, "message", fe[i]->message, "kind",
+		                   fe[i]->kind[0] ? fe[i]->kind : NULL, "params", params));
+	}
+	return arr;
+}
+
 static void print_review(FILE *f, const Yuebao__V1__ReviewEvent *e, const struct tz *zone)
 {
 	char when[TZ_TEXT_MAX];
@@ -609,7 +628,7 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 
 	format_time(zone, r->received_at_ms, fmt, when, sizeof(when));
 	if (fmt == OUTPUT_JSON) {
-		json_t *root = json_object(), *vals = json_array(), *finds = json_array();
+		json_t *root = json_object(), *vals = json_array();
 		json_object_set_new(root, "org", json_string(r->org));
 		json_object_set_new(root, "org_name", json_string(r->org_name));
 		json_object_set_new(root, "period", json_string(r->period));
@@ -626,13 +645,8 @@ int output_return(FILE *f, const Yuebao__V1__ReturnRevision *r, const struct cat
 			json_array_append_new(vals,
 			                      json_pack("{s:s, s:s}", "code", r->values[i]->code,
 			                                "value", r->values[i]->value));
-		for (size_t i = 0; i < r->n_findings; i++)
-			json_array_append_new(finds, json_pack("{s:s, s:s, s:s}", "severity",
-			                                       r->findings[i]->severity, "field",
-			                                       r->findings[i]->field, "message",
-			                                       r->findings[i]->message));
 		json_object_set_new(root, "values", vals);
-		json_object_set_new(root, "findings", finds);
+		json_object_set_new(root, "findings", findings_json(r->findings, r->n_findings));
 		json_object_set_new(root, "reviews", reviews_json(r->reviews, r->n_reviews, zone));
 		return print_json(f, root);
 	}
@@ -733,6 +747,8 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 				               json_text(r->submitter), "fingerprint",
 				               r->fingerprint, "request_sha256", r->request_sha256);
 				json_object_set_new(jr, "changes", ch);
+				json_object_set_new(jr, "findings",
+				                    findings_json(r->findings, r->n_findings));
 				json_array_append_new(revs, jr);
 			}
 		json_object_set_new(root, "revisions", revs);
@@ -799,6 +815,8 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 					                                 : _("(blank)"),
 					        r->changes[k]->after[0] ? r->changes[k]->after
 					                                : _("(blank)"));
+			for (size_t k = 0; k < r->n_findings; k++)
+				output_field_error(f, r->findings[k]);
 		}
 	if (h->n_reviews > 0)
 		fputs(_("\nreviews:\n"), f);

@@ -203,6 +203,11 @@ int catalog_find_indicator(const struct catalog *c, const char *code)
 	return find_kind(c, code, KIND_INDICATOR);
 }
 
+int catalog_find_rule(const struct catalog *c, const char *code)
+{
+	return find_kind(c, code, KIND_RULE);
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 /* State of one file being loaded. */
@@ -978,49 +983,59 @@ static void annotate(const struct check_ctx *x, const char *text, char *buf, siz
 	}
 }
 
+/* Adds a finding about rule r with its code and parameters, worded by finding_render. */
+static int add_rule_finding(const struct check_ctx *x, const struct catalog_rule *r,
+                            enum catalog_finding_kind kind, const struct finding *what,
+                            struct catalog_findings *f)
+{
+	char text[sizeof(f->items[0].message)];
+	int rc;
+
+	finding_render(what, r->code, 0, x->c, text, sizeof(text));
+	if ((rc = add_finding(f, kind, 0, r->code, "", "%s", text)) == YB_OK)
+		f->items[f->n - 1].what = *what;
+	return rc;
+}
+
 static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
                       struct catalog_findings *f)
 {
-	char why[300];
+	struct finding what = {0};
 	bool holds = false;
 	enum formula_result res = formula_eval_rule(r->rule, lookup, (void *)x, &holds);
 
 	if (res == FORMULA_VALUE) {
 		if (holds)
 			return YB_OK;
-		annotate(x, formula_text(r->rule), why, sizeof(why));
-		return add_finding(f,
-		                   r->severity == CATALOG_ERROR ? FINDING_ERROR : FINDING_WARNING,
-		                   0, r->code, "", _("rule %s violated: %s: %s"), r->code, why,
-		                   i18n_language() == I18N_CHINESE ? r->message_zh : r->message_en);
+		what.code = FINDING_CODE_RULE_VIOLATED;
+		annotate(x, formula_text(r->rule), what.expr, sizeof(what.expr));
+		return add_rule_finding(
+		    x, r, r->severity == CATALOG_ERROR ? FINDING_ERROR : FINDING_WARNING, &what, f);
 	}
 	if (res == FORMULA_MISSING) {
 		const char *const *codes;
-		size_t n = formula_codes(r->rule, &codes), pos = 0;
+		size_t n = formula_codes(r->rule, &codes);
 
-		why[0] = '\0';
+		what.code = FINDING_CODE_RULE_MISSING;
 		for (size_t i = 0; i < n; i++) {
 			int k = catalog_find_element(x->c, codes[i]);
-			char piece[CODE_MAX + 64];
+			struct finding_operand *op;
 
 			if (k >= 0 && x->v->present[k])
 				continue;
-			snprintf(piece, sizeof(piece),
-			         (k >= 0 && x->invalid[k]) ? _("%s has no valid value")
-			                                   : _("%s not reported"),
-			         codes[i]);
-			if (pos > 0)
-				append(why, sizeof(why), &pos, ", ", 2);
-			append(why, sizeof(why), &pos, piece, strlen(piece));
+			if (what.n_missing == FINDING_MISSING_MAX) {
+				what.n_more++;
+				continue;
+			}
+			op = &what.missing[what.n_missing++];
+			copy_cut(op->code, sizeof(op->code), codes[i]);
+			op->invalid = k >= 0 && x->invalid[k];
 		}
-		return add_finding(f, FINDING_SKIPPED, 0, r->code, "", _("rule %s skipped: %s"),
-		                   r->code, why);
+		return add_rule_finding(x, r, FINDING_SKIPPED, &what, f);
 	}
-	return add_finding(f, FINDING_SKIPPED, 0, r->code, "",
-	                   res == FORMULA_DIV_ZERO
-	                       ? _("rule %s skipped: division by zero")
-	                       : _("rule %s skipped: numbers too large to compare"),
-	                   r->code);
+	what.code =
+	    res == FORMULA_DIV_ZERO ? FINDING_CODE_RULE_DIV_ZERO : FINDING_CODE_RULE_OVERFLOW;
+	return add_rule_finding(x, r, FINDING_SKIPPED, &what, f);
 }
 
 /* A value left blank: not reported. */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "finding.h"
 #include "formula.h"
 #include "status.h"
 
@@ -115,6 +116,9 @@ int catalog_find_element(const struct catalog *c, const char *code);
 /* Index of the indicator with this code, or -1. */
 int catalog_find_indicator(const struct catalog *c, const char *code);
 
+/* Index of the rule with this code, or -1. */
+int catalog_find_rule(const struct catalog *c, const char *code);
+
 /* One value of a return as written in its file (or sent over the wire). */
 struct catalog_entry {
 	const char *code;
@@ -124,13 +128,20 @@ struct catalog_entry {
 
 enum catalog_finding_kind { FINDING_ERROR, FINDING_WARNING, FINDING_SKIPPED };
 
-/* One problem (or skipped rule) found while checking a return. */
+/*
+ * One problem (or skipped rule) found while checking a return. Findings
+ * about rules carry their code and parameters in `what`, for keeping (a
+ * warning or skipped rule is stored with the revision and shown later in
+ * the reader's language); a problem with a value (always an error, never
+ * kept) has only its message, what.code is FINDING_CODE_NONE.
+ */
 struct catalog_finding {
 	enum catalog_finding_kind kind;
 	size_t line;       /* 0 when not tied to one line (rules) */
 	char code[72];     /* element code, or rule code for rule findings */
 	char value[48];    /* the value as written, truncated; "" for rules */
 	char message[384]; /* in the caller's language; names the field/rule and the problem */
+	struct finding what;
 };
 
 /* A growable list of findings; zero-initialise, free with catalog_findings_clear. */

@@ -205,6 +205,43 @@ static const char *finding_severity(enum catalog_finding_kind k)
 	return k == FINDING_ERROR ? "error" : k == FINDING_WARNING ? "warning" : "skipped";
 }
 
+/*
+ * A finding as the reply carries it: its sentence in the caller's language,
+ * its code and its parameters; a finding stored before codes were (no code)
+ * carries the text it was stored with. NULL when out of memory.
+ */
+static Yuebao__V1__FieldError *finding_reply(struct call *c, const char *severity,
+                                             const char *field, uint32_t line, const char *value,
+                                             const struct finding *what, const char *text)
+{
+	Yuebao__V1__FieldError *e = handlers_alloc(c, sizeof(*e));
+	char *params = NULL;
+	size_t n;
+
+	if (e == NULL)
+		return NULL;
+	yuebao__v1__field_error__init(e);
+	e->severity = handlers_strdup(c, severity);
+	e->field = handlers_strdup(c, field);
+	e->line = line;
+	e->value = handlers_strdup(c, value);
+	if (what->code == FINDING_CODE_NONE) {
+		e->message = handlers_strdup(c, text);
+	} else {
+		n = finding_render(what, field, line, c->world->cat, NULL, 0);
+		if ((e->message = handlers_alloc(c, n + 1)) != NULL)
+			finding_render(what, field, line, c->world->cat, e->message, n + 1);
+		e->kind = (char *)finding_code_name(what->code);
+		if (finding_encode(what, &params) != YB_OK)
+			return NULL;
+		e->params = handlers_strdup(c, params);
+		free(params);
+	}
+	if (!e->severity || !e->field || !e->value || !e->message || !e->params)
+		return NULL;
+	return e;
+}
+
 /* Converts findings other than errors into the reply and the stored rows. */
 static int keep_findings(struct call *c, const struct catalog_findings *f,
                          Yuebao__V1__SubmitReply *r, struct store_finding **rows, size_t *n)
@@ -217,24 +254,35 @@ static int keep_findings(struct call *c, const struct catalog_findings *f,
 		return YB_ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct catalog_finding *x = &f->items[i];
-		Yuebao__V1__FieldError *e = handlers_alloc(c, sizeof(*e));
+		Yuebao__V1__FieldError *e =
+		    finding_reply(c, finding_severity(x->kind), x->code, (uint32_t)x->line,
+		                  x->value, &x->what, x->message);
 		if (e == NULL)
 			return YB_ENOMEM;
-		yuebao__v1__field_error__init(e);
-		e->severity = (char *)finding_severity(x->kind);
-		e->field = handlers_strdup(c, x->code);
-		e->line = (uint32_t)x->line;
-		e->value = handlers_strdup(c, x->value);
-		e->message = handlers_strdup(c, x->message);
-		if (!e->field || !e->value || !e->message)
-			return YB_ENOMEM;
 		r->findings[k] = e;
-		(*rows)[k] =
-		    (struct store_finding){e->severity, e->field, e->line, e->value, e->message};
+		(*rows)[k] = (struct store_finding){e->severity, e->field, e->line,
+		                                    e->value,    x->what,  e->message};
 		k++;
 	}
 	r->n_findings = k;
 	*n = k;
+	return YB_OK;
+}
+
+/* The findings stored with a revision, for a reply, in the caller's language. */
+static int stored_findings(struct call *c, const struct store_revision_row *row,
+                           Yuebao__V1__FieldError ***out, size_t *n)
+{
+	*n = 0;
+	if ((*out = handlers_alloc(c, (row->n_findings + 1) * sizeof(**out))) == NULL)
+		return YB_ENOMEM;
+	for (size_t i = 0; i < row->n_findings; i++) {
+		const struct store_finding *sf = &row->findings[i];
+		if (((*out)[i] = finding_reply(c, sf->severity, sf->field, sf->line, sf->value,
+		                               &sf->what, sf->message)) == NULL)
+			return YB_ENOMEM;
+		(*n)++;
+	}
 	return YB_OK;
 }
 
@@ -377,15 +425,11 @@ static int cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Appends a warning to the findings of a return. */
-static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry, const char *fmt,
-                       ...) __attribute__((format(printf, 3, 4)));
-
-static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry, const char *fmt,
-                       ...)
+/* Appends a warning about the element of entry to the findings of a return. */
+static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry,
+                       const struct finding *what)
 {
 	struct catalog_finding *x;
-	va_list ap;
 
 	if (f->n == f->cap) {
 		size_t ncap = f->cap ? f->cap * 2 : 16;
@@ -401,9 +445,8 @@ static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entr
 	x->line = entry->line;
 	snprintf(x->code, sizeof(x->code), "%s", entry->code);
 	snprintf(x->value, sizeof(x->value), "%s", entry->value);
-	va_start(ap, fmt);
-	vsnprintf(x->message, sizeof(x->message), fmt, ap);
-	va_end(ap);
+	x->what = *what;
+	finding_render(what, x->code, entry->line, NULL, x->message, sizeof(x->message));
 	f->warnings++;
 	return YB_OK;
 }
@@ -449,7 +492,6 @@ static int check_outliers(struct call *c, const char *org, int month,
 		const bool *hh = &h.has[e * HISTORY_MONTHS];
 		const Yuebao__V1__Value *entry;
 		int decimals = el->type == CATALOG_AMOUNT ? 2 : 0;
-		char a[48], b[48], when[PERIOD_TEXT_MAX];
 		int64_t v = vals->value[e];
 
 		if (!vals->present[e] || (entry = entry_of(req, el->code)) == NULL)
@@ -474,14 +516,13 @@ static int check_outliers(struct call *c, const char *org, int month,
 			    (__int128)v * 2 > twice_median * factor &&
 			    (__int128)v * 2 - twice_median >= 2 * 5 * DEC_SCALE) {
 				struct dec_ratio med = {twice_median, 2 * DEC_SCALE};
-				dec_format(v, decimals, a, sizeof(a));
+				struct finding w = {.code = FINDING_CODE_OUTLIER,
+				                    .limit = factor,
+				                    .months = (int)n};
+				dec_format(v, decimals, w.value, sizeof(w.value));
 				dec_ratio_format(med, twice_median % (2 * DEC_SCALE) ? 2 : decimals,
-				                 b, sizeof(b));
-				rc = add_warning(
-				    f, entry,
-				    _("line %u: %s: %s is more than %d times the median of "
-				      "its last %zu months (%s); please check it"),
-				    entry->line, el->code, a, factor, n, b);
+				                 w.reference, sizeof(w.reference));
+				rc = add_warning(f, entry, &w);
 			}
 		} else if (el->agg == CATALOG_LAST && jump > 0) {
 			int k = HISTORY_MONTHS - 1;
@@ -492,15 +533,14 @@ static int check_outliers(struct call *c, const char *org, int month,
 				continue;
 			diff = v > hv[k] ? (__int128)v - hv[k] : (__int128)hv[k] - v;
 			if (diff * 100 > (__int128)jump * hv[k]) {
-				dec_format(v, decimals, a, sizeof(a));
-				dec_format(hv[k], decimals, b, sizeof(b));
-				period_format_month(h.first + k, when, sizeof(when));
-				rc = add_warning(
-				    f, entry,
-				    _("line %u: %s: %s is %s%d%% from %s in %s (more than %d%%); "
-				      "please check it"),
-				    entry->line, el->code, a, v > hv[k] ? "+" : "-",
-				    (int)(diff * 100 / hv[k]), b, when, jump);
+				int pct = (int)(diff * 100 / hv[k]);
+				struct finding w = {.code = FINDING_CODE_STOCK_JUMP,
+				                    .limit = jump,
+				                    .change = v > hv[k] ? pct : -pct};
+				dec_format(v, decimals, w.value, sizeof(w.value));
+				dec_format(hv[k], decimals, w.reference, sizeof(w.reference));
+				period_format_month(h.first + k, w.month, sizeof(w.month));
+				rc = add_warning(f, entry, &w);
 			}
 		}
 	}
@@ -779,9 +819,8 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 	r->fingerprint = handlers_strdup(c, row->fingerprint);
 	r->request_sha256 = handlers_strdup(c, row->request_sha256);
 	r->values = handlers_alloc(c, (row->n_values + 1) * sizeof(*r->values));
-	r->findings = handlers_alloc(c, (row->n_findings + 1) * sizeof(*r->findings));
 	if (!r->period || !r->state || !r->reason || !r->submitter || !r->fingerprint ||
-	    !r->request_sha256 || !r->values || !r->findings) {
+	    !r->request_sha256 || !r->values) {
 		rc = YB_ENOMEM;
 		goto done;
 	}
@@ -800,22 +839,8 @@ static int handle_get_return(struct call *c, const ProtobufCMessage *in, Protobu
 			v->value = format_value(c, &cat->elements[e], row->values[i].value);
 			r->values[r->n_values++] = v;
 		}
-	for (size_t i = 0; i < row->n_findings; i++) {
-		const struct store_finding *sf = &row->findings[i];
-		Yuebao__V1__FieldError *e = handlers_alloc(c, sizeof(*e));
-		if (e == NULL) {
-			rc = YB_ENOMEM;
-			goto done;
-		}
-		yuebao__v1__field_error__init(e);
-		e->severity = handlers_strdup(c, sf->severity);
-		e->field = handlers_strdup(c, sf->field);
-		e->line = sf->line;
-		e->value = handlers_strdup(c, sf->value);
-		e->message = handlers_strdup(c, sf->message);
-		r->findings[r->n_findings++] = e;
-	}
-	if ((rc = reviews_to_reply(c, r->org, month, &r->reviews, &r->n_reviews)) != YB_OK)
+	if ((rc = stored_findings(c, row, &r->findings, &r->n_findings)) != YB_OK ||
+	    (rc = reviews_to_reply(c, r->org, month, &r->reviews, &r->n_reviews)) != YB_OK)
 		goto done;
 	*out = &r->base;
 done:
@@ -1190,6 +1215,8 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 		ch->after = (char *)after;
 		r->changes[r->n_changes++] = ch;
 	}
+	if (stored_findings(c, row, &r->findings, &r->n_findings) != YB_OK)
+		return YB_ENOMEM;
 	*out = r;
 	return YB_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "checkpoint.h"
 #include "i18n.h"
+#include "period.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,12 @@
 /*
  * 1: the first schema. 2: the consolidation pre-aggregates (rollup_*); a
  * version 1 database gets the new tables empty, and the daemon's first
- * rollup_sync builds them from the revisions.
+ * rollup_sync builds them from the revisions. 3: findings are stored as a
+ * code and parameters (revision_findings.kind, .params) and worded when
+ * read; the rows of an earlier database keep their text in `message`, with
+ * kind '' (migrate_findings).
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -68,7 +72,9 @@ static const char schema_sql[] =
     "  field TEXT NOT NULL,"
     "  line INTEGER NOT NULL,"
     "  value TEXT NOT NULL,"
-    "  message TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"           /* schema 1-2: the text; '' since (kind says it) */
+    "  kind TEXT NOT NULL DEFAULT '',"   /* finding_code_name(); '' = only message */
+    "  params TEXT NOT NULL DEFAULT ''," /* finding_encode(): a JSON object */
     "  PRIMARY KEY (org, month, revision, seq),"
     "  FOREIGN KEY (org, month, revision) REFERENCES revisions) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS calls("
@@ -248,14 +254,16 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_INS_VALUE] = "INSERT INTO revision_values(org, month, revision, code, value)"
                     " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_INS_FINDING] = "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
-                      " line, value, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      " line, value, message, kind, params)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_GET_REV] = "SELECT revision, state, received_at_ms, on_time, reason, subject, fingerprint,"
                   " request_sha256, (SELECT count(*) FROM revisions x WHERE x.org = r.org AND"
                   " x.month = r.month) FROM revisions r WHERE org = ?1 AND month = ?2 AND"
                   " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1",
     [Q_GET_VALUES] = "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
                      " revision = ?3",
-    [Q_GET_FINDINGS] = "SELECT severity, field, line, value, message FROM revision_findings"
+    [Q_GET_FINDINGS] = "SELECT severity, field, line, value, message, kind, params"
+                       " FROM revision_findings"
                        " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq",
     /* The latest revision that is not rejected, per return, and its values. */
     /*
@@ -399,10 +407,50 @@ static int exec_sql(struct store *s, const char *sql, struct errbuf *eb)
 	return YB_OK;
 }
 
+/* The schema version of the database (PRAGMA user_version; 0 when new). */
+static int read_version(struct store *s, int *version, struct errbuf *eb)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = YB_OK;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = db_fail(s, eb, "read schema version");
+	else
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Brings a database of schema `version` (inside the write transaction) to
+ * SCHEMA_VERSION: the tables and indexes it lacks, then the steps that
+ * change existing tables.
+ */
+static int migrate(struct store *s, int version, struct errbuf *eb)
+{
+	int rc;
+
+	if ((rc = exec_sql(s, schema_sql, eb)) != YB_OK)
+		return rc;
+	/*
+	 * 3: findings as codes. The rows of schema 1-2 keep their text in
+	 * message and get kind '' (FINDING_CODE_NONE): they are shown as they
+	 * were stored, in the language they were stored in.
+	 */
+	if (version >= 1 && version < 3 &&
+	    (rc = exec_sql(s,
+	                   "ALTER TABLE revision_findings ADD COLUMN kind TEXT NOT NULL DEFAULT '';"
+	                   "ALTER TABLE revision_findings ADD COLUMN params TEXT NOT NULL"
+	                   " DEFAULT '';",
+	                   eb)) != YB_OK)
+		return rc;
+	return exec_sql(s, "PRAGMA user_version=" STR(SCHEMA_VERSION), eb);
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	sqlite3_stmt *st = NULL;
 	int version = 0;
 	int rc;
 
@@ -431,14 +479,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	                   " PRAGMA foreign_keys=ON;",
 	                   eb)) != YB_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		rc = db_fail(s, eb, "read schema version");
+	if ((rc = read_version(s, &version, eb)) != YB_OK)
 		goto fail;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
 	if (version > SCHEMA_VERSION) {
 		rc = status_fail(eb, YB_FAILED_PRECONDITION,
 		                 "database %s has schema version %d, newer than this yuebaod "
@@ -447,11 +489,14 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		goto fail;
 	}
 	if (version < SCHEMA_VERSION) {
-		/* The write lock makes concurrent first opens by the workers safe. */
+		/*
+		 * The write lock makes concurrent first opens by the workers safe;
+		 * the version is read again under it, as another may have migrated.
+		 */
 		if ((rc = exec_sql(s, "BEGIN IMMEDIATE", eb)) != YB_OK)
 			goto fail;
-		if ((rc = exec_sql(s, schema_sql, eb)) != YB_OK ||
-		    (rc = exec_sql(s, "PRAGMA user_version=" STR(SCHEMA_VERSION), eb)) != YB_OK ||
+		if ((rc = read_version(s, &version, eb)) != YB_OK ||
+		    (version < SCHEMA_VERSION && (rc = migrate(s, version, eb)) != YB_OK) ||
 		    (rc = exec_sql(s, "COMMIT", eb)) != YB_OK) {
 			exec_sql(s, "ROLLBACK", NULL);
 			goto fail;
@@ -460,7 +505,6 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	*out = s;
 	return YB_OK;
 fail:
-	sqlite3_finalize(st);
 	store_close(s);
 	return rc;
 }
@@ -680,6 +724,7 @@ int store_last_revision(struct store *s, const char *org, int month, uint32_t *r
 int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb)
 {
 	sqlite3_stmt *st = stmt(s, Q_INS_REV, eb);
+	char *params;
 	int rc;
 
 	if (st == NULL)
@@ -720,7 +765,18 @@ int store_insert_revision(struct store *s, const struct store_revision *r, struc
 		sqlite3_bind_text(st, 6, f->field, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 7, f->line);
 		sqlite3_bind_text(st, 8, f->value ? f->value : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, f->message, -1, SQLITE_STATIC);
+		if (f->what.code == FINDING_CODE_NONE) {
+			sqlite3_bind_text(st, 9, f->message ? f->message : "", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 10, "", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 11, "", -1, SQLITE_STATIC);
+		} else {
+			if (finding_encode(&f->what, &params) != YB_OK)
+				return status_fail(eb, YB_ENOMEM, "out of memory");
+			sqlite3_bind_text(st, 9, "", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 10, finding_code_name(f->what.code), -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(st, 11, params, -1, free);
+		}
 		if ((rc = exec_stmt(s, st, "insert finding", eb)) != YB_OK)
 			return rc;
 	}
@@ -810,6 +866,19 @@ static int read_details(struct store *s, struct store_revision_row *r, struct er
 		f->message = col_dup(st, 4);
 		if (!f->severity || !f->field || !f->value || !f->message)
 			goto nomem;
+		if (sqlite3_column_bytes(st, 5) > 0) {
+			const char *kind = (const char *)sqlite3_column_text(st, 5);
+			const char *params = (const char *)sqlite3_column_text(st, 6);
+			struct errbuf why;
+			char month[PERIOD_TEXT_MAX];
+			if (finding_decode(kind, params ? params : "", &f->what, &why) != YB_OK) {
+				sqlite3_reset(st);
+				period_format_month(r->month, month, sizeof(month));
+				return status_fail(
+				    eb, YB_EDB, "database %s: finding %zu of %s %s revision %u: %s",
+				    s->path, r->n_findings, r->org, month, r->revision, why.msg);
+			}
+		}
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "finding.h"
 #include "status.h"
 
 struct store;
@@ -89,13 +90,19 @@ struct store_value {
 	int64_t value; /* hundredths */
 };
 
-/* One finding (warning / skipped rule) kept with a revision. */
+/*
+ * One finding (warning / skipped rule) kept with a revision: its code and
+ * parameters, language-free, worded only when shown (finding_render). A
+ * finding stored before schema 3 has only the text it was shown with then:
+ * what.code is FINDING_CODE_NONE and message holds that text.
+ */
 struct store_finding {
-	const char *severity;
-	const char *field;
+	const char *severity; /* "warning" or "skipped" */
+	const char *field;    /* the rule or element code */
 	uint32_t line;
 	const char *value;
-	const char *message;
+	struct finding what;
+	const char *message; /* only for what.code == FINDING_CODE_NONE; "" otherwise */
 };
 
 /* A revision to insert. */

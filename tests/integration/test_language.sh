@@ -306,6 +306,105 @@ test_system_messages() {
 	done
 }
 
+# warnings TEXT: the warning lines of TEXT, in either language, sorted.
+warnings() { grep -E '^  (warning|警告)：?' <<<"$1" | sort || true; }
+
+# small_return FILE MEMBERS SESSIONS ATTENDANCE EXPECTED: a return of four values.
+small_return() {
+	printf 'code,value\nmembers_total,%s\nstudy_sessions,%s\nstudy_attendance,%s\nstudy_expected,%s\n' \
+		"$2" "$3" "$4" "$5" >"$1"
+}
+
+# A return with a rule warning, an outlier and a stock jump, submitted in
+# English: stored as codes with parameters, `show` and `history` word them
+# in the reader's language. Then the other way round.
+test_findings() {
+	local f="$TMP/warnings.csv" month out en_lines zh_lines members zj ej
+	# History for the outlier checks: study_sessions 3 (the example), 4, 4, 4.
+	for month in 2026-02 2026-03 2026-04; do
+		small_return "$f" 16 4 40 45
+		en client branch SFJ-DZB submit "$f" --period "$month" >/dev/null
+	done
+	small_return "$f" 32 100 60 45
+	en_lines="  warning: line 2: members_total: 32 is +100% from 16 in 2026-04 (more than 50%); please check it
+  warning: line 3: study_sessions: 100 is more than 3 times the median of its last 4 months (4); please check it
+  warning: rule r_study_attendance violated: study_attendance (60) <= study_expected (45): $(rule_message message_en r_study_attendance)"
+	zh_lines="  警告：第 2 行：members_total：32 变动 +100%，上次为 16（2026-04），变动超过 50%；请核实
+  警告：第 3 行：study_sessions：100 超过中位数的 3 倍（近 4 个月的中位数为 4）；请核实
+  警告：违反规则 r_study_attendance：study_attendance (60) <= study_expected (45)：$(rule_message message_zh r_study_attendance)"
+	en_lines=$(sort <<<"$en_lines")
+	zh_lines=$(sort <<<"$zh_lines")
+
+	out=$(en client branch SFJ-DZB submit "$f" --period 2026-05 2>&1)
+	check_eq "en: submit shows the warnings in English" "$(warnings "$out")" "$en_lines"
+	out=$(zh client branch SFJ-DZB show --period 2026-05 2>&1)
+	check_eq "zh: show words the warnings of an English submission in Chinese" \
+		"$(warnings "$out")" "$zh_lines"
+	check_match "zh: and the rules it skipped" "$out" \
+		"^  跳过：规则 r_survey_valid 已跳过：survey_valid 未填报, survey_issued 未填报$"
+	out=$(zh client auditor JGDW history --org SFJ-DZB --period 2026-05 2>&1)
+	check_eq "zh: history words them in Chinese too" "$(warnings "$out")" "$zh_lines"
+	out=$(en client central JGDW show --org SFJ-DZB --period 2026-05 2>&1)
+	check_eq "en: show words them in English for an English reader" "$(warnings "$out")" "$en_lines"
+	check_match "en: and the rules it skipped" "$out" \
+		"^  skipped: rule r_survey_valid skipped: survey_valid not reported, survey_issued not reported$"
+	out=$(en client central JGDW history --org SFJ-DZB --period 2026-05 2>&1)
+	check_eq "en: history in English" "$(warnings "$out")" "$en_lines"
+	check_eq "the warnings are stored as codes with parameters, without text" \
+		"$(sqlite3 "$DB" "SELECT kind || ' ' || params || ' [' || message || ']' FROM revision_findings
+			WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 4 AND severity = 'warning' ORDER BY kind")" \
+		'outlier {"value":"100","median":"4","factor":3,"months":4} []
+rule_violated {"expr":"study_attendance (60) <= study_expected (45)"} []
+stock_jump {"value":"32","previous":"16","month":"2026-04","change":100,"limit":50} []'
+	zj=$(zh client branch SFJ-DZB show --period 2026-05 --format json)
+	ej=$(en client branch SFJ-DZB show --period 2026-05 --format json)
+	check_eq "show --format json: only the messages differ between the languages" \
+		"$(grep -v '"message":' <<<"$zj")" "$(grep -v '"message":' <<<"$ej")"
+	check_match "show --format json carries each finding's kind and parameters" "$(tr -d ' \n' <<<"$zj")" \
+		'"field":"study_sessions","message":"第3行：[^"]*","kind":"outlier","params":\{"value":"100","median":"4","factor":3,"months":4\}'
+
+	# Submitted in Chinese, read in English.
+	members=$(grep '^members_total,' "$RETURNS/JCY-DZB/2026-01.csv" | cut -d, -f4)
+	small_return "$f" $((members * 3)) 1 60 45
+	out=$(zh client branch JCY-DZB submit "$f" --period 2026-02 2>&1)
+	check_match "zh: submit shows the warnings in Chinese" "$(warnings "$out")" \
+		"^  警告：违反规则 r_study_attendance：study_attendance \(60\) <= study_expected \(45\)："
+	en_lines=$(sort <<<"  warning: line 2: members_total: $((members * 3)) is +200% from $members in 2026-01 (more than 50%); please check it
+  warning: rule r_study_attendance violated: study_attendance (60) <= study_expected (45): $(rule_message message_en r_study_attendance)")
+	out=$(en client branch JCY-DZB show --period 2026-02 2>&1)
+	check_eq "en: show words the warnings of a Chinese submission in English" \
+		"$(warnings "$out")" "$en_lines"
+	out=$(en client central JGDW history --org JCY-DZB --period 2026-02 2>&1)
+	check_eq "en: history too" "$(warnings "$out")" "$en_lines"
+}
+
+# A database of schema 2 (findings stored as text) is migrated when the
+# daemon starts: its findings are shown as they were stored, new ones are
+# stored as codes.
+test_findings_migration() {
+	local out
+	yb_stop_daemon
+	sqlite3 "$DB" "UPDATE revision_findings
+			SET message = 'line ' || line || ': ' || field || ': stored as text by an earlier yuebaod';
+		ALTER TABLE revision_findings DROP COLUMN kind;
+		ALTER TABLE revision_findings DROP COLUMN params;
+		PRAGMA user_version = 2;"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	check_eq "the daemon migrates a schema 2 database to schema 3" \
+		"$(sqlite3 "$DB" "PRAGMA user_version")" "3"
+	out=$(zh client branch SFJ-DZB show --period 2026-05 2>&1)
+	check_match "zh: a finding stored as text is shown as it was stored" "$(warnings "$out")" \
+		"^  警告：line 3: study_sessions: stored as text by an earlier yuebaod$"
+	out=$(zh client branch SFJ-DZB history --period 2026-05 2>&1)
+	check_match "zh: in history too" "$(warnings "$out")" \
+		"^  警告：line 3: study_sessions: stored as text by an earlier yuebaod$"
+	small_return "$TMP/after.csv" 32 4 60 45
+	en client branch SFJ-DZB submit "$TMP/after.csv" --period 2026-06 >/dev/null
+	out=$(zh client branch SFJ-DZB show --period 2026-06 2>&1)
+	check_match "zh: a finding stored after the migration is worded for the reader" \
+		"$(warnings "$out")" "^  警告：违反规则 r_study_attendance："
+}
+
 main() {
 	setup
 	test_system_messages
@@ -316,6 +415,8 @@ main() {
 	test_refusals
 	test_consolidate
 	test_catalog_and_status
+	test_findings
+	test_findings_migration
 	yb_stop_daemon
 	assert_summary
 }

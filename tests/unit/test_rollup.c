@@ -738,7 +738,9 @@ static void test_version_1_database(void **state)
 	raw_sql("DROP TRIGGER rollup_revision_added; DROP TRIGGER rollup_state_changed;"
 	        " DROP TRIGGER rollup_revision_removed; DROP TABLE rollup_meta;"
 	        " DROP TABLE rollup_elements; DROP TABLE rollup_units; DROP TABLE rollup_effective;"
-	        " DROP TABLE rollup_buckets; DROP TABLE rollup_pending; PRAGMA user_version=1;");
+	        " DROP TABLE rollup_buckets; DROP TABLE rollup_pending;"
+	        " ALTER TABLE revision_findings DROP COLUMN kind;"
+	        " ALTER TABLE revision_findings DROP COLUMN params; PRAGMA user_version=1;");
 	s = open_store();
 	check_queries(s, &m, &w, 20, &via_rollup);
 	assert_int_equal(via_rollup, 0);
