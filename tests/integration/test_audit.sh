@@ -4,7 +4,9 @@
 # directly (a stored value changed, a revision deleted, an audit entry
 # rewritten, two entries swapped, the log truncated) and `audit verify`
 # names the entry each time, and a receipt issued before the log was
-# truncated and rebuilt fails `audit prove`.
+# truncated and rebuilt fails `audit prove`. The auditor's own CA is the
+# trust anchor: a bundle or receipt of another deployment (a second CA made
+# here) is refused, naming both CA fingerprints.
 set -euo pipefail
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,15 +18,22 @@ export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 . "$YB_SRC/scripts/lib.sh"
 
 TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+trap 'yb_stop_daemon; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 ORGS="$YB_SRC/examples/orgs.csv"
 RETURNS="$YB_SRC/examples/returns"
 DB="$TMP/yuebao.db"
 YB_PKI="$TMP/pki"
+OTHER="$TMP/other-pki" # another deployment's CA
 export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
 RECEIPTS="$HOME/.local/share/yuebao/receipts"
 
 sql() { sqlite3 "$1" "$2"; }
+
+# fp CERT: the SHA-256 fingerprint of a PEM certificate (of its DER), as yuebao prints it.
+fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+
+# verify BUNDLE: audit verify against this deployment's CA.
+verify() { "$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$1"; }
 
 # verify_copy NAME SQL: applies SQL to a copy of the store, serves it, exports
 # and verifies the bundle; prints verify's output and exit status.
@@ -35,7 +44,7 @@ verify_copy() {
 	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/$name.log"
 	yb_as auditor JGDW audit export "$TMP/$name.bundle" >/dev/null
 	yb_stop_daemon
-	out=$("$YB_BIN/yuebao" audit verify "$TMP/$name.bundle" 2>&1) || rc=$?
+	out=$(verify "$TMP/$name.bundle" 2>&1) || rc=$?
 	printf '%s\nexit %s\n' "$out" "$rc"
 }
 
@@ -47,6 +56,7 @@ leaf_of() {
 
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
+	"$YB_SRC/certs/yuebao-certs.sh" init "$OTHER" >/dev/null
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-02.csv" --period 2026-02 >/dev/null
@@ -101,8 +111,52 @@ test_clean_export_verifies() {
 		"ca.crt checkpoints.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
 	check_exit "an untouched store verifies clean, offline" 0 \
 		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests and 1 reviews: nothing was altered" \
-		"$YB_BIN/yuebao" audit verify "$TMP/clean"
+		verify "$TMP/clean"
 	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
+}
+
+# The auditor's own CA is the trust anchor, never the one a bundle or a
+# receipt brings along.
+test_own_ca_is_the_anchor() {
+	local own other out rc
+	own=$(fp "$YB_PKI/ca.crt")
+	other=$(fp "$OTHER/ca.crt")
+	check_exit "verify prints the fingerprint of the CA it used" 0 "CA certificate SHA-256 $own" \
+		verify "$TMP/clean"
+	check_exit "a bundle checked against another deployment's CA is refused (exit 1)" 1 \
+		"the bundle was made under another CA" \
+		"$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit verify "$TMP/clean"
+	out=$("$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit verify "$TMP/clean" 2>&1) || true
+	check_match "and the refusal names the bundle's CA" "$out" "$own"
+	check_match "and the auditor's" "$out" "$other"
+	check_exit "YUEBAO_CA is the anchor too" 1 "$other" \
+		env YUEBAO_CA="$OTHER/ca.crt" "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	mkdir -p "$TMP/ini/yuebao"
+	printf 'ca = %s\n' "$OTHER/ca.crt" >"$TMP/ini/yuebao/client.ini"
+	check_exit "and so is client.ini" 1 "$other" \
+		env XDG_CONFIG_HOME="$TMP/ini" "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	check_exit "without a CA of one's own, verify says what it needs (exit 2)" 2 "--ca" \
+		env -u YUEBAO_CA -u XDG_CONFIG_HOME "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	cp -r "$TMP/clean" "$TMP/swapped"
+	cp "$OTHER/ca.crt" "$TMP/swapped/ca.crt"
+	check_exit "a bundle that brings another CA along is refused" 1 "$other" verify "$TMP/swapped"
+	cp "$YB_PKI/ca.crt" "$TMP/swapped/ca.crt"
+	cp "$OTHER/server.crt" "$TMP/swapped/server.crt"
+	check_exit "a bundle signed by a server certificate of another CA fails" 4 \
+		"checkpoint 1: signature does not verify: certificate not issued by this deployment's CA" \
+		verify "$TMP/swapped"
+
+	check_exit "prove prints the fingerprint of the CA it used" 0 "CA certificate SHA-256 $own" \
+		yb_as branch ZFW-JG audit prove --receipt "$RECEIPTS/ZFW-JG-2026-01-r1.json"
+	out=$("$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit prove --receipt "$TMP/sfj.json" 2>&1) &&
+		rc=0 || rc=$?
+	check_eq "a receipt checked against another deployment's CA is refused (exit 1)" "$rc" 1
+	check_match "naming the receipt's CA" "$out" "$own"
+	check_match "and the user's" "$out" "$other"
+	jq 'del(.ca_sha256)' "$TMP/sfj.json" >"$TMP/sfj-old.json"
+	check_exit "a receipt that does not name its CA is refused when its server certificate is not from the user's CA" \
+		1 "not issued by your CA .*$other" \
+		"$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit prove --receipt "$TMP/sfj-old.json"
 }
 
 test_tampering() {
@@ -181,6 +235,7 @@ main() {
 	test_log_and_receipts
 	test_explain
 	test_clean_export_verifies
+	test_own_ca_is_the_anchor
 	test_tampering
 	test_rebuilt_log_fails_receipt
 	assert_summary
