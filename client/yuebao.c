@@ -1152,10 +1152,9 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	                           {"format", 1, &format, NULL},
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__AuditLogRequest req = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
-	Yuebao__V1__AuditLogReply *r = NULL;
+	Yuebao__V1__AuditLogReply **pages = NULL;
 	enum output_format fmt;
-	char *token = NULL;
-	size_t pages = 0;
+	size_t n = 0;
 	int npos, rc;
 
 	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
@@ -1174,45 +1173,12 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	}
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)(period ? period : "");
-	req.page_token = "";
-	if (fmt == OUTPUT_CSV)
-		puts("index,time,action,object,leaf_hash");
-	do {
-		if ((rc = call(cl, "AuditLog", &req.base, (ProtobufCMessage **)&r)) != 0) {
-			free(token);
-			return rc;
-		}
-		for (size_t i = 0; i < r->n_entries; i++) {
-			const Yuebao__V1__AuditEntry *e = r->entries[i];
-			char when[64], leaf[65];
-			time_t t = (time_t)(e->at_ms / 1000);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-			if (e->leaf_hash.len == 32)
-				merkle_hex(e->leaf_hash.data, leaf);
-			else
-				leaf[0] = '\0';
-			if (fmt == OUTPUT_CSV)
-				printf("%llu,%s,%s,%s,%s\n", (unsigned long long)e->index, when,
-				       e->action, e->object, leaf);
-			else
-				printf("%6llu  %s  %-16s %s\n", (unsigned long long)e->index, when,
-				       e->action, e->object);
-		}
-		if (r->checkpoint != NULL && r->checkpoint->root.len == 32 &&
-		    r->next_page_token[0] == '\0' && fmt != OUTPUT_CSV) {
-			char root[65];
-			merkle_hex(r->checkpoint->root.data, root);
-			printf(_("log of %llu entries, root %s\n"),
-			       (unsigned long long)r->checkpoint->size, root);
-		}
-		free(token);
-		token = strdup(r->next_page_token);
-		req.page_token = token;
-		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
-		r = NULL;
-	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
-	free(token);
-	return 0;
+	rc = fetch_pages(cl, "AuditLog", &req.base, &req.page_token, (ProtobufCMessage ***)&pages,
+	                 &n);
+	if (rc == 0)
+		output_audit_log(stdout, pages, n, fmt);
+	free_pages((ProtobufCMessage **)pages, n);
+	return rc;
 }
 
 static int audit_export(struct client *cl, int argc, char **argv)
@@ -1451,7 +1417,8 @@ static const struct command commands[] = {
         "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
         "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n")},
     {"audit", cmd_audit, N_("the audit trail: log, prove a receipt, export, verify offline"),
-     N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD] [--format csv]\n"
+     N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD]\n"
+        "                        [--format table|csv|json]\n"
         "       yuebao audit prove --receipt FILE\n"
         "       yuebao audit export DIR\n"
         "       yuebao audit verify DIR\n"
@@ -1462,7 +1429,11 @@ static const struct command commands[] = {
         "each entry. `submit` keeps a receipt of its entry (under\n"
         "~/.local/share/yuebao/receipts, or --receipt FILE).\n"
         "\n"
-        "  log     the entries (auditors and the central office)\n"
+        "  log     the entries (auditors and the central office), each with who did\n"
+        "          it: role and org unit of the certificate (\"yuebaod\" for the\n"
+        "          daemon's own loads) and its SHA-256 fingerprint; a refused\n"
+        "          certificate that did not verify is marked (unverified) and named\n"
+        "          as it claims itself. Reviews, closes and reopens show their comment\n"
         "  prove   checks a receipt: its entry is still in the log and the log it was\n"
         "          issued with is a prefix of today's, so nothing before it changed\n"
         "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
@@ -1477,6 +1448,7 @@ static const struct command commands[] = {
         "refused (exit 1), naming both fingerprints.\n"
         "\n"
         "Examples:\n"
+        "  yuebao audit log --org FY-DZB --period 2026H1 --format csv\n"
         "  yuebao audit prove --receipt ~/.local/share/yuebao/receipts/ZFW-JG-2026-06-r1.json\n"
         "  yuebao audit export /srv/audit/2026-07\n"
         "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n")},

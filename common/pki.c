@@ -588,6 +588,17 @@ done:
 	return rc;
 }
 
+int pki_describe_cert(const uint8_t *cert_der, size_t cert_len, struct pki_principal *out)
+{
+	X509 *cert = parse_der(cert_der, cert_len);
+
+	if (cert == NULL)
+		return YB_INVALID_ARGUMENT;
+	fill_principal(cert, cert_der, cert_len, out);
+	X509_free(cert);
+	return YB_OK;
+}
+
 int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbuf *eb)
 {
 	BIO *b = open_file(path, "certificate", eb);
