@@ -41,12 +41,13 @@ struct audit_event {
 	int64_t at_ms;
 	const char *actor;       /* certificate subject, or AUDIT_DAEMON */
 	const char *fingerprint; /* of the actor's certificate, or "" */
-	bool unverified;         /* a refused certificate: actor is what it claims */
 	const char *action;      /* submit, review:accept, close, load:orgs, refused:..., ... */
 	const char *object;      /* ORG/2026-06/r2, ORG/2026H1, a file, a method */
 	const char *org;         /* "" when not about one org unit */
 	int month;               /* 0 when not about one month */
 	const char *digest;      /* hex SHA-256 */
+	/* Last, so that positional initialisers of the fields above stay right. */
+	bool unverified; /* a refused certificate: actor is what it claims */
 };
 
 /* The actor of what the daemon does itself. */

@@ -534,11 +534,11 @@ static void record_refusal(struct worker *w, const struct pki_principal *who,
 	ev = (struct audit_event){.at_ms = rpc_now_ms(),
 	                          .actor = who ? who->subject : claimed.subject,
 	                          .fingerprint = who ? who->fingerprint : claimed.fingerprint,
-	                          .unverified = who == NULL,
 	                          .action = action,
 	                          .object = o->method,
 	                          .org = who ? who->org : "",
-	                          .digest = digest};
+	                          .digest = digest,
+	                          .unverified = who == NULL};
 	{
 		struct store *db;
 		if (batch_join(w->srv->batch, &db, &eb) != YB_OK) {
