@@ -48,6 +48,16 @@ static int unhex(const char *s, uint8_t *out, size_t max_len, size_t *len)
 	return 0;
 }
 
+static int is_hex64(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 64;
+}
+
 static int mkdir_parents(char *path)
 {
 	for (char *p = path + 1; *p; p++)
@@ -60,7 +70,23 @@ static int mkdir_parents(char *path)
 	return 0;
 }
 
-int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, const char **written)
+int auditcmd_ca_fingerprint(const char *ca_path, char fp[65])
+{
+	struct errbuf eb = {{0}};
+	uint8_t *der = NULL;
+	size_t len = 0;
+
+	if (pki_read_cert_der(ca_path, &der, &len, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao audit: cannot read the CA certificate: %s\n"), eb.msg);
+		return -1;
+	}
+	pki_sha256_hex(der, len, fp);
+	free(der);
+	return 0;
+}
+
+int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, const char *ca_sha256,
+                          const char **written)
 {
 	static char file[PATH_MAX];
 	const Yuebao__V1__Receipt *rc = r->receipt;
@@ -106,6 +132,8 @@ int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, co
 	              (json_int_t)cp->size, "root", root, "at_ms", (json_int_t)cp->at_ms,
 	              "signature", sig, "server_cert_der", cert);
 	free(cert);
+	if (j != NULL && ca_sha256 != NULL)
+		json_object_set_new(j, "ca_sha256", json_string(ca_sha256));
 	ok = j != NULL && json_dump_file(j, file, JSON_INDENT(2)) == 0;
 	json_decref(j);
 	if (!ok) {
@@ -117,12 +145,13 @@ int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, co
 }
 
 int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
-                          struct checkpoint *cp, uint8_t **cert, size_t *cert_len)
+                          struct checkpoint *cp, uint8_t **cert, size_t *cert_len,
+                          char ca_sha256[65])
 {
 	json_error_t err;
 	json_t *j = json_load_file(path, 0, &err);
 	const char *kind = NULL, *leaf_hex = NULL, *root_hex = NULL, *sig_hex = NULL,
-	           *cert_hex = NULL;
+	           *cert_hex = NULL, *ca_hex = NULL;
 	json_int_t idx = -1, size = -1, at = 0;
 	size_t n = 0;
 
@@ -133,13 +162,13 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 	}
 	memset(cp, 0, sizeof(*cp));
 	*cert = NULL;
-	if (json_unpack(j, "{s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s}", "kind", &kind, "index",
-	                &idx, "leaf_hash", &leaf_hex, "checkpoint", "size", &size, "root",
+	if (json_unpack(j, "{s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s, s?:s}", "kind", &kind,
+	                "index", &idx, "leaf_hash", &leaf_hex, "checkpoint", "size", &size, "root",
 	                &root_hex, "at_ms", &at, "signature", &sig_hex, "server_cert_der",
-	                &cert_hex) != 0 ||
+	                &cert_hex, "ca_sha256", &ca_hex) != 0 ||
 	    strcmp(kind, "yuebao-receipt-v1") != 0 || idx < 0 || size <= idx ||
-	    unhex(leaf_hex, leaf, 32, &n) != 0 || n != 32 ||
-	    unhex(root_hex, cp->root, 32, &n) != 0 || n != 32 ||
+	    (ca_hex != NULL && !is_hex64(ca_hex)) || unhex(leaf_hex, leaf, 32, &n) != 0 ||
+	    n != 32 || unhex(root_hex, cp->root, 32, &n) != 0 || n != 32 ||
 	    unhex(sig_hex, cp->sig, sizeof(cp->sig), &cp->sig_len) != 0 ||
 	    strlen(cert_hex) / 2 > 8192 || (*cert = malloc(strlen(cert_hex) / 2 + 1)) == NULL ||
 	    unhex(cert_hex, *cert, strlen(cert_hex) / 2, cert_len) != 0) {
@@ -149,6 +178,7 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 		json_decref(j);
 		return -1;
 	}
+	snprintf(ca_sha256, 65, "%s", ca_hex ? ca_hex : "");
 	*index = (uint64_t)idx;
 	cp->size = (uint64_t)size;
 	cp->at_ms = at;
@@ -253,16 +283,6 @@ static void server_cert_once(struct auditcmd_bundle *b, const ProtobufCBinaryDat
 	if (write_pem(path, der->data, der->len) != 0)
 		b->failed = 1;
 	b->server_cert_written = 1;
-}
-
-static int is_hex64(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == 64;
 }
 
 static void put_hex(FILE *f, const uint8_t *data, size_t len)
@@ -837,32 +857,48 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 		}
 }
 
-long auditcmd_verify(const char *dir, FILE *out)
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, long *count)
 {
 	struct v_bundle vb = {0};
 	struct pki_verifier *v = NULL;
 	struct errbuf eb = {{0}};
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 64], own[65], theirs[65];
 	uint8_t *cert = NULL;
 	size_t cert_len = 0;
 	long problems = 0;
+	enum auditcmd_verdict verdict = AUDITCMD_UNREADABLE;
 
-	snprintf(path, sizeof(path), "%s/ca.crt", dir);
-	if (pki_verifier_new(path, NULL, &v, &eb) != YB_OK) {
-		fprintf(out, _("cannot use the bundle's CA certificate: %s\n"), eb.msg);
-		return -1;
+	*count = 0;
+	if (auditcmd_ca_fingerprint(ca_path, own) != 0)
+		return AUDITCMD_UNREADABLE;
+	if (pki_verifier_new(ca_path, NULL, &v, &eb) != YB_OK) {
+		fprintf(out, _("cannot use the CA certificate: %s\n"), eb.msg);
+		return AUDITCMD_UNREADABLE;
 	}
+	/* The bundle's CA only names the deployment it came from; it is never trusted. */
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	if (auditcmd_ca_fingerprint(path, theirs) != 0)
+		goto done;
+	if (strcmp(own, theirs) != 0) {
+		fprintf(stderr,
+		        _("yuebao audit: refused: the bundle was made under another CA (SHA-256 "
+		          "%s), not yours (%s, SHA-256 %s): it comes from another deployment, or "
+		          "--ca names the wrong file. Nothing was verified.\n"),
+		        theirs, ca_path, own);
+		verdict = AUDITCMD_OTHER_CA;
+		goto done;
+	}
+	fprintf(out, _("CA certificate SHA-256 %s (%s)\n"), own, ca_path);
 	snprintf(path, sizeof(path), "%s/server.crt", dir);
 	if (pki_read_cert_der(path, &cert, &cert_len, &eb) != YB_OK) {
 		fprintf(out, _("cannot read the bundle's server certificate: %s\n"), eb.msg);
-		pki_verifier_free(v);
-		return -1;
+		goto done;
 	}
 	if (v_load(dir, &vb, out, &problems) != 0) {
 		fprintf(out, _("%s is not an audit bundle (see `yuebao audit export`)\n"), dir);
-		problems = -1;
 		goto done;
 	}
+	verdict = AUDITCMD_CHECKED;
 	v_tree(&vb, v, cert, cert_len, out, &problems);
 	for (size_t i = 0; i < vb.n_entries; i++) {
 		char action[64];
@@ -887,11 +923,12 @@ long auditcmd_verify(const char *dir, FILE *out)
 		        _("verified %zu entries, %zu checkpoints, %zu revisions with their signed "
 		          "requests and %zu reviews: nothing was altered\n"),
 		        vb.n_entries, vb.n_cps, vb.n_revs, vb.n_reviews);
+	*count = problems;
 done:
 	v_free(&vb);
 	free(cert);
 	pki_verifier_free(v);
-	return problems;
+	return verdict;
 }
 
 void auditcmd_print_explain(FILE *out, const Yuebao__V1__ConsolidateReply *r, const char *code,

@@ -12,17 +12,33 @@
 #include "yuebao.pb-c.h"
 
 /*
+ * The fingerprint of a CA file: the hex SHA-256 of its first certificate's
+ * DER (what `openssl x509 -fingerprint -sha256` shows, without colons).
+ * 0, or -1 with a message on stderr naming the file.
+ */
+int auditcmd_ca_fingerprint(const char *ca_path, char fp[65]);
+
+/*
  * Writes the receipt of a submission as JSON to path, or when path is NULL
  * to $XDG_DATA_HOME/yuebao/receipts/ORG-PERIOD-rREV.json (~/.local/share by
- * default). *written (a static buffer) names the file. Returns 0, or -1
- * with a message on stderr.
+ * default), with ca_sha256 (the fingerprint of the CA the submitter trusted,
+ * NULL to leave it out). *written (a static buffer) names the file. Returns
+ * 0, or -1 with a message on stderr.
  */
-int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, const char **written);
+int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, const char *ca_sha256,
+                          const char **written);
 
-/* Reads a receipt file: its entry index, leaf hash and checkpoint. 0 or -1 (message on stderr). */
+/*
+ * Reads a receipt file: its entry index, leaf hash, checkpoint, the server
+ * certificate (caller frees *cert) and the CA fingerprint it records (""
+ * for receipts written before they did). The CA fingerprint only names the
+ * CA in messages: trust comes from the user's own CA. 0 or -1 (message on
+ * stderr).
+ */
 struct checkpoint;
 int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
-                          struct checkpoint *cp, uint8_t **cert, size_t *cert_len);
+                          struct checkpoint *cp, uint8_t **cert, size_t *cert_len,
+                          char ca_sha256[65]);
 
 /*
  * consolidate --explain: the returns behind one figure, each with its audit
@@ -54,9 +70,19 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 /* Finishes the files; returns 0 when everything was written. Frees b. */
 int auditcmd_bundle_close(struct auditcmd_bundle *b);
 
+/* How an offline verification ended. */
+enum auditcmd_verdict {
+	AUDITCMD_CHECKED,    /* checked: *problems says how many were found */
+	AUDITCMD_UNREADABLE, /* the bundle or the CA could not be read (message on out) */
+	AUDITCMD_OTHER_CA,   /* the bundle is of another CA: refused (message on stderr) */
+};
+
 /*
- * Verifies a bundle offline and prints every problem, naming the entry,
- * checkpoint or revision. Returns the number of problems, or -1 when the
- * bundle cannot be read at all.
+ * Verifies a bundle offline against the auditor's own CA (ca_path), never
+ * the one inside the bundle: a bundle whose ca.crt is not that CA is
+ * refused before anything else, naming both fingerprints. Prints the
+ * fingerprint of the CA used, then every problem, naming the entry,
+ * checkpoint or revision, on out.
  */
-long auditcmd_verify(const char *dir, FILE *out);
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out,
+                                      long *problems);

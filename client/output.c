@@ -15,6 +15,7 @@
 #include "decimal.h"
 #include "i18n.h"
 #include "text.h"
+#include "merkle.h"
 
 int output_parse_format(const char *s, enum output_format *out)
 {
@@ -953,5 +954,175 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 	        _("\ncompleteness %s (%u of %u returns), timeliness %s (%u on time), %u accepted, "
 	          "%u rejected\n"),
 	        comp, s->present, s->expected, timely, s->on_time, s->accepted, s->rejected);
+	return 0;
+}
+
+/* Entries whose comment is kept with them: reviews, closes and reopens. */
+static bool has_comment(const char *action)
+{
+	return strncmp(action, "review:", 7) == 0 || strcmp(action, "close") == 0 ||
+	       strcmp(action, "reopen") == 0;
+}
+
+/* "branch/ZFW-JG", "yuebaod", "(unverified) branch/X", or "-" when nobody is recorded. */
+static void actor_text(const Yuebao__V1__AuditEntry *e, char *buf, size_t len)
+{
+	char who[160];
+
+	if (e->actor_role[0] && e->actor_org[0])
+		snprintf(who, sizeof(who), "%s/%s", e->actor_role, e->actor_org);
+	else
+		snprintf(who, sizeof(who), "%s",
+		         e->actor_role[0]  ? e->actor_role
+		         : e->actor_org[0] ? e->actor_org
+		                           : "-");
+	if (e->actor_unverified)
+		snprintf(buf, len, _("(unverified) %s"), who);
+	else
+		snprintf(buf, len, "%s", who);
+}
+
+/* A table row of the audit log: the texts its cells point to. */
+struct audit_row {
+	char index[24], when[40], actor[200], cert[20];
+	char *comment; /* one line, owned */
+};
+
+static int audit_log_table(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
+                           const struct tz *zone, size_t total)
+{
+	static const bool right[] = {true, false, false, false, false, false, false};
+	struct table t = {.ncols = 7, .right = right};
+	struct audit_row *rows = calloc(total + 1, sizeof(*rows));
+	const char *cells[7] = {_("entry"),  _("time"),   _("actor"),  _("certificate"),
+	                        _("action"), _("object"), _("comment")};
+	size_t k = 0;
+	int rc = 0;
+
+	if (rows == NULL || table_add(&t, cells) != 0) {
+		free(rows);
+		return -1;
+	}
+	for (size_t p = 0; p < n_pages; p++)
+		for (size_t i = 0; i < pages[p]->n_entries && k < total; i++, k++) {
+			const Yuebao__V1__AuditEntry *e = pages[p]->entries[i];
+			struct audit_row *r = &rows[k];
+			snprintf(r->index, sizeof(r->index), "%llu", (unsigned long long)e->index);
+			format_time(zone, e->at_ms, OUTPUT_TABLE, r->when, sizeof(r->when));
+			actor_text(e, r->actor, sizeof(r->actor));
+			snprintf(r->cert, sizeof(r->cert), "%.16s",
+			         e->fingerprint[0] ? e->fingerprint : "-");
+			/* A comment is free text: on one line here (CSV and JSON keep it whole). */
+			if ((r->comment = strdup(has_comment(e->action) ? e->comment : "")) ==
+			    NULL) {
+				rc = -1;
+				goto done;
+			}
+			for (char *c = r->comment; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = ' ';
+			cells[0] = r->index;
+			cells[1] = r->when;
+			cells[2] = r->actor;
+			cells[3] = r->cert;
+			cells[4] = e->action;
+			cells[5] = e->object;
+			cells[6] = r->comment;
+			if (table_add(&t, cells) != 0) {
+				rc = -1;
+				goto done;
+			}
+		}
+	table_print(f, &t);
+done:
+	for (size_t i = 0; i < k; i++)
+		free(rows[i].comment);
+	free(rows);
+	table_free(&t);
+	return rc;
+}
+
+static void audit_log_csv(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
+                          const struct tz *zone)
+{
+	char when[TZ_TEXT_MAX], leaf[MERKLE_HEX_LEN + 1];
+
+	fputs("index,time,action,object,leaf_hash,actor_role,actor_org,fingerprint,actor_verified,"
+	      "comment\n",
+	      f);
+	for (size_t p = 0; p < n_pages; p++)
+		for (size_t i = 0; i < pages[p]->n_entries; i++) {
+			const Yuebao__V1__AuditEntry *e = pages[p]->entries[i];
+			leaf[0] = '\0';
+			if (e->leaf_hash.len == MERKLE_HASH_LEN)
+				merkle_hex(e->leaf_hash.data, leaf);
+			format_time(zone, e->at_ms, OUTPUT_CSV, when, sizeof(when));
+			fprintf(f, "%llu,%s,", (unsigned long long)e->index, when);
+			output_csv_field(f, e->action);
+			fputc(',', f);
+			output_csv_field(f, e->object);
+			fprintf(f, ",%s,", leaf);
+			output_csv_field(f, e->actor_role);
+			fputc(',', f);
+			output_csv_field(f, e->actor_org);
+			fprintf(f, ",%s,%s,", e->fingerprint, e->actor_unverified ? "no" : "yes");
+			output_csv_field(f, has_comment(e->action) ? e->comment : "");
+			fputc('\n', f);
+		}
+}
+
+static int audit_log_json(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
+                          const struct tz *zone, const Yuebao__V1__Checkpoint *cp, const char *root)
+{
+	json_t *doc = json_object(), *entries = json_array();
+	char when[TZ_TEXT_MAX], leaf[MERKLE_HEX_LEN + 1];
+
+	for (size_t p = 0; p < n_pages; p++)
+		for (size_t i = 0; i < pages[p]->n_entries; i++) {
+			const Yuebao__V1__AuditEntry *e = pages[p]->entries[i];
+			leaf[0] = '\0';
+			if (e->leaf_hash.len == MERKLE_HASH_LEN)
+				merkle_hex(e->leaf_hash.data, leaf);
+			format_time(zone, e->at_ms, OUTPUT_JSON, when, sizeof(when));
+			json_array_append_new(
+			    entries,
+			    json_pack("{s:I, s:s, s:{s:o, s:o, s:o, s:b}, s:s, s:s, s:o?, s:s}",
+			              "index", (json_int_t)e->index, "time", when, "actor", "role",
+			              opt_string(e->actor_role), "org", opt_string(e->actor_org),
+			              "fingerprint", opt_string(e->fingerprint), "verified",
+			              !e->actor_unverified, "action", e->action, "object",
+			              e->object, "comment",
+			              has_comment(e->action) ? json_text(e->comment) : NULL,
+			              "leaf_hash", leaf));
+		}
+	json_object_set_new(doc, "entries", entries);
+	json_object_set_new(
+	    doc, "checkpoint",
+	    root[0] ? json_pack("{s:I, s:s}", "size", (json_int_t)cp->size, "root", root)
+	            : json_null());
+	return print_json(f, doc);
+}
+
+int output_audit_log(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
+                     const struct tz *zone, enum output_format fmt)
+{
+	const Yuebao__V1__Checkpoint *cp = n_pages > 0 ? pages[n_pages - 1]->checkpoint : NULL;
+	char root[MERKLE_HEX_LEN + 1] = "";
+	size_t total = 0;
+
+	if (cp != NULL && cp->root.len == MERKLE_HASH_LEN)
+		merkle_hex(cp->root.data, root);
+	if (fmt == OUTPUT_CSV) {
+		audit_log_csv(f, pages, n_pages, zone);
+		return 0;
+	}
+	if (fmt == OUTPUT_JSON)
+		return audit_log_json(f, pages, n_pages, zone, cp, root);
+	for (size_t p = 0; p < n_pages; p++)
+		total += pages[p]->n_entries;
+	if (audit_log_table(f, pages, n_pages, zone, total) != 0)
+		return -1;
+	if (root[0])
+		fprintf(f, _("log of %llu entries, root %s\n"), (unsigned long long)cp->size, root);
 	return 0;
 }

@@ -49,6 +49,15 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
                   const struct tz *zone, enum output_format fmt);
 
+/*
+ * The audit log, from all pages of AuditLog: each entry with who did it
+ * (role, org unit, certificate fingerprint; refused certificates marked
+ * unverified) and the comment of a review, close or reopen. The table ends
+ * with the latest checkpoint's size and root.
+ */
+int output_audit_log(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
+                     const struct tz *zone, enum output_format fmt);
+
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 

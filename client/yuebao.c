@@ -857,8 +857,13 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 	for (size_t i = 0; i < r->n_findings; i++)
 		output_field_error(stdout, r->findings[i]);
 	if (!r->dry_run) {
+		/* The CA this call trusted names the deployment in the receipt. */
 		const char *written = NULL;
-		if (auditcmd_save_receipt(r, receipt, &written) == 0)
+		char ca_sha256[65];
+		if (auditcmd_save_receipt(
+		        r, receipt,
+		        auditcmd_ca_fingerprint(cl->ca, ca_sha256) == 0 ? ca_sha256 : NULL,
+		        &written) == 0)
 			printf(_("receipt %s (audit entry %llu)\n"), written,
 			       (unsigned long long)r->receipt->index);
 	}
@@ -1139,6 +1144,26 @@ static int cmd_close(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The audit's trust anchor is the user's own CA (--ca, YUEBAO_CA or
+ * client.ini), never one a bundle or receipt brings along: 0 when there is
+ * one, else a usage error saying where to give it.
+ */
+static int own_ca(struct client *cl, const char *what)
+{
+	char ini_path[PATH_MAX];
+	int rc, ini_errno;
+
+	if ((rc = resolve_settings(cl, ini_path, sizeof(ini_path), &ini_errno)) != 0)
+		return rc;
+	if (cl->ca != NULL)
+		return 0;
+	return usage_error("audit",
+	                   "%s checks against your deployment's CA certificate: give --ca FILE, "
+	                   "set YUEBAO_CA, or write ca = FILE in ~/.config/yuebao/client.ini",
+	                   what);
+}
+
 /* Verifies a checkpoint against the server certificate and the CA; prints why not. */
 static int check_checkpoint(const struct pki_verifier *v, const struct checkpoint *cp,
                             const uint8_t *cert, size_t cert_len, const char *what)
@@ -1178,27 +1203,49 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 	struct pki_verifier *v = NULL;
 	struct errbuf eb = {{0}};
 	uint8_t leaf[32], *cert = NULL, (*incl)[32] = NULL, (*cons)[32] = NULL;
-	char ini_path[PATH_MAX];
+	char own[65], recorded[65];
 	size_t cert_len = 0;
 	uint64_t index;
-	int npos, rc, ini_errno;
+	int npos, rc;
 
 	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (receipt == NULL)
 		return usage_error("audit", "prove needs --receipt FILE%s", "");
-	if (auditcmd_read_receipt(receipt, &index, leaf, &old, &cert, &cert_len) != 0)
-		return EXIT_USAGE;
-	if ((rc = resolve_settings(cl, ini_path, sizeof(ini_path), &ini_errno)) != 0) {
-		free(cert);
+	if ((rc = own_ca(cl, "prove")) != 0)
 		return rc;
-	}
-	if (cl->ca == NULL || pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
-		fprintf(stderr, _("yuebao audit: cannot use the CA certificate: %s\n"),
-		        cl->ca ? eb.msg : _("give --ca"));
+	if (auditcmd_read_receipt(receipt, &index, leaf, &old, &cert, &cert_len, recorded) != 0)
+		return EXIT_USAGE;
+	if (auditcmd_ca_fingerprint(cl->ca, own) != 0) {
 		free(cert);
 		return EXIT_USAGE;
 	}
+	if (pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao audit: cannot use the CA certificate: %s\n"), eb.msg);
+		free(cert);
+		return EXIT_USAGE;
+	}
+	/* Trust comes from the user's CA alone; the receipt's only names the other side. */
+	rc = EXIT_REFUSED;
+	if (recorded[0] && strcmp(recorded, own) != 0) {
+		fprintf(stderr,
+		        _("yuebao audit: refused: the receipt was issued under another CA (SHA-256 "
+		          "%s), not yours (%s, SHA-256 %s): it comes from another deployment, or "
+		          "--ca names the wrong file\n"),
+		        recorded, cl->ca, own);
+		goto done;
+	}
+	if (pki_verify_cert(v, cert, cert_len, (time_t)(old.at_ms / 1000), &eb) != YB_OK) {
+		char server[65];
+		pki_sha256_hex(cert, cert_len, server);
+		fprintf(
+		    stderr,
+		    _("yuebao audit: refused: the receipt's server certificate (SHA-256 %s) was "
+		      "not issued by your CA (%s, SHA-256 %s): %s\n"),
+		    server, cl->ca, own, eb.msg);
+		goto done;
+	}
+	printf(_("CA certificate SHA-256 %s (%s)\n"), own, cl->ca);
 	rc = EXIT_INVALID;
 	if (check_checkpoint(v, &old, cert, cert_len, _("receipt's")) != 0)
 		goto done;
@@ -1285,10 +1332,9 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	                           {"format", 1, &format, NULL},
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__AuditLogRequest req = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
-	Yuebao__V1__AuditLogReply *r = NULL;
+	Yuebao__V1__AuditLogReply **pages = NULL;
 	enum output_format fmt;
-	char *token = NULL;
-	size_t pages = 0;
+	size_t n = 0;
 	int npos, rc;
 
 	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
@@ -1311,45 +1357,12 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	}
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)(period ? period : "");
-	req.page_token = "";
-	if (fmt == OUTPUT_CSV)
-		puts("index,time,action,object,leaf_hash");
-	do {
-		if ((rc = call(cl, "AuditLog", &req.base, (ProtobufCMessage **)&r)) != 0) {
-			free(token);
-			return rc;
-		}
-		for (size_t i = 0; i < r->n_entries; i++) {
-			const Yuebao__V1__AuditEntry *e = r->entries[i];
-			char when[TZ_TEXT_MAX], leaf[65];
-			tz_format(zone_of(cl), e->at_ms, fmt == OUTPUT_CSV ? TZ_RFC3339 : TZ_PEOPLE,
-			          when, sizeof(when));
-			if (e->leaf_hash.len == 32)
-				merkle_hex(e->leaf_hash.data, leaf);
-			else
-				leaf[0] = '\0';
-			if (fmt == OUTPUT_CSV)
-				printf("%llu,%s,%s,%s,%s\n", (unsigned long long)e->index, when,
-				       e->action, e->object, leaf);
-			else
-				printf("%6llu  %s  %-16s %s\n", (unsigned long long)e->index, when,
-				       e->action, e->object);
-		}
-		if (r->checkpoint != NULL && r->checkpoint->root.len == 32 &&
-		    r->next_page_token[0] == '\0' && fmt != OUTPUT_CSV) {
-			char root[65];
-			merkle_hex(r->checkpoint->root.data, root);
-			printf(_("log of %llu entries, root %s\n"),
-			       (unsigned long long)r->checkpoint->size, root);
-		}
-		free(token);
-		token = strdup(r->next_page_token);
-		req.page_token = token;
-		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
-		r = NULL;
-	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
-	free(token);
-	return 0;
+	rc = fetch_pages(cl, "AuditLog", &req.base, &req.page_token, (ProtobufCMessage ***)&pages,
+	                 &n);
+	if (rc == 0)
+		output_audit_log(stdout, pages, n, zone_of(cl), fmt);
+	free_pages((ProtobufCMessage **)pages, n);
+	return rc;
 }
 
 static int audit_export(struct client *cl, int argc, char **argv)
@@ -1416,11 +1429,11 @@ done:
 	return rc;
 }
 
-static int audit_verify(int argc, char **argv)
+static int audit_verify(struct client *cl, int argc, char **argv)
 {
 	const char *pos[1];
 	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
-	long problems;
+	long problems = 0;
 	int npos, rc;
 
 	if ((rc = parse_opts("audit", argc, argv, specs, pos, 1, &npos)) != 0)
@@ -1428,9 +1441,16 @@ static int audit_verify(int argc, char **argv)
 	if (npos != 1)
 		return usage_error("audit", "verify needs the folder written by audit export%s",
 		                   "");
-	problems = auditcmd_verify(pos[0], stdout);
-	if (problems < 0)
+	if ((rc = own_ca(cl, "verify")) != 0)
+		return rc;
+	switch (auditcmd_verify(pos[0], cl->ca, stdout, &problems)) {
+	case AUDITCMD_UNREADABLE:
 		return EXIT_USAGE;
+	case AUDITCMD_OTHER_CA:
+		return EXIT_REFUSED;
+	case AUDITCMD_CHECKED:
+		break;
+	}
 	if (problems > 0)
 		printf(_("%ld problem(s) found: the store does not match what was signed\n"),
 		       problems);
@@ -1442,7 +1462,7 @@ static int cmd_audit(struct client *cl, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "export") == 0)
 		return audit_export(cl, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-		return audit_verify(argc - 1, argv + 1);
+		return audit_verify(cl, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "log") == 0)
 		return audit_log(cl, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "prove") == 0)
@@ -1599,7 +1619,8 @@ static const struct command commands[] = {
         "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
         "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n")},
     {"audit", cmd_audit, N_("the audit trail: log, prove a receipt, export, verify offline"),
-     N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD] [--format csv]\n"
+     N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD]\n"
+        "                        [--format table|csv|json]\n"
         "       yuebao audit prove --receipt FILE\n"
         "       yuebao audit export DIR\n"
         "       yuebao audit verify DIR\n"
@@ -1610,7 +1631,11 @@ static const struct command commands[] = {
         "each entry. `submit` keeps a receipt of its entry (under\n"
         "~/.local/share/yuebao/receipts, or --receipt FILE).\n"
         "\n"
-        "  log     the entries (auditors and the central office)\n"
+        "  log     the entries (auditors and the central office), each with who did\n"
+        "          it: role and org unit of the certificate (\"yuebaod\" for the\n"
+        "          daemon's own loads) and its SHA-256 fingerprint; a refused\n"
+        "          certificate that did not verify is marked (unverified) and named\n"
+        "          as it claims itself. Reviews, closes and reopens show their comment\n"
         "  prove   checks a receipt: its entry is still in the log and the log it was\n"
         "          issued with is a prefix of today's, so nothing before it changed\n"
         "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
@@ -1619,9 +1644,16 @@ static const struct command commands[] = {
         "          every submission's signature, and that the stored values are those\n"
         "          the branch signed; names each entry that fails (exit 4)\n"
         "\n"
+        "prove and verify trust only your own CA certificate (--ca, YUEBAO_CA or\n"
+        "ca = in client.ini), never one a receipt or bundle brings along, and print\n"
+        "its SHA-256 fingerprint. A receipt or bundle made under another CA is\n"
+        "refused (exit 1), naming both fingerprints.\n"
+        "\n"
         "Examples:\n"
+        "  yuebao audit log --org FY-DZB --period 2026H1 --format csv\n"
         "  yuebao audit prove --receipt ~/.local/share/yuebao/receipts/ZFW-JG-2026-06-r1.json\n"
-        "  yuebao audit export /srv/audit/2026-07 && yuebao audit verify /srv/audit/2026-07\n")},
+        "  yuebao audit export /srv/audit/2026-07\n"
+        "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n")},
     {"close", cmd_close, N_("close a period for a subtree (or reopen it)"),
      N_("usage: yuebao close --period P [--org CODE] [--reopen] [--comment TEXT]\n"
         "\n"

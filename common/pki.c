@@ -512,37 +512,72 @@ done:
 	return rc;
 }
 
+/* Parses cert_der whole (no trailing bytes); NULL when it is not one DER certificate. */
+static X509 *parse_der(const uint8_t *cert_der, size_t cert_len)
+{
+	const unsigned char *p = cert_der;
+	X509 *cert;
+
+	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER)
+		return NULL;
+	cert = d2i_X509(NULL, &p, (long)cert_len);
+	if (cert != NULL && p != cert_der + cert_len) {
+		X509_free(cert);
+		cert = NULL;
+	}
+	if (cert == NULL)
+		ERR_clear_error();
+	return cert;
+}
+
+/* Checks that cert chains to the verifier's CA and is valid at `at` (any purpose). */
+static int check_chain(const struct pki_verifier *v, X509 *cert, time_t at, struct errbuf *eb)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc = YB_OK;
+
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
+	} else {
+		X509_STORE_CTX_set_time(ctx, 0, at);
+		if (X509_verify_cert(ctx) != 1) {
+			rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
+			                 chain_error(X509_STORE_CTX_get_error(ctx)));
+			ERR_clear_error();
+		}
+	}
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
+int pki_verify_cert(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                    time_t at, struct errbuf *eb)
+{
+	X509 *cert = parse_der(cert_der, cert_len);
+	int rc;
+
+	if (cert == NULL)
+		return status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
+	rc = check_chain(v, cert, at, eb);
+	X509_free(cert);
+	return rc;
+}
+
 int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t at, struct errbuf *eb)
 {
-	const unsigned char *p = cert_der;
 	X509 *cert = NULL;
-	X509_STORE_CTX *ctx = NULL;
 	EVP_MD_CTX *md = NULL;
 	int rc = YB_OK;
 
 	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER || sig_len == 0 ||
 	    sig_len > PKI_MAX_SIGNATURE)
 		return status_fail(eb, YB_UNAUTHENTICATED, _("no certificate or signature"));
-	cert = d2i_X509(NULL, &p, (long)cert_len);
-	if (cert == NULL || p != cert_der + cert_len) {
-		ERR_clear_error();
-		rc = status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
+	if ((cert = parse_der(cert_der, cert_len)) == NULL)
+		return status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
+	if ((rc = check_chain(v, cert, at, eb)) != YB_OK)
 		goto done;
-	}
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
-		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
-		goto done;
-	}
-	X509_STORE_CTX_set_time(ctx, 0, at);
-	if (X509_verify_cert(ctx) != 1) {
-		rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
-		                 chain_error(X509_STORE_CTX_get_error(ctx)));
-		ERR_clear_error();
-		goto done;
-	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) != 1 ||
 	    EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
@@ -551,9 +586,19 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	}
 done:
 	EVP_MD_CTX_free(md);
-	X509_STORE_CTX_free(ctx);
 	X509_free(cert);
 	return rc;
+}
+
+int pki_describe_cert(const uint8_t *cert_der, size_t cert_len, struct pki_principal *out)
+{
+	X509 *cert = parse_der(cert_der, cert_len);
+
+	if (cert == NULL)
+		return YB_INVALID_ARGUMENT;
+	fill_principal(cert, cert_der, cert_len, out);
+	X509_free(cert);
+	return YB_OK;
 }
 
 int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbuf *eb)

@@ -90,6 +90,22 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t at, struct errbuf *eb);
 
+/*
+ * Checks only that cert_der chains to the verifier's CA and is valid at
+ * `at`. YB_OK, or YB_UNAUTHENTICATED with eb saying why ("certificate not
+ * issued by this deployment's CA", ...).
+ */
+int pki_verify_cert(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
+                    time_t at, struct errbuf *eb);
+
+/*
+ * Reads what a certificate claims (subject, O, OU, CN) and its fingerprint,
+ * trusting nothing: for naming a caller whose certificate was refused.
+ * YB_OK, or YB_INVALID_ARGUMENT when cert_der is not one DER certificate of
+ * at most PKI_MAX_CERT_DER bytes.
+ */
+int pki_describe_cert(const uint8_t *cert_der, size_t cert_len, struct pki_principal *out);
+
 /* Reads a PEM certificate file as DER (caller frees *der). YB_EIO / YB_INVALID_ARGUMENT. */
 int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbuf *eb);
 

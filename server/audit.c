@@ -13,13 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fields must not break the line-per-field layout of an entry. */
+/* The actor prefix of a refused certificate that did not verify. */
+#define UNVERIFIED "unverified:"
+/* What entries written before UNVERIFIED said instead. */
+#define UNVERIFIED_OLD "(unverified caller)"
+
+/*
+ * Fields must not break the line-per-field layout of an entry; other
+ * control characters (which a refused certificate may claim) go too.
+ */
 static void clean_field(char *dst, size_t len, const char *src)
 {
 	size_t i = 0;
 
 	for (; src != NULL && *src && i + 1 < len; src++)
-		dst[i++] = (*src == '\n' || *src == '\r') ? ' ' : *src;
+		dst[i++] = ((unsigned char)*src < 0x20 || *src == 0x7f) ? ' ' : *src;
 	dst[i] = '\0';
 }
 
@@ -27,7 +35,7 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
                  struct audit_receipt *receipt, struct errbuf *eb)
 {
 	uint8_t edge[64][MERKLE_HASH_LEN], leaf[MERKLE_HASH_LEN], carry[MERKLE_HASH_LEN];
-	char entry[1536], actor[300], fp[80], action[64], object[200];
+	char entry[1536], actor[320], fp[80], action[64], object[200];
 	struct store_audit_row row;
 	struct checkpoint cp = {0};
 	uint64_t size, present, mask;
@@ -41,7 +49,8 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
 		                   "the audit log's edge does not match its %" PRIu64
 		                   " entries: the store was altered",
 		                   size);
-	clean_field(actor, sizeof(actor), e->actor);
+	n = snprintf(actor, sizeof(actor), "%s", e->unverified ? UNVERIFIED : "");
+	clean_field(actor + n, sizeof(actor) - (size_t)n, e->actor);
 	clean_field(fp, sizeof(fp), e->fingerprint);
 	clean_field(action, sizeof(action), e->action);
 	clean_field(object, sizeof(object), e->object);
@@ -53,8 +62,15 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
 		return status_fail(eb, YB_INTERNAL, "audit entry too long");
 	if ((rc = merkle_leaf_hash(entry, (size_t)n, leaf)) != YB_OK)
 		return status_fail(eb, rc, "cannot hash audit entry");
-	row = (struct store_audit_row){size + 1, e->at_ms, action,    object, e->org ? e->org : "",
-	                               e->month, entry,    (size_t)n, leaf};
+	row = (struct store_audit_row){.seq = size + 1,
+	                               .at_ms = e->at_ms,
+	                               .action = action,
+	                               .object = object,
+	                               .org = e->org ? e->org : "",
+	                               .month = e->month,
+	                               .entry = entry,
+	                               .entry_len = (size_t)n,
+	                               .leaf = leaf};
 	if ((rc = store_audit_add(s, &row, eb)) != YB_OK)
 		return rc;
 	/* Add the leaf to the edge like a binary counter: equal-size subtrees merge. */
@@ -124,4 +140,78 @@ int audit_proofs(struct store *s, uint64_t index, uint64_t old_size, struct chec
 		*n_incl = 0;
 	}
 	return rc;
+}
+
+/* The value of the line "name=…" of an entry's text into buf ("" when absent). */
+static void entry_line(const char *entry, size_t len, const char *name, char *buf, size_t cap)
+{
+	size_t n = strlen(name);
+	const char *p = entry, *end = entry + len;
+
+	buf[0] = '\0';
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t line = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		if (line > n && memcmp(p, name, n) == 0 && p[n] == '=') {
+			snprintf(buf, cap, "%.*s", (int)(line - n - 1), p + n + 1);
+			return;
+		}
+		if (eol == NULL)
+			return;
+		p = eol + 1;
+	}
+}
+
+/* Copies [from, to) into out (cap bytes with its NUL), control characters as '?'. */
+static void subject_part(const char *from, const char *to, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	for (; from < to && i + 1 < cap; from++)
+		out[i++] = ((unsigned char)*from < 0x20 || *from == 0x7f) ? '?' : *from;
+	out[i] = '\0';
+}
+
+/* The last occurrence of needle in [s, end); NULL when none. */
+static const char *last_of(const char *s, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+	const char *found = NULL;
+
+	for (const char *p = s; p + n <= end; p++)
+		if (memcmp(p, needle, n) == 0)
+			found = p;
+	return found;
+}
+
+void audit_entry_actor(const void *entry, size_t len, struct audit_actor *out)
+{
+	char actor[400];
+	const char *s = actor, *end, *cn, *ou;
+
+	memset(out, 0, sizeof(*out));
+	out->verified = true;
+	entry_line(entry, len, "fingerprint", out->fingerprint, sizeof(out->fingerprint));
+	entry_line(entry, len, "actor", actor, sizeof(actor));
+	if (strcmp(actor, AUDIT_DAEMON) == 0) {
+		snprintf(out->role, sizeof(out->role), "%s", AUDIT_DAEMON);
+		return;
+	}
+	if (strcmp(actor, UNVERIFIED_OLD) == 0) {
+		out->verified = false;
+		return;
+	}
+	if (strncmp(actor, UNVERIFIED, strlen(UNVERIFIED)) == 0) {
+		out->verified = false;
+		s += strlen(UNVERIFIED);
+	}
+	/*
+	 * "O=…, OU=role, CN=code", read from the right: a verified role and org
+	 * code hold no commas, while O may.
+	 */
+	end = s + strlen(s);
+	if ((cn = last_of(s, end, ", CN=")) == NULL || (ou = last_of(s, cn, ", OU=")) == NULL)
+		return;
+	subject_part(cn + 5, end, out->org, sizeof(out->org));
+	subject_part(ou + 5, cn, out->role, sizeof(out->role));
 }

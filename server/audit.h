@@ -15,11 +15,20 @@
  *   "\nfingerprint=" hex "\naction=" action "\nobject=" object
  *   "\ndigest=" hex "\n"
  * where digest is the SHA-256 of what the entry is about (for a submission,
- * the signed request exactly as received).
+ * the signed request exactly as received). The actor is the verified
+ * caller's certificate subject "O=…, OU=role, CN=code"; "yuebaod" for what
+ * the daemon does itself (loads), with its server certificate's
+ * fingerprint; or, for a refused call whose certificate did not verify,
+ * "unverified:" and the subject that certificate claims ("" when none
+ * could be read), with the fingerprint of the bytes presented. Entries of
+ * earlier releases name such a caller "(unverified caller)" with no
+ * fingerprint, and their loads have no fingerprint either.
  */
 #ifndef YB_AUDIT_H
 #define YB_AUDIT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "checkpoint.h"
@@ -30,14 +39,34 @@
 /* What one append records. */
 struct audit_event {
 	int64_t at_ms;
-	const char *actor;       /* certificate subject, or "yuebaod" */
+	const char *actor;       /* certificate subject, or AUDIT_DAEMON */
 	const char *fingerprint; /* of the actor's certificate, or "" */
 	const char *action;      /* submit, review:accept, close, load:orgs, refused:..., ... */
 	const char *object;      /* ORG/2026-06/r2, ORG/2026H1, a file, a method */
 	const char *org;         /* "" when not about one org unit */
 	int month;               /* 0 when not about one month */
 	const char *digest;      /* hex SHA-256 */
+	/* Last, so that positional initialisers of the fields above stay right. */
+	bool unverified; /* a refused certificate: actor is what it claims */
 };
+
+/* The actor of what the daemon does itself. */
+#define AUDIT_DAEMON "yuebaod"
+
+/* Who an entry names, read back from its text. */
+struct audit_actor {
+	char role[16];        /* OU: branch, central, auditor, admin; AUDIT_DAEMON; "" unknown */
+	char org[65];         /* CN, the org unit code; "" when none */
+	char fingerprint[65]; /* hex SHA-256 of the certificate; "" when none was recorded */
+	bool verified;        /* false: a refused certificate, named as it claims itself */
+};
+
+/*
+ * Reads the actor and fingerprint lines of an entry's text (any version of
+ * the layout above) into *out; fields it cannot find stay empty. Control
+ * characters a refused certificate may claim are replaced by '?'.
+ */
+void audit_entry_actor(const void *entry, size_t len, struct audit_actor *out);
 
 /* Proof that an entry is in the log: what a submitter keeps. */
 struct audit_receipt {

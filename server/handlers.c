@@ -556,8 +556,14 @@ done:
 static int record(struct call *c, const char *action, const char *org, int month,
                   const char *object, const char *digest, struct audit_receipt *receipt)
 {
-	struct audit_event e = {
-	    c->now_ms, c->who->subject, c->who->fingerprint, action, object, org, month, digest};
+	struct audit_event e = {.at_ms = c->now_ms,
+	                        .actor = c->who->subject,
+	                        .fingerprint = c->who->fingerprint,
+	                        .action = action,
+	                        .object = object,
+	                        .org = org,
+	                        .month = month,
+	                        .digest = digest};
 	return audit_append(c->store, c->signer, &e, receipt, &c->msg);
 }
 
@@ -1619,6 +1625,7 @@ struct log_page {
 static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 {
 	struct log_page *lp = ctx;
+	struct audit_actor who;
 	Yuebao__V1__AuditEntry *e = handlers_alloc(lp->c, sizeof(*e));
 	uint8_t *entry = handlers_alloc(lp->c, row->entry_len + 32);
 
@@ -1639,7 +1646,14 @@ static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 	e->entry.len = row->entry_len;
 	e->leaf_hash.data = entry + row->entry_len;
 	e->leaf_hash.len = 32;
-	if (e->action == NULL || e->object == NULL)
+	audit_entry_actor(row->entry, row->entry_len, &who);
+	e->actor_role = handlers_strdup(lp->c, who.role);
+	e->actor_org = handlers_strdup(lp->c, who.org);
+	e->fingerprint = handlers_strdup(lp->c, who.fingerprint);
+	e->actor_unverified = !who.verified;
+	e->comment = handlers_strdup(lp->c, row->comment ? row->comment : "");
+	if (e->action == NULL || e->object == NULL || e->actor_role == NULL ||
+	    e->actor_org == NULL || e->fingerprint == NULL || e->comment == NULL)
 		return YB_ENOMEM;
 	lp->r->entries[lp->r->n_entries++] = e;
 	return 0;

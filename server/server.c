@@ -191,9 +191,21 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 			goto rollback;
 	}
 	{
-		/* Each load is audited with the SHA-256 of exactly what was loaded. */
-		struct audit_event ev = {now, "yuebaod",      "", "load:orgs", s->cfg.orgs_path, "",
-		                         0,   w->orgs->digest};
+		/*
+		 * Each load is audited with the SHA-256 of exactly what was loaded,
+		 * by the daemon under its own certificate.
+		 */
+		size_t cert_len = 0;
+		const uint8_t *cert = pki_identity_cert(s->signer, &cert_len);
+		char fp[65];
+		struct audit_event ev = {.at_ms = now,
+		                         .actor = AUDIT_DAEMON,
+		                         .fingerprint = fp,
+		                         .action = "load:orgs",
+		                         .object = s->cfg.orgs_path,
+		                         .org = "",
+		                         .digest = w->orgs->digest};
+		pki_sha256_hex(cert, cert_len, fp);
 		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 		ev.action = "load:catalog";
@@ -542,8 +554,13 @@ static void audit_dropped_refusals(struct server *s, int64_t now_ms)
 			snprintf(object, sizeof(object), "%.*s dropped=%llu since=%lld",
 			         RATELIMIT_KEY_MAX - 1, r[i].key, (unsigned long long)r[i].dropped,
 			         (long long)r[i].window_start_ms);
-			ev = (struct audit_event){
-			    rpc_now_ms(), "yuebaod", "", "refused:rate-limited", object, "", 0, ""};
+			ev = (struct audit_event){.at_ms = rpc_now_ms(),
+			                          .actor = "yuebaod",
+			                          .fingerprint = "",
+			                          .action = "refused:rate-limited",
+			                          .object = object,
+			                          .org = "",
+			                          .digest = ""};
 			append_audit(s, &ev);
 		}
 }
@@ -572,10 +589,11 @@ static void source_of(nng_msg *msg, char *out, size_t len)
  * be verified); the rest are counted into one later entry.
  */
 static void record_refusal(struct worker *w, const struct pki_principal *who,
-                           const struct outcome *o, nng_msg *msg, const uint8_t *raw,
-                           size_t raw_len)
+                           const Yuebao__V1__RpcRequest *req, const struct outcome *o, nng_msg *msg,
+                           const uint8_t *raw, size_t raw_len)
 {
 	char action[64], digest[65], key[RATELIMIT_KEY_MAX];
+	struct pki_principal claimed;
 	struct audit_event ev;
 	int64_t now = rpc_now_ms();
 
@@ -591,14 +609,20 @@ static void record_refusal(struct worker *w, const struct pki_principal *who,
 		return;
 	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
 	pki_sha256_hex(raw, raw_len, digest);
-	ev = (struct audit_event){now,
-	                          who ? who->subject : "(unverified caller)",
-	                          who ? who->fingerprint : "",
-	                          action,
-	                          o->method,
-	                          who ? who->org : "",
-	                          0,
-	                          digest};
+	/* Not verified: named as its certificate claims, with the fingerprint of what came. */
+	memset(&claimed, 0, sizeof(claimed));
+	if (who == NULL && req != NULL && req->caller_cert.len > 0 &&
+	    req->caller_cert.len <= PKI_MAX_CERT_DER &&
+	    pki_describe_cert(req->caller_cert.data, req->caller_cert.len, &claimed) != YB_OK)
+		pki_sha256_hex(req->caller_cert.data, req->caller_cert.len, claimed.fingerprint);
+	ev = (struct audit_event){.at_ms = now,
+	                          .actor = who ? who->subject : claimed.subject,
+	                          .fingerprint = who ? who->fingerprint : claimed.fingerprint,
+	                          .action = action,
+	                          .object = o->method,
+	                          .org = who ? who->org : "",
+	                          .digest = digest,
+	                          .unverified = who == NULL};
 	append_audit(w->srv, &ev);
 }
 
@@ -675,13 +699,13 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	if (o->status == YB_OK) {
 		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
 		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
-		record_refusal(w, &who, o, msg, raw, raw_len);
+		record_refusal(w, &who, req, o, msg, raw, raw_len);
 	}
 	pthread_rwlock_unlock(&w->srv->world_lock);
 	if (o->status == YB_OK || m != NULL)
 		goto done;
 refuse:
-	record_refusal(w, NULL, o, msg, raw, raw_len);
+	record_refusal(w, NULL, req, o, msg, raw, raw_len);
 	m = refusal(req ? req->call_id : NULL, cfg->zone, o);
 done:
 	if (req != NULL)

@@ -305,9 +305,21 @@ static const char *const query_sql[Q_COUNT] = {
         "SELECT size, root, at_ms, signature FROM checkpoints"
         " WHERE size = ?1 OR (?1 = 0 AND size = (SELECT max(size) FROM checkpoints))",
     [Q_AUDIT_LEAVES] = "SELECT seq, leaf FROM audit_log WHERE seq <= ?1 ORDER BY seq",
-    [Q_AUDIT_SCAN] = "SELECT seq, at_ms, action, object, org, month, entry, leaf FROM audit_log"
-                     " WHERE seq >= ?1 AND at_ms >= ?2 AND (?3 IS NULL OR org = ?3) AND"
-                     " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6",
+    /*
+     * A review's or a closure's comment is kept with it, not in the entry
+     * (which holds its digest): found by what the entry names and its time,
+     * both written in the same call.
+     */
+    [Q_AUDIT_SCAN] =
+        "SELECT seq, at_ms, action, object, org, month, entry, leaf,"
+        " CASE WHEN action GLOB 'review:*' THEN (SELECT r.comment FROM reviews r"
+        "   WHERE r.org = a.org AND r.month = a.month AND 'review:' || r.action = a.action"
+        "   AND r.at_ms = a.at_ms AND a.object GLOB '*/r' || r.revision ORDER BY r.id LIMIT 1)"
+        " WHEN action IN ('close', 'reopen') THEN (SELECT c.comment FROM closures c"
+        "   WHERE c.org = a.org AND c.at_ms = a.at_ms AND c.closed = (a.action = 'close')"
+        "   ORDER BY c.id LIMIT 1) END"
+        " FROM audit_log a WHERE seq >= ?1 AND at_ms >= ?2 AND (?3 IS NULL OR org = ?3) AND"
+        " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6",
     [Q_EXPORT_REVS] = "SELECT org, month, revision, state, request_sha256, request FROM revisions"
                       " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
     [Q_EXPORT_CHECKPOINTS] = "SELECT size, root, at_ms, signature FROM checkpoints WHERE size >= ?1"
@@ -1300,6 +1312,7 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
 		r.entry = sqlite3_column_blob(st, 6);
 		r.entry_len = (size_t)sqlite3_column_bytes(st, 6);
 		r.leaf = sqlite3_column_blob(st, 7);
+		r.comment = (const char *)sqlite3_column_text(st, 8);
 		if (r.action == NULL || r.object == NULL || r.org == NULL ||
 		    sqlite3_column_bytes(st, 7) != 32)
 			continue;

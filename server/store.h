@@ -268,6 +268,8 @@ struct store_audit_row {
 	const void *entry; /* the exact bytes hashed into the leaf */
 	size_t entry_len;
 	const uint8_t *leaf; /* 32 bytes */
+	/* store_audit_scan only: the stored comment of a review, close or reopen, else NULL */
+	const char *comment;
 };
 
 /* Appends an audit entry (inside the caller's transaction). */

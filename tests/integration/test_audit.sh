@@ -4,7 +4,10 @@
 # directly (a stored value changed, a revision deleted, an audit entry
 # rewritten, two entries swapped, the log truncated) and `audit verify`
 # names the entry each time, and a receipt issued before the log was
-# truncated and rebuilt fails `audit prove`.
+# truncated and rebuilt fails `audit prove`. The auditor's own CA is the
+# trust anchor: a bundle or receipt of another deployment (a second CA made
+# here) is refused, naming both CA fingerprints. `audit log` names who did
+# each thing: role, org unit and certificate fingerprint, refusals included.
 set -euo pipefail
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,15 +19,22 @@ export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 . "$YB_SRC/scripts/lib.sh"
 
 TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
+trap 'yb_stop_daemon; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 ORGS="$YB_SRC/examples/orgs.csv"
 RETURNS="$YB_SRC/examples/returns"
 DB="$TMP/yuebao.db"
 YB_PKI="$TMP/pki"
+OTHER="$TMP/other-pki" # another deployment's CA
 export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
 RECEIPTS="$HOME/.local/share/yuebao/receipts"
 
 sql() { sqlite3 "$1" "$2"; }
+
+# fp CERT: the SHA-256 fingerprint of a PEM certificate (of its DER), as yuebao prints it.
+fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+
+# verify BUNDLE: audit verify against this deployment's CA.
+verify() { "$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$1"; }
 
 # verify_copy NAME SQL: applies SQL to a copy of the store, serves it, exports
 # and verifies the bundle; prints verify's output and exit status.
@@ -35,7 +45,7 @@ verify_copy() {
 	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/$name.log"
 	yb_as auditor JGDW audit export "$TMP/$name.bundle" >/dev/null
 	yb_stop_daemon
-	out=$("$YB_BIN/yuebao" audit verify "$TMP/$name.bundle" 2>&1) || rc=$?
+	out=$(verify "$TMP/$name.bundle" 2>&1) || rc=$?
 	printf '%s\nexit %s\n' "$out" "$rc"
 }
 
@@ -47,11 +57,13 @@ leaf_of() {
 
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
+	"$YB_SRC/certs/yuebao-certs.sh" init "$OTHER" >/dev/null
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-02.csv" --period 2026-02 >/dev/null
 	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
-	yb_as central JGDW review --org FY-DZB --period 2026-01 --accept >/dev/null
+	yb_as central JGDW review --org FY-DZB --period 2026-01 --accept \
+		--comment "数据已核对, 同意" >/dev/null
 	yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-01.csv" --period 2026-01 \
 		--receipt "$TMP/sfj.json" >/dev/null
 	yb_as branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 --org FY-DZB \
@@ -64,7 +76,7 @@ test_log_and_receipts() {
 	check_eq "the log holds loads, submissions, the review and the refusal" \
 		"$(cut -d, -f3 <<<"$log" | sed 1d | tr '\n' ' ')" \
 		"load:orgs load:catalog submit submit submit review:accept submit refused:PERMISSION_DENIED "
-	check_match "each submission names its return" "$log" "^3,.*,submit,ZFW-JG/2026-02/r1,[0-9a-f]{64}$"
+	check_match "each submission names its return" "$log" "^3,.*,submit,ZFW-JG/2026-02/r1,[0-9a-f]{64},"
 	check_exit "a branch may not read the audit log" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit log
 	check_eq "submit kept a receipt for each revision" "$(ls "$RECEIPTS" | tr '\n' ' ')" \
 		"FY-DZB-2026-01-r1.json ZFW-JG-2026-01-r1.json ZFW-JG-2026-02-r1.json "
@@ -74,6 +86,37 @@ test_log_and_receipts() {
 		yb_as branch ZFW-JG audit prove --receipt "$RECEIPTS/ZFW-JG-2026-01-r1.json"
 	check_exit "the latest receipt proves against an unchanged log" 0 "entry 6 is in the log" \
 		yb_as branch SFJ-DZB audit prove --receipt "$TMP/sfj.json"
+}
+
+# Who did it: role, org unit and certificate of every entry, in every format.
+test_log_names_who() {
+	local log zfw central server
+	zfw=$(fp "$YB_PKI/branch-ZFW-JG.crt")
+	central=$(fp "$YB_PKI/central-JGDW.crt")
+	server=$(fp "$YB_PKI/server.crt")
+	log=$(yb_as auditor JGDW audit log --format csv 2>&1) || true
+	check_eq "the CSV names the actor, the certificate and the comment" "$(head -1 <<<"$log")" \
+		"index,time,action,object,leaf_hash,actor_role,actor_org,fingerprint,actor_verified,comment"
+	check_match "a submission names the branch and its certificate" "$log" \
+		"^3,.*,submit,ZFW-JG/2026-02/r1,[0-9a-f]{64},branch,ZFW-JG,$zfw,yes,$"
+	check_match "a review names the central office, its certificate and its comment" "$log" \
+		"^5,.*,review:accept,FY-DZB/2026-01/r1,[0-9a-f]{64},central,JGDW,$central,yes,\"数据已核对, 同意\"$"
+	check_match "a refusal names the caller it refused" "$log" \
+		"^7,.*,refused:PERMISSION_DENIED,Submit,[0-9a-f]{64},branch,ZFW-JG,$zfw,yes,$"
+	check_match "a load names the daemon and its certificate" "$log" \
+		"^0,.*,load:orgs,.*,[0-9a-f]{64},yuebaod,,$server,yes,$"
+	log=$(yb_as auditor JGDW audit log 2>&1) || true
+	check_match "the table names the actor, the certificate and the comment" "$log" \
+		"^ +5 .*central/JGDW +${central:0:16} +review:accept +FY-DZB/2026-01/r1 +数据已核对, 同意$"
+	check_match "and the refused caller" "$log" \
+		"^ +7 .*branch/ZFW-JG +${zfw:0:16} +refused:PERMISSION_DENIED +Submit"
+	log=$(yb_as auditor JGDW audit log --format json 2>&1) || true
+	check_eq "JSON carries the same" \
+		"$(jq -c '.entries[5] | [.index, .actor.role, .actor.org, .actor.fingerprint, .actor.verified, .action, .object, .comment]' <<<"$log")" \
+		"[5,\"central\",\"JGDW\",\"$central\",true,\"review:accept\",\"FY-DZB/2026-01/r1\",\"数据已核对, 同意\"]"
+	check_eq "JSON times are RFC 3339, and entries without a comment have null" \
+		"$(jq -c '.entries[3] | [(.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")), .comment]' <<<"$log")" \
+		"[true,null]"
 }
 
 test_explain() {
@@ -101,8 +144,52 @@ test_clean_export_verifies() {
 		"ca.crt checkpoints.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
 	check_exit "an untouched store verifies clean, offline" 0 \
 		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests and 1 reviews: nothing was altered" \
-		"$YB_BIN/yuebao" audit verify "$TMP/clean"
+		verify "$TMP/clean"
 	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
+}
+
+# The auditor's own CA is the trust anchor, never the one a bundle or a
+# receipt brings along.
+test_own_ca_is_the_anchor() {
+	local own other out rc
+	own=$(fp "$YB_PKI/ca.crt")
+	other=$(fp "$OTHER/ca.crt")
+	check_exit "verify prints the fingerprint of the CA it used" 0 "CA certificate SHA-256 $own" \
+		verify "$TMP/clean"
+	check_exit "a bundle checked against another deployment's CA is refused (exit 1)" 1 \
+		"the bundle was made under another CA" \
+		"$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit verify "$TMP/clean"
+	out=$("$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit verify "$TMP/clean" 2>&1) || true
+	check_match "and the refusal names the bundle's CA" "$out" "$own"
+	check_match "and the auditor's" "$out" "$other"
+	check_exit "YUEBAO_CA is the anchor too" 1 "$other" \
+		env YUEBAO_CA="$OTHER/ca.crt" "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	mkdir -p "$TMP/ini/yuebao"
+	printf 'ca = %s\n' "$OTHER/ca.crt" >"$TMP/ini/yuebao/client.ini"
+	check_exit "and so is client.ini" 1 "$other" \
+		env XDG_CONFIG_HOME="$TMP/ini" "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	check_exit "without a CA of one's own, verify says what it needs (exit 2)" 2 "--ca" \
+		env -u YUEBAO_CA -u XDG_CONFIG_HOME "$YB_BIN/yuebao" audit verify "$TMP/clean"
+	cp -r "$TMP/clean" "$TMP/swapped"
+	cp "$OTHER/ca.crt" "$TMP/swapped/ca.crt"
+	check_exit "a bundle that brings another CA along is refused" 1 "$other" verify "$TMP/swapped"
+	cp "$YB_PKI/ca.crt" "$TMP/swapped/ca.crt"
+	cp "$OTHER/server.crt" "$TMP/swapped/server.crt"
+	check_exit "a bundle signed by a server certificate of another CA fails" 4 \
+		"checkpoint 1: signature does not verify: certificate not issued by this deployment's CA" \
+		verify "$TMP/swapped"
+
+	check_exit "prove prints the fingerprint of the CA it used" 0 "CA certificate SHA-256 $own" \
+		yb_as branch ZFW-JG audit prove --receipt "$RECEIPTS/ZFW-JG-2026-01-r1.json"
+	out=$("$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit prove --receipt "$TMP/sfj.json" 2>&1) &&
+		rc=0 || rc=$?
+	check_eq "a receipt checked against another deployment's CA is refused (exit 1)" "$rc" 1
+	check_match "naming the receipt's CA" "$out" "$own"
+	check_match "and the user's" "$out" "$other"
+	jq 'del(.ca_sha256)' "$TMP/sfj.json" >"$TMP/sfj-old.json"
+	check_exit "a receipt that does not name its CA is refused when its server certificate is not from the user's CA" \
+		1 "not issued by your CA .*$other" \
+		"$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit prove --receipt "$TMP/sfj-old.json"
 }
 
 test_tampering() {
@@ -176,13 +263,33 @@ test_rebuilt_log_fails_receipt() {
 	yb_stop_daemon
 }
 
+# A refused certificate that does not verify is named as it claims itself,
+# marked unverified, with the fingerprint of what was presented.
+test_unverified_refusal_named() {
+	local log
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/who.log"
+	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch GONE-1 >/dev/null
+	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch GONE-1 >/dev/null
+	yb_reload "$TMP/who.log"
+	check_exit "a revoked certificate is refused" 1 "certificate revoked" yb_as branch GONE-1 ping
+	log=$(yb_as auditor JGDW audit log --format csv 2>&1) || true
+	check_match "its refusal names the certificate as it claims itself, unverified" "$log" \
+		",refused:UNAUTHENTICATED,Ping,[0-9a-f]{64},branch,GONE-1,$(fp "$YB_PKI/branch-GONE-1.crt"),no,$"
+	log=$(yb_as auditor JGDW audit log 2>&1) || true
+	check_match "the table marks it unverified" "$log" "\(unverified\) branch/GONE-1 .*refused:UNAUTHENTICATED"
+	yb_stop_daemon
+}
+
 main() {
 	setup
 	test_log_and_receipts
+	test_log_names_who
 	test_explain
 	test_clean_export_verifies
+	test_own_ca_is_the_anchor
 	test_tampering
 	test_rebuilt_log_fails_receipt
+	test_unverified_refusal_named
 	assert_summary
 }
 

@@ -220,8 +220,8 @@ test_audit_verifies() {
 	local out
 	yb_as auditor JGDW audit export "$TMP/bundle" >/dev/null
 	check_exit "the audit export verifies clean after $KILLS kills" 0 "nothing was altered" \
-		"$YB_BIN/yuebao" audit verify "$TMP/bundle"
-	out=$("$YB_BIN/yuebao" audit verify "$TMP/bundle" 2>&1 | tail -1) || true
+		"$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$TMP/bundle"
+	out=$("$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$TMP/bundle" 2>&1 | tail -1) || true
 	echo "info: $out"
 }
 
