@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Integration test of certs/yuebao-certs.sh: init, issue and revoke in a
-# temporary directory, checked with the openssl command line (chains, CRL,
-# subjects, key types, extensions, validity, refusals and exit codes).
+# Integration test of certs/yuebao-certs.sh: init, issue, revoke and server
+# in a temporary directory, checked with the openssl command line (chains,
+# CRL, subjects, key types, extensions, validity, refusals and exit codes).
 # Run by CTest with YB_SRC=<repo root>; without it the root is derived from
 # this script's path. Prints "N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
@@ -228,6 +228,32 @@ test_expired() {
     yb_certs issue "$ca" branch OLD-2 --expired --days 5
 }
 
+test_server_renewal() {
+  local ca="$TMP/ca" before
+  before="$(openssl x509 -in "$ca/server.crt" -noout -serial)"
+  check "server issues a new server certificate" yb_certs server "$ca" --san new.example.org
+  check_fails "it is not the old one" \
+    test "$(openssl x509 -in "$ca/server.crt" -noout -serial)" = "$before"
+  check "it chains to the CA and is a TLS server certificate" \
+    openssl verify -CAfile "$ca/ca.crt" -purpose sslserver "$ca/server.crt"
+  check "server.key matches it" key_matches_cert "$ca/server.key" "$ca/server.crt"
+  check_eq "server.key is mode 0600" "$(file_mode "$ca/server.key")" 600
+  local ext
+  ext="$(openssl x509 -in "$ca/server.crt" -noout -ext subjectAltName)"
+  check_match "it keeps the names of the old one" "$ext" \
+    'DNS:localhost, IP Address:127\.0\.0\.1, .*DNS:yuebao\.example\.org, IP Address:192\.0\.2\.7'
+  check_match "and adds --san" "$ext" 'DNS:new\.example\.org'
+  local left
+  left="$(days_left "$ca/server.crt")"
+  if ((left >= 725 && left <= 731)); then
+    pass "the new server certificate is valid two years ($left days)"
+  else
+    fail "the new server certificate is valid two years" "$left days left"
+  fi
+  check_exit "server rejects a bad --san" 2 "--san 'bad name!'" yb_certs server "$ca" --san 'bad name!'
+  check_exit "server needs a CA" 1 'no such directory' yb_certs server "$TMP/nowhere"
+}
+
 test_deployment_name() {
   local ca="$TMP/ca-org"
   check "init --org remembers the deployment" yb_certs init "$ca" --org zfw-2026
@@ -258,6 +284,7 @@ main() {
     test_issue_refuses_bad_input
     test_revoke
     test_expired
+    test_server_renewal
   fi
   test_deployment_name
 
