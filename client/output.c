@@ -509,6 +509,36 @@ static void format_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
 }
 
+/* One line of output_ping_expiry: what, until when, and how long is left. */
+static void expiry_line(FILE *f, const char *what, int64_t at_ms, int64_t now_ms)
+{
+	const int64_t day_ms = 86400 * (int64_t)1000;
+	char when[64];
+
+	format_time(at_ms, when, sizeof(when));
+	if (at_ms <= now_ms)
+		fprintf(f, _("%s: expired on %s\n"), what, when);
+	else if (at_ms - now_ms < 30 * day_ms)
+		fprintf(f, _("%s: valid until %s, only %lld day(s) left: renew it\n"), what, when,
+		        (long long)((at_ms - now_ms) / day_ms));
+	else
+		fprintf(f, _("%s: valid until %s (%lld days left)\n"), what, when,
+		        (long long)((at_ms - now_ms) / day_ms));
+}
+
+void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r)
+{
+	if (r->server_cert_not_after_ms == 0)
+		return; /* not an admin */
+	expiry_line(f, _("server certificate"), r->server_cert_not_after_ms, r->server_time_ms);
+	expiry_line(f, _("CA certificate"), r->ca_cert_not_after_ms, r->server_time_ms);
+	if (r->crl_next_update_ms != 0)
+		expiry_line(f, _("revocation list (CRL)"), r->crl_next_update_ms,
+		            r->server_time_ms);
+	else
+		fprintf(f, _("revocation list (CRL): none (yuebaod runs without --crl)\n"));
+}
+
 static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n)
 {
 	json_t *arr = json_array();

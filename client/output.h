@@ -44,6 +44,13 @@ int output_history(FILE *f, Yuebao__V1__HistoryReply *const *pages, size_t n_pag
 int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, size_t n_pages,
                   enum output_format fmt);
 
+/*
+ * The dates on which the server's certificate, its CA certificate and its
+ * CRL run out, as Ping tells an admin (nothing for other roles): one line
+ * each, in the user's time zone, with the days left by the server's clock.
+ */
+void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r);
+
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 

@@ -423,6 +423,7 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	printf(_("you are %s\n"), r->subject);
 	printf(_("role %s, org unit %s %s\n"), r->role, r->org,
 	       r->org_name[0] ? r->org_name : _("(not in the org tree)"));
+	output_ping_expiry(stdout, r);
 	yuebao__v1__ping_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -1275,11 +1276,19 @@ static const struct command commands[] = {
      N_("usage: yuebao ping\n"
         "\n"
         "Checks the connection: prints the server's version, the round-trip time, and\n"
-        "your certificate subject, role and org unit as the server sees them.\n"
+        "your certificate subject, role and org unit as the server sees them. To an\n"
+        "admin it also shows when the server's certificate, the CA certificate and\n"
+        "the revocation list (CRL) run out, in your time zone; past the CRL's date\n"
+        "the server refuses every call until `yuebao-certs crl` renews it.\n"
         "\n"
-        "Example:\n"
+        "Examples:\n"
         "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
-        "         --key branch-ZFW-JG.key --ca ca.crt ping\n")},
+        "         --key branch-ZFW-JG.key --ca ca.crt ping\n"
+        "  yuebao --cert admin-JGDW.crt --key admin-JGDW.key ping\n"
+        "    ...\n"
+        "    server certificate: valid until 2028-06-30 10:00:00 +0800 (729 days left)\n"
+        "    CA certificate: valid until 2036-06-28 10:00:00 +0800 (3649 days left)\n"
+        "    revocation list (CRL): valid until 2027-06-30 10:00:00 +0800 (364 days left)\n")},
     {"catalog", cmd_catalog, N_("the data elements, indicators and rules"),
      N_("usage: yuebao catalog [--format table|csv|json]\n"
         "\n"
