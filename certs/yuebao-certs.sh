@@ -32,6 +32,7 @@ Usage:
   $PROG issue DIR ROLE CODE [--days N | --expired] [--force] [--orgs FILE]
   $PROG revoke DIR ROLE CODE
   $PROG crl DIR
+  $PROG server DIR [--san NAME]...
   $PROG --help | --version
 
 Commands:
@@ -55,7 +56,12 @@ Commands:
   revoke  Revoke every certificate issued for ROLE CODE and rewrite
           DIR/crl.pem.
   crl     Rewrite DIR/crl.pem (a CRL is valid for 365 days; run this
-          before it runs out, then reload the daemon).
+          before it runs out, then reload the daemon). yuebaod warns in its
+          log from 30 days before; past that date it refuses every request.
+  server  Issue a new server.crt and server.key (valid $LEAF_DAYS days), for
+          a server certificate that runs out (yuebaod warns in its log from
+          30 days before); then restart yuebaod. It keeps the names of the
+          certificate it replaces and adds every --san.
 
 Certificates are X.509 v3 for OpenSSL and for mbedTLS 2.28 (nng's TLS):
 CA valid $CA_DAYS days, others $LEAF_DAYS days. Private keys are written
@@ -68,6 +74,8 @@ Examples:
   $PROG issue /etc/yuebao/pki auditor JGDW
   $PROG issue /etc/yuebao/pki admin JGDW
   $PROG revoke /etc/yuebao/pki branch ZFW-JG
+  $PROG crl /etc/yuebao/pki && kill -HUP "$(pidof yuebaod)"
+  $PROG server /etc/yuebao/pki --san yuebao2.example.org
   yuebaod --cert /etc/yuebao/pki/server.crt --key /etc/yuebao/pki/server.key \\
           --ca /etc/yuebao/pki/ca.crt --crl /etc/yuebao/pki/crl.pem ...
 
@@ -282,6 +290,25 @@ write_crl() {
   echo "wrote $dir/crl.pem"
 }
 
+# Signs a new server key and certificate into DIR/server.key and
+# DIR/server.crt, with the subjectAltName list san_list.
+issue_server_cert() {
+  local dir="$1" org="$2" san_list="$3"
+  local new_key="$WORK_DIR/server.key"
+  generate_key "$new_key"
+  run_openssl "create the server certificate request" req -new -utf8 \
+    -config "$OPENSSL_CNF" -key "$new_key" \
+    -subj "/O=$org/OU=server/CN=localhost" -out "$WORK_DIR/server.csr"
+  YB_SAN="$san_list" sign_request "the server certificate $dir/server.crt" \
+    "$WORK_DIR/server.csr" "$WORK_DIR/server.crt" v3_server -days "$LEAF_DAYS"
+  # The key first: a crash in between leaves a pair that does not match,
+  # which yuebaod refuses to start with, never a half-written file.
+  mv -f -- "$new_key" "$dir/server.key"
+  echo "wrote $dir/server.key"
+  mv -f -- "$WORK_DIR/server.crt" "$dir/server.crt"
+  echo "wrote $dir/server.crt ($san_list)"
+}
+
 cmd_init() {
   [[ $# -ge 1 ]] || usage_error "init: missing DIR"
   local dir="$1"
@@ -351,15 +378,7 @@ cmd_init() {
   mv -f -- "$dir/ca.crt.tmp" "$dir/ca.crt"
   echo "wrote $dir/ca.crt"
 
-  generate_key "$dir/server.key"
-  echo "wrote $dir/server.key"
-  run_openssl "create the server certificate request" req -new -utf8 \
-    -config "$OPENSSL_CNF" -key "$dir/server.key" \
-    -subj "/O=$org/OU=server/CN=localhost" -out "$WORK_DIR/server.csr"
-  YB_SAN="$san_list" sign_request "the server certificate $dir/server.crt" \
-    "$WORK_DIR/server.csr" "$dir/server.crt" v3_server -days "$LEAF_DAYS"
-  echo "wrote $dir/server.crt ($san_list)"
-
+  issue_server_cert "$dir" "$org" "$san_list"
   write_crl "$dir"
 }
 
@@ -377,6 +396,42 @@ check_role_in_tree() {
   if [[ "$role" == branch ]] && ((children > 0)); then
     echo "$PROG: warning: $code has $children units under it in $orgs; a branch certificate is for a unit without any, and yuebaod refuses its calls (issue a central or auditor certificate instead)" >&2
   fi
+}
+
+cmd_server() {
+  [[ $# -ge 1 ]] || usage_error "server: missing DIR"
+  local dir="$1"
+  shift
+  [[ "$dir" != -* ]] || usage_error "server: missing DIR (got option '$dir')"
+  local -a sans=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --san)
+        [[ $# -ge 2 ]] || usage_error "server: --san needs a NAME"
+        sans+=("$2")
+        shift 2
+        ;;
+      --san=*)
+        sans+=("${1#--san=}")
+        shift
+        ;;
+      *) usage_error "server: unexpected argument '$1'" ;;
+    esac
+  done
+  require_ca_dir "$dir"
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+  local org san_list
+  local -a old=()
+  org="$(read_deployment "$dir")"
+  # The names of the certificate being replaced ("DNS:x, IP Address:y").
+  if [[ -r "$dir/server.crt" ]]; then
+    mapfile -t old < <(openssl x509 -in "$dir/server.crt" -noout -ext subjectAltName 2>/dev/null |
+      tail -n +2 | tr ',' '\n' | sed 's/^ *//; s/^DNS://; s/^IP Address://' | grep -v '^$')
+  fi
+  san_list="$(build_san_list "${old[@]+"${old[@]}"}" "${sans[@]+"${sans[@]}"}")"
+  issue_server_cert "$dir" "$org" "$san_list"
 }
 
 cmd_issue() {
@@ -516,7 +571,7 @@ cmd_crl() {
 }
 
 main() {
-  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl)"
+  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl, server)"
   local command="$1"
   shift
   case "$command" in
@@ -528,6 +583,7 @@ main() {
     issue) cmd_issue "$@" ;;
     revoke) cmd_revoke "$@" ;;
     crl) cmd_crl "$@" ;;
+    server) cmd_server "$@" ;;
     *) usage_error "unknown command '$command'" ;;
   esac
 }

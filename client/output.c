@@ -573,6 +573,38 @@ static void format_time(const struct tz *zone, int64_t ms, enum output_format fm
 	tz_format(zone, ms, fmt == OUTPUT_TABLE ? TZ_PEOPLE : TZ_RFC3339, buf, len);
 }
 
+/* One line of output_ping_expiry: what, until when, and how long is left. */
+static void expiry_line(FILE *f, const struct tz *zone, const char *what, int64_t at_ms,
+                        int64_t now_ms)
+{
+	const int64_t day_ms = 86400 * (int64_t)1000;
+	char when[TZ_TEXT_MAX];
+
+	format_time(zone, at_ms, OUTPUT_TABLE, when, sizeof(when));
+	if (at_ms <= now_ms)
+		fprintf(f, _("%s: expired on %s\n"), what, when);
+	else if (at_ms - now_ms < 30 * day_ms)
+		fprintf(f, _("%s: valid until %s, only %lld day(s) left: renew it\n"), what, when,
+		        (long long)((at_ms - now_ms) / day_ms));
+	else
+		fprintf(f, _("%s: valid until %s (%lld days left)\n"), what, when,
+		        (long long)((at_ms - now_ms) / day_ms));
+}
+
+void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r, const struct tz *zone)
+{
+	if (r->server_cert_not_after_ms == 0)
+		return; /* not an admin */
+	expiry_line(f, zone, _("server certificate"), r->server_cert_not_after_ms,
+	            r->server_time_ms);
+	expiry_line(f, zone, _("CA certificate"), r->ca_cert_not_after_ms, r->server_time_ms);
+	if (r->crl_next_update_ms != 0)
+		expiry_line(f, zone, _("revocation list (CRL)"), r->crl_next_update_ms,
+		            r->server_time_ms);
+	else
+		fprintf(f, _("revocation list (CRL): none (yuebaod runs without --crl)\n"));
+}
+
 static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n, const struct tz *zone)
 {
 	json_t *arr = json_array();

@@ -58,6 +58,14 @@ int output_status(FILE *out, FILE *err, Yuebao__V1__StatusReply *const *pages, s
 int output_audit_log(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_pages,
                      const struct tz *zone, enum output_format fmt);
 
+/*
+ * The dates on which the server's certificate, its CA certificate and its
+ * CRL run out, as Ping tells an admin (nothing for other roles): one line
+ * each, in the deployment's time zone (zone), with the days left by the
+ * server's clock.
+ */
+void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r, const struct tz *zone);
+
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 

@@ -515,6 +515,7 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	       r->org_name[0] ? r->org_name : _("(not in the org tree)"));
 	tz_format(zone_of(cl), r->server_time_ms, TZ_PEOPLE, when, sizeof(when));
 	printf(_("server time %s, time zone %s\n"), when, tz_name(zone_of(cl)));
+	output_ping_expiry(stdout, r, zone_of(cl));
 	yuebao__v1__ping_reply__free_unpacked(r, NULL);
 	return 0;
 }
@@ -1480,11 +1481,19 @@ static const struct command commands[] = {
         "\n"
         "Checks the connection: prints the server's version, the round-trip time,\n"
         "your certificate subject, role and org unit as the server sees them, and the\n"
-        "server's clock in the deployment's time zone.\n"
+        "server's clock in the deployment's time zone. To an admin it also shows when\n"
+        "the server's certificate, the CA certificate and the revocation list (CRL)\n"
+        "run out; past the CRL's date the server refuses every call until\n"
+        "`yuebao-certs crl` renews it.\n"
         "\n"
-        "Example:\n"
+        "Examples:\n"
         "  yuebao --server tls+tcp://127.0.0.1:7443 --cert branch-ZFW-JG.crt \\\n"
-        "         --key branch-ZFW-JG.key --ca ca.crt ping\n")},
+        "         --key branch-ZFW-JG.key --ca ca.crt ping\n"
+        "  yuebao --cert admin-JGDW.crt --key admin-JGDW.key ping\n"
+        "    ...\n"
+        "    server certificate: valid until 2028-06-30 10:00:00 +08:00 (729 days left)\n"
+        "    CA certificate: valid until 2036-06-28 10:00:00 +08:00 (3649 days left)\n"
+        "    revocation list (CRL): valid until 2027-06-30 10:00:00 +08:00 (364 days left)\n")},
     {"catalog", cmd_catalog, N_("the data elements, indicators and rules"),
      N_("usage: yuebao catalog [--format table|csv|json]\n"
         "\n"

@@ -49,6 +49,7 @@ struct pki_verifier {
 	X509_STORE *store;
 	char deployment[65];
 	int check_crl;
+	time_t ca_not_after;    /* the earliest notAfter in the CA file */
 	time_t crl_next_update; /* 0 without a CRL or a next update */
 	pthread_mutex_t cache_lock;
 	struct cached_cert *cache; /* CACHE_SLOTS */
@@ -349,6 +350,11 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 		if (ncert++ == 0)
 			name_field(X509_get_subject_name(xi->x509), NID_organizationName,
 			           v->deployment, sizeof(v->deployment));
+		{
+			time_t until = asn1_time_t(X509_get0_notAfter(xi->x509), 0);
+			if (ncert == 1 || until < v->ca_not_after)
+				v->ca_not_after = until;
+		}
 	}
 	if (ncert == 0) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' holds no PEM certificate"),
@@ -400,6 +406,29 @@ void pki_verifier_free(struct pki_verifier *v)
 		free(v->cache);
 	}
 	free(v);
+}
+
+void pki_verifier_dates(const struct pki_verifier *v, time_t *ca_not_after, time_t *crl_next_update)
+{
+	*ca_not_after = v->ca_not_after;
+	*crl_next_update = v->crl_next_update;
+}
+
+int pki_cert_not_after(const char *path, time_t *out, struct errbuf *eb)
+{
+	BIO *b = open_file(path, _("certificate"), eb);
+	X509 *cert;
+
+	if (b == NULL)
+		return YB_EIO;
+	cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (cert == NULL)
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("'%s' is not a PEM certificate: %s"),
+		                   path, ssl_reason());
+	*out = asn1_time_t(X509_get0_notAfter(cert), 0);
+	X509_free(cert);
+	return YB_OK;
 }
 
 /* Maps an X509 verification error to the words a user needs. */

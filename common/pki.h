@@ -69,6 +69,22 @@ int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verif
 void pki_verifier_free(struct pki_verifier *v);
 
 /*
+ * When v stops being usable: *ca_not_after, the end of validity of the
+ * earliest-ending certificate in the CA file; *crl_next_update, the CRL's
+ * next update, 0 without a CRL or when the CRL names no next update.
+ * Unix times.
+ */
+void pki_verifier_dates(const struct pki_verifier *v, time_t *ca_not_after,
+                        time_t *crl_next_update);
+
+/*
+ * The end of validity (notAfter, Unix time) of the PEM certificate in path.
+ * YB_EIO if the file cannot be read, YB_INVALID_ARGUMENT (eb names the file)
+ * if it holds no PEM certificate.
+ */
+int pki_cert_not_after(const char *path, time_t *out, struct errbuf *eb);
+
+/*
  * Checks a caller: cert_der parses, chains to the CA, is valid at `now`, is
  * not on the CRL, its subject has O equal to the CA's O, an OU that is a
  * known role and a CN that is an org unit code ([A-Z0-9-]{2,32}); and sig is

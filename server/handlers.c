@@ -165,6 +165,14 @@ static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	r->org = (char *)c->who->org;
 	r->org_name = idx >= 0 ? c->world->orgs->units[idx].name : "";
 	r->server_time_ms = c->now_ms;
+	if (strcmp(c->who->role, "admin") == 0) {
+		/* The administrator renews these: ping shows when they run out. */
+		time_t ca, crl;
+		pki_verifier_dates(c->world->verifier, &ca, &crl);
+		r->server_cert_not_after_ms = (int64_t)c->world->server_cert_not_after * 1000;
+		r->ca_cert_not_after_ms = (int64_t)ca * 1000;
+		r->crl_next_update_ms = (int64_t)crl * 1000;
+	}
 	*out = &r->base;
 	return YB_OK;
 }

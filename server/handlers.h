@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -31,6 +32,7 @@ struct world {
 	struct orgtree *orgs;
 	struct catalog *cat;
 	struct pki_verifier *verifier; /* the CA and its CRL */
+	time_t server_cert_not_after;  /* of the daemon's certificate (--cert) */
 	int due_day;                   /* returns for month M are due by this day of M+1 */
 	const struct tz *zone;         /* the deployment's time zone (the server's config) */
 	int outlier_factor;            /* warn above this × the 12-month median; 0 = off */

@@ -33,6 +33,7 @@
 
 #include "audit.h"
 #include "batch.h"
+#include "expiry.h"
 #include "handlers.h"
 #include "reaper.h"
 #include "i18n.h"
@@ -101,7 +102,19 @@ struct server {
 	nng_socket sock;
 	pthread_mutex_t listener_lock; /* guards listener: the reaper may reopen it */
 	nng_listener listener;
-	nng_tls_config *tls;
+	/*
+	 * The listener's TLS configuration, with the CRL or without (see
+	 * tls_open), and the one it replaced, kept alive until the server
+	 * closes: nng 1.5.2 reads the listener's configuration without its lock
+	 * when it starts an accept, and only then takes a reference; and that
+	 * accept uses it for the next connection, whenever that comes. Under
+	 * listener_lock once the listener runs.
+	 */
+	nng_tls_config *tls, *tls_retired;
+	time_t tls_crl_next_update; /* of the CRL in tls; 0: tls has none */
+	/* Serialises SIGHUP reloads with the daily expiry check. */
+	pthread_mutex_t trust_lock;
+	struct expiry_watch *expiry;
 	struct reaper *reaper; /* of connections that never start a session */
 	pthread_rwlock_t world_lock;
 	struct world *world;
@@ -174,7 +187,8 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	w->stock_jump_pct = s->cfg.stock_jump_pct;
 	if ((rc = orgtree_load(s->cfg.orgs_path, &w->orgs, eb)) != YB_OK ||
 	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK ||
-	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK)
+	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK ||
+	    (rc = pki_cert_not_after(s->cfg.cert_path, &w->server_cert_not_after, eb)) != YB_OK)
 		goto fail;
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
@@ -231,12 +245,106 @@ fail:
 	return rc;
 }
 
+/* When the files of world w run out. */
+static void world_dates(const struct server *s, const struct world *w, struct expiry_dates *d)
+{
+	*d = (struct expiry_dates){.path = {s->cfg.cert_path, s->cfg.ca_path, s->cfg.crl_path}};
+	d->at[EXPIRY_SERVER_CERT] = w->server_cert_not_after;
+	pki_verifier_dates(w->verifier, &d->at[EXPIRY_CA_CERT], &d->at[EXPIRY_CRL]);
+}
+
+/*
+ * Makes the listener's TLS configuration at start: with the CRL (the TLS
+ * layer then refuses revoked peers itself) only while its next update is
+ * more than EXPIRY_WARN_DAYS away, else without. Past its next update
+ * mbedTLS would fail every handshake, and the client would learn no more
+ * than "Cryptographic error"; and a new configuration reaches the listener
+ * one connection late (see struct server), so tls_check_crl drops the CRL
+ * well before. Revocation does not depend on it: every request's
+ * certificate is checked against the CRL loaded last (pki_verify_caller),
+ * and past that CRL's next update every request is refused with a message
+ * saying so (expiry_check_crl). Like before SIGHUP reloaded the CRL, the
+ * TLS layer keeps the CRL it started with, or none.
+ */
+static int tls_open(struct server *s, time_t crl_next_update, time_t now, struct errbuf *eb)
+{
+	bool with_crl = s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0' &&
+	                crl_next_update != 0 && !expiry_soon(crl_next_update, now);
+
+	s->tls_crl_next_update = with_crl ? crl_next_update : 0;
+	return rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
+	                          s->cfg.ca_path, with_crl ? s->cfg.crl_path : NULL, &s->tls, eb);
+}
+
+/*
+ * Gives the running listener a TLS configuration without the CRL once the
+ * CRL it has comes within EXPIRY_WARN_DAYS of its next update (tls_open).
+ * Called with trust_lock held.
+ */
+static void tls_check_crl(struct server *s, time_t now)
+{
+	nng_tls_config *cfg = NULL;
+	struct errbuf eb = {{0}};
+	char when[64];
+	int rv;
+
+	if (s->tls_crl_next_update == 0 || !expiry_soon(s->tls_crl_next_update, now))
+		return;
+	if (rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
+	                       s->cfg.ca_path, NULL, &cfg, &eb) != YB_OK) {
+		log_line("cannot make a TLS configuration without the CRL: %s", eb.msg);
+		return;
+	}
+	pthread_mutex_lock(&s->listener_lock);
+	if (atomic_load(&s->stopping)) {
+		nng_tls_config_free(cfg); /* the listener is closed, or about to be */
+	} else if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
+		log_line("cannot give the listener a TLS configuration without the CRL: %s",
+		         nng_strerror(rv));
+		nng_tls_config_free(cfg);
+	} else {
+		if (s->tls_retired != NULL)
+			nng_tls_config_free(s->tls_retired);
+		s->tls_retired = s->tls;
+		s->tls = cfg;
+		expiry_format(s->tls_crl_next_update, when, sizeof(when));
+		log_line(
+		    "TLS handshakes no longer check the CRL %s loaded at start, which runs out "
+		    "on %s; each request's certificate is still checked against the CRL "
+		    "loaded last",
+		    s->cfg.crl_path, when);
+		s->tls_crl_next_update = 0;
+	}
+	pthread_mutex_unlock(&s->listener_lock);
+}
+
+/* The daily check (on the expiry watch's thread, see expiry.h). */
+static void check_expiry(void *arg)
+{
+	struct server *s = arg;
+	time_t now = time(NULL);
+	struct expiry_dates d;
+
+	pthread_mutex_lock(&s->trust_lock);
+	pthread_rwlock_rdlock(&s->world_lock);
+	world_dates(s, s->world, &d);
+	pthread_rwlock_unlock(&s->world_lock);
+	expiry_report(&d, now, log_line);
+	tls_check_crl(s, now);
+	pthread_mutex_unlock(&s->trust_lock);
+}
+
 int server_reload(struct server *s, struct errbuf *eb)
 {
 	struct world *w = NULL, *old;
-	int rc = world_load(s, &w, eb);
+	struct expiry_dates d;
+	time_t now = time(NULL);
+	int rc;
 
+	pthread_mutex_lock(&s->trust_lock);
+	rc = world_load(s, &w, eb);
 	if (rc != YB_OK) {
+		pthread_mutex_unlock(&s->trust_lock);
 		log_line("reload failed, still serving the previous org tree and catalog: %s",
 		         eb ? eb->msg : status_name(rc));
 		return rc;
@@ -246,6 +354,12 @@ int server_reload(struct server *s, struct errbuf *eb)
 	s->world = w;
 	pthread_rwlock_unlock(&s->world_lock);
 	world_free(old);
+	if (s->cfg.listen_url != NULL) {
+		world_dates(s, w, &d);
+		expiry_report(&d, now, log_line);
+		tls_check_crl(s, now);
+	}
+	pthread_mutex_unlock(&s->trust_lock);
 	/* From here on every request sees the new world: scripts wait for this line. */
 	log_line("reloaded: now serving the org tree, catalog, CA and CRL just loaded");
 	return YB_OK;
@@ -644,6 +758,7 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 
 	snprintf(o->method, sizeof(o->method), "-");
 	snprintf(o->caller, sizeof(o->caller), "-");
+	expiry_watch_tick(w->srv->expiry, (time_t)(now / 1000));
 	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
 	if (req == NULL) {
 		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT,
@@ -692,10 +807,17 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	}
 	/* Held across verification and handler, so a SIGHUP swaps neither mid-call. */
 	pthread_rwlock_rdlock(&w->srv->world_lock);
-	o->status =
-	    pki_verify_caller(w->srv->world->verifier, req->caller_cert.data, req->caller_cert.len,
-	                      signed_bytes, signed_len, req->signature.data, req->signature.len,
-	                      (time_t)(now / 1000), &who, &o->msg);
+	{
+		time_t ca_not_after, crl_next_update;
+		pki_verifier_dates(w->srv->world->verifier, &ca_not_after, &crl_next_update);
+		o->status =
+		    expiry_check_crl(crl_next_update, (time_t)(now / 1000), cfg->zone, &o->msg);
+	}
+	if (o->status == YB_OK)
+		o->status = pki_verify_caller(w->srv->world->verifier, req->caller_cert.data,
+		                              req->caller_cert.len, signed_bytes, signed_len,
+		                              req->signature.data, req->signature.len,
+		                              (time_t)(now / 1000), &who, &o->msg);
 	if (o->status == YB_OK) {
 		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
 		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
@@ -1028,6 +1150,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	}
 	pthread_mutex_init(&s->slot_lock, NULL);
 	pthread_mutex_init(&s->listener_lock, NULL);
+	pthread_mutex_init(&s->trust_lock, NULL);
 	pthread_cond_init(&s->slot_freed, NULL);
 	if (cfg->catalog_dir != NULL)
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
@@ -1052,9 +1175,17 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		*out = s;
 		return YB_OK;
 	}
-	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
-	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
-	    (rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK)
+	{
+		struct expiry_dates d;
+		time_t now = time(NULL);
+		world_dates(s, s->world, &d);
+		if ((rc = tls_open(s, d.at[EXPIRY_CRL], now, eb)) != YB_OK)
+			goto fail;
+		expiry_report(&d, now, log_line);
+	}
+	/* The watch before the workers, which tell it the time of each request. */
+	if ((rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK ||
+	    (rc = expiry_watch_start(check_expiry, s, time(NULL), &s->expiry, eb)) != YB_OK)
 		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
@@ -1175,7 +1306,8 @@ void server_close(struct server *s)
 	if (s == NULL)
 		return;
 	stop_workers(s);
-	reaper_stop(s->reaper); /* after the socket: no more pipe notifications */
+	expiry_watch_stop(s->expiry); /* after the workers, which tick it */
+	reaper_stop(s->reaper);       /* after the socket: no more pipe notifications */
 	free(s->workers);
 	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
 	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
@@ -1184,9 +1316,12 @@ void server_close(struct server *s)
 	free(s->slots);
 	pthread_mutex_destroy(&s->slot_lock);
 	pthread_mutex_destroy(&s->listener_lock);
+	pthread_mutex_destroy(&s->trust_lock);
 	pthread_cond_destroy(&s->slot_freed);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
+	if (s->tls_retired != NULL)
+		nng_tls_config_free(s->tls_retired);
 	world_free(s->world);
 	if (s->batch != NULL && !s->cfg.quiet) {
 		uint64_t batches, calls;

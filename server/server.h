@@ -41,8 +41,11 @@ struct server;
 
 /*
  * Loads the org tree and catalog, opens the store (one connection per
- * worker), starts listening and starts the workers. eb names the file,
- * setting or address that failed. The caller owns *out (server_close).
+ * worker), starts listening and starts the workers, and the daily check of
+ * the certificates' and CRL's dates (expiry.h), which it also runs at once.
+ * Past the CRL's next update every request is refused FAILED_PRECONDITION.
+ * eb names the file, setting or address that failed. The caller owns *out
+ * (server_close).
  */
 int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb);
 
@@ -52,9 +55,13 @@ const char *server_url(const struct server *s);
 /*
  * Reloads the org tree, the catalog, and the CA and CRL that every request's
  * certificate is checked against (SIGHUP), so a revocation takes effect
- * without a restart. (The TLS layer keeps the CRL it started with: a revoked
- * peer still completes the handshake, and is then refused UNAUTHENTICATED.)
- * On failure the daemon keeps serving with what it had, and eb says why.
+ * without a restart. (The TLS layer keeps the CRL it started with, until
+ * that comes within EXPIRY_WARN_DAYS of its next update, then none: a
+ * revoked peer may complete the handshake, and is then refused
+ * UNAUTHENTICATED.) Logs a warning or an error for each of the server
+ * certificate, CA certificate and CRL that runs out within EXPIRY_WARN_DAYS
+ * or has (as at start and once a day). On failure the daemon keeps serving
+ * with what it had, and eb says why.
  */
 int server_reload(struct server *s, struct errbuf *eb);
 

@@ -2,8 +2,9 @@
  * yuebaod.c - the daemon's command line, configuration file and signals.
  *
  * Settings come from --config FILE (INI, section [yuebaod]) and are
- * overridden by flags. SIGHUP reloads the org tree and catalog; SIGTERM and
- * SIGINT stop the daemon after in-flight requests are answered.
+ * overridden by flags. SIGHUP reloads the org tree, the catalog, the CA and
+ * CRL and the TLS setup; SIGTERM and SIGINT stop the daemon after in-flight
+ * requests are answered.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +35,8 @@ static const char usage_text[] =
     "  --cert F --key F  the server's certificate and P-256 key (PEM)\n"
     "  --ca F            the deployment CA: clients must hold a certificate from it\n"
     "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
-    "                    (reloaded on SIGHUP)\n"
+    "                    (reloaded on SIGHUP). Past its next update every request\n"
+    "                    is refused until it is renewed (yuebao-certs crl DIR)\n"
     "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
@@ -55,7 +57,12 @@ static const char usage_text[] =
     "  --version         print the version and exit\n"
     "\n"
     "One line per request goes to standard error: time (UTC, 2027-01-05T20:00:00.000Z),\n"
-    "method, caller, status, milliseconds. Example:\n"
+    "method, caller, status, milliseconds. At start, on SIGHUP and once a day a\n"
+    "warning names the server certificate, CA certificate or CRL that runs out\n"
+    "within 30 days, and an error each one that has, e.g.\n"
+    "  warning: the CRL pki/crl.pem expires on 2027-06-30 02:00:00 UTC, in 29 days: ...\n"
+    "SIGHUP reloads the org tree, the catalog, the CA, the CRL and the TLS setup.\n"
+    "Example:\n"
     "  yuebaod --listen tls+tcp://127.0.0.1:7443 --db yuebao.db --cert pki/server.crt \\\n"
     "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n";
 

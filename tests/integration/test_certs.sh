@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Integration test of certs/yuebao-certs.sh: init, issue and revoke in a
-# temporary directory, checked with the openssl command line (chains, CRL,
-# subjects, key types, extensions, validity, refusals and exit codes).
-# Run by CTest with YB_SRC=<repo root>; without it the root is derived from
-# this script's path. Prints "N passed, M failed"; exits 1 on any failure.
+# Integration test of certs/yuebao-certs.sh: init, issue, revoke and server
+# in a temporary directory, checked with the openssl command line (chains,
+# CRL, subjects, key types, extensions, validity, refusals and exit codes).
+# Then what the real yuebaod and yuebao make of certificates and CRLs that
+# run out (libfaketime makes them old): the warnings and errors in the
+# daemon's log at start, on SIGHUP and in the daily check, the dates an admin
+# sees in `ping`, and every request refused with a message the user can act
+# on once the CRL has expired.
+# Run by CTest with YB_SRC=<repo root> and YB_BIN=<directory of the
+# binaries>; without them both are derived from this script's path. Prints
+# "N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 CERTS="$YB_SRC/certs/yuebao-certs.sh"
+ORGS="$YB_SRC/examples/orgs.csv"
 
 # shellcheck source=tests/integration/assert.sh
 . "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
 
 TMP=""
 
 cleanup() {
+  yb_stop_daemon
+  yb_faketime_sweep
   if [[ -n "$TMP" && -d "$TMP" ]]; then
     rm -rf -- "$TMP"
   fi
@@ -65,6 +77,18 @@ days_left() {
   local end
   end="$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')"
   echo $((($(date -u -d "$end" +%s) - $(date -u +%s)) / 86400))
+}
+
+# A date of a certificate or CRL ("notAfter=Oct 29 07:58:39 2026 GMT") as
+# yuebaod writes it: "2026-10-29 07:58:39 UTC".
+utc_date() {
+  date -u -d "${1#*=}" '+%Y-%m-%d %H:%M:%S UTC'
+}
+
+# The same date as a caller sees it: in the deployment's zone (the
+# default, Asia/Shanghai), with its offset, "2026-10-29 15:58:39 +08:00".
+office_date() {
+  TZ=Asia/Shanghai date -d "${1#*=}" '+%Y-%m-%d %H:%M:%S +08:00'
 }
 
 test_help_and_usage() {
@@ -228,6 +252,197 @@ test_expired() {
     yb_certs issue "$ca" branch OLD-2 --expired --days 5
 }
 
+test_server_renewal() {
+  local ca="$TMP/ca" before
+  before="$(openssl x509 -in "$ca/server.crt" -noout -serial)"
+  check "server issues a new server certificate" yb_certs server "$ca" --san new.example.org
+  check_fails "it is not the old one" \
+    test "$(openssl x509 -in "$ca/server.crt" -noout -serial)" = "$before"
+  check "it chains to the CA and is a TLS server certificate" \
+    openssl verify -CAfile "$ca/ca.crt" -purpose sslserver "$ca/server.crt"
+  check "server.key matches it" key_matches_cert "$ca/server.key" "$ca/server.crt"
+  check_eq "server.key is mode 0600" "$(file_mode "$ca/server.key")" 600
+  local ext
+  ext="$(openssl x509 -in "$ca/server.crt" -noout -ext subjectAltName)"
+  check_match "it keeps the names of the old one" "$ext" \
+    'DNS:localhost, IP Address:127\.0\.0\.1, .*DNS:yuebao\.example\.org, IP Address:192\.0\.2\.7'
+  check_match "and adds --san" "$ext" 'DNS:new\.example\.org'
+  local left
+  left="$(days_left "$ca/server.crt")"
+  if ((left >= 725 && left <= 731)); then
+    pass "the new server certificate is valid two years ($left days)"
+  else
+    fail "the new server certificate is valid two years" "$left days left"
+  fi
+  check_exit "server rejects a bad --san" 2 "--san 'bad name!'" yb_certs server "$ca" --san 'bad name!'
+  check_exit "server needs a CA" 1 'no such directory' yb_certs server "$TMP/nowhere"
+}
+
+# ping_at OFFSET ROLE CODE: `yuebao ping` of the current PKI ($YB_PKI) with
+# the clock moved by OFFSET (libfaketime syntax).
+ping_at() {
+  yb_faketime "$1" "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+    --cert "$YB_PKI/$2-$3.crt" --key "$YB_PKI/$2-$3.key" ping
+}
+
+# wait_for_log LOG PATTERN: waits (at most 10 s) until a line of LOG matches.
+wait_for_log() {
+  for _ in $(seq 1 100); do
+    grep -Eq -- "$2" "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# A CRL past its next update: yuebaod says so in its log and refuses every
+# request with a message that says what to do; renewed and reloaded, it
+# serves again. Before, every call failed in the TLS handshake with
+# "Cryptographic error" (mbedTLS refused the client against the expired
+# CRL) and the log said nothing.
+test_expired_crl() {
+  local log="$TMP/expired.log" db="$TMP/expired.db" date office out
+  YB_PKI="$TMP/expired"
+  yb_certs init "$YB_PKI" >/dev/null
+  yb_certs issue "$YB_PKI" branch ZFW-JG >/dev/null
+  yb_certs issue "$YB_PKI" admin JGDW >/dev/null
+  # Written 400 days ago, valid for 365: it ran out 35 days ago.
+  yb_faketime -400d bash "$CERTS" crl "$YB_PKI" >/dev/null
+  date="$(utc_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
+  office="$(office_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
+  if ! yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$log"; then
+    fail "yuebaod starts with an expired CRL"
+    return
+  fi
+  check_match "the log says at start that the CRL expired, with its file and date" \
+    "$(cat "$log")" "error: the CRL $YB_PKI/crl.pem expired on $date: yuebaod refuses every request"
+  check_exit "a branch's call is refused with what to do (exit 1)" 1 \
+    "refused \(FAILED_PRECONDITION\): the server's revocation list expired on ${office/+/\\+}; ask the administrator to run \`yuebao-certs crl\`" \
+    yb_as branch ZFW-JG ping
+  check_exit "so is an admin's: fail closed" 1 "FAILED_PRECONDITION.*revocation list expired" \
+    yb_as admin JGDW ping
+  check_exit "and a submission, which stores nothing" 1 "revocation list expired" \
+    yb_as branch ZFW-JG submit "$YB_SRC/examples/returns/ZFW-JG/2026-01.csv" --period 2026-01
+  check_eq "the store holds no return" "$(sqlite3 "$db" 'SELECT count(*) FROM revisions')" 0
+  check_match "each refusal is logged" "$(cat "$log")" \
+    "Returns/Ping - FAILED_PRECONDITION .*revocation list expired on ${office/+/\\+}"
+
+  yb_certs crl "$YB_PKI" >/dev/null
+  yb_reload "$log"
+  check_exit "after yuebao-certs crl and SIGHUP the branch is served" 0 "CN=ZFW-JG" \
+    yb_as branch ZFW-JG ping
+  check_eq "and the reload logged no error" \
+    "$(sed -n '/reloaded: now serving/,$p' "$log" | grep -c 'error:' || true)" 0
+
+  # 15 days left: a warning on SIGHUP, and the admin's ping shows it.
+  yb_faketime -350d bash "$CERTS" crl "$YB_PKI" >/dev/null
+  date="$(utc_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
+  yb_reload "$log"
+  check_match "SIGHUP: a warning names the CRL, its date and what to do" "$(cat "$log")" \
+    "warning: the CRL $YB_PKI/crl.pem expires on $date, in 1[45] days: renew it with \`yuebao-certs crl DIR\` and send yuebaod SIGHUP"
+  out="$(TZ=Asia/Shanghai yb_as admin JGDW ping 2>&1)" || true
+  check_match "an admin's ping shows the CRL's date in the deployment's zone, and that it is near" \
+    "$out" "revocation list \(CRL\): valid until [0-9-]{10} [0-9:]{8} \+08:00, only 1[45] day\(s\) left: renew it"
+  check_match "and the server certificate's" "$out" \
+    "server certificate: valid until [0-9-]{10} [0-9:]{8} \+08:00 \(7[23][0-9] days left\)"
+  check_match "and the CA certificate's" "$out" \
+    "CA certificate: valid until [0-9-]{10} [0-9:]{8} \+08:00 \(36[45][0-9] days left\)"
+  out="$(yb_as branch ZFW-JG ping 2>&1)" || true
+  check_match "a branch is still served" "$out" "CN=ZFW-JG"
+  if grep -q "valid until" <<<"$out"; then
+    fail "a branch's ping shows no dates" "$out"
+  else
+    pass "a branch's ping shows no dates"
+  fi
+  yb_stop_daemon
+}
+
+# Certificates that run out: a warning for each within 30 days at start,
+# an error naming each that has run out.
+test_expiring_certificates() {
+  local log="$TMP/aging.log" out
+  YB_PKI="$TMP/aging"
+  # A CA made 3640 days ago has 10 left; its server certificate is replaced
+  # by one made 720 days ago (10 left), and the CRL is fresh.
+  yb_faketime -3640d bash "$CERTS" init "$YB_PKI" >/dev/null
+  yb_faketime -720d bash "$CERTS" server "$YB_PKI" >/dev/null
+  yb_certs crl "$YB_PKI" >/dev/null
+  yb_certs issue "$YB_PKI" admin JGDW >/dev/null
+  if ! yb_start_daemon "$YB_PKI" "$TMP/aging.db" "$ORGS" "$log"; then
+    fail "yuebaod starts with certificates that run out soon"
+    return
+  fi
+  check_match "a warning names the server certificate and its date" "$(cat "$log")" \
+    "warning: the server certificate $YB_PKI/server.crt expires on $(utc_date "$(openssl x509 -in "$YB_PKI/server.crt" -noout -enddate)"), in [91]0? days: issue a new one with \`yuebao-certs server DIR\`"
+  check_match "a warning names the CA certificate and its date" "$(cat "$log")" \
+    "warning: the CA certificate $YB_PKI/ca.crt expires on $(utc_date "$(openssl x509 -in "$YB_PKI/ca.crt" -noout -enddate)"), in [91]0? days"
+  check_eq "no warning for the fresh CRL" "$(grep -c 'the CRL' "$log" || true)" 0
+  out="$(yb_as admin JGDW ping 2>&1)" || true
+  check_match "an admin's ping shows the server certificate is near its end" "$out" \
+    "server certificate: valid until .*, only [91]0? day\(s\) left: renew it"
+  yb_stop_daemon
+
+  # Made 3700 days ago: the CA, its server certificate and its CRL have all run out.
+  rm -rf -- "$YB_PKI"
+  yb_faketime -3700d bash "$CERTS" init "$YB_PKI" >/dev/null
+  if ! yb_start_daemon "$YB_PKI" "$TMP/aging.db" "$ORGS" "$log"; then
+    fail "yuebaod starts with certificates that ran out"
+    return
+  fi
+  out="$(cat "$log")"
+  check_match "an error names the expired server certificate" "$out" \
+    "error: the server certificate $YB_PKI/server.crt expired on $(utc_date "$(openssl x509 -in "$YB_PKI/server.crt" -noout -enddate)"): clients refuse"
+  check_match "an error names the expired CA certificate" "$out" \
+    "error: the CA certificate $YB_PKI/ca.crt expired on $(utc_date "$(openssl x509 -in "$YB_PKI/ca.crt" -noout -enddate)")"
+  check_match "an error names the expired CRL" "$out" "error: the CRL $YB_PKI/crl.pem expired on"
+  yb_stop_daemon
+}
+
+# The CRL runs out while yuebaod runs: its clock (libfaketime, read from a
+# file the test rewrites) moves 35 days on, then 41; the daily check warns
+# and stops handing the CRL to TLS, so that once it expired the client is
+# told why instead of failing its handshake.
+test_crl_expires_while_running() {
+  local log="$TMP/running.log" clock="$TMP/running.clock" out rc
+  YB_PKI="$TMP/running"
+  yb_certs init "$YB_PKI" >/dev/null
+  yb_certs issue "$YB_PKI" branch ZFW-JG >/dev/null
+  # 40 days left: no warning yet.
+  yb_faketime -325d bash "$CERTS" crl "$YB_PKI" >/dev/null
+  echo "+0" >"$clock"
+  if ! LD_PRELOAD="$YB_FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$clock" FAKETIME_NO_CACHE=1 \
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+    yb_start_daemon "$YB_PKI" "$TMP/running.db" "$ORGS" "$log"; then
+    fail "yuebaod starts with its clock in a file"
+    return
+  fi
+  check_eq "40 days before the CRL runs out, nothing is said" "$(grep -c 'the CRL' "$log" || true)" 0
+  check_exit "and the branch is served" 0 "CN=ZFW-JG" ping_at +0 branch ZFW-JG
+
+  echo "+35d" >"$clock"
+  check_exit "35 days on, the branch is served" 0 "CN=ZFW-JG" ping_at +35d branch ZFW-JG
+  if wait_for_log "$log" "warning: the CRL $YB_PKI/crl.pem expires on .*, in [45] days"; then
+    pass "and the daily check, due by then, warns that the CRL runs out in 5 days"
+  else
+    fail "and the daily check, due by then, warns that the CRL runs out in 5 days" "$(cat "$log")"
+  fi
+  check_match "and stops handing the CRL to TLS" "$(cat "$log")" \
+    "TLS handshakes no longer check the CRL $YB_PKI/crl.pem loaded at start"
+  check_exit "the next connection is served too" 0 "CN=ZFW-JG" ping_at +35d branch ZFW-JG
+
+  echo "+41d" >"$clock"
+  rc=0
+  out="$(ping_at +41d branch ZFW-JG 2>&1)" || rc=$?
+  check_eq "41 days on, past the CRL's next update, the call is refused (exit 1, not a TLS failure)" "$rc" 1
+  check_match "with what to do" "$out" \
+    "refused \(FAILED_PRECONDITION\): the server's revocation list expired on .*; ask the administrator to run \`yuebao-certs crl\`"
+  if wait_for_log "$log" "error: the CRL $YB_PKI/crl.pem expired on"; then
+    pass "and the daily check logs the error"
+  else
+    fail "and the daily check logs the error" "$(cat "$log")"
+  fi
+  yb_stop_daemon
+}
+
 test_deployment_name() {
   local ca="$TMP/ca-org"
   check "init --org remembers the deployment" yb_certs init "$ca" --org zfw-2026
@@ -258,8 +473,16 @@ main() {
     test_issue_refuses_bad_input
     test_revoke
     test_expired
+    test_server_renewal
   fi
   test_deployment_name
+  if [[ -x "$YB_BIN/yuebaod" && -n "$YB_FAKETIME_LIB" ]]; then
+    test_expired_crl
+    test_expiring_certificates
+    test_crl_expires_while_running
+  else
+    fail "yuebaod ($YB_BIN) and libfaketime are there for the expiry tests"
+  fi
 
   assert_summary
 }
