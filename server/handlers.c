@@ -3,6 +3,7 @@
  */
 #include "handlers.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1667,6 +1668,33 @@ static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 	return 0;
 }
 
+/*
+ * The codes of unit idx and every unit below it, as a JSON array for the
+ * store ("[\"FY-DZZ\",\"FY-DZB\"]"); NULL when out of memory. Codes are
+ * [A-Z0-9-], so they need no escaping. Freed with the call.
+ */
+static const char *subtree_json(struct call *c, int idx)
+{
+	const struct orgtree *t = c->world->orgs;
+	size_t len = 3, at = 0;
+	char *out;
+
+	for (size_t u = 0; u < t->n; u++)
+		if (orgtree_within(t, (int)u, idx))
+			len += strlen(t->units[u].code) + 3;
+	if ((out = handlers_alloc(c, len)) == NULL)
+		return NULL;
+	out[at++] = '[';
+	for (size_t u = 0; u < t->n; u++)
+		if (orgtree_within(t, (int)u, idx))
+			at += (size_t)sprintf(out + at, "%s\"%s\"", at > 1 ? "," : "",
+			                      t->units[u].code);
+	out[at++] = ']';
+	out[at] = '\0';
+	assert(at < len);
+	return out;
+}
+
 static int handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__AuditLogRequest *req = (const Yuebao__V1__AuditLogRequest *)in;
@@ -1674,7 +1702,7 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 	struct log_page lp = {.c = c, .r = r, .size = page_size(req->page_size, 100, 1000)};
 	struct period p = {0, 0x7fffffff};
 	struct checkpoint cp;
-	const char *org = NULL;
+	const char *orgs = NULL;
 	size_t cert_len = 0;
 	long from;
 	int idx, rc;
@@ -1689,9 +1717,9 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 		              c->who->role);
 	if ((rc = authorize(c, req->org, false, &idx)) != YB_OK)
 		return rc;
-	/* The whole log for the root; one org unit's entries below it. */
-	if (c->world->orgs->units[idx].parent >= 0)
-		org = c->world->orgs->units[idx].code;
+	/* The whole log for the root; the entries of a subtree's units below it. */
+	if (c->world->orgs->units[idx].parent >= 0 && (orgs = subtree_json(c, idx)) == NULL)
+		return YB_ENOMEM;
 	if (req->period[0] && (rc = period_parse(req->period, &p, &c->msg)) != YB_OK)
 		return rc;
 	if ((from = parse_token(req->page_token, 'e')) < 0)
@@ -1699,7 +1727,7 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 		              _("page token '%s' is not one this server gave"), req->page_token);
 	if ((r->entries = handlers_alloc(c, (lp.size + 1) * sizeof(*r->entries))) == NULL)
 		return YB_ENOMEM;
-	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, org, p.first,
+	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, orgs, p.first,
 	                      p.last, lp.size + 1, on_audit_entry, &lp, &c->msg);
 	if (rc < 0 || (rc != YB_OK && rc != 1))
 		return rc;

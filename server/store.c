@@ -318,7 +318,8 @@ static const char *const query_sql[Q_COUNT] = {
         " WHEN action IN ('close', 'reopen') THEN (SELECT c.comment FROM closures c"
         "   WHERE c.org = a.org AND c.at_ms = a.at_ms AND c.closed = (a.action = 'close')"
         "   ORDER BY c.id LIMIT 1) END"
-        " FROM audit_log a WHERE seq >= ?1 AND at_ms >= ?2 AND (?3 IS NULL OR org = ?3) AND"
+        " FROM audit_log a WHERE seq >= ?1 AND at_ms >= ?2 AND"
+        " (?3 IS NULL OR org IN (SELECT value FROM json_each(?3))) AND"
         " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6",
     [Q_EXPORT_REVS] = "SELECT org, month, revision, state, request_sha256, request FROM revisions"
                       " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
@@ -1285,7 +1286,7 @@ int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], stru
 	return YB_OK;
 }
 
-int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *org,
+int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,
                      int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
                      struct errbuf *eb)
 {
@@ -1296,8 +1297,8 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
 		return YB_EDB;
 	sqlite3_bind_int64(st, 1, (int64_t)from_seq);
 	sqlite3_bind_int64(st, 2, since_ms);
-	if (org != NULL)
-		sqlite3_bind_text(st, 3, org, -1, SQLITE_STATIC);
+	if (orgs_json != NULL)
+		sqlite3_bind_text(st, 3, orgs_json, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, first);
 	sqlite3_bind_int(st, 5, last);
 	sqlite3_bind_int64(st, 6, limit);

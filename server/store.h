@@ -288,12 +288,14 @@ int store_checkpoint_get(struct store *s, uint64_t size, struct checkpoint *c, s
 int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], struct errbuf *eb);
 
 /*
- * Audit entries with seq >= from_seq, at_ms >= since_ms, of one org unit
- * (org not NULL) and first <= month <= last, at most limit, in order. The
- * row's pointers are valid during the callback only; non-zero stops.
+ * Audit entries with seq >= from_seq, at_ms >= since_ms, about one of the
+ * org units of orgs_json (a JSON array of codes; NULL: every entry, those
+ * about no org unit too) and first <= month <= last, at most limit, in
+ * order. The row's pointers are valid during the callback only; non-zero
+ * stops.
  */
 typedef int (*store_audit_fn)(void *ctx, const struct store_audit_row *r);
-int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *org,
+int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,
                      int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
                      struct errbuf *eb);
 

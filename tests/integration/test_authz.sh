@@ -84,8 +84,32 @@ test_refusal_flood() {
 		"^cert:$fp dropped=40 since=[0-9]+$"
 }
 
+# A central office or auditor of a subtree reads the audit entries of every
+# unit of its subtree, not only those about its own unit.
+test_audit_log_subtree() {
+	local out
+	"$CERTS" issue "$YB_PKI" central FY-DZZ >/dev/null
+	"$CERTS" issue "$YB_PKI" auditor FY-DZZ >/dev/null
+	yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
+	out=$(yb_as central FY-DZZ audit log --format csv)
+	check_match "central FY-DZZ sees FY-DZB's submission" "$out" ",submit,FY-DZB/2026-01/r1,"
+	check_match "and FY-ZXJ's" "$out" ",submit,FY-ZXJ/2026-01/r1,"
+	if grep -q "ZFW-JG/" <<<"$out"; then
+		fail "but nothing outside its subtree" "$(grep ZFW-JG/ <<<"$out")"
+	else
+		pass "but nothing outside its subtree"
+	fi
+	out=$(yb_as auditor FY-DZZ audit log --org FY-DZB --format csv)
+	check_match "an auditor of FY-DZZ narrows to one of its units" "$out" ",submit,FY-DZB/2026-01/r1,"
+	check_eq "and sees only that unit then" "$(grep -c 'FY-ZXJ/' <<<"$out" || true)" "0"
+	check_exit "a unit outside the subtree is refused" 1 "PERMISSION_DENIED" \
+		yb_as central FY-DZZ audit log --org ZFW-JG
+}
+
 main() {
 	setup
+	test_audit_log_subtree
 	test_branch_certificate_for_a_parent
 	test_refusal_flood
 	yb_stop_daemon
