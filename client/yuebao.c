@@ -1252,7 +1252,19 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 		goto done;
 	req.index = index;
 	req.old_size = old.size;
-	if ((rc = call(cl, "AuditProve", &req.base, (ProtobufCMessage **)&r)) != 0)
+	rc = call_unless(cl, "AuditProve", &req.base, (ProtobufCMessage **)&r, YB_OUT_OF_RANGE);
+	if (rc == -1) {
+		/* The log is shorter than it was when the receipt was issued: proof fails. */
+		fprintf(
+		    stderr,
+		    _("yuebao audit: PROOF FAILED: the log now holds fewer entries than the %llu "
+		      "of your receipt's checkpoint (entry %llu): it was truncated or rebuilt "
+		      "after your receipt was issued\n"),
+		    (unsigned long long)old.size, (unsigned long long)index);
+		rc = EXIT_INVALID;
+		goto done;
+	}
+	if (rc != 0)
 		goto done;
 	rc = EXIT_INVALID;
 	if (checkpoint_of(r->checkpoint, &now) != 0 || r->n_inclusion > MERKLE_MAX_PROOF ||

@@ -121,8 +121,9 @@ int audit_proofs(struct store *s, uint64_t index, uint64_t old_size, struct chec
 	if ((rc = store_checkpoint_get(s, 0, cp, eb)) != YB_OK)
 		return rc == YB_NOT_FOUND ? status_fail(eb, YB_NOT_FOUND, "the audit log is empty")
 		                          : rc;
+	/* OUT_OF_RANGE: a receipt can name more than a truncated log holds. */
 	if (index >= cp->size || old_size > cp->size)
-		return status_fail(eb, YB_INVALID_ARGUMENT,
+		return status_fail(eb, YB_OUT_OF_RANGE,
 		                   "entry %" PRIu64 " or size %" PRIu64
 		                   " is beyond the log's %" PRIu64 " entries",
 		                   index, old_size, cp->size);

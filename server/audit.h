@@ -87,7 +87,7 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
  * Proofs against the latest checkpoint *cp: that leaf `index` is in it
  * (*incl, *n_incl), and that the tree of old_size is a prefix of it (*cons,
  * *n_cons; old_size 0 for none). The caller frees both with free().
- * YB_INVALID_ARGUMENT for an index or size beyond the log.
+ * YB_OUT_OF_RANGE for an index or size beyond the log (a truncated log).
  */
 int audit_proofs(struct store *s, uint64_t index, uint64_t old_size, struct checkpoint *cp,
                  uint8_t (**incl)[MERKLE_HASH_LEN], size_t *n_incl,

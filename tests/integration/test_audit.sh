@@ -251,6 +251,9 @@ test_rebuilt_log_fails_receipt() {
 		DELETE FROM revision_findings WHERE org = 'SFJ-DZB'; DELETE FROM revision_values WHERE org = 'SFJ-DZB';
 		DELETE FROM revisions WHERE org = 'SFJ-DZB'"
 	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/rebuilt.log"
+	check_exit "a receipt beyond the truncated log fails the proof (exit 4), saying why" 4 \
+		"PROOF FAILED: the log now holds fewer entries than the [0-9]+ of your receipt's checkpoint" \
+		yb_as branch SFJ-DZB audit prove --receipt "$TMP/sfj.json"
 	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 --receipt "$TMP/jcy.json" >/dev/null
 	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-02.csv" --period 2026-02 --receipt "$TMP/jcy2.json" >/dev/null
 	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-03.csv" --period 2026-03 --receipt "$TMP/jcy3.json" >/dev/null
