@@ -71,6 +71,9 @@ struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
 	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
 	char *timezone;
+	/* The values read from --config live here: bounded, and nothing to free. */
+	char ini_text[8192];
+	size_t ini_used;
 };
 
 static char **setting(struct settings *st, const char *name)
@@ -118,8 +121,16 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		fprintf(stderr, "yuebaod: unknown setting '%s' in [yuebaod]\n", name);
 		return 0;
 	}
-	if (*slot == NULL)
-		*slot = strdup(value);
+	if (*slot == NULL) {
+		size_t n = strlen(value) + 1;
+		if (n > sizeof(st->ini_text) - st->ini_used) {
+			fprintf(stderr, "yuebaod: the settings in the config file exceed %zu bytes\n",
+			        sizeof(st->ini_text));
+			return 0;
+		}
+		*slot = memcpy(st->ini_text + st->ini_used, value, n);
+		st->ini_used += n;
+	}
 	return 1;
 }
 

@@ -131,6 +131,7 @@ main() {
 	test_branch_submits
 	test_revocation
 	yb_stop_daemon
+	check_eq "the daemon started from the INI file stops cleanly" "$YB_DAEMON_STATUS" "0"
 	assert_summary
 }
 
