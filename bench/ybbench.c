@@ -731,7 +731,7 @@ static int cmd_rtt(int argc, char **argv)
 	if (rpc_tls_config_new(NNG_TLS_MODE_SERVER, scrt, skey, ca, crl, &stls, &eb) != YB_OK ||
 	    rpc_tls_config_new(NNG_TLS_MODE_CLIENT, crt, key, ca, NULL, &ctls, &eb) != YB_OK)
 		die("%s", eb.msg);
-	if ((rv = nng_tls_config_server_name(ctls, "localhost")) != 0 ||
+	if ((rv = nng_tls_config_server_name(ctls, "127.0.0.1")) != 0 ||
 	    (rv = nng_rep0_open(&es.sock)) != 0 ||
 	    (rv = nng_listener_create(&l, es.sock, "tls+tcp://127.0.0.1:0")) != 0 ||
 	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, stls)) != 0 ||

@@ -199,11 +199,7 @@ int rpc_valid_call_id(const char *s)
 	return i == RPC_CALL_ID_LEN;
 }
 
-/*
- * The host of url, which the server's certificate must name: a DNS name, or
- * an IP address matched against the certificate's IP addresses.
- */
-static int set_server_name(nng_tls_config *cfg, const char *url)
+int rpc_tls_set_server(nng_tls_config *cfg, const char *url)
 {
 	char host[256];
 	const char *p = strstr(url, "://");
@@ -325,7 +321,7 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_CLIENT, opt->cert_path, opt->key_path,
 	                             opt->ca_path, NULL, &c->tls, eb)) != YB_OK)
 		goto fail;
-	if ((nrc = set_server_name(c->tls, opt->url)) != 0) {
+	if ((nrc = rpc_tls_set_server(c->tls, opt->url)) != 0) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("bad host in '%s': %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;

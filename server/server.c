@@ -95,7 +95,6 @@ struct server {
 	char catalog_dir[PATH_MAX];
 	char url[256];
 	nng_socket sock;
-	pthread_mutex_t listener_lock; /* guards listener: the reaper may reopen it */
 	nng_listener listener;
 	nng_tls_config *tls;
 	struct reaper *reaper; /* of connections that never start a session */
@@ -794,11 +793,23 @@ static int open_slots(struct server *s, struct errbuf *eb)
 	return YB_OK;
 }
 
-/* Creates, configures and starts s->listener on url; *port gets the bound port. */
-static int start_listener(struct server *s, const char *url, int *port, struct errbuf *eb)
+/*
+ * Opens the socket and its listener on cfg.listen_url, and the reaper of
+ * connections that never become sessions. The TLS engine (tlsengine.h)
+ * never fails a connection with NNG_ECLOSED, so the listener goes on
+ * accepting whatever peers do.
+ */
+static int open_listener(struct server *s, struct errbuf *eb)
 {
-	int rv;
+	const char *url = s->cfg.listen_url;
+	int rv, rc, port = 0;
 
+	if ((rv = nng_rep0_open(&s->sock)) != 0)
+		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message);
+	/* Before the listener: the reaper must see every pipe from the first. */
+	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
+		return rc;
 	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
 		                   nng_strerror(rv));
@@ -809,57 +820,15 @@ static int start_listener(struct server *s, const char *url, int *port, struct e
 	if ((rv = nng_listener_start(s->listener, 0)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", url,
 		                   nng_strerror(rv));
-	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, port);
-	return YB_OK;
-}
-
-/*
- * The reaper found sessions that nng negotiated but never passed on: nng
- * 1.5.2's listener has stopped for good (reaper.h). A new listener on the
- * same address takes new sessions again; closing the old one also closes
- * the sessions it made, and their clients reconnect and resend (a call id
- * is executed once). Runs on the reaper's thread.
- */
-static void reopen_listener(void *arg)
-{
-	struct server *s = arg;
-	struct errbuf eb = {{0}};
-	int port = 0;
-
-	pthread_mutex_lock(&s->listener_lock);
-	if (!atomic_load(&s->stopping)) {
-		log_line(
-		    "new sessions no longer reach yuebaod (nng's listener stalled after a peer "
-		    "left mid-handshake): reopening the listener on %s",
-		    s->url);
-		nng_listener_close(s->listener);
-		if (start_listener(s, s->url, &port, &eb) != YB_OK)
-			log_line("cannot reopen the listener: %s", eb.msg);
-	}
-	pthread_mutex_unlock(&s->listener_lock);
-}
-
-static int open_listener(struct server *s, struct errbuf *eb)
-{
-	int rv, rc, port = 0;
-
-	if ((rv = nng_rep0_open(&s->sock)) != 0)
-		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message);
-	/* Before the listener: the reaper must see every pipe from the first. */
-	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
-		return rc;
-	if ((rc = start_listener(s, s->cfg.listen_url, &port, eb)) != YB_OK)
-		return rc;
-	snprintf(s->url, sizeof(s->url), "%s", s->cfg.listen_url);
+	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+	snprintf(s->url, sizeof(s->url), "%s", url);
 	{
-		/* Report the bound port when the URL asked for port 0; a reopened
-		 * listener binds this same port. */
+		/* Report the bound port when the URL asked for port 0. */
 		char *colon = strrchr(s->url, ':');
 		if (colon != NULL && strcmp(colon, ":0") == 0)
 			snprintf(colon, sizeof(s->url) - (size_t)(colon - s->url), ":%d", port);
 	}
-	return reaper_watch(s->reaper, port, reopen_listener, s, eb);
+	return reaper_watch(s->reaper, port, eb);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -881,7 +850,7 @@ static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
 int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	int rc;
+	int rc, rv;
 
 	if (s == NULL)
 		return status_fail(eb, YB_ENOMEM, _("out of memory"));
@@ -895,7 +864,6 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		pthread_rwlockattr_destroy(&attr);
 	}
 	pthread_mutex_init(&s->slot_lock, NULL);
-	pthread_mutex_init(&s->listener_lock, NULL);
 	pthread_cond_init(&s->slot_freed, NULL);
 	if (cfg->catalog_dir != NULL)
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
@@ -920,8 +888,14 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		return YB_OK;
 	}
 	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, cfg->cert_path, cfg->key_path,
-	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK ||
-	    (rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK)
+	                             cfg->ca_path, cfg->crl_path, &s->tls, eb)) != YB_OK)
+		goto fail;
+	if (cfg->tls_min == SERVER_TLS_MIN_1_3 &&
+	    (rv = nng_tls_config_version(s->tls, NNG_TLS_1_3, NNG_TLS_1_3)) != 0) {
+		rc = status_fail(eb, YB_ECONNECT, "cannot require TLS 1.3: %s", nng_strerror(rv));
+		goto fail;
+	}
+	if ((rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK)
 		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
@@ -1003,10 +977,8 @@ static void stop_workers(struct server *s)
 	pthread_mutex_lock(&s->slot_lock);
 	pthread_cond_broadcast(&s->slot_freed);
 	pthread_mutex_unlock(&s->slot_lock);
-	pthread_mutex_lock(&s->listener_lock);
 	if (nng_listener_id(s->listener) > 0)
 		nng_listener_close(s->listener);
-	pthread_mutex_unlock(&s->listener_lock);
 	do {
 		running = 0;
 		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
@@ -1050,7 +1022,6 @@ void server_close(struct server *s)
 			nng_aio_free(s->slots[i].send_aio);
 	free(s->slots);
 	pthread_mutex_destroy(&s->slot_lock);
-	pthread_mutex_destroy(&s->listener_lock);
 	pthread_cond_destroy(&s->slot_freed);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);

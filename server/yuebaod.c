@@ -33,6 +33,8 @@ static const char usage_text[] =
     "  --ca F            the deployment CA: clients must hold a certificate from it\n"
     "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
     "                    (reloaded on SIGHUP)\n"
+    "  --tls-min V       oldest TLS version accepted: 1.2 (default; ECDHE with\n"
+    "                    AES-GCM or ChaCha20-Poly1305 only) or 1.3\n"
     "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
@@ -57,6 +59,7 @@ static const char usage_text[] =
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
 	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
+	char *tls_min;
 };
 
 static char **setting(struct settings *st, const char *name)
@@ -79,6 +82,7 @@ static char **setting(struct settings *st, const char *name)
 	    {"due-day", offsetof(struct settings, due_day)},
 	    {"outlier-factor", offsetof(struct settings, outlier_factor)},
 	    {"stock-jump", offsetof(struct settings, stock_jump)},
+	    {"tls-min", offsetof(struct settings, tls_min)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
 	    {"due-day", required_argument, NULL, 0},
 	    {"outlier-factor", required_argument, NULL, 0},
 	    {"stock-jump", required_argument, NULL, 0},
+	    {"tls-min", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -200,6 +205,11 @@ int main(int argc, char **argv)
 	    parse_int(st.outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
 	    parse_int(st.stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
+	if (st.tls_min != NULL && strcmp(st.tls_min, "1.2") != 0 &&
+	    strcmp(st.tls_min, "1.3") != 0) {
+		fprintf(stderr, "yuebaod: --tls-min must be 1.2 or 1.3, not '%s'\n", st.tls_min);
+		return 2;
+	}
 	cfg = (struct server_config){
 	    .listen_url = st.listen,
 	    .db_path = st.db,
@@ -215,6 +225,8 @@ int main(int argc, char **argv)
 	    .due_day = (int)due,
 	    .outlier_factor = (int)factor,
 	    .stock_jump_pct = (int)jump,
+	    .tls_min = st.tls_min != NULL && strcmp(st.tls_min, "1.3") == 0 ? SERVER_TLS_MIN_1_3
+	                                                                    : SERVER_TLS_MIN_1_2,
 	};
 
 	/* Every thread inherits this mask; signals are taken only by sigwait below. */
