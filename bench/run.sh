@@ -178,6 +178,45 @@ for i in $(seq 1 "$max_clients"); do
 done
 write_tree 100 "$work/orgs-submit.csv"
 
+# --- 3. ping against a raw echo ------------------------------------------------
+if ((!tls_only)); then
+	log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
+	fresh_db "$work/rtt.db"
+	start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
+	run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --count 1000 \
+		--max-seconds 30
+	stop_daemon
+fi
+
+# submit_round TAG CLIENTS: a fresh database and daemon (run through
+# "${wrap[@]}"), ybbench submit with CLIENTS clients over the $max_clients
+# branches; its line is recorded under TAG with the daemon's peak RSS.
+submit_round() {
+	local tag=$1 c=$2 db=$work/$1.db line
+	fresh_db "$db"
+	start_daemon "$db" "$work/orgs-submit.csv" "$work/yuebaod-$tag.log"
+	line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
+		--clients "$c" --branches "$max_clients" --months "$months" --return "$template" \
+		--max-seconds 60 --daemon-pid "$daemon_pid") || {
+		echo "bench: $tag round failed: $line" >&2
+		exit 1
+	}
+	record "$tag" "$line daemon_hwm_kb=$(daemon_hwm)"
+	stop_daemon
+	fresh_db "$db"
+}
+
+# sqlite_round TAG: the plain SQLite loop (run through "${wrap[@]}") writing
+# the same rows into a fresh database; its line is recorded under TAG.
+sqlite_round() {
+	local db=$work/$1.db
+	fresh_db "$db"
+	run_record "$1" "${wrap[@]}" "$bin/ybbench" sqlite --db "$db" --pki "$pki" \
+		--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
+		--return "$template" --max-seconds 60
+	fresh_db "$db"
+}
+
 # --- 7. connection set-up ------------------------------------------------------------
 log "connection set-up: 200 connections by 1 client, then 10 each by 64 at once"
 fresh_db "$work/connect.db"
@@ -222,43 +261,6 @@ if ((tls_only)); then
 	log "done; report saved to $report_file"
 	exit 0
 fi
-
-# --- 3. ping against a raw echo ------------------------------------------------
-log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
-fresh_db "$work/rtt.db"
-start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
-run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --count 1000 \
-	--max-seconds 30
-stop_daemon
-
-# submit_round TAG CLIENTS: a fresh database and daemon (run through
-# "${wrap[@]}"), ybbench submit with CLIENTS clients over the $max_clients
-# branches; its line is recorded under TAG with the daemon's peak RSS.
-submit_round() {
-	local tag=$1 c=$2 db=$work/$1.db line
-	fresh_db "$db"
-	start_daemon "$db" "$work/orgs-submit.csv" "$work/yuebaod-$tag.log"
-	line=$("$bin/ybbench" submit --url "$url" --pki "$pki" --orgs "$work/orgs-submit.csv" \
-		--clients "$c" --branches "$max_clients" --months "$months" --return "$template" \
-		--max-seconds 60 --daemon-pid "$daemon_pid") || {
-		echo "bench: $tag round failed: $line" >&2
-		exit 1
-	}
-	record "$tag" "$line daemon_hwm_kb=$(daemon_hwm)"
-	stop_daemon
-	fresh_db "$db"
-}
-
-# sqlite_round TAG: the plain SQLite loop (run through "${wrap[@]}") writing
-# the same rows into a fresh database; its line is recorded under TAG.
-sqlite_round() {
-	local db=$work/$1.db
-	fresh_db "$db"
-	run_record "$1" "${wrap[@]}" "$bin/ybbench" sqlite --db "$db" --pki "$pki" \
-		--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
-		--return "$template" --max-seconds 60
-	fresh_db "$db"
-}
 
 # --- 1. submit at 1, 8, 64 clients; 5. RSS ---------------------------------------
 for c in $clients_list; do
