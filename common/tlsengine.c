@@ -382,10 +382,9 @@ static int config_init(nng_tls_engine_config *cfg, nng_tls_mode mode)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	                             SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* Partial writes: nng sends what fits and comes back for the rest. Idle
-	 * connections give their record buffers back. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-	                          SSL_MODE_RELEASE_BUFFERS);
+	/* Partial writes: nng sends what fits and comes back for the rest. (Record
+	 * buffers stay allocated: releasing them when idle cost CPU per return.) */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* As nng's defaults: a server does not ask, a client requires. */
 	SSL_CTX_set_verify(ctx, mode == NNG_TLS_MODE_SERVER ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
 	                   NULL);
