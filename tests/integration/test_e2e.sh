@@ -282,9 +282,8 @@ test_hung_server() {
 	local t0 out rc=0 url=$YB_URL pid=$YB_DAEMON_PID
 	# A stopped daemon still has its port: the kernel accepts the TCP connection
 	# and nothing answers the TLS handshake. The client must give up on its own.
-	# A daemon of its own: nng 1.5.2 can stop taking sessions after a peer
-	# vanishes mid-handshake; yuebaod recovers from that after ~12 s
-	# (test_hostile checks it), which would only slow the rest of this test.
+	# A daemon of its own, stopped and resumed, so that the main one serves
+	# the rest of this test undisturbed.
 	if ! yb_start_daemon "$YB_PKI" "$TMP/hung.db" "$ORGS_COPY" "$TMP/hung.log"; then
 		YB_URL=$url YB_DAEMON_PID=$pid
 		fail "a second daemon starts for the hung-server check"
