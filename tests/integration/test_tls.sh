@@ -97,6 +97,32 @@ test_server_name() {
 		ping_with "$YB_PKI/ca.crt" "$CLIENT_CRT" "$CLIENT_KEY" "tls+tcp://[::ffff:127.0.0.1]:$port"
 }
 
+# The server certificate names ::1 as an IP address: a daemon on [::1] is
+# reached by that address (skipped where the machine has no IPv6 loopback).
+test_ipv6_address() {
+	local pid url="" log="$TMP/ipv6.log"
+	"$YB_BIN/yuebaod" --listen "tls+tcp://[::1]:0" --db "$TMP/ipv6.db" --cert "$YB_PKI/server.crt" \
+		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" --orgs "$ORGS" \
+		2>"$log" &
+	pid=$!
+	for _ in $(seq 1 100); do
+		url=$(grep -o 'listening on tls+tcp://\[::1\]:[0-9]*' "$log" | sed 's/listening on //') || true
+		[ -n "$url" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$url" ]; then
+		echo "info: no daemon on [::1] (no IPv6 loopback here?): $(tail -1 "$log")"
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return
+	fi
+	check_exit "::1 is checked against the certificate's IPv6 address" 0 "CN=ZFW-JG" \
+		ping_with "$YB_PKI/ca.crt" "$CLIENT_CRT" "$CLIENT_KEY" "$url"
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
 test_tls_min_13() {
 	local url=$YB_URL pid=$YB_DAEMON_PID out
 	check_exit "--tls-min accepts only 1.2 or 1.3" 2 "--tls-min must be 1.2 or 1.3, not '1.1'" \
@@ -134,6 +160,7 @@ main() {
 	test_sslscan
 	test_refusals_say_why
 	test_server_name
+	test_ipv6_address
 	test_tls_min_13
 	test_end_state
 	assert_summary
