@@ -383,8 +383,11 @@ static int config_init(nng_tls_engine_config *cfg, nng_tls_mode mode)
 	                             SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* Partial writes: nng sends what fits and comes back for the rest. (Record
-	 * buffers stay allocated: releasing them when idle cost CPU per return.) */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	 * buffers stay allocated: releasing them when idle cost CPU per return.)
+	 * Our certificate goes out with the chain own_cert was given, not with
+	 * the CA from the trust store, which the peer has already. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_NO_AUTO_CHAIN);
 	/* As nng's defaults: a server does not ask, a client requires. */
 	SSL_CTX_set_verify(ctx, mode == NNG_TLS_MODE_SERVER ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
 	                   NULL);
