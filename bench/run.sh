@@ -12,13 +12,18 @@
 #   6. rounds 1 (64 clients) and 2 again on a simulated slow disk: every
 #      fsync/fdatasync made YB_BENCH_FLUSH_MS (default 5) ms slower by
 #      bench/slowflush.c, to show group commit where the flush is the limit
+#   7. connection set-up: connections made one after another by 1 client and
+#      by 64 at once, each a full TLS handshake; time until the session is
+#      up, and the daemon's CPU per connection
 # then prints one report with the machine and the targets, met or missed.
 # It measures; it never fails on a number (it fails only when something
 # breaks). See docs/performance.md.
 #
-# Usage: bench/run.sh [--quick]
+# Usage: bench/run.sh [--quick | --tls]
 #   --quick   100 and 1,000 branches only, 10 months instead of 40 (a smoke run;
 #             the consolidation target then cannot be judged)
+#   --tls     only what TLS changes: rounds 7 and 1 at 64 clients (daemon CPU
+#             per return), for comparing TLS engines (docs/performance.md)
 # Environment: YB_BUILD (build directory, default ./build), YB_BENCH_DIR (work
 # directory, default a fresh one under $TMPDIR or /tmp, removed afterwards
 # unless YB_BENCH_KEEP=1), YB_BENCH_REPORT (where the report is also saved,
@@ -29,14 +34,16 @@ src=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 build=${YB_BUILD:-$src/build}
 months=40
 sizes="100 1000 10000"
+tls_only=0
 case "${1:-}" in
 --quick)
 	months=10
 	sizes="100 1000"
 	;;
+--tls) tls_only=1 ;;
 "") ;;
 *)
-	echo "usage: bench/run.sh [--quick]" >&2
+	echo "usage: bench/run.sh [--quick | --tls]" >&2
 	exit 2
 	;;
 esac
@@ -172,12 +179,14 @@ done
 write_tree 100 "$work/orgs-submit.csv"
 
 # --- 3. ping against a raw echo ------------------------------------------------
-log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
-fresh_db "$work/rtt.db"
-start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
-run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --count 1000 \
-	--max-seconds 30
-stop_daemon
+if ((!tls_only)); then
+	log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
+	fresh_db "$work/rtt.db"
+	start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
+	run_record rtt "$bin/ybbench" rtt --url "$url" --pki "$pki" --code ZB-00001 --count 1000 \
+		--max-seconds 30
+	stop_daemon
+fi
 
 # submit_round TAG CLIENTS: a fresh database and daemon (run through
 # "${wrap[@]}"), ybbench submit with CLIENTS clients over the $max_clients
@@ -207,6 +216,51 @@ sqlite_round() {
 		--return "$template" --max-seconds 60
 	fresh_db "$db"
 }
+
+# --- 7. connection set-up ------------------------------------------------------------
+log "connection set-up: 200 connections by 1 client, then 10 each by 64 at once"
+fresh_db "$work/connect.db"
+start_daemon "$work/connect.db" "$work/orgs-submit.csv" "$work/yuebaod-connect.log"
+run_record connect1 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 --clients 1 \
+	--count 200 --max-seconds 60 --daemon-pid "$daemon_pid"
+run_record connect64 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 \
+	--clients "$max_clients" --count 10 --max-seconds 60 --daemon-pid "$daemon_pid"
+stop_daemon
+
+# connect_report: section 7 of the report.
+connect_report() {
+	printf '7. connection set-up: a full TLS handshake each (TCP, TLS %s engine, SP headers)\n' \
+		"$(get connect1 tls)"
+	printf '  %7s %11s %6s %8s %8s %8s %21s\n' clients connections errors "p50 ms" "p99 ms" \
+		"max ms" "daemon CPU/connection"
+	for c in 1 64; do
+		printf '  %7s %11s %6s %8s %8s %8s %18s ms\n' "$(get "connect$c" clients)" \
+			"$(get "connect$c" connections)" "$(get "connect$c" errors)" "$(get "connect$c" p50_ms)" \
+			"$(get "connect$c" p99_ms)" "$(get "connect$c" max_ms)" "$(get "connect$c" daemon_cpu_ms)"
+	done
+}
+
+cpu_per_return() {
+	awk -v a="$(get "$1" daemon_cpu_s)" -v n="$(get "$1" returns)" 'BEGIN { printf "%.2f", 1000 * a / n }'
+}
+
+if ((tls_only)); then
+	log "submit: $max_clients clients, $max_clients branches x $months months, fresh database"
+	submit_round submit64 "$max_clients"
+	{
+		printf 'yuebao benchmark (--tls), %s, commit %s, %d s, %s CPUs\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+			"$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)" \
+			"$(($(date +%s) - started))" "$(nproc)"
+		connect_report
+		printf '1. submit at %s clients: %s returns/s, p50 %s ms, p99 %s ms, daemon CPU per return %s ms\n' \
+			"$max_clients" "$(get submit64 rps)" "$(get submit64 p50_ms)" "$(get submit64 p99_ms)" \
+			"$(cpu_per_return submit64)"
+	} | tee "$work/report.txt"
+	mkdir -p "$(dirname -- "$report_file")"
+	cp "$work/report.txt" "$report_file"
+	log "done; report saved to $report_file"
+	exit 0
+fi
 
 # --- 1. submit at 1, 8, 64 clients; 5. RSS ---------------------------------------
 for c in $clients_list; do
@@ -285,9 +339,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 			"$(get "submit$c" daemon_cpu_s)"
 	done
 	printf '  daemon CPU per return: %s ms at 1 client, %s ms at 64 (client side used %s s of CPU at 64)\n' \
-		"$(awk -v a="$(get submit1 daemon_cpu_s)" -v n="$(get submit1 returns)" 'BEGIN { printf "%.2f", 1000 * a / n }')" \
-		"$(awk -v a="$(get submit64 daemon_cpu_s)" -v n="$(get submit64 returns)" 'BEGIN { printf "%.2f", 1000 * a / n }')" \
-		"$(get submit64 client_cpu_s)"
+		"$(cpu_per_return submit1)" "$(cpu_per_return submit64)" "$(get submit64 client_cpu_s)"
 	if [ -n "$(get submitbig rps)" ]; then
 		printf '  into the store of %s branches x 12 months: 1 client, p50 %s ms, p99 %s ms (%s returns/s)\n' \
 			"$largest" "$(get submitbig p50_ms)" "$(get submitbig p99_ms)" "$(get submitbig rps)"
@@ -324,6 +376,8 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	printf '  plain SQLite loop:   %s returns/s (%s returns), commit p50 %s ms\n' "$(get slowsqlite rps)" \
 		"$(get slowsqlite returns)" "$(get slowsqlite p50_ms)"
 	printf '  yuebaod / plain loop = %sx\n' "$(ratio "$(get slowsubmit rps)" "$(get slowsqlite rps)")"
+	echo
+	connect_report
 	echo
 	echo "targets (issue 6, item 7)"
 	r=$(ratio "$(get submit64 rps)" "$(get sqlite rps)")

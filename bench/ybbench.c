@@ -18,6 +18,9 @@
  *                of some periods, written straight into a fresh database
  *                through the daemon's store, for the consolidation rounds
  *   consolidate  Consolidate calls through yuebaod, timed (median of runs)
+ *   connect      N client threads each connecting to yuebaod again and again:
+ *                the time until a session is up (TCP, a full TLS handshake,
+ *                the SP headers), and the daemon's CPU per connection
  *
  * Every loop is bounded by a count and by --max-seconds. Nothing here is a
  * test: it measures, and run.sh compares with the targets of issue 6.
@@ -746,7 +749,7 @@ static int cmd_rtt(int argc, char **argv)
 	if (rpc_tls_config_new(NNG_TLS_MODE_SERVER, scrt, skey, ca, crl, &stls, &eb) != YB_OK ||
 	    rpc_tls_config_new(NNG_TLS_MODE_CLIENT, crt, key, ca, NULL, &ctls, &eb) != YB_OK)
 		die("%s", eb.msg);
-	if ((rv = nng_tls_config_server_name(ctls, "localhost")) != 0 ||
+	if ((rv = nng_tls_config_server_name(ctls, "127.0.0.1")) != 0 ||
 	    (rv = nng_rep0_open(&es.sock)) != 0 ||
 	    (rv = nng_listener_create(&l, es.sock, "tls+tcp://127.0.0.1:0")) != 0 ||
 	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, stls)) != 0 ||
@@ -942,22 +945,133 @@ static int cmd_consolidate(int argc, char **argv)
 	return present == expected && prev_present == prev_expected ? 0 : 1;
 }
 
+/* ---- connect: connection set-up ------------------------------------------ */
+
+struct connect_job {
+	const char *url;
+	nng_tls_config *tls;
+	int count;
+	double max_seconds;
+	pthread_barrier_t *start;
+	double *lat_ms;
+	int done, errors;
+	char error[256];
+};
+
+/*
+ * One thread's connections, one after another: each a REQ socket whose
+ * dialer connects (TCP, a full TLS handshake: no session is resumed, and the
+ * SP header exchange), timed until the session is up, then closed.
+ */
+static void *connect_main(void *arg)
+{
+	struct connect_job *j = arg;
+	double t0;
+
+	pthread_barrier_wait(j->start);
+	t0 = now_s();
+	for (int i = 0; i < j->count && now_s() - t0 < j->max_seconds; i++) {
+		nng_socket s;
+		nng_dialer d;
+		double t = now_s();
+		int rv;
+		if ((rv = nng_req0_open(&s)) != 0 || (rv = nng_dialer_create(&d, s, j->url)) != 0 ||
+		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, j->tls)) != 0 ||
+		    (rv = nng_dialer_start(d, 0)) != 0) {
+			if (j->errors++ == 0)
+				snprintf(j->error, sizeof(j->error), "%s", nng_strerror(rv));
+		} else {
+			j->lat_ms[j->done++] = (now_s() - t) * 1000;
+		}
+		nng_close(s);
+	}
+	return NULL;
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+	const char *url = opt_str(argc, argv, "url", NULL);
+	const char *pki = opt_str(argc, argv, "pki", NULL);
+	const char *code = opt_str(argc, argv, "code", "ZB-00001");
+	int clients = (int)opt_long(argc, argv, "clients", 1, 1, MAX_CLIENTS);
+	int count = (int)opt_long(argc, argv, "count", 100, 1, MAX_COUNT);
+	double max_s = (double)opt_long(argc, argv, "max-seconds", 30, 1, MAX_SECONDS);
+	long pid = opt_long(argc, argv, "daemon-pid", 0, 0, 1L << 30);
+	char crt[4096], key[4096], ca[4096];
+	struct connect_job *jobs = calloc((size_t)clients, sizeof(*jobs));
+	pthread_t *th = calloc((size_t)clients, sizeof(*th));
+	double *all = calloc((size_t)clients * (size_t)count + 1, sizeof(*all));
+	nng_tls_config *tls = NULL;
+	pthread_barrier_t start;
+	struct errbuf eb = {{0}};
+	double t0, secs, cpu0, cpu1;
+	size_t n = 0;
+	int errors = 0, rv;
+
+	if (jobs == NULL || th == NULL || all == NULL)
+		die("out of memory");
+	cert_paths(pki, "branch", code, crt, key, sizeof(crt));
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	if (rpc_tls_config_new(NNG_TLS_MODE_CLIENT, crt, key, ca, NULL, &tls, &eb) != YB_OK)
+		die("%s", eb.msg);
+	if ((rv = rpc_tls_set_server(tls, url)) != 0)
+		die("%s: %s", url, nng_strerror(rv));
+	pthread_barrier_init(&start, NULL, (unsigned)clients + 1);
+	for (int i = 0; i < clients; i++) {
+		struct connect_job *j = &jobs[i];
+		*j = (struct connect_job){.url = url,
+		                          .tls = tls,
+		                          .count = count,
+		                          .max_seconds = max_s,
+		                          .start = &start,
+		                          .lat_ms = all + (size_t)i * (size_t)count};
+		if (pthread_create(&th[i], NULL, connect_main, j) != 0)
+			die("cannot start client thread %d", i);
+	}
+	pthread_barrier_wait(&start);
+	t0 = now_s();
+	cpu0 = process_cpu_s(pid);
+	for (int i = 0; i < clients; i++)
+		pthread_join(th[i], NULL);
+	secs = now_s() - t0;
+	cpu1 = process_cpu_s(pid);
+	for (int i = 0; i < clients; i++) {
+		/* Gather every thread's times at the front of all. */
+		memmove(all + n, jobs[i].lat_ms, (size_t)jobs[i].done * sizeof(double));
+		n += (size_t)jobs[i].done;
+		errors += jobs[i].errors;
+		if (jobs[i].errors > 0)
+			fprintf(stderr, "ybbench connect: %d errors, the first: %s\n",
+			        jobs[i].errors, jobs[i].error);
+	}
+	printf("connect clients=%d connections=%zu errors=%d seconds=%.3f per_s=%.1f p50_ms=%.2f "
+	       "p99_ms=%.2f max_ms=%.2f daemon_cpu_ms=%.3f tls=%s\n",
+	       clients, n, errors, secs, (double)n / secs, percentile(all, n, 0.50),
+	       percentile(all, n, 0.99), percentile(all, n, 1.0),
+	       n > 0 ? 1000 * (cpu1 - cpu0) / (double)n : 0.0, nng_tls_engine_name());
+	pthread_barrier_destroy(&start);
+	nng_tls_config_free(tls);
+	free(all);
+	free(jobs);
+	free(th);
+	return errors == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"submit", cmd_submit},
-	            {"sqlite", cmd_sqlite},
-	            {"rtt", cmd_rtt},
-	            {"gen", cmd_gen},
-	            {"consolidate", cmd_consolidate}};
+	} cmds[] = {
+	    {"submit", cmd_submit}, {"sqlite", cmd_sqlite},           {"rtt", cmd_rtt},
+	    {"gen", cmd_gen},       {"consolidate", cmd_consolidate}, {"connect", cmd_connect}};
 
 	i18n_init();
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: ybbench submit|sqlite|rtt|gen|consolidate --OPTION VALUE...\n"
-	                "(bench/run.sh runs them all; see docs/performance.md)\n");
+	fprintf(stderr,
+	        "usage: ybbench submit|sqlite|rtt|gen|consolidate|connect --OPTION VALUE...\n"
+	        "(bench/run.sh runs them all; see docs/performance.md)\n");
 	return 2;
 }

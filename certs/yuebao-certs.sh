@@ -37,8 +37,8 @@ Usage:
 
 Commands:
   init    Create a new CA in DIR: ca.crt, ca.key, server.crt, server.key
-          (subjectAltName localhost and 127.0.0.1 plus every --san, a DNS
-          name or an IP address), an empty crl.pem, and the CA database
+          (subjectAltName DNS localhost, IP 127.0.0.1 and ::1 plus every
+          --san, a DNS name or an IP address), an empty crl.pem, and the CA database
           (index.txt, serial, crlnumber, newcerts/). --org sets the
           deployment name, the O= of every subject (default "$DEFAULT_ORG");
           it is remembered in DIR/deployment for later commands.
@@ -63,7 +63,7 @@ Commands:
           30 days before); then restart yuebaod. It keeps the names of the
           certificate it replaces and adds every --san.
 
-Certificates are X.509 v3 for OpenSSL and for mbedTLS 2.28 (nng's TLS):
+Certificates are X.509 v3, EC P-256 with ECDSA-SHA256 (for OpenSSL 3):
 CA valid $CA_DAYS days, others $LEAF_DAYS days. Private keys are written
 with mode 0600.
 
@@ -208,16 +208,13 @@ is_dns_name() {
     ((${#1} <= 253))
 }
 
-# Builds the subjectAltName list. An IPv4 address is also listed as a DNS
-# name: mbedTLS 2.28 matches the host name of the URL only against dNSName
-# entries, so a client dialing tls+tcp://127.0.0.1:PORT needs DNS:127.0.0.1.
+# Builds the subjectAltName list: the loopback names, then every --san. A
+# client dialing an address checks it against the IP entries.
 build_san_list() {
-  local -a entries=("DNS:localhost" "IP:127.0.0.1" "DNS:127.0.0.1")
+  local -a entries=("DNS:localhost" "IP:127.0.0.1" "IP:::1")
   local name entry seen
   for name in "$@"; do
-    if is_ipv4 "$name"; then
-      entries+=("IP:$name" "DNS:$name")
-    elif is_ipv6 "$name"; then
+    if is_ipv4 "$name" || is_ipv6 "$name"; then
       entries+=("IP:$name")
     elif is_dns_name "$name"; then
       entries+=("DNS:$name")

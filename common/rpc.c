@@ -16,6 +16,7 @@
 
 #include "i18n.h"
 #include "pki.h"
+#include "tlsengine.h"
 
 /* PEM files (certificates, keys, CRLs) are small; anything larger is a mistake. */
 #define PEM_MAX_BYTES (1u << 20)
@@ -92,6 +93,8 @@ int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key
 		goto done;
 	if (crl_path != NULL && crl_path[0] != '\0' &&
 	    (rc = read_pem(crl_path, _("CRL"), &crl, eb)) != YB_OK)
+		goto done;
+	if ((rc = tlsengine_register(eb)) != YB_OK)
 		goto done;
 	if ((nrc = nng_tls_config_alloc(&cfg, mode)) != 0) {
 		rc = status_fail(eb, YB_ECONNECT, _("cannot set up TLS: %s"), nng_strerror(nrc));
@@ -196,11 +199,7 @@ int rpc_valid_call_id(const char *s)
 	return i == RPC_CALL_ID_LEN;
 }
 
-/*
- * mbedTLS 2.28 matches the server name only against DNS names, so a
- * loopback address is checked as "localhost", which our certificates carry.
- */
-static int set_server_name(nng_tls_config *cfg, const char *url)
+int rpc_tls_set_server(nng_tls_config *cfg, const char *url)
 {
 	char host[256];
 	const char *p = strstr(url, "://");
@@ -218,8 +217,6 @@ static int set_server_name(nng_tls_config *cfg, const char *url)
 		return 0;
 	memcpy(host, p, n);
 	host[n] = '\0';
-	if (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0)
-		strcpy(host, "localhost");
 	return nng_tls_config_server_name(cfg, host);
 }
 
@@ -324,7 +321,7 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_CLIENT, opt->cert_path, opt->key_path,
 	                             opt->ca_path, NULL, &c->tls, eb)) != YB_OK)
 		goto fail;
-	if ((nrc = set_server_name(c->tls, opt->url)) != 0) {
+	if ((nrc = rpc_tls_set_server(c->tls, opt->url)) != 0) {
 		rc = status_fail(eb, YB_INVALID_ARGUMENT, _("bad host in '%s': %s"), opt->url,
 		                 nng_strerror(nrc));
 		goto fail;
@@ -345,6 +342,10 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	}
 	/* Waits for the first connection, so a refused connection or handshake is
 	 * reported now, and a server that never completes one within the timeout too. */
+	{
+		struct tlsengine_failure stale; /* of an earlier connection: not this one's */
+		tlsengine_take_client_failure(&stale);
+	}
 	if ((nrc = dial_within(c->dialer, c->timeout_ms, &timed_out)) != 0 && timed_out) {
 		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: no session within %d s"),
 		                 opt->url, (c->timeout_ms + 999) / 1000);
@@ -354,8 +355,14 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 		goto fail;
 	}
 	if (nrc != 0) {
+		struct tlsengine_failure why;
+		char text[256];
+		/* What TLS refused says more than nng's code ("Authentication failure"). */
+		tlsengine_take_client_failure(&why);
 		rc = status_fail(eb, YB_ECONNECT, _("cannot connect to %s: %s"), opt->url,
-		                 nng_strerror(nrc));
+		                 why.kind != TLSENGINE_FAILURE_NONE
+		                     ? tlsengine_failure_text(&why, text, sizeof(text))
+		                     : nng_strerror(nrc));
 		goto fail;
 	}
 	*out = c;

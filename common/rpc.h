@@ -50,12 +50,22 @@ int rpc_signed_bytes(const char *method, const char *call_id, int64_t sent_at_ms
  * Makes an nng TLS configuration for `mode` (client or server) that presents
  * cert/key (PEM files), trusts only the CA in ca_path and, when crl_path is
  * not NULL, refuses certificates on that CRL. The peer must present a
- * certificate (NNG_TLS_AUTH_MODE_REQUIRED) on both sides. The caller owns *out
- * (nng_tls_config_free). Errors name the file and nng's reason.
+ * certificate (NNG_TLS_AUTH_MODE_REQUIRED) on both sides. TLS is done by
+ * OpenSSL (tlsengine.h: TLS 1.3, or 1.2 with ECDHE and AEAD suites), which
+ * this registers with nng first. The caller owns *out (nng_tls_config_free).
+ * Errors name the file and nng's reason.
  */
 int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key_path,
                        const char *ca_path, const char *crl_path, nng_tls_config **out,
                        struct errbuf *eb);
+
+/*
+ * Makes a client configuration check the server's certificate against the
+ * host of url (tls+tcp://HOST:PORT, tls+tcp://[IPv6]:PORT): a DNS name
+ * against its DNS names, an IPv4 or IPv6 address against its IP addresses.
+ * 0 or nng's error.
+ */
+int rpc_tls_set_server(nng_tls_config *cfg, const char *url);
 
 /* Unix time in milliseconds. */
 int64_t rpc_now_ms(void);

@@ -10,11 +10,11 @@ build_dir=${YB_BUILD_DIR:-$root/build}
 packages=(
 	build-essential cmake pkg-config gettext
 	protobuf-c-compiler libprotobuf-c-dev
-	libnng-dev libmbedtls-dev
+	libnng-dev
 	libsqlite3-dev sqlite3
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
-	faketime
+	faketime sslscan
 	# glibc's own translations: test_language checks that they never leak
 	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).
 	libc-l10n

@@ -72,11 +72,6 @@ struct reaper {
 	size_t n_fds;
 	struct candidate *cands;
 	size_t n_cands;
-	/* Connections shut down with a request unread, since the last on_stall. */
-	unsigned stalled;
-	int64_t last_stall_ms;
-	void (*on_stall)(void *arg);
-	void *stall_arg;
 };
 
 static bool peer_from_nng(const nng_sockaddr *sa, struct peer *p)
@@ -204,8 +199,7 @@ static bool parse_addr(const char *hex, size_t words, uint8_t *out)
 	return true;
 }
 
-static void shut_down(struct reaper *r, int fd, unsigned long inode, const struct peer *p,
-                      unsigned long unread)
+static void shut_down(struct reaper *r, int fd, unsigned long inode, const struct peer *p)
 {
 	char text[INET6_ADDRSTRLEN];
 	int d;
@@ -226,26 +220,13 @@ static void shut_down(struct reaper *r, int fd, unsigned long inode, const struc
 	if (r->log == NULL)
 		return;
 	inet_ntop(AF_INET6, p->addr, text, sizeof(text));
-	if (unread > 0)
-		r->log("closing a connection from [%s]:%u that sent %lu bytes nobody read: its "
-		       "handshake ended but nng never handed over the session",
-		       text, p->port, unread);
-	else
-		r->log(
-		    "closing a connection from [%s]:%u that did not start an RPC session in %d s "
-		    "(no TLS handshake, or an unfinished one)",
-		    text, p->port, r->limit_s);
+	r->log("closing a connection from [%s]:%u that did not start an RPC session in %d s "
+	       "(no TLS handshake, or an unfinished one)",
+	       text, p->port, r->limit_s);
 }
 
-/*
- * Looks at one connection on the listening port; unread is its receive queue.
- * nng reads every connection it is still negotiating, so bytes left unread
- * for the whole limit mean a negotiated session that nng's listener never
- * took: nng 1.5.2's listener stops taking sessions for good once a peer's
- * negotiation fails in a certain way (see on_stall in reaper.h).
- */
-static void consider(struct reaper *r, unsigned long inode, const struct peer *p,
-                     unsigned long unread, int64_t now)
+/* Looks at one connection on the listening port. */
+static void consider(struct reaper *r, unsigned long inode, const struct peer *p, int64_t now)
 {
 	struct fd_inode key = {inode, 0}, *f;
 	struct candidate *c = NULL;
@@ -263,8 +244,7 @@ static void consider(struct reaper *r, unsigned long inode, const struct peer *p
 	}
 	c->seen = true;
 	if (now - c->first_seen_ms >= (int64_t)r->limit_s * 1000) {
-		shut_down(r, f->fd, inode, p, unread);
-		r->stalled += unread > 0;
+		shut_down(r, f->fd, inode, p);
 		c->seen = false; /* dropped from the list below */
 	}
 }
@@ -283,13 +263,12 @@ static void scan_table(struct reaper *r, const char *path, size_t words, int64_t
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char local[40], remote[40];
 		unsigned lport, rport, state;
-		unsigned long inode, unread;
+		unsigned long inode;
 		struct peer p = {{0}, 0};
 		/* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
-		if (sscanf(
-		        line,
-		        " %*s %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x %*x:%lx %*s %*s %*s %*s %lu",
-		        local, &lport, remote, &rport, &state, &unread, &inode) != 7)
+		if (sscanf(line,
+		           " %*s %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x %*s %*s %*s %*s %*s %lu",
+		           local, &lport, remote, &rport, &state, &inode) != 6)
 			continue;
 		/* ESTABLISHED, or CLOSE_WAIT: the peer left and nng has not noticed. */
 		if (lport != (unsigned)r->port || (state != 0x01 && state != 0x08) || inode == 0 ||
@@ -302,7 +281,7 @@ static void scan_table(struct reaper *r, const char *path, size_t words, int64_t
 		} else if (!parse_addr(remote, 4, p.addr))
 			continue;
 		p.port = (uint16_t)rport;
-		consider(r, inode, &p, unread, now);
+		consider(r, inode, &p, now);
 	}
 	fclose(f);
 }
@@ -357,13 +336,6 @@ static void scan(struct reaper *r)
 		if (r->cands[i].seen)
 			r->cands[kept++] = r->cands[i];
 	r->n_cands = kept;
-	/* At most once per limit, so that the listener's restart can take effect. */
-	if (r->stalled > 0 && r->on_stall != NULL &&
-	    now - r->last_stall_ms >= (int64_t)r->limit_s * 1000) {
-		r->stalled = 0;
-		r->last_stall_ms = now;
-		r->on_stall(r->stall_arg);
-	}
 }
 
 static void *reaper_main(void *arg)
@@ -419,13 +391,9 @@ int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...)
 	return YB_OK;
 }
 
-int reaper_watch(struct reaper *r, int port, void (*on_stall)(void *arg), void *stall_arg,
-                 struct errbuf *eb)
+int reaper_watch(struct reaper *r, int port, struct errbuf *eb)
 {
 	r->port = port;
-	r->on_stall = on_stall;
-	r->stall_arg = stall_arg;
-	r->last_stall_ms = -(int64_t)r->limit_s * 1000;
 	if (access("/proc/self/fd", R_OK) != 0)
 		return YB_OK; /* not Linux: nothing to look at */
 	if (pthread_create(&r->thread, NULL, reaper_main, r) != 0)

@@ -1,10 +1,11 @@
 /*
  * reaper.h - closes TCP connections that never become RPC connections.
  *
- * nng 1.5 starts its 10 s negotiation limit only once TLS is up, so a peer
- * that connects and never sends a ClientHello (or stops halfway through the
- * handshake) holds a file descriptor for ever; enough of them and the
- * daemon can accept no one. nng shows a connection to the application only
+ * nng 1.5's 10 s negotiation limit cannot end a connection whose TLS
+ * handshake waits for the peer (its time-out cancels a send that never
+ * started), so a peer that connects and never sends a ClientHello (or stops
+ * halfway through the handshake) holds a file descriptor for ever; enough
+ * of them and the daemon can accept no one. nng shows a connection to the application only
  * once it is a pipe, so the reaper looks from outside: every few seconds it
  * lists the daemon's own sockets (/proc/self/fd) connected to the listening
  * port (/proc/net/tcp, tcp6), and shuts down those that have been there
@@ -35,17 +36,8 @@ int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...)
  * Starts the reaper's thread on the listener's bound port: a connection to
  * it that is not a pipe after limit_s seconds is shut down. YB_ENOMEM if
  * the thread cannot start.
- *
- * on_stall (may be NULL) is called on the reaper's thread, at most once per
- * limit_s, when connections were shut down with bytes still unread: peers
- * that finished the TLS and SP handshakes and sent a request that nng never
- * passed on. nng 1.5.2's listener stops taking new sessions for good when a
- * peer's negotiation fails with NNG_ECLOSED (a client that gives up in the
- * middle of it can cause that; fixed upstream after 1.5.2, nng #1519), and
- * then every new client ends like this. The caller reopens its listener.
  */
-int reaper_watch(struct reaper *r, int port, void (*on_stall)(void *arg), void *stall_arg,
-                 struct errbuf *eb);
+int reaper_watch(struct reaper *r, int port, struct errbuf *eb);
 
 /* Stops the reaper's thread and frees it; NULL is allowed. */
 void reaper_stop(struct reaper *r);

@@ -100,7 +100,6 @@ struct server {
 	char catalog_dir[PATH_MAX];
 	char url[256];
 	nng_socket sock;
-	pthread_mutex_t listener_lock; /* guards listener: the reaper may reopen it */
 	nng_listener listener;
 	/*
 	 * The listener's TLS configuration, with the CRL or without (see
@@ -111,7 +110,8 @@ struct server {
 	 * listener_lock once the listener runs.
 	 */
 	nng_tls_config *tls, *tls_retired;
-	time_t tls_crl_next_update; /* of the CRL in tls; 0: tls has none */
+	time_t tls_crl_next_update;    /* of the CRL in tls; 0: tls has none */
+	pthread_mutex_t listener_lock; /* guards the listener's TLS configuration swap */
 	/* Serialises SIGHUP reloads with the daily expiry check. */
 	pthread_mutex_t trust_lock;
 	struct expiry_watch *expiry;
@@ -257,8 +257,8 @@ static void world_dates(const struct server *s, const struct world *w, struct ex
  * Makes the listener's TLS configuration at start: with the CRL (the TLS
  * layer then refuses revoked peers itself) only while its next update is
  * more than EXPIRY_WARN_DAYS away, else without. Past its next update
- * mbedTLS would fail every handshake, and the client would learn no more
- * than "Cryptographic error"; and a new configuration reaches the listener
+ * the TLS layer would fail every handshake ("certificate expired", which
+ * the client would take for its own); and a new configuration reaches the listener
  * one connection late (see struct server), so tls_check_crl drops the CRL
  * well before. Revocation does not depend on it: every request's
  * certificate is checked against the CRL loaded last (pki_verify_caller),
@@ -266,14 +266,34 @@ static void world_dates(const struct server *s, const struct world *w, struct ex
  * saying so (expiry_check_crl). Like before SIGHUP reloaded the CRL, the
  * TLS layer keeps the CRL it started with, or none.
  */
+/*
+ * A server TLS configuration of the daemon's files, checking crl_path (NULL:
+ * no CRL), from the oldest TLS version --tls-min allows.
+ */
+static int tls_config(const struct server *s, const char *crl_path, nng_tls_config **out,
+                      struct errbuf *eb)
+{
+	int rc, rv;
+
+	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
+	                             s->cfg.ca_path, crl_path, out, eb)) != YB_OK)
+		return rc;
+	if (s->cfg.tls_min == SERVER_TLS_MIN_1_3 &&
+	    (rv = nng_tls_config_version(*out, NNG_TLS_1_3, NNG_TLS_1_3)) != 0) {
+		nng_tls_config_free(*out);
+		*out = NULL;
+		return status_fail(eb, YB_ECONNECT, "cannot require TLS 1.3: %s", nng_strerror(rv));
+	}
+	return YB_OK;
+}
+
 static int tls_open(struct server *s, time_t crl_next_update, time_t now, struct errbuf *eb)
 {
 	bool with_crl = s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0' &&
 	                crl_next_update != 0 && !expiry_soon(crl_next_update, now);
 
 	s->tls_crl_next_update = with_crl ? crl_next_update : 0;
-	return rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
-	                          s->cfg.ca_path, with_crl ? s->cfg.crl_path : NULL, &s->tls, eb);
+	return tls_config(s, with_crl ? s->cfg.crl_path : NULL, &s->tls, eb);
 }
 
 /*
@@ -290,8 +310,7 @@ static void tls_check_crl(struct server *s, time_t now)
 
 	if (s->tls_crl_next_update == 0 || !expiry_soon(s->tls_crl_next_update, now))
 		return;
-	if (rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
-	                       s->cfg.ca_path, NULL, &cfg, &eb) != YB_OK) {
+	if (tls_config(s, NULL, &cfg, &eb) != YB_OK) {
 		log_line("cannot make a TLS configuration without the CRL: %s", eb.msg);
 		return;
 	}
@@ -1011,11 +1030,23 @@ static int open_slots(struct server *s, struct errbuf *eb)
 	return YB_OK;
 }
 
-/* Creates, configures and starts s->listener on url; *port gets the bound port. */
-static int start_listener(struct server *s, const char *url, int *port, struct errbuf *eb)
+/*
+ * Opens the socket and its listener on cfg.listen_url, and the reaper of
+ * connections that never become sessions. The TLS engine (tlsengine.h)
+ * never fails a connection with NNG_ECLOSED, so the listener goes on
+ * accepting whatever peers do.
+ */
+static int open_listener(struct server *s, struct errbuf *eb)
 {
-	int rv;
+	const char *url = s->cfg.listen_url;
+	int rv, rc, port = 0;
 
+	if ((rv = nng_rep0_open(&s->sock)) != 0)
+		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message);
+	/* Before the listener: the reaper must see every pipe from the first. */
+	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
+		return rc;
 	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
 		                   nng_strerror(rv));
@@ -1026,57 +1057,15 @@ static int start_listener(struct server *s, const char *url, int *port, struct e
 	if ((rv = nng_listener_start(s->listener, 0)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", url,
 		                   nng_strerror(rv));
-	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, port);
-	return YB_OK;
-}
-
-/*
- * The reaper found sessions that nng negotiated but never passed on: nng
- * 1.5.2's listener has stopped for good (reaper.h). A new listener on the
- * same address takes new sessions again; closing the old one also closes
- * the sessions it made, and their clients reconnect and resend (a call id
- * is executed once). Runs on the reaper's thread.
- */
-static void reopen_listener(void *arg)
-{
-	struct server *s = arg;
-	struct errbuf eb = {{0}};
-	int port = 0;
-
-	pthread_mutex_lock(&s->listener_lock);
-	if (!atomic_load(&s->stopping)) {
-		log_line(
-		    "new sessions no longer reach yuebaod (nng's listener stalled after a peer "
-		    "left mid-handshake): reopening the listener on %s",
-		    s->url);
-		nng_listener_close(s->listener);
-		if (start_listener(s, s->url, &port, &eb) != YB_OK)
-			log_line("cannot reopen the listener: %s", eb.msg);
-	}
-	pthread_mutex_unlock(&s->listener_lock);
-}
-
-static int open_listener(struct server *s, struct errbuf *eb)
-{
-	int rv, rc, port = 0;
-
-	if ((rv = nng_rep0_open(&s->sock)) != 0)
-		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message);
-	/* Before the listener: the reaper must see every pipe from the first. */
-	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
-		return rc;
-	if ((rc = start_listener(s, s->cfg.listen_url, &port, eb)) != YB_OK)
-		return rc;
-	snprintf(s->url, sizeof(s->url), "%s", s->cfg.listen_url);
+	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+	snprintf(s->url, sizeof(s->url), "%s", url);
 	{
-		/* Report the bound port when the URL asked for port 0; a reopened
-		 * listener binds this same port. */
+		/* Report the bound port when the URL asked for port 0. */
 		char *colon = strrchr(s->url, ':');
 		if (colon != NULL && strcmp(colon, ":0") == 0)
 			snprintf(colon, sizeof(s->url) - (size_t)(colon - s->url), ":%d", port);
 	}
-	return reaper_watch(s->reaper, port, reopen_listener, s, eb);
+	return reaper_watch(s->reaper, port, eb);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -1267,10 +1256,8 @@ static void stop_workers(struct server *s)
 	pthread_mutex_lock(&s->slot_lock);
 	pthread_cond_broadcast(&s->slot_freed);
 	pthread_mutex_unlock(&s->slot_lock);
-	pthread_mutex_lock(&s->listener_lock);
 	if (nng_listener_id(s->listener) > 0)
 		nng_listener_close(s->listener);
-	pthread_mutex_unlock(&s->listener_lock);
 	do {
 		running = 0;
 		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {

@@ -11,6 +11,9 @@
 #include "status.h"
 #include "tz.h"
 
+/* The oldest TLS version the listener accepts. */
+enum server_tls_min { SERVER_TLS_MIN_1_2 = 0, SERVER_TLS_MIN_1_3 };
+
 struct server_config {
 	/*
 	 * tls+tcp://127.0.0.1:7443; port 0 picks a free one. NULL opens the
@@ -20,6 +23,7 @@ struct server_config {
 	const char *listen_url;
 	const char *db_path;
 	const char *cert_path, *key_path, *ca_path, *crl_path; /* crl may be NULL */
+	enum server_tls_min tls_min;                           /* default TLS 1.2 */
 	const char *orgs_path;
 	const char *catalog_dir; /* the default catalog when NULL */
 	int workers;             /* concurrent requests served, 1..256 */

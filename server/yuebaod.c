@@ -37,6 +37,8 @@ static const char usage_text[] =
     "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
     "                    (reloaded on SIGHUP). Past its next update every request\n"
     "                    is refused until it is renewed (yuebao-certs crl DIR)\n"
+    "  --tls-min V       oldest TLS version accepted: 1.2 (default; ECDHE with\n"
+    "                    AES-GCM or ChaCha20-Poly1305 only) or 1.3\n"
     "  --orgs FILE       the org tree, CSV code,name,parent (reloaded on SIGHUP)\n"
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
@@ -70,7 +72,7 @@ static const char usage_text[] =
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
 	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
-	char *timezone;
+	char *timezone, *tls_min;
 	/* The values read from --config live here: bounded, and nothing to free. */
 	char ini_text[8192];
 	size_t ini_used;
@@ -97,6 +99,7 @@ static char **setting(struct settings *st, const char *name)
 	    {"outlier-factor", offsetof(struct settings, outlier_factor)},
 	    {"stock-jump", offsetof(struct settings, stock_jump)},
 	    {"timezone", offsetof(struct settings, timezone)},
+	    {"tls-min", offsetof(struct settings, tls_min)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -124,7 +127,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	if (*slot == NULL) {
 		size_t n = strlen(value) + 1;
 		if (n > sizeof(st->ini_text) - st->ini_used) {
-			fprintf(stderr, "yuebaod: the settings in the config file exceed %zu bytes\n",
+			fprintf(stderr,
+			        "yuebaod: the settings in the config file exceed %zu bytes\n",
 			        sizeof(st->ini_text));
 			return 0;
 		}
@@ -169,6 +173,7 @@ int main(int argc, char **argv)
 	    {"outlier-factor", required_argument, NULL, 0},
 	    {"stock-jump", required_argument, NULL, 0},
 	    {"timezone", required_argument, NULL, 0},
+	    {"tls-min", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -235,6 +240,11 @@ int main(int argc, char **argv)
 	    parse_int(st.outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
 	    parse_int(st.stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
+	if (st.tls_min != NULL && strcmp(st.tls_min, "1.2") != 0 &&
+	    strcmp(st.tls_min, "1.3") != 0) {
+		fprintf(stderr, "yuebaod: --tls-min must be 1.2 or 1.3, not '%s'\n", st.tls_min);
+		return 2;
+	}
 	if (tz_load(st.timezone ? st.timezone : TZ_DEFAULT, &zone, &eb) != YB_OK) {
 		fprintf(stderr, "yuebaod: --timezone: %s\n", eb.msg);
 		return 2;
@@ -255,6 +265,8 @@ int main(int argc, char **argv)
 	    .outlier_factor = (int)factor,
 	    .stock_jump_pct = (int)jump,
 	    .zone = zone,
+	    .tls_min = st.tls_min != NULL && strcmp(st.tls_min, "1.3") == 0 ? SERVER_TLS_MIN_1_3
+	                                                                    : SERVER_TLS_MIN_1_2,
 	};
 
 	/* Every thread inherits this mask; signals are taken only by sigwait below. */

@@ -130,6 +130,8 @@ test_init() {
   check_match "server has serverAuth" "$ext" 'TLS Web Server Authentication'
   check_match "server SAN has localhost" "$ext" 'DNS:localhost'
   check_match "server SAN has 127.0.0.1" "$ext" 'IP Address:127\.0\.0\.1'
+  check_match "server SAN has ::1" "$ext" 'IP Address:0:0:0:0:0:0:0:1'
+  check_eq "server SAN lists addresses only as IP addresses" "$(grep -c 'DNS:127\.0\.0\.1\|DNS:192' <<<"$ext")" 0
   check_match "server SAN has --san DNS name" "$ext" 'DNS:yuebao\.example\.org'
   check_match "server SAN has --san IP address" "$ext" 'IP Address:192\.0\.2\.7'
   check "server.crt verifies against ca.crt and the empty CRL" verify_with_crl "$ca" "$ca/server.crt"
@@ -137,6 +139,8 @@ test_init() {
     openssl verify -CAfile "$ca/ca.crt" -verify_hostname localhost -purpose sslserver "$ca/server.crt"
   check "server.crt is valid for IP 127.0.0.1" \
     openssl verify -CAfile "$ca/ca.crt" -verify_ip 127.0.0.1 -purpose sslserver "$ca/server.crt"
+  check "server.crt is valid for IP ::1" \
+    openssl verify -CAfile "$ca/ca.crt" -verify_ip ::1 -purpose sslserver "$ca/server.crt"
   check_match "crl.pem starts empty" "$(openssl crl -in "$ca/crl.pem" -noout -text)" \
     'No Revoked Certificates'
   check "crl.pem is signed by the CA" \

@@ -82,10 +82,7 @@ good_ping() {
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch OLD-1 --expired >/dev/null
-	# Under ASan: what nng 1.5.2 leaks when the daemon reopens a stalled
-	# listener (test_abandoned_handshakes) is not the daemon's (see the file).
-	LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$script_dir/lsan-nng-listener.supp" \
-		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	# One legitimate return, so "nothing stored" below means "still exactly this".
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	check_eq "one legitimate return stored before the hostile clients" "$(revisions)" "1"
@@ -185,30 +182,18 @@ test_disconnects() {
 }
 
 test_abandoned_handshakes() {
-	local i out rc
-	# Clients killed 1-32 ms into connecting. In nng 1.5.2 some of these
-	# leave its listener taking no new session ever again (server/reaper.h);
-	# the daemon notices the sessions nng never passed on and reopens it.
+	local i
+	# Clients killed 1-32 ms into connecting. With nng 1.5.2's own mbedTLS some
+	# of these stopped its listener for good (an early end mapped to
+	# NNG_ECLOSED); the OpenSSL engine (common/tlsengine.h) gives each such
+	# peer an error of its own connection, so the listener goes on as it is.
 	for i in 1 2 3; do
 		check_match "500 clients killed mid-handshake, round $i" \
 			"$(probe abandon 500 2>&1)" "abandon: 500 connection attempts"
-		rc=0
-		# The reaper notices a stall when a session it closes still has its
-		# request unread; a slow (ASan) daemon may already have read it into
-		# nng's buffer, and then only a later redial of this client shows it:
-		# each try takes ~12 s, so the client waits up to 90 s.
-		out=$(timeout 120 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-			--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
-			--timeout 90 ping 2>&1) || rc=$?
-		check_match "a new client is still served after them, round $i (exit $rc)" "$out" "CN=JCY-DZB"
+		good_ping "after 500 clients gave up mid-handshake, round $i"
 	done
-	if grep -q "nobody read" "$LOG"; then
-		check_match "a stalled listener was noticed and reopened" "$(cat "$LOG")" \
-			"reopening the listener on tls\+tcp://127.0.0.1:"
-	else
-		echo "info: nng's listener did not stall this time"
-	fi
-	good_ping "after clients gave up mid-handshake"
+	check_eq "the listener was never reopened" \
+		"$(grep -c "reopening the listener\|nobody read" "$LOG" || true)" "0"
 }
 
 # hold M S KIND: ybprobe holding M connections for S seconds, in the background.
@@ -243,8 +228,9 @@ test_held_connections() {
 		"$(cat "$TMP/hold-tls.out")" "the server closed 100 of them"
 	check_match "idle REQ connections are held, as a client's own would be" \
 		"$(cat "$TMP/hold-sp.out")" "held 100 of 100 sp connections"
-	# nng 1.5.2's negotiation limit starts only once TLS is up; the daemon's
-	# reaper (server/reaper.c) shuts down what is not a session after 10 s.
+	# nng 1.5.2's negotiation limit cannot end a connection whose TLS
+	# handshake waits for the peer; the daemon's reaper (server/reaper.c)
+	# shuts down what is not a session after 10 s.
 	check_match "connections that never start TLS are cut off (the reaper's 10 s limit)" \
 		"$(cat "$TMP/hold-tcp.out")" "the server closed 200 of them"
 	check_match "the reaper says so in the log" "$(cat "$LOG")" \

@@ -966,8 +966,7 @@ static int setup(void)
 		fprintf(stderr, "ybprobe: %s\n", eb.msg);
 		return 1;
 	}
-	/* As rpc.c: mbedTLS checks loopback servers by the name localhost. */
-	if ((nrc = nng_tls_config_server_name(tls_cfg, "localhost")) != 0) {
+	if ((nrc = rpc_tls_set_server(tls_cfg, opt.url)) != 0) {
 		fprintf(stderr, "ybprobe: %s\n", nng_strerror(nrc));
 		return 1;
 	}

@@ -1,0 +1,94 @@
+/*
+ * tlsengine.h - nng's TLS done by OpenSSL 3 in place of its built-in mbedTLS.
+ *
+ * nng 1.5.2 lets an application replace the library that does its TLS
+ * (nng/supplemental/tls/engine.h); every nng TLS configuration made after
+ * tlsengine_register uses this engine. What it guarantees:
+ *
+ * Protocol: TLS 1.3 preferred; TLS 1.2 only with ECDHE key exchange and an
+ * AEAD cipher (AES-GCM, ChaCha20-Poly1305); key exchange groups X25519 and
+ * P-256; the server's order of preference wins; no renegotiation, no
+ * compression, no session tickets or resumption (every connection is a full
+ * handshake). nng_tls_config_version can raise the minimum to TLS 1.3; a
+ * range below TLS 1.2 is refused (NNG_ENOTSUP), a minimum below it raised.
+ *
+ * Peers: NNG_TLS_AUTH_MODE_REQUIRED on a server refuses a client without a
+ * certificate. The CA chain given to nng_tls_config_ca_chain is the only
+ * trust; with a CRL, every peer certificate is checked against it. A client
+ * checks the server's certificate against the name set by
+ * nng_tls_config_server_name: a DNS name (also sent as SNI) against DNS
+ * subjectAltNames, an IPv4 or IPv6 address against IP subjectAltNames.
+ *
+ * Errors handed to nng, per connection: a peer that closes (close_notify or
+ * end of stream) NNG_ECONNSHUT, a broken transport NNG_ECONNRESET, a
+ * handshake that fails for any reason (certificate refused by either side,
+ * no version or suite in common, malformed or undecryptable records)
+ * NNG_EPEERAUTH, a record that fails after the handshake NNG_ECRYPTO. Never
+ * NNG_ECLOSED: nng 1.5.2's listener stops accepting for good when a
+ * connection's negotiation fails with it.
+ */
+#ifndef YB_TLSENGINE_H
+#define YB_TLSENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/tls/engine.h>
+
+#include "status.h"
+
+/*
+ * Makes this engine nng's TLS engine for the rest of the process. Call it
+ * before making any nng TLS configuration (rpc_tls_config_new does);
+ * calling it again does nothing. It initialises nng first, since nng's own
+ * initialisation would otherwise install its built-in engine over this one.
+ * YB_OK, or YB_ECONNECT when nng refuses the engine (eb says why).
+ */
+int tlsengine_register(struct errbuf *eb);
+
+/* Why a client's TLS connection failed, as far as TLS can tell. */
+enum tlsengine_failure_kind {
+	TLSENGINE_FAILURE_NONE = 0,
+	TLSENGINE_FAILURE_PEER_ALERT, /* the server ended it with a TLS alert: alert */
+	TLSENGINE_FAILURE_VERIFY,     /* this side refused the server's certificate: verify */
+	TLSENGINE_FAILURE_PROTOCOL,   /* any other refusal by OpenSSL: detail */
+};
+
+struct tlsengine_failure {
+	enum tlsengine_failure_kind kind;
+	int alert;       /* a TLS alert description (RFC 8446 §6.2), PEER_ALERT */
+	long verify;     /* an X509_V_ERR_* code of OpenSSL's verify result, VERIFY */
+	char detail[96]; /* OpenSSL's own reason (English, for what is not named above) */
+};
+
+/*
+ * Hands over, and forgets, the most recent failure of a connection in
+ * client mode in this process (a client makes one connection at a time, so
+ * it is that connection's), or kind NONE when there was none since the last
+ * call. Thread-safe.
+ */
+void tlsengine_take_client_failure(struct tlsengine_failure *out);
+
+/*
+ * One sentence for f in the calling thread's language, naming what a person
+ * can act on: the server refused this client's certificate as revoked,
+ * expired, or not issued by its CA; the server's certificate is not issued
+ * by the CA this client trusts, or not for the host dialed... Writes at most
+ * len bytes to buf (NUL-terminated) and returns buf.
+ */
+const char *tlsengine_failure_text(const struct tlsengine_failure *f, char *buf, size_t len);
+
+/*
+ * For the fuzz target only: the engine's operation tables, and the byte
+ * transport its connections use in place of nng's nng_tls_engine_send and
+ * nng_tls_engine_recv (whose first argument is the pointer given to the
+ * connection's init). Both functions return 0 (*n updated), NNG_EAGAIN or
+ * another nng error. Passing NULLs returns to nng's. Not thread-safe: set
+ * it before any connection exists.
+ */
+const nng_tls_engine *tlsengine_engine(void);
+void tlsengine_set_transport(int (*send)(void *arg, const uint8_t *buf, size_t *n),
+                             int (*recv)(void *arg, uint8_t *buf, size_t *n));
+
+#endif
