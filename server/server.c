@@ -95,6 +95,13 @@ struct slot {
 	struct slot *next_free;
 };
 
+/*
+ * What nng may read past --max-message: its 4-byte request id, and a request
+ * a little over the limit, which is then answered RESOURCE_EXHAUSTED rather
+ * than cut off. Anything larger is dropped by nng unread.
+ */
+#define RECV_SLACK (64u * 1024)
+
 struct server {
 	struct server_config cfg;
 	char catalog_dir[PATH_MAX];
@@ -778,6 +785,13 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
 	snprintf(o->method, sizeof(o->method), "-");
 	snprintf(o->caller, sizeof(o->caller), "-");
 	expiry_watch_tick(w->srv->expiry, (time_t)(now / 1000));
+	/* Read (RECV_SLACK) to be answered: the limit is the RpcRequest's own size. */
+	if (raw_len > cfg->max_message) {
+		o->status = status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
+		                        _("the request is %zu bytes, over the %zu-byte limit"),
+		                        raw_len, cfg->max_message);
+		goto refuse;
+	}
 	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
 	if (req == NULL) {
 		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT,
@@ -1043,7 +1057,7 @@ static int open_listener(struct server *s, struct errbuf *eb)
 
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message);
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message + RECV_SLACK);
 	/* Before the listener: the reaper must see every pipe from the first. */
 	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
 		return rc;
@@ -1051,7 +1065,8 @@ static int open_listener(struct server *s, struct errbuf *eb)
 		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
 		                   nng_strerror(rv));
 	if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, s->tls)) != 0 ||
-	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ, s->cfg.max_message)) != 0)
+	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ,
+	                                s->cfg.max_message + RECV_SLACK)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot configure listener: %s",
 		                   nng_strerror(rv));
 	if ((rv = nng_listener_start(s->listener, 0)) != 0)
@@ -1204,7 +1219,7 @@ int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t
 		return status_fail(eb, YB_INVALID_ARGUMENT,
 		                   "server_serve_bytes: this server serves the network");
 	/* nng refuses such a message before the pipeline sees it; so does this. */
-	if (len > s->cfg.max_message)
+	if (len > s->cfg.max_message + RECV_SLACK)
 		return status_fail(eb, YB_RESOURCE_EXHAUSTED,
 		                   "a request of %zu bytes is over the %zu-byte limit", len,
 		                   s->cfg.max_message);
