@@ -14,6 +14,8 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
@@ -261,19 +263,6 @@ static void world_dates(const struct server *s, const struct world *w, struct ex
 }
 
 /*
- * Makes the listener's TLS configuration at start: with the CRL (the TLS
- * layer then refuses revoked peers itself) only while its next update is
- * more than EXPIRY_WARN_DAYS away, else without. Past its next update
- * the TLS layer would fail every handshake ("certificate expired", which
- * the client would take for its own); and a new configuration reaches the listener
- * one connection late (see struct server), so tls_check_crl drops the CRL
- * well before. Revocation does not depend on it: every request's
- * certificate is checked against the CRL loaded last (pki_verify_caller),
- * and past that CRL's next update every request is refused with a message
- * saying so (expiry_check_crl). Like before SIGHUP reloaded the CRL, the
- * TLS layer keeps the CRL it started with, or none.
- */
-/*
  * A server TLS configuration of the daemon's files, checking crl_path (NULL:
  * no CRL), from the oldest TLS version --tls-min allows.
  */
@@ -294,38 +283,100 @@ static int tls_config(const struct server *s, const char *crl_path, nng_tls_conf
 	return YB_OK;
 }
 
+/* Whether the TLS layer may check the CRL that runs out at crl_next_update. */
+static bool tls_may_use_crl(const struct server *s, time_t crl_next_update, time_t now)
+{
+	return s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0' && crl_next_update != 0 &&
+	       !expiry_soon(crl_next_update, now);
+}
+
+/*
+ * Makes the listener's TLS configuration at start: with the CRL (the TLS
+ * layer then refuses revoked peers itself) only while its next update is
+ * more than EXPIRY_WARN_DAYS away, else without. Past its next update
+ * the TLS layer would fail every handshake ("certificate expired", which
+ * the client would take for its own); and a new configuration reaches the listener
+ * one connection late (see struct server), so tls_check_crl drops the CRL
+ * well before. Revocation does not depend on it: every request's
+ * certificate is checked against the CRL loaded last (pki_verify_caller),
+ * and past that CRL's next update every request is refused with a message
+ * saying so (expiry_check_crl). SIGHUP gives the TLS layer the CRL just
+ * loaded (tls_swap), so a revoked peer gets no session from then on.
+ */
 static int tls_open(struct server *s, time_t crl_next_update, time_t now, struct errbuf *eb)
 {
-	bool with_crl = s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0' &&
-	                crl_next_update != 0 && !expiry_soon(crl_next_update, now);
+	bool with_crl = tls_may_use_crl(s, crl_next_update, now);
 
 	s->tls_crl_next_update = with_crl ? crl_next_update : 0;
 	return tls_config(s, with_crl ? s->cfg.crl_path : NULL, &s->tls, eb);
 }
 
 /*
- * Gives the running listener a TLS configuration without the CRL once the
- * CRL it has comes within EXPIRY_WARN_DAYS of its next update (tls_open).
- * Called with trust_lock held.
+ * nng 1.5.2 gives the accept already waiting the configuration it had when
+ * that accept started: one TCP connection of our own, closed at once, is
+ * what it takes, so that the next client gets the new one (the kernel hands
+ * connections to accept in the order they came). Best effort: when it
+ * cannot connect, the next client still gets the old configuration.
  */
-static void tls_check_crl(struct server *s, time_t now)
+static void use_up_pending_accept(struct server *s)
 {
+	nng_sockaddr sa;
+	struct sockaddr_storage ss = {0};
+	socklen_t len = 0;
+	int fd;
+
+	if (nng_listener_get_addr(s->listener, NNG_OPT_LOCADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = sa.s_in.sa_port;
+		in->sin_addr.s_addr =
+		    sa.s_in.sa_addr != 0 ? sa.s_in.sa_addr : htonl(INADDR_LOOPBACK);
+		len = sizeof(*in);
+	} else if (sa.s_family == NNG_AF_INET6) {
+		static const uint8_t any[16] = {0};
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = sa.s_in6.sa_port;
+		if (memcmp(sa.s_in6.sa_addr, any, 16) != 0)
+			memcpy(&in6->sin6_addr, sa.s_in6.sa_addr, 16);
+		else
+			in6->sin6_addr = in6addr_loopback;
+		len = sizeof(*in6);
+	} else {
+		return;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0)
+		log_line("cannot hand the listener its new TLS configuration at once: %s",
+		         strerror(errno));
+	close(fd);
+}
+
+/*
+ * Gives the running listener a new TLS configuration: with the CRL file as
+ * it is now (crl_next_update its next update) when the TLS layer may use
+ * it, else without. The configuration it replaces is kept until the server
+ * closes (see struct server). Called with trust_lock held.
+ */
+static void tls_swap(struct server *s, time_t crl_next_update, time_t now)
+{
+	bool with_crl = tls_may_use_crl(s, crl_next_update, now);
 	nng_tls_config *cfg = NULL;
 	struct errbuf eb = {{0}};
-	char when[64];
 	int rv;
 
-	if (s->tls_crl_next_update == 0 || !expiry_soon(s->tls_crl_next_update, now))
-		return;
-	if (tls_config(s, NULL, &cfg, &eb) != YB_OK) {
-		log_line("cannot make a TLS configuration without the CRL: %s", eb.msg);
+	if (tls_config(s, with_crl ? s->cfg.crl_path : NULL, &cfg, &eb) != YB_OK) {
+		log_line("cannot make a new TLS configuration, keeping the old one: %s", eb.msg);
 		return;
 	}
 	pthread_mutex_lock(&s->listener_lock);
 	if (atomic_load(&s->stopping)) {
 		nng_tls_config_free(cfg); /* the listener is closed, or about to be */
 	} else if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
-		log_line("cannot give the listener a TLS configuration without the CRL: %s",
+		log_line("cannot give the listener its new TLS configuration: %s",
 		         nng_strerror(rv));
 		nng_tls_config_free(cfg);
 	} else {
@@ -333,15 +384,29 @@ static void tls_check_crl(struct server *s, time_t now)
 			nng_tls_config_free(s->tls_retired);
 		s->tls_retired = s->tls;
 		s->tls = cfg;
-		expiry_format(s->tls_crl_next_update, when, sizeof(when));
-		log_line(
-		    "TLS handshakes no longer check the CRL %s loaded at start, which runs out "
-		    "on %s; each request's certificate is still checked against the CRL "
-		    "loaded last",
-		    s->cfg.crl_path, when);
-		s->tls_crl_next_update = 0;
+		s->tls_crl_next_update = with_crl ? crl_next_update : 0;
+		use_up_pending_accept(s);
+		if (with_crl)
+			log_line("TLS handshakes now check the CRL %s as loaded now",
+			         s->cfg.crl_path);
+		else if (s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0')
+			log_line(
+			    "TLS handshakes no longer check the CRL %s, which runs out within %d "
+			    "days; each request's certificate is still checked against the CRL "
+			    "loaded last",
+			    s->cfg.crl_path, EXPIRY_WARN_DAYS);
 	}
 	pthread_mutex_unlock(&s->listener_lock);
+}
+
+/*
+ * Drops the CRL from the listener's TLS configuration once it comes within
+ * EXPIRY_WARN_DAYS of its next update (tls_open). Called with trust_lock held.
+ */
+static void tls_check_crl(struct server *s, time_t now)
+{
+	if (s->tls_crl_next_update != 0 && expiry_soon(s->tls_crl_next_update, now))
+		tls_swap(s, 0, now);
 }
 
 /* The daily check (on the expiry watch's thread, see expiry.h). */
@@ -383,7 +448,8 @@ int server_reload(struct server *s, struct errbuf *eb)
 	if (s->cfg.listen_url != NULL) {
 		world_dates(s, w, &d);
 		expiry_report(&d, now, log_line);
-		tls_check_crl(s, now);
+		/* The TLS layer takes the CRL just loaded: revoked peers get no session. */
+		tls_swap(s, d.at[EXPIRY_CRL], now);
 	}
 	pthread_mutex_unlock(&s->trust_lock);
 	/* From here on every request sees the new world: scripts wait for this line. */

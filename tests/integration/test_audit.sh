@@ -274,7 +274,13 @@ test_unverified_refusal_named() {
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch GONE-1 >/dev/null
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch GONE-1 >/dev/null
 	yb_reload "$TMP/who.log"
-	check_exit "a revoked certificate is refused" 1 "certificate revoked" yb_as branch GONE-1 ping
+	check_exit "a revoked certificate gets no TLS session" 3 "it is revoked" yb_as branch GONE-1 ping
+	# Inside an envelope sent over another branch's session, it reaches the RPC layer.
+	check_exit "a revoked certificate in the envelope is refused" 0 \
+		"reply UNAUTHENTICATED: certificate revoked" \
+		"$YB_BIN/ybprobe" --server "$YB_URL" --ca "$YB_PKI/ca.crt" --cert "$YB_PKI/branch-ZFW-JG.crt" \
+		--key "$YB_PKI/branch-ZFW-JG.key" --envelope-cert "$YB_PKI/branch-GONE-1.crt" \
+		--envelope-key "$YB_PKI/branch-GONE-1.key" ping
 	log=$(yb_as auditor JGDW audit log --format csv 2>&1) || true
 	check_match "its refusal names the certificate as it claims itself, unverified" "$log" \
 		",refused:UNAUTHENTICATED,Ping,[0-9a-f]{64},branch,GONE-1,$(fp "$YB_PKI/branch-GONE-1.crt"),no,$"
