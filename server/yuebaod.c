@@ -77,7 +77,8 @@ static const char usage_text[] =
     "SIGHUP reloads the org tree, the catalog, the CA, the CRL and the TLS setup.\n"
     "Example:\n"
     "  yuebaod --listen tls+tcp://127.0.0.1:7443 --db yuebao.db --cert pki/server.crt \\\n"
-    "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n";
+    "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n"
+    "  (add --max-per-source 500 when many branches connect through one NAT address)\n";
 
 /* Settings as strings until all sources are merged. */
 struct settings {
