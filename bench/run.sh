@@ -111,7 +111,7 @@ start_daemon() {
 	: >"$logf"
 	"${wrap[@]}" "$bin/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
 		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
-		--orgs "$orgs" 2>>"$logf" &
+		--orgs "$orgs" --max-per-source 1000 2>>"$logf" & # every client is 127.0.0.1
 	daemon_pid=$!
 	url=
 	for i in $(seq 1 100); do

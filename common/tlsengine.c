@@ -17,9 +17,12 @@
 #include "tlsengine.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -29,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "i18n.h"
+#include "rpc.h"
 
 /* TLS 1.2 suites: ECDHE with AEAD only, ECDSA certificates first. */
 #define TLS12_CIPHERS                                                                              \
@@ -47,8 +51,23 @@ struct nng_tls_engine_config {
 	char server_name[SERVER_NAME_MAX + 1]; /* "" when not set */
 };
 
+/* A remote end: IPv4 addresses as ::ffff:a.b.c.d. */
+struct peer {
+	uint8_t addr[16];
+	uint16_t port;
+};
+
 struct nng_tls_engine_conn {
 	void *nng_conn; /* nng's connection: the first argument of its send/recv */
+	/* The guard's (under guard.lock), for server connections accepted while it is on. */
+	struct nng_tls_engine_conn *prev, *next; /* accepted order, oldest first */
+	bool listed;                             /* in the guard's list */
+	bool closing;                            /* closed by the guard: no longer counted */
+	struct peer peer;
+	int64_t accepted_ms;
+	/* Written under nng's connection lock, read under the guard's. */
+	atomic_bool handshaken, authenticated;
+	atomic_bool dropped; /* by the guard: every later operation fails NNG_ECONNRESET */
 	SSL *ssl;
 	nng_tls_mode mode;
 	int io_error; /* the transport's last error other than NNG_EAGAIN */
@@ -64,6 +83,28 @@ static int (*transport_recv)(void *, uint8_t *, size_t *) = nng_tls_engine_recv;
 
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlsengine_failure last_client_failure; /* under failure_lock */
+
+/* Remote addresses whose refusals or drops were logged lately: a small
+ * hash table, an address shares a slot with others at worst. */
+#define LOG_SLOTS 256
+#define LOG_INTERVAL_MS 1000
+
+/*
+ * The guard (tlsengine.h). Lock order: guard.lock, then nng's connection
+ * lock (nng_stream_close takes it); nothing the engine does under nng's
+ * connection lock takes guard.lock (conn_init and conn_fini run without it).
+ */
+static struct {
+	pthread_mutex_t lock;
+	bool on;
+	struct tlsengine_guard set;
+	struct nng_tls_engine_conn *oldest, *newest;
+	int open; /* listed and not closing */
+	struct {
+		struct peer peer;
+		int64_t at_ms;
+	} logged[LOG_SLOTS];
+} guard = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- the BIO: OpenSSL's bytes through nng's buffers ---------------------- */
 
@@ -249,12 +290,260 @@ static bool is_address(const char *name)
 	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 }
 
+/* ---- the guard of accepted connections ---------------------------------- */
+
+static bool conn_verified(nng_tls_engine_conn *ec);
+
+static bool peer_from_nng(const nng_sockaddr *sa, struct peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (sa->s_family == NNG_AF_INET) {
+		p->addr[10] = p->addr[11] = 0xff;
+		memcpy(p->addr + 12, &sa->s_in.sa_addr, 4);
+		p->port = ntohs(sa->s_in.sa_port);
+		return true;
+	}
+	if (sa->s_family == NNG_AF_INET6) {
+		memcpy(p->addr, sa->s_in6.sa_addr, 16);
+		p->port = ntohs(sa->s_in6.sa_port);
+		return true;
+	}
+	return false;
+}
+
+/* Whether a line about p may be logged now (once a second per address). Under guard.lock. */
+static bool may_log(const struct peer *p, int64_t now)
+{
+	uint32_t h = 2166136261u;
+	size_t slot;
+
+	if (guard.set.log == NULL)
+		return false;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 16777619u;
+	slot = h % LOG_SLOTS;
+	if (memcmp(guard.logged[slot].peer.addr, p->addr, 16) == 0 &&
+	    now - guard.logged[slot].at_ms < LOG_INTERVAL_MS)
+		return false;
+	guard.logged[slot].peer = *p;
+	guard.logged[slot].at_ms = now;
+	return true;
+}
+
+static const char *peer_text(const struct peer *p, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, p->addr, addr, sizeof(addr));
+	snprintf(buf, len, "[%s]:%u", addr, p->port);
+	return buf;
+}
+
+static void unlist(struct nng_tls_engine_conn *ec)
+{
+	if (ec->prev != NULL)
+		ec->prev->next = ec->next;
+	else
+		guard.oldest = ec->next;
+	if (ec->next != NULL)
+		ec->next->prev = ec->prev;
+	else
+		guard.newest = ec->prev;
+	if (!ec->closing)
+		guard.open--;
+	ec->prev = ec->next = NULL;
+	ec->listed = false;
+}
+
+/* A one-byte send that makes nng call the engine on a dropped connection. */
+struct kick {
+	nng_aio *aio;
+	uint8_t byte;
+	nng_iov iov;
+};
+
+static void kick_done(void *arg)
+{
+	struct kick *k = arg;
+
+	nng_aio_reap(k->aio);
+	free(k);
+}
+
+/*
+ * Ends a listed connection; it stays listed, uncounted, until nng frees it
+ * (conn_fini). Under guard.lock: conn_fini, which nng calls before it frees
+ * the connection, waits for the lock, so the stream is still there.
+ *
+ * Before its TLS handshake the connection is still nng's listener's: its SP
+ * negotiation is waiting on it, and whatever error ends the connection
+ * reaches the listener. nng_stream_close would end it with NNG_ECLOSED,
+ * which stops nng 1.5.2's listener for good (see the top of tlsengine.h).
+ * So it is marked dropped, and a send makes nng call the engine at once:
+ * the engine answers NNG_ECONNRESET, the negotiation fails with it, and the
+ * listener goes on. An authenticated-or-not connection past its handshake
+ * is a pipe already: closing it ends only the pipe.
+ */
+static void guard_close(struct nng_tls_engine_conn *ec)
+{
+	struct kick *k;
+
+	ec->closing = true;
+	guard.open--;
+	if (atomic_load(&ec->handshaken)) {
+		nng_stream_close((nng_stream *)ec->nng_conn);
+		return;
+	}
+	atomic_store(&ec->dropped, true);
+	/* Without memory the mark alone ends it at its next I/O, or the reaper's 10 s. */
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	if (nng_aio_alloc(&k->aio, kick_done, k) != 0) {
+		free(k);
+		return;
+	}
+	k->iov = (nng_iov){.iov_buf = &k->byte, .iov_len = 1};
+	nng_aio_set_iov(k->aio, 1, &k->iov);
+	nng_stream_send((nng_stream *)ec->nng_conn, k->aio);
+}
+
+/*
+ * The oldest open unauthenticated connection, from p's address when p is
+ * not NULL, or NULL; *same counts the open ones from p's address.
+ * Linear in the open connections: a few thousand at most, once an accept.
+ */
+static struct nng_tls_engine_conn *oldest_unauthenticated(const struct peer *p, int *same)
+{
+	struct nng_tls_engine_conn *found = NULL;
+
+	*same = 0;
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
+		bool from_p = p != NULL && memcmp(c->peer.addr, p->addr, 16) == 0;
+		if (c->closing || (p != NULL && !from_p))
+			continue;
+		*same += from_p;
+		if (found == NULL && !atomic_load(&c->authenticated))
+			found = c;
+	}
+	return found;
+}
+
+/*
+ * Admits a server connection just accepted, or not (NNG_ECONNABORTED: nng
+ * then closes it and its listener goes on accepting at once, where most
+ * other errors make it pause 100 ms). See tlsengine.h for the policy.
+ */
+static int guard_admit(struct nng_tls_engine_conn *ec)
+{
+	char who[80], victim[80];
+	nng_sockaddr sa;
+	int64_t now = rpc_monotonic_ms();
+	struct nng_tls_engine_conn *old;
+	int same, rv = 0;
+
+	pthread_mutex_lock(&guard.lock);
+	/* Off (a client, a test): nng_conn need not even be nng's. */
+	if (!guard.on)
+		goto done;
+	if (nng_stream_get_addr((nng_stream *)ec->nng_conn, NNG_OPT_REMADDR, &sa) != 0 ||
+	    !peer_from_nng(&sa, &ec->peer))
+		goto done; /* not TCP (or already gone): nothing to count it by */
+	old = oldest_unauthenticated(&ec->peer, &same);
+	if (same >= guard.set.max_per_source) {
+		if (old == NULL) {
+			if (may_log(&ec->peer, now))
+				guard.set.log(
+				    "refusing a connection from %s: %d connections from that "
+				    "address are open and authenticated (--max-per-source)",
+				    peer_text(&ec->peer, who, sizeof(who)), same);
+			rv = NNG_ECONNABORTED;
+			goto done;
+		}
+		if (may_log(&old->peer, now))
+			guard.set.log("%d connections from one address: closing the oldest "
+			              "unauthenticated one, %s (--max-per-source)",
+			              same, peer_text(&old->peer, victim, sizeof(victim)));
+		guard_close(old);
+	} else if (guard.open >= guard.set.max_total) {
+		if ((old = oldest_unauthenticated(NULL, &same)) == NULL) {
+			if (may_log(&ec->peer, now))
+				guard.set.log(
+				    "refusing a connection from %s: %d connections are open "
+				    "and authenticated (--max-connections)",
+				    peer_text(&ec->peer, who, sizeof(who)), guard.open);
+			rv = NNG_ECONNABORTED;
+			goto done;
+		}
+		if (may_log(&old->peer, now))
+			guard.set.log("%d connections at once: closing the oldest unauthenticated "
+			              "one, %s (--max-connections)",
+			              guard.open, peer_text(&old->peer, victim, sizeof(victim)));
+		guard_close(old);
+	}
+	ec->accepted_ms = now;
+	ec->prev = guard.newest;
+	if (guard.newest != NULL)
+		guard.newest->next = ec;
+	else
+		guard.oldest = ec;
+	guard.newest = ec;
+	ec->listed = true;
+	guard.open++;
+done:
+	pthread_mutex_unlock(&guard.lock);
+	return rv;
+}
+
+void tlsengine_guard_start(const struct tlsengine_guard *g)
+{
+	assert(g->max_total >= 1 && g->max_per_source >= 1);
+	pthread_mutex_lock(&guard.lock);
+	guard.set = *g;
+	guard.on = true;
+	pthread_mutex_unlock(&guard.lock);
+}
+
+int tlsengine_guard_reap(int limit_s)
+{
+	int64_t now = rpc_monotonic_ms();
+	int closed = 0;
+	char who[80];
+
+	pthread_mutex_lock(&guard.lock);
+	/* Oldest first: the first one young enough ends the walk. */
+	for (struct nng_tls_engine_conn *c = guard.oldest;
+	     c != NULL && now - c->accepted_ms >= (int64_t)limit_s * 1000; c = c->next) {
+		if (c->closing || atomic_load(&c->handshaken))
+			continue;
+		if (may_log(&c->peer, now))
+			guard.set.log("closing a connection from %s that did not finish a TLS "
+			              "handshake in %d s (none started, or an unfinished one)",
+			              peer_text(&c->peer, who, sizeof(who)), limit_s);
+		guard_close(c);
+		closed++;
+	}
+	pthread_mutex_unlock(&guard.lock);
+	return closed;
+}
+
+void tlsengine_guard_stop(void)
+{
+	pthread_mutex_lock(&guard.lock);
+	guard.on = false;
+	pthread_mutex_unlock(&guard.lock);
+}
+
+/* ---- connections --------------------------------------------------------- */
+
 static int conn_init(nng_tls_engine_conn *ec, void *nng_conn, nng_tls_engine_config *cfg)
 {
 	BIO *bio;
+	int rv;
 
 	ec->nng_conn = nng_conn;
 	ec->mode = cfg->mode;
+	if (cfg->mode == NNG_TLS_MODE_SERVER && (rv = guard_admit(ec)) != 0)
+		return rv;
 	ERR_clear_error();
 	if (bio_method == NULL || (ec->ssl = SSL_new(cfg->ctx)) == NULL)
 		goto nomem;
@@ -289,6 +578,11 @@ invalid:
 /* nng may call this on a connection whose init never ran (all zero). */
 static void conn_fini(nng_tls_engine_conn *ec)
 {
+	if (ec->listed) { /* read without the lock: only conn_init set it, before */
+		pthread_mutex_lock(&guard.lock);
+		unlist(ec);
+		pthread_mutex_unlock(&guard.lock);
+	}
 	SSL_free(ec->ssl);
 	ec->ssl = NULL;
 }
@@ -306,11 +600,19 @@ static void conn_close(nng_tls_engine_conn *ec)
 
 static int conn_handshake(nng_tls_engine_conn *ec)
 {
+	int rv;
+
+	if (atomic_load(&ec->dropped))
+		return NNG_ECONNRESET;
 	if (ec->failed != 0)
 		return held_failure(ec);
 	ERR_clear_error();
 	ec->wrote = false;
-	return ssl_result(ec, SSL_do_handshake(ec->ssl));
+	if ((rv = ssl_result(ec, SSL_do_handshake(ec->ssl))) == 0) {
+		atomic_store(&ec->authenticated, conn_verified(ec));
+		atomic_store(&ec->handshaken, true);
+	}
+	return rv;
 }
 
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
@@ -318,6 +620,8 @@ static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 	size_t got = 0;
 	int rv;
 
+	if (atomic_load(&ec->dropped))
+		return NNG_ECONNRESET;
 	if (ec->failed != 0)
 		return held_failure(ec);
 	ERR_clear_error();
@@ -332,6 +636,8 @@ static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
 	size_t put = 0;
 	int rv;
 
+	if (atomic_load(&ec->dropped))
+		return NNG_ECONNRESET;
 	if (ec->failed != 0)
 		return held_failure(ec);
 	ERR_clear_error();

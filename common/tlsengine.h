@@ -80,6 +80,53 @@ void tlsengine_take_client_failure(struct tlsengine_failure *out);
 const char *tlsengine_failure_text(const struct tlsengine_failure *f, char *buf, size_t len);
 
 /*
+ * The guard of a server's accepted connections (the daemon's defence
+ * against being locked out by idle TCP connections, which need no
+ * certificate). nng hands every accepted TCP connection to the engine right
+ * after accept, before any byte is read, so the engine is the one place
+ * that sees them all: nng makes a pipe, and tells the application, only
+ * after the TLS handshake and the SP negotiation.
+ *
+ * While the guard is on, each server-mode connection is admitted or not
+ * when it is accepted:
+ *  - from a remote address that already has max_per_source connections,
+ *    the oldest of those that is not authenticated is closed to make room,
+ *    or, when all are authenticated, the new one is refused;
+ *  - likewise, when max_total connections are open, the oldest
+ *    unauthenticated one of all is closed, or the new one refused.
+ * Authenticated: the TLS handshake finished with a client certificate the
+ * CA chain verifies (and the CRL does not revoke). A refused connection is
+ * closed at once (nng's listener goes on accepting). Refusals and drops are
+ * logged through log, at most once a second per remote address.
+ *
+ * One guard per process (the daemon has one listener). It relies on nng 1.x
+ * passing the TLS stream itself (nng_stream *) as the connection pointer
+ * that the engine's init receives, as nng 1.5.2's tls_common.c does.
+ */
+struct tlsengine_guard {
+	int max_total;                     /* connections at once, >= 1 */
+	int max_per_source;                /* connections at once from one remote address, >= 1 */
+	void (*log)(const char *fmt, ...); /* may be NULL; called with the guard's lock held */
+};
+
+/*
+ * Turns the guard on with g's settings (copied), for connections accepted
+ * from now on. Call it before the listener starts. Thread-safe.
+ */
+void tlsengine_guard_start(const struct tlsengine_guard *g);
+
+/*
+ * Closes every guarded connection whose TLS handshake has not finished
+ * limit_s seconds after it was accepted (a peer that never starts TLS, or
+ * stops halfway: nng's own negotiation limit cannot end those), logging
+ * each (rate-limited as above). Returns how many it closed. Thread-safe.
+ */
+int tlsengine_guard_reap(int limit_s);
+
+/* Turns the guard off: later connections are not counted. Thread-safe. */
+void tlsengine_guard_stop(void);
+
+/*
  * For the fuzz target only: the engine's operation tables, and the byte
  * transport its connections use in place of nng's nng_tls_engine_send and
  * nng_tls_engine_recv (whose first argument is the pointer given to the

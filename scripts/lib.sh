@@ -25,14 +25,17 @@ yb_leaf_orgs() {
 
 # yb_start_daemon PKI DB ORGS LOG [extra yuebaod flags...]: starts yuebaod on
 # 127.0.0.1 with a port the kernel picks, waits until it listens (at most
-# 10 s), and sets YB_URL and YB_DAEMON_PID.
+# 10 s), and sets YB_URL and YB_DAEMON_PID. YB_DAEMON_PREFIX (unquoted words,
+# e.g. "prlimit --nofile=1024:1024") runs the daemon through a command that
+# execs it.
 yb_start_daemon() {
 	local pki=$1 db=$2 orgs=$3 log=$4 i skip
 	shift 4
 	# Only lines this start writes count: the log may hold an earlier run's.
 	skip=0
 	[ -f "$log" ] && skip=$(wc -l <"$log")
-	"$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
+	# shellcheck disable=SC2086 # the prefix is words on purpose
+	${YB_DAEMON_PREFIX:-} "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
 		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \
 		--orgs "$orgs" "$@" 2>>"$log" &
 	YB_DAEMON_PID=$!

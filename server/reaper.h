@@ -1,45 +1,43 @@
 /*
- * reaper.h - closes TCP connections that never become RPC connections.
+ * reaper.h - keeps idle and half-open TCP connections from locking the
+ * daemon up.
  *
+ * Every accepted connection holds a file descriptor, and a TCP connection
+ * needs no certificate: enough idle ones and the daemon can accept no one.
  * nng 1.5's 10 s negotiation limit cannot end a connection whose TLS
  * handshake waits for the peer (its time-out cancels a send that never
- * started), so a peer that connects and never sends a ClientHello (or stops
- * halfway through the handshake) holds a file descriptor for ever; enough
- * of them and the daemon can accept no one. nng shows a connection to the application only
- * once it is a pipe, so the reaper looks from outside: every few seconds it
- * lists the daemon's own sockets (/proc/self/fd) connected to the listening
- * port (/proc/net/tcp, tcp6), and shuts down those that have been there
- * longer than the limit without becoming a pipe (pipes are known from nng's
- * pipe notifications, by remote address). nng then sees the connection end
- * and frees it. Linux only; elsewhere reaper_start does nothing.
+ * started), and nng shows a connection to the application only once it is
+ * a pipe, after the handshake. The TLS engine sees every accepted
+ * connection first (tlsengine.h, the guard): the reaper turns its guard on
+ * with the daemon's caps (per remote address and in all, the oldest
+ * unauthenticated connections dropped first when full), and every
+ * REAP_INTERVAL_MS shuts down the connections whose TLS handshake has not
+ * finished within the limit. It reads no file and opens no descriptor, so
+ * it works when the process has none left.
  */
 #ifndef YB_REAPER_H
 #define YB_REAPER_H
 
-#include <nng/nng.h>
-
 #include "status.h"
+
+struct reaper_config {
+	int limit_s;        /* seconds an accepted connection has to finish its TLS handshake */
+	int max_total;      /* connections at once, >= 1 */
+	int max_per_source; /* connections at once from one remote address, >= 1 */
+	void (*log)(const char *fmt, ...); /* may be NULL: a line per refusal, drop, shutdown */
+};
 
 struct reaper;
 
 /*
- * Sets up a reaper for the connections `sock` accepts: it registers nng pipe
- * notifications, so it must come before the listener starts. Nothing is
- * reaped until reaper_watch. log (may be NULL) gets a line for every
- * connection shut down. The caller owns *out (reaper_stop). YB_ENOMEM, or
- * YB_ECONNECT when nng refuses the notifications.
+ * Turns the TLS engine's guard on with cfg's caps and starts the reaper's
+ * thread. Call it before the listener starts: connections accepted earlier
+ * are not counted. The caller owns *out (reaper_stop). YB_ENOMEM if the
+ * thread cannot start.
  */
-int reaper_start(nng_socket sock, int limit_s, void (*log)(const char *fmt, ...),
-                 struct reaper **out, struct errbuf *eb);
+int reaper_start(const struct reaper_config *cfg, struct reaper **out, struct errbuf *eb);
 
-/*
- * Starts the reaper's thread on the listener's bound port: a connection to
- * it that is not a pipe after limit_s seconds is shut down. YB_ENOMEM if
- * the thread cannot start.
- */
-int reaper_watch(struct reaper *r, int port, struct errbuf *eb);
-
-/* Stops the reaper's thread and frees it; NULL is allowed. */
+/* Stops the reaper's thread, turns the guard off and frees r; NULL is allowed. */
 void reaper_stop(struct reaper *r);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,8 +66,9 @@
 /* How often a worker forgets call ids too old to be replayed. */
 #define PRUNE_INTERVAL_MS 60000
 /*
- * How long an accepted connection may take to become an RPC session (TLS
- * handshake and SP negotiation) before the reaper shuts it down.
+ * How long an accepted connection may take to finish its TLS handshake
+ * before the reaper shuts it down (nng's own limit covers the SP
+ * negotiation after it).
  */
 #define SESSION_START_LIMIT_S 10
 /* How long SIGTERM waits for requests in flight before closing the socket. */
@@ -1111,6 +1113,37 @@ static int open_slots(struct server *s, struct errbuf *eb)
 }
 
 /*
+ * Fills in the connection caps left 0: all the descriptors RLIMIT_NOFILE
+ * allows but SERVER_MAX_CONNECTIONS_MARGIN and two per worker (its store
+ * connection's database and WAL files), at least 16 connections; and
+ * SERVER_MAX_PER_SOURCE_DEFAULT. A cap set above what the descriptors allow
+ * is kept, with a warning: past it, accept fails until connections end.
+ */
+static void default_limits(struct server_config *c)
+{
+	struct rlimit rl;
+	long fds = 1024, spare;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX ? INT_MAX
+		                                                            : (long)rl.rlim_cur;
+	spare = fds - SERVER_MAX_CONNECTIONS_MARGIN - 2L * c->workers;
+	if (c->max_connections == 0)
+		c->max_connections =
+		    (int)(spare < 16                           ? 16
+		          : spare > SERVER_MAX_CONNECTIONS_CAP ? SERVER_MAX_CONNECTIONS_CAP
+		                                               : spare);
+	else if (c->max_connections > spare)
+		log_line(
+		    "warning: --max-connections %d is more than the %ld descriptors the process "
+		    "may open (RLIMIT_NOFILE) leave for connections: past that, new connections "
+		    "wait until others end",
+		    c->max_connections, spare);
+	if (c->max_per_source == 0)
+		c->max_per_source = SERVER_MAX_PER_SOURCE_DEFAULT;
+}
+
+/*
  * Opens the socket and its listener on cfg.listen_url, and the reaper of
  * connections that never become sessions. The TLS engine (tlsengine.h)
  * never fails a connection with NNG_ECLOSED, so the listener goes on
@@ -1124,8 +1157,11 @@ static int open_listener(struct server *s, struct errbuf *eb)
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message + RECV_SLACK);
-	/* Before the listener: the reaper must see every pipe from the first. */
-	if ((rc = reaper_start(s->sock, SESSION_START_LIMIT_S, log_line, &s->reaper, eb)) != YB_OK)
+	/* Before the listener: the guard must count every connection from the first. */
+	if ((rc =
+	         reaper_start(&(struct reaper_config){SESSION_START_LIMIT_S, s->cfg.max_connections,
+	                                              s->cfg.max_per_source, log_line},
+	                      &s->reaper, eb)) != YB_OK)
 		return rc;
 	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
 		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
@@ -1146,7 +1182,7 @@ static int open_listener(struct server *s, struct errbuf *eb)
 		if (colon != NULL && strcmp(colon, ":0") == 0)
 			snprintf(colon, sizeof(s->url) - (size_t)(colon - s->url), ":%d", port);
 	}
-	return reaper_watch(s->reaper, port, eb);
+	return YB_OK;
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -1210,6 +1246,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		return status_fail(eb, YB_ENOMEM, _("out of memory"));
 	assert(cfg->zone != NULL);
 	s->cfg = *cfg;
+	default_limits(&s->cfg);
 	{
 		/* Prefer the writer, so a SIGHUP reload is not starved by a stream of reads. */
 		pthread_rwlockattr_t attr;
@@ -1260,8 +1297,10 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
 			goto fail;
-	log_line("yuebaod %s listening on %s with %d workers, database %s, time zone %s",
-	         YB_VERSION, s->url, s->n_workers, cfg->db_path, tz_name(cfg->zone));
+	log_line("yuebaod %s listening on %s with %d workers, database %s, time zone %s, "
+	         "at most %d connections (%d from one address)",
+	         YB_VERSION, s->url, s->n_workers, cfg->db_path, tz_name(cfg->zone),
+	         s->cfg.max_connections, s->cfg.max_per_source);
 	*out = s;
 	return YB_OK;
 fail:
@@ -1375,7 +1414,7 @@ void server_close(struct server *s)
 		return;
 	stop_workers(s);
 	expiry_watch_stop(s->expiry); /* after the workers, which tick it */
-	reaper_stop(s->reaper);       /* after the socket: no more pipe notifications */
+	reaper_stop(s->reaper);       /* after the socket: no more connections */
 	free(s->workers);
 	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
 	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)

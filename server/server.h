@@ -27,9 +27,17 @@ struct server_config {
 	const char *orgs_path;
 	const char *catalog_dir; /* the default catalog when NULL */
 	int workers;             /* concurrent requests served, 1..256 */
-	int time_window_s;       /* accepted clock difference, default 300 */
-	size_t max_message;      /* bytes, default 1 MiB */
-	int due_day;             /* default 5 */
+	/*
+	 * TCP connections open at once, in all and from one remote address
+	 * (reaper.h); when full, the oldest unauthenticated one is closed, or
+	 * the new one refused. 0: the descriptor limit (RLIMIT_NOFILE) less
+	 * SERVER_MAX_CONNECTIONS_MARGIN and 2 per worker, and
+	 * SERVER_MAX_PER_SOURCE_DEFAULT.
+	 */
+	int max_connections, max_per_source;
+	int time_window_s;  /* accepted clock difference, default 300 */
+	size_t max_message; /* bytes, default 1 MiB */
+	int due_day;        /* default 5 */
 	/*
 	 * The deployment's time zone, required (borrowed: outlives the server): deadlines,
 	 * "has the month begun" and every time shown to people follow its wall
@@ -40,6 +48,12 @@ struct server_config {
 	int stock_jump_pct; /* default 50; 0 turns the stock check off */
 	int quiet;          /* no log line per request (the fuzz target) */
 };
+
+/* Descriptors kept below RLIMIT_NOFILE for logs, certificates, nng itself (and 2 per worker). */
+#define SERVER_MAX_CONNECTIONS_MARGIN 64
+#define SERVER_MAX_PER_SOURCE_DEFAULT 64
+/* The largest cap, default or set: the guard's walk is linear in connections. */
+#define SERVER_MAX_CONNECTIONS_CAP 65536
 
 struct server;
 

@@ -25,6 +25,7 @@
 static const char usage_text[] =
     "usage: yuebaod --listen URL --db FILE --cert F --key F --ca F [--crl F]\n"
     "               --orgs FILE [--catalog DIR] [--workers N] [--config FILE]\n"
+    "               [--max-connections N] [--max-per-source N]\n"
     "\n"
     "The yuebao daemon: receives signed monthly returns from branches over mutual\n"
     "TLS, stores them in SQLite and answers the central office's queries.\n"
@@ -43,6 +44,16 @@ static const char usage_text[] =
     "  --catalog DIR     elements.csv, indicators.csv, rules.csv (default: the\n"
     "                    catalog installed with yuebaod; reloaded on SIGHUP)\n"
     "  --workers N       requests served at once (default 16)\n"
+    "  --max-connections N  TCP connections open at once (default: the descriptor\n"
+    "                    limit, raised to its hard limit at start, less 64 and 2\n"
+    "                    per worker; at most 65536)\n"
+    "  --max-per-source N  TCP connections open at once from one IP address\n"
+    "                    (default 64). When either cap is reached, the oldest\n"
+    "                    connection without a verified client certificate is\n"
+    "                    closed, or the new one refused; one that has not\n"
+    "                    finished its TLS handshake in 10 s is closed. Each\n"
+    "                    refusal or close is logged, at most once a second per\n"
+    "                    address\n"
     "  --time-window S   accepted client clock difference in seconds (default 300)\n"
     "  --max-message B   largest request in bytes (default 1048576)\n"
     "  --due-day D       returns for month M are due by day D of M+1 (default 5)\n"
@@ -66,12 +77,14 @@ static const char usage_text[] =
     "SIGHUP reloads the org tree, the catalog, the CA, the CRL and the TLS setup.\n"
     "Example:\n"
     "  yuebaod --listen tls+tcp://127.0.0.1:7443 --db yuebao.db --cert pki/server.crt \\\n"
-    "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n";
+    "          --key pki/server.key --ca pki/ca.crt --crl pki/crl.pem --orgs orgs.csv\n"
+    "  (add --max-per-source 500 when many branches connect through one NAT address)\n";
 
 /* Settings as strings until all sources are merged. */
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
-	char *workers, *time_window, *max_message, *due_day, *outlier_factor, *stock_jump;
+	char *workers, *max_connections, *max_per_source, *time_window, *max_message, *due_day,
+	    *outlier_factor, *stock_jump;
 	char *timezone, *tls_min;
 	/* The values read from --config live here: bounded, and nothing to free. */
 	char ini_text[8192];
@@ -93,6 +106,8 @@ static char **setting(struct settings *st, const char *name)
 	    {"orgs", offsetof(struct settings, orgs)},
 	    {"catalog", offsetof(struct settings, catalog)},
 	    {"workers", offsetof(struct settings, workers)},
+	    {"max-connections", offsetof(struct settings, max_connections)},
+	    {"max-per-source", offsetof(struct settings, max_per_source)},
 	    {"time-window", offsetof(struct settings, time_window)},
 	    {"max-message", offsetof(struct settings, max_message)},
 	    {"due-day", offsetof(struct settings, due_day)},
@@ -167,6 +182,8 @@ int main(int argc, char **argv)
 	    {"orgs", required_argument, NULL, 0},
 	    {"catalog", required_argument, NULL, 0},
 	    {"workers", required_argument, NULL, 0},
+	    {"max-connections", required_argument, NULL, 0},
+	    {"max-per-source", required_argument, NULL, 0},
 	    {"time-window", required_argument, NULL, 0},
 	    {"max-message", required_argument, NULL, 0},
 	    {"due-day", required_argument, NULL, 0},
@@ -185,7 +202,8 @@ int main(int argc, char **argv)
 	struct tz *zone = NULL;
 	struct errbuf eb = {{0}};
 	sigset_t sigs;
-	long workers = 16, window = 300, maxmsg = 1 << 20, due = 5, factor = 3, jump = 50;
+	long workers = 16, max_conns = 0, max_per_source = 0, window = 300, maxmsg = 1 << 20,
+	     due = 5, factor = 3, jump = 50;
 	int idx, c, sig;
 
 	i18n_init();
@@ -234,6 +252,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (parse_int(st.workers, "--workers", 1, 256, &workers) != 0 ||
+	    parse_int(st.max_connections, "--max-connections", 1, SERVER_MAX_CONNECTIONS_CAP,
+	              &max_conns) != 0 ||
+	    parse_int(st.max_per_source, "--max-per-source", 1, SERVER_MAX_CONNECTIONS_CAP,
+	              &max_per_source) != 0 ||
 	    parse_int(st.time_window, "--time-window", 1, 86400, &window) != 0 ||
 	    parse_int(st.max_message, "--max-message", 4096, 64 << 20, &maxmsg) != 0 ||
 	    parse_int(st.due_day, "--due-day", 1, 28, &due) != 0 ||
@@ -259,6 +281,8 @@ int main(int argc, char **argv)
 	    .orgs_path = st.orgs,
 	    .catalog_dir = st.catalog,
 	    .workers = (int)workers,
+	    .max_connections = (int)max_conns,
+	    .max_per_source = (int)max_per_source,
 	    .time_window_s = (int)window,
 	    .max_message = (size_t)maxmsg,
 	    .due_day = (int)due,
@@ -278,7 +302,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	{
-		/* Every connection costs a descriptor: allow as many as the system lets us. */
+		/*
+		 * Every connection costs a descriptor: allow as many as the system lets
+		 * us. server_open derives the default --max-connections from this.
+		 */
 		struct rlimit rl;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;

@@ -82,7 +82,9 @@ good_ping() {
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch OLD-1 --expired >/dev/null
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	# All the hostile connections come from 127.0.0.1; the per-source cap
+	# has a test of its own (test_lockout.sh).
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --max-per-source 2000
 	# One legitimate return, so "nothing stored" below means "still exactly this".
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	check_eq "one legitimate return stored before the hostile clients" "$(revisions)" "1"
@@ -232,11 +234,11 @@ test_held_connections() {
 		"$(cat "$TMP/hold-sp.out")" "held 100 of 100 sp connections"
 	# nng 1.5.2's negotiation limit cannot end a connection whose TLS
 	# handshake waits for the peer; the daemon's reaper (server/reaper.c)
-	# shuts down what is not a session after 10 s.
+	# shuts down what has not finished a TLS handshake after 10 s.
 	check_match "connections that never start TLS are cut off (the reaper's 10 s limit)" \
 		"$(cat "$TMP/hold-tcp.out")" "the server closed 200 of them"
 	check_match "the reaper says so in the log" "$(cat "$LOG")" \
-		"closing a connection from .* that did not start an RPC session in 10 s"
+		"closing a connection from .* that did not finish a TLS handshake in 10 s"
 	good_ping "after the held connections went away"
 }
 

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
 
@@ -57,6 +59,8 @@ static const char usage_text[] =
     "  --no-deadline       send deadline 0 (none) instead of the stamp + --timeout-ms\n"
     "  --envelope-cert F --envelope-key F  the identity inside the envelope\n"
     "  --count N           repeat the mode N times (random, random-raw)\n"
+    "  --bind ADDR         connect from this IPv4 address (e.g. 127.0.0.2), to look\n"
+    "                      like another source\n"
     "\n"
     "Modes:\n"
     "  ping                     a correct signed Ping\n"
@@ -79,6 +83,7 @@ static const char usage_text[] =
 
 struct options {
 	const char *url, *ca, *cert, *key, *env_cert, *env_key;
+	const char *bind; /* local IPv4 address, or NULL: the kernel's choice */
 	int timeout_ms;
 	long long offset_s;
 	long count;
@@ -312,6 +317,15 @@ static int conn_open(enum conn_kind kind, nng_stream **out, const char **why)
 		snprintf(url, sizeof(url), "%s", opt.url);
 	if ((rv = nng_stream_dialer_alloc(&d, url)) != 0)
 		goto done;
+	if (opt.bind != NULL) {
+		nng_sockaddr local = {.s_in = {.sa_family = NNG_AF_INET}};
+		if (inet_pton(AF_INET, opt.bind, &local.s_in.sa_addr) != 1) {
+			rv = NNG_EADDRINVAL;
+			goto done;
+		}
+		if ((rv = nng_stream_dialer_set_addr(d, NNG_OPT_LOCADDR, &local)) != 0)
+			goto done;
+	}
 	if (kind != CONN_TCP &&
 	    (rv = nng_stream_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls_cfg)) != 0)
 		goto done;
@@ -1064,6 +1078,8 @@ int main(int argc, char **argv)
 			opt.env_cert = argv[++i];
 		else if (strcmp(o, "--envelope-key") == 0)
 			opt.env_key = argv[++i];
+		else if (strcmp(o, "--bind") == 0)
+			opt.bind = argv[++i];
 		else if (strcmp(o, "--timeout-ms") == 0) {
 			if (arg_num(argc, argv, ++i, 1, MAX_TIMEOUT_MS, &v) != 0)
 				return 2;

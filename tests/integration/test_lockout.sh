@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# No certificate needed to lock everyone out (issue 17 item 2): idle TCP
+# connections, as many as the daemon's descriptor limit, must not keep a
+# real client out. The daemon runs under `prlimit --nofile=1024:1024`;
+# tests/tools/ybprobe holds 1,100 connections that never start TLS, and a
+# real `yuebao ping` must still be answered within GOOD_PING_S seconds
+# (the total cap: the oldest unauthenticated connections are dropped). Then
+# the per-source cap: past --max-per-source authenticated sessions from
+# 127.0.0.1 a new one from there is refused, while 127.0.0.2 is still served,
+# and idle unauthenticated connections from 127.0.0.1 make way for a real
+# client from the same address.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$script_dir/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d)
+HOLDERS=()
+stop_holders() {
+	local pid
+	for pid in "${HOLDERS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	HOLDERS=()
+}
+cleanup() {
+	stop_holders
+	yb_stop_daemon
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
+ORGS="$YB_SRC/examples/orgs.csv"
+LOG="$TMP/yuebaod.log"
+YB_PKI="$TMP/pki"
+GOOD_PING_S=5 # a real client must be answered within this
+
+# hold NAME M S KIND [--bind ADDR]: ybprobe holding M connections for S
+# seconds in the background, writing $TMP/NAME.out and .err. It needs more
+# descriptors than the daemon gets.
+hold() {
+	local name=$1 m=$2 s=$3 kind=$4
+	shift 4
+	(exec timeout 120 prlimit --nofile=4096:4096 "$YB_BIN/ybprobe" --server "$YB_URL" \
+		--ca "$YB_PKI/ca.crt" --cert "$YB_PKI/branch-ZFW-JG.crt" \
+		--key "$YB_PKI/branch-ZFW-JG.key" --timeout-ms 10000 "$@" hold "$m" "$s" "$kind" \
+		>"$TMP/$name.out" 2>"$TMP/$name.err") &
+	HOLDERS+=($!)
+}
+
+# wait_open NAME: waits (at most 60 s) until holder NAME has opened its connections.
+wait_open() {
+	for _ in $(seq 1 600); do
+		grep -q "connections open" "$TMP/$1.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "holder $1 opened its connections" "$(cat "$TMP/$1.err" 2>/dev/null)"
+	return 1
+}
+
+# wait_done NAME: waits for holder NAME's verdict (at most 120 s).
+wait_done() {
+	for _ in $(seq 1 1200); do
+		[ -s "$TMP/$1.out" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# good_ping NAME: a real client is answered, within GOOD_PING_S seconds.
+good_ping() {
+	local t0 t1 out ms rc=0
+	t0=$(date +%s%N)
+	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
+		--timeout "$GOOD_PING_S" ping 2>&1) || rc=$?
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	if [[ $rc -ne 0 ]] || ! grep -q "CN=JCY-DZB" <<<"$out"; then
+		fail "a real client is served $1 (exit $rc after $ms ms)" "$out"
+	elif ((ms > GOOD_PING_S * 1000)); then
+		fail "a real client is served $1 within ${GOOD_PING_S}s (took $ms ms)" "$out"
+	else
+		pass "a real client is served $1 ($ms ms)"
+	fi
+}
+
+# start [yuebaod flags...]: the daemon with 1024 descriptors, soft and hard.
+start() {
+	yb_stop_daemon
+	YB_DAEMON_PREFIX="prlimit --nofile=1024:1024" \
+		yb_start_daemon "$YB_PKI" "$TMP/yuebao.db" "$ORGS" "$LOG" "$@"
+}
+
+test_total_cap() {
+	# The per-source cap out of the way: all 1,100 come from 127.0.0.1.
+	start --max-per-source 65536
+	good_ping "before the flood"
+	hold flood 1100 60 tcp
+	wait_open flood || return 0
+	check_match "1,100 idle TCP connections opened" "$(cat "$TMP/flood.err")" \
+		"hold: 1100 tcp connections open"
+	good_ping "while 1,100 idle connections are held (descriptor limit 1024)"
+	good_ping "again while they are held"
+	check "the daemon is still running" kill -0 "$YB_DAEMON_PID"
+	check_match "the drops are logged" "$(cat "$LOG")" \
+		"connections at once: closing the oldest unauthenticated one"
+	check_eq "never out of descriptors" \
+		"$(grep -c "Too many open files\|out of files" "$LOG" || true)" "0"
+	stop_holders
+}
+
+# probe_from ADDR MODE...: ybprobe (as branch ZFW-JG) connecting from ADDR.
+probe_from() {
+	local addr=$1
+	shift
+	timeout 60 "$YB_BIN/ybprobe" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" \
+		--bind "$addr" "$@" 2>&1 || true
+}
+
+test_per_source_cap() {
+	local out rc=0
+	start --max-per-source 20
+	# Authenticated sessions are never dropped: past 20 from 127.0.0.1, new ones are refused.
+	hold sessions 25 60 sp --bind 127.0.0.1
+	wait_open sessions || return 0
+	check_match "20 sessions from 127.0.0.1 are opened, the 21st is refused" \
+		"$(cat "$TMP/sessions.err")" "hold: 20 sp connections open"
+	check_match "the refusal is logged" "$(cat "$LOG")" \
+		"refusing a connection from \[::ffff:127.0.0.1\]:[0-9]*: 20 connections from that address"
+	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
+		--timeout 3 ping 2>&1) || rc=$?
+	check_eq "a 21st client from 127.0.0.1 is refused too (exit 3)" "$rc" "3"
+	check_match "a client from 127.0.0.2 is served meanwhile" \
+		"$(probe_from 127.0.0.2 ping)" "ping: .*reply OK"
+	hold other 10 60 sp --bind 127.0.0.2
+	wait_open other || true
+	check_match "127.0.0.2 holds 10 sessions of its own" "$(cat "$TMP/other.err")" \
+		"hold: 10 sp connections open"
+	stop_holders
+	good_ping "from 127.0.0.1 once its sessions ended"
+
+	# Unauthenticated connections make way for a real client from the same address.
+	hold idle 200 60 tcp --bind 127.0.0.1
+	wait_open idle || return 0
+	good_ping "from 127.0.0.1 while 200 idle connections from it are held"
+	stop_holders
+}
+
+main() {
+	yb_make_pki "$YB_PKI" "$ORGS"
+	test_total_cap
+	test_per_source_cap
+	yb_stop_daemon
+	check_eq "SIGTERM stops the daemon cleanly" "$YB_DAEMON_STATUS" "0"
+	assert_summary
+}
+
+main "$@"
