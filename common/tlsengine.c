@@ -13,6 +13,14 @@
  *
  * OpenSSL's error queue belongs to the thread, and nng's threads serve many
  * connections: every operation empties it before and after.
+ *
+ * A failure of the TCP stream is not seen here: nng 1.5.2 handles it below
+ * the engine (tls_tcp_error), and afterwards nng_tls_engine_recv answers
+ * NNG_EAGAIN and nng_tls_engine_send takes bytes as on a healthy
+ * connection, and nng never calls the engine again. A session that ends
+ * abruptly can so leak its descriptor inside nng (README, "Known defect";
+ * docs/nng-1.5.2-tls-sticky-error.patch); only errors OpenSSL reports stick
+ * here (failed).
  */
 #include "tlsengine.h"
 

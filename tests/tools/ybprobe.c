@@ -8,7 +8,8 @@
  * random bytes, truncated or lying protobuf, a frame above the daemon's
  * --max-message, an unknown method, a bad signature, a stale timestamp,
  * connections that never start TLS or never send, a client that disconnects
- * before its reply or never reads its replies. Each run prints one line per thing sent: what it
+ * before its reply or never reads its replies, sessions that end with a reset
+ * or a bare close (no TLS close_notify). Each run prints one line per thing sent: what it
  * sent and what came back (a status, "no reply", "connection closed"), and exits 0 when it did what
  * was asked, 1 when it could not (no connection...), 2 on a usage error. Every size, count and wait
  * is capped.
@@ -25,6 +26,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 
@@ -42,6 +48,7 @@
 #define MAX_HOLD_S 600        /* hold: seconds */
 #define MAX_TIMEOUT_MS 120000 /* any single wait */
 #define MAX_COUNT 10000       /* repeated sends */
+#define MAX_ABRUPT_THREADS 16 /* abrupt: sessions at once */
 #define CHUNK (64u << 10)     /* write size of big frames */
 #define SP_PROTO_REQ0 0x30    /* the SP protocol numbers of REQ and REP */
 #define SP_PROTO_REP0 0x31
@@ -74,6 +81,10 @@ static const char usage_text[] =
     "  bad-signature            a signed Ping with one byte of its signature flipped\n"
     "  disconnect before-reply  a GetCatalog request, then close without reading\n"
     "  disconnect mid-request   half a request frame, then close\n"
+    "  abrupt KIND N P          N sessions (P at a time) that end without a TLS\n"
+    "                           shutdown: reset (an RST right after the handshake),\n"
+    "                           mid-frame (close inside a request frame) or\n"
+    "                           after-request (close after a whole signed GetCatalog)\n"
     "  noread K                 K GetCatalog requests on one connection, never read\n"
     "  hold M S tcp|tls|sp      M connections held S seconds: tcp never starts TLS,\n"
     "                           tls finishes the handshake and sends nothing, sp also\n"
@@ -815,6 +826,189 @@ static int mode_noread(long long k)
 	return 0;
 }
 
+/* ---- abrupt ----------------------------------------------------------- */
+
+/*
+ * Sessions that end without a TLS shutdown, made with OpenSSL directly so
+ * that the client controls exactly when and how its socket goes: nng's
+ * streams cannot reset a connection.
+ */
+static int usage(const char *why);
+
+enum abrupt_kind { ABRUPT_RESET, ABRUPT_MID_FRAME, ABRUPT_AFTER_REQUEST };
+
+struct abrupt_run {
+	SSL_CTX *ctx;
+	struct sockaddr_in addr;
+	enum abrupt_kind kind;
+	long n;                /* sessions for each thread */
+	atomic_long done;      /* sessions that got as far as their kind asks */
+	pthread_mutex_t build; /* build_request is not known to be thread-safe */
+};
+
+/* A TCP connection to addr with TLS established on it, or NULL. */
+static SSL *abrupt_connect(struct abrupt_run *r, int *fd)
+{
+	SSL *ssl;
+
+	if ((*fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return NULL;
+	if (connect(*fd, (struct sockaddr *)&r->addr, sizeof(r->addr)) != 0 ||
+	    (ssl = SSL_new(r->ctx)) == NULL) {
+		close(*fd);
+		return NULL;
+	}
+	SSL_set_fd(ssl, *fd);
+	if (SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		close(*fd);
+		return NULL;
+	}
+	return ssl;
+}
+
+/* Writes all of buf through ssl: true when it did. */
+static bool abrupt_write(SSL *ssl, const uint8_t *buf, size_t len)
+{
+	size_t n;
+
+	while (len > 0) {
+		if (SSL_write_ex(ssl, buf, len, &n) != 1)
+			return false;
+		buf += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* The SP handshake of a REQ peer: our header out, the daemon's read. */
+static bool abrupt_sp(SSL *ssl)
+{
+	uint8_t hdr[8] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ0, 0, 0}, peer[8];
+	size_t got = 0, n;
+
+	if (!abrupt_write(ssl, hdr, sizeof(hdr)))
+		return false;
+	while (got < sizeof(peer)) {
+		if (SSL_read_ex(ssl, peer + got, sizeof(peer) - got, &n) != 1)
+			return false;
+		got += n;
+	}
+	return peer[1] == 'S' && peer[2] == 'P' && peer[5] == SP_PROTO_REP0;
+}
+
+/*
+ * One session of r->kind: reset right after the handshake; half a request
+ * frame, then close; or a whole signed request, then close before the reply.
+ * Never a close_notify. True when it got as far as its kind asks.
+ */
+static bool abrupt_one(struct abrupt_run *r)
+{
+	uint8_t *wire = NULL, *frame = NULL;
+	size_t len = 0, flen;
+	bool ok = false;
+	int fd, rc;
+	SSL *ssl = abrupt_connect(r, &fd);
+
+	if (ssl == NULL)
+		return false;
+	if (r->kind == ABRUPT_RESET) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close sends an RST */
+		ok = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0;
+		goto out;
+	}
+	if (!abrupt_sp(ssl))
+		goto out;
+	pthread_mutex_lock(&r->build);
+	rc = build_request("GetCatalog", NULL, 0, false, &wire, &len);
+	pthread_mutex_unlock(&r->build);
+	if (rc != 0 || (frame = malloc(len + 12)) == NULL)
+		goto out;
+	put64(frame, (uint64_t)len + 4);
+	put32(frame + 8, REQUEST_ID);
+	memcpy(frame + 12, wire, len);
+	flen = r->kind == ABRUPT_MID_FRAME ? 12 + len / 2 : 12 + len;
+	ok = abrupt_write(ssl, frame, flen);
+out:
+	SSL_free(ssl); /* no SSL_shutdown: no close_notify */
+	close(fd);
+	free(frame);
+	free(wire);
+	return ok;
+}
+
+static void *abrupt_thread(void *arg)
+{
+	struct abrupt_run *r = arg;
+
+	for (long i = 0; i < r->n; i++)
+		if (abrupt_one(r))
+			atomic_fetch_add(&r->done, 1);
+	return NULL;
+}
+
+/* The TLS client context of --cert, --key and --ca; NULL with a message. */
+static SSL_CTX *abrupt_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, opt.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, opt.key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_load_verify_locations(ctx, opt.ca, NULL) != 1) {
+		fprintf(stderr, "ybprobe: cannot set up OpenSSL with --cert, --key and --ca\n");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	return ctx;
+}
+
+static int mode_abrupt(const char *kind_s, long long n, long long par)
+{
+	static const char *const kinds[] = {"reset", "mid-frame", "after-request"};
+	struct abrupt_run r = {.n = (long)(n / par)};
+	pthread_t th[MAX_ABRUPT_THREADS];
+	const char *hostport = opt.url + strlen("tls+tcp://");
+	const char *colon = strrchr(hostport, ':');
+	char host[64];
+	int started = 0, rc = 1;
+
+	for (r.kind = ABRUPT_RESET; r.kind <= ABRUPT_AFTER_REQUEST; r.kind++)
+		if (strcmp(kind_s, kinds[r.kind]) == 0)
+			break;
+	if (r.kind > ABRUPT_AFTER_REQUEST)
+		return usage("abrupt needs reset, mid-frame or after-request");
+	if (n % par != 0)
+		return usage("abrupt: N must be a multiple of P");
+	r.addr.sin_family = AF_INET;
+	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+		return usage("abrupt needs --server tls+tcp://IPv4:PORT");
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	r.addr.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &r.addr.sin_addr) != 1)
+		return usage("abrupt needs --server tls+tcp://IPv4:PORT");
+	if ((r.ctx = abrupt_ctx()) == NULL)
+		return 1;
+	pthread_mutex_init(&r.build, NULL);
+	atomic_init(&r.done, 0);
+	for (; started < par; started++)
+		if (pthread_create(&th[started], NULL, abrupt_thread, &r) != 0)
+			break;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (started == par) {
+		printf("ybprobe: abrupt %s: %lld sessions, %ld ended as asked\n", kind_s, n,
+		       atomic_load(&r.done));
+		rc = atomic_load(&r.done) == n ? 0 : 1;
+	} else {
+		fprintf(stderr, "ybprobe: cannot start threads\n");
+	}
+	pthread_mutex_destroy(&r.build);
+	SSL_CTX_free(r.ctx);
+	return rc;
+}
+
 /* ---- hold ------------------------------------------------------------- */
 
 struct held {
@@ -1032,6 +1226,12 @@ static int run(int argc, char **argv, int i)
 			return signed_call("disconnect", "GetCatalog", NULL, 0, false,
 			                   CLOSE_MID_REQUEST, "half of a signed GetCatalog");
 		return usage("disconnect needs before-reply or mid-request");
+	}
+	if (strcmp(mode, "abrupt") == 0) {
+		if (i >= argc || arg_num(argc, argv, i + 1, 1, MAX_COUNT, &a) != 0 ||
+		    arg_num(argc, argv, i + 2, 1, MAX_ABRUPT_THREADS, &b) != 0)
+			return usage("abrupt needs reset|mid-frame|after-request N P");
+		return mode_abrupt(argv[i], a, b);
 	}
 	if (strcmp(mode, "noread") == 0) {
 		if (arg_num(argc, argv, i, 1, MAX_COUNT, &a) != 0)
