@@ -498,6 +498,29 @@ static int server_begin_write(struct call *c)
 }
 
 /*
+ * The largest reply payload the daemon sends: twice its request cap, so
+ * that an export page can carry one stored request (up to max_message
+ * bytes) with its envelope, but never more than a client receives
+ * (RPC_MAX_REPLY).
+ */
+static size_t reply_max(size_t max_message)
+{
+	return 2 * max_message < RPC_MAX_REPLY ? 2 * max_message : RPC_MAX_REPLY;
+}
+
+/*
+ * What a list page fills its items up to: half the smaller of max_message
+ * and the default. A page ends before the item that would pass it, unless
+ * that item is its first: a page is then this many bytes, or one item
+ * alone (a stored request of up to max_message bytes with its fields),
+ * both under reply_max.
+ */
+static size_t reply_page_bytes(size_t max_message)
+{
+	return (max_message < RPC_DEFAULT_MAX_MESSAGE ? max_message : RPC_DEFAULT_MAX_MESSAGE) / 2;
+}
+
+/*
  * Runs a verified call: its handler, which for a writing call opens one
  * transaction holding its writes and the call-id record. The caller holds
  * the world lock for reading. Returns the reply to send (NULL only when
@@ -529,6 +552,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	rep.call_id = req->call_id;
 	rep.time_zone = (char *)tz_name(world->zone);
 	c.now_ms = rpc_now_ms();
+	c.page_bytes = reply_page_bytes(w->srv->cfg.max_message);
 	c.world = world;
 	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
 	if (in == NULL) {
@@ -564,12 +588,12 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 		goto finish;
 	}
 	rep.payload.len = protobuf_c_message_get_packed_size(out);
-	if (rep.payload.len > w->srv->cfg.max_message - 1024) {
+	if (rep.payload.len > reply_max(w->srv->cfg.max_message) - 1024) {
 		o->status =
 		    status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
 		                _("the answer would be %zu bytes, over the %zu-byte message "
 		                  "limit: ask for less (a shorter period, fewer groups)"),
-		                rep.payload.len, w->srv->cfg.max_message);
+		                rep.payload.len, reply_max(w->srv->cfg.max_message));
 		goto finish;
 	}
 	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
