@@ -1384,7 +1384,7 @@ static int audit_export(struct client *cl, int argc, char **argv)
 	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
 	Yuebao__V1__AuditLogRequest lreq = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
 	Yuebao__V1__AuditExportRequest xreq = YUEBAO__V1__AUDIT_EXPORT_REQUEST__INIT;
-	static const char *const parts[] = {"checkpoints", "revisions", "reviews"};
+	static const char *const parts[] = {"checkpoints", "revisions", "reviews", "closures"};
 	struct auditcmd_bundle *b = NULL;
 	char *token = NULL;
 	size_t pages = 0, entries = 0;
@@ -1413,7 +1413,7 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		lreq.page_token = token;
 		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
 	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
-	for (size_t p = 0; p < 3; p++) {
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
 		xreq.part = (char *)parts[p];
 		xreq.page_token = "";
 		pages = 0;

@@ -174,7 +174,7 @@ static void world_free(struct world *w)
 static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	int64_t now = rpc_now_ms();
+	int64_t now;
 	struct errbuf scratch;
 	struct store *db;
 	int rc;
@@ -193,6 +193,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
 		goto fail;
+	now = rpc_now_ms(); /* with the writing connection held: see server_begin_write */
 	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
 	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
 		goto rollback;
@@ -480,6 +481,13 @@ static int server_begin_write(struct call *c)
 	if ((rc = batch_join(ws->w->srv->batch, &c->store, &c->msg)) != YB_OK)
 		return rc;
 	c->in_write = true;
+	/*
+	 * The time of what the call writes is read once it holds the writing
+	 * connection: audit entries are then in time order, each no earlier
+	 * than the signed checkpoint before it (what `audit verify` checks),
+	 * however calls overlap. Only a clock set back breaks the order.
+	 */
+	c->now_ms = rpc_now_ms();
 	if (c->now_ms - ws->w->last_prune_ms > PRUNE_INTERVAL_MS) {
 		/* Calls older than the clock window cannot come back: forget them. */
 		if ((rc = store_call_prune(c->store,
@@ -660,9 +668,13 @@ static nng_msg *refusal(const char *call_id, const struct tz *zone, struct outco
  * certificates, bad signatures, stale or replayed calls, permission denied,
  * a call id reused) are audited too, in their own transaction.
  */
-/* Appends one audit entry in a batch of its own; logs (never fails) when it cannot. */
+/*
+ * Appends one audit entry in a batch of its own, timed when appended (its
+ * at_ms is replaced); logs (never fails) when it cannot.
+ */
 static void append_audit(struct server *s, const struct audit_event *ev)
 {
+	struct audit_event timed = *ev;
 	struct errbuf eb = {{0}};
 	struct store *db;
 	bool kept;
@@ -671,7 +683,9 @@ static void append_audit(struct server *s, const struct audit_event *ev)
 		log_line("cannot audit a refusal: %s", eb.msg);
 		return;
 	}
-	kept = audit_append(db, s->signer, ev, NULL, &eb) == YB_OK;
+	/* Timed with the writing connection held, as server_begin_write says. */
+	timed.at_ms = rpc_now_ms();
+	kept = audit_append(db, s->signer, &timed, NULL, &eb) == YB_OK;
 	if (batch_finish(s->batch, kept, &eb) != YB_OK || !kept)
 		log_line("cannot audit a refusal: %s", eb.msg);
 }
