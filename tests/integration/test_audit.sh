@@ -366,6 +366,38 @@ test_backdating() {
 		"entry [0-9]+: its time .* is before that of the checkpoint signed before it \(.*\): it was back-dated"
 }
 
+# Pages are sized by bytes, not only by count: with a small --max-message,
+# a return amended a dozen times with the longest reasons and rejections
+# allowed still lists in full (history, audit log) and exports, page by
+# page, where one page of that many items would pass the reply cap.
+test_pages_by_bytes() {
+	local db="$TMP/pages.db" long i out n=12
+	long=$(printf '改%.0s' $(seq 1 2000)) # 2,000 characters, 6,000 bytes
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/pages.log" --max-message 65536
+	for i in $(seq 1 $n); do
+		if [ "$i" -eq 1 ]; then
+			yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-03.csv" --period 2026-03 >/dev/null
+		else
+			yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-03.csv" --period 2026-03 \
+				--reason "$long" >/dev/null
+		fi
+		yb_as central JGDW review --org ZFW-JG --period 2026-03 --reject --comment "$long" >/dev/null
+	done
+	out=$(yb_as branch ZFW-JG history --period 2026-03 --page-size 100 --format json 2>&1) || true
+	check_eq "history lists every revision and review, over several pages" \
+		"$(jq -c '[(.revisions | length), (.reviews | length)]' <<<"$out" 2>&1)" "[$n,$n]"
+	out=$(yb_as auditor JGDW audit log --period 2026-03 --format csv 2>&1) || true
+	check_eq "the audit log lists every entry, over several pages" \
+		"$(grep -c ',review:reject,' <<<"$out")" "$n"
+	check_exit "the export is complete" 0 "wrote $TMP/pages.bundle" \
+		yb_as auditor JGDW audit export "$TMP/pages.bundle"
+	yb_stop_daemon
+	check_exit "and verifies" 0 "$n revisions with their signed requests, $n reviews" \
+		verify "$TMP/pages.bundle"
+	check_match "several pages were asked for" "$(grep -c 'AuditExport auditor/JGDW OK' "$TMP/pages.log")" \
+		"^([6-9]|[1-9][0-9]+)$"
+}
+
 main() {
 	setup
 	test_log_and_receipts
@@ -377,6 +409,7 @@ main() {
 	test_rebuilt_log_fails_receipt
 	test_unverified_refusal_named
 	test_backdating
+	test_pages_by_bytes
 	assert_summary
 }
 
