@@ -519,7 +519,7 @@ static void *grow(void *p, size_t n, size_t *cap, size_t size)
 static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problems)
 {
 	struct auditcmd_bundle where;
-	char *line = NULL, *f[11]; /* the most fields of a line: revisions.tsv */
+	char *line = NULL, *f[11] = {0}; /* the most fields of a line: revisions.tsv */
 	size_t cap_line = 0, cap = 0;
 	ssize_t got;
 	FILE *in;
