@@ -22,7 +22,9 @@
 #include "decimal.h"
 #include "i18n.h"
 #include "merkle.h"
+#include "period.h"
 #include "pki.h"
+#include "tz.h"
 
 static void hex_of(const uint8_t *data, size_t len, char *out)
 {
@@ -188,7 +190,7 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 
 struct auditcmd_bundle {
 	char dir[PATH_MAX];
-	FILE *entries, *checkpoints, *revisions, *reviews;
+	FILE *entries, *checkpoints, *revisions, *reviews, *closures;
 	int server_cert_written;
 	int failed;
 };
@@ -264,8 +266,9 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 	b->checkpoints = open_in(b, "checkpoints.tsv", "w");
 	b->revisions = open_in(b, "revisions.tsv", "w");
 	b->reviews = open_in(b, "reviews.tsv", "w");
+	b->closures = open_in(b, "closures.tsv", "w");
 	if (b->entries == NULL || b->checkpoints == NULL || b->revisions == NULL ||
-	    b->reviews == NULL || b->failed) {
+	    b->reviews == NULL || b->closures == NULL || b->failed) {
 		auditcmd_bundle_close(b);
 		return -1;
 	}
@@ -289,6 +292,11 @@ static void put_hex(FILE *f, const uint8_t *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		fprintf(f, "%02x", data[i]);
+}
+
+static void put_text(FILE *f, const char *s)
+{
+	put_hex(f, (const uint8_t *)s, strlen(s));
 }
 
 int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page)
@@ -327,7 +335,13 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 		for (size_t k = 0; k < r->n_values; k++)
 			fprintf(b->revisions, "%s%s=%lld", k ? ";" : "", r->values[k]->code,
 			        (long long)r->values[k]->hundredths);
-		fputc('\n', b->revisions);
+		/* Free text (and subjects, which a CA may fill freely) go as hex. */
+		fprintf(b->revisions, "\t%lld\t%d\t", (long long)r->received_at_ms,
+		        r->on_time ? 1 : 0);
+		put_text(b->revisions, r->reason);
+		fputc('\t', b->revisions);
+		put_text(b->revisions, r->submitter);
+		fprintf(b->revisions, "\t%s\n", r->fingerprint);
 		snprintf(name, sizeof(name), "requests/%s.bin", r->request_sha256);
 		if ((f = open_in(b, name, "wb")) == NULL ||
 		    fwrite(r->request.data, 1, r->request.len, f) != r->request.len) {
@@ -344,10 +358,24 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 		/* The comment is free text: hex keeps tabs and line breaks out of the file. */
 		fprintf(b->reviews, "%s\t%s\t%u\t%s\t%lld\t", x->org, x->period, e->revision,
 		        e->action, (long long)e->at_ms);
-		put_hex(b->reviews, (const uint8_t *)e->comment, strlen(e->comment));
-		fputc('\n', b->reviews);
+		put_text(b->reviews, e->comment);
+		fputc('\t', b->reviews);
+		put_text(b->reviews, e->reviewer);
+		fprintf(b->reviews, "\t%s\n", e->fingerprint);
 	}
-	return ferror(b->revisions) || ferror(b->checkpoints) || ferror(b->reviews) ? -1 : 0;
+	for (size_t i = 0; i < page->n_closures; i++) {
+		const Yuebao__V1__ExportClosure *x = page->closures[i];
+		fprintf(b->closures, "%s\t%s\t%d\t%lld\t", x->org, x->period, x->closed ? 1 : 0,
+		        (long long)x->at_ms);
+		put_text(b->closures, x->comment);
+		fputc('\t', b->closures);
+		put_text(b->closures, x->subject);
+		fprintf(b->closures, "\t%s\n", x->fingerprint);
+	}
+	return ferror(b->revisions) || ferror(b->checkpoints) || ferror(b->reviews) ||
+	               ferror(b->closures)
+	           ? -1
+	           : 0;
 }
 
 int auditcmd_bundle_close(struct auditcmd_bundle *b)
@@ -364,6 +392,8 @@ int auditcmd_bundle_close(struct auditcmd_bundle *b)
 	if (b->revisions != NULL && fclose(b->revisions) != 0)
 		failed = 1;
 	if (b->reviews != NULL && fclose(b->reviews) != 0)
+		failed = 1;
+	if (b->closures != NULL && fclose(b->closures) != 0)
 		failed = 1;
 	free(b);
 	return failed ? -1 : 0;
@@ -385,6 +415,11 @@ struct v_revision {
 	uint32_t revision;
 	char *values; /* code=hundredths;... */
 	int referenced;
+	/* What people are shown; detailed is 0 in bundles of earlier releases. */
+	int detailed;
+	int64_t received_at_ms;
+	int on_time;
+	char *reason, *subject, *fingerprint;
 };
 
 struct v_review {
@@ -392,11 +427,28 @@ struct v_review {
 	uint32_t revision;
 	char digest[65]; /* SHA-256 of "action\ncomment", as the log records it */
 	int referenced;
+	int detailed; /* 0: a bundle of an earlier release, without the fields below */
+	int64_t at_ms;
+	char reviewer[320], fingerprint[80];
+};
+
+/* One row of closures.tsv. */
+struct v_closure {
+	char org[64], subject[320], fingerprint[80];
+	int month, closed;
+	int64_t at_ms;
+	char digest[65]; /* SHA-256 of the comment, as the log records it */
+	int referenced;
 };
 
 struct v_bundle {
 	struct v_review *reviews;
 	size_t n_reviews;
+	struct v_closure *closures;
+	size_t n_closures;
+	int has_closures;    /* closures.tsv is there (not in earlier releases) */
+	size_t not_detailed; /* revisions and reviews exported without what people see */
+	size_t no_due;       /* submissions whose entry has no deadline (earlier releases) */
 	struct v_entry *entries;
 	size_t n_entries;
 	struct checkpoint *cps;
@@ -415,7 +467,11 @@ static void v_free(struct v_bundle *vb)
 		free(vb->revs[i].state);
 		free(vb->revs[i].sha);
 		free(vb->revs[i].values);
+		free(vb->revs[i].reason);
+		free(vb->revs[i].subject);
+		free(vb->revs[i].fingerprint);
 	}
+	free(vb->closures);
 	free(vb->entries);
 	free(vb->cps);
 	free(vb->revs);
@@ -437,6 +493,20 @@ static size_t split_tabs(char *line, char **f, size_t n)
 	return k;
 }
 
+/* A text field written as hex, back as a string the caller frees; NULL when not hex. */
+static char *unhex_text(const char *hex)
+{
+	size_t n = 0;
+	char *t = malloc(strlen(hex) / 2 + 1);
+
+	if (t == NULL || unhex(hex, (uint8_t *)t, strlen(hex) / 2, &n) != 0 || memchr(t, 0, n)) {
+		free(t);
+		return NULL;
+	}
+	t[n] = '\0';
+	return t;
+}
+
 static void *grow(void *p, size_t n, size_t *cap, size_t size)
 {
 	if (n < *cap)
@@ -449,7 +519,7 @@ static void *grow(void *p, size_t n, size_t *cap, size_t size)
 static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problems)
 {
 	struct auditcmd_bundle where;
-	char *line = NULL, *f[8];
+	char *line = NULL, *f[11] = {0}; /* the most fields of a line: revisions.tsv */
 	size_t cap_line = 0, cap = 0;
 	ssize_t got;
 	FILE *in;
@@ -510,12 +580,12 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	}
 	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
 		struct v_revision *r;
-		size_t k = split_tabs(line, f, 6);
+		size_t k = split_tabs(line, f, 11);
 		void *p = grow(vb->revs, vb->n_revs, &cap, sizeof(*vb->revs));
 		if (p == NULL)
 			break;
 		vb->revs = p;
-		if (k < 5) {
+		if (k < 5 || (k > 6 && k < 11)) {
 			fprintf(out, _("revision line %zu: malformed\n"), vb->n_revs + 1);
 			(*problems)++;
 			continue;
@@ -528,6 +598,20 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 		r->state = strdup(f[3]);
 		r->sha = strdup(f[4]);
 		r->values = strdup(k > 5 ? f[5] : "");
+		if (k == 11) {
+			r->received_at_ms = strtoll(f[6], NULL, 10);
+			r->on_time = strcmp(f[7], "1") == 0;
+			r->reason = unhex_text(f[8]);
+			r->subject = unhex_text(f[9]);
+			r->fingerprint = strdup(f[10]);
+			r->detailed = r->reason && r->subject && r->fingerprint;
+			if (!r->detailed) {
+				fprintf(out, _("revision line %zu: malformed\n"), vb->n_revs);
+				(*problems)++;
+			}
+		} else {
+			vb->not_detailed++;
+		}
 	}
 	fclose(in);
 	cap = 0;
@@ -535,23 +619,33 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 		while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
 			struct v_review *r;
 			uint8_t *comment;
-			size_t n = 0, k = split_tabs(line, f, 6);
+			size_t n = 0, k = split_tabs(line, f, 8);
 			void *p = grow(vb->reviews, vb->n_reviews, &cap, sizeof(*vb->reviews));
-			char *text;
+			char *text, *reviewer = k == 8 ? unhex_text(f[6]) : NULL;
 			if (p == NULL)
 				break;
 			vb->reviews = p;
-			comment = malloc(k == 6 ? strlen(f[5]) / 2 + 1 : 1);
-			if (k != 6 || comment == NULL ||
+			comment = malloc(k >= 6 ? strlen(f[5]) / 2 + 1 : 1);
+			if ((k != 6 && (k != 8 || reviewer == NULL)) || comment == NULL ||
 			    unhex(f[5], comment, strlen(f[5]) / 2, &n) != 0 ||
 			    (text = malloc(strlen(f[3]) + n + 2)) == NULL) {
 				fprintf(out, _("review line %zu: malformed\n"), vb->n_reviews + 1);
 				(*problems)++;
 				free(comment);
+				free(reviewer);
 				continue;
 			}
 			r = &vb->reviews[vb->n_reviews++];
 			memset(r, 0, sizeof(*r));
+			r->at_ms = strtoll(f[4], NULL, 10);
+			if (k == 8) {
+				r->detailed = 1;
+				snprintf(r->reviewer, sizeof(r->reviewer), "%s", reviewer);
+				snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", f[7]);
+			} else {
+				vb->not_detailed++;
+			}
+			free(reviewer);
 			snprintf(r->org, sizeof(r->org), "%s", f[0]);
 			snprintf(r->period, sizeof(r->period), "%s", f[1]);
 			r->revision = (uint32_t)strtoul(f[2], NULL, 10);
@@ -562,6 +656,43 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			pki_sha256_hex(text, strlen(f[3]) + 1 + n, r->digest);
 			free(text);
 			free(comment);
+		}
+		fclose(in);
+	}
+	cap = 0;
+	if ((in = open_in(&where, "closures.tsv", "r")) != NULL) {
+		vb->has_closures = 1;
+		while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
+			struct v_closure *x;
+			struct errbuf eb = {{0}};
+			size_t k = split_tabs(line, f, 7);
+			char *comment = k == 7 ? unhex_text(f[4]) : NULL,
+			     *subject = k == 7 ? unhex_text(f[5]) : NULL;
+			void *p = grow(vb->closures, vb->n_closures, &cap, sizeof(*vb->closures));
+			if (p == NULL) {
+				free(comment);
+				free(subject);
+				break;
+			}
+			vb->closures = p;
+			x = &vb->closures[vb->n_closures];
+			memset(x, 0, sizeof(*x));
+			if (comment == NULL || subject == NULL ||
+			    period_parse_month(f[1], &x->month, &eb) != YB_OK) {
+				fprintf(out, _("closure line %zu: malformed\n"),
+				        vb->n_closures + 1);
+				(*problems)++;
+			} else {
+				snprintf(x->org, sizeof(x->org), "%s", f[0]);
+				x->closed = strcmp(f[2], "1") == 0;
+				x->at_ms = strtoll(f[3], NULL, 10);
+				pki_sha256_hex(comment, strlen(comment), x->digest);
+				snprintf(x->subject, sizeof(x->subject), "%s", subject);
+				snprintf(x->fingerprint, sizeof(x->fingerprint), "%s", f[6]);
+				vb->n_closures++;
+			}
+			free(comment);
+			free(subject);
 		}
 		fclose(in);
 	}
@@ -585,6 +716,71 @@ static const char *entry_field(const struct v_entry *e, const char *name, char *
 		return buf;
 	snprintf(buf, len, "%.*s", (int)(end - p), p);
 	return buf;
+}
+
+/* The time an entry records (its time= line). */
+static int64_t entry_time(const struct v_entry *e)
+{
+	char buf[32];
+
+	return strtoll(entry_field(e, "time", buf, sizeof(buf)), NULL, 10);
+}
+
+/*
+ * Whether an entry's actor line names subject: the daemon writes control
+ * characters of a subject as spaces there.
+ */
+static int same_actor(const char *logged, const char *subject)
+{
+	for (; *logged && *subject; logged++, subject++)
+		if (*logged !=
+		    (((unsigned char)*subject < 0x20 || *subject == 0x7f) ? ' ' : *subject))
+			return 0;
+	return *logged == *subject;
+}
+
+/* A time for people, in UTC with its offset (a bundle does not say the deployment's zone). */
+static const char *when(int64_t ms, char buf[TZ_TEXT_MAX])
+{
+	tz_format(tz_utc(), ms, TZ_PEOPLE, buf, TZ_TEXT_MAX);
+	return buf;
+}
+
+/*
+ * Entries are appended in time order, and each checkpoint is signed with
+ * the time of the entry it ends: an entry's time lies between the signed
+ * times of the checkpoint before it (size = its index) and the one after
+ * it. An entry outside them was written with a clock set back, or dated
+ * otherwise than when it was appended.
+ */
+static void v_times(const struct v_bundle *vb, FILE *out, long *problems)
+{
+	const struct checkpoint **by_size = calloc(vb->n_entries + 2, sizeof(*by_size));
+	char a[TZ_TEXT_MAX], b[TZ_TEXT_MAX];
+
+	if (by_size == NULL)
+		return;
+	for (size_t k = 0; k < vb->n_cps; k++)
+		if (vb->cps[k].size <= vb->n_entries)
+			by_size[vb->cps[k].size] = &vb->cps[k];
+	for (size_t i = 0; i < vb->n_entries; i++) {
+		int64_t t = entry_time(&vb->entries[i]);
+		const struct checkpoint *before = by_size[i], *after = by_size[i + 1];
+		if (before != NULL && t < before->at_ms) {
+			fprintf(out,
+			        _("entry %zu: its time %s is before that of the checkpoint signed "
+			          "before it (%s): it was back-dated\n"),
+			        i, when(t, a), when(before->at_ms, b));
+			(*problems)++;
+		} else if (after != NULL && t > after->at_ms) {
+			fprintf(out,
+			        _("entry %zu: its time %s is after that of the checkpoint signed "
+			          "right after it (%s)\n"),
+			        i, when(t, a), when(after->at_ms, b));
+			(*problems)++;
+		}
+	}
+	free(by_size);
 }
 
 /* The tree: recomputed roots against every signed checkpoint. */
@@ -682,6 +878,62 @@ static size_t count_values(const char *values)
 	return n;
 }
 
+/*
+ * What people are shown of a revision (received time, on-time flag, reason,
+ * submitter and certificate) against its entry and its signed request.
+ */
+static void v_shown(size_t i, const struct v_entry *e, const char *object,
+                    const struct v_revision *r, const struct pki_principal *who,
+                    const Yuebao__V1__SubmitRequest *sub, struct v_bundle *vb, FILE *out,
+                    long *problems)
+{
+	char actor[400], fp[80], due[32], a[TZ_TEXT_MAX], b[TZ_TEXT_MAX];
+	int64_t at = entry_time(e);
+
+	if (!r->detailed)
+		return; /* counted as not_detailed when read */
+	if (r->received_at_ms != at) {
+		fprintf(out,
+		        _("entry %zu: %s is stored as received at %s, but its entry records %s: "
+		          "it was back-dated\n"),
+		        i, object, when(r->received_at_ms, a), when(at, b));
+		(*problems)++;
+	}
+	if (entry_field(e, "due", due, sizeof(due))[0] == '\0') {
+		vb->no_due++;
+	} else if (r->on_time != (at < strtoll(due, NULL, 10))) {
+		fprintf(out,
+		        r->on_time
+		            ? _("entry %zu: %s is stored as on time, but it was received at "
+		                "%s, after its deadline %s\n")
+		            : _("entry %zu: %s is stored as late, but it was received at %s, "
+		                "before its deadline %s\n"),
+		        i, object, when(at, a), when(strtoll(due, NULL, 10), b));
+		(*problems)++;
+	}
+	if (strcmp(r->reason, sub->reason) != 0) {
+		fprintf(out,
+		        _("entry %zu: the stored reason of %s is not the one the branch signed\n"),
+		        i, object);
+		(*problems)++;
+	}
+	entry_field(e, "actor", actor, sizeof(actor));
+	if (strcmp(r->subject, who->subject) != 0 || !same_actor(actor, r->subject)) {
+		fprintf(out,
+		        _("entry %zu: %s is stored as submitted by %s, but it was signed by %s\n"),
+		        i, object, r->subject, who->subject);
+		(*problems)++;
+	}
+	entry_field(e, "fingerprint", fp, sizeof(fp));
+	if (strcmp(r->fingerprint, who->fingerprint) != 0 || strcmp(r->fingerprint, fp) != 0) {
+		fprintf(out,
+		        _("entry %zu: %s stores the certificate fingerprint %s, but it was signed "
+		          "with the certificate %s\n"),
+		        i, object, r->fingerprint, who->fingerprint);
+		(*problems)++;
+	}
+}
+
 /* One submission entry against its revision and its signed request. */
 static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct v_bundle *vb,
                      const struct pki_verifier *v, FILE *out, long *problems)
@@ -761,6 +1013,7 @@ static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct 
 		(*problems)++;
 		goto done;
 	}
+	v_shown(i, e, object, r, &who, sub, vb, out, problems);
 	for (size_t k = 0; k < sub->n_values; k++) {
 		int64_t want, have;
 		if (sub->values[k]->value[0] == '\0' ||
@@ -799,7 +1052,7 @@ done:
 static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *vb, FILE *out,
                            long *problems)
 {
-	char object[200], digest[80], action[64], org[64], period[32];
+	char object[200], digest[80], action[64], org[64], period[32], actor[400], fp[80];
 	unsigned rev = 0;
 
 	entry_field(e, "object", object, sizeof(object));
@@ -813,6 +1066,22 @@ static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *v
 		    r->revision == rev && strcmp(r->action, action + strlen("review:")) == 0 &&
 		    strcmp(r->digest, digest) == 0) {
 			r->referenced = 1;
+			entry_field(e, "actor", actor, sizeof(actor));
+			entry_field(e, "fingerprint", fp, sizeof(fp));
+			if (r->detailed &&
+			    (r->at_ms != entry_time(e) || !same_actor(actor, r->reviewer) ||
+			     strcmp(r->fingerprint, fp) != 0)) {
+				char a[TZ_TEXT_MAX], b[TZ_TEXT_MAX];
+				fprintf(out,
+				        _("entry %zu: the %s of %s is stored as made by %s "
+				          "(certificate "
+				          "%.16s) at %s, but its entry records %s (certificate "
+				          "%.16s) at "
+				          "%s\n"),
+				        i, action, object, r->reviewer, r->fingerprint,
+				        when(r->at_ms, a), actor, fp, when(entry_time(e), b));
+				(*problems)++;
+			}
 			return;
 		}
 	}
@@ -821,6 +1090,57 @@ static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *v
 	          "changed\n"),
 	        i, action, object);
 	(*problems)++;
+}
+
+/*
+ * One close or reopen entry (object ORG/PERIOD) against the closures table:
+ * each month of the period has its row, with the entry's time, actor,
+ * certificate and comment digest.
+ */
+static void v_closure_entry(size_t i, const struct v_entry *e, struct v_bundle *vb, FILE *out,
+                            long *problems)
+{
+	char object[200], digest[80], action[64], actor[400], fp[80], month[PERIOD_TEXT_MAX];
+	const char *slash;
+	struct errbuf eb = {{0}};
+	struct period p;
+	int64_t at = entry_time(e);
+	int closed;
+
+	entry_field(e, "object", object, sizeof(object));
+	entry_field(e, "digest", digest, sizeof(digest));
+	entry_field(e, "action", action, sizeof(action));
+	entry_field(e, "actor", actor, sizeof(actor));
+	entry_field(e, "fingerprint", fp, sizeof(fp));
+	closed = strcmp(action, "close") == 0;
+	if ((slash = strchr(object, '/')) == NULL || period_parse(slash + 1, &p, &eb) != YB_OK) {
+		fprintf(out, _("entry %zu: %s of an unknown period '%s'\n"), i, action, object);
+		(*problems)++;
+		return;
+	}
+	for (int m = p.first; m <= p.last; m++) {
+		size_t k;
+		for (k = 0; k < vb->n_closures; k++) {
+			struct v_closure *x = &vb->closures[k];
+			if (!x->referenced && x->month == m && x->closed == closed &&
+			    strncmp(x->org, object, (size_t)(slash - object)) == 0 &&
+			    x->org[slash - object] == '\0' && x->at_ms == at &&
+			    strcmp(x->digest, digest) == 0 && same_actor(actor, x->subject) &&
+			    strcmp(x->fingerprint, fp) == 0) {
+				x->referenced = 1;
+				break;
+			}
+		}
+		if (k == vb->n_closures) {
+			period_format_month(m, month, sizeof(month));
+			fprintf(
+			    out,
+			    _("entry %zu: the %s of %s is missing from the store for %s, or its "
+			      "comment, time or author was changed\n"),
+			    i, action, object, month);
+			(*problems)++;
+		}
+	}
 }
 
 /* Each revision's state must be the one its reviews, in order, lead to. */
@@ -907,8 +1227,40 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 			v_submit(dir, i, &vb.entries[i], &vb, v, out, &problems);
 		else if (strncmp(action, "review:", 7) == 0)
 			v_review_entry(i, &vb.entries[i], &vb, out, &problems);
+		else if (vb.has_closures &&
+		         (strcmp(action, "close") == 0 || strcmp(action, "reopen") == 0))
+			v_closure_entry(i, &vb.entries[i], &vb, out, &problems);
 	}
+	v_times(&vb, out, &problems);
 	v_states(&vb, out, &problems);
+	for (size_t k = 0; k < vb.n_closures; k++)
+		if (!vb.closures[k].referenced) {
+			char month[PERIOD_TEXT_MAX], at[TZ_TEXT_MAX];
+			period_format_month(vb.closures[k].month, month, sizeof(month));
+			fprintf(
+			    out,
+			    vb.closures[k].closed
+			        ? _("the closing of %s for %s at %s has no audit entry: it was "
+			            "added behind the log's back, or its entry removed\n")
+			        : _("the reopening of %s for %s at %s has no audit entry: it was "
+			            "added behind the log's back, or its entry removed\n"),
+			    vb.closures[k].org, month, when(vb.closures[k].at_ms, at));
+			problems++;
+		}
+	/* What an older bundle or log could not show is said, not passed over. */
+	if (vb.not_detailed > 0)
+		fprintf(out,
+		        _("note: %zu revisions and reviews were exported without their times, "
+		          "reasons and authors (an earlier release): those were not checked\n"),
+		        vb.not_detailed);
+	if (!vb.has_closures)
+		fprintf(out, _("note: the bundle has no closures.tsv (an earlier release): closes "
+		               "and reopens were not checked\n"));
+	if (vb.no_due > 0)
+		fprintf(out,
+		        _("note: %zu submissions were logged without their deadline (an earlier "
+		          "release): their on-time flag could not be checked\n"),
+		        vb.no_due);
 	for (size_t k = 0; k < vb.n_revs; k++)
 		if (!vb.revs[k].referenced) {
 			fprintf(
@@ -921,8 +1273,9 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 	if (problems == 0)
 		fprintf(out,
 		        _("verified %zu entries, %zu checkpoints, %zu revisions with their signed "
-		          "requests and %zu reviews: nothing was altered\n"),
-		        vb.n_entries, vb.n_cps, vb.n_revs, vb.n_reviews);
+		          "requests, %zu reviews and %zu closures: nothing was altered or "
+		          "back-dated\n"),
+		        vb.n_entries, vb.n_cps, vb.n_revs, vb.n_reviews, vb.n_closures);
 	*count = problems;
 done:
 	v_free(&vb);

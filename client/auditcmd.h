@@ -54,9 +54,16 @@ void auditcmd_print_explain(FILE *out, const Yuebao__V1__ConsolidateReply *r, co
  *   ca.crt, server.crt   the deployment CA and the daemon's certificate (PEM)
  *   entries.tsv          index, leaf hash, entry bytes (hex)
  *   checkpoints.tsv      size, root, time, signature (hex)
- *   revisions.tsv        org, period, revision, state, request sha256, values
- *   reviews.tsv          org, period, revision, action, time, comment (hex)
+ *   revisions.tsv        org, period, revision, state, request sha256, values,
+ *                        received time, on time (1/0), reason (hex),
+ *                        submitter subject (hex), certificate fingerprint
+ *   reviews.tsv          org, period, revision, action, time, comment (hex),
+ *                        reviewer subject (hex), certificate fingerprint
+ *   closures.tsv         org, month, closed (1/0), time, comment (hex),
+ *                        subject (hex), certificate fingerprint
  *   requests/SHA256.bin  every signed request exactly as the daemon received it
+ * Bundles of earlier releases lack the columns after the comment or values
+ * and closures.tsv: verify reads them and says what it could not check.
  */
 struct auditcmd_bundle;
 

@@ -1384,7 +1384,7 @@ static int audit_export(struct client *cl, int argc, char **argv)
 	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
 	Yuebao__V1__AuditLogRequest lreq = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
 	Yuebao__V1__AuditExportRequest xreq = YUEBAO__V1__AUDIT_EXPORT_REQUEST__INIT;
-	static const char *const parts[] = {"checkpoints", "revisions", "reviews"};
+	static const char *const parts[] = {"checkpoints", "revisions", "reviews", "closures"};
 	struct auditcmd_bundle *b = NULL;
 	char *token = NULL;
 	size_t pages = 0, entries = 0;
@@ -1413,7 +1413,7 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		lreq.page_token = token;
 		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
 	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
-	for (size_t p = 0; p < 3; p++) {
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
 		xreq.part = (char *)parts[p];
 		xreq.page_token = "";
 		pages = 0;
@@ -1660,10 +1660,18 @@ static const struct command commands[] = {
         "  prove   checks a receipt: its entry is still in the log and the log it was\n"
         "          issued with is a prefix of today's, so nothing before it changed\n"
         "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
-        "          signed request, the CA and server certificates (root auditors)\n"
+        "          signed request, every review and closure, the CA and server\n"
+        "          certificates (root auditors)\n"
         "  verify  checks DIR offline: every entry against the signed checkpoints,\n"
-        "          every submission's signature, and that the stored values are those\n"
-        "          the branch signed; names each entry that fails (exit 4)\n"
+        "          and its time between those of the checkpoints before and after\n"
+        "          it; every submission's signature; that the stored values and\n"
+        "          reason are those the branch signed; that the received time,\n"
+        "          on-time flag (against the deadline the entry records), submitter\n"
+        "          and certificate are those of its entry; each review's comment,\n"
+        "          time and reviewer, and each close and reopen, against its entry;\n"
+        "          and that every revision, review and closure has one. Names each\n"
+        "          entry that fails (exit 4); says what an older log or bundle could\n"
+        "          not show (submissions logged without a deadline)\n"
         "\n"
         "prove and verify trust only your own CA certificate (--ca, YUEBAO_CA or\n"
         "ca = in client.ini), never one a receipt or bundle brings along, and print\n"

@@ -333,7 +333,7 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	opened = 1;
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_DEFAULT_MAX_MESSAGE * 2);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_REPLY);
 	if ((nrc = nng_dialer_create(&c->dialer, c->sock, opt->url)) != 0 ||
 	    (nrc = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls)) != 0) {
 		rc = status_fail(eb, YB_ECONNECT, _("cannot dial '%s': %s"), opt->url,

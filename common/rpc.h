@@ -26,11 +26,19 @@
 #define RPC_METHOD_PREFIX "/yuebao.v1.Returns/"
 
 /*
- * Default cap on one request (SPEC §3). The daemon refuses larger requests
- * and never sends a reply larger than its own cap; the client accepts
- * replies up to twice this, so a daemon configured a little higher still works.
+ * Default cap on one request (SPEC §3). The daemon refuses larger requests.
  */
 #define RPC_DEFAULT_MAX_MESSAGE (1u << 20)
+
+/*
+ * Cap on one reply, which the client enforces on receipt. The daemon sends
+ * at most min(2 x its --max-message, this) bytes, so that a page of an
+ * audit export can carry a stored signed request (itself up to
+ * --max-message bytes) with its envelope, and fills list pages (history,
+ * audit log, export) up to half of min(--max-message, the default) bytes,
+ * always with at least one item.
+ */
+#define RPC_MAX_REPLY (2 * RPC_DEFAULT_MAX_MESSAGE)
 
 /* A call id: 32 lower-case hex digits. */
 #define RPC_CALL_ID_LEN 32

@@ -58,6 +58,8 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
 	             "yuebao-audit-v1\nindex=%" PRIu64 "\ntime=%" PRId64
 	             "\nactor=%s\nfingerprint=%s\naction=%s\nobject=%s\ndigest=%s\n",
 	             size, e->at_ms, actor, fp, action, object, e->digest);
+	if (n >= 0 && (size_t)n < sizeof(entry) && e->due_ms != 0)
+		n += snprintf(entry + n, sizeof(entry) - (size_t)n, "due=%" PRId64 "\n", e->due_ms);
 	if (n < 0 || (size_t)n >= sizeof(entry))
 		return status_fail(eb, YB_INTERNAL, "audit entry too long");
 	if ((rc = merkle_leaf_hash(entry, (size_t)n, leaf)) != YB_OK)

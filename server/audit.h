@@ -15,7 +15,10 @@
  *   "\nfingerprint=" hex "\naction=" action "\nobject=" object
  *   "\ndigest=" hex "\n"
  * where digest is the SHA-256 of what the entry is about (for a submission,
- * the signed request exactly as received). The actor is the verified
+ * the signed request exactly as received). A submission's entry then has
+ * "due=" ms "\n": the deadline in force when it was received (due day and
+ * time zone of that moment), so that its on-time flag (time < due) can be
+ * recomputed; entries of earlier releases have no due line. The actor is the verified
  * caller's certificate subject "O=…, OU=role, CN=code"; "yuebaod" for what
  * the daemon does itself (loads), with its server certificate's
  * fingerprint; or, for a refused call whose certificate did not verify,
@@ -48,6 +51,7 @@ struct audit_event {
 	const char *digest;      /* hex SHA-256 */
 	/* Last, so that positional initialisers of the fields above stay right. */
 	bool unverified; /* a refused certificate: actor is what it claims */
+	int64_t due_ms;  /* a submission: its deadline instant (due=); 0 for none */
 };
 
 /* The actor of what the daemon does itself. */

@@ -561,9 +561,13 @@ done:
 	return rc;
 }
 
-/* Appends the audit entry of a change the call made, in its transaction. */
+/*
+ * Appends the audit entry of a change the call made, in its transaction;
+ * due_ms is a submission's deadline (0 for other changes).
+ */
 static int record(struct call *c, const char *action, const char *org, int month,
-                  const char *object, const char *digest, struct audit_receipt *receipt)
+                  const char *object, const char *digest, int64_t due_ms,
+                  struct audit_receipt *receipt)
 {
 	struct audit_event e = {.at_ms = c->now_ms,
 	                        .actor = c->who->subject,
@@ -572,7 +576,8 @@ static int record(struct call *c, const char *action, const char *org, int month
 	                        .object = object,
 	                        .org = org,
 	                        .month = month,
-	                        .digest = digest};
+	                        .digest = digest,
+	                        .due_ms = due_ms};
 	return audit_append(c->store, c->signer, &e, receipt, &c->msg);
 }
 
@@ -659,6 +664,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	struct store_revision_row *latest = NULL;
 	char period[PERIOD_TEXT_MAX], sha[65];
 	uint32_t last = 0;
+	int64_t due_ms;
 	int idx, month, rc;
 
 	if (r == NULL)
@@ -723,7 +729,8 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	r->org = c->world->orgs->units[idx].code;
 	r->period = handlers_strdup(c, period);
 	r->received_at_ms = c->now_ms;
-	r->on_time = c->now_ms < period_due_ms(month, c->world->due_day, c->world->zone);
+	due_ms = period_due_ms(month, c->world->due_day, c->world->zone);
+	r->on_time = c->now_ms < due_ms;
 	r->dry_run = req->dry_run;
 	r->state = req->dry_run ? "" : "submitted";
 	pki_sha256_hex(c->request, c->request_len, sha);
@@ -767,7 +774,7 @@ static int handle_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		struct audit_receipt ar;
 		char object[96];
 		snprintf(object, sizeof(object), "%s/%s/r%u", r->org, period, rev.revision);
-		if ((rc = record(c, "submit", r->org, month, object, sha, &ar)) != YB_OK)
+		if ((rc = record(c, "submit", r->org, month, object, sha, due_ms, &ar)) != YB_OK)
 			goto done;
 		if ((r->receipt = receipt_reply(c, &ar)) == NULL) {
 			rc = YB_ENOMEM;
@@ -1154,6 +1161,24 @@ static uint32_t page_size(uint32_t asked, uint32_t dflt, uint32_t max)
 	return asked == 0 ? dflt : asked > max ? max : asked;
 }
 
+/* A scan callback's answer that the page is full (not a status code). */
+#define PAGE_FULL 1001
+
+/*
+ * Whether an item of `size` packed bytes joins a page that holds n items
+ * of *used bytes: the first always does, later ones while the page stays
+ * within c->page_bytes (so no reply passes the cap, however many items
+ * were asked for). Counts it in *used when it does.
+ */
+static bool page_takes(const struct call *c, size_t n, size_t *used, size_t size)
+{
+	size += 8; /* its tag and length in the repeated field */
+	if (n > 0 && *used + size > c->page_bytes)
+		return false;
+	*used += size;
+	return true;
+}
+
 /*
  * A page token is the position to go on from, as "<letter><number>", opaque
  * to clients. Returns -1 for a token that is not one of ours.
@@ -1242,6 +1267,7 @@ static int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	Yuebao__V1__HistoryReply *r = handlers_alloc(c, sizeof(*r));
 	struct store_revision_row *prev = NULL, *row = NULL;
 	uint32_t size = page_size(req->page_size, 20, 100), last = 0, first, end;
+	size_t used = 0;
 	struct closure_info ci;
 	char period[PERIOD_TEXT_MAX];
 	const char *org;
@@ -1275,18 +1301,27 @@ static int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	if (first > 1 &&
 	    (rc = store_get_revision(c->store, org, month, first - 1, &prev, &c->msg)) != YB_OK)
 		goto done;
+	/* The reviews come on the first page and count towards its bytes. */
+	if (first == 1 &&
+	    (rc = reviews_to_reply(c, org, month, &r->reviews, &r->n_reviews)) != YB_OK)
+		goto done;
+	for (size_t i = 0; i < r->n_reviews; i++)
+		used += yuebao__v1__review_event__get_packed_size(r->reviews[i]) + 8;
 	for (uint32_t rev = first; rev <= end; rev++) {
 		if ((rc = store_get_revision(c->store, org, month, rev, &row, &c->msg)) != YB_OK ||
 		    (rc = summarise(c, row, prev, &r->revisions[r->n_revisions])) != YB_OK)
 			goto done;
+		if (!page_takes(c, r->n_revisions, &used,
+		                yuebao__v1__revision_summary__get_packed_size(
+		                    r->revisions[r->n_revisions]))) {
+			end = rev - 1;
+			break;
+		}
 		r->n_revisions++;
 		store_revision_row_free(prev);
 		prev = row;
 		row = NULL;
 	}
-	if (first == 1 &&
-	    (rc = reviews_to_reply(c, org, month, &r->reviews, &r->n_reviews)) != YB_OK)
-		goto done;
 	if ((rc = find_closure(c, idx, month, &ci)) != YB_OK)
 		goto done;
 	r->closed = ci.closed;
@@ -1413,7 +1448,7 @@ static int handle_review(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		}
 		snprintf(text, n + 1, "%s\n%s", req->action, req->comment);
 		pki_sha256_hex(text, n, digest);
-		if ((rc = record(c, action, org, month, object, digest, NULL)) != YB_OK)
+		if ((rc = record(c, action, org, month, object, digest, 0, NULL)) != YB_OK)
 			goto done;
 	}
 	r->org = (char *)org;
@@ -1610,7 +1645,7 @@ static int handle_close_period(struct call *c, const ProtobufCMessage *in, Proto
 		pki_sha256_hex(req->comment, strlen(req->comment), digest);
 		if ((rc = record(c, req->reopen ? "reopen" : "close",
 		                 c->world->orgs->units[idx].code, p.first == p.last ? p.first : 0,
-		                 object, digest, NULL)) != YB_OK)
+		                 object, digest, 0, NULL)) != YB_OK)
 			return rc;
 	}
 	r->org = c->world->orgs->units[idx].code;
@@ -1628,6 +1663,7 @@ struct log_page {
 	struct call *c;
 	Yuebao__V1__AuditLogReply *r;
 	uint32_t size;
+	size_t used; /* bytes of the entries in the page */
 	uint64_t next;
 };
 
@@ -1642,7 +1678,7 @@ static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 		return YB_ENOMEM;
 	if (lp->r->n_entries == lp->size) {
 		lp->next = row->seq; /* one more than the page holds: there is a next page */
-		return 1;
+		return PAGE_FULL;
 	}
 	yuebao__v1__audit_entry__init(e);
 	memcpy(entry, row->entry, row->entry_len);
@@ -1664,6 +1700,11 @@ static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 	if (e->action == NULL || e->object == NULL || e->actor_role == NULL ||
 	    e->actor_org == NULL || e->fingerprint == NULL || e->comment == NULL)
 		return YB_ENOMEM;
+	if (!page_takes(lp->c, lp->r->n_entries, &lp->used,
+	                yuebao__v1__audit_entry__get_packed_size(e))) {
+		lp->next = row->seq;
+		return PAGE_FULL;
+	}
 	lp->r->entries[lp->r->n_entries++] = e;
 	return 0;
 }
@@ -1729,7 +1770,7 @@ static int handle_audit_log(struct call *c, const ProtobufCMessage *in, Protobuf
 		return YB_ENOMEM;
 	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, orgs, p.first,
 	                      p.last, lp.size + 1, on_audit_entry, &lp, &c->msg);
-	if (rc < 0 || (rc != YB_OK && rc != 1))
+	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
 	r->next_page_token = lp.next ? make_token(c, 'e', (long)lp.next) : "";
 	rc = store_checkpoint_get(c->store, 0, &cp, &c->msg);
@@ -1798,7 +1839,7 @@ struct export_page {
 	struct call *c;
 	Yuebao__V1__AuditExportReply *r;
 	uint32_t size;
-	int rc;
+	size_t used; /* bytes of the items in the page */
 };
 
 static int on_export_revision(void *ctx, const struct store_export_row *row)
@@ -1828,6 +1869,11 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 	if ((rc = store_get_revision(c->store, row->org, row->month, row->revision, &full,
 	                             &c->msg)) != YB_OK)
 		return rc;
+	e->received_at_ms = full->received_at_ms;
+	e->on_time = full->on_time;
+	e->reason = handlers_strdup(c, full->reason);
+	e->submitter = handlers_strdup(c, full->subject);
+	e->fingerprint = handlers_strdup(c, full->fingerprint);
 	e->values = handlers_alloc(c, (full->n_values + 1) * sizeof(*e->values));
 	for (size_t i = 0; e->values != NULL && i < full->n_values; i++) {
 		Yuebao__V1__ExportValue *v = handlers_alloc(c, sizeof(*v));
@@ -1840,8 +1886,13 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 			break;
 		e->values[e->n_values++] = v;
 	}
-	rc = e->n_values == full->n_values ? YB_OK : YB_ENOMEM;
+	rc = e->n_values == full->n_values && e->reason && e->submitter && e->fingerprint
+	         ? YB_OK
+	         : YB_ENOMEM;
 	store_revision_row_free(full);
+	if (rc == YB_OK && !page_takes(c, ep->r->n_revisions, &ep->used,
+	                               yuebao__v1__export_revision__get_packed_size(e)))
+		return PAGE_FULL;
 	if (rc == YB_OK)
 		ep->r->revisions[ep->r->n_revisions++] = e;
 	return rc;
@@ -1870,7 +1921,36 @@ static int on_export_review(void *ctx, const char *org, int month, const struct 
 	if (!x->org || !x->period || !e->action || !e->comment || !e->reviewer || !e->fingerprint)
 		return YB_ENOMEM;
 	x->review = e;
+	if (!page_takes(ep->c, ep->r->n_reviews, &ep->used,
+	                yuebao__v1__export_review__get_packed_size(x)))
+		return PAGE_FULL;
 	ep->r->reviews[ep->r->n_reviews++] = x;
+	return 0;
+}
+
+static int on_export_closure(void *ctx, const struct store_closure_row *row)
+{
+	struct export_page *ep = ctx;
+	Yuebao__V1__ExportClosure *x = handlers_alloc(ep->c, sizeof(*x));
+	char period[PERIOD_TEXT_MAX];
+
+	if (x == NULL)
+		return YB_ENOMEM;
+	yuebao__v1__export_closure__init(x);
+	period_format_month(row->month, period, sizeof(period));
+	x->org = handlers_strdup(ep->c, row->org);
+	x->period = handlers_strdup(ep->c, period);
+	x->closed = row->closed;
+	x->comment = handlers_strdup(ep->c, row->comment);
+	x->subject = handlers_strdup(ep->c, row->subject);
+	x->fingerprint = handlers_strdup(ep->c, row->fingerprint);
+	x->at_ms = row->at_ms;
+	if (!x->org || !x->period || !x->comment || !x->subject || !x->fingerprint)
+		return YB_ENOMEM;
+	if (!page_takes(ep->c, ep->r->n_closures, &ep->used,
+	                yuebao__v1__export_closure__get_packed_size(x)))
+		return PAGE_FULL;
+	ep->r->closures[ep->r->n_closures++] = x;
 	return 0;
 }
 
@@ -1881,6 +1961,9 @@ static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 
 	if (m == NULL)
 		return YB_ENOMEM;
+	if (!page_takes(ep->c, ep->r->n_checkpoints, &ep->used,
+	                yuebao__v1__checkpoint__get_packed_size(m)))
+		return PAGE_FULL;
 	ep->r->checkpoints[ep->r->n_checkpoints++] = m;
 	return 0;
 }
@@ -1890,8 +1973,8 @@ static int handle_audit_export(struct call *c, const ProtobufCMessage *in, Proto
 	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
 	Yuebao__V1__AuditExportReply *r = handlers_alloc(c, sizeof(*r));
 	struct export_page ep = {.c = c, .r = r, .size = page_size(req->page_size, 200, 2000)};
-	size_t cert_len = 0;
-	long from;
+	size_t cert_len = 0, n = 0;
+	long from, next = -1; /* the position after the page, when not from + n */
 	int idx, rc;
 
 	if (r == NULL)
@@ -1906,38 +1989,48 @@ static int handle_audit_export(struct call *c, const ProtobufCMessage *in, Proto
 	if ((from = parse_token(req->page_token, 'x')) < 0)
 		return refuse(c, YB_INVALID_ARGUMENT,
 		              _("page token '%s' is not one this server gave"), req->page_token);
+	/*
+	 * A page ends when it holds page_size items or is full (PAGE_FULL); then
+	 * there may be more, and the token says where they start.
+	 */
 	if (strcmp(req->part, "reviews") == 0) {
 		if ((r->reviews = handlers_alloc(c, (ep.size + 1) * sizeof(*r->reviews))) == NULL)
 			return YB_ENOMEM;
 		rc = store_export_reviews(c->store, (uint64_t)from, ep.size, on_export_review, &ep,
 		                          &c->msg);
-		if (rc == YB_OK && r->n_reviews == ep.size)
-			r->next_page_token = make_token(c, 'x', from + (long)ep.size);
+		n = r->n_reviews;
 	} else if (strcmp(req->part, "revisions") == 0) {
 		if ((r->revisions = handlers_alloc(c, (ep.size + 1) * sizeof(*r->revisions))) ==
 		    NULL)
 			return YB_ENOMEM;
 		rc = store_export_revisions(c->store, (uint64_t)from, ep.size, on_export_revision,
 		                            &ep, &c->msg);
-		if (rc == YB_OK && r->n_revisions == ep.size)
-			r->next_page_token = make_token(c, 'x', from + (long)ep.size);
+		n = r->n_revisions;
+	} else if (strcmp(req->part, "closures") == 0) {
+		if ((r->closures = handlers_alloc(c, (ep.size + 1) * sizeof(*r->closures))) == NULL)
+			return YB_ENOMEM;
+		rc = store_export_closures(c->store, (uint64_t)from, ep.size, on_export_closure,
+		                           &ep, &c->msg);
+		n = r->n_closures;
 	} else if (strcmp(req->part, "checkpoints") == 0) {
 		if ((r->checkpoints = handlers_alloc(c, (ep.size + 1) * sizeof(*r->checkpoints))) ==
 		    NULL)
 			return YB_ENOMEM;
 		rc = store_scan_checkpoints(c->store, (uint64_t)(from > 0 ? from : 1), ep.size,
 		                            on_export_checkpoint, &ep, &c->msg);
-		if (rc == YB_OK && r->n_checkpoints == ep.size)
-			r->next_page_token = make_token(
-			    c, 'x', (long)r->checkpoints[r->n_checkpoints - 1]->size + 1);
+		n = r->n_checkpoints;
+		/* Checkpoints go on from the size after the last one sent. */
+		next = n > 0 ? (long)r->checkpoints[n - 1]->size + 1 : from;
 	} else {
 		return refuse(c, YB_INVALID_ARGUMENT,
-		              _("part '%s' is not revisions, reviews or checkpoints"), req->part);
+		              _("part '%s' is not revisions, reviews, closures or checkpoints"),
+		              req->part);
 	}
-	if (rc != YB_OK)
+	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
-	if (r->next_page_token == NULL)
-		r->next_page_token = "";
+	if ((rc == PAGE_FULL || n == ep.size) &&
+	    (r->next_page_token = make_token(c, 'x', next >= 0 ? next : from + (long)n)) == NULL)
+		return YB_ENOMEM;
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
 	*out = &r->base;

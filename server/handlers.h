@@ -53,6 +53,11 @@ struct call {
 	const uint8_t *request;            /* the RpcRequest exactly as received */
 	size_t request_len;
 	int64_t now_ms;
+	/*
+	 * Bytes a list page (history, audit log, audit export) fills its items
+	 * up to; a page always holds at least one item, however large.
+	 */
+	size_t page_bytes;
 	/* Set by a handler that refuses: a message and field errors. */
 	struct errbuf msg;
 	Yuebao__V1__FieldError **errors; /* at most HANDLERS_MAX_ERRORS */

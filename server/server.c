@@ -185,7 +185,7 @@ static void world_free(struct world *w)
 static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	int64_t now = rpc_now_ms();
+	int64_t now;
 	struct errbuf scratch;
 	struct store *db;
 	int rc;
@@ -204,6 +204,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
 		goto fail;
+	now = rpc_now_ms(); /* with the writing connection held: see server_begin_write */
 	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
 	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
 		goto rollback;
@@ -574,6 +575,13 @@ static int server_begin_write(struct call *c)
 	if ((rc = batch_join(ws->w->srv->batch, &c->store, &c->msg)) != YB_OK)
 		return rc;
 	c->in_write = true;
+	/*
+	 * The time of what the call writes is read once it holds the writing
+	 * connection: audit entries are then in time order, each no earlier
+	 * than the signed checkpoint before it (what `audit verify` checks),
+	 * however calls overlap. Only a clock set back breaks the order.
+	 */
+	c->now_ms = rpc_now_ms();
 	if (c->now_ms - ws->w->last_prune_ms > PRUNE_INTERVAL_MS) {
 		/* Calls older than the clock window cannot come back: forget them. */
 		if ((rc = store_call_prune(c->store,
@@ -589,6 +597,29 @@ static int server_begin_write(struct call *c)
 		return HANDLERS_ANSWERED;
 	c->msg = ws->o->msg;
 	return rc;
+}
+
+/*
+ * The largest reply payload the daemon sends: twice its request cap, so
+ * that an export page can carry one stored request (up to max_message
+ * bytes) with its envelope, but never more than a client receives
+ * (RPC_MAX_REPLY).
+ */
+static size_t reply_max(size_t max_message)
+{
+	return 2 * max_message < RPC_MAX_REPLY ? 2 * max_message : RPC_MAX_REPLY;
+}
+
+/*
+ * What a list page fills its items up to: half the smaller of max_message
+ * and the default. A page ends before the item that would pass it, unless
+ * that item is its first: a page is then this many bytes, or one item
+ * alone (a stored request of up to max_message bytes with its fields),
+ * both under reply_max.
+ */
+static size_t reply_page_bytes(size_t max_message)
+{
+	return (max_message < RPC_DEFAULT_MAX_MESSAGE ? max_message : RPC_DEFAULT_MAX_MESSAGE) / 2;
 }
 
 /*
@@ -623,6 +654,7 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 	rep.call_id = req->call_id;
 	rep.time_zone = (char *)tz_name(world->zone);
 	c.now_ms = rpc_now_ms();
+	c.page_bytes = reply_page_bytes(w->srv->cfg.max_message);
 	c.world = world;
 	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
 	if (in == NULL) {
@@ -658,12 +690,12 @@ static nng_msg *run_call(struct worker *w, const struct world *world,
 		goto finish;
 	}
 	rep.payload.len = protobuf_c_message_get_packed_size(out);
-	if (rep.payload.len > w->srv->cfg.max_message - 1024) {
+	if (rep.payload.len > reply_max(w->srv->cfg.max_message) - 1024) {
 		o->status =
 		    status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
 		                _("the answer would be %zu bytes, over the %zu-byte message "
 		                  "limit: ask for less (a shorter period, fewer groups)"),
-		                rep.payload.len, w->srv->cfg.max_message);
+		                rep.payload.len, reply_max(w->srv->cfg.max_message));
 		goto finish;
 	}
 	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
@@ -730,9 +762,13 @@ static nng_msg *refusal(const char *call_id, const struct tz *zone, struct outco
  * certificates, bad signatures, stale or replayed calls, permission denied,
  * a call id reused) are audited too, in their own transaction.
  */
-/* Appends one audit entry in a batch of its own; logs (never fails) when it cannot. */
+/*
+ * Appends one audit entry in a batch of its own, timed when appended (its
+ * at_ms is replaced); logs (never fails) when it cannot.
+ */
 static void append_audit(struct server *s, const struct audit_event *ev)
 {
+	struct audit_event timed = *ev;
 	struct errbuf eb = {{0}};
 	struct store *db;
 	bool kept;
@@ -741,7 +777,9 @@ static void append_audit(struct server *s, const struct audit_event *ev)
 		log_line("cannot audit a refusal: %s", eb.msg);
 		return;
 	}
-	kept = audit_append(db, s->signer, ev, NULL, &eb) == YB_OK;
+	/* Timed with the writing connection held, as server_begin_write says. */
+	timed.at_ms = rpc_now_ms();
+	kept = audit_append(db, s->signer, &timed, NULL, &eb) == YB_OK;
 	if (batch_finish(s->batch, kept, &eb) != YB_OK || !kept)
 		log_line("cannot audit a refusal: %s", eb.msg);
 }

@@ -210,6 +210,7 @@ enum query {
 	Q_EXPORT_CHECKPOINTS,
 	Q_AUDIT_OF,
 	Q_EXPORT_REVIEWS,
+	Q_EXPORT_CLOSURES,
 	Q_RU_STATE,
 	Q_RU_SET_META,
 	Q_RU_ADD_ELEMENT,
@@ -330,6 +331,8 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_EXPORT_REVIEWS] =
         "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
         " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2",
+    [Q_EXPORT_CLOSURES] = "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
+                          " FROM closures ORDER BY id LIMIT ?1 OFFSET ?2",
     [Q_RU_STATE] = "SELECT (SELECT basis FROM rollup_meta), (SELECT n_elements FROM rollup_meta),"
                    " EXISTS (SELECT 1 FROM rollup_pending)",
     [Q_RU_SET_META] =
@@ -1433,6 +1436,36 @@ int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
 	if (stop != 0)
 		return stop;
 	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export reviews");
+}
+
+int store_export_closures(struct store *s, uint64_t offset, uint32_t limit,
+                          store_closure_export_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st = stmt(s, Q_EXPORT_CLOSURES, eb);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return YB_EDB;
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, (int64_t)offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_closure_row r;
+		r.org = (const char *)sqlite3_column_text(st, 0);
+		r.month = sqlite3_column_int(st, 1);
+		r.closed = sqlite3_column_int(st, 2) != 0;
+		r.comment = (const char *)sqlite3_column_text(st, 3);
+		r.subject = (const char *)sqlite3_column_text(st, 4);
+		r.fingerprint = (const char *)sqlite3_column_text(st, 5);
+		r.at_ms = sqlite3_column_int64(st, 6);
+		if (!r.org || !r.comment || !r.subject || !r.fingerprint)
+			continue;
+		if ((stop = fn(ctx, &r)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? YB_OK : db_fail(s, eb, "export closures");
 }
 
 int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,

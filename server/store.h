@@ -326,6 +326,22 @@ typedef int (*store_review_export_fn)(void *ctx, const char *org, int month,
 int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
                          store_review_export_fn fn, void *ctx, struct errbuf *eb);
 
+/* A row of the closures table as exported (valid during the callback). */
+struct store_closure_row {
+	const char *org;
+	int month;
+	bool closed; /* false: reopened */
+	const char *comment;
+	const char *subject; /* who closed or reopened: certificate subject */
+	const char *fingerprint;
+	int64_t at_ms;
+};
+
+/* Every closure row in the order made, skipping offset, at most limit. */
+typedef int (*store_closure_export_fn)(void *ctx, const struct store_closure_row *r);
+int store_export_closures(struct store *s, uint64_t offset, uint32_t limit,
+                          store_closure_export_fn fn, void *ctx, struct errbuf *eb);
+
 /* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
 int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
                          uint64_t *index, struct errbuf *eb);

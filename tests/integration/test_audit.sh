@@ -8,6 +8,10 @@
 # trust anchor: a bundle or receipt of another deployment (a second CA made
 # here) is refused, naming both CA fingerprints. `audit log` names who did
 # each thing: role, org unit and certificate fingerprint, refusals included.
+# Nothing people are shown can be back-dated or edited unseen: received
+# times, on-time flags, reasons, submitters, reviews and closures are each
+# changed in the store and named; an entry made with the daemon's clock set
+# back (libfaketime) is named against the checkpoint signed before it.
 set -euo pipefail
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,7 +23,7 @@ export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 . "$YB_SRC/scripts/lib.sh"
 
 TMP=$(mktemp -d)
-trap 'yb_stop_daemon; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'yb_stop_daemon; yb_faketime_sweep; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 ORGS="$YB_SRC/examples/orgs.csv"
 RETURNS="$YB_SRC/examples/returns"
 DB="$TMP/yuebao.db"
@@ -141,9 +145,9 @@ test_explain() {
 test_clean_export_verifies() {
 	yb_as auditor JGDW audit export "$TMP/clean" >/dev/null
 	check_eq "the bundle has every part" "$(ls "$TMP/clean" | tr '\n' ' ')" \
-		"ca.crt checkpoints.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
+		"ca.crt checkpoints.tsv closures.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
 	check_exit "an untouched store verifies clean, offline" 0 \
-		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests and 1 reviews: nothing was altered" \
+		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests, 1 reviews and 0 closures: nothing was altered or back-dated" \
 		verify "$TMP/clean"
 	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
 }
@@ -289,6 +293,117 @@ test_unverified_refusal_named() {
 	yb_stop_daemon
 }
 
+# SPEC §1: nothing altered or back-dated. Every field people are shown of a
+# revision, a review or a closure is bound by the entry that recorded it;
+# each is changed in a copy of the store and verify names it.
+test_backdating() {
+	local out month=$((2026 * 12)) clock="$TMP/clock.db" other
+	other=$(fp "$YB_PKI/branch-FY-DZB.crt")
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/close.log"
+	yb_as central JGDW close --period 2026Q1 --comment "一季度已发布" >/dev/null
+	yb_stop_daemon
+	out=$(verify_copy closed "SELECT 1")
+	check_match "a store with a closure verifies clean" "$out" \
+		"and 3 closures: nothing was altered or back-dated"
+	check_match "and says so" "$out" "exit 0"
+
+	out=$(verify_copy backdated "UPDATE revisions SET received_at_ms = received_at_ms - 400 * 86400000, on_time = 1
+		WHERE org = 'ZFW-JG' AND month = $month")
+	check_match "a back-dated received time is named with its entry" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1 is stored as received at .*, but its entry records .*: it was back-dated"
+	check_match "and so is the on-time flag set with it" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1 is stored as on time, but it was received at .*, after its deadline"
+	check_match "and verify fails" "$out" "exit 4"
+	out=$(verify_copy ontime "UPDATE revisions SET on_time = 1 WHERE org = 'ZFW-JG' AND month = $month")
+	check_match "the on-time flag alone is named" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1 is stored as on time, but it was received at"
+	out=$(verify_copy reason "UPDATE revisions SET reason = '更正笔误' WHERE org = 'ZFW-JG' AND month = $month")
+	check_match "an edited reason is named" "$out" \
+		"entry 2: the stored reason of ZFW-JG/2026-01/r1 is not the one the branch signed"
+	out=$(verify_copy subject "UPDATE revisions SET subject = 'O=yuebao-demo, OU=branch, CN=FY-DZB'
+		WHERE org = 'ZFW-JG' AND month = $month")
+	check_match "an edited submitter is named, with who signed" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1 is stored as submitted by O=yuebao-demo, OU=branch, CN=FY-DZB, but it was signed by .*CN=ZFW-JG"
+	out=$(verify_copy fingerprint "UPDATE revisions SET fingerprint = '$other'
+		WHERE org = 'ZFW-JG' AND month = $month")
+	check_match "an edited certificate fingerprint is named" "$out" \
+		"entry 2: ZFW-JG/2026-01/r1 stores the certificate fingerprint $other, but it was signed with the certificate $(fp "$YB_PKI/branch-ZFW-JG.crt")"
+
+	out=$(verify_copy reviewed_at "UPDATE reviews SET at_ms = at_ms - 86400000")
+	check_match "a back-dated review is named" "$out" \
+		"entry 5: the review:accept of FY-DZB/2026-01/r1 is stored as made by .* at .*, but its entry records"
+	out=$(verify_copy reviewer "UPDATE reviews SET reviewer = 'O=yuebao-demo, OU=central, CN=FY-DZZ'")
+	check_match "a review given to another reviewer is named" "$out" \
+		"entry 5: the review:accept of FY-DZB/2026-01/r1 is stored as made by O=yuebao-demo, OU=central, CN=FY-DZZ"
+	out=$(verify_copy review_fp "UPDATE reviews SET fingerprint = '$other'")
+	check_match "and one with another certificate" "$out" \
+		"entry 5: the review:accept of FY-DZB/2026-01/r1 is stored as made by .*\(certificate ${other:0:16}\)"
+
+	out=$(verify_copy unclosed "DELETE FROM closures")
+	check_match "a deleted closure is named with its entry, month by month" "$out" \
+		"entry [0-9]+: the close of JGDW/2026Q1 is missing from the store for 2026-02, or its comment, time or author was changed"
+	out=$(verify_copy close_comment "UPDATE closures SET comment = '改过' WHERE month = $((month + 2))")
+	check_match "an edited closure comment is named" "$out" \
+		"entry [0-9]+: the close of JGDW/2026Q1 is missing from the store for 2026-03, or its comment"
+	out=$(verify_copy close_at "UPDATE closures SET at_ms = at_ms - 86400000 WHERE month = $month")
+	check_match "a back-dated closure is named" "$out" \
+		"entry [0-9]+: the close of JGDW/2026Q1 is missing from the store for 2026-01"
+	check_match "and the row left over has no entry" "$out" \
+		"the closing of JGDW for 2026-01 at .* has no audit entry"
+	out=$(verify_copy reopened "UPDATE closures SET closed = 0 WHERE month = $month")
+	check_match "a closure turned into a reopening is named" "$out" \
+		"the reopening of JGDW for 2026-01 at .* has no audit entry"
+
+	# The daemon's clock set back: an entry made a day ahead, then one at
+	# today's time, which is before the checkpoint signed before it.
+	sqlite3 "$DB" ".backup '$clock'"
+	export FAKETIME="+1d" LD_PRELOAD="$YB_FAKETIME_LIB"
+	yb_start_daemon "$YB_PKI" "$clock" "$ORGS" "$TMP/clock.log"
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-04.csv" --period 2026-04 >/dev/null
+	yb_stop_daemon
+	unset FAKETIME LD_PRELOAD
+	yb_faketime_sweep
+	yb_start_daemon "$YB_PKI" "$clock" "$ORGS" "$TMP/clock.log"
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-05.csv" --period 2026-05 >/dev/null
+	yb_as auditor JGDW audit export "$TMP/clock.bundle" >/dev/null
+	yb_stop_daemon
+	out=$(verify "$TMP/clock.bundle" 2>&1) || true
+	check_match "an entry dated before the checkpoint signed before it is named" "$out" \
+		"entry [0-9]+: its time .* is before that of the checkpoint signed before it \(.*\): it was back-dated"
+}
+
+# Pages are sized by bytes, not only by count: with a small --max-message,
+# a return amended a dozen times with the longest reasons and rejections
+# allowed still lists in full (history, audit log) and exports, page by
+# page, where one page of that many items would pass the reply cap.
+test_pages_by_bytes() {
+	local db="$TMP/pages.db" long i out n=12
+	long=$(printf '改%.0s' $(seq 1 2000)) # 2,000 characters, 6,000 bytes
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/pages.log" --max-message 65536
+	for i in $(seq 1 $n); do
+		if [ "$i" -eq 1 ]; then
+			yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-03.csv" --period 2026-03 >/dev/null
+		else
+			yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-03.csv" --period 2026-03 \
+				--reason "$long" >/dev/null
+		fi
+		yb_as central JGDW review --org ZFW-JG --period 2026-03 --reject --comment "$long" >/dev/null
+	done
+	out=$(yb_as branch ZFW-JG history --period 2026-03 --page-size 100 --format json 2>&1) || true
+	check_eq "history lists every revision and review, over several pages" \
+		"$(jq -c '[(.revisions | length), (.reviews | length)]' <<<"$out" 2>&1)" "[$n,$n]"
+	out=$(yb_as auditor JGDW audit log --period 2026-03 --format csv 2>&1) || true
+	check_eq "the audit log lists every entry, over several pages" \
+		"$(grep -c ',review:reject,' <<<"$out")" "$n"
+	check_exit "the export is complete" 0 "wrote $TMP/pages.bundle" \
+		yb_as auditor JGDW audit export "$TMP/pages.bundle"
+	yb_stop_daemon
+	check_exit "and verifies" 0 "$n revisions with their signed requests, $n reviews" \
+		verify "$TMP/pages.bundle"
+	check_match "several pages were asked for" "$(grep -c 'AuditExport auditor/JGDW OK' "$TMP/pages.log")" \
+		"^([6-9]|[1-9][0-9]+)$"
+}
+
 main() {
 	setup
 	test_log_and_receipts
@@ -299,6 +414,8 @@ main() {
 	test_tampering
 	test_rebuilt_log_fails_receipt
 	test_unverified_refusal_named
+	test_backdating
+	test_pages_by_bytes
 	assert_summary
 }
 
