@@ -150,38 +150,30 @@ bool text_is_formula(const char *s)
 enum keep { KEEP_NO_CONTROL, KEEP_NEWLINES, KEEP_CONTROLS };
 
 /*
- * Rewrites s with every byte that is not part of valid UTF-8, and every
- * control character not kept, as U+FFFD: into out (3 bytes per byte of s,
- * plus one) when out is not NULL, else to f.
+ * Rewrites s into out (3 bytes per byte of s, plus one) with every byte that
+ * is not part of valid UTF-8, and every control character not kept, as
+ * U+FFFD.
  */
-static void rewrite(const char *s, enum keep keep, FILE *f, char *out)
+static void rewrite(const char *s, enum keep keep, char *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t len = strlen(s), off = 0, at = 0, n;
 	uint32_t cp;
 
 	while (off < len) {
-		const void *piece = u + off;
-		size_t piece_len;
 		n = utf8_decode(u + off, len - off, &cp);
 		if (n == 0 || (is_control(cp) && keep != KEEP_CONTROLS &&
 		               !(keep == KEEP_NEWLINES && cp == '\n'))) {
-			piece = "\xef\xbf\xbd";
-			piece_len = 3;
+			memcpy(out + at, "\xef\xbf\xbd", 3);
+			at += 3;
 			off += n ? n : 1;
 		} else {
-			piece_len = n;
+			memcpy(out + at, u + off, n);
+			at += n;
 			off += n;
 		}
-		if (out != NULL) {
-			memcpy(out + at, piece, piece_len);
-			at += piece_len;
-		} else {
-			fwrite(piece, 1, piece_len, f);
-		}
 	}
-	if (out != NULL)
-		out[at] = '\0';
+	out[at] = '\0';
 }
 
 /* A malloc'd rewrite of s; NULL when out of memory. */
@@ -190,7 +182,7 @@ static char *rewrite_copy(const char *s, enum keep keep)
 	char *out = malloc(3 * strlen(s) + 1);
 
 	if (out != NULL)
-		rewrite(s, keep, NULL, out);
+		rewrite(s, keep, out);
 	return out;
 }
 
@@ -201,7 +193,11 @@ char *text_valid_utf8(const char *s)
 
 void text_fputs_terminal(const char *s, bool keep_newlines, FILE *f)
 {
-	rewrite(s, keep_newlines ? KEEP_NEWLINES : KEEP_NO_CONTROL, f, NULL);
+	char *text = rewrite_copy(s, keep_newlines ? KEEP_NEWLINES : KEEP_NO_CONTROL);
+
+	if (text != NULL)
+		fputs(text, f);
+	free(text);
 }
 
 char *text_terminal_copy(const char *s)
