@@ -15,12 +15,16 @@
  * connections: every operation empties it before and after.
  *
  * A failure of the TCP stream is not seen here: nng 1.5.2 handles it below
- * the engine (tls_tcp_error), and afterwards nng_tls_engine_recv answers
- * NNG_EAGAIN and nng_tls_engine_send takes bytes as on a healthy
- * connection, and nng never calls the engine again. A session that ends
- * abruptly can so leak its descriptor inside nng (README, "Known defect";
- * docs/nng-1.5.2-tls-sticky-error.patch); only errors OpenSSL reports stick
- * here (failed).
+ * the engine (tls_tcp_error) and keeps no error; afterwards
+ * nng_tls_engine_recv answers NNG_EAGAIN and nng_tls_engine_send takes
+ * bytes as on a healthy connection, and a read or write queued later waits
+ * forever on a TCP aio nng has stopped: the session, its descriptor and its
+ * buffers stay for good (docs/nng-1.5.2-tls-transport.patch fixes that
+ * in nng). The guard makes up for it on the server (tlsengine_guard_reap):
+ * a connection whose TCP connection has ended is marked dropped, and a
+ * write, then a read, queued behind the stuck ones make nng call the
+ * engine, which fails them all with NNG_ECONNRESET; nng then closes and
+ * frees it (guard_end).
  */
 #include "tlsengine.h"
 
@@ -71,11 +75,21 @@ struct nng_tls_engine_conn {
 	struct nng_tls_engine_conn *prev, *next; /* accepted order, oldest first */
 	bool listed;                             /* in the guard's list */
 	bool closing;                            /* closed by the guard: no longer counted */
+	bool read_kick_due;                      /* dropped, its read kick at the next sweep */
+	int64_t ended_ms;                        /* when closing was set */
 	struct peer peer;
 	int64_t accepted_ms;
 	/* Written under nng's connection lock, read under the guard's. */
 	atomic_bool handshaken, authenticated;
-	atomic_bool dropped; /* by the guard: every later operation fails NNG_ECONNRESET */
+	/*
+	 * Plain bytes each way past the handshake, up to SP_HEADER, and when
+	 * both got there: nng's SP negotiation is one 8-byte header each way,
+	 * so from then on nng has made (or is about to make) a session of it.
+	 */
+	size_t plain_in, plain_out;
+	atomic_llong negotiated_ms; /* 0 until then */
+	atomic_bool session;        /* the daemon saw nng make a session of it */
+	atomic_bool dropped;        /* by the guard: every later operation fails NNG_ECONNRESET */
 	SSL *ssl;
 	nng_tls_mode mode;
 	int io_error; /* the transport's last error other than NNG_EAGAIN */
@@ -92,10 +106,17 @@ static int (*transport_recv)(void *, uint8_t *, size_t *) = nng_tls_engine_recv;
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlsengine_failure last_client_failure; /* under failure_lock */
 
+/* nng's SP header, each way, before a connection becomes a session. */
+#define SP_HEADER 8
+
 /* Remote addresses whose refusals or drops were logged lately: a small
  * hash table, an address shares a slot with others at worst. */
 #define LOG_SLOTS 256
 #define LOG_INTERVAL_MS 1000
+#define LOST_LOG_INTERVAL_MS 60000
+/* An ended connection nng still holds after this is one it will never free. */
+#define STUCK_AFTER_MS 60000
+#define STUCK_LOG_INTERVAL_MS (10 * 60000)
 
 /*
  * The guard (tlsengine.h). Lock order: guard.lock, then nng's connection
@@ -107,7 +128,11 @@ static struct {
 	bool on;
 	struct tlsengine_guard set;
 	struct nng_tls_engine_conn *oldest, *newest;
-	int open; /* listed and not closing */
+	int open;                /* listed and not closing */
+	int lost_unlogged;       /* connections end_lost ended since lost_logged_ms */
+	int64_t lost_logged_ms;  /* when that count was last logged */
+	int64_t stuck_logged_ms; /* when connections nng did not free were last logged */
+	int freed;               /* listed connections nng freed since tlsengine_guard_take_freed */
 	struct {
 		struct peer peer;
 		int64_t at_ms;
@@ -359,11 +384,12 @@ static void unlist(struct nng_tls_engine_conn *ec)
 		guard.newest = ec->prev;
 	if (!ec->closing)
 		guard.open--;
+	guard.freed++;
 	ec->prev = ec->next = NULL;
 	ec->listed = false;
 }
 
-/* A one-byte send that makes nng call the engine on a dropped connection. */
+/* A one-byte read or write that makes nng call the engine on a dropped connection. */
 struct kick {
 	nng_aio *aio;
 	uint8_t byte;
@@ -379,31 +405,16 @@ static void kick_done(void *arg)
 }
 
 /*
- * Ends a listed connection; it stays listed, uncounted, until nng frees it
- * (conn_fini). Under guard.lock: conn_fini, which nng calls before it frees
- * the connection, waits for the lock, so the stream is still there.
- *
- * Before its TLS handshake the connection is still nng's listener's: its SP
- * negotiation is waiting on it, and whatever error ends the connection
- * reaches the listener. nng_stream_close would end it with NNG_ECLOSED,
- * which stops nng 1.5.2's listener for good (see the top of tlsengine.h).
- * So it is marked dropped, and a send makes nng call the engine at once:
- * the engine answers NNG_ECONNRESET, the negotiation fails with it, and the
- * listener goes on. An authenticated-or-not connection past its handshake
- * is a pipe already: closing it ends only the pipe.
+ * Queues a kick on a connection marked dropped: nng appends it behind any
+ * read (or write) already waiting and calls the engine for the first of
+ * them, which fails with NNG_ECONNRESET, and so on down the queue. Without
+ * memory the mark alone ends the connection at its next I/O.
  */
-static void guard_close(struct nng_tls_engine_conn *ec)
+static void kick(struct nng_tls_engine_conn *ec, bool read)
 {
 	struct kick *k;
 
-	ec->closing = true;
-	guard.open--;
-	if (atomic_load(&ec->handshaken)) {
-		nng_stream_close((nng_stream *)ec->nng_conn);
-		return;
-	}
-	atomic_store(&ec->dropped, true);
-	/* Without memory the mark alone ends it at its next I/O, or the reaper's 10 s. */
+	assert(atomic_load(&ec->dropped));
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return;
 	if (nng_aio_alloc(&k->aio, kick_done, k) != 0) {
@@ -412,7 +423,77 @@ static void guard_close(struct nng_tls_engine_conn *ec)
 	}
 	k->iov = (nng_iov){.iov_buf = &k->byte, .iov_len = 1};
 	nng_aio_set_iov(k->aio, 1, &k->iov);
-	nng_stream_send((nng_stream *)ec->nng_conn, k->aio);
+	if (read)
+		nng_stream_recv((nng_stream *)ec->nng_conn, k->aio);
+	else
+		nng_stream_send((nng_stream *)ec->nng_conn, k->aio);
+}
+
+/*
+ * Ends a listed connection; it stays listed, uncounted, until nng frees it
+ * (conn_fini). Under guard.lock: conn_fini, which nng calls before it frees
+ * the connection, waits for the lock, so the stream is still there.
+ *
+ * The connection may still be nng's listener's, even past its TLS
+ * handshake: the SP negotiation waits on it, and whatever error ends it
+ * reaches the listener. nng_stream_close would end it with NNG_ECLOSED,
+ * which stops nng 1.5.2's listener for good (see the top of tlsengine.h).
+ * So it is marked dropped, and a write, then at the next sweep a read,
+ * make nng call the engine: the engine fails them, and every write or read
+ * waiting before them, with NNG_ECONNRESET; a negotiation fails with it and
+ * the listener goes on, a pipe closes.
+ *
+ * Writes fail first because nng 1.5.2's TLS transport sends a message in
+ * parts (length, then body), and restarts the next part from a callback
+ * that does not check whether the pipe was closed meanwhile: a pipe closed
+ * by a failed read in that gap waits for ever, and with it nng's only
+ * reaper thread, which then frees no connection again (README, "Known
+ * defect"). Once dropped, every part fails in the engine, so no send is
+ * between two parts a second later.
+ */
+static void guard_end(struct nng_tls_engine_conn *ec)
+{
+	assert(ec->listed && !ec->closing);
+	ec->closing = true;
+	ec->ended_ms = rpc_monotonic_ms();
+	guard.open--;
+	atomic_store(&ec->dropped, true);
+	kick(ec, false);
+	ec->read_kick_due = true;
+}
+
+/*
+ * True when c's TCP connection is over: the socket no longer has a peer
+ * (getpeername fails once the connection is closed, by a reset or by both
+ * ends' FIN, and never before). nng answers NNG_OPT_REMADDR from the TCP
+ * stream under the TLS one without taking the TLS connection's lock.
+ */
+static bool tcp_ended(struct nng_tls_engine_conn *c)
+{
+	nng_sockaddr sa;
+
+	return nng_stream_get_addr((nng_stream *)c->nng_conn, NNG_OPT_REMADDR, &sa) != 0;
+}
+
+/*
+ * Ends the open connections, from p's address when p is not NULL, whose
+ * TCP connection is over: nng 1.5.2 may keep them for ever (the top of this
+ * file). Returns how many. Under guard.lock.
+ */
+static int end_lost(const struct peer *p)
+{
+	int lost = 0;
+
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
+		if (c->closing || (p != NULL && memcmp(c->peer.addr, p->addr, 16) != 0))
+			continue;
+		if (tcp_ended(c)) {
+			guard_end(c);
+			lost++;
+		}
+	}
+	guard.lost_unlogged += lost;
+	return lost;
 }
 
 /*
@@ -453,10 +534,18 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 	/* Off (a client, a test): nng_conn need not even be nng's. */
 	if (!guard.on)
 		goto done;
-	if (nng_stream_get_addr((nng_stream *)ec->nng_conn, NNG_OPT_REMADDR, &sa) != 0 ||
-	    !peer_from_nng(&sa, &ec->peer))
-		goto done; /* not TCP (or already gone): nothing to count it by */
+	if (nng_stream_get_addr((nng_stream *)ec->nng_conn, NNG_OPT_REMADDR, &sa) != 0) {
+		rv = NNG_ECONNABORTED; /* its TCP connection has ended already */
+		goto done;
+	}
+	if (!peer_from_nng(&sa, &ec->peer))
+		goto done; /* not TCP: nothing to count it by */
 	old = oldest_unauthenticated(&ec->peer, &same);
+	/* Full: first give back what has ended (one system call per connection). */
+	if (same >= guard.set.max_per_source || guard.open >= guard.set.max_total) {
+		(void)end_lost(same >= guard.set.max_per_source ? &ec->peer : NULL);
+		old = oldest_unauthenticated(&ec->peer, &same);
+	}
 	if (same >= guard.set.max_per_source) {
 		if (old == NULL) {
 			if (may_log(&ec->peer, now))
@@ -471,7 +560,7 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 			guard.set.log("%d connections from one address: closing the oldest "
 			              "unauthenticated one, %s (--max-per-source)",
 			              same, peer_text(&old->peer, victim, sizeof(victim)));
-		guard_close(old);
+		guard_end(old);
 	} else if (guard.open >= guard.set.max_total) {
 		if ((old = oldest_unauthenticated(NULL, &same)) == NULL) {
 			if (may_log(&ec->peer, now))
@@ -486,7 +575,7 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 			guard.set.log("%d connections at once: closing the oldest unauthenticated "
 			              "one, %s (--max-connections)",
 			              guard.open, peer_text(&old->peer, victim, sizeof(victim)));
-		guard_close(old);
+		guard_end(old);
 	}
 	ec->accepted_ms = now;
 	ec->prev = guard.newest;
@@ -514,10 +603,17 @@ void tlsengine_guard_start(const struct tlsengine_guard *g)
 int tlsengine_guard_reap(int limit_s)
 {
 	int64_t now = rpc_monotonic_ms();
-	int closed = 0;
+	int closed, lost;
 	char who[80];
 
 	pthread_mutex_lock(&guard.lock);
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
+		if (c->read_kick_due) {
+			c->read_kick_due = false;
+			kick(c, true);
+		}
+	lost = end_lost(NULL);
+	closed = 0;
 	/* Oldest first: the first one young enough ends the walk. */
 	for (struct nng_tls_engine_conn *c = guard.oldest;
 	     c != NULL && now - c->accepted_ms >= (int64_t)limit_s * 1000; c = c->next) {
@@ -527,11 +623,75 @@ int tlsengine_guard_reap(int limit_s)
 			guard.set.log("closing a connection from %s that did not finish a TLS "
 			              "handshake in %d s (none started, or an unfinished one)",
 			              peer_text(&c->peer, who, sizeof(who)), limit_s);
-		guard_close(c);
+		guard_end(c);
 		closed++;
 	}
+	/* nng frees an ended connection within milliseconds, unless it has stopped freeing. */
+	int stuck = 0;
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
+		stuck += c->closing && now - c->ended_ms >= STUCK_AFTER_MS;
+	if (stuck > 0 && guard.set.log != NULL &&
+	    (guard.stuck_logged_ms == 0 || now - guard.stuck_logged_ms >= STUCK_LOG_INTERVAL_MS)) {
+		guard.set.log(
+		    "error: %d connections ended more than %d s ago are still held by nng "
+		    "(a known nng 1.5.2 defect stops it freeing any); restart yuebaod before "
+		    "it runs out of descriptors",
+		    stuck, STUCK_AFTER_MS / 1000);
+		guard.stuck_logged_ms = now;
+	}
+	/* Clients that crash or lose their network do this all day: a count a minute. */
+	if (guard.lost_unlogged > 0 && guard.set.log != NULL &&
+	    now - guard.lost_logged_ms >= LOST_LOG_INTERVAL_MS) {
+		guard.set.log("gave back %d sessions whose TCP connection had ended without a "
+		              "TLS shutdown (nng 1.5.2 would keep them)",
+		              guard.lost_unlogged);
+		guard.lost_unlogged = 0;
+		guard.lost_logged_ms = now;
+	}
 	pthread_mutex_unlock(&guard.lock);
-	return closed;
+	return closed + lost;
+}
+
+void tlsengine_guard_note_session(const nng_sockaddr *remote)
+{
+	struct peer p;
+
+	if (!peer_from_nng(remote, &p))
+		return;
+	pthread_mutex_lock(&guard.lock);
+	for (struct nng_tls_engine_conn *c = guard.newest; c != NULL; c = c->prev)
+		if (!c->closing && c->peer.port == p.port &&
+		    memcmp(c->peer.addr, p.addr, 16) == 0) {
+			atomic_store(&c->session, true);
+			break;
+		}
+	pthread_mutex_unlock(&guard.lock);
+}
+
+int tlsengine_guard_stalled(int after_ms)
+{
+	int64_t now = rpc_monotonic_ms();
+	int stalled = 0;
+
+	pthread_mutex_lock(&guard.lock);
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
+		long long at = atomic_load(&c->negotiated_ms);
+		stalled += !c->closing && at != 0 && now - at >= after_ms &&
+		           !atomic_load(&c->session) && !tcp_ended(c);
+	}
+	pthread_mutex_unlock(&guard.lock);
+	return stalled;
+}
+
+int tlsengine_guard_take_freed(void)
+{
+	int n;
+
+	pthread_mutex_lock(&guard.lock);
+	n = guard.freed;
+	guard.freed = 0;
+	pthread_mutex_unlock(&guard.lock);
+	return n;
 }
 
 void tlsengine_guard_stop(void)
@@ -623,6 +783,16 @@ static int conn_handshake(nng_tls_engine_conn *ec)
 	return rv;
 }
 
+/* Counts plain bytes toward the SP negotiation (struct nng_tls_engine_conn). */
+static void count_plain(struct nng_tls_engine_conn *ec, size_t *way, size_t n)
+{
+	if (*way >= SP_HEADER)
+		return;
+	*way += n;
+	if (ec->plain_in >= SP_HEADER && ec->plain_out >= SP_HEADER)
+		atomic_store(&ec->negotiated_ms, (long long)rpc_monotonic_ms());
+}
+
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 {
 	size_t got = 0;
@@ -634,8 +804,10 @@ static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 		return held_failure(ec);
 	ERR_clear_error();
 	ec->wrote = false;
-	if ((rv = ssl_result(ec, SSL_read_ex(ec->ssl, buf, *n, &got))) == 0)
+	if ((rv = ssl_result(ec, SSL_read_ex(ec->ssl, buf, *n, &got))) == 0) {
 		*n = got;
+		count_plain(ec, &ec->plain_in, got);
+	}
 	return rv;
 }
 
@@ -650,8 +822,10 @@ static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
 		return held_failure(ec);
 	ERR_clear_error();
 	ec->wrote = false;
-	if ((rv = ssl_result(ec, SSL_write_ex(ec->ssl, buf, *n, &put))) == 0)
+	if ((rv = ssl_result(ec, SSL_write_ex(ec->ssl, buf, *n, &put))) == 0) {
 		*n = put;
+		count_plain(ec, &ec->plain_out, put);
+	}
 	return rv;
 }
 

@@ -116,12 +116,46 @@ struct tlsengine_guard {
 void tlsengine_guard_start(const struct tlsengine_guard *g);
 
 /*
- * Closes every guarded connection whose TLS handshake has not finished
- * limit_s seconds after it was accepted (a peer that never starts TLS, or
- * stops halfway: nng's own negotiation limit cannot end those), logging
- * each (rate-limited as above). Returns how many it closed. Thread-safe.
+ * Ends two kinds of guarded connection, and returns how many it ended:
+ *  - those whose TLS handshake has not finished limit_s seconds after they
+ *    were accepted (a peer that never starts TLS, or stops halfway: nng's
+ *    own negotiation limit cannot end those), each logged (rate-limited as
+ *    above);
+ *  - those whose TCP connection is over (a reset, or both ends closed)
+ *    while nng still holds the session: nng 1.5.2 keeps such a session,
+ *    its descriptor and its buffers for ever when the TCP connection fails
+ *    while no read or write waits on it (tlsengine.c). Their waiting writes,
+ *    then at the next call their reads, fail with NNG_ECONNRESET, so nng
+ *    closes and frees them; a count is logged at most once a minute.
+ * Connections ended a minute ago that nng still holds mean nng has stopped
+ * freeing connections (README, "Known defect"): that is logged as an error
+ * every ten minutes. The daemon calls it every second. Thread-safe.
  */
 int tlsengine_guard_reap(int limit_s);
+
+/*
+ * Notes that nng made a session (a pipe) of the guarded connection from
+ * remote (the pipe's NNG_OPT_REMADDR). Thread-safe.
+ */
+void tlsengine_guard_note_session(const nng_sockaddr *remote);
+
+/*
+ * How many guarded connections finished their SP negotiation (the engine
+ * saw nng's 8-byte header go each way) at least after_ms ago, are still
+ * open, and yet never became a session (tlsengine_guard_note_session).
+ * nng makes the session within milliseconds unless its listener has
+ * stopped accepting: nng 1.5.2 stops it for good when a connection's
+ * negotiation fails with NNG_ECLOSED, which nng's own TLS layer can give
+ * (README, "Known defect"); such connections then wait for ever, unread.
+ * Thread-safe.
+ */
+int tlsengine_guard_stalled(int after_ms);
+
+/*
+ * How many guarded connections nng has freed since the last call (the
+ * daemon gives memory back to the system after many). Thread-safe.
+ */
+int tlsengine_guard_take_freed(void);
 
 /* Turns the guard off: later connections are not counted. Thread-safe. */
 void tlsengine_guard_stop(void);

@@ -12,8 +12,11 @@
  * with the daemon's caps (per remote address and in all, the oldest
  * unauthenticated connections dropped first when full), and every
  * REAP_INTERVAL_MS shuts down the connections whose TLS handshake has not
- * finished within the limit. It reads no file and opens no descriptor, so
- * it works when the process has none left.
+ * finished within the limit, and gives back the sessions whose TCP
+ * connection ended abruptly, which nng 1.5.2 would keep for ever; after
+ * many sessions it gives the memory they used back to the system. It reads
+ * no file and opens no descriptor, so it works when the process has none
+ * left.
  */
 #ifndef YB_REAPER_H
 #define YB_REAPER_H

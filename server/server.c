@@ -47,6 +47,7 @@
 #include "rpc.h"
 #include "store.h"
 #include "text.h"
+#include "tlsengine.h"
 
 /* How long a reply may wait for a peer that does not read; then it is dropped. */
 #define SEND_TIMEOUT_MS 10000
@@ -71,6 +72,12 @@
  * negotiation after it).
  */
 #define SESSION_START_LIMIT_S 10
+/*
+ * How long a connection may wait to become a session after its SP
+ * negotiation before the listener is taken for stopped (server_tick): nng
+ * takes milliseconds, or 100 ms after some failed connection.
+ */
+#define LISTENER_STALL_MS 3000
 /* How long SIGTERM waits for requests in flight before closing the socket. */
 #define STOP_GRACE_MS 10000
 
@@ -112,6 +119,7 @@ struct server {
 	char url[256];
 	nng_socket sock;
 	nng_listener listener;
+	bool listening; /* listener is open and started; under listener_lock once workers run */
 	/*
 	 * The listener's TLS configuration, with the CRL or without (see
 	 * tls_open), and the one it replaced, kept alive until the server
@@ -122,7 +130,7 @@ struct server {
 	 */
 	nng_tls_config *tls, *tls_retired;
 	time_t tls_crl_next_update;    /* of the CRL in tls; 0: tls has none */
-	pthread_mutex_t listener_lock; /* guards the listener's TLS configuration swap */
+	pthread_mutex_t listener_lock; /* guards listener, listening, its TLS configuration swap */
 	/* Serialises SIGHUP reloads with the daily expiry check. */
 	pthread_mutex_t trust_lock;
 	struct expiry_watch *expiry;
@@ -1181,11 +1189,45 @@ static void default_limits(struct server_config *c)
 		c->max_per_source = SERVER_MAX_PER_SOURCE_DEFAULT;
 }
 
+/* Creates, configures and starts s->listener on url. Under listener_lock once workers run. */
+static int start_listener(struct server *s, const char *url, struct errbuf *eb)
+{
+	int rv;
+
+	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
+		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
+		                   nng_strerror(rv));
+	if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, s->tls)) != 0 ||
+	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ,
+	                                s->cfg.max_message + RECV_SLACK)) != 0) {
+		nng_listener_close(s->listener);
+		return status_fail(eb, YB_ECONNECT, "cannot configure listener: %s",
+		                   nng_strerror(rv));
+	}
+	if ((rv = nng_listener_start(s->listener, 0)) != 0) {
+		nng_listener_close(s->listener);
+		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", url,
+		                   nng_strerror(rv));
+	}
+	return YB_OK;
+}
+
+/* Tells the TLS engine's guard which connections nng made sessions of. */
+static void note_session(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	nng_sockaddr sa;
+
+	(void)ev;
+	(void)arg;
+	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == 0)
+		tlsengine_guard_note_session(&sa);
+}
+
 /*
  * Opens the socket and its listener on cfg.listen_url, and the reaper of
  * connections that never become sessions. The TLS engine (tlsengine.h)
- * never fails a connection with NNG_ECLOSED, so the listener goes on
- * accepting whatever peers do.
+ * never fails a connection with NNG_ECLOSED, which would stop the listener;
+ * nng's own TLS layer may, and server_tick then listens again.
  */
 static int open_listener(struct server *s, struct errbuf *eb)
 {
@@ -1195,23 +1237,16 @@ static int open_listener(struct server *s, struct errbuf *eb)
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message + RECV_SLACK);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, note_session, NULL);
 	/* Before the listener: the guard must count every connection from the first. */
 	if ((rc =
 	         reaper_start(&(struct reaper_config){SESSION_START_LIMIT_S, s->cfg.max_connections,
 	                                              s->cfg.max_per_source, log_line},
 	                      &s->reaper, eb)) != YB_OK)
 		return rc;
-	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
-		                   nng_strerror(rv));
-	if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, s->tls)) != 0 ||
-	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ,
-	                                s->cfg.max_message + RECV_SLACK)) != 0)
-		return status_fail(eb, YB_ECONNECT, "cannot configure listener: %s",
-		                   nng_strerror(rv));
-	if ((rv = nng_listener_start(s->listener, 0)) != 0)
-		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", url,
-		                   nng_strerror(rv));
+	if ((rc = start_listener(s, url, eb)) != YB_OK)
+		return rc;
+	s->listening = true;
 	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port);
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	{
@@ -1221,6 +1256,37 @@ static int open_listener(struct server *s, struct errbuf *eb)
 			snprintf(colon, sizeof(s->url) - (size_t)(colon - s->url), ":%d", port);
 	}
 	return YB_OK;
+}
+
+void server_tick(struct server *s)
+{
+	struct errbuf eb = {{0}};
+	int stalled;
+
+	if (s->url[0] == '\0')
+		return; /* not listening (server_serve_bytes) */
+	pthread_mutex_lock(&s->listener_lock);
+	if (atomic_load(&s->stopping))
+		goto out;
+	if (s->listening) {
+		if ((stalled = tlsengine_guard_stalled(LISTENER_STALL_MS)) == 0)
+			goto out;
+		log_line("error: nng's listener stopped making sessions of new connections (%d "
+		         "negotiated and left waiting, a known nng 1.5.2 defect): listening again "
+		         "on %s; the sessions open now end, and their clients retry",
+		         stalled, s->url);
+		nng_listener_close(s->listener);
+		s->listening = false;
+	}
+	/* s->url has the bound port: the same address and port again. */
+	if (start_listener(s, s->url, &eb) != YB_OK) {
+		log_line("error: %s; trying again in a second", eb.msg);
+		goto out;
+	}
+	s->listening = true;
+	log_line("listening again on %s", s->url);
+out:
+	pthread_mutex_unlock(&s->listener_lock);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -1414,8 +1480,11 @@ static void stop_workers(struct server *s)
 	pthread_mutex_lock(&s->slot_lock);
 	pthread_cond_broadcast(&s->slot_freed);
 	pthread_mutex_unlock(&s->slot_lock);
-	if (nng_listener_id(s->listener) > 0)
+	pthread_mutex_lock(&s->listener_lock);
+	if (s->listening)
 		nng_listener_close(s->listener);
+	s->listening = false;
+	pthread_mutex_unlock(&s->listener_lock);
 	do {
 		running = 0;
 		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {

@@ -318,8 +318,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		/* A second at most: server_tick keeps the listener serving. */
+		struct timespec tick = {1, 0};
+		if ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) {
+			server_tick(srv);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			server_reload(srv, &eb);
 			continue;

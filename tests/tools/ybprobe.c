@@ -846,25 +846,31 @@ struct abrupt_run {
 	pthread_mutex_t build; /* build_request is not known to be thread-safe */
 };
 
-/* A TCP connection to addr with TLS established on it, or NULL. */
+/*
+ * A TCP connection to addr with TLS established on it, or NULL. Retried
+ * for up to a second, as a real client would: the daemon may be listening
+ * again just then (server_tick), which refuses or ends a few connections.
+ */
 static SSL *abrupt_connect(struct abrupt_run *r, int *fd)
 {
-	SSL *ssl;
+	const struct timespec pause = {0, 20 * 1000000};
 
-	if ((*fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return NULL;
-	if (connect(*fd, (struct sockaddr *)&r->addr, sizeof(r->addr)) != 0 ||
-	    (ssl = SSL_new(r->ctx)) == NULL) {
-		close(*fd);
-		return NULL;
-	}
-	SSL_set_fd(ssl, *fd);
-	if (SSL_connect(ssl) != 1) {
+	for (int attempt = 0; attempt < 50; attempt++) {
+		SSL *ssl = NULL;
+		if (attempt > 0)
+			nanosleep(&pause, NULL);
+		if ((*fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+			return NULL;
+		if (connect(*fd, (struct sockaddr *)&r->addr, sizeof(r->addr)) == 0 &&
+		    (ssl = SSL_new(r->ctx)) != NULL) {
+			SSL_set_fd(ssl, *fd);
+			if (SSL_connect(ssl) == 1)
+				return ssl;
+		}
 		SSL_free(ssl);
 		close(*fd);
-		return NULL;
 	}
-	return ssl;
+	return NULL;
 }
 
 /* Writes all of buf through ssl: true when it did. */
@@ -1253,6 +1259,8 @@ int main(int argc, char **argv)
 {
 	int i, rc;
 
+	/* A daemon that drops a session may do it while we write: an error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		const char *o = argv[i];
 		long long v;
