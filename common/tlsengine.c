@@ -793,6 +793,21 @@ static void count_plain(struct nng_tls_engine_conn *ec, size_t *way, size_t n)
 		atomic_store(&ec->negotiated_ms, (long long)rpc_monotonic_ms());
 }
 
+/*
+ * rv, or NNG_ECONNRESET for a guarded connection not yet a session whose TCP
+ * connection is over. nng 1.5.2 may otherwise fail its SP negotiation with
+ * NNG_ECLOSED a moment later (its TLS layer's second look at the failed
+ * stream), which stops nng's listener (tlsengine_guard_stalled): failing it
+ * here first, with an error the listener shrugs off, keeps that rare.
+ */
+static int negotiation_result(struct nng_tls_engine_conn *ec, int rv)
+{
+	if ((rv == 0 || rv == NNG_EAGAIN) && ec->listed && !atomic_load(&ec->session) &&
+	    tcp_ended(ec))
+		return NNG_ECONNRESET;
+	return rv;
+}
+
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 {
 	size_t got = 0;
@@ -808,7 +823,7 @@ static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 		*n = got;
 		count_plain(ec, &ec->plain_in, got);
 	}
-	return rv;
+	return negotiation_result(ec, rv);
 }
 
 static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
@@ -826,7 +841,7 @@ static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
 		*n = put;
 		count_plain(ec, &ec->plain_out, put);
 	}
-	return rv;
+	return negotiation_result(ec, rv);
 }
 
 static bool conn_verified(nng_tls_engine_conn *ec)
