@@ -77,6 +77,8 @@ struct nng_tls_engine_conn {
 	bool closing;                            /* closed by the guard: no longer counted */
 	bool read_kick_due;                      /* dropped, its read kick at the next sweep */
 	int64_t ended_ms;                        /* when closing was set */
+	bool abandoned;                          /* left by nng with a closed listener: never freed
+	                                            (tlsengine_guard_abandon_stalled) */
 	struct peer peer;
 	int64_t accepted_ms;
 	/* Written under nng's connection lock, read under the guard's. */
@@ -117,6 +119,8 @@ static struct tlsengine_failure last_client_failure; /* under failure_lock */
 /* An ended connection nng still holds after this is one it will never free. */
 #define STUCK_AFTER_MS 60000
 #define STUCK_LOG_INTERVAL_MS (10 * 60000)
+/* At the total cap, the shortest time between two sweeps of every connection. */
+#define FULL_SWEEP_MS 100
 
 /*
  * The guard (tlsengine.h). Lock order: guard.lock, then nng's connection
@@ -133,6 +137,7 @@ static struct {
 	int64_t lost_logged_ms;  /* when that count was last logged */
 	int64_t stuck_logged_ms; /* when connections nng did not free were last logged */
 	int freed;               /* listed connections nng freed since tlsengine_guard_take_freed */
+	int64_t full_swept_ms;   /* when guard_admit last swept all connections (end_lost) */
 	struct {
 		struct peer peer;
 		int64_t at_ms;
@@ -542,9 +547,14 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 		goto done; /* not TCP: nothing to count it by */
 	old = oldest_unauthenticated(&ec->peer, &same);
 	/* Full: first give back what has ended (one system call per connection). */
-	if (same >= guard.set.max_per_source || guard.open >= guard.set.max_total) {
-		(void)end_lost(same >= guard.set.max_per_source ? &ec->peer : NULL);
+	if (same >= guard.set.max_per_source) {
+		(void)end_lost(&ec->peer);
 		old = oldest_unauthenticated(&ec->peer, &same);
+	} else if (guard.open >= guard.set.max_total &&
+	           now - guard.full_swept_ms >= FULL_SWEEP_MS) {
+		/* One system call per connection, thousands of them: not at every accept. */
+		guard.full_swept_ms = now;
+		(void)end_lost(NULL);
 	}
 	if (same >= guard.set.max_per_source) {
 		if (old == NULL) {
@@ -629,7 +639,7 @@ int tlsengine_guard_reap(int limit_s)
 	/* nng frees an ended connection within milliseconds, unless it has stopped freeing. */
 	int stuck = 0;
 	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
-		stuck += c->closing && now - c->ended_ms >= STUCK_AFTER_MS;
+		stuck += c->closing && !c->abandoned && now - c->ended_ms >= STUCK_AFTER_MS;
 	if (stuck > 0 && guard.set.log != NULL &&
 	    (guard.stuck_logged_ms == 0 || now - guard.stuck_logged_ms >= STUCK_LOG_INTERVAL_MS)) {
 		guard.set.log(
@@ -681,6 +691,25 @@ int tlsengine_guard_stalled(int after_ms)
 	}
 	pthread_mutex_unlock(&guard.lock);
 	return stalled;
+}
+
+int tlsengine_guard_abandon_stalled(int after_ms)
+{
+	int64_t now = rpc_monotonic_ms();
+	int n = 0;
+
+	pthread_mutex_lock(&guard.lock);
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
+		long long at = atomic_load(&c->negotiated_ms);
+		if (c->closing || at == 0 || now - at < after_ms || atomic_load(&c->session))
+			continue;
+		c->closing = c->abandoned = true;
+		c->ended_ms = now;
+		guard.open--;
+		n++;
+	}
+	pthread_mutex_unlock(&guard.lock);
+	return n;
 }
 
 int tlsengine_guard_take_freed(void)
@@ -794,15 +823,16 @@ static void count_plain(struct nng_tls_engine_conn *ec, size_t *way, size_t n)
 }
 
 /*
- * rv, or NNG_ECONNRESET for a guarded connection not yet a session whose TCP
- * connection is over. nng 1.5.2 may otherwise fail its SP negotiation with
+ * rv, or NNG_ECONNRESET for a guarded connection still in its SP negotiation
+ * whose TCP connection is over (one system call, for the few calls before
+ * the 8-byte headers have passed). nng 1.5.2 may otherwise fail its SP negotiation with
  * NNG_ECLOSED a moment later (its TLS layer's second look at the failed
  * stream), which stops nng's listener (tlsengine_guard_stalled): failing it
  * here first, with an error the listener shrugs off, keeps that rare.
  */
 static int negotiation_result(struct nng_tls_engine_conn *ec, int rv)
 {
-	if ((rv == 0 || rv == NNG_EAGAIN) && ec->listed && !atomic_load(&ec->session) &&
+	if ((rv == 0 || rv == NNG_EAGAIN) && ec->listed && atomic_load(&ec->negotiated_ms) == 0 &&
 	    tcp_ended(ec))
 		return NNG_ECONNRESET;
 	return rv;

@@ -152,6 +152,14 @@ void tlsengine_guard_note_session(const nng_sockaddr *remote);
 int tlsengine_guard_stalled(int after_ms);
 
 /*
+ * Stops counting the connections tlsengine_guard_stalled(after_ms) counts,
+ * once their listener is closed: nng 1.5.2 neither makes sessions of them
+ * nor ever frees them, so they must not count against the next listener,
+ * its caps, or the stuck-connection error. Returns how many. Thread-safe.
+ */
+int tlsengine_guard_abandon_stalled(int after_ms);
+
+/*
  * How many guarded connections nng has freed since the last call (the
  * daemon gives memory back to the system after many). Thread-safe.
  */

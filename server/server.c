@@ -386,7 +386,8 @@ static void tls_swap(struct server *s, time_t crl_next_update, time_t now)
 	pthread_mutex_lock(&s->listener_lock);
 	if (atomic_load(&s->stopping)) {
 		nng_tls_config_free(cfg); /* the listener is closed, or about to be */
-	} else if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
+	} else if (s->listening &&
+	           (rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
 		log_line("cannot give the listener its new TLS configuration: %s",
 		         nng_strerror(rv));
 		nng_tls_config_free(cfg);
@@ -396,7 +397,10 @@ static void tls_swap(struct server *s, time_t crl_next_update, time_t now)
 		s->tls_retired = s->tls;
 		s->tls = cfg;
 		s->tls_crl_next_update = with_crl ? crl_next_update : 0;
-		use_up_pending_accept(s);
+		/* Not listening (server_tick failed to listen again): its next start takes s->tls.
+		 */
+		if (s->listening)
+			use_up_pending_accept(s);
 		if (with_crl)
 			log_line("TLS handshakes now check the CRL %s as loaded now",
 			         s->cfg.crl_path);
@@ -1277,6 +1281,8 @@ void server_tick(struct server *s)
 		         stalled, s->url);
 		nng_listener_close(s->listener);
 		s->listening = false;
+		/* nng never frees those: they must not count against the next listener. */
+		(void)tlsengine_guard_abandon_stalled(LISTENER_STALL_MS);
 	}
 	/* s->url has the bound port: the same address and port again. */
 	if (start_listener(s, s->url, &eb) != YB_OK) {
