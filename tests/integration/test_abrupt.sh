@@ -44,7 +44,8 @@ RSS_SLACK_KB=$((16 * 1024)) # allocator high-water marks; a leak of 2,000 x 45 K
 SETTLE_S=10    # how long the daemon has to give everything back
 # AddressSanitizer keeps freed memory in quarantine (up to 256 MB): under it
 # only descriptors are measured.
-if ldd "$YB_BIN/yuebaod" 2>/dev/null | grep -q libasan; then
+# (Not "ldd | grep -q": with pipefail, ldd's SIGPIPE would make it false.)
+if [[ "$(ldd "$YB_BIN/yuebaod" 2>/dev/null || true)" == *libasan* ]]; then
 	RSS_SLACK_KB=$((1024 * 1024 * 1024))
 	echo "resident memory not measured: yuebaod runs under AddressSanitizer"
 fi
