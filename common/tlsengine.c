@@ -613,15 +613,18 @@ void tlsengine_guard_start(const struct tlsengine_guard *g)
 int tlsengine_guard_reap(int limit_s)
 {
 	int64_t now = rpc_monotonic_ms();
-	int closed, lost;
+	int closed, lost, stuck = 0;
 	char who[80];
 
 	pthread_mutex_lock(&guard.lock);
-	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
+	/* nng frees an ended connection within milliseconds, unless it has stopped freeing. */
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
 		if (c->read_kick_due) {
 			c->read_kick_due = false;
 			kick(c, true);
 		}
+		stuck += c->closing && !c->abandoned && now - c->ended_ms >= STUCK_AFTER_MS;
+	}
 	lost = end_lost(NULL);
 	closed = 0;
 	/* Oldest first: the first one young enough ends the walk. */
@@ -636,10 +639,6 @@ int tlsengine_guard_reap(int limit_s)
 		guard_end(c);
 		closed++;
 	}
-	/* nng frees an ended connection within milliseconds, unless it has stopped freeing. */
-	int stuck = 0;
-	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
-		stuck += c->closing && !c->abandoned && now - c->ended_ms >= STUCK_AFTER_MS;
 	if (stuck > 0 && guard.set.log != NULL &&
 	    (guard.stuck_logged_ms == 0 || now - guard.stuck_logged_ms >= STUCK_LOG_INTERVAL_MS)) {
 		guard.set.log(
@@ -678,17 +677,22 @@ void tlsengine_guard_note_session(const nng_sockaddr *remote)
 	pthread_mutex_unlock(&guard.lock);
 }
 
+/* Open, negotiated at least after_ms before now, and still no session. Under guard.lock. */
+static bool waits_for_session(struct nng_tls_engine_conn *c, int64_t now, int after_ms)
+{
+	long long at = atomic_load(&c->negotiated_ms);
+
+	return !c->closing && at != 0 && now - at >= after_ms && !atomic_load(&c->session);
+}
+
 int tlsengine_guard_stalled(int after_ms)
 {
 	int64_t now = rpc_monotonic_ms();
 	int stalled = 0;
 
 	pthread_mutex_lock(&guard.lock);
-	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
-		long long at = atomic_load(&c->negotiated_ms);
-		stalled += !c->closing && at != 0 && now - at >= after_ms &&
-		           !atomic_load(&c->session) && !tcp_ended(c);
-	}
+	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
+		stalled += waits_for_session(c, now, after_ms) && !tcp_ended(c);
 	pthread_mutex_unlock(&guard.lock);
 	return stalled;
 }
@@ -700,8 +704,8 @@ int tlsengine_guard_abandon_stalled(int after_ms)
 
 	pthread_mutex_lock(&guard.lock);
 	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
-		long long at = atomic_load(&c->negotiated_ms);
-		if (c->closing || at == 0 || now - at < after_ms || atomic_load(&c->session))
+		/* Those whose TCP connection ended too: end_lost would end them in vain. */
+		if (!waits_for_session(c, now, after_ms))
 			continue;
 		c->closing = c->abandoned = true;
 		c->ended_ms = now;

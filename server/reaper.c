@@ -36,7 +36,6 @@ struct reaper {
 static void *reaper_main(void *arg)
 {
 	struct reaper *r = arg;
-
 	int freed = 0;
 	int64_t trimmed_ms = 0;
 

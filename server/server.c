@@ -397,8 +397,7 @@ static void tls_swap(struct server *s, time_t crl_next_update, time_t now)
 		s->tls_retired = s->tls;
 		s->tls = cfg;
 		s->tls_crl_next_update = with_crl ? crl_next_update : 0;
-		/* Not listening (server_tick failed to listen again): its next start takes s->tls.
-		 */
+		/* Not listening (server_tick could not listen again): the next start takes it. */
 		if (s->listening)
 			use_up_pending_accept(s);
 		if (with_crl)
