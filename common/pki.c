@@ -114,10 +114,22 @@ bool pki_valid_org_code(const char *s)
 	return 1;
 }
 
-static int valid_role(const char *r)
+/* The role an OU names: false for an OU that is no role. */
+static bool parse_role(const char *r, enum pki_role *out)
 {
-	return strcmp(r, "branch") == 0 || strcmp(r, "central") == 0 || strcmp(r, "auditor") == 0 ||
-	       strcmp(r, "admin") == 0;
+	static const char *const names[] = {
+	    [PKI_ROLE_BRANCH] = "branch",
+	    [PKI_ROLE_CENTRAL] = "central",
+	    [PKI_ROLE_AUDITOR] = "auditor",
+	    [PKI_ROLE_ADMIN] = "admin",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(r, names[i]) == 0) {
+			*out = (enum pki_role)i;
+			return true;
+		}
+	return false;
 }
 
 static void fill_principal(X509 *cert, const uint8_t *der, size_t der_len, struct pki_principal *p)
@@ -503,7 +515,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		                 v->deployment);
 		goto done;
 	}
-	if (!valid_role(out->role)) {
+	if (!parse_role(out->role, &out->kind)) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED,
 		                 _("certificate role OU='%s' is not a role"), out->role);
 		goto done;

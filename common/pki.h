@@ -25,11 +25,15 @@
 struct pki_identity;
 struct pki_verifier;
 
+/* What a certificate's OU lets its holder do (SPEC §4). */
+enum pki_role { PKI_ROLE_BRANCH, PKI_ROLE_CENTRAL, PKI_ROLE_AUDITOR, PKI_ROLE_ADMIN };
+
 /* Who a verified caller is. */
 struct pki_principal {
 	char subject[256];    /* "O=yuebao-demo, OU=branch, CN=ZFW-JG" */
 	char deployment[65];  /* O */
-	char role[16];        /* OU: branch | central | auditor | admin */
+	char role[16];        /* OU as written: branch | central | auditor | admin */
+	enum pki_role kind;   /* role, parsed: set only by pki_verify_* (a verified caller) */
 	char org[65];         /* CN: the org unit code */
 	char fingerprint[65]; /* hex SHA-256 of the certificate DER */
 };

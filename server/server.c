@@ -1,15 +1,11 @@
 /*
- * server.c - listener, worker pool and request pipeline of yuebaod.
+ * server.c - the listener, the worker pool, and what the daemon loads.
  *
  * Each worker owns an nng REP context, an aio and a SQLite connection for
- * reading, and serves one request at a time, synchronously; N workers serve
- * N requests at once. A request passes, in order: decode (size-capped by
- * nng), method lookup in the generated service descriptor, call id and clock
- * checks, certificate and signature verification, then its handler. A
- * handler that writes joins the group commit (batch.h) once its read-only
- * checks pass: its writes and its call-id record go into the open batch
- * together, so a retried call is answered from that record and never
- * executed twice, and the reply leaves only after the batch's COMMIT.
+ * reading, and serves one request at a time, synchronously, through the
+ * request pipeline (pipeline.h); N workers serve N requests at once. The
+ * server also loads the org tree, catalog and CA (world.h) at start and on
+ * SIGHUP, and keeps nng's listener serving (server_tick).
  */
 #include "server.h"
 
@@ -38,6 +34,9 @@
 #include "batch.h"
 #include "expiry.h"
 #include "handlers.h"
+#include "log.h"
+#include "pipeline.h"
+#include "world.h"
 #include "reaper.h"
 #include "i18n.h"
 #include "period.h"
@@ -64,8 +63,6 @@
 #define MAX_PENDING_PER_PIPE 2
 /* Connections to close, noted by send_done for the next worker. */
 #define MAX_CLOSE_PENDING 16
-/* How often a worker forgets call ids too old to be replayed. */
-#define PRUNE_INTERVAL_MS 60000
 /*
  * How long an accepted connection may take to finish its TLS handshake
  * before the reaper shuts it down (nng's own limit covers the SP
@@ -86,7 +83,6 @@ struct worker {
 	pthread_t thread;
 	nng_aio *recv_aio; /* cancelled to stop the worker */
 	struct store *store;
-	int64_t last_prune_ms;
 	int started;
 	atomic_int done;
 };
@@ -148,43 +144,10 @@ struct server {
 	int n_to_close;
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
-	struct ratelimit *refusals;  /* audit entries per refused caller and minute */
+	struct pipeline *pipeline;   /* what each request goes through */
 	char server_subject[256];
 	atomic_int stopping;
 };
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void log_line(const char *fmt, ...)
-{
-	char stamp[32], line[1024];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* Peer text is quoted in log lines: no control byte may forge a line. */
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	/* One fprintf per line: stdio locks the stream, so lines never interleave. */
-	fprintf(stderr, "%s.%03ldZ %s\n", stamp, ts.tv_nsec / 1000000, line);
-}
-
-static void world_free(struct world *w)
-{
-	if (w == NULL)
-		return;
-	orgtree_free(w->orgs);
-	catalog_free(w->cat);
-	pki_verifier_free(w->verifier);
-	free(w);
-}
 
 /*
  * Loads the org tree, the catalog and the CA with its CRL, and records the
@@ -212,7 +175,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
 		goto fail;
-	now = rpc_now_ms(); /* with the writing connection held: see server_begin_write */
+	now = rpc_now_ms(); /* with the writing connection held, as pipeline.c's writes */
 	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
 	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
 		goto rollback;
@@ -472,524 +435,21 @@ int server_reload(struct server *s, struct errbuf *eb)
 }
 
 /* Packs an RpcReply into a fresh nng message (NULL when out of memory). */
-static nng_msg *reply_msg(const Yuebao__V1__RpcReply *rep)
+/* One request, through the pipeline, with the world held so a SIGHUP swaps nothing mid-call. */
+static nng_msg *serve(struct worker *w, nng_msg *msg, struct pipeline_outcome *o)
 {
-	size_t n = yuebao__v1__rpc_reply__get_packed_size(rep);
 	nng_msg *m;
 
-	if (nng_msg_alloc(&m, n) != 0)
-		return NULL;
-	yuebao__v1__rpc_reply__pack(rep, nng_msg_body(m));
-	return m;
-}
-
-/* What one request came to, for the reply and the log line. */
-struct outcome {
-	int status;
-	struct errbuf msg;
-	char caller[96];
-	char method[64];
-	int cached;
-};
-
-/*
- * Local failures (codes from 100 on) are the server's own: the details go to
- * the log, the peer learns only that it may try again.
- */
-static void make_public(struct outcome *o)
-{
-	if (o->status < 100)
-		return;
-	log_line("%s: %s: %s", o->method, status_name(o->status),
-	         o->msg.msg[0] ? o->msg.msg : "no detail");
-	o->status = o->status == YB_EDB ? YB_UNAVAILABLE : YB_INTERNAL;
-	status_fail(
-	    &o->msg, o->status,
-	    _("the server could not complete the call; nothing was changed, try again later"));
-}
-
-/* Hex SHA-256 of what a call asks (method and payload), to tell retries from reuse. */
-static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
-{
-	size_t n = strlen(req->method);
-	uint8_t *buf = malloc(n + 1 + req->payload.len + 1);
-
-	if (buf == NULL) {
-		out[0] = '\0';
-		return;
-	}
-	memcpy(buf, req->method, n);
-	buf[n] = '\n';
-	if (req->payload.len > 0)
-		memcpy(buf + n + 1, req->payload.data, req->payload.len);
-	pki_sha256_hex(buf, n + 1 + req->payload.len, out);
-	free(buf);
-}
-
-/*
- * The recorded reply to an earlier call with this caller's call id: YB_OK
- * with *m, YB_NOT_FOUND, or ALREADY_EXISTS when the id was used for a
- * different request.
- */
-static int recorded_reply(struct store *db, const Yuebao__V1__RpcRequest *req,
-                          const struct pki_principal *who, const char *digest, nng_msg **m,
-                          struct outcome *o)
-{
-	uint8_t *cached = NULL;
-	size_t cached_len = 0;
-	char cached_digest[65];
-	int rc;
-
-	rc = store_call_find(db, who->fingerprint, req->call_id, cached_digest, &cached,
-	                     &cached_len, &o->msg);
-	if (rc != YB_OK)
-		return rc;
-	if (strcmp(cached_digest, digest) != 0) {
-		free(cached);
-		return status_fail(&o->msg, YB_ALREADY_EXISTS,
-		                   _("call id %s was already used for a different request; a retry "
-		                     "must repeat the same method and data"),
-		                   req->call_id);
-	}
-	/* A retry: the first reply again, nothing executed. */
-	o->cached = 1;
-	if (nng_msg_alloc(m, cached_len) == 0)
-		memcpy(nng_msg_body(*m), cached, cached_len);
-	free(cached);
-	return YB_OK;
-}
-
-/* What a writing call needs to open its transaction from inside its handler. */
-struct write_state {
-	struct worker *w;
-	const Yuebao__V1__RpcRequest *req;
-	const struct pki_principal *who;
-	const char *digest;
-	nng_msg **m;
-	struct outcome *o;
-};
-
-/*
- * handlers' begin_write: joins the group commit only once the handler has
- * done its read-only checks, so validation never holds up other writers;
- * from then on the handler reads and writes through the batch's connection
- * (c->store), which sees the writes of the calls before it in the batch.
- * Looks the call id up again there, in case a retry of the same call
- * finished meanwhile (or is in this very batch).
- */
-static int server_begin_write(struct call *c)
-{
-	struct write_state *ws = c->server_state;
-	const struct server_config *cfg = &ws->w->srv->cfg;
-	int rc;
-
-	if ((rc = batch_join(ws->w->srv->batch, &c->store, &c->msg)) != YB_OK)
-		return rc;
-	c->in_write = true;
-	/*
-	 * The time of what the call writes is read once it holds the writing
-	 * connection: audit entries are then in time order, each no earlier
-	 * than the signed checkpoint before it (what `audit verify` checks),
-	 * however calls overlap. Only a clock set back breaks the order.
-	 */
-	c->now_ms = rpc_now_ms();
-	if (c->now_ms - ws->w->last_prune_ms > PRUNE_INTERVAL_MS) {
-		/* Calls older than the clock window cannot come back: forget them. */
-		if ((rc = store_call_prune(c->store,
-		                           c->now_ms - 2 * (int64_t)cfg->time_window_s * 1000,
-		                           &c->msg)) != YB_OK)
-			return rc;
-		ws->w->last_prune_ms = c->now_ms;
-	}
-	rc = recorded_reply(c->store, ws->req, ws->who, ws->digest, ws->m, ws->o);
-	if (rc == YB_NOT_FOUND)
-		return YB_OK;
-	if (rc == YB_OK)
-		return HANDLERS_ANSWERED;
-	c->msg = ws->o->msg;
-	return rc;
-}
-
-/*
- * The largest reply payload the daemon sends: twice its request cap, so
- * that an export page can carry one stored request (up to max_message
- * bytes) with its envelope, but never more than a client receives
- * (RPC_MAX_REPLY).
- */
-static size_t reply_max(size_t max_message)
-{
-	return 2 * max_message < RPC_MAX_REPLY ? 2 * max_message : RPC_MAX_REPLY;
-}
-
-/*
- * What a list page fills its items up to: half the smaller of max_message
- * and the default. A page ends before the item that would pass it, unless
- * that item is its first: a page is then this many bytes, or one item
- * alone (a stored request of up to max_message bytes with its fields),
- * both under reply_max.
- */
-static size_t reply_page_bytes(size_t max_message)
-{
-	return (max_message < RPC_DEFAULT_MAX_MESSAGE ? max_message : RPC_DEFAULT_MAX_MESSAGE) / 2;
-}
-
-/*
- * Runs a verified call: its handler, which for a writing call opens one
- * transaction holding its writes and the call-id record. The caller holds
- * the world lock for reading. Returns the reply to send (NULL only when
- * out of memory).
- */
-static nng_msg *run_call(struct worker *w, const struct world *world,
-                         const Yuebao__V1__RpcRequest *req, const ProtobufCMethodDescriptor *md,
-                         const struct pki_principal *who, const uint8_t *raw, size_t raw_len,
-                         struct outcome *o)
-{
-	const struct handler *h =
-	    handlers_get((unsigned)(md - yuebao__v1__returns__descriptor.methods));
-	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
-	struct write_state ws = {w, req, who, NULL, NULL, o};
-	struct call c = {.who = who,
-	                 .store = w->store,
-	                 .signer = w->srv->signer,
-	                 .request = raw,
-	                 .request_len = raw_len,
-	                 .begin_write = server_begin_write,
-	                 .server_state = &ws};
-	ProtobufCMessage *in = NULL, *out = NULL;
-	uint8_t *payload = NULL;
-	nng_msg *m = NULL;
-	char digest[65];
-
-	ws.digest = digest;
-	ws.m = &m;
-	rep.call_id = req->call_id;
-	rep.time_zone = (char *)tz_name(world->zone);
-	c.now_ms = rpc_now_ms();
-	c.page_bytes = reply_page_bytes(w->srv->cfg.max_message);
-	c.world = world;
-	in = protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
-	if (in == NULL) {
-		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT, _("payload is not a %s"),
-		                        md->input->name);
-		goto finish;
-	}
-	/* Text reaches other people's screens and sheets: checked before any handler. */
-	if ((o->status = text_check_message(in, req->payload.len, &o->msg)) != YB_OK)
-		goto finish;
-	if (h->writes) {
-		/* A retry is answered from its record without running anything. */
-		call_digest(req, digest);
-		o->status = recorded_reply(w->store, req, who, digest, &m, o);
-		if (o->status != YB_NOT_FOUND)
-			goto finish;
-	}
-	o->status = h->fn(&c, in, &out);
-	if (o->status == HANDLERS_ANSWERED) {
-		/* m holds the recorded reply; it may belong to this batch: wait for it. */
-		o->status = batch_finish(w->srv->batch, true, &o->msg);
-		c.in_write = false;
-		if (o->status != YB_OK) {
-			nng_msg_free(m);
-			m = NULL;
-		}
-		goto finish;
-	}
-	if (o->status != YB_OK) {
-		o->msg = c.msg;
-		rep.errors = c.errors;
-		rep.n_errors = c.n_errors;
-		goto finish;
-	}
-	rep.payload.len = protobuf_c_message_get_packed_size(out);
-	if (rep.payload.len > reply_max(w->srv->cfg.max_message) - 1024) {
-		o->status =
-		    status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
-		                _("the answer would be %zu bytes, over the %zu-byte message "
-		                  "limit: ask for less (a shorter period, fewer groups)"),
-		                rep.payload.len, reply_max(w->srv->cfg.max_message));
-		goto finish;
-	}
-	if ((payload = malloc(rep.payload.len + 1)) == NULL) {
-		o->status = status_fail(&o->msg, YB_ENOMEM, _("out of memory"));
-		goto finish;
-	}
-	protobuf_c_message_pack(out, payload);
-	rep.payload.data = payload;
-	if (c.in_write) {
-		rep.status = YUEBAO__V1__CODE__OK;
-		if ((m = reply_msg(&rep)) == NULL) {
-			o->status = status_fail(&o->msg, YB_ENOMEM, _("out of memory"));
-			goto finish;
-		}
-		/* The reply leaves only after its data and its call record are durable. */
-		if ((o->status =
-		         store_call_save(c.store, who->fingerprint, req->call_id, digest, c.now_ms,
-		                         nng_msg_body(m), nng_msg_len(m), &o->msg)) != YB_OK) {
-			nng_msg_free(m);
-			m = NULL;
-			goto finish;
-		}
-		c.in_write = false;
-		if ((o->status = batch_finish(w->srv->batch, true, &o->msg)) != YB_OK) {
-			nng_msg_free(m);
-			m = NULL;
-			goto finish;
-		}
-	}
-finish:
-	if (c.in_write)
-		batch_finish(w->srv->batch, false, &c.msg);
-	if (m == NULL) {
-		make_public(o);
-		rep.status = (Yuebao__V1__Code)o->status;
-		if (o->status != YB_OK) {
-			rep.message = o->msg.msg;
-			rep.payload.data = NULL;
-			rep.payload.len = 0;
-		}
-		m = reply_msg(&rep);
-	}
-	protobuf_c_message_free_unpacked(in, NULL);
-	handlers_release(&c);
-	free(payload);
-	return m;
-}
-
-/* Refuses a request before any handler: the reply and the outcome. */
-static nng_msg *refusal(const char *call_id, const struct tz *zone, struct outcome *o)
-{
-	Yuebao__V1__RpcReply rep = YUEBAO__V1__RPC_REPLY__INIT;
-
-	make_public(o);
-	rep.status = (Yuebao__V1__Code)o->status;
-	rep.message = o->msg.msg;
-	rep.call_id = (char *)(call_id ? call_id : "");
-	rep.time_zone = (char *)tz_name(zone);
-	return reply_msg(&rep);
-}
-
-/*
- * Refusals that matter to security (unknown, revoked or expired
- * certificates, bad signatures, stale or replayed calls, permission denied,
- * a call id reused) are audited too, in their own transaction.
- */
-/*
- * Appends one audit entry in a batch of its own, timed when appended (its
- * at_ms is replaced); logs (never fails) when it cannot.
- */
-static void append_audit(struct server *s, const struct audit_event *ev)
-{
-	struct audit_event timed = *ev;
-	struct errbuf eb = {{0}};
-	struct store *db;
-	bool kept;
-
-	if (batch_join(s->batch, &db, &eb) != YB_OK) {
-		log_line("cannot audit a refusal: %s", eb.msg);
-		return;
-	}
-	/* Timed with the writing connection held, as server_begin_write says. */
-	timed.at_ms = rpc_now_ms();
-	kept = audit_append(db, s->signer, &timed, NULL, &eb) == YB_OK;
-	if (batch_finish(s->batch, kept, &eb) != YB_OK || !kept)
-		log_line("cannot audit a refusal: %s", eb.msg);
-}
-
-/*
- * One entry for each caller's refusals that the rate limit kept out of the
- * log in a window that has ended (all of them when now_ms is INT64_MAX).
- */
-static void audit_dropped_refusals(struct server *s, int64_t now_ms)
-{
-	struct ratelimit_report r[16];
-	size_t n;
-
-	while ((n = ratelimit_take_reports(s->refusals, now_ms, r, 16)) > 0)
-		for (size_t i = 0; i < n; i++) {
-			char object[160];
-			struct audit_event ev;
-			snprintf(object, sizeof(object), "%.*s dropped=%llu since=%lld",
-			         RATELIMIT_KEY_MAX - 1, r[i].key, (unsigned long long)r[i].dropped,
-			         (long long)r[i].window_start_ms);
-			ev = (struct audit_event){.at_ms = rpc_now_ms(),
-			                          .actor = "yuebaod",
-			                          .fingerprint = "",
-			                          .action = "refused:rate-limited",
-			                          .object = object,
-			                          .org = "",
-			                          .digest = ""};
-			append_audit(s, &ev);
-		}
-}
-
-/*
- * The source address of the peer that sent msg ("?" when nng cannot say, as
- * for a message that did not come from a pipe).
- */
-static void source_of(nng_msg *msg, char *out, size_t len)
-{
-	nng_sockaddr sa;
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	if (msg != NULL && nng_pipe_get_addr(nng_msg_get_pipe(msg), NNG_OPT_REMADDR, &sa) == 0) {
-		if (sa.s_family == NNG_AF_INET)
-			inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
-		else if (sa.s_family == NNG_AF_INET6)
-			inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
-	}
-	snprintf(out, len, "addr:%s", ip);
-}
-
-/*
- * Audits a refusal that matters to security, at most RATELIMIT_PER_WINDOW a
- * minute per certificate (or per source address for a caller that could not
- * be verified); the rest are counted into one later entry.
- */
-static void record_refusal(struct worker *w, const struct pki_principal *who,
-                           const Yuebao__V1__RpcRequest *req, const struct outcome *o, nng_msg *msg,
-                           const uint8_t *raw, size_t raw_len)
-{
-	char action[64], digest[65], key[RATELIMIT_KEY_MAX];
-	struct pki_principal claimed;
-	struct audit_event ev;
-	int64_t now = rpc_now_ms();
-
-	if (o->status != YB_UNAUTHENTICATED && o->status != YB_PERMISSION_DENIED &&
-	    o->status != YB_ALREADY_EXISTS)
-		return;
-	audit_dropped_refusals(w->srv, now);
-	if (who != NULL)
-		snprintf(key, sizeof(key), "cert:%s", who->fingerprint);
-	else
-		source_of(msg, key, sizeof(key));
-	if (!ratelimit_admit(w->srv->refusals, key, now))
-		return;
-	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
-	pki_sha256_hex(raw, raw_len, digest);
-	/* Not verified: named as its certificate claims, with the fingerprint of what came. */
-	memset(&claimed, 0, sizeof(claimed));
-	if (who == NULL && req != NULL && req->caller_cert.len > 0 &&
-	    req->caller_cert.len <= PKI_MAX_CERT_DER &&
-	    pki_describe_cert(req->caller_cert.data, req->caller_cert.len, &claimed) != YB_OK)
-		pki_sha256_hex(req->caller_cert.data, req->caller_cert.len, claimed.fingerprint);
-	ev = (struct audit_event){.at_ms = now,
-	                          .actor = who ? who->subject : claimed.subject,
-	                          .fingerprint = who ? who->fingerprint : claimed.fingerprint,
-	                          .action = action,
-	                          .object = o->method,
-	                          .org = who ? who->org : "",
-	                          .digest = digest,
-	                          .unverified = who == NULL};
-	append_audit(w->srv, &ev);
-}
-
-/* Checks the envelope and the caller, then runs the call. */
-static nng_msg *serve(struct worker *w, nng_msg *msg, struct outcome *o)
-{
-	const struct server_config *cfg = &w->srv->cfg;
-	const uint8_t *raw = nng_msg_body(msg);
-	size_t raw_len = nng_msg_len(msg);
-	const size_t plen = strlen(RPC_METHOD_PREFIX);
-	const int64_t window_ms = (int64_t)cfg->time_window_s * 1000;
-	const ProtobufCMethodDescriptor *md = NULL;
-	Yuebao__V1__RpcRequest *req = NULL;
-	struct pki_principal who;
-	uint8_t *signed_bytes = NULL;
-	size_t signed_len = 0;
-	int64_t now = rpc_now_ms();
-	nng_msg *m = NULL;
-
-	snprintf(o->method, sizeof(o->method), "-");
-	snprintf(o->caller, sizeof(o->caller), "-");
-	expiry_watch_tick(w->srv->expiry, (time_t)(now / 1000));
-	/* Read (RECV_SLACK) to be answered: the limit is the RpcRequest's own size. */
-	if (raw_len > cfg->max_message) {
-		o->status = status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,
-		                        _("the request is %zu bytes, over the %zu-byte limit"),
-		                        raw_len, cfg->max_message);
-		goto refuse;
-	}
-	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
-	if (req == NULL) {
-		o->status = status_fail(&o->msg, YB_INVALID_ARGUMENT,
-		                        _("the request is not a valid RpcRequest message"));
-		goto refuse;
-	}
-	/* Messages of the reply in the language the client asked for. */
-	i18n_set_thread_language(i18n_parse(req->language));
-	if (strncmp(req->method, RPC_METHOD_PREFIX, plen) != 0 ||
-	    (md = protobuf_c_service_descriptor_get_method_by_name(&yuebao__v1__returns__descriptor,
-	                                                           req->method + plen)) == NULL) {
-		o->status = status_fail(&o->msg, YB_UNIMPLEMENTED, _("unknown method '%.64s'"),
-		                        req->method);
-		goto refuse;
-	}
-	snprintf(o->method, sizeof(o->method), "%s", md->name);
-	if (!rpc_valid_call_id(req->call_id)) {
-		o->status =
-		    status_fail(&o->msg, YB_INVALID_ARGUMENT,
-		                _("call id must be %d lower-case hex digits"), RPC_CALL_ID_LEN);
-		goto refuse;
-	}
-	/* Compared, never subtracted: a hostile timestamp must not overflow. */
-	if (req->sent_at_ms < now - window_ms || req->sent_at_ms > now + window_ms) {
-		o->status = status_fail(&o->msg, YB_UNAUTHENTICATED,
-		                        _("request time is %lld s off the server's clock (allowed: "
-		                          "±%d s): a stale or replayed call, or a wrong clock"),
-		                        (long long)(req->sent_at_ms / 1000 - now / 1000),
-		                        cfg->time_window_s);
-		goto refuse;
-	}
-	/*
-	 * The deadline is on the client's clock, which may be off by up to the
-	 * window: only a deadline past even allowing for that has surely passed.
-	 */
-	if (req->deadline_ms != 0 && req->deadline_ms < now - window_ms) {
-		o->status = status_fail(&o->msg, YB_DEADLINE_EXCEEDED,
-		                        _("the call's deadline passed before it was served"));
-		goto refuse;
-	}
-	if ((o->status = rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms,
-	                                  req->deadline_ms, req->payload.data, req->payload.len,
-	                                  &signed_bytes, &signed_len)) != YB_OK) {
-		status_fail(&o->msg, o->status, _("cannot rebuild the signed bytes"));
-		goto refuse;
-	}
-	/* Held across verification and handler, so a SIGHUP swaps neither mid-call. */
+	expiry_watch_tick(w->srv->expiry, time(NULL));
 	pthread_rwlock_rdlock(&w->srv->world_lock);
-	{
-		time_t ca_not_after, crl_next_update;
-		pki_verifier_dates(w->srv->world->verifier, &ca_not_after, &crl_next_update);
-		o->status =
-		    expiry_check_crl(crl_next_update, (time_t)(now / 1000), cfg->zone, &o->msg);
-	}
-	if (o->status == YB_OK)
-		o->status = pki_verify_caller(w->srv->world->verifier, req->caller_cert.data,
-		                              req->caller_cert.len, signed_bytes, signed_len,
-		                              req->signature.data, req->signature.len,
-		                              (time_t)(now / 1000), &who, &o->msg);
-	if (o->status == YB_OK) {
-		snprintf(o->caller, sizeof(o->caller), "%s/%s", who.role, who.org);
-		m = run_call(w, w->srv->world, req, md, &who, raw, raw_len, o);
-		record_refusal(w, &who, req, o, msg, raw, raw_len);
-	}
+	m = pipeline_serve(w->srv->pipeline, w->store, w->srv->world, msg, o);
 	pthread_rwlock_unlock(&w->srv->world_lock);
-	if (o->status == YB_OK || m != NULL)
-		goto done;
-refuse:
-	record_refusal(w, NULL, req, o, msg, raw, raw_len);
-	m = refusal(req ? req->call_id : NULL, cfg->zone, o);
-done:
-	if (req != NULL)
-		yuebao__v1__rpc_request__free_unpacked(req, NULL);
-	free(signed_bytes);
-	i18n_set_thread_language(I18N_ENGLISH);
 	return m;
 }
 
 /* The log line of one request: method, caller, status, time, and why when refused. */
-static void log_outcome(const struct server *s, const struct outcome *o, const struct timespec *t0,
-                        const struct timespec *t1)
+static void log_outcome(const struct server *s, const struct pipeline_outcome *o,
+                        const struct timespec *t0, const struct timespec *t1)
 {
 	if (s->cfg.quiet)
 		return;
@@ -1106,7 +566,7 @@ static void *worker_main(void *arg)
 	struct slot *sl;
 
 	while ((sl = slot_take(w->srv)) != NULL) {
-		struct outcome o = {0};
+		struct pipeline_outcome o = {0};
 		struct timespec t0, t1;
 		nng_msg *msg, *rep;
 		nng_pipe pipe;
@@ -1373,9 +833,12 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK || (rc = check_files(cfg, eb)) != YB_OK ||
-	    (rc = ratelimit_new(1024, &s->refusals, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
+	    (rc = pipeline_new(&(struct pipeline_config){.max_message = cfg->max_message,
+	                                                 .time_window_s = cfg->time_window_s,
+	                                                 .zone = cfg->zone},
+	                       s->batch, s->signer, &s->pipeline, eb)) != YB_OK ||
 	    (rc = world_load(s, &s->world, eb)) != YB_OK)
 		goto fail;
 	/* Without a listen URL: one worker's state, served by the caller's thread. */
@@ -1425,7 +888,7 @@ const char *server_url(const struct server *s)
 int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t **reply,
                        size_t *reply_len, struct errbuf *eb)
 {
-	struct outcome o = {0};
+	struct pipeline_outcome o = {0};
 	struct timespec t0, t1;
 	nng_msg *msg, *rep;
 
@@ -1556,10 +1019,9 @@ void server_close(struct server *s)
 	 * server_serve_bytes (the envelope fuzz target), which closes from an
 	 * exit handler, when OpenSSL may already be gone.
 	 */
-	if (s->batch != NULL && s->refusals != NULL && s->signer != NULL &&
-	    s->cfg.listen_url != NULL)
-		audit_dropped_refusals(s, INT64_MAX);
-	ratelimit_free(s->refusals);
+	if (s->pipeline != NULL && s->cfg.listen_url != NULL)
+		pipeline_audit_held(s->pipeline);
+	pipeline_free(s->pipeline);
 	batch_close(s->batch);
 	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);

@@ -1,0 +1,31 @@
+/*
+ * handle_audit.h - the audit methods (reading methods; handlers.h):
+ * AuditLog, AuditProve, AuditExport; and the checkpoint and receipt
+ * messages every method that shows the log's state builds.
+ */
+#ifndef YB_HANDLE_AUDIT_H
+#define YB_HANDLE_AUDIT_H
+
+#include "audit.h"
+#include "checkpoint.h"
+#include "handlers.h"
+
+/* AuditLog: a page of the entries about a subtree (central and auditor), with the checkpoint. */
+int handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+/* AuditProve: inclusion and consistency proofs against the latest checkpoint. */
+int handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+/* AuditExport: the whole log and what it commits to, a page at a time (root only). */
+int handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+/* A Checkpoint message in the call's arena, copied from cp; NULL when out of memory. */
+Yuebao__V1__Checkpoint *handle_audit_checkpoint(struct call *c, const struct checkpoint *cp);
+
+/*
+ * A Receipt message in the call's arena for an entry appended by this call,
+ * naming c->signer's certificate; NULL when out of memory.
+ */
+Yuebao__V1__Receipt *handle_audit_receipt(struct call *c, const struct audit_receipt *ar);
+
+#endif

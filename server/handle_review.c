@@ -1,0 +1,305 @@
+/*
+ * handle_review.c - Review and ClosePeriod (see handle_review.h).
+ */
+#include "handle_review.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "consolidate.h"
+#include "i18n.h"
+#include "period.h"
+#include "store.h"
+
+static const char *const state_names[] = {
+    [REVIEW_SUBMITTED] = "submitted",
+    [REVIEW_ACCEPTED] = "accepted",
+    [REVIEW_REJECTED] = "rejected",
+};
+
+static const char *const action_names[] = {
+    [REVIEW_ACCEPT] = "accept",
+    [REVIEW_REJECT] = "reject",
+    [REVIEW_REOPEN] = "reopen",
+};
+
+/* The index of s in names[0..n), or -1. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool review_state_parse(const char *s, enum review_state *out)
+{
+	int i = name_index(state_names, sizeof(state_names) / sizeof(state_names[0]), s);
+
+	if (i >= 0)
+		*out = (enum review_state)i;
+	return i >= 0;
+}
+
+const char *review_state_name(enum review_state s)
+{
+	return state_names[s];
+}
+
+bool review_action_parse(const char *s, enum review_action *out)
+{
+	int i = name_index(action_names, sizeof(action_names) / sizeof(action_names[0]), s);
+
+	if (i >= 0)
+		*out = (enum review_action)i;
+	return i >= 0;
+}
+
+const char *review_action_name(enum review_action a)
+{
+	return action_names[a];
+}
+
+int review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
+{
+	const struct orgtree *t = c->world->orgs;
+	int rc;
+
+	memset(ci, 0, sizeof(*ci));
+	for (int u = idx; u >= 0; u = t->units[u].parent) {
+		if ((rc = store_closure(c->store, t->units[u].code, month, &ci->closed, ci->subject,
+		                        sizeof(ci->subject), &ci->at_ms, &c->msg)) != YB_OK)
+			return rc;
+		if (ci->closed) {
+			ci->by_org = t->units[u].code;
+			return YB_OK;
+		}
+	}
+	return YB_OK;
+}
+
+/*
+ * Why a review cannot apply action to a return in state: a format taking the
+ * revision (%u), the org unit and the period.
+ */
+static const char *review_refusal(enum review_action action, enum review_state state)
+{
+	bool accepted = state == REVIEW_ACCEPTED;
+
+	switch (action) {
+	case REVIEW_ACCEPT:
+		return accepted
+		           ? _("revision %u of %s for %s is accepted: it cannot be accepted "
+		               "(reopen it first)")
+		           : _("revision %u of %s for %s is rejected: it cannot be accepted (the "
+		               "branch must submit a corrected revision)");
+	case REVIEW_REJECT:
+		return accepted
+		           ? _("revision %u of %s for %s is accepted: it cannot be rejected "
+		               "(reopen it first)")
+		           : _("revision %u of %s for %s is rejected: it cannot be rejected (the "
+		               "branch must submit a corrected revision)");
+	case REVIEW_REOPEN:
+		break;
+	}
+	return state == REVIEW_REJECTED
+	           ? _("revision %u of %s for %s is rejected: it cannot be reopened (the "
+	               "branch must submit a corrected revision)")
+	           : _("revision %u of %s for %s is submitted: it cannot be reopened (only "
+	               "an accepted return is reopened)");
+}
+
+/* The state action leads to from state; false when the action does not apply. */
+static bool review_next(enum review_action action, enum review_state state, enum review_state *next)
+{
+	switch (action) {
+	case REVIEW_ACCEPT:
+		*next = REVIEW_ACCEPTED;
+		return state == REVIEW_SUBMITTED;
+	case REVIEW_REJECT:
+		*next = REVIEW_REJECTED;
+		return state == REVIEW_SUBMITTED;
+	case REVIEW_REOPEN:
+		*next = REVIEW_SUBMITTED;
+		return state == REVIEW_ACCEPTED;
+	}
+	return false;
+}
+
+/* What a review's check decided. */
+struct review_plan {
+	const char *org; /* owned by the tree */
+	int month;
+	char period[PERIOD_TEXT_MAX];
+	enum review_action action;
+	const char *comment; /* the request's */
+	uint32_t revision;   /* the latest, as check read it */
+	enum review_state state, next;
+};
+
+/* The latest revision of the plan's return and its state; NOT_FOUND when none. */
+static int read_latest(struct call *c, const struct review_plan *p, uint32_t *revision,
+                       enum review_state *state)
+{
+	struct store_revision_row *row = NULL;
+	int rc = store_get_revision(c->store, p->org, p->month, 0, &row, &c->msg);
+
+	if (rc != YB_OK)
+		return rc;
+	*revision = row->revision;
+	if (!review_state_parse(row->state, state))
+		rc = status_fail(&c->msg, YB_DATA_LOSS,
+		                 "revision %u of %s %s has the unknown state '%s'", row->revision,
+		                 p->org, p->period, row->state);
+	store_revision_row_free(row);
+	return rc;
+}
+
+int handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
+{
+	const Yuebao__V1__ReviewRequest *req = (const Yuebao__V1__ReviewRequest *)in;
+	struct review_plan *p = call_alloc(c, sizeof(*p));
+	int idx, rc;
+
+	if (p == NULL)
+		return YB_ENOMEM;
+	if ((rc = call_authorize(c, req->org, CALL_REVIEW, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse_month(req->period, &p->month, &c->msg)) != YB_OK)
+		return rc;
+	p->org = c->world->orgs->units[idx].code;
+	p->comment = req->comment;
+	period_format_month(p->month, p->period, sizeof(p->period));
+	if (!review_action_parse(req->action, &p->action))
+		return call_refuse(c, YB_INVALID_ARGUMENT,
+		                   _("action '%s' is not accept, reject or reopen"), req->action);
+	if (p->action == REVIEW_REJECT && req->comment[0] == '\0') {
+		call_add_error(c, "error", "comment", 0, "",
+		               _("say why the return is rejected (--comment)"));
+		return call_refuse(c, YB_INVALID_ARGUMENT,
+		                   _("a rejection needs a comment for %s (%s)"), p->org,
+		                   "--comment");
+	}
+	rc = read_latest(c, p, &p->revision, &p->state);
+	if (rc == YB_NOT_FOUND)
+		return call_refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"), p->org,
+		                   p->period);
+	if (rc != YB_OK)
+		return rc;
+	if (!review_next(p->action, p->state, &p->next))
+		return status_fail(&c->msg, YB_FAILED_PRECONDITION,
+		                   review_refusal(p->action, p->state), p->revision, p->org,
+		                   p->period);
+	plan->detail = p;
+	return YB_OK;
+}
+
+int handle_review_apply(struct call *c, const struct write_plan *plan, struct write_result *res)
+{
+	const struct review_plan *p = plan->detail;
+	Yuebao__V1__ReviewReply *r = call_alloc(c, sizeof(*r));
+	struct store_review rv = {.revision = p->revision,
+	                          .action = review_action_name(p->action),
+	                          .comment = p->comment,
+	                          .reviewer = c->who->subject,
+	                          .fingerprint = c->who->fingerprint,
+	                          .at_ms = c->now_ms};
+	char *object = call_alloc(c, 96), *action = call_alloc(c, 32), *digest = call_alloc(c, 65);
+	char *text;
+	size_t n = strlen(rv.action) + 1 + strlen(p->comment);
+	uint32_t revision;
+	enum review_state state;
+	int rc;
+
+	if (r == NULL || object == NULL || action == NULL || digest == NULL ||
+	    (text = call_alloc(c, n + 1)) == NULL)
+		return YB_ENOMEM;
+	/* Another review, or a new revision, since check. */
+	rc = read_latest(c, p, &revision, &state);
+	if (rc == YB_NOT_FOUND || (rc == YB_OK && (revision != p->revision || state != p->state)))
+		return YB_ABORTED;
+	if (rc != YB_OK)
+		return rc;
+	if ((rc = store_add_review(c->store, p->org, p->month, &rv, &c->msg)) != YB_OK ||
+	    (rc = store_set_state(c->store, p->org, p->month, p->revision,
+	                          review_state_name(p->next), &c->msg)) != YB_OK)
+		return rc;
+	snprintf(object, 96, "%s/%s/r%u", p->org, p->period, p->revision);
+	snprintf(action, 32, "review:%s", rv.action);
+	/* The audit entry commits to what was decided and why. */
+	snprintf(text, n + 1, "%s\n%s", rv.action, p->comment);
+	pki_sha256_hex(text, n, digest);
+	yuebao__v1__review_reply__init(r);
+	r->org = (char *)p->org;
+	r->period = (char *)p->period;
+	r->revision = p->revision;
+	r->state = (char *)review_state_name(p->next);
+	r->at_ms = c->now_ms;
+	res->reply = &r->base;
+	res->event = (struct audit_event){
+	    .action = action, .object = object, .org = p->org, .month = p->month, .digest = digest};
+	return YB_OK;
+}
+
+/* What a ClosePeriod's check decided. */
+struct close_plan {
+	const char *org; /* owned by the tree */
+	struct period p;
+	bool reopen;
+	const char *comment; /* the request's */
+};
+
+int handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
+{
+	const Yuebao__V1__ClosePeriodRequest *req = (const Yuebao__V1__ClosePeriodRequest *)in;
+	struct close_plan *p = call_alloc(c, sizeof(*p));
+	int idx, rc;
+
+	if (p == NULL)
+		return YB_ENOMEM;
+	if ((rc = call_authorize(c, req->org, CALL_REVIEW, &idx)) != YB_OK)
+		return rc;
+	if ((rc = period_parse(req->period, &p->p, &c->msg)) != YB_OK)
+		return rc;
+	if (period_length(&p->p) > CONSOL_MAX_MONTHS)
+		return call_refuse(c, YB_INVALID_ARGUMENT, _("period %s is longer than %s months"),
+		                   req->period, CONSOL_MAX_MONTHS_TEXT);
+	p->org = c->world->orgs->units[idx].code;
+	p->reopen = req->reopen;
+	p->comment = req->comment;
+	plan->detail = p;
+	return YB_OK;
+}
+
+int handle_close_apply(struct call *c, const struct write_plan *plan, struct write_result *res)
+{
+	const struct close_plan *p = plan->detail;
+	Yuebao__V1__ClosePeriodReply *r = call_alloc(c, sizeof(*r));
+	char *period = call_alloc(c, PERIOD_TEXT_MAX), *object = call_alloc(c, 96),
+	     *digest = call_alloc(c, 65);
+	int rc;
+
+	if (r == NULL || period == NULL || object == NULL || digest == NULL)
+		return YB_ENOMEM;
+	for (int m = p->p.first; m <= p->p.last; m++)
+		if ((rc = store_add_closure(c->store, p->org, m, !p->reopen, p->comment,
+		                            c->who->subject, c->who->fingerprint, c->now_ms,
+		                            &c->msg)) != YB_OK)
+			return rc;
+	period_format(&p->p, period, PERIOD_TEXT_MAX);
+	snprintf(object, 96, "%s/%s", p->org, period);
+	pki_sha256_hex(p->comment, strlen(p->comment), digest);
+	yuebao__v1__close_period_reply__init(r);
+	r->org = (char *)p->org;
+	r->period = period;
+	r->closed = !p->reopen;
+	r->at_ms = c->now_ms;
+	r->months = (uint32_t)period_length(&p->p);
+	res->reply = &r->base;
+	res->event = (struct audit_event){.action = p->reopen ? "reopen" : "close",
+	                                  .object = object,
+	                                  .org = p->org,
+	                                  .month = p->p.first == p->p.last ? p->p.first : 0,
+	                                  .digest = digest};
+	return YB_OK;
+}
