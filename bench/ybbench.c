@@ -45,6 +45,8 @@
 #include <sqlite3.h>
 
 #include "catalog.h"
+#include "clock.h"
+#include "hash.h"
 #include "i18n.h"
 #include "orgtree.h"
 #include "period.h"
@@ -241,7 +243,7 @@ static uint8_t *build_request(const struct pki_identity *id, const char *method,
 	protobuf_c_message_pack(in, payload);
 	req.method = full;
 	req.call_id = call_id;
-	req.sent_at_ms = rpc_now_ms();
+	req.sent_at_ms = clock_now_ms();
 	req.deadline_ms = req.sent_at_ms + 30000;
 	req.payload.data = payload;
 	req.payload.len = payload_len;
@@ -344,13 +346,13 @@ static void stored_template_make(const struct template *t, struct stored_templat
 			    (struct store_value){st->cat->elements[e].code, st->v.value[e]};
 	for (size_t i = 0; i < st->f.n; i++) {
 		const struct catalog_finding *x = &st->f.items[i];
-		st->findings[st->n_findings++] =
-		    (struct store_finding){x->kind == FINDING_WARNING ? "warning" : "skipped",
-		                           x->code,
-		                           (uint32_t)x->line,
-		                           x->value,
-		                           x->what,
-		                           x->message};
+		st->findings[st->n_findings++] = (struct store_finding){
+		    x->kind == CATALOG_FINDING_WARNING ? "warning" : "skipped",
+		    x->code,
+		    (uint32_t)x->line,
+		    x->value,
+		    x->what,
+		    x->message};
 	}
 }
 
@@ -603,12 +605,12 @@ static int cmd_sqlite(int argc, char **argv)
 		char sha[65];
 		double t = now_s();
 
-		pki_sha256_hex(blobs[k], lens[k], sha);
+		hash_sha256_hex(blobs[k], lens[k], sha);
 		rev.org = leaves[b];
 		rev.month = first + m;
 		rev.revision = 1;
 		rev.state = "submitted";
-		rev.received_at_ms = rpc_now_ms();
+		rev.received_at_ms = clock_now_ms();
 		rev.on_time = on_time(rev.month, rev.received_at_ms);
 		rev.reason = "";
 		rev.subject = who[b].subject;
@@ -848,12 +850,12 @@ static int cmd_gen(int argc, char **argv)
 			req.values = tpl.list;
 			req.n_values = tpl.rf->n;
 			blob = build_request(id, "Submit", &req.base, &len);
-			pki_sha256_hex(blob, len, sha);
+			hash_sha256_hex(blob, len, sha);
 			rev.org = leaves[b];
 			rev.month = months[mi];
 			rev.revision = 1;
 			rev.state = "submitted";
-			rev.received_at_ms = rpc_now_ms();
+			rev.received_at_ms = clock_now_ms();
 			rev.on_time = true;
 			rev.reason = "";
 			rev.subject = who.subject;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "hash.h"
 #include "checkpoint.h"
 #include "decimal.h"
 #include "i18n.h"
@@ -82,7 +83,7 @@ int auditcmd_ca_fingerprint(const char *ca_path, char fp[65])
 		fprintf(stderr, _("yuebao audit: cannot read the CA certificate: %s\n"), eb.msg);
 		return -1;
 	}
-	pki_sha256_hex(der, len, fp);
+	hash_sha256_hex(der, len, fp);
 	free(der);
 	return 0;
 }
@@ -653,7 +654,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			memcpy(text, f[3], strlen(f[3]));
 			text[strlen(f[3])] = '\n';
 			memcpy(text + strlen(f[3]) + 1, comment, n);
-			pki_sha256_hex(text, strlen(f[3]) + 1 + n, r->digest);
+			hash_sha256_hex(text, strlen(f[3]) + 1 + n, r->digest);
 			free(text);
 			free(comment);
 		}
@@ -686,7 +687,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 				snprintf(x->org, sizeof(x->org), "%s", f[0]);
 				x->closed = strcmp(f[2], "1") == 0;
 				x->at_ms = strtoll(f[3], NULL, 10);
-				pki_sha256_hex(comment, strlen(comment), x->digest);
+				hash_sha256_hex(comment, strlen(comment), x->digest);
 				snprintf(x->subject, sizeof(x->subject), "%s", subject);
 				snprintf(x->fingerprint, sizeof(x->fingerprint), "%s", f[6]);
 				vb->n_closures++;
@@ -987,7 +988,7 @@ static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct 
 		free(raw);
 		return;
 	}
-	pki_sha256_hex(raw, raw_len, sha);
+	hash_sha256_hex(raw, raw_len, sha);
 	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
 	if (strcmp(sha, digest) != 0 || req == NULL ||
 	    rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms, req->deadline_ms,

@@ -282,7 +282,7 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 			    rules,
 			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", r->code, "rule",
 			              formula_text(r->rule), "severity",
-			              r->severity == CATALOG_ERROR ? "error" : "warning",
+			              r->severity == CATALOG_RULE_ERROR ? "error" : "warning",
 			              "message_zh", r->message_zh, "message_en", r->message_en));
 		}
 		json_object_set_new(root, "digest", json_string(cat->digest));
@@ -319,7 +319,8 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 			output_csv_field(f, data_name(r->message_zh));
 			fputs(",,,,", f);
 			output_csv_field(f, formula_text(r->rule));
-			fprintf(f, ",,,%s\n", r->severity == CATALOG_ERROR ? "error" : "warning");
+			fprintf(f, ",,,%s\n",
+			        r->severity == CATALOG_RULE_ERROR ? "error" : "warning");
 		}
 		return 0;
 	}
@@ -367,7 +368,7 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
 		for (size_t i = 0; i < cat->n_rules; i++) {
 			const struct catalog_rule *r = &cat->rules[i];
 			const char *row[] = {
-			    r->code, r->severity == CATALOG_ERROR ? _("error") : _("warning"),
+			    r->code, r->severity == CATALOG_RULE_ERROR ? _("error") : _("warning"),
 			    formula_text(r->rule), name_of(r->message_zh, r->message_en)};
 			table_add(&t, row);
 		}

@@ -23,6 +23,8 @@
 #include <ini.h>
 
 #include "auditcmd.h"
+#include "clock.h"
+#include "hash.h"
 #include "catalog.h"
 #include "checkpoint.h"
 #include "merkle.h"
@@ -687,9 +689,9 @@ static void print_findings(FILE *f, const struct catalog_findings *fs)
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct catalog_finding *x = &fs->items[i];
 		output_problem(f,
-		               x->kind == FINDING_ERROR     ? "error"
-		               : x->kind == FINDING_WARNING ? "warning"
-		                                            : "skipped",
+		               x->kind == CATALOG_FINDING_ERROR     ? "error"
+		               : x->kind == CATALOG_FINDING_WARNING ? "warning"
+		                                                    : "skipped",
 		               x->message);
 	}
 }
@@ -1238,7 +1240,7 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 	}
 	if (pki_verify_cert(v, cert, cert_len, (time_t)(old.at_ms / 1000), &eb) != YB_OK) {
 		char server[65];
-		pki_sha256_hex(cert, cert_len, server);
+		hash_sha256_hex(cert, cert_len, server);
 		fprintf(
 		    stderr,
 		    _("yuebao audit: refused: the receipt's server certificate (SHA-256 %s) was "

@@ -489,9 +489,9 @@ static int load_rules(struct loader *ld)
 		    (rc = need(ld, "message_en", cols[C_MSG_EN], &en)))
 			return rc;
 		if (ascii_ieq(sev, "error"))
-			r->severity = CATALOG_ERROR;
+			r->severity = CATALOG_RULE_ERROR;
 		else if (ascii_ieq(sev, "warning"))
-			r->severity = CATALOG_WARNING;
+			r->severity = CATALOG_RULE_WARNING;
 		else
 			return bad(ld, "severity",
 			           _("'%s' is not a severity: use error or warning"),
@@ -757,9 +757,9 @@ static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kin
 	vsnprintf(it->message + off, sizeof(it->message) - off, fmt, ap);
 	va_end(ap);
 	cut_partial_utf8(it->message);
-	if (kind == FINDING_ERROR)
+	if (kind == CATALOG_FINDING_ERROR)
 		f->errors++;
-	else if (kind == FINDING_WARNING)
+	else if (kind == CATALOG_FINDING_WARNING)
 		f->warnings++;
 	else
 		f->skipped++;
@@ -874,19 +874,19 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 	element_label(e, who, sizeof(who));
 	if (dec_parse_entry(en->value, maxdec, v, &deb) == YB_OK) {
 		if (*v < 0)
-			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+			return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 			                   _("%s: \"%s\" is negative; values cannot be negative"),
 			                   who, b);
 		if (e->has_min && *v < e->min) {
 			fmt_value(e, e->min, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
-			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+			return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 			                   _("%s: %s is below the minimum %s"), who, got, lim);
 		}
 		if (e->has_max && *v > e->max) {
 			fmt_value(e, e->max, lim, sizeof(lim));
 			fmt_value(e, *v, got, sizeof(got));
-			return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+			return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 			                   _("%s: %s is above the maximum %s"), who, got, lim);
 		}
 		*ok = true;
@@ -895,18 +895,18 @@ static int check_value(const struct catalog_element *e, const struct catalog_ent
 	/* dec_parse_entry says precisely what is wrong; the sign, a percent
 	 * sign and "nothing to report" written as a word are ours to judge. */
 	if (negative_number(en->value))
-		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+		return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 		                   _("%s: \"%s\" is negative; values cannot be negative"), who, b);
 	if (percent_number(en->value))
-		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+		return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 		                   _("%s: \"%s\" is not a number: drop the %% sign"), who, b);
 	if (not_applicable(en->value))
-		return add_finding(f, FINDING_ERROR, en->line, e->code, en->value,
+		return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value,
 		                   _("%s: \"%s\" is not a number: leave the cell empty when there "
 		                     "is nothing to report"),
 		                   who, b);
 	/* TRANSLATORS: an element's code and name, then what is wrong with its value */
-	return add_finding(f, FINDING_ERROR, en->line, e->code, en->value, _("%s: %s"), who,
+	return add_finding(f, CATALOG_FINDING_ERROR, en->line, e->code, en->value, _("%s: %s"), who,
 	                   deb.msg);
 }
 
@@ -1009,8 +1009,10 @@ static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
 			return YB_OK;
 		what.code = FINDING_CODE_RULE_VIOLATED;
 		annotate(x, formula_text(r->rule), what.expr, sizeof(what.expr));
-		return add_rule_finding(
-		    x, r, r->severity == CATALOG_ERROR ? FINDING_ERROR : FINDING_WARNING, &what, f);
+		return add_rule_finding(x, r,
+		                        r->severity == CATALOG_RULE_ERROR ? CATALOG_FINDING_ERROR
+		                                                          : CATALOG_FINDING_WARNING,
+		                        &what, f);
 	}
 	if (res == FORMULA_MISSING) {
 		const char *const *codes;
@@ -1031,11 +1033,11 @@ static int check_rule(const struct check_ctx *x, const struct catalog_rule *r,
 			copy_cut(op->code, sizeof(op->code), codes[i]);
 			op->invalid = k >= 0 && x->invalid[k];
 		}
-		return add_rule_finding(x, r, FINDING_SKIPPED, &what, f);
+		return add_rule_finding(x, r, CATALOG_FINDING_SKIPPED, &what, f);
 	}
 	what.code =
 	    res == FORMULA_DIV_ZERO ? FINDING_CODE_RULE_DIV_ZERO : FINDING_CODE_RULE_OVERFLOW;
-	return add_rule_finding(x, r, FINDING_SKIPPED, &what, f);
+	return add_rule_finding(x, r, CATALOG_FINDING_SKIPPED, &what, f);
 }
 
 /* A value left blank: not reported. */
@@ -1080,7 +1082,7 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		if (!blank(value))
 			given++;
 		if (*code == '\0') {
-			rc = add_finding(findings, FINDING_ERROR, en->line, "", value,
+			rc = add_finding(findings, CATALOG_FINDING_ERROR, en->line, "", value,
 			                 _("no element code given"));
 			if (rc != YB_OK)
 				goto out;
@@ -1090,14 +1092,14 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		if (k < 0) {
 			s = slot_find(impl_of(c), code);
 			if (s != NULL && s->kind == KIND_INDICATOR)
-				rc =
-				    add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                _("%s is an indicator, computed from the elements; "
-				                  "leave it out of the return"),
-				                code);
+				rc = add_finding(
+				    findings, CATALOG_FINDING_ERROR, en->line, code, value,
+				    _("%s is an indicator, computed from the elements; "
+				      "leave it out of the return"),
+				    code);
 			else
-				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 _("unknown element code '%s'"),
+				rc = add_finding(findings, CATALOG_FINDING_ERROR, en->line, code,
+				                 value, _("unknown element code '%s'"),
 				                 shown(code, b, sizeof(b)));
 			if (rc != YB_OK)
 				goto out;
@@ -1106,12 +1108,12 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 		if (seen[k] != 0) {
 			element_label(&c->elements[k], b, sizeof(b));
 			if (seen[k] > 1)
-				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 _("%s: given twice (first on line %zu)"), b,
+				rc = add_finding(findings, CATALOG_FINDING_ERROR, en->line, code,
+				                 value, _("%s: given twice (first on line %zu)"), b,
 				                 seen[k] - 1);
 			else
-				rc = add_finding(findings, FINDING_ERROR, en->line, code, value,
-				                 _("%s: given more than once"), b);
+				rc = add_finding(findings, CATALOG_FINDING_ERROR, en->line, code,
+				                 value, _("%s: given more than once"), b);
 			if (rc != YB_OK)
 				goto out;
 			continue;
@@ -1132,7 +1134,7 @@ int catalog_check(const struct catalog *c, const struct catalog_entry *entries, 
 
 	if (given == 0) {
 		/* Every rule would only be "skipped": the one thing to say is this. */
-		rc = add_finding(findings, FINDING_ERROR, 0, "", "",
+		rc = add_finding(findings, CATALOG_FINDING_ERROR, 0, "", "",
 		                 _("no value is filled in: every value cell is blank; fill in "
 		                   "the value column (leave blank only what was not reported)"));
 		if (rc != YB_OK)

@@ -28,7 +28,7 @@ extern const char *const catalog_file_names[CATALOG_NFILES];
 enum catalog_type { CATALOG_INT, CATALOG_AMOUNT };
 enum catalog_agg { CATALOG_SUM, CATALOG_LAST };
 enum catalog_change { CATALOG_PERCENT, CATALOG_POINTS };
-enum catalog_severity { CATALOG_ERROR, CATALOG_WARNING };
+enum catalog_severity { CATALOG_RULE_ERROR, CATALOG_RULE_WARNING };
 
 struct catalog_element {
 	char *code;
@@ -126,7 +126,11 @@ struct catalog_entry {
 	size_t line;       /* 1-based line in the file, 0 if unknown */
 };
 
-enum catalog_finding_kind { FINDING_ERROR, FINDING_WARNING, FINDING_SKIPPED };
+enum catalog_finding_kind {
+	CATALOG_FINDING_ERROR,
+	CATALOG_FINDING_WARNING,
+	CATALOG_FINDING_SKIPPED
+};
 
 /*
  * One problem (or skipped rule) found while checking a return. Findings

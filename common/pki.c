@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "hash.h"
 #include "i18n.h"
 
 struct pki_identity {
@@ -142,7 +143,7 @@ static void fill_principal(X509 *cert, const uint8_t *der, size_t der_len, struc
 	name_field(name, NID_commonName, p->org, sizeof(p->org));
 	snprintf(p->subject, sizeof(p->subject), "O=%s, OU=%s, CN=%s", p->deployment, p->role,
 	         p->org);
-	pki_sha256_hex(der, der_len, p->fingerprint);
+	hash_sha256_hex(der, der_len, p->fingerprint);
 }
 
 int pki_identity_load(const char *cert_path, const char *key_path, struct pki_identity **out,
@@ -668,17 +669,6 @@ int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbu
 	*len = (size_t)n;
 	OPENSSL_free(buf);
 	return YB_OK;
-}
-
-void pki_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
 }
 
 int pki_random(void *buf, size_t len)

@@ -132,9 +132,6 @@ int pki_read_cert_der(const char *path, uint8_t **der, size_t *len, struct errbu
 /* True when code has the form of an org unit code: [A-Z0-9-]{2,32}. */
 bool pki_valid_org_code(const char *code);
 
-/* Hex SHA-256 of data into out (65 bytes with NUL). */
-void pki_sha256_hex(const void *data, size_t len, char out[65]);
-
 /* Fills buf with len cryptographically random bytes; YB_ECRYPTO on failure. */
 int pki_random(void *buf, size_t len);
 

@@ -14,6 +14,7 @@
 
 #include <nng/protocol/reqrep0/req.h>
 
+#include "clock.h"
 #include "i18n.h"
 #include "pki.h"
 #include "tlsengine.h"
@@ -138,44 +139,6 @@ done:
 	return rc;
 }
 
-int64_t rpc_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t rpc_monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct timespec rpc_monotonic_after(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
-void rpc_monotonic_cond_init(pthread_cond_t *cv)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1])
 {
 	unsigned char raw[RPC_CALL_ID_LEN / 2];
@@ -276,13 +239,13 @@ static int dial_within(nng_dialer dialer, int timeout_ms, bool *timed_out)
 	if (d == NULL)
 		return NNG_ENOMEM;
 	d->dialer = dialer;
-	rpc_monotonic_cond_init(&d->cv);
+	clock_cond_init(&d->cv);
 	pthread_mutex_init(&d->mu, NULL);
 	if (pthread_create(&th, NULL, dial_run, d) != 0) {
 		dial_attempt_free(d);
 		return NNG_ENOMEM;
 	}
-	until = rpc_monotonic_after(timeout_ms);
+	until = clock_monotonic_after(timeout_ms);
 	pthread_mutex_lock(&d->mu);
 	while (!d->done && err != ETIMEDOUT)
 		err = pthread_cond_timedwait(&d->cv, &d->mu, &until);
@@ -433,7 +396,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, const ProtobufCMes
 	}
 	req.method = full;
 	req.call_id = id;
-	req.sent_at_ms = rpc_now_ms();
+	req.sent_at_ms = clock_now_ms();
 	req.deadline_ms = req.sent_at_ms + c->timeout_ms;
 	req.payload.data = payload;
 	req.payload.len = payload_len;

@@ -75,20 +75,6 @@ int rpc_tls_config_new(nng_tls_mode mode, const char *cert_path, const char *key
  */
 int rpc_tls_set_server(nng_tls_config *cfg, const char *url);
 
-/* Unix time in milliseconds. */
-int64_t rpc_now_ms(void);
-
-/* Milliseconds of a clock that never jumps: for durations and limits, not dates. */
-int64_t rpc_monotonic_ms(void);
-
-/* The point ms milliseconds from now on that clock, as pthread_cond_timedwait
- * wants it for a condition variable set to CLOCK_MONOTONIC. */
-struct timespec rpc_monotonic_after(int ms);
-
-/* Initialises cv to time its waits by that clock (rpc_monotonic_after), so a
- * change of the wall clock never stretches or cuts a wait. */
-void rpc_monotonic_cond_init(pthread_cond_t *cv);
-
 /* Fills id with a fresh random call id (RPC_CALL_ID_LEN hex digits + NUL). */
 int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1]);
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *status_name(int code)
+const char *status_name(yb_status code)
 {
 	static const char *const grpc[] = {
 	    "OK",
@@ -46,7 +46,7 @@ const char *status_name(int code)
 	}
 }
 
-int status_fail(struct errbuf *eb, int code, const char *fmt, ...)
+yb_status status_fail(struct errbuf *eb, yb_status code, const char *fmt, ...)
 {
 	if (eb != NULL) {
 		va_list ap;

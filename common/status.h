@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-enum {
+typedef enum yb_status {
 	YB_OK = 0,
 	YB_CANCELLED = 1,
 	YB_UNKNOWN = 2,
@@ -37,7 +37,7 @@ enum {
 	YB_ECRYPTO = 102,  /* an OpenSSL call failed */
 	YB_EDB = 103,      /* a SQLite call failed */
 	YB_ECONNECT = 104, /* cannot connect, or the TLS handshake failed */
-};
+} yb_status;
 
 #define ERRBUF_MAX 512
 
@@ -47,14 +47,14 @@ struct errbuf {
 };
 
 /* The upper-case name of a status ("INVALID_ARGUMENT"); never NULL. */
-const char *status_name(int code);
+const char *status_name(yb_status code);
 
 /*
  * Writes a printf-style message into eb (if eb is not NULL), truncating it
  * to ERRBUF_MAX-1 bytes, and returns code, so that failures read
  *   return status_fail(eb, YB_INVALID_ARGUMENT, "line %zu: ...", line);
  */
-int status_fail(struct errbuf *eb, int code, const char *fmt, ...)
+yb_status status_fail(struct errbuf *eb, yb_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

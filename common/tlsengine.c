@@ -43,6 +43,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "i18n.h"
 #include "rpc.h"
 
@@ -460,7 +461,7 @@ static void guard_end(struct nng_tls_engine_conn *ec)
 {
 	assert(ec->listed && !ec->closing);
 	ec->closing = true;
-	ec->ended_ms = rpc_monotonic_ms();
+	ec->ended_ms = clock_monotonic_ms();
 	guard.open--;
 	atomic_store(&ec->dropped, true);
 	kick(ec, false);
@@ -531,7 +532,7 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 {
 	char who[80], victim[80];
 	nng_sockaddr sa;
-	int64_t now = rpc_monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 	struct nng_tls_engine_conn *old;
 	int same, rv = 0;
 
@@ -612,7 +613,7 @@ void tlsengine_guard_start(const struct tlsengine_guard *g)
 
 int tlsengine_guard_reap(int limit_s)
 {
-	int64_t now = rpc_monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 	int closed, lost, stuck = 0;
 	char who[80];
 
@@ -687,7 +688,7 @@ static bool waits_for_session(struct nng_tls_engine_conn *c, int64_t now, int af
 
 int tlsengine_guard_stalled(int after_ms)
 {
-	int64_t now = rpc_monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 	int stalled = 0;
 
 	pthread_mutex_lock(&guard.lock);
@@ -699,7 +700,7 @@ int tlsengine_guard_stalled(int after_ms)
 
 int tlsengine_guard_abandon_stalled(int after_ms)
 {
-	int64_t now = rpc_monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 	int n = 0;
 
 	pthread_mutex_lock(&guard.lock);
@@ -823,7 +824,7 @@ static void count_plain(struct nng_tls_engine_conn *ec, size_t *way, size_t n)
 		return;
 	*way += n;
 	if (ec->plain_in >= SP_HEADER && ec->plain_out >= SP_HEADER)
-		atomic_store(&ec->negotiated_ms, (long long)rpc_monotonic_ms());
+		atomic_store(&ec->negotiated_ms, (long long)clock_monotonic_ms());
 }
 
 /*

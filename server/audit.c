@@ -116,7 +116,7 @@ int audit_proofs(struct store *s, uint64_t index, uint64_t old_size, struct chec
                  uint8_t (**cons)[MERKLE_HASH_LEN], size_t *n_cons, struct errbuf *eb)
 {
 	uint8_t(*leaves)[MERKLE_HASH_LEN] = NULL;
-	int rc;
+	yb_status rc;
 
 	*incl = *cons = NULL;
 	*n_incl = *n_cons = 0;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "rpc.h"
 
 /*
@@ -132,7 +133,7 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb)
 			return rc;
 		}
 		b->open = true;
-		b->opened_ms = rpc_monotonic_ms();
+		b->opened_ms = clock_monotonic_ms();
 	}
 	if ((rc = store_savepoint(b->db, eb)) != YB_OK) {
 		/* Without a savepoint this call's writes could not be undone alone. */
@@ -146,7 +147,7 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb)
 int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 {
 	struct member me = {0};
-	int rc = YB_OK;
+	yb_status rc = YB_OK;
 
 	if (keep && (rc = store_release(b->db, eb)) != YB_OK)
 		keep = false;
@@ -168,7 +169,7 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 		b->n_members++;
 	}
 	if (b->waiting > 0 && b->n_members < BATCH_MAX_CALLS &&
-	    rpc_monotonic_ms() - b->opened_ms < BATCH_MAX_MS) {
+	    clock_monotonic_ms() - b->opened_ms < BATCH_MAX_MS) {
 		/* Someone will write after us: the last of them commits for all. */
 		pass_turn(b);
 		while (keep && !me.done)

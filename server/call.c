@@ -52,7 +52,7 @@ void call_release(struct call *c)
 	c->n_errors = 0;
 }
 
-int call_refuse(struct call *c, int code, const char *fmt, ...)
+yb_status call_refuse(struct call *c, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -88,7 +88,7 @@ void call_add_error(struct call *c, const char *severity, const char *field, uin
 }
 
 /* Reading: a branch only itself; central and auditor their subtree. */
-static int authorize_read(struct call *c, int idx, const char *code)
+static yb_status authorize_read(struct call *c, int idx, const char *code)
 {
 	const struct orgtree *t = c->world->orgs;
 	int own;
@@ -115,7 +115,7 @@ static int authorize_read(struct call *c, int idx, const char *code)
 	                   c->who->role);
 }
 
-int call_authorize(struct call *c, const char *org, enum call_access access, int *idx)
+yb_status call_authorize(struct call *c, const char *org, enum call_access access, int *idx)
 {
 	const struct orgtree *t = c->world->orgs;
 	const char *code = org[0] ? org : c->who->org;

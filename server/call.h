@@ -66,7 +66,7 @@ char *call_strdup(struct call *c, const char *s);
 void call_release(struct call *c);
 
 /* Sets the call's refusal message (printf-style) and returns code. */
-int call_refuse(struct call *c, int code, const char *fmt, ...)
+yb_status call_refuse(struct call *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
@@ -91,7 +91,7 @@ enum call_access {
  * certificate for a unit with units under it is refused for everything.
  * YB_OK, or the refusal (NOT_FOUND, PERMISSION_DENIED) in c->msg.
  */
-int call_authorize(struct call *c, const char *org, enum call_access access, int *idx);
+yb_status call_authorize(struct call *c, const char *org, enum call_access access, int *idx);
 
 /* "2026-07-02 10:00 +08:00": an instant in the deployment's time zone, for messages. */
 void call_format_when(const struct call *c, int64_t ms, char *buf, size_t len);

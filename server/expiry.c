@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "i18n.h"
 #include "rpc.h"
 
@@ -110,7 +111,7 @@ static void *watch_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		struct timespec until = rpc_monotonic_after(WAKE_INTERVAL_MS);
+		struct timespec until = clock_monotonic_after(WAKE_INTERVAL_MS);
 		time_t now;
 		int err = 0;
 
@@ -140,7 +141,7 @@ int expiry_watch_start(void (*check)(void *arg), void *arg, time_t now, struct e
 	w->arg = arg;
 	atomic_init(&w->due, now + EXPIRY_CHECK_INTERVAL_S);
 	pthread_mutex_init(&w->mu, NULL);
-	rpc_monotonic_cond_init(&w->cv);
+	clock_cond_init(&w->cv);
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);

@@ -134,7 +134,7 @@ static const char *subtree_json(struct call *c, int idx)
 	return out;
 }
 
-int handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__AuditLogRequest *req = (const Yuebao__V1__AuditLogRequest *)in;
 	Yuebao__V1__AuditLogReply *r = call_alloc(c, sizeof(*r));
@@ -180,7 +180,7 @@ int handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	return YB_OK;
 }
 
-int handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__AuditProveRequest *req = (const Yuebao__V1__AuditProveRequest *)in;
 	Yuebao__V1__AuditProveReply *r = call_alloc(c, sizeof(*r));
@@ -362,7 +362,7 @@ static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 	return 0;
 }
 
-int handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
 	Yuebao__V1__AuditExportReply *r = call_alloc(c, sizeof(*r));

@@ -220,7 +220,7 @@ static int explain_figure(struct call *c, const struct consol_query *q, const ch
 	return rc;
 }
 
-int handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__ConsolidateRequest *req = (const Yuebao__V1__ConsolidateRequest *)in;
 	Yuebao__V1__ConsolidateReply *r = call_alloc(c, sizeof(*r));

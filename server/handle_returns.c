@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "decimal.h"
 #include "handle_audit.h"
 #include "handle_review.h"
@@ -23,7 +24,9 @@
 
 static const char *finding_severity(enum catalog_finding_kind k)
 {
-	return k == FINDING_ERROR ? "error" : k == FINDING_WARNING ? "warning" : "skipped";
+	return k == CATALOG_FINDING_ERROR     ? "error"
+	       : k == CATALOG_FINDING_WARNING ? "warning"
+	                                      : "skipped";
 }
 
 /*
@@ -64,8 +67,8 @@ static Yuebao__V1__FieldError *finding_reply(struct call *c, const char *severit
 }
 
 /* Converts findings other than errors into the reply and the stored rows. */
-static int keep_findings(struct call *c, const struct catalog_findings *f,
-                         Yuebao__V1__SubmitReply *r, struct store_finding **rows, size_t *n)
+static yb_status keep_findings(struct call *c, const struct catalog_findings *f,
+                               Yuebao__V1__SubmitReply *r, struct store_finding **rows, size_t *n)
 {
 	size_t k = 0;
 
@@ -91,8 +94,8 @@ static int keep_findings(struct call *c, const struct catalog_findings *f,
 }
 
 /* The findings stored with a revision, for a reply, in the caller's language. */
-static int stored_findings(struct call *c, const struct store_revision_row *row,
-                           Yuebao__V1__FieldError ***out, size_t *n)
+static yb_status stored_findings(struct call *c, const struct store_revision_row *row,
+                                 Yuebao__V1__FieldError ***out, size_t *n)
 {
 	*n = 0;
 	if ((*out = call_alloc(c, (row->n_findings + 1) * sizeof(**out))) == NULL)
@@ -108,8 +111,8 @@ static int stored_findings(struct call *c, const struct store_revision_row *row,
 }
 
 /* Checks the values; on errors, fills the refusal with every one of them. */
-static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
-                        struct catalog_values *vals, struct catalog_findings *f)
+static yb_status check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
+                              struct catalog_values *vals, struct catalog_findings *f)
 {
 	size_t max_values = 2 * c->world->cat->n_elements + 100;
 	struct catalog_entry *entries;
@@ -130,7 +133,7 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	rc = catalog_check(c->world->cat, entries, req->n_values, vals, f);
 	if (rc == YB_INVALID_ARGUMENT) {
 		for (size_t i = 0; i < f->n; i++)
-			if (f->items[i].kind == FINDING_ERROR)
+			if (f->items[i].kind == CATALOG_FINDING_ERROR)
 				call_add_error(c, "error", f->items[i].code,
 				               (uint32_t)f->items[i].line, f->items[i].value,
 				               f->items[i].message);
@@ -148,8 +151,8 @@ static int check_values(struct call *c, const Yuebao__V1__SubmitRequest *req,
 }
 
 /* The reviews of (org, month) as reply messages in the call's arena. */
-static int reviews_to_reply(struct call *c, const char *org, int month,
-                            Yuebao__V1__ReviewEvent ***list, size_t *n)
+static yb_status reviews_to_reply(struct call *c, const char *org, int month,
+                                  Yuebao__V1__ReviewEvent ***list, size_t *n)
 {
 	struct store_review *rv = NULL;
 	size_t nrv = 0;
@@ -231,7 +234,7 @@ static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entr
 	}
 	x = &f->items[f->n++];
 	memset(x, 0, sizeof(*x));
-	x->kind = FINDING_WARNING;
+	x->kind = CATALOG_FINDING_WARNING;
 	x->line = entry->line;
 	snprintf(x->code, sizeof(x->code), "%s", entry->code);
 	snprintf(x->value, sizeof(x->value), "%s", entry->value);
@@ -256,9 +259,9 @@ static const Yuebao__V1__Value *entry_of(const Yuebao__V1__SubmitRequest *req, c
  * more than a set share from the latest earlier month. Warnings only: the
  * figures may be right, the clerk is asked to look again.
  */
-static int check_outliers(struct call *c, const char *org, int month,
-                          const Yuebao__V1__SubmitRequest *req, const struct catalog_values *vals,
-                          struct catalog_findings *f)
+static yb_status check_outliers(struct call *c, const char *org, int month,
+                                const Yuebao__V1__SubmitRequest *req,
+                                const struct catalog_values *vals, struct catalog_findings *f)
 {
 	const struct catalog *cat = c->world->cat;
 	const int factor = c->world->outlier_factor, jump = c->world->stock_jump_pct;
@@ -343,7 +346,7 @@ done:
 }
 
 /* Refuses to amend an accepted return, saying who accepted it and what to do. */
-static int refuse_locked(struct call *c, const char *org, int month, const char *period)
+static yb_status refuse_locked(struct call *c, const char *org, int month, const char *period)
 {
 	struct store_review *rv = NULL;
 	size_t n = 0;
@@ -383,7 +386,7 @@ struct return_basis {
 	struct review_closure closure;
 };
 
-static int read_basis(struct call *c, int idx, int month, struct return_basis *b)
+static yb_status read_basis(struct call *c, int idx, int month, struct return_basis *b)
 {
 	struct store_revision_row *latest = NULL;
 	const char *org = c->world->orgs->units[idx].code;
@@ -420,8 +423,8 @@ struct submit_plan {
 };
 
 /* The refusals that depend on the return's state, not on the values. */
-static int check_basis(struct call *c, const struct submit_plan *p,
-                       const Yuebao__V1__SubmitRequest *req)
+static yb_status check_basis(struct call *c, const struct submit_plan *p,
+                             const Yuebao__V1__SubmitRequest *req)
 {
 	const char *org = c->world->orgs->units[p->idx].code;
 	char when[TZ_TEXT_MAX];
@@ -448,7 +451,8 @@ static int check_basis(struct call *c, const struct submit_plan *p,
 }
 
 /* The org unit and month of a submission, authorised; refusals in c. */
-static int check_target(struct call *c, const Yuebao__V1__SubmitRequest *req, struct submit_plan *p)
+static yb_status check_target(struct call *c, const Yuebao__V1__SubmitRequest *req,
+                              struct submit_plan *p)
 {
 	int rc;
 
@@ -471,9 +475,9 @@ static int check_target(struct call *c, const Yuebao__V1__SubmitRequest *req, st
 }
 
 /* Fills the revision to insert and the reply, but for what apply decides. */
-static int plan_revision(struct call *c, const Yuebao__V1__SubmitRequest *req,
-                         const struct catalog_values *vals, const struct catalog_findings *f,
-                         struct submit_plan *p)
+static yb_status plan_revision(struct call *c, const Yuebao__V1__SubmitRequest *req,
+                               const struct catalog_values *vals, const struct catalog_findings *f,
+                               struct submit_plan *p)
 {
 	const struct catalog *cat = c->world->cat;
 	Yuebao__V1__SubmitReply *r = p->r;
@@ -483,7 +487,7 @@ static int plan_revision(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	r->period = call_strdup(c, p->period);
 	r->dry_run = req->dry_run;
 	r->state = req->dry_run ? "" : "submitted";
-	pki_sha256_hex(c->request, c->request_len, p->sha);
+	hash_sha256_hex(c->request, c->request_len, p->sha);
 	r->request_sha256 = req->dry_run ? "" : p->sha;
 	p->due_ms = period_due_ms(p->month, c->world->due_day, c->world->zone);
 	/* A dry run is answered now, with the time and deadline as they are now. */
@@ -511,7 +515,7 @@ static int plan_revision(struct call *c, const Yuebao__V1__SubmitRequest *req,
 	return YB_OK;
 }
 
-int handle_submit_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
+yb_status handle_submit_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
 {
 	const Yuebao__V1__SubmitRequest *req = (const Yuebao__V1__SubmitRequest *)in;
 	struct submit_plan *p = call_alloc(c, sizeof(*p));
@@ -540,7 +544,8 @@ done:
 	return rc;
 }
 
-int handle_submit_apply(struct call *c, const struct write_plan *plan, struct write_result *res)
+yb_status handle_submit_apply(struct call *c, const struct write_plan *plan,
+                              struct write_result *res)
 {
 	struct submit_plan *p = plan->detail;
 	Yuebao__V1__SubmitReply *r = p->r;
@@ -576,7 +581,7 @@ int handle_submit_apply(struct call *c, const struct write_plan *plan, struct wr
 	return YB_OK;
 }
 
-int handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__GetReturnRequest *req = (const Yuebao__V1__GetReturnRequest *)in;
 	const struct catalog *cat = c->world->cat;
@@ -704,7 +709,7 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 	return YB_OK;
 }
 
-int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__HistoryRequest *req = (const Yuebao__V1__HistoryRequest *)in;
 	Yuebao__V1__HistoryReply *r = call_alloc(c, sizeof(*r));

@@ -14,19 +14,20 @@
  * warnings, and the return is neither accepted (locked) nor in a closed
  * month, and an amendment gives a reason. A dry run is answered here.
  */
-int handle_submit_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
+yb_status handle_submit_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
 
 /*
  * Submit's apply: inserts the next revision, timed c->now_ms, with its
  * values and findings; the audit entry is a "submit" with a receipt.
  * YB_ABORTED, before writing, when the return's state changed since check.
  */
-int handle_submit_apply(struct call *c, const struct write_plan *plan, struct write_result *res);
+yb_status handle_submit_apply(struct call *c, const struct write_plan *plan,
+                              struct write_result *res);
 
 /* GetReturn: one revision (the latest by default) with its values, findings and reviews. */
-int handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 /* History: the revisions of one return, or one org unit's returns over a period, paged. */
-int handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 #endif

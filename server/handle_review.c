@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
 #include "consolidate.h"
 #include "i18n.h"
 #include "period.h"
@@ -60,7 +61,7 @@ const char *review_action_name(enum review_action a)
 	return action_names[a];
 }
 
-int review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
+yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
 {
 	const struct orgtree *t = c->world->orgs;
 	int rc;
@@ -138,8 +139,8 @@ struct review_plan {
 };
 
 /* The latest revision of the plan's return and its state; NOT_FOUND when none. */
-static int read_latest(struct call *c, const struct review_plan *p, uint32_t *revision,
-                       enum review_state *state)
+static yb_status read_latest(struct call *c, const struct review_plan *p, uint32_t *revision,
+                             enum review_state *state)
 {
 	struct store_revision_row *row = NULL;
 	int rc = store_get_revision(c->store, p->org, p->month, 0, &row, &c->msg);
@@ -155,7 +156,7 @@ static int read_latest(struct call *c, const struct review_plan *p, uint32_t *re
 	return rc;
 }
 
-int handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
+yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
 {
 	const Yuebao__V1__ReviewRequest *req = (const Yuebao__V1__ReviewRequest *)in;
 	struct review_plan *p = call_alloc(c, sizeof(*p));
@@ -194,7 +195,8 @@ int handle_review_check(struct call *c, const ProtobufCMessage *in, struct write
 	return YB_OK;
 }
 
-int handle_review_apply(struct call *c, const struct write_plan *plan, struct write_result *res)
+yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
+                              struct write_result *res)
 {
 	const struct review_plan *p = plan->detail;
 	Yuebao__V1__ReviewReply *r = call_alloc(c, sizeof(*r));
@@ -228,7 +230,7 @@ int handle_review_apply(struct call *c, const struct write_plan *plan, struct wr
 	snprintf(action, 32, "review:%s", rv.action);
 	/* The audit entry commits to what was decided and why. */
 	snprintf(text, n + 1, "%s\n%s", rv.action, p->comment);
-	pki_sha256_hex(text, n, digest);
+	hash_sha256_hex(text, n, digest);
 	yuebao__v1__review_reply__init(r);
 	r->org = (char *)p->org;
 	r->period = (char *)p->period;
@@ -249,7 +251,7 @@ struct close_plan {
 	const char *comment; /* the request's */
 };
 
-int handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
+yb_status handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
 {
 	const Yuebao__V1__ClosePeriodRequest *req = (const Yuebao__V1__ClosePeriodRequest *)in;
 	struct close_plan *p = call_alloc(c, sizeof(*p));
@@ -271,7 +273,8 @@ int handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_
 	return YB_OK;
 }
 
-int handle_close_apply(struct call *c, const struct write_plan *plan, struct write_result *res)
+yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
+                             struct write_result *res)
 {
 	const struct close_plan *p = plan->detail;
 	Yuebao__V1__ClosePeriodReply *r = call_alloc(c, sizeof(*r));
@@ -288,7 +291,7 @@ int handle_close_apply(struct call *c, const struct write_plan *plan, struct wri
 			return rc;
 	period_format(&p->p, period, PERIOD_TEXT_MAX);
 	snprintf(object, 96, "%s/%s", p->org, period);
-	pki_sha256_hex(p->comment, strlen(p->comment), digest);
+	hash_sha256_hex(p->comment, strlen(p->comment), digest);
 	yuebao__v1__close_period_reply__init(r);
 	r->org = (char *)p->org;
 	r->period = period;

@@ -35,26 +35,28 @@ struct review_closure {
 };
 
 /* Reads whether month is closed for org unit idx, through c->store. */
-int review_find_closure(struct call *c, int idx, int month, struct review_closure *out);
+yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *out);
 
 /*
  * Review's check: central, within its subtree; a known action; a rejection
  * has a comment; the latest revision exists and the action applies to its
  * state (accept and reject a submitted one, reopen an accepted one).
  */
-int handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
+yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
 
 /*
  * Review's apply: records the review and sets the revision's new state;
  * audited as review:ACTION. YB_ABORTED, before writing, when the latest
  * revision or its state changed since check.
  */
-int handle_review_apply(struct call *c, const struct write_plan *plan, struct write_result *res);
+yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
+                              struct write_result *res);
 
 /* ClosePeriod's check: central, within its subtree, a period of at most CONSOL_MAX_MONTHS. */
-int handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
+yb_status handle_close_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan);
 
 /* ClosePeriod's apply: one closure row per month; audited as close or reopen. */
-int handle_close_apply(struct call *c, const struct write_plan *plan, struct write_result *res);
+yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
+                             struct write_result *res);
 
 #endif

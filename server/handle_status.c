@@ -56,7 +56,7 @@ static int on_status(void *ctx, const char *org, int month, uint32_t revision, c
 	return 0;
 }
 
-int handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Yuebao__V1__StatusRequest *req = (const Yuebao__V1__StatusRequest *)in;
 	const struct orgtree *t = c->world->orgs;

@@ -12,7 +12,7 @@
 #include "handle_review.h"
 #include "handle_status.h"
 
-static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+static yb_status handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	Yuebao__V1__PingReply *r = call_alloc(c, sizeof(*r));
 	int idx;
@@ -40,7 +40,8 @@ static int handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	return YB_OK;
 }
 
-static int handle_get_catalog(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+static yb_status handle_get_catalog(struct call *c, const ProtobufCMessage *in,
+                                    ProtobufCMessage **out)
 {
 	const struct catalog *cat = c->world->cat;
 	Yuebao__V1__CatalogReply *r = call_alloc(c, sizeof(*r));
@@ -81,7 +82,7 @@ static const struct handler handlers[] = {
     {"AuditExport", handle_audit_export, NULL, NULL},
 };
 
-int handlers_check(struct errbuf *eb)
+yb_status handlers_check(struct errbuf *eb)
 {
 	const ProtobufCServiceDescriptor *d = &yuebao__v1__returns__descriptor;
 	size_t n = sizeof(handlers) / sizeof(handlers[0]);

@@ -40,7 +40,8 @@
 #include "yuebao.pb-c.h"
 
 /* A reading method: YB_OK with *out in the call's arena, or the refusal in c. */
-typedef int (*handler_read_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+typedef yb_status (*handler_read_fn)(struct call *c, const ProtobufCMessage *in,
+                                     ProtobufCMessage **out);
 
 /* What a writing method's check decided. Lives in the call's arena. */
 struct write_plan {
@@ -61,10 +62,10 @@ struct write_result {
 	Yuebao__V1__Receipt **receipt;
 };
 
-typedef int (*handler_check_fn)(struct call *c, const ProtobufCMessage *in,
-                                struct write_plan *plan);
-typedef int (*handler_apply_fn)(struct call *c, const struct write_plan *plan,
-                                struct write_result *res);
+typedef yb_status (*handler_check_fn)(struct call *c, const ProtobufCMessage *in,
+                                      struct write_plan *plan);
+typedef yb_status (*handler_apply_fn)(struct call *c, const struct write_plan *plan,
+                                      struct write_result *res);
 
 struct handler {
 	const char *method; /* the service method name, "Submit" */
@@ -75,7 +76,7 @@ struct handler {
 };
 
 /* Checks the handler table against the generated service descriptor. */
-int handlers_check(struct errbuf *eb);
+yb_status handlers_check(struct errbuf *eb);
 
 /* The handler for method index i of yuebao__v1__returns__descriptor; NULL past the end. */
 const struct handler *handlers_get(unsigned i);

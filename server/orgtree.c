@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "pki.h"
 #include "sheet.h"
 
@@ -198,7 +199,7 @@ static int shape_digest(struct orgtree *t)
 		off += (size_t)snprintf(text + off, len + 1 - off, "%s %s\n", u->code,
 		                        u->parent >= 0 ? t->units[u->parent].code : "");
 	}
-	pki_sha256_hex(text, off, t->shape);
+	hash_sha256_hex(text, off, t->shape);
 	free(text);
 	return YB_OK;
 }
@@ -257,7 +258,7 @@ int orgtree_load(const char *path, struct orgtree **out, struct errbuf *eb)
 	t->text = text;
 	t->text_len = text_len;
 	text = NULL;
-	pki_sha256_hex(t->text, t->text_len, t->digest);
+	hash_sha256_hex(t->text, t->text_len, t->digest);
 	*out = t;
 	t = NULL;
 	rc = YB_OK;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hash.h"
+#include "clock.h"
 #include "audit.h"
 #include "expiry.h"
 #include "handle_audit.h"
@@ -37,8 +39,8 @@ struct pipeline {
 	int64_t last_prune_ms;      /* only the holder of the write turn reads or sets it */
 };
 
-int pipeline_new(const struct pipeline_config *cfg, struct batch *b,
-                 const struct pki_identity *signer, struct pipeline **out, struct errbuf *eb)
+yb_status pipeline_new(const struct pipeline_config *cfg, struct batch *b,
+                       const struct pki_identity *signer, struct pipeline **out, struct errbuf *eb)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	int rc;
@@ -113,7 +115,7 @@ static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
 	buf[n] = '\n';
 	if (req->payload.len > 0)
 		memcpy(buf + n + 1, req->payload.data, req->payload.len);
-	pki_sha256_hex(buf, n + 1 + req->payload.len, out);
+	hash_sha256_hex(buf, n + 1 + req->payload.len, out);
 	free(buf);
 }
 
@@ -122,9 +124,9 @@ static void call_digest(const Yuebao__V1__RpcRequest *req, char out[65])
  * with *m, YB_NOT_FOUND, or ALREADY_EXISTS (in eb) when the id was used for
  * a different request.
  */
-static int recorded_reply(struct store *db, const Yuebao__V1__RpcRequest *req,
-                          const struct pki_principal *who, const char *digest, nng_msg **m,
-                          struct errbuf *eb)
+static yb_status recorded_reply(struct store *db, const Yuebao__V1__RpcRequest *req,
+                                const struct pki_principal *who, const char *digest, nng_msg **m,
+                                struct errbuf *eb)
 {
 	uint8_t *cached = NULL;
 	size_t cached_len = 0;
@@ -174,8 +176,8 @@ static size_t reply_page_bytes(size_t max_message)
 }
 
 /* The successful RpcReply carrying out, as a message in *m. */
-static int pack_reply(const struct pipeline *p, Yuebao__V1__RpcReply *rep,
-                      const ProtobufCMessage *out, nng_msg **m, struct errbuf *eb)
+static yb_status pack_reply(const struct pipeline *p, Yuebao__V1__RpcReply *rep,
+                            const ProtobufCMessage *out, nng_msg **m, struct errbuf *eb)
 {
 	size_t len = protobuf_c_message_get_packed_size(out);
 	uint8_t *payload;
@@ -199,7 +201,7 @@ static int pack_reply(const struct pipeline *p, Yuebao__V1__RpcReply *rep,
 }
 
 /* Forgets call records too old to come back (outside the clock window); under the turn. */
-static int prune_calls(struct pipeline *p, struct call *c)
+static yb_status prune_calls(struct pipeline *p, struct call *c)
 {
 	int rc;
 
@@ -217,8 +219,8 @@ static int prune_calls(struct pipeline *p, struct call *c)
  * connection; when what check read has changed (YB_ABORTED), checks again
  * there, where nothing can change it any more, and applies that plan.
  */
-static int apply_plan(struct call *c, const struct handler *h, const ProtobufCMessage *in,
-                      struct write_plan *plan, struct write_result *res)
+static yb_status apply_plan(struct call *c, const struct handler *h, const ProtobufCMessage *in,
+                            struct write_plan *plan, struct write_result *res)
 {
 	int rc = h->apply(c, plan, res);
 
@@ -243,10 +245,10 @@ static int apply_plan(struct call *c, const struct handler *h, const ProtobufCMe
  * when a retry of the call finished meanwhile), durable; otherwise nothing
  * of the call is stored and c says why.
  */
-static int write_call(struct pipeline *p, struct call *c, const struct handler *h,
-                      const ProtobufCMessage *in, struct write_plan *plan,
-                      const Yuebao__V1__RpcRequest *req, const char *digest,
-                      Yuebao__V1__RpcReply *rep, nng_msg **m, struct pipeline_outcome *o)
+static yb_status write_call(struct pipeline *p, struct call *c, const struct handler *h,
+                            const ProtobufCMessage *in, struct write_plan *plan,
+                            const Yuebao__V1__RpcRequest *req, const char *digest,
+                            Yuebao__V1__RpcReply *rep, nng_msg **m, struct pipeline_outcome *o)
 {
 	struct write_result res = {0};
 	struct audit_receipt ar;
@@ -260,7 +262,7 @@ static int write_call(struct pipeline *p, struct call *c, const struct handler *
 	 * than the signed checkpoint before it (what `audit verify` checks),
 	 * however calls overlap. Only a clock set back breaks the order.
 	 */
-	c->now_ms = rpc_now_ms();
+	c->now_ms = clock_now_ms();
 	if ((rc = prune_calls(p, c)) != YB_OK)
 		goto fail;
 	/* A retry finished meanwhile, maybe in this very batch: its record is the reply. */
@@ -370,7 +372,7 @@ static void append_audit(struct pipeline *p, const struct audit_event *ev)
 		return;
 	}
 	/* Timed with the writing connection held, as write_call says. */
-	timed.at_ms = rpc_now_ms();
+	timed.at_ms = clock_now_ms();
 	kept = audit_append(db, p->signer, &timed, NULL, &eb) == YB_OK;
 	if (batch_finish(p->batch, kept, &eb) != YB_OK || !kept)
 		log_line("cannot audit a refusal: %s", eb.msg);
@@ -392,7 +394,7 @@ static void audit_dropped_refusals(struct pipeline *p, int64_t now_ms)
 			snprintf(object, sizeof(object), "%.*s dropped=%llu since=%lld",
 			         RATELIMIT_KEY_MAX - 1, r[i].key, (unsigned long long)r[i].dropped,
 			         (long long)r[i].window_start_ms);
-			ev = (struct audit_event){.at_ms = rpc_now_ms(),
+			ev = (struct audit_event){.at_ms = clock_now_ms(),
 			                          .actor = AUDIT_DAEMON,
 			                          .fingerprint = "",
 			                          .action = "refused:rate-limited",
@@ -448,7 +450,7 @@ static void audit_refusal(struct pipeline *p, const struct pki_principal *who,
 	char action[64], digest[65], key[RATELIMIT_KEY_MAX];
 	struct pki_principal claimed;
 	struct audit_event ev;
-	int64_t now = rpc_now_ms();
+	int64_t now = clock_now_ms();
 
 	if (o->status != YB_UNAUTHENTICATED && o->status != YB_PERMISSION_DENIED &&
 	    o->status != YB_ALREADY_EXISTS)
@@ -461,13 +463,13 @@ static void audit_refusal(struct pipeline *p, const struct pki_principal *who,
 	if (!ratelimit_admit(p->refusals, key, now))
 		return;
 	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
-	pki_sha256_hex(nng_msg_body(msg), nng_msg_len(msg), digest);
+	hash_sha256_hex(nng_msg_body(msg), nng_msg_len(msg), digest);
 	/* Not verified: named as its certificate claims, with the fingerprint of what came. */
 	memset(&claimed, 0, sizeof(claimed));
 	if (who == NULL && req != NULL && req->caller_cert.len > 0 &&
 	    req->caller_cert.len <= PKI_MAX_CERT_DER &&
 	    pki_describe_cert(req->caller_cert.data, req->caller_cert.len, &claimed) != YB_OK)
-		pki_sha256_hex(req->caller_cert.data, req->caller_cert.len, claimed.fingerprint);
+		hash_sha256_hex(req->caller_cert.data, req->caller_cert.len, claimed.fingerprint);
 	ev = (struct audit_event){.at_ms = now,
 	                          .actor = who ? who->subject : claimed.subject,
 	                          .fingerprint = who ? who->fingerprint : claimed.fingerprint,
@@ -483,8 +485,9 @@ static void audit_refusal(struct pipeline *p, const struct pki_principal *who,
  * The envelope's own checks, before anyone is verified: method, call id,
  * clock window, deadline. YB_OK with *md, or the refusal in o.
  */
-static int check_envelope(const struct pipeline *p, const Yuebao__V1__RpcRequest *req, int64_t now,
-                          const ProtobufCMethodDescriptor **md, struct pipeline_outcome *o)
+static yb_status check_envelope(const struct pipeline *p, const Yuebao__V1__RpcRequest *req,
+                                int64_t now, const ProtobufCMethodDescriptor **md,
+                                struct pipeline_outcome *o)
 {
 	const size_t plen = strlen(RPC_METHOD_PREFIX);
 	const int64_t window_ms = (int64_t)p->cfg.time_window_s * 1000;
@@ -516,8 +519,8 @@ static int check_envelope(const struct pipeline *p, const Yuebao__V1__RpcRequest
 }
 
 /* The caller, verified: the CRL is current, the certificate valid, the signature its. */
-static int verify_caller(const struct world *world, const Yuebao__V1__RpcRequest *req, int64_t now,
-                         struct pki_principal *who, struct errbuf *eb)
+static yb_status verify_caller(const struct world *world, const Yuebao__V1__RpcRequest *req,
+                               int64_t now, struct pki_principal *who, struct errbuf *eb)
 {
 	uint8_t *signed_bytes = NULL;
 	size_t signed_len = 0;
@@ -546,7 +549,7 @@ nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct w
 	const ProtobufCMethodDescriptor *md = NULL;
 	Yuebao__V1__RpcRequest *req = NULL;
 	struct pki_principal who;
-	int64_t now = rpc_now_ms();
+	int64_t now = clock_now_ms();
 	nng_msg *m = NULL;
 
 	snprintf(o->method, sizeof(o->method), "-");

@@ -37,7 +37,7 @@ struct pipeline_config {
 
 /* What one request came to, for its log line. */
 struct pipeline_outcome {
-	int status; /* as sent: a local failure (>= 100) is sent as INTERNAL or UNAVAILABLE */
+	yb_status status; /* as sent: a local failure (>= 100) is sent as INTERNAL or UNAVAILABLE */
 	struct errbuf msg;
 	char caller[96]; /* "role/ORG", or "-" before the caller is verified */
 	char method[64]; /* "Submit", or "-" before the method is known */
@@ -50,8 +50,8 @@ struct pipeline;
  * A pipeline writing through b and signing audit checkpoints with signer
  * (both borrowed: they outlive it). YB_ENOMEM. The caller owns *out.
  */
-int pipeline_new(const struct pipeline_config *cfg, struct batch *b,
-                 const struct pki_identity *signer, struct pipeline **out, struct errbuf *eb);
+yb_status pipeline_new(const struct pipeline_config *cfg, struct batch *b,
+                       const struct pki_identity *signer, struct pipeline **out, struct errbuf *eb);
 
 /* Audits the refusals the rate limit kept out of the log so far, in one entry per caller. */
 void pipeline_audit_held(struct pipeline *p);

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #endif
 
+#include "clock.h"
 #include "rpc.h"
 #include "tlsengine.h"
 
@@ -41,7 +42,7 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		struct timespec until = rpc_monotonic_after(REAP_INTERVAL_MS);
+		struct timespec until = clock_monotonic_after(REAP_INTERVAL_MS);
 		pthread_cond_timedwait(&r->wake, &r->lock, &until);
 		if (r->stop)
 			break;
@@ -49,12 +50,12 @@ static void *reaper_main(void *arg)
 		(void)tlsengine_guard_reap(r->limit_s);
 		freed += tlsengine_guard_take_freed();
 		if (freed >= TRIM_AFTER_FREED &&
-		    rpc_monotonic_ms() - trimmed_ms >= TRIM_INTERVAL_MS) {
+		    clock_monotonic_ms() - trimmed_ms >= TRIM_INTERVAL_MS) {
 #ifdef __GLIBC__
 			(void)malloc_trim(0);
 #endif
 			freed = 0;
-			trimmed_ms = rpc_monotonic_ms();
+			trimmed_ms = clock_monotonic_ms();
 		}
 		pthread_mutex_lock(&r->lock);
 	}
@@ -71,7 +72,7 @@ int reaper_start(const struct reaper_config *cfg, struct reaper **out, struct er
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	r->limit_s = cfg->limit_s;
 	pthread_mutex_init(&r->lock, NULL);
-	rpc_monotonic_cond_init(&r->wake);
+	clock_cond_init(&r->wake);
 	if (pthread_create(&r->thread, NULL, reaper_main, r) != 0) {
 		pthread_mutex_destroy(&r->lock);
 		pthread_cond_destroy(&r->wake);

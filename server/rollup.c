@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
+#include "clock.h"
 #include "pki.h"
 
 #define MODES 2
@@ -445,7 +447,7 @@ int rollup_basis(const struct orgtree *orgs, const struct catalog *cat, char out
 	for (size_t e = 0; e < cat->n_elements; e++)
 		off += (size_t)snprintf(text + off, len + 1 - off, "%s %s\n", cat->elements[e].code,
 		                        cat->elements[e].agg == CATALOG_LAST ? "last" : "sum");
-	pki_sha256_hex(text, off, out);
+	hash_sha256_hex(text, off, out);
 	free(text);
 	return YB_OK;
 }
@@ -500,7 +502,7 @@ static int add_own(struct store *s, const struct orgtree *orgs, int mode, int u,
 {
 	bool leaf = orgtree_is_leaf(orgs, u);
 	const char *code = orgs->units[u].code;
-	int rc;
+	yb_status rc;
 
 	ur->n = 0;
 	if ((rc = store_rollup_months(s, mode, code, on_effective_month, ur, eb)) != YB_OK)

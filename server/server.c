@@ -30,6 +30,8 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "hash.h"
+#include "clock.h"
 #include "audit.h"
 #include "batch.h"
 #include "expiry.h"
@@ -175,7 +177,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
 		goto fail;
-	now = rpc_now_ms(); /* with the writing connection held, as pipeline.c's writes */
+	now = clock_now_ms(); /* with the writing connection held, as pipeline.c's writes */
 	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
 	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
 		goto rollback;
@@ -202,7 +204,7 @@ static int world_load(struct server *s, struct world **out, struct errbuf *eb)
 		                         .object = s->cfg.orgs_path,
 		                         .org = "",
 		                         .digest = w->orgs->digest};
-		pki_sha256_hex(cert, cert_len, fp);
+		hash_sha256_hex(cert, cert_len, fp);
 		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
 			goto rollback;
 		ev.action = "load:catalog";

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "pki.h"
+#include "clock.h"
 #include "returnfile.h"
 #include "rpc.h"
 #include "server.h"
@@ -88,7 +89,7 @@ static int sign_request(Yuebao__V1__RpcRequest *req, int caller, int keep_time, 
 	int rc;
 
 	if (!keep_time)
-		req->sent_at_ms = rpc_now_ms();
+		req->sent_at_ms = clock_now_ms();
 	if ((rc = rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms, req->deadline_ms,
 	                           req->payload.data, req->payload.len, &signed_bytes,
 	                           &signed_len)) != YB_OK ||

@@ -38,6 +38,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "pki.h"
+#include "clock.h"
 #include "rpc.h"
 #include "status.h"
 #include "yuebao.pb-c.h"
@@ -172,7 +173,7 @@ struct op {
 static void waiter_init(struct waiter *w)
 {
 	pthread_mutex_init(&w->mu, NULL);
-	rpc_monotonic_cond_init(&w->cv);
+	clock_cond_init(&w->cv);
 	w->done = 0;
 }
 
@@ -185,7 +186,7 @@ static void waiter_fini(struct waiter *w)
 /* Waits until a bit of mask is done or ms pass; returns the done bits of mask. */
 static unsigned waiter_wait(struct waiter *w, unsigned mask, int ms)
 {
-	struct timespec until = rpc_monotonic_after(ms);
+	struct timespec until = clock_monotonic_after(ms);
 	unsigned done;
 
 	pthread_mutex_lock(&w->mu);
@@ -260,7 +261,7 @@ static int op_stop(struct op *op, nng_stream *s)
 /* Moves exactly len bytes within timeout_ms; *done gets what moved. */
 static int stream_all(nng_stream *s, bool send, void *buf, size_t len, int timeout_ms, size_t *done)
 {
-	int64_t end = rpc_monotonic_ms() + timeout_ms;
+	int64_t end = clock_monotonic_ms() + timeout_ms;
 	struct waiter w;
 	struct op op = {0};
 	int rv = 0;
@@ -270,7 +271,7 @@ static int stream_all(nng_stream *s, bool send, void *buf, size_t len, int timeo
 	if ((rv = op_init(&op, &w, 1)) != 0)
 		goto out;
 	while (*done < len) {
-		int64_t left = end - rpc_monotonic_ms();
+		int64_t left = end - clock_monotonic_ms();
 		size_t want = len - *done, n;
 		if (left <= 0) {
 			rv = NNG_ETIMEDOUT;
@@ -585,7 +586,7 @@ static int build_request(const char *method, const uint8_t *payload, size_t payl
 	}
 	req.method = full;
 	req.call_id = id;
-	req.sent_at_ms = rpc_now_ms() + opt.offset_s * 1000;
+	req.sent_at_ms = clock_now_ms() + opt.offset_s * 1000;
 	/* As the real client: a deadline on the caller's (here: shifted) clock. */
 	req.deadline_ms = opt.no_deadline ? 0 : req.sent_at_ms + opt.timeout_ms;
 	req.payload.data = (uint8_t *)payload;
@@ -1100,7 +1101,7 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		free(h);
 		return 2;
 	}
-	t0 = rpc_monotonic_ms();
+	t0 = clock_monotonic_ms();
 	for (opened = 0; opened < m; opened++) {
 		if ((rv = conn_open(kind, &h[opened].s, &why)) != 0) {
 			first_err = rv;
@@ -1118,9 +1119,9 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		nng_stream_recv(h[opened].s, h[opened].aio);
 	}
 	fprintf(stderr, "ybprobe: hold: %lld %s connections open after %lld ms\n", opened, kind_s,
-	        (long long)(rpc_monotonic_ms() - t0));
-	end = rpc_monotonic_ms() + secs * 1000;
-	while (rpc_monotonic_ms() < end && atomic_load(&n_closed) < opened) {
+	        (long long)(clock_monotonic_ms() - t0));
+	end = clock_monotonic_ms() + secs * 1000;
+	while (clock_monotonic_ms() < end && atomic_load(&n_closed) < opened) {
 		struct timespec t = {0, 50 * 1000000L};
 		nanosleep(&t, NULL);
 	}
@@ -1132,7 +1133,7 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 	                          : "SP handshake done, no request sent",
 	       secs, atomic_load(&n_closed));
 	if (atomic_load(&n_closed) == opened && opened > 0)
-		printf(" (all closed after %lld ms)", (long long)(rpc_monotonic_ms() - t0));
+		printf(" (all closed after %lld ms)", (long long)(clock_monotonic_ms() - t0));
 	if (first_err != 0)
 		printf("; connection %lld failed: %s: %s", opened + 1, why,
 		       nng_strerror(first_err));

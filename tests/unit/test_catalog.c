@@ -175,8 +175,8 @@ static void test_default_catalog(void **state)
 	for (size_t i = 0; i < c->n_rules; i++) {
 		assert_true(formula_is_rule(c->rules[i].rule));
 		assert_true(c->rules[i].message_zh[0] && c->rules[i].message_en[0]);
-		errors += c->rules[i].severity == CATALOG_ERROR;
-		warnings += c->rules[i].severity == CATALOG_WARNING;
+		errors += c->rules[i].severity == CATALOG_RULE_ERROR;
+		warnings += c->rules[i].severity == CATALOG_RULE_WARNING;
 	}
 	assert_int_equal(errors, 11);
 	assert_int_equal(warnings, 3);
@@ -390,7 +390,7 @@ static void test_check_five_mistakes(void **state)
 
 	const struct catalog_finding *x = find(&f, "study_sessions");
 	assert_non_null(x);
-	assert_int_equal(x->kind, FINDING_ERROR);
+	assert_int_equal(x->kind, CATALOG_FINDING_ERROR);
 	assert_int_equal(x->line, 3);
 	assert_string_equal(x->value, "1.5");
 	assert_string_equal(x->message, "line 3: study_sessions (Group study sessions): \"1.5\" "
@@ -411,7 +411,7 @@ static void test_check_five_mistakes(void **state)
 
 	x = find(&f, "r_survey_valid");
 	assert_non_null(x);
-	assert_int_equal(x->kind, FINDING_ERROR);
+	assert_int_equal(x->kind, CATALOG_FINDING_ERROR);
 	assert_int_equal(x->line, 0);
 	assert_string_equal(x->message,
 	                    "rule r_survey_valid violated: survey_valid (120) <= survey_issued "
@@ -474,7 +474,7 @@ static void test_check_warning_accepted(void **state)
 	assert_int_equal(f.warnings, 1);
 	const struct catalog_finding *x = find(&f, "r_study_attendance");
 	assert_non_null(x);
-	assert_int_equal(x->kind, FINDING_WARNING);
+	assert_int_equal(x->kind, CATALOG_FINDING_WARNING);
 	assert_non_null(strstr(x->message, "study_attendance (130) <= study_expected (120)"));
 	/* a rule that holds says nothing; its boundary (30 <= 30) holds */
 	assert_null(find(&f, "r_members_rated"));
@@ -516,7 +516,7 @@ static void test_check_skipped_rules(void **state)
 	assert_int_equal(f.skipped, c->n_rules);
 	const struct catalog_finding *x = find(&f, "r_survey_valid");
 	assert_non_null(x);
-	assert_int_equal(x->kind, FINDING_SKIPPED);
+	assert_int_equal(x->kind, CATALOG_FINDING_SKIPPED);
 	assert_string_equal(x->message, "rule r_survey_valid skipped: survey_issued not reported");
 	x = find(&f, "r_study_attendance");
 	assert_non_null(x);
@@ -539,7 +539,7 @@ static void refused_as_empty(const struct catalog *c, const struct catalog_entry
 	assert_int_equal(catalog_check(c, e, n, &v, &f), YB_INVALID_ARGUMENT);
 	assert_int_equal(f.errors, 1);
 	assert_int_equal(f.n, 1); /* rules are not evaluated: 14 "skipped" would be noise */
-	assert_int_equal(f.items[0].kind, FINDING_ERROR);
+	assert_int_equal(f.items[0].kind, CATALOG_FINDING_ERROR);
 	assert_int_equal(f.items[0].line, 0);
 	assert_string_equal(f.items[0].message,
 	                    "no value is filled in: every value cell is blank; fill in the value "

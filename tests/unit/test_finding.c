@@ -247,13 +247,13 @@ static void test_check_keeps_codes(void **state)
 		assert_string_equal(render(I18N_ENGLISH, &x->what, x->code, (uint32_t)x->line),
 		                    x->message);
 		if (strcmp(x->code, "r_study_attendance") == 0) {
-			assert_int_equal(x->kind, FINDING_WARNING);
+			assert_int_equal(x->kind, CATALOG_FINDING_WARNING);
 			assert_int_equal(x->what.code, FINDING_CODE_RULE_VIOLATED);
 			assert_string_equal(x->what.expr,
 			                    "study_attendance (60) <= study_expected (45)");
 			rules++;
 		} else if (strcmp(x->code, "r_survey_valid") == 0) {
-			assert_int_equal(x->kind, FINDING_SKIPPED);
+			assert_int_equal(x->kind, CATALOG_FINDING_SKIPPED);
 			assert_int_equal(x->what.code, FINDING_CODE_RULE_MISSING);
 			assert_int_equal(x->what.n_missing, 1);
 			assert_string_equal(x->what.missing[0].code, "survey_issued");
