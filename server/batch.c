@@ -7,6 +7,7 @@
  */
 #include "batch.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -35,6 +36,7 @@ struct batch {
 	pthread_cond_t turn;    /* the connection is free */
 	pthread_cond_t durable; /* a batch ended: its members' rc are set */
 	bool busy;              /* a call holds the connection */
+	pthread_t holder;       /* that call's thread, while busy */
 	bool open;              /* a transaction is open (only the turn holder changes it) */
 	int waiting;            /* calls waiting for their turn */
 	struct member *members; /* of the open batch */
@@ -73,9 +75,10 @@ void batch_close(struct batch *b)
 	free(b);
 }
 
-/* Gives up the turn without ending the batch. Called with the lock held. */
+/* Gives up the turn without ending the batch. Called with the lock held, by the holder. */
 static void pass_turn(struct batch *b)
 {
+	assert(b->busy && pthread_equal(b->holder, pthread_self()));
 	b->busy = false;
 	pthread_cond_signal(&b->turn);
 }
@@ -124,6 +127,7 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb)
 		pthread_cond_wait(&b->turn, &b->lock);
 	b->waiting--;
 	b->busy = true;
+	b->holder = pthread_self();
 	pthread_mutex_unlock(&b->lock);
 	if (!b->open) {
 		if ((rc = store_begin(b->db, eb)) != YB_OK) {
@@ -149,6 +153,7 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 	struct member me = {0};
 	yb_status rc = YB_OK;
 
+	assert(batch_held(b));
 	if (keep && (rc = store_release(b->db, eb)) != YB_OK)
 		keep = false;
 	if (!keep)
@@ -184,6 +189,16 @@ int batch_finish(struct batch *b, bool keep, struct errbuf *eb)
 	if (me.rc != YB_OK && eb != NULL)
 		*eb = me.eb;
 	return me.rc;
+}
+
+bool batch_held(struct batch *b)
+{
+	bool held;
+
+	pthread_mutex_lock(&b->lock);
+	held = b->busy && pthread_equal(b->holder, pthread_self());
+	pthread_mutex_unlock(&b->lock);
+	return held;
 }
 
 void batch_stats(struct batch *b, uint64_t *batches, uint64_t *calls)

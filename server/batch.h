@@ -47,6 +47,9 @@ int batch_join(struct batch *b, struct store **db, struct errbuf *eb);
  */
 int batch_finish(struct batch *b, bool keep, struct errbuf *eb);
 
+/* Whether the calling thread holds the writing connection (between join and finish). */
+bool batch_held(struct batch *b);
+
 /* Batches committed so far and the kept calls they held (for the log). */
 void batch_stats(struct batch *b, uint64_t *batches, uint64_t *calls);
 

@@ -9,6 +9,7 @@
 #include "pipeline.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,7 @@ static yb_status prune_calls(struct pipeline *p, struct call *c)
 {
 	int rc;
 
+	assert(batch_held(p->batch));
 	if (c->now_ms - p->last_prune_ms <= PRUNE_INTERVAL_MS)
 		return YB_OK;
 	rc = store_call_prune(c->store, c->now_ms - 2 * (int64_t)p->cfg.time_window_s * 1000,
