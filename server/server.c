@@ -152,93 +152,6 @@ struct server {
 };
 
 /*
- * Loads the org tree, the catalog and the CA with its CRL, and records the
- * tree and catalog loads in the store.
- */
-static int world_load(struct server *s, struct world **out, struct errbuf *eb)
-{
-	struct world *w = calloc(1, sizeof(*w));
-	int64_t now;
-	struct errbuf scratch;
-	struct store *db;
-	int rc;
-
-	if (w == NULL)
-		return status_fail(eb, YB_ENOMEM, _("out of memory"));
-	w->due_day = s->cfg.due_day;
-	w->zone = s->cfg.zone;
-	w->outlier_factor = s->cfg.outlier_factor;
-	w->stock_jump_pct = s->cfg.stock_jump_pct;
-	if ((rc = orgtree_load(s->cfg.orgs_path, &w->orgs, eb)) != YB_OK ||
-	    (rc = catalog_load_dir(s->catalog_dir, &w->cat, eb)) != YB_OK ||
-	    (rc = pki_verifier_new(s->cfg.ca_path, s->cfg.crl_path, &w->verifier, eb)) != YB_OK ||
-	    (rc = pki_cert_not_after(s->cfg.cert_path, &w->server_cert_not_after, eb)) != YB_OK)
-		goto fail;
-	/* Through the group commit: a reload waits its turn like any write. */
-	if ((rc = batch_join(s->batch, &db, eb)) != YB_OK)
-		goto fail;
-	now = clock_now_ms(); /* with the writing connection held, as pipeline.c's writes */
-	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, s->cfg.orgs_path,
-	                            w->orgs->text, w->orgs->text_len, eb)) != YB_OK)
-		goto rollback;
-	for (size_t i = 0; i < CATALOG_NFILES; i++) {
-		char src[PATH_MAX + 64];
-		snprintf(src, sizeof(src), "%s/%s", s->catalog_dir, w->cat->files[i].name);
-		if ((rc = store_record_load(db, "catalog", now, w->cat->digest, src,
-		                            w->cat->files[i].data, w->cat->files[i].len, eb)) !=
-		    YB_OK)
-			goto rollback;
-	}
-	{
-		/*
-		 * Each load is audited with the SHA-256 of exactly what was loaded,
-		 * by the daemon under its own certificate.
-		 */
-		size_t cert_len = 0;
-		const uint8_t *cert = pki_identity_cert(s->signer, &cert_len);
-		char fp[65];
-		struct audit_event ev = {.at_ms = now,
-		                         .actor = AUDIT_DAEMON,
-		                         .fingerprint = fp,
-		                         .action = "load:orgs",
-		                         .object = s->cfg.orgs_path,
-		                         .org = "",
-		                         .digest = w->orgs->digest};
-		hash_sha256_hex(cert, cert_len, fp);
-		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
-			goto rollback;
-		ev.action = "load:catalog";
-		ev.object = s->catalog_dir;
-		ev.digest = w->cat->digest;
-		if ((rc = audit_append(db, s->signer, &ev, NULL, eb)) != YB_OK)
-			goto rollback;
-	}
-	if ((rc = rollup_sync(db, w->orgs, w->cat, log_line, eb)) != YB_OK)
-		goto rollback;
-	if ((rc = batch_finish(s->batch, true, eb)) != YB_OK)
-		goto fail;
-	log_line("loaded %zu org units from %s (sha256 %.12s), catalog of %zu elements, %zu "
-	         "indicators, %zu rules from %s (sha256 %.12s)",
-	         w->orgs->n, s->cfg.orgs_path, w->orgs->digest, w->cat->n_elements,
-	         w->cat->n_indicators, w->cat->n_rules, s->catalog_dir, w->cat->digest);
-	*out = w;
-	return YB_OK;
-rollback:
-	batch_finish(s->batch, false, &scratch);
-fail:
-	world_free(w);
-	return rc;
-}
-
-/* When the files of world w run out. */
-static void world_dates(const struct server *s, const struct world *w, struct expiry_dates *d)
-{
-	*d = (struct expiry_dates){.path = {s->cfg.cert_path, s->cfg.ca_path, s->cfg.crl_path}};
-	d->at[EXPIRY_SERVER_CERT] = w->server_cert_not_after;
-	pki_verifier_dates(w->verifier, &d->at[EXPIRY_CA_CERT], &d->at[EXPIRY_CRL]);
-}
-
-/*
  * A server TLS configuration of the daemon's files, checking crl_path (NULL:
  * no CRL), from the oldest TLS version --tls-min allows.
  */
@@ -397,7 +310,7 @@ static void check_expiry(void *arg)
 
 	pthread_mutex_lock(&s->trust_lock);
 	pthread_rwlock_rdlock(&s->world_lock);
-	world_dates(s, s->world, &d);
+	world_dates(&s->cfg, s->world, &d);
 	pthread_rwlock_unlock(&s->world_lock);
 	expiry_report(&d, now, log_line);
 	tls_check_crl(s, now);
@@ -412,7 +325,7 @@ int server_reload(struct server *s, struct errbuf *eb)
 	int rc;
 
 	pthread_mutex_lock(&s->trust_lock);
-	rc = world_load(s, &w, eb);
+	rc = world_load(&s->cfg, s->catalog_dir, s->batch, s->signer, &w, eb);
 	if (rc != YB_OK) {
 		pthread_mutex_unlock(&s->trust_lock);
 		log_line("reload failed, still serving the previous org tree and catalog: %s",
@@ -425,7 +338,7 @@ int server_reload(struct server *s, struct errbuf *eb)
 	pthread_rwlock_unlock(&s->world_lock);
 	world_free(old);
 	if (s->cfg.listen_url != NULL) {
-		world_dates(s, w, &d);
+		world_dates(&s->cfg, w, &d);
 		expiry_report(&d, now, log_line);
 		/* The TLS layer takes the CRL just loaded: revoked peers get no session. */
 		tls_swap(s, d.at[EXPIRY_CRL], now);
@@ -841,7 +754,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	                                                 .time_window_s = cfg->time_window_s,
 	                                                 .zone = cfg->zone},
 	                       s->batch, s->signer, &s->pipeline, eb)) != YB_OK ||
-	    (rc = world_load(s, &s->world, eb)) != YB_OK)
+	    (rc = world_load(&s->cfg, s->catalog_dir, s->batch, s->signer, &s->world, eb)) != YB_OK)
 		goto fail;
 	/* Without a listen URL: one worker's state, served by the caller's thread. */
 	s->n_workers = cfg->listen_url != NULL ? cfg->workers : 1;
@@ -859,7 +772,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	{
 		struct expiry_dates d;
 		time_t now = time(NULL);
-		world_dates(s, s->world, &d);
+		world_dates(&s->cfg, s->world, &d);
 		if ((rc = tls_open(s, d.at[EXPIRY_CRL], now, eb)) != YB_OK)
 			goto fail;
 		expiry_report(&d, now, log_line);

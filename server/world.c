@@ -1,9 +1,20 @@
 /*
- * world.c - freeing what the daemon loaded (see world.h; server.c loads it).
+ * world.c - loading what the daemon serves with, and recording each load
+ * in the store and the audit log (see world.h).
  */
 #include "world.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "hash.h"
+#include "i18n.h"
+#include "log.h"
+#include "rollup.h"
+#include "store.h"
 
 void world_free(struct world *w)
 {
@@ -13,4 +24,87 @@ void world_free(struct world *w)
 	catalog_free(w->cat);
 	pki_verifier_free(w->verifier);
 	free(w);
+}
+
+yb_status world_load(const struct server_config *cfg, const char *catalog_dir, struct batch *b,
+                     const struct pki_identity *signer, struct world **out, struct errbuf *eb)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	int64_t now;
+	struct errbuf scratch;
+	struct store *db;
+	int rc;
+
+	if (w == NULL)
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	w->due_day = cfg->due_day;
+	w->zone = cfg->zone;
+	w->outlier_factor = cfg->outlier_factor;
+	w->stock_jump_pct = cfg->stock_jump_pct;
+	if ((rc = orgtree_load(cfg->orgs_path, &w->orgs, eb)) != YB_OK ||
+	    (rc = catalog_load_dir(catalog_dir, &w->cat, eb)) != YB_OK ||
+	    (rc = pki_verifier_new(cfg->ca_path, cfg->crl_path, &w->verifier, eb)) != YB_OK ||
+	    (rc = pki_cert_not_after(cfg->cert_path, &w->server_cert_not_after, eb)) != YB_OK)
+		goto fail;
+	/* Through the group commit: a reload waits its turn like any write. */
+	if ((rc = batch_join(b, &db, eb)) != YB_OK)
+		goto fail;
+	now = clock_now_ms(); /* with the writing connection held, as pipeline.c's writes */
+	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, cfg->orgs_path, w->orgs->text,
+	                            w->orgs->text_len, eb)) != YB_OK)
+		goto rollback;
+	for (size_t i = 0; i < CATALOG_NFILES; i++) {
+		char src[PATH_MAX + 64];
+		snprintf(src, sizeof(src), "%s/%s", catalog_dir, w->cat->files[i].name);
+		if ((rc = store_record_load(db, "catalog", now, w->cat->digest, src,
+		                            w->cat->files[i].data, w->cat->files[i].len, eb)) !=
+		    YB_OK)
+			goto rollback;
+	}
+	{
+		/*
+		 * Each load is audited with the SHA-256 of exactly what was loaded,
+		 * by the daemon under its own certificate.
+		 */
+		size_t cert_len = 0;
+		const uint8_t *cert = pki_identity_cert(signer, &cert_len);
+		char fp[65];
+		struct audit_event ev = {.at_ms = now,
+		                         .actor = AUDIT_DAEMON,
+		                         .fingerprint = fp,
+		                         .action = "load:orgs",
+		                         .object = cfg->orgs_path,
+		                         .org = "",
+		                         .digest = w->orgs->digest};
+		hash_sha256_hex(cert, cert_len, fp);
+		if ((rc = audit_append(db, signer, &ev, NULL, eb)) != YB_OK)
+			goto rollback;
+		ev.action = "load:catalog";
+		ev.object = catalog_dir;
+		ev.digest = w->cat->digest;
+		if ((rc = audit_append(db, signer, &ev, NULL, eb)) != YB_OK)
+			goto rollback;
+	}
+	if ((rc = rollup_sync(db, w->orgs, w->cat, log_line, eb)) != YB_OK)
+		goto rollback;
+	if ((rc = batch_finish(b, true, eb)) != YB_OK)
+		goto fail;
+	log_line("loaded %zu org units from %s (sha256 %.12s), catalog of %zu elements, %zu "
+	         "indicators, %zu rules from %s (sha256 %.12s)",
+	         w->orgs->n, cfg->orgs_path, w->orgs->digest, w->cat->n_elements,
+	         w->cat->n_indicators, w->cat->n_rules, catalog_dir, w->cat->digest);
+	*out = w;
+	return YB_OK;
+rollback:
+	batch_finish(b, false, &scratch);
+fail:
+	world_free(w);
+	return rc;
+}
+
+void world_dates(const struct server_config *cfg, const struct world *w, struct expiry_dates *d)
+{
+	*d = (struct expiry_dates){.path = {cfg->cert_path, cfg->ca_path, cfg->crl_path}};
+	d->at[EXPIRY_SERVER_CERT] = w->server_cert_not_after;
+	pki_verifier_dates(w->verifier, &d->at[EXPIRY_CA_CERT], &d->at[EXPIRY_CRL]);
 }

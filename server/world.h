@@ -9,9 +9,12 @@
 
 #include <time.h>
 
+#include "batch.h"
 #include "catalog.h"
+#include "expiry.h"
 #include "orgtree.h"
 #include "pki.h"
+#include "server.h"
 #include "tz.h"
 
 struct world {
@@ -24,6 +27,19 @@ struct world {
 	int outlier_factor;            /* warn above this × the 12-month median; 0 = off */
 	int stock_jump_pct;            /* warn when a stock moves more than this %; 0 = off */
 };
+
+/*
+ * Loads the org tree, the catalog (from catalog_dir) and the CA with its
+ * CRL named by cfg, and through the group commit records the tree and
+ * catalog loads in the store and the audit log (signed by signer) and
+ * brings the consolidation pre-aggregates in line (rollup_sync). eb names
+ * the file that failed. The caller owns *out (world_free).
+ */
+yb_status world_load(const struct server_config *cfg, const char *catalog_dir, struct batch *b,
+                     const struct pki_identity *signer, struct world **out, struct errbuf *eb);
+
+/* When the certificates and CRL of world w, loaded from cfg, run out. */
+void world_dates(const struct server_config *cfg, const struct world *w, struct expiry_dates *d);
 
 /* Frees w and what it loaded (not zone, which is borrowed); NULL is allowed. */
 void world_free(struct world *w);
