@@ -170,7 +170,11 @@ static int parse_int(const char *s, const char *what, long lo, long hi, long *ou
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * Reads the command line and the --config file into st. Returns -1 to go
+ * on, or the exit status (0 after --help or --version, 2 on a usage error).
+ */
+static int read_settings(int argc, char **argv, struct settings *st)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 0},
@@ -196,17 +200,8 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct settings st = {0};
-	struct server_config cfg = {0};
-	struct server *srv = NULL;
-	struct tz *zone = NULL;
-	struct errbuf eb = {{0}};
-	sigset_t sigs;
-	long workers = 16, max_conns = 0, max_per_source = 0, window = 300, maxmsg = 1 << 20,
-	     due = 5, factor = 3, jump = 50;
-	int idx, c, sig;
+	int idx, c;
 
-	i18n_init();
 	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
@@ -222,64 +217,77 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (strcmp(opts[idx].name, "config") == 0)
-			st.config = optarg;
+			st->config = optarg;
 		else
-			*setting(&st, opts[idx].name) = optarg;
+			*setting(st, opts[idx].name) = optarg;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "yuebaod: unexpected argument '%s'\n\n%s", argv[optind],
 		        usage_text);
 		return 2;
 	}
-	if (st.config != NULL) {
-		int line = ini_parse(st.config, on_ini, &st);
+	if (st->config != NULL) {
+		int line = ini_parse(st->config, on_ini, st);
 		if (line != 0) {
 			if (line < 0)
 				fprintf(stderr, "yuebaod: cannot read config file %s: %s\n",
-				        st.config, strerror(errno));
+				        st->config, strerror(errno));
 			else
 				fprintf(stderr, "yuebaod: %s: line %d: not a valid setting\n",
-				        st.config, line);
+				        st->config, line);
 			return 2;
 		}
 	}
-	if (st.listen == NULL || st.db == NULL || st.cert == NULL || st.key == NULL ||
-	    st.ca == NULL || st.orgs == NULL) {
+	return -1;
+}
+
+/*
+ * The server's configuration from the settings, checked; *zone is loaded
+ * (the caller frees it). Returns -1 to go on, or 2 on a usage error.
+ */
+static int make_config(const struct settings *st, struct server_config *cfg, struct tz **zone)
+{
+	long workers = 16, max_conns = 0, max_per_source = 0, window = 300, maxmsg = 1 << 20,
+	     due = 5, factor = 3, jump = 50;
+	struct errbuf eb = {{0}};
+
+	if (st->listen == NULL || st->db == NULL || st->cert == NULL || st->key == NULL ||
+	    st->ca == NULL || st->orgs == NULL) {
 		fprintf(stderr,
 		        "yuebaod: --listen, --db, --cert, --key, --ca and --orgs are "
 		        "required\n\n%s",
 		        usage_text);
 		return 2;
 	}
-	if (parse_int(st.workers, "--workers", 1, 256, &workers) != 0 ||
-	    parse_int(st.max_connections, "--max-connections", 1, SERVER_MAX_CONNECTIONS_CAP,
+	if (parse_int(st->workers, "--workers", 1, 256, &workers) != 0 ||
+	    parse_int(st->max_connections, "--max-connections", 1, SERVER_MAX_CONNECTIONS_CAP,
 	              &max_conns) != 0 ||
-	    parse_int(st.max_per_source, "--max-per-source", 1, SERVER_MAX_CONNECTIONS_CAP,
+	    parse_int(st->max_per_source, "--max-per-source", 1, SERVER_MAX_CONNECTIONS_CAP,
 	              &max_per_source) != 0 ||
-	    parse_int(st.time_window, "--time-window", 1, 86400, &window) != 0 ||
-	    parse_int(st.max_message, "--max-message", 4096, 64 << 20, &maxmsg) != 0 ||
-	    parse_int(st.due_day, "--due-day", 1, 28, &due) != 0 ||
-	    parse_int(st.outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
-	    parse_int(st.stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
+	    parse_int(st->time_window, "--time-window", 1, 86400, &window) != 0 ||
+	    parse_int(st->max_message, "--max-message", 4096, 64 << 20, &maxmsg) != 0 ||
+	    parse_int(st->due_day, "--due-day", 1, 28, &due) != 0 ||
+	    parse_int(st->outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
+	    parse_int(st->stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
-	if (st.tls_min != NULL && strcmp(st.tls_min, "1.2") != 0 &&
-	    strcmp(st.tls_min, "1.3") != 0) {
-		fprintf(stderr, "yuebaod: --tls-min must be 1.2 or 1.3, not '%s'\n", st.tls_min);
+	if (st->tls_min != NULL && strcmp(st->tls_min, "1.2") != 0 &&
+	    strcmp(st->tls_min, "1.3") != 0) {
+		fprintf(stderr, "yuebaod: --tls-min must be 1.2 or 1.3, not '%s'\n", st->tls_min);
 		return 2;
 	}
-	if (tz_load(st.timezone ? st.timezone : TZ_DEFAULT, &zone, &eb) != YB_OK) {
+	if (tz_load(st->timezone ? st->timezone : TZ_DEFAULT, zone, &eb) != YB_OK) {
 		fprintf(stderr, "yuebaod: --timezone: %s\n", eb.msg);
 		return 2;
 	}
-	cfg = (struct server_config){
-	    .listen_url = st.listen,
-	    .db_path = st.db,
-	    .cert_path = st.cert,
-	    .key_path = st.key,
-	    .ca_path = st.ca,
-	    .crl_path = st.crl,
-	    .orgs_path = st.orgs,
-	    .catalog_dir = st.catalog,
+	*cfg = (struct server_config){
+	    .listen_url = st->listen,
+	    .db_path = st->db,
+	    .cert_path = st->cert,
+	    .key_path = st->key,
+	    .ca_path = st->ca,
+	    .crl_path = st->crl,
+	    .orgs_path = st->orgs,
+	    .catalog_dir = st->catalog,
 	    .workers = (int)workers,
 	    .max_connections = (int)max_conns,
 	    .max_per_source = (int)max_per_source,
@@ -288,19 +296,56 @@ int main(int argc, char **argv)
 	    .due_day = (int)due,
 	    .outlier_factor = (int)factor,
 	    .stock_jump_pct = (int)jump,
-	    .zone = zone,
-	    .tls_min = st.tls_min != NULL && strcmp(st.tls_min, "1.3") == 0 ? SERVER_TLS_MIN_1_3
-	                                                                    : SERVER_TLS_MIN_1_2,
+	    .zone = *zone,
+	    .tls_min = st->tls_min != NULL && strcmp(st->tls_min, "1.3") == 0 ? SERVER_TLS_MIN_1_3
+	                                                                      : SERVER_TLS_MIN_1_2,
 	};
+	return -1;
+}
 
-	/* Every thread inherits this mask; signals are taken only by sigwait below. */
+/* Serves until SIGTERM or SIGINT (sigs, blocked in every thread): SIGHUP reloads. */
+static void serve_until_stopped(struct server *srv, const sigset_t *sigs)
+{
+	struct errbuf eb = {{0}};
+	int sig;
+
+	for (;;) {
+		/* A second at most: server_tick keeps the listener serving. */
+		struct timespec tick = {1, 0};
+		if ((sig = sigtimedwait(sigs, NULL, &tick)) < 0) {
+			server_tick(srv);
+			continue;
+		}
+		if (sig == SIGHUP) {
+			server_reload(srv, &eb);
+			continue;
+		}
+		fprintf(stderr, "yuebaod: %s received, stopping\n",
+		        sig == SIGINT ? "SIGINT" : "SIGTERM");
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct settings st = {0};
+	struct server_config cfg = {0};
+	struct server *srv = NULL;
+	struct tz *zone = NULL;
+	struct errbuf eb = {{0}};
+	sigset_t sigs;
+	int rc;
+
+	i18n_init();
+	if ((rc = read_settings(argc, argv, &st)) >= 0 || (rc = make_config(&st, &cfg, &zone)) >= 0)
+		return rc;
+	/* Every thread inherits this mask; signals are taken only by sigtimedwait. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
 	{
 		/*
 		 * Every connection costs a descriptor: allow as many as the system lets
@@ -317,21 +362,7 @@ int main(int argc, char **argv)
 		tz_free(zone);
 		return 1;
 	}
-	for (;;) {
-		/* A second at most: server_tick keeps the listener serving. */
-		struct timespec tick = {1, 0};
-		if ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) {
-			server_tick(srv);
-			continue;
-		}
-		if (sig == SIGHUP) {
-			server_reload(srv, &eb);
-			continue;
-		}
-		fprintf(stderr, "yuebaod: %s received, stopping\n",
-		        sig == SIGINT ? "SIGINT" : "SIGTERM");
-		break;
-	}
+	serve_until_stopped(srv, &sigs);
 	server_close(srv);
 	tz_free(zone);
 	return 0;
