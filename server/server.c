@@ -9,15 +9,11 @@
  */
 #include "server.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,27 +24,20 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/supplemental/tls/tls.h>
 
-#include "hash.h"
-#include "clock.h"
-#include "audit.h"
 #include "batch.h"
 #include "expiry.h"
 #include "handlers.h"
+#include "i18n.h"
+#include "listener.h"
 #include "log.h"
 #include "pipeline.h"
-#include "world.h"
-#include "reaper.h"
-#include "i18n.h"
-#include "period.h"
 #include "pki.h"
-#include "ratelimit.h"
-#include "rollup.h"
+#include "reaper.h"
 #include "rpc.h"
 #include "store.h"
-#include "text.h"
 #include "tlsengine.h"
+#include "world.h"
 
 /* How long a reply may wait for a peer that does not read; then it is dropped. */
 #define SEND_TIMEOUT_MS 10000
@@ -114,21 +103,8 @@ struct slot {
 struct server {
 	struct server_config cfg;
 	char catalog_dir[PATH_MAX];
-	char url[256];
 	nng_socket sock;
-	nng_listener listener;
-	bool listening; /* listener is open and started; under listener_lock once workers run */
-	/*
-	 * The listener's TLS configuration, with the CRL or without (see
-	 * tls_open), and the one it replaced, kept alive until the server
-	 * closes: nng 1.5.2 reads the listener's configuration without its lock
-	 * when it starts an accept, and only then takes a reference; and that
-	 * accept uses it for the next connection, whenever that comes. Under
-	 * listener_lock once the listener runs.
-	 */
-	nng_tls_config *tls, *tls_retired;
-	time_t tls_crl_next_update;    /* of the CRL in tls; 0: tls has none */
-	pthread_mutex_t listener_lock; /* guards listener, listening, its TLS configuration swap */
+	struct listener *listener; /* NULL for a server of server_serve_bytes */
 	/* Serialises SIGHUP reloads with the daily expiry check. */
 	pthread_mutex_t trust_lock;
 	struct expiry_watch *expiry;
@@ -151,156 +127,6 @@ struct server {
 	atomic_int stopping;
 };
 
-/*
- * A server TLS configuration of the daemon's files, checking crl_path (NULL:
- * no CRL), from the oldest TLS version --tls-min allows.
- */
-static int tls_config(const struct server *s, const char *crl_path, nng_tls_config **out,
-                      struct errbuf *eb)
-{
-	int rc, rv;
-
-	if ((rc = rpc_tls_config_new(NNG_TLS_MODE_SERVER, s->cfg.cert_path, s->cfg.key_path,
-	                             s->cfg.ca_path, crl_path, out, eb)) != YB_OK)
-		return rc;
-	if (s->cfg.tls_min == SERVER_TLS_MIN_1_3 &&
-	    (rv = nng_tls_config_version(*out, NNG_TLS_1_3, NNG_TLS_1_3)) != 0) {
-		nng_tls_config_free(*out);
-		*out = NULL;
-		return status_fail(eb, YB_ECONNECT, "cannot require TLS 1.3: %s", nng_strerror(rv));
-	}
-	return YB_OK;
-}
-
-/* Whether the TLS layer may check the CRL that runs out at crl_next_update. */
-static bool tls_may_use_crl(const struct server *s, time_t crl_next_update, time_t now)
-{
-	return s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0' && crl_next_update != 0 &&
-	       !expiry_soon(crl_next_update, now);
-}
-
-/*
- * Makes the listener's TLS configuration at start: with the CRL (the TLS
- * layer then refuses revoked peers itself) only while its next update is
- * more than EXPIRY_WARN_DAYS away, else without. Past its next update
- * the TLS layer would fail every handshake ("certificate expired", which
- * the client would take for its own); and a new configuration reaches the listener
- * one connection late (see struct server), so tls_check_crl drops the CRL
- * well before. Revocation does not depend on it: every request's
- * certificate is checked against the CRL loaded last (pki_verify_caller),
- * and past that CRL's next update every request is refused with a message
- * saying so (expiry_check_crl). SIGHUP gives the TLS layer the CRL just
- * loaded (tls_swap), so a revoked peer gets no session from then on.
- */
-static int tls_open(struct server *s, time_t crl_next_update, time_t now, struct errbuf *eb)
-{
-	bool with_crl = tls_may_use_crl(s, crl_next_update, now);
-
-	s->tls_crl_next_update = with_crl ? crl_next_update : 0;
-	return tls_config(s, with_crl ? s->cfg.crl_path : NULL, &s->tls, eb);
-}
-
-/*
- * nng 1.5.2 gives the accept already waiting the configuration it had when
- * that accept started: one TCP connection of our own, closed at once, is
- * what it takes, so that the next client gets the new one (the kernel hands
- * connections to accept in the order they came). Best effort: when it
- * cannot connect, the next client still gets the old configuration.
- */
-static void use_up_pending_accept(struct server *s)
-{
-	nng_sockaddr sa;
-	struct sockaddr_storage ss = {0};
-	socklen_t len = 0;
-	int fd;
-
-	if (nng_listener_get_addr(s->listener, NNG_OPT_LOCADDR, &sa) != 0)
-		return;
-	if (sa.s_family == NNG_AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		in->sin_port = sa.s_in.sa_port;
-		in->sin_addr.s_addr =
-		    sa.s_in.sa_addr != 0 ? sa.s_in.sa_addr : htonl(INADDR_LOOPBACK);
-		len = sizeof(*in);
-	} else if (sa.s_family == NNG_AF_INET6) {
-		static const uint8_t any[16] = {0};
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = sa.s_in6.sa_port;
-		if (memcmp(sa.s_in6.sa_addr, any, 16) != 0)
-			memcpy(&in6->sin6_addr, sa.s_in6.sa_addr, 16);
-		else
-			in6->sin6_addr = in6addr_loopback;
-		len = sizeof(*in6);
-	} else {
-		return;
-	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&ss, len) != 0)
-		log_line("cannot hand the listener its new TLS configuration at once: %s",
-		         strerror(errno));
-	close(fd);
-}
-
-/*
- * Gives the running listener a new TLS configuration: with the CRL file as
- * it is now (crl_next_update its next update) when the TLS layer may use
- * it, else without. The configuration it replaces is kept until the server
- * closes (see struct server). Called with trust_lock held.
- */
-static void tls_swap(struct server *s, time_t crl_next_update, time_t now)
-{
-	bool with_crl = tls_may_use_crl(s, crl_next_update, now);
-	nng_tls_config *cfg = NULL;
-	struct errbuf eb = {{0}};
-	int rv;
-
-	if (tls_config(s, with_crl ? s->cfg.crl_path : NULL, &cfg, &eb) != YB_OK) {
-		log_line("cannot make a new TLS configuration, keeping the old one: %s", eb.msg);
-		return;
-	}
-	pthread_mutex_lock(&s->listener_lock);
-	if (atomic_load(&s->stopping)) {
-		nng_tls_config_free(cfg); /* the listener is closed, or about to be */
-	} else if (s->listening &&
-	           (rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
-		log_line("cannot give the listener its new TLS configuration: %s",
-		         nng_strerror(rv));
-		nng_tls_config_free(cfg);
-	} else {
-		if (s->tls_retired != NULL)
-			nng_tls_config_free(s->tls_retired);
-		s->tls_retired = s->tls;
-		s->tls = cfg;
-		s->tls_crl_next_update = with_crl ? crl_next_update : 0;
-		/* Not listening (server_tick could not listen again): the next start takes it. */
-		if (s->listening)
-			use_up_pending_accept(s);
-		if (with_crl)
-			log_line("TLS handshakes now check the CRL %s as loaded now",
-			         s->cfg.crl_path);
-		else if (s->cfg.crl_path != NULL && s->cfg.crl_path[0] != '\0')
-			log_line(
-			    "TLS handshakes no longer check the CRL %s, which runs out within %d "
-			    "days; each request's certificate is still checked against the CRL "
-			    "loaded last",
-			    s->cfg.crl_path, EXPIRY_WARN_DAYS);
-	}
-	pthread_mutex_unlock(&s->listener_lock);
-}
-
-/*
- * Drops the CRL from the listener's TLS configuration once it comes within
- * EXPIRY_WARN_DAYS of its next update (tls_open). Called with trust_lock held.
- */
-static void tls_check_crl(struct server *s, time_t now)
-{
-	if (s->tls_crl_next_update != 0 && expiry_soon(s->tls_crl_next_update, now))
-		tls_swap(s, 0, now);
-}
-
 /* The daily check (on the expiry watch's thread, see expiry.h). */
 static void check_expiry(void *arg)
 {
@@ -313,7 +139,8 @@ static void check_expiry(void *arg)
 	world_dates(&s->cfg, s->world, &d);
 	pthread_rwlock_unlock(&s->world_lock);
 	expiry_report(&d, now, log_line);
-	tls_check_crl(s, now);
+	if (s->listener != NULL)
+		listener_check_crl(s->listener, now);
 	pthread_mutex_unlock(&s->trust_lock);
 }
 
@@ -341,7 +168,7 @@ int server_reload(struct server *s, struct errbuf *eb)
 		world_dates(&s->cfg, w, &d);
 		expiry_report(&d, now, log_line);
 		/* The TLS layer takes the CRL just loaded: revoked peers get no session. */
-		tls_swap(s, d.at[EXPIRY_CRL], now);
+		listener_use_crl(s->listener, d.at[EXPIRY_CRL], now);
 	}
 	pthread_mutex_unlock(&s->trust_lock);
 	/* From here on every request sees the new world: scripts wait for this line. */
@@ -567,29 +394,6 @@ static void default_limits(struct server_config *c)
 		c->max_per_source = SERVER_MAX_PER_SOURCE_DEFAULT;
 }
 
-/* Creates, configures and starts s->listener on url. Under listener_lock once workers run. */
-static int start_listener(struct server *s, const char *url, struct errbuf *eb)
-{
-	int rv;
-
-	if ((rv = nng_listener_create(&s->listener, s->sock, url)) != 0)
-		return status_fail(eb, YB_INVALID_ARGUMENT, "cannot listen on '%s': %s", url,
-		                   nng_strerror(rv));
-	if ((rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, s->tls)) != 0 ||
-	    (rv = nng_listener_set_size(s->listener, NNG_OPT_RECVMAXSZ,
-	                                s->cfg.max_message + RECV_SLACK)) != 0) {
-		nng_listener_close(s->listener);
-		return status_fail(eb, YB_ECONNECT, "cannot configure listener: %s",
-		                   nng_strerror(rv));
-	}
-	if ((rv = nng_listener_start(s->listener, 0)) != 0) {
-		nng_listener_close(s->listener);
-		return status_fail(eb, YB_ECONNECT, "cannot listen on %s: %s", url,
-		                   nng_strerror(rv));
-	}
-	return YB_OK;
-}
-
 /* Tells the TLS engine's guard which connections nng made sessions of. */
 static void note_session(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
@@ -607,10 +411,16 @@ static void note_session(nng_pipe pipe, nng_pipe_ev ev, void *arg)
  * never fails a connection with NNG_ECLOSED, which would stop the listener;
  * nng's own TLS layer may, and server_tick then listens again.
  */
-static int open_listener(struct server *s, struct errbuf *eb)
+static int open_listener(struct server *s, time_t crl_next_update, struct errbuf *eb)
 {
-	const char *url = s->cfg.listen_url;
-	int rv, rc, port = 0;
+	const struct listener_config lc = {.url = s->cfg.listen_url,
+	                                   .cert_path = s->cfg.cert_path,
+	                                   .key_path = s->cfg.key_path,
+	                                   .ca_path = s->cfg.ca_path,
+	                                   .crl_path = s->cfg.crl_path,
+	                                   .tls13_only = s->cfg.tls_min == SERVER_TLS_MIN_1_3,
+	                                   .recv_max = s->cfg.max_message + RECV_SLACK};
+	int rv, rc;
 
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
@@ -622,51 +432,13 @@ static int open_listener(struct server *s, struct errbuf *eb)
 	                                              s->cfg.max_per_source, log_line},
 	                      &s->reaper, eb)) != YB_OK)
 		return rc;
-	if ((rc = start_listener(s, url, eb)) != YB_OK)
-		return rc;
-	s->listening = true;
-	nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port);
-	snprintf(s->url, sizeof(s->url), "%s", url);
-	{
-		/* Report the bound port when the URL asked for port 0. */
-		char *colon = strrchr(s->url, ':');
-		if (colon != NULL && strcmp(colon, ":0") == 0)
-			snprintf(colon, sizeof(s->url) - (size_t)(colon - s->url), ":%d", port);
-	}
-	return YB_OK;
+	return listener_open(s->sock, &lc, crl_next_update, time(NULL), &s->listener, eb);
 }
 
 void server_tick(struct server *s)
 {
-	struct errbuf eb = {{0}};
-	int stalled;
-
-	if (s->url[0] == '\0')
-		return; /* not listening (server_serve_bytes) */
-	pthread_mutex_lock(&s->listener_lock);
-	if (atomic_load(&s->stopping))
-		goto out;
-	if (s->listening) {
-		if ((stalled = tlsengine_guard_stalled(LISTENER_STALL_MS)) == 0)
-			goto out;
-		log_line("error: nng's listener stopped making sessions of new connections (%d "
-		         "negotiated and left waiting, a known nng 1.5.2 defect): listening again "
-		         "on %s; the sessions open now end, and their clients retry",
-		         stalled, s->url);
-		nng_listener_close(s->listener);
-		s->listening = false;
-		/* nng never frees those: they must not count against the next listener. */
-		(void)tlsengine_guard_abandon_stalled(LISTENER_STALL_MS);
-	}
-	/* s->url has the bound port: the same address and port again. */
-	if (start_listener(s, s->url, &eb) != YB_OK) {
-		log_line("error: %s; trying again in a second", eb.msg);
-		goto out;
-	}
-	s->listening = true;
-	log_line("listening again on %s", s->url);
-out:
-	pthread_mutex_unlock(&s->listener_lock);
+	if (s->listener != NULL)
+		listener_tick(s->listener, LISTENER_STALL_MS);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -740,7 +512,6 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		pthread_rwlockattr_destroy(&attr);
 	}
 	pthread_mutex_init(&s->slot_lock, NULL);
-	pthread_mutex_init(&s->listener_lock, NULL);
 	pthread_mutex_init(&s->trust_lock, NULL);
 	pthread_cond_init(&s->slot_freed, NULL);
 	if (cfg->catalog_dir != NULL)
@@ -771,14 +542,13 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	}
 	{
 		struct expiry_dates d;
-		time_t now = time(NULL);
 		world_dates(&s->cfg, s->world, &d);
-		if ((rc = tls_open(s, d.at[EXPIRY_CRL], now, eb)) != YB_OK)
+		expiry_report(&d, time(NULL), log_line);
+		if ((rc = open_listener(s, d.at[EXPIRY_CRL], eb)) != YB_OK)
 			goto fail;
-		expiry_report(&d, now, log_line);
 	}
 	/* The watch before the workers, which tell it the time of each request. */
-	if ((rc = open_listener(s, eb)) != YB_OK || (rc = open_slots(s, eb)) != YB_OK ||
+	if ((rc = open_slots(s, eb)) != YB_OK ||
 	    (rc = expiry_watch_start(check_expiry, s, time(NULL), &s->expiry, eb)) != YB_OK)
 		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
@@ -786,8 +556,8 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 			goto fail;
 	log_line("yuebaod %s listening on %s with %d workers, database %s, time zone %s, "
 	         "at most %d connections (%d from one address)",
-	         YB_VERSION, s->url, s->n_workers, cfg->db_path, tz_name(cfg->zone),
-	         s->cfg.max_connections, s->cfg.max_per_source);
+	         YB_VERSION, listener_url(s->listener), s->n_workers, cfg->db_path,
+	         tz_name(cfg->zone), s->cfg.max_connections, s->cfg.max_per_source);
 	*out = s;
 	return YB_OK;
 fail:
@@ -797,7 +567,7 @@ fail:
 
 const char *server_url(const struct server *s)
 {
-	return s->url;
+	return s->listener != NULL ? listener_url(s->listener) : "";
 }
 
 int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t **reply,
@@ -863,11 +633,8 @@ static void stop_workers(struct server *s)
 	pthread_mutex_lock(&s->slot_lock);
 	pthread_cond_broadcast(&s->slot_freed);
 	pthread_mutex_unlock(&s->slot_lock);
-	pthread_mutex_lock(&s->listener_lock);
-	if (s->listening)
-		nng_listener_close(s->listener);
-	s->listening = false;
-	pthread_mutex_unlock(&s->listener_lock);
+	if (s->listener != NULL)
+		listener_stop(s->listener);
 	do {
 		running = 0;
 		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
@@ -905,6 +672,7 @@ void server_close(struct server *s)
 	stop_workers(s);
 	expiry_watch_stop(s->expiry); /* after the workers, which tick it */
 	reaper_stop(s->reaper);       /* after the socket: no more connections */
+	listener_free(s->listener);   /* after the socket and the watch, which checks its CRL */
 	free(s->workers);
 	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
 	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
@@ -912,13 +680,8 @@ void server_close(struct server *s)
 			nng_aio_free(s->slots[i].send_aio);
 	free(s->slots);
 	pthread_mutex_destroy(&s->slot_lock);
-	pthread_mutex_destroy(&s->listener_lock);
 	pthread_mutex_destroy(&s->trust_lock);
 	pthread_cond_destroy(&s->slot_freed);
-	if (s->tls != NULL)
-		nng_tls_config_free(s->tls);
-	if (s->tls_retired != NULL)
-		nng_tls_config_free(s->tls_retired);
 	world_free(s->world);
 	if (s->batch != NULL && !s->cfg.quiet) {
 		uint64_t batches, calls;
