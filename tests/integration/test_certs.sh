@@ -7,31 +7,8 @@
 # daemon's log at start, on SIGHUP and in the daily check, the dates an admin
 # sees in `ping`, and every request refused with a message the user can act
 # on once the CRL has expired.
-# Run by CTest with YB_SRC=<repo root> and YB_BIN=<directory of the
-# binaries>; without them both are derived from this script's path. Prints
-# "N passed, M failed"; exits 1 on any failure.
-set -euo pipefail
-
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-CERTS="$YB_SRC/certs/yuebao-certs.sh"
-ORGS="$YB_SRC/examples/orgs.csv"
-
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=""
-
-cleanup() {
-  yb_stop_daemon
-  yb_faketime_sweep
-  if [[ -n "$TMP" && -d "$TMP" ]]; then
-    rm -rf -- "$TMP"
-  fi
-}
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
 # The script under test, run with bash so its file mode does not matter.
 yb_certs() {
@@ -331,7 +308,7 @@ test_expired_crl() {
     "Returns/Ping - FAILED_PRECONDITION .*revocation list expired on ${office/+/\\+}"
 
   yb_certs crl "$YB_PKI" >/dev/null
-  yb_reload "$log"
+  reload_daemon "$log"
   check_exit "after yuebao-certs crl and SIGHUP the branch is served" 0 "CN=ZFW-JG" \
     yb_as branch ZFW-JG ping
   check_eq "and the reload logged no error" \
@@ -340,7 +317,7 @@ test_expired_crl() {
   # 15 days left: a warning on SIGHUP, and the admin's ping shows it.
   yb_faketime -350d bash "$CERTS" crl "$YB_PKI" >/dev/null
   date="$(utc_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
-  yb_reload "$log"
+  reload_daemon "$log"
   check_match "SIGHUP: a warning names the CRL, its date and what to do" "$(cat "$log")" \
     "warning: the CRL $YB_PKI/crl.pem expires on $date, in 1[45] days: renew it with \`yuebao-certs crl DIR\` and send yuebaod SIGHUP"
   out="$(TZ=Asia/Shanghai yb_as admin JGDW ping 2>&1)" || true
@@ -466,9 +443,6 @@ main() {
     echo "openssl is not installed" >&2
     exit 1
   }
-  TMP="$(mktemp -d "${TMPDIR:-/tmp}/yb-test-certs.XXXXXX")"
-  trap cleanup EXIT
-
   test_help_and_usage
   test_init
   if [[ -e "$TMP/ca/ca.key" ]]; then

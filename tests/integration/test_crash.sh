@@ -8,34 +8,9 @@
 # sent, exactly once, and its receipt proves against the log; the store
 # passes PRAGMA integrity_check straight after a kill; an audit export
 # verifies clean; and the daemon still stops cleanly on SIGTERM.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-CLIENTS=()
-cleanup() {
-	local pid
-	touch "$TMP/stop"
-	for pid in "${CLIENTS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	yb_stop_daemon
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-LOG="$TMP/yuebaod.log"
-YB_PKI="$TMP/pki"
 RCPT="$TMP/receipts"
 STOP="$TMP/stop"
 BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
@@ -43,6 +18,10 @@ KILLS=24         # SIGKILLs, at least 20
 EARLY_EVERY=4    # every 4th kill lands while the daemon is starting up
 CLIENT_LIMIT_S=150 # a client gives up retrying after this (the daemon is never down that long)
 PORT=
+
+# on_exit: the clients (in BACKGROUND, which the preamble then ends) stop
+# at their next call.
+on_exit() { touch "$STOP"; }
 
 # start: yuebaod on the test's port (retried: the port may linger a moment).
 start() {
@@ -136,7 +115,7 @@ test_kill_while_submitting() {
 		years=$(seq $((2000 + y)) 2025; seq 2000 $((1999 + y)))
 		# shellcheck disable=SC2086
 		client "$org" $years &
-		CLIENTS+=($!)
+		BACKGROUND+=($!)
 		y=$((y + 5))
 	done
 	for k in $(seq 1 "$KILLS"); do
@@ -158,10 +137,10 @@ test_kill_while_submitting() {
 	check_eq "the daemon was killed $KILLS times (and $early more times while starting) and restarted" \
 		"$k/$([ -n "$YB_DAEMON_PID" ] && echo up || echo down)" "$KILLS/up"
 	touch "$STOP"
-	for org in "${CLIENTS[@]}"; do
+	for org in "${BACKGROUND[@]}"; do
 		wait "$org" || true
 	done
-	CLIENTS=()
+	BACKGROUND=()
 	check_eq "no client got a refusal, hung or gave up; yuebaod never exited on its own" "$(cat "$TMP/errors")" ""
 	cat "$TMP"/acked-* >"$TMP/acked" 2>/dev/null || true
 	echo "info: $(wc -l <"$TMP/acked") returns acknowledged with a receipt;" \

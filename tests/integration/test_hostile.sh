@@ -8,37 +8,11 @@
 # ping` must keep answering within a few seconds throughout (also while the
 # bad connections are held open), and at the end the daemon is alive, stored
 # nothing for the hostile calls and stops cleanly on SIGTERM.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-HOLDERS=()
-cleanup() {
-	local pid
-	for pid in "${HOLDERS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	yb_stop_daemon
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-LOG="$TMP/yuebaod.log"
-YB_PKI="$TMP/pki"
 MAX_MESSAGE=1048576 # the daemon's default --max-message
-GOOD_PING_S=5       # a well-behaved ping must answer within this
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+GOOD_PING_S=5       # a well-behaved ping must answer within this (good_ping)
 
 # probe [ybprobe options] MODE ARGS: ybprobe as branch ZFW-JG (bounded by timeout).
 probe() {
@@ -59,24 +33,6 @@ probe_as() {
 	local who=$1
 	shift
 	probe --envelope-cert "$YB_PKI/$who.crt" --envelope-key "$YB_PKI/$who.key" "$@"
-}
-
-# good_ping NAME: a well-behaved client is answered, within GOOD_PING_S seconds.
-good_ping() {
-	local t0 t1 out ms rc=0
-	t0=$(date +%s%N)
-	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
-		--timeout "$GOOD_PING_S" ping 2>&1) || rc=$?
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
-	if [[ $rc -ne 0 ]] || ! grep -q "CN=JCY-DZB" <<<"$out"; then
-		fail "a good client is served $1 (exit $rc after $ms ms)" "$out"
-	elif ((ms > GOOD_PING_S * 1000)); then
-		fail "a good client is served $1 within ${GOOD_PING_S}s (took $ms ms)" "$out"
-	else
-		pass "a good client is served $1 ($ms ms)"
-	fi
 }
 
 setup() {
@@ -156,7 +112,7 @@ test_authentication() {
 
 	check_exit "before revocation SFJ-DZB is served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch SFJ-DZB >/dev/null
-	yb_reload "$LOG"
+	reload_daemon "$LOG"
 	check_exit "after revoke and SIGHUP the revoked client gets no TLS session" 3 \
 		"the server refused this client's certificate: it is revoked" yb_as branch SFJ-DZB ping
 	check_exit "a revoked certificate in the envelope is UNAUTHENTICATED" 0 \
@@ -203,7 +159,7 @@ test_abandoned_handshakes() {
 # hold M S KIND: ybprobe holding M connections for S seconds, in the background.
 hold() {
 	(bg_probe "$TMP/hold-$3" --timeout-ms 10000 hold "$1" "$2" "$3") &
-	HOLDERS+=($!)
+	BACKGROUND+=($!)
 }
 
 test_held_connections() {
@@ -224,10 +180,10 @@ test_held_connections() {
 	done
 	out=$(probe ping 2>&1) || true
 	check_match "a well-behaved probe is served meanwhile too" "$out" "ping: .*reply OK"
-	for i in "${HOLDERS[@]}"; do
+	for i in "${BACKGROUND[@]}"; do
 		wait "$i" || true
 	done
-	HOLDERS=()
+	BACKGROUND=()
 	check_match "connections that finish TLS but never send are cut off (nng's 10 s limit)" \
 		"$(cat "$TMP/hold-tls.out")" "the server closed 100 of them"
 	check_match "idle REQ connections are held, as a client's own would be" \
@@ -248,7 +204,7 @@ test_reader_that_never_reads() {
 	# MAX_PENDING_PER_PIPE replies wait (server/server.c), the rest are dropped,
 	# and the connection is closed when a waiting reply times out.
 	(bg_probe "$TMP/noread" --timeout-ms 12000 noread 500) &
-	HOLDERS+=($!)
+	BACKGROUND+=($!)
 	sleep 2
 	t0=$(date +%s%N)
 	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
@@ -256,8 +212,8 @@ test_reader_that_never_reads() {
 		--timeout 20 ping 2>&1) || true
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
-	wait "${HOLDERS[@]}" || true
-	HOLDERS=()
+	wait "${BACKGROUND[@]}" || true
+	BACKGROUND=()
 	check_match "a good client is answered at last while one client never reads" "$out" "CN=JCY-DZB"
 	# Workers never wait for a peer to read (server.c: reply slots), so the
 	# good client is not held up by the one that never reads.
