@@ -42,18 +42,10 @@ on_exit() {
 fds() { find "/proc/$YB_DAEMON_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$YB_DAEMON_PID/status"; }
 
-# settled FD0 RSS0: waits (at most SETTLE_S) until descriptors and RSS are back
-# within the slack of the baseline; true when they are.
-settled() {
-	local i
-	for i in $(seq 1 $((SETTLE_S * 10))); do
-		if (($(fds) <= $1 + FD_SLACK && $(rss_kb) <= $2 + RSS_SLACK_KB)); then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+# given_back FD0 RSS0: descriptors and RSS are within the slack of the baseline.
+given_back() { (($(fds) <= $1 + FD_SLACK && $(rss_kb) <= $2 + RSS_SLACK_KB)); }
+# settled FD0 RSS0: waits (at most SETTLE_S) until they are; true when they are.
+settled() { yb_wait_until "$SETTLE_S" given_back "$1" "$2"; }
 
 yb_make_pki "$YB_PKI" "$ORGS"
 if [ -n "${NNG_LIBDIR:-}" ]; then

@@ -266,15 +266,6 @@ ping_at() {
     --cert "$YB_PKI/$2-$3.crt" --key "$YB_PKI/$2-$3.key" ping
 }
 
-# wait_for_log LOG PATTERN: waits (at most 10 s) until a line of LOG matches.
-wait_for_log() {
-  for _ in $(seq 1 100); do
-    grep -Eq -- "$2" "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 # A CRL past its next update: yuebaod says so in its log and refuses every
 # request with a message that says what to do; renewed and reloaded, it
 # serves again. Before, every call failed in the TLS handshake with
@@ -401,7 +392,7 @@ test_crl_expires_while_running() {
 
   echo "+35d" >"$clock"
   check_exit "35 days on, the branch is served" 0 "CN=ZFW-JG" ping_at +35d branch ZFW-JG
-  if wait_for_log "$log" "warning: the CRL $YB_PKI/crl.pem expires on .*, in [45] days"; then
+  if yb_wait_for_log "$log" "warning: the CRL $YB_PKI/crl.pem expires on .*, in [45] days" 10; then
     pass "and the daily check, due by then, warns that the CRL runs out in 5 days"
   else
     fail "and the daily check, due by then, warns that the CRL runs out in 5 days" "$(cat "$log")"
@@ -416,7 +407,7 @@ test_crl_expires_while_running() {
   check_eq "41 days on, past the CRL's next update, the call is refused (exit 1, not a TLS failure)" "$rc" 1
   check_match "with what to do" "$out" \
     "refused \(FAILED_PRECONDITION\): the server's revocation list expired on .*; ask the administrator to run \`yuebao-certs crl\`"
-  if wait_for_log "$log" "error: the CRL $YB_PKI/crl.pem expired on"; then
+  if yb_wait_for_log "$log" "error: the CRL $YB_PKI/crl.pem expired on" 10; then
     pass "and the daily check logs the error"
   else
     fail "and the daily check logs the error" "$(cat "$log")"

@@ -23,12 +23,19 @@ PORT=
 # at their next call.
 on_exit() { touch "$STOP"; }
 
-# start: yuebaod on the test's port (retried: the port may linger a moment).
+# port_free PORT: no socket listens on 127.0.0.1:PORT (IPv4 or IPv6).
+port_free() {
+	! awk -v port="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 }
+		END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# start: yuebaod on the test's port. A start that fails is tried again (five
+# times in all) once nothing listens on the port any more (at most 5 s).
 start() {
 	local i
 	for i in 1 2 3 4 5; do
 		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --listen "tls+tcp://127.0.0.1:$PORT" && return 0
-		sleep 0.2
+		yb_wait_until 5 port_free "$PORT" || yb_wait_failed "port $PORT is still in use after 5 s"
 	done
 	return 1
 }
@@ -41,6 +48,8 @@ start_and_kill_early() {
 		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" \
 		--orgs "$ORGS" 2>>"$LOG" &
 	pid=$!
+	# A time on purpose, not a wait for an event: the kill is to land at a
+	# random moment of the start-up, whatever the daemon has got to by then.
 	sleep "0.$(printf '%03d' $((10 + RANDOM % 91)))"
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
@@ -92,6 +101,9 @@ client() {
 					printf '%s %s: gave up after %s attempts: %s\n' "$org" "$period" "$attempt" "$out" >>"$TMP/errors"
 					return 0
 				fi
+				# The poll interval of this bounded retry loop (the attempt
+				# itself is the check that the daemon is back), as a real
+				# client's back-off.
 				sleep 0.1
 			done
 		done
@@ -119,6 +131,8 @@ test_kill_while_submitting() {
 		y=$((y + 5))
 	done
 	for k in $(seq 1 "$KILLS"); do
+		# A time on purpose, not a wait for an event: each kill lands 50-500 ms
+		# after the daemon came up, wherever the clients' calls are by then.
 		sleep "0.$(printf '%03d' $((50 + RANDOM % 451)))"
 		if ! kill -KILL "$YB_DAEMON_PID" 2>/dev/null; then
 			echo "yuebaod exited on its own before kill $k" >>"$TMP/errors"

@@ -56,7 +56,7 @@ test_certificates() {
 }
 
 test_daemon_from_ini() {
-	local ini="$TMP/yuebaod.ini" i
+	local ini="$TMP/yuebaod.ini"
 	cp "$YB_SRC/examples/orgs.csv" "$SRV/orgs.csv"
 	as_deployed "$(readme_block '^\*\*3\. The daemon\.\*\*' ini)" |
 		sed -e 's|^listen = .*|listen = tls+tcp://127.0.0.1:0|' >"$ini"
@@ -64,16 +64,11 @@ test_daemon_from_ini() {
 	"$YB_BIN/yuebaod" --config "$ini" 2>"$LOG" &
 	YB_DAEMON_PID=$!
 	YB_URL=
-	for i in $(seq 1 100); do
-		YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$LOG" |
-			sed 's/listening on //') && break
-		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$YB_URL" ]; then
+	if ! yb_wait_for_log "$LOG" 'listening on tls\+tcp://127\.0\.0\.1:[0-9]+' 10 "$YB_DAEMON_PID"; then
 		fail "yuebaod starts from README step 3's INI file" "$(cat "$LOG")"
 		return 1
 	fi
+	YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$LOG" | sed 's/listening on //')
 	pass "yuebaod starts from README step 3's INI file"
 }
 

@@ -127,17 +127,14 @@ test_authentication() {
 
 test_disconnects() {
 	local before
-	before=$(grep -c "Returns/GetCatalog" "$LOG" || true)
+	before=$(yb_log_count "$LOG" "Returns/GetCatalog")
 	check_exit "a client that disconnects mid-request" 0 \
 		"closed the connection after [0-9]+ of [0-9]+ bytes" probe disconnect mid-request
 	check_exit "a client that disconnects before its reply" 0 \
 		"closed the connection before the reply" probe disconnect before-reply
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "Returns/GetCatalog" "$LOG" || true)" -gt "$before" ] && break
-		sleep 0.1
-	done
+	yb_wait_for_count "$LOG" "Returns/GetCatalog" $((before + 1)) 5 || true # checked next
 	check_eq "the daemon served the abandoned call and went on" \
-		"$(($(grep -c "Returns/GetCatalog" "$LOG" || true) - before))" "1"
+		"$(($(yb_log_count "$LOG" "Returns/GetCatalog") - before))" "1"
 	good_ping "after clients disconnected"
 }
 
@@ -162,20 +159,24 @@ hold() {
 	BACKGROUND+=($!)
 }
 
+# holders_open N: N holders say they have their connections open.
+holders_open() { (($(cat "$TMP"/hold-*.err 2>/dev/null | grep -c "connections open") == $1)); }
+
 test_held_connections() {
 	local i out
 	hold 200 20 tcp
 	hold 100 15 tls
 	hold 100 15 sp
 	# Wait (at most 30 s) until every holder has its connections open.
-	for _ in $(seq 1 300); do
-		[ "$(cat "$TMP"/hold-*.err 2>/dev/null | grep -c "connections open")" -eq 3 ] && break
-		sleep 0.1
-	done
+	if ! yb_wait_until 30 holders_open 3; then
+		yb_wait_failed "not all 3 holders opened their connections within 30 s: $(cat "$TMP"/hold-*.err)"
+	fi
 	check_eq "400 connections held open (200 without TLS, 100 silent after TLS, 100 idle)" \
 		"$(cat "$TMP"/hold-*.err | grep -o '^ybprobe: hold: [0-9]* ' | awk '{ s += $3 } END { print s }')" "400"
 	for i in 1 2 3; do
 		good_ping "while 400 bad connections are held open ($i)"
+		# A time on purpose, not a wait for an event: the pings are spread
+		# over the seconds the connections are held, not bunched at once.
 		sleep 1
 	done
 	out=$(probe ping 2>&1) || true
@@ -199,13 +200,18 @@ test_held_connections() {
 }
 
 test_reader_that_never_reads() {
-	local t0 t1 ms out
+	local t0 t1 ms out served
 	# 500 requests on one connection whose replies are never read: at most
 	# MAX_PENDING_PER_PIPE replies wait (server/server.c), the rest are dropped,
 	# and the connection is closed when a waiting reply times out.
+	served=$(yb_log_count "$LOG" "Returns/GetCatalog branch/ZFW-JG ")
 	(bg_probe "$TMP/noread" --timeout-ms 12000 noread 500) &
 	BACKGROUND+=($!)
-	sleep 2
+	# The good client comes once the daemon has served all 500 (their replies
+	# waiting or dropped): the state the one that never reads leaves it in.
+	yb_wait_for_count "$LOG" "Returns/GetCatalog branch/ZFW-JG " $((served + 500)) 30 ||
+		fail "the daemon serves the 500 requests of the client that never reads within 30 s" \
+			"$(cat "$TMP/noread.err" 2>/dev/null)"
 	t0=$(date +%s%N)
 	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
 		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \

@@ -31,20 +31,8 @@ hold() {
 
 # wait_open NAME: waits (at most 60 s) until holder NAME has opened its connections.
 wait_open() {
-	for _ in $(seq 1 600); do
-		grep -q "connections open" "$TMP/$1.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	yb_wait_for_log "$TMP/$1.err" "connections open" 60 && return 0
 	fail "holder $1 opened its connections" "$(cat "$TMP/$1.err" 2>/dev/null)"
-	return 1
-}
-
-# wait_done NAME: waits for holder NAME's verdict (at most 120 s).
-wait_done() {
-	for _ in $(seq 1 1200); do
-		[ -s "$TMP/$1.out" ] && return 0
-		sleep 0.1
-	done
 	return 1
 }
 
@@ -79,10 +67,7 @@ test_total_cap_drops() {
 	start --max-connections 100 --max-per-source 65536
 	hold capped 300 60 tcp
 	wait_open capped || return 0
-	for _ in $(seq 1 300); do
-		grep -q "connections at once: closing the oldest unauthenticated one" "$LOG" && break
-		sleep 0.1
-	done
+	yb_wait_for_log "$LOG" "connections at once: closing the oldest unauthenticated one" 30 || true
 	check_match "at the total cap the oldest unauthenticated connection is dropped, and logged" \
 		"$(cat "$LOG")" "100 connections at once: closing the oldest unauthenticated one"
 	good_ping "while the total cap is reached"

@@ -92,12 +92,9 @@ test_ipv6_address() {
 		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" --orgs "$ORGS" \
 		2>"$log" &
 	pid=$!
-	for _ in $(seq 1 100); do
-		url=$(grep -o 'listening on tls+tcp://\[::1\]:[0-9]*' "$log" | sed 's/listening on //') || true
-		[ -n "$url" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	if yb_wait_for_log "$log" 'listening on tls\+tcp://\[::1\]:[0-9]+' 10 "$pid" 2>/dev/null; then
+		url=$(grep -o 'listening on tls+tcp://\[::1\]:[0-9]*' "$log" | sed 's/listening on //')
+	fi
 	if [ -z "$url" ]; then
 		echo "info: no daemon on [::1] (no IPv6 loopback here?): $(tail -1 "$log")"
 		kill "$pid" 2>/dev/null || true
