@@ -81,6 +81,17 @@ LOG="$TMP/yuebaod.log"
 # revisions: how many return revisions the store $DB holds.
 revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
 
+# check_clean_stop: SIGTERM stops the daemon with exit 0 (no leaks under
+# ASan), its log ($LOG) holds no sanitizer report, and its store ($DB)
+# passes PRAGMA integrity_check.
+check_clean_stop() {
+	yb_stop_daemon
+	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
+	check_eq "no sanitizer report in the daemon's log" \
+		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
+	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
+}
+
 # reload_daemon LOG: SIGHUP to the daemon (yb_reload); a named failure when
 # LOG shows no outcome, reloaded or refused, within 5 s.
 reload_daemon() {

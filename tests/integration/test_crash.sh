@@ -218,14 +218,6 @@ test_audit_verifies() {
 	echo "info: $out"
 }
 
-test_clean_stop() {
-	yb_stop_daemon
-	check_eq "SIGTERM still stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
-	check_eq "integrity_check at the end" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
-}
-
 main() {
 	local t0=$SECONDS
 	setup
@@ -233,7 +225,7 @@ main() {
 	test_store_after_kill
 	test_acknowledged_returns
 	test_audit_verifies
-	test_clean_stop
+	check_clean_stop
 	echo "info: $((SECONDS - t0)) s"
 	assert_summary
 }

@@ -328,14 +328,6 @@ test_revocation_on_sighup() {
 	check_exit "other branches are still served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping
 }
 
-test_clean_shutdown() {
-	yb_stop_daemon
-	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
-	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
-}
-
 main() {
 	setup
 	test_submit_examples
@@ -351,7 +343,7 @@ main() {
 	test_hung_server
 	test_reload_on_sighup
 	test_revocation_on_sighup
-	test_clean_shutdown
+	check_clean_stop
 	assert_summary
 }
 

@@ -107,18 +107,10 @@ test_load() {
 	fi
 }
 
-test_clean_stop() {
-	yb_stop_daemon
-	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
-	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
-}
-
 main() {
 	setup
 	test_load
-	test_clean_stop
+	check_clean_stop
 	assert_summary
 }
 
