@@ -23,13 +23,83 @@ yb_leaf_orgs() {
 		END { for (i in c) if (!(c[i] in p)) print c[i] }' "$1" | sort
 }
 
+# Waiting. A script waits for the event it needs (a log line, a file, a
+# process gone), looking every YB_POLL_S seconds and never longer than the
+# bound it names; no fixed sleep that hopes the thing has happened by then.
+YB_POLL_S=${YB_POLL_S:-0.05}
+
+# yb_wait_until SECONDS COMMAND...: runs COMMAND until it succeeds, every
+# YB_POLL_S, for at most SECONDS (whole seconds). True as soon as it has,
+# false once SECONDS have passed without it.
+yb_wait_until() {
+	local limit=$1 deadline
+	shift
+	deadline=$((${EPOCHREALTIME/[.,]/} + limit * 1000000))
+	while :; do
+		"$@" && return 0
+		((${EPOCHREALTIME/[.,]/} < deadline)) || return 1
+		sleep "$YB_POLL_S"
+	done
+}
+
+# yb_wait_failed WHAT [FILE]: the evidence of a wait that ran out, on stderr:
+# what did not happen and FILE's last lines.
+yb_wait_failed() {
+	echo "wait failed: $1" >&2
+	if [ -n "${2:-}" ]; then
+		echo "--- the last 20 lines of $2:" >&2
+		tail -n 20 "$2" 2>/dev/null | sed 's/^/    /' >&2 || true
+	fi
+}
+
+# yb_exited PID: true when process PID is gone.
+yb_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# yb_log_has LOG REGEX [PID]: a line of LOG matches the extended REGEX; with
+# PID, also true once PID is gone (nothing more will come).
+yb_log_has() {
+	grep -Eq -- "$2" "$1" 2>/dev/null || { [ -n "${3:-}" ] && yb_exited "$3"; }
+}
+
+# yb_wait_for_log LOG REGEX SECONDS [PID]: waits until a line of LOG matches
+# the extended REGEX, at most SECONDS, and no longer than PID (when given)
+# runs. On failure shows the evidence (yb_wait_failed) and returns 1.
+yb_wait_for_log() {
+	local log=$1 regex=$2 limit=$3 pid=${4:-}
+	yb_wait_until "$limit" yb_log_has "$log" "$regex" "$pid" || true
+	grep -Eq -- "$regex" "$log" 2>/dev/null && return 0
+	if [ -n "$pid" ] && yb_exited "$pid"; then
+		yb_wait_failed "process $pid ended without a line matching /$regex/ in $log" "$log"
+	else
+		yb_wait_failed "no line matching /$regex/ in $log within $limit s" "$log"
+	fi
+	return 1
+}
+
+# yb_log_count LOG REGEX: how many lines of LOG match the extended REGEX.
+yb_log_count() {
+	local n
+	n=$(grep -Ec -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+# yb_wait_for_count LOG REGEX N SECONDS: waits until at least N lines of LOG
+# match the extended REGEX, at most SECONDS. On failure shows the evidence
+# (yb_wait_failed) and returns 1.
+yb_wait_for_count() {
+	yb_wait_until "$4" _yb_log_count_reaches "$1" "$2" "$3" && return 0
+	yb_wait_failed "$(yb_log_count "$1" "$2") lines, not $3, match /$2/ in $1 after $4 s" "$1"
+	return 1
+}
+_yb_log_count_reaches() { (($(yb_log_count "$1" "$2") >= $3)); }
+
 # yb_start_daemon PKI DB ORGS LOG [extra yuebaod flags...]: starts yuebaod on
-# 127.0.0.1 with a port the kernel picks, waits until it listens (at most
-# 10 s), and sets YB_URL and YB_DAEMON_PID. YB_DAEMON_PREFIX (unquoted words,
-# e.g. "prlimit --nofile=1024:1024") runs the daemon through a command that
-# execs it.
+# 127.0.0.1 with a port the kernel picks, waits until its log says it
+# listens (at most 10 s, less if it exits), and sets YB_URL and
+# YB_DAEMON_PID. YB_DAEMON_PREFIX (unquoted words, e.g. "prlimit
+# --nofile=1024:1024") runs the daemon through a command that execs it.
 yb_start_daemon() {
-	local pki=$1 db=$2 orgs=$3 log=$4 i skip
+	local pki=$1 db=$2 orgs=$3 log=$4 skip
 	shift 4
 	# Only lines this start writes count: the log may hold an earlier run's.
 	skip=0
@@ -40,13 +110,8 @@ yb_start_daemon() {
 		--orgs "$orgs" "$@" 2>>"$log" &
 	YB_DAEMON_PID=$!
 	YB_URL=
-	for i in $(seq 1 100); do
-		YB_URL=$(tail -n +"$((skip + 1))" "$log" | grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' |
-			tail -1 | sed 's/listening on //') || true
-		[ -n "$YB_URL" ] && return 0
-		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	yb_wait_until 10 _yb_listening "$log" "$skip" || true
+	[ -n "$YB_URL" ] && return 0
 	# Never leave a daemon behind that may still come up later: it would hold
 	# the port and the store, and the test's output pipe, unknown to the caller.
 	kill -KILL "$YB_DAEMON_PID" 2>/dev/null || true
@@ -57,34 +122,38 @@ yb_start_daemon() {
 	return 1
 }
 
-# yb_stop_daemon: SIGTERM, then wait (at most 10 s) for a clean exit; sets
-# YB_DAEMON_STATUS to the daemon's exit status (137 when it had to be killed).
+# _yb_listening LOG SKIP: sets YB_URL from a "listening on" line of LOG past
+# its first SKIP lines; true when it did, or when the daemon has exited.
+_yb_listening() {
+	YB_URL=$(tail -n +"$(($2 + 1))" "$1" | grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' |
+		tail -1 | sed 's/listening on //') || true
+	[ -n "$YB_URL" ] || yb_exited "$YB_DAEMON_PID"
+}
+
+# yb_stop_daemon: SIGTERM, then wait (at most 10 s) for the daemon to exit;
+# sets YB_DAEMON_STATUS to its exit status (137 when it had to be killed).
 yb_stop_daemon() {
-	local i
 	YB_DAEMON_STATUS=
 	[ -n "${YB_DAEMON_PID:-}" ] || return 0
 	kill -TERM "$YB_DAEMON_PID" 2>/dev/null || true
-	for i in $(seq 1 100); do
-		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	if ! yb_wait_until 10 yb_exited "$YB_DAEMON_PID"; then
+		echo "yuebaod (pid $YB_DAEMON_PID) did not exit within 10 s of SIGTERM: killing it" >&2
+	fi
 	kill -KILL "$YB_DAEMON_PID" 2>/dev/null || true
 	YB_DAEMON_STATUS=0
+	# shellcheck disable=SC2034 # for the caller
 	wait "$YB_DAEMON_PID" 2>/dev/null || YB_DAEMON_STATUS=$?
 	YB_DAEMON_PID=
 }
 
 # yb_reload LOG: SIGHUP to the daemon, then wait (at most 5 s) until LOG shows
-# the outcome: the new files in use, or the reload refused.
+# the outcome: the new files in use, or the reload refused. False, with the
+# log's last lines on stderr, when neither comes.
 yb_reload() {
-	local log=$1 before
-	before=$(grep -c "reloaded: now serving\|reload failed" "$log" || true)
+	local log=$1 outcome="reloaded: now serving|reload failed" before
+	before=$(yb_log_count "$log" "$outcome")
 	kill -HUP "$YB_DAEMON_PID"
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "reloaded: now serving\|reload failed" "$log" || true)" -gt "$before" ] &&
-			return 0
-		sleep 0.1
-	done
+	yb_wait_for_count "$log" "$outcome" $((before + 1)) 5
 }
 
 # yb_as ROLE CODE ARGS...: runs the client as ROLE-CODE of the current PKI ($YB_PKI).

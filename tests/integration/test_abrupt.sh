@@ -13,30 +13,10 @@
 # left out: it can hit a defect inside nng 1.5.2's TLS transport that stops
 # nng freeing any connection (README, "Known defect"); it passes on nng with
 # docs/nng-1.5.2-tls-transport.patch (NNG_LIBDIR=the patched build).
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
 KINDS=${KINDS:-reset mid-frame}
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-cleanup() {
-	yb_stop_daemon
-	if [ "$failed" -gt 0 ] && [ -f "$TMP/yuebaod.log" ]; then
-		echo "--- the daemon's log, but for its request lines:"
-		grep -v ' /yuebao\.v1\.' "$TMP/yuebaod.log" | tail -n 30
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-YB_PKI="$TMP/pki"
 SESSIONS=2000  # of each kind
 PARALLEL=4     # sessions at once
 FD_SLACK=8     # descriptors above the baseline still counted as "back"
@@ -50,28 +30,29 @@ if [[ "$(ldd "$YB_BIN/yuebaod" 2>/dev/null || true)" == *libasan* ]]; then
 	echo "resident memory not measured: yuebaod runs under AddressSanitizer"
 fi
 
+# on_exit: when a check failed, the stopped daemon's log but for its request lines.
+on_exit() {
+	yb_stop_daemon
+	if [ "$failed" -gt 0 ] && [ -f "$LOG" ]; then
+		echo "--- the daemon's log, but for its request lines:"
+		grep -v ' /yuebao\.v1\.' "$LOG" | tail -n 30
+	fi
+}
+
 fds() { find "/proc/$YB_DAEMON_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$YB_DAEMON_PID/status"; }
 
-# settled FD0 RSS0: waits (at most SETTLE_S) until descriptors and RSS are back
-# within the slack of the baseline; true when they are.
-settled() {
-	local i
-	for i in $(seq 1 $((SETTLE_S * 10))); do
-		if (($(fds) <= $1 + FD_SLACK && $(rss_kb) <= $2 + RSS_SLACK_KB)); then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+# given_back FD0 RSS0: descriptors and RSS are within the slack of the baseline.
+given_back() { (($(fds) <= $1 + FD_SLACK && $(rss_kb) <= $2 + RSS_SLACK_KB)); }
+# settled FD0 RSS0: waits (at most SETTLE_S) until they are; true when they are.
+settled() { yb_wait_until "$SETTLE_S" given_back "$1" "$2"; }
 
 yb_make_pki "$YB_PKI" "$ORGS"
 if [ -n "${NNG_LIBDIR:-}" ]; then
 	export YB_DAEMON_PREFIX="env LD_LIBRARY_PATH=$NNG_LIBDIR"
 fi
 # Every session comes from 127.0.0.1: the per-address cap is not what this measures.
-yb_start_daemon "$YB_PKI" "$TMP/yuebao.db" "$ORGS" "$TMP/yuebaod.log" --max-per-source 65536
+yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --max-per-source 65536
 # A first 200 sessions of each kind warm up what is allocated once (threads,
 # caches, the allocator's arenas); the baseline is taken once their
 # descriptors are back.

@@ -12,24 +12,10 @@
 # times, on-time flags, reasons, submitters, reviews and closures are each
 # changed in the store and named; an entry made with the daemon's clock set
 # back (libfaketime) is named against the checkpoint signed before it.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; yb_faketime_sweep; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
 OTHER="$TMP/other-pki" # another deployment's CA
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
 RECEIPTS="$HOME/.local/share/yuebao/receipts"
 
 sql() { sqlite3 "$1" "$2"; }
@@ -62,7 +48,7 @@ leaf_of() {
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" init "$OTHER" >/dev/null
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-02.csv" --period 2026-02 >/dev/null
 	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
@@ -277,7 +263,7 @@ test_unverified_refusal_named() {
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/who.log"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch GONE-1 >/dev/null
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch GONE-1 >/dev/null
-	yb_reload "$TMP/who.log"
+	reload_daemon "$TMP/who.log"
 	check_exit "a revoked certificate gets no TLS session" 3 "it is revoked" yb_as branch GONE-1 ping
 	# Inside an envelope sent over another branch's session, it reaches the RPC layer.
 	check_exit "a revoked certificate in the envelope is refused" 0 \

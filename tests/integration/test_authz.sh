@@ -4,30 +4,12 @@
 # unit without children; a branch certificate issued for a 党总支 or for the
 # root would otherwise read its branches' returns and add its own return
 # to their totals.
-set -euo pipefail
-
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
-export LANG=C.UTF-8 XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
-CERTS="$YB_SRC/certs/yuebao-certs.sh"
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
 }
 
@@ -71,7 +53,7 @@ test_refusal_flood() {
 	check_eq "60 refused calls of one certificate: 20 audit entries of their own" \
 		"$((after - before))" "20"
 	check_eq "every one of them is still in the daemon's log" \
-		"$(grep -c 'GetReturn branch/ZFW-JG PERMISSION_DENIED' "$TMP/yuebaod.log")" "60"
+		"$(grep -c 'GetReturn branch/ZFW-JG PERMISSION_DENIED' "$LOG")" "60"
 	check_exit "another caller's refusals are not held back by this one" 1 "PERMISSION_DENIED" \
 		yb_as branch FY-ZXJ show --org FY-DZB --period 2026-01
 	check_eq "its refusal has its own entry" \

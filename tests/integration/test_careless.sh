@@ -4,41 +4,25 @@
 # at the first write, and text one user types (a reason, a comment) is
 # refused at the request check when it could harm another user's terminal
 # or spreadsheet, or is longer than its documented cap.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
-export LANG=C.UTF-8 XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
 mode() { stat -c %a "$1"; }
 
 test_private_files() {
 	umask 022
 	yb_make_pki "$YB_PKI" "$ORGS"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	check_eq "the database is created 0600 under umask 022" "$(mode "$DB")" "600"
 	check_eq "its -wal file too" "$(mode "$DB-wal")" "600"
-	check_match "the start-up integrity check is logged, with its time" "$(cat "$TMP/yuebaod.log")" \
+	check_match "the start-up integrity check is logged, with its time" "$(cat "$LOG")" \
 		"database $DB: integrity check \(PRAGMA quick_check\) passed in [0-9]+ ms"
 	yb_stop_daemon
 
 	chmod 644 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
-	check_match "the daemon names a server key others may read" "$(cat "$TMP/yuebaod.log")" \
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	check_match "the daemon names a server key others may read" "$(cat "$LOG")" \
 		"warning: private key $YB_PKI/server\.key may be read by others \(mode 0644\); run 'chmod 600 "
 	check_exit "the client names a key others may read, and still works" 0 \
 		"^yuebao: warning: private key $YB_PKI/branch-ZFW-JG\.key may be read by others \(mode 0644\)" \
@@ -46,8 +30,8 @@ test_private_files() {
 	yb_stop_daemon
 	chmod 600 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
 	chmod 644 "$DB"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
-	check_match "the daemon names a database others may read" "$(cat "$TMP/yuebaod.log")" \
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
+	check_match "the daemon names a database others may read" "$(cat "$LOG")" \
 		"warning: database $DB may be read by others \(mode 0644\)"
 	yb_stop_daemon
 	chmod 600 "$DB"
@@ -72,7 +56,7 @@ test_damaged_database() {
 
 test_text_fields() {
 	local before out long
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	before=$(revisions)
 	check_exit "a reason with an ESC sequence is refused, naming the field" 1 \
 		"refused \(INVALID_ARGUMENT\): reason: character 1 is a control character \(U\+001B\)" \
@@ -109,7 +93,7 @@ test_text_fields() {
 # drops a revision from JSON.
 test_text_shown() {
 	local out n
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	check_exit "a reason that looks like a formula is accepted (it is text)" 0 "" \
 		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
 		--reason '=HYPERLINK("http://evil.example","点我")'

@@ -7,31 +7,8 @@
 # daemon's log at start, on SIGHUP and in the daily check, the dates an admin
 # sees in `ping`, and every request refused with a message the user can act
 # on once the CRL has expired.
-# Run by CTest with YB_SRC=<repo root> and YB_BIN=<directory of the
-# binaries>; without them both are derived from this script's path. Prints
-# "N passed, M failed"; exits 1 on any failure.
-set -euo pipefail
-
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-CERTS="$YB_SRC/certs/yuebao-certs.sh"
-ORGS="$YB_SRC/examples/orgs.csv"
-
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=""
-
-cleanup() {
-  yb_stop_daemon
-  yb_faketime_sweep
-  if [[ -n "$TMP" && -d "$TMP" ]]; then
-    rm -rf -- "$TMP"
-  fi
-}
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
 # The script under test, run with bash so its file mode does not matter.
 yb_certs() {
@@ -289,15 +266,6 @@ ping_at() {
     --cert "$YB_PKI/$2-$3.crt" --key "$YB_PKI/$2-$3.key" ping
 }
 
-# wait_for_log LOG PATTERN: waits (at most 10 s) until a line of LOG matches.
-wait_for_log() {
-  for _ in $(seq 1 100); do
-    grep -Eq -- "$2" "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 # A CRL past its next update: yuebaod says so in its log and refuses every
 # request with a message that says what to do; renewed and reloaded, it
 # serves again. Before, every call failed in the TLS handshake with
@@ -331,7 +299,7 @@ test_expired_crl() {
     "Returns/Ping - FAILED_PRECONDITION .*revocation list expired on ${office/+/\\+}"
 
   yb_certs crl "$YB_PKI" >/dev/null
-  yb_reload "$log"
+  reload_daemon "$log"
   check_exit "after yuebao-certs crl and SIGHUP the branch is served" 0 "CN=ZFW-JG" \
     yb_as branch ZFW-JG ping
   check_eq "and the reload logged no error" \
@@ -340,7 +308,7 @@ test_expired_crl() {
   # 15 days left: a warning on SIGHUP, and the admin's ping shows it.
   yb_faketime -350d bash "$CERTS" crl "$YB_PKI" >/dev/null
   date="$(utc_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
-  yb_reload "$log"
+  reload_daemon "$log"
   check_match "SIGHUP: a warning names the CRL, its date and what to do" "$(cat "$log")" \
     "warning: the CRL $YB_PKI/crl.pem expires on $date, in 1[45] days: renew it with \`yuebao-certs crl DIR\` and send yuebaod SIGHUP"
   out="$(TZ=Asia/Shanghai yb_as admin JGDW ping 2>&1)" || true
@@ -424,7 +392,7 @@ test_crl_expires_while_running() {
 
   echo "+35d" >"$clock"
   check_exit "35 days on, the branch is served" 0 "CN=ZFW-JG" ping_at +35d branch ZFW-JG
-  if wait_for_log "$log" "warning: the CRL $YB_PKI/crl.pem expires on .*, in [45] days"; then
+  if yb_wait_for_log "$log" "warning: the CRL $YB_PKI/crl.pem expires on .*, in [45] days" 10; then
     pass "and the daily check, due by then, warns that the CRL runs out in 5 days"
   else
     fail "and the daily check, due by then, warns that the CRL runs out in 5 days" "$(cat "$log")"
@@ -439,7 +407,7 @@ test_crl_expires_while_running() {
   check_eq "41 days on, past the CRL's next update, the call is refused (exit 1, not a TLS failure)" "$rc" 1
   check_match "with what to do" "$out" \
     "refused \(FAILED_PRECONDITION\): the server's revocation list expired on .*; ask the administrator to run \`yuebao-certs crl\`"
-  if wait_for_log "$log" "error: the CRL $YB_PKI/crl.pem expired on"; then
+  if yb_wait_for_log "$log" "error: the CRL $YB_PKI/crl.pem expired on" 10; then
     pass "and the daily check logs the error"
   else
     fail "and the daily check logs the error" "$(cat "$log")"
@@ -466,9 +434,6 @@ main() {
     echo "openssl is not installed" >&2
     exit 1
   }
-  TMP="$(mktemp -d "${TMPDIR:-/tmp}/yb-test-certs.XXXXXX")"
-  trap cleanup EXIT
-
   test_help_and_usage
   test_init
   if [[ -e "$TMP/ca/ca.key" ]]; then

@@ -8,34 +8,9 @@
 # sent, exactly once, and its receipt proves against the log; the store
 # passes PRAGMA integrity_check straight after a kill; an audit export
 # verifies clean; and the daemon still stops cleanly on SIGTERM.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-CLIENTS=()
-cleanup() {
-	local pid
-	touch "$TMP/stop"
-	for pid in "${CLIENTS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	yb_stop_daemon
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-LOG="$TMP/yuebaod.log"
-YB_PKI="$TMP/pki"
 RCPT="$TMP/receipts"
 STOP="$TMP/stop"
 BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
@@ -44,12 +19,23 @@ EARLY_EVERY=4    # every 4th kill lands while the daemon is starting up
 CLIENT_LIMIT_S=150 # a client gives up retrying after this (the daemon is never down that long)
 PORT=
 
-# start: yuebaod on the test's port (retried: the port may linger a moment).
+# on_exit: the clients (in BACKGROUND, which the preamble then ends) stop
+# at their next call.
+on_exit() { touch "$STOP"; }
+
+# port_free PORT: no socket listens on 127.0.0.1:PORT (IPv4 or IPv6).
+port_free() {
+	! awk -v port="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 }
+		END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# start: yuebaod on the test's port. A start that fails is tried again (five
+# times in all) once nothing listens on the port any more (at most 5 s).
 start() {
 	local i
 	for i in 1 2 3 4 5; do
 		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --listen "tls+tcp://127.0.0.1:$PORT" && return 0
-		sleep 0.2
+		yb_wait_until 5 port_free "$PORT" || yb_wait_failed "port $PORT is still in use after 5 s"
 	done
 	return 1
 }
@@ -62,6 +48,8 @@ start_and_kill_early() {
 		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" \
 		--orgs "$ORGS" 2>>"$LOG" &
 	pid=$!
+	# A time on purpose, not a wait for an event: the kill is to land at a
+	# random moment of the start-up, whatever the daemon has got to by then.
 	sleep "0.$(printf '%03d' $((10 + RANDOM % 91)))"
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
@@ -113,6 +101,9 @@ client() {
 					printf '%s %s: gave up after %s attempts: %s\n' "$org" "$period" "$attempt" "$out" >>"$TMP/errors"
 					return 0
 				fi
+				# The poll interval of this bounded retry loop (the attempt
+				# itself is the check that the daemon is back), as a real
+				# client's back-off.
 				sleep 0.1
 			done
 		done
@@ -136,10 +127,12 @@ test_kill_while_submitting() {
 		years=$(seq $((2000 + y)) 2025; seq 2000 $((1999 + y)))
 		# shellcheck disable=SC2086
 		client "$org" $years &
-		CLIENTS+=($!)
+		BACKGROUND+=($!)
 		y=$((y + 5))
 	done
 	for k in $(seq 1 "$KILLS"); do
+		# A time on purpose, not a wait for an event: each kill lands 50-500 ms
+		# after the daemon came up, wherever the clients' calls are by then.
 		sleep "0.$(printf '%03d' $((50 + RANDOM % 451)))"
 		if ! kill -KILL "$YB_DAEMON_PID" 2>/dev/null; then
 			echo "yuebaod exited on its own before kill $k" >>"$TMP/errors"
@@ -158,10 +151,10 @@ test_kill_while_submitting() {
 	check_eq "the daemon was killed $KILLS times (and $early more times while starting) and restarted" \
 		"$k/$([ -n "$YB_DAEMON_PID" ] && echo up || echo down)" "$KILLS/up"
 	touch "$STOP"
-	for org in "${CLIENTS[@]}"; do
+	for org in "${BACKGROUND[@]}"; do
 		wait "$org" || true
 	done
-	CLIENTS=()
+	BACKGROUND=()
 	check_eq "no client got a refusal, hung or gave up; yuebaod never exited on its own" "$(cat "$TMP/errors")" ""
 	cat "$TMP"/acked-* >"$TMP/acked" 2>/dev/null || true
 	echo "info: $(wc -l <"$TMP/acked") returns acknowledged with a receipt;" \
@@ -225,14 +218,6 @@ test_audit_verifies() {
 	echo "info: $out"
 }
 
-test_clean_stop() {
-	yb_stop_daemon
-	check_eq "SIGTERM still stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
-	check_eq "integrity_check at the end" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
-}
-
 main() {
 	local t0=$SECONDS
 	setup
@@ -240,7 +225,7 @@ main() {
 	test_store_after_kill
 	test_acknowledged_returns
 	test_audit_verifies
-	test_clean_stop
+	check_clean_stop
 	echo "info: $((SECONDS - t0)) s"
 	assert_summary
 }

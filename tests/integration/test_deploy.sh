@@ -7,22 +7,11 @@
 # README shows takes effect after SIGHUP. Also the version and the command
 # line habits a user expects: --version on all three programs, global
 # options after the command.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
 SRV="$TMP/srv"
 CLERK="$TMP/clerk"
-export HOME="$TMP/home" XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
-unset XDG_CONFIG_HOME YUEBAO_SERVER YUEBAO_CERT YUEBAO_KEY YUEBAO_CA
 mkdir -p "$SRV" "$CLERK" "$HOME/.config/yuebao"
 VERSION=$(sed -n 's/^project(yuebao VERSION \([0-9.]*\).*/\1/p' "$YB_SRC/CMakeLists.txt")
 
@@ -67,24 +56,19 @@ test_certificates() {
 }
 
 test_daemon_from_ini() {
-	local ini="$TMP/yuebaod.ini" i
+	local ini="$TMP/yuebaod.ini"
 	cp "$YB_SRC/examples/orgs.csv" "$SRV/orgs.csv"
 	as_deployed "$(readme_block '^\*\*3\. The daemon\.\*\*' ini)" |
 		sed -e 's|^listen = .*|listen = tls+tcp://127.0.0.1:0|' >"$ini"
 	check_match "README step 3's INI names the store" "$(cat "$ini")" "^db = $SRV/yuebao\.db$"
-	"$YB_BIN/yuebaod" --config "$ini" 2>"$TMP/yuebaod.log" &
+	"$YB_BIN/yuebaod" --config "$ini" 2>"$LOG" &
 	YB_DAEMON_PID=$!
 	YB_URL=
-	for i in $(seq 1 100); do
-		YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$TMP/yuebaod.log" |
-			sed 's/listening on //') && break
-		kill -0 "$YB_DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$YB_URL" ]; then
-		fail "yuebaod starts from README step 3's INI file" "$(cat "$TMP/yuebaod.log")"
+	if ! yb_wait_for_log "$LOG" 'listening on tls\+tcp://127\.0\.0\.1:[0-9]+' 10 "$YB_DAEMON_PID"; then
+		fail "yuebaod starts from README step 3's INI file" "$(cat "$LOG")"
 		return 1
 	fi
+	YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$LOG" | sed 's/listening on //')
 	pass "yuebaod starts from README step 3's INI file"
 }
 
@@ -116,7 +100,7 @@ test_branch_submits() {
 
 test_revocation() {
 	check "README step 1's revocation runs as written" bash -euo pipefail -c "$REVOKE_LINE"
-	yb_reload "$TMP/yuebaod.log"
+	reload_daemon "$LOG"
 	check_exit "after SIGHUP the revoked branch gets no TLS session" 3 "it is revoked" \
 		"$YB_BIN/yuebao" submit "$YB_SRC/examples/returns/ZFW-JG/2026-05.csv" --period 2026-05
 }

@@ -5,25 +5,10 @@
 # figure is recomputed independently from the example CSV files with awk.
 # Then the refusals: no certificate, another CA, a branch writing for another,
 # bad values and rules; and a retried call id executing once.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; yb_faketime_sweep; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
 ORGS_COPY="$TMP/orgs.csv"
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
 
 # example_values CODE FROM TO: "org month value" for every non-blank value.
 example_values() {
@@ -54,7 +39,7 @@ pp_change() { awk -v c="$1" -v p="$2" 'BEGIN { printf "%.1f\n", c - p }'; }
 setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	cp "$ORGS" "$ORGS_COPY"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS_COPY" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS_COPY" "$LOG"
 }
 
 test_submit_examples() {
@@ -150,12 +135,12 @@ test_refusals_leave_store_unchanged() {
 	# before anything reaches the RPC layer (no request line is logged). In
 	# TLS 1.3 the client's side of the handshake ends before the server has
 	# checked its certificate: -ign_eof keeps it reading until the refusal.
-	lines=$(wc -l <"$TMP/yuebaod.log")
+	lines=$(wc -l <"$LOG")
 	out=$(printf 'hello\n' | timeout 10 openssl s_client -ign_eof -connect "${YB_URL#tls+tcp://}" \
 		-CAfile "$YB_PKI/ca.crt" -servername localhost 2>&1) || true
 	check_match "a client without a certificate is cut off in the handshake" "$out" \
 		"unexpected eof|alert|handshake failure"
-	check_eq "and never reaches the RPC layer" "$(wc -l <"$TMP/yuebaod.log")" "$lines"
+	check_eq "and never reaches the RPC layer" "$(wc -l <"$LOG")" "$lines"
 	check_exit "a branch cannot submit for another branch" 1 "PERMISSION_DENIED.*ZFW-JG may not submit for org unit FY-DZB" \
 		yb_as branch ZFW-JG submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-07 --org FY-DZB
 	check_exit "central cannot submit" 1 "PERMISSION_DENIED" \
@@ -315,9 +300,9 @@ test_reload_on_sighup() {
 	before=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
 		--format csv 2>/dev/null)
 	printf 'NEW-DZB,新设党支部,JGDW\n' >>"$ORGS_COPY"
-	yb_reload "$TMP/yuebaod.log"
+	reload_daemon "$LOG"
 	check_match "a new tree shape rebuilds the consolidation pre-aggregates" \
-		"$(cat "$TMP/yuebaod.log")" "pre-aggregates rebuilt \(the org tree's shape"
+		"$(cat "$LOG")" "pre-aggregates rebuilt \(the org tree's shape"
 	after=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
 		--format csv 2>/dev/null | grep -v '^NEW-DZB,')
 	check_eq "and the figures are those of before the reload" "$after" "$before"
@@ -326,8 +311,8 @@ test_reload_on_sighup() {
 	check_eq "each load is recorded in the store" \
 		"$(sqlite3 "$DB" "SELECT count(*) FROM loads WHERE kind = 'orgs'")" "2"
 	printf 'BROKEN\n' >>"$ORGS_COPY"
-	yb_reload "$TMP/yuebaod.log"
-	check_match "a broken org file is refused with its line" "$(cat "$TMP/yuebaod.log")" \
+	reload_daemon "$LOG"
+	check_match "a broken org file is refused with its line" "$(cat "$LOG")" \
 		"reload failed.*line 10"
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
 	check_match "and the daemon keeps serving the previous tree" "$out" "NEW-DZB"
@@ -337,18 +322,10 @@ test_reload_on_sighup() {
 test_revocation_on_sighup() {
 	check_exit "before revocation JCY-DZB is served" 0 "CN=JCY-DZB" yb_as branch JCY-DZB ping
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch JCY-DZB >/dev/null
-	yb_reload "$TMP/yuebaod.log"
+	reload_daemon "$LOG"
 	check_exit "after revoke and SIGHUP it gets no TLS session, and is told why" 3 \
 		"the server refused this client's certificate: it is revoked" yb_as branch JCY-DZB ping
 	check_exit "other branches are still served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping
-}
-
-test_clean_shutdown() {
-	yb_stop_daemon
-	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$TMP/yuebaod.log" || true)" "0"
-	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
 }
 
 main() {
@@ -366,7 +343,7 @@ main() {
 	test_hung_server
 	test_reload_on_sighup
 	test_revocation_on_sighup
-	test_clean_shutdown
+	check_clean_stop
 	assert_summary
 }
 

@@ -5,25 +5,10 @@
 # the right values; every bad file or value of SPEC §8 is refused with its
 # exact message and leaves the store unchanged; a file with five different
 # mistakes reports all five at once.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-EXAMPLE="$YB_SRC/examples/returns/ZFW-JG/2026-01.csv"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
-export HOME="$TMP/home"
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+EXAMPLE="$RETURNS/ZFW-JG/2026-01.csv"
 
 # stored PERIOD: code=value lines of ZFW-JG's latest revision, as the daemon shows it.
 stored() {
@@ -44,7 +29,7 @@ setup() {
 	mkdir "$TMP/catalog"
 	cp "$YB_SRC"/server/catalog/*.csv "$TMP/catalog/"
 	sed -i 's/^study_sessions,\(.*\),int,sum,,$/study_sessions,\1,int,sum,0,31/' "$TMP/catalog/elements.csv"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log" --catalog "$TMP/catalog"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --catalog "$TMP/catalog"
 }
 
 test_gb18030_crlf() {

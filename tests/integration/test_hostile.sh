@@ -8,37 +8,11 @@
 # ping` must keep answering within a few seconds throughout (also while the
 # bad connections are held open), and at the end the daemon is alive, stored
 # nothing for the hostile calls and stops cleanly on SIGTERM.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-HOLDERS=()
-cleanup() {
-	local pid
-	for pid in "${HOLDERS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	yb_stop_daemon
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-LOG="$TMP/yuebaod.log"
-YB_PKI="$TMP/pki"
 MAX_MESSAGE=1048576 # the daemon's default --max-message
-GOOD_PING_S=5       # a well-behaved ping must answer within this
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+GOOD_PING_S=5       # a well-behaved ping must answer within this (good_ping)
 
 # probe [ybprobe options] MODE ARGS: ybprobe as branch ZFW-JG (bounded by timeout).
 probe() {
@@ -59,24 +33,6 @@ probe_as() {
 	local who=$1
 	shift
 	probe --envelope-cert "$YB_PKI/$who.crt" --envelope-key "$YB_PKI/$who.key" "$@"
-}
-
-# good_ping NAME: a well-behaved client is answered, within GOOD_PING_S seconds.
-good_ping() {
-	local t0 t1 out ms rc=0
-	t0=$(date +%s%N)
-	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
-		--timeout "$GOOD_PING_S" ping 2>&1) || rc=$?
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
-	if [[ $rc -ne 0 ]] || ! grep -q "CN=JCY-DZB" <<<"$out"; then
-		fail "a good client is served $1 (exit $rc after $ms ms)" "$out"
-	elif ((ms > GOOD_PING_S * 1000)); then
-		fail "a good client is served $1 within ${GOOD_PING_S}s (took $ms ms)" "$out"
-	else
-		pass "a good client is served $1 ($ms ms)"
-	fi
 }
 
 setup() {
@@ -156,7 +112,7 @@ test_authentication() {
 
 	check_exit "before revocation SFJ-DZB is served" 0 "CN=SFJ-DZB" yb_as branch SFJ-DZB ping
 	"$YB_SRC/certs/yuebao-certs.sh" revoke "$YB_PKI" branch SFJ-DZB >/dev/null
-	yb_reload "$LOG"
+	reload_daemon "$LOG"
 	check_exit "after revoke and SIGHUP the revoked client gets no TLS session" 3 \
 		"the server refused this client's certificate: it is revoked" yb_as branch SFJ-DZB ping
 	check_exit "a revoked certificate in the envelope is UNAUTHENTICATED" 0 \
@@ -171,17 +127,14 @@ test_authentication() {
 
 test_disconnects() {
 	local before
-	before=$(grep -c "Returns/GetCatalog" "$LOG" || true)
+	before=$(yb_log_count "$LOG" "Returns/GetCatalog")
 	check_exit "a client that disconnects mid-request" 0 \
 		"closed the connection after [0-9]+ of [0-9]+ bytes" probe disconnect mid-request
 	check_exit "a client that disconnects before its reply" 0 \
 		"closed the connection before the reply" probe disconnect before-reply
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "Returns/GetCatalog" "$LOG" || true)" -gt "$before" ] && break
-		sleep 0.1
-	done
+	yb_wait_for_count "$LOG" "Returns/GetCatalog" $((before + 1)) 5 || true # checked next
 	check_eq "the daemon served the abandoned call and went on" \
-		"$(($(grep -c "Returns/GetCatalog" "$LOG" || true) - before))" "1"
+		"$(($(yb_log_count "$LOG" "Returns/GetCatalog") - before))" "1"
 	good_ping "after clients disconnected"
 }
 
@@ -203,8 +156,11 @@ test_abandoned_handshakes() {
 # hold M S KIND: ybprobe holding M connections for S seconds, in the background.
 hold() {
 	(bg_probe "$TMP/hold-$3" --timeout-ms 10000 hold "$1" "$2" "$3") &
-	HOLDERS+=($!)
+	BACKGROUND+=($!)
 }
+
+# holders_open N: N holders say they have their connections open.
+holders_open() { (($(cat "$TMP"/hold-*.err 2>/dev/null | grep -c "connections open") == $1)); }
 
 test_held_connections() {
 	local i out
@@ -212,22 +168,23 @@ test_held_connections() {
 	hold 100 15 tls
 	hold 100 15 sp
 	# Wait (at most 30 s) until every holder has its connections open.
-	for _ in $(seq 1 300); do
-		[ "$(cat "$TMP"/hold-*.err 2>/dev/null | grep -c "connections open")" -eq 3 ] && break
-		sleep 0.1
-	done
+	if ! yb_wait_until 30 holders_open 3; then
+		yb_wait_failed "not all 3 holders opened their connections within 30 s: $(cat "$TMP"/hold-*.err)"
+	fi
 	check_eq "400 connections held open (200 without TLS, 100 silent after TLS, 100 idle)" \
 		"$(cat "$TMP"/hold-*.err | grep -o '^ybprobe: hold: [0-9]* ' | awk '{ s += $3 } END { print s }')" "400"
 	for i in 1 2 3; do
 		good_ping "while 400 bad connections are held open ($i)"
+		# A time on purpose, not a wait for an event: the pings are spread
+		# over the seconds the connections are held, not bunched at once.
 		sleep 1
 	done
 	out=$(probe ping 2>&1) || true
 	check_match "a well-behaved probe is served meanwhile too" "$out" "ping: .*reply OK"
-	for i in "${HOLDERS[@]}"; do
+	for i in "${BACKGROUND[@]}"; do
 		wait "$i" || true
 	done
-	HOLDERS=()
+	BACKGROUND=()
 	check_match "connections that finish TLS but never send are cut off (nng's 10 s limit)" \
 		"$(cat "$TMP/hold-tls.out")" "the server closed 100 of them"
 	check_match "idle REQ connections are held, as a client's own would be" \
@@ -243,21 +200,26 @@ test_held_connections() {
 }
 
 test_reader_that_never_reads() {
-	local t0 t1 ms out
+	local t0 t1 ms out served
 	# 500 requests on one connection whose replies are never read: at most
 	# MAX_PENDING_PER_PIPE replies wait (server/server.c), the rest are dropped,
 	# and the connection is closed when a waiting reply times out.
+	served=$(yb_log_count "$LOG" "Returns/GetCatalog branch/ZFW-JG ")
 	(bg_probe "$TMP/noread" --timeout-ms 12000 noread 500) &
-	HOLDERS+=($!)
-	sleep 2
+	BACKGROUND+=($!)
+	# The good client comes once the daemon has served all 500 (their replies
+	# waiting or dropped): the state the one that never reads leaves it in.
+	yb_wait_for_count "$LOG" "Returns/GetCatalog branch/ZFW-JG " $((served + 500)) 30 ||
+		fail "the daemon serves the 500 requests of the client that never reads within 30 s" \
+			"$(cat "$TMP/noread.err" 2>/dev/null)"
 	t0=$(date +%s%N)
 	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
 		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
 		--timeout 20 ping 2>&1) || true
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
-	wait "${HOLDERS[@]}" || true
-	HOLDERS=()
+	wait "${BACKGROUND[@]}" || true
+	BACKGROUND=()
 	check_match "a good client is answered at last while one client never reads" "$out" "CN=JCY-DZB"
 	# Workers never wait for a peer to read (server.c: reply slots), so the
 	# good client is not held up by the one that never reads.
@@ -273,11 +235,7 @@ test_reader_that_never_reads() {
 test_end_state() {
 	check "the daemon is still running" kill -0 "$YB_DAEMON_PID"
 	check_eq "the hostile calls stored nothing" "$(revisions)" "1"
-	yb_stop_daemon
-	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
-	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
-	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
+	check_clean_stop
 }
 
 main() {

@@ -5,27 +5,10 @@
 # from the daemon (a branch writing for another, a bad value), consolidate
 # tables and catalog names; CSV output is the same bytes in both languages.
 # Also: every message of the sources has a Chinese translation.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
 CATALOG="$YB_SRC/server/catalog"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
-# No cached catalog from the user's home: validate uses --catalog.
-export XDG_CACHE_HOME="$TMP/cache" XDG_DATA_HOME="$TMP/data"
-
-revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
 
 # zh / en COMMAND...: runs COMMAND with a Chinese / an English locale
 # environment (whatever the caller's). No zh_CN locale needs to exist.
@@ -57,7 +40,7 @@ squeeze() { tr -s ' ' <<<"$1" | sed 's/ *$//'; }
 setup() {
 	local file org
 	yb_make_pki "$YB_PKI" "$ORGS"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	for file in "$RETURNS"/*/2026-01.csv; do
 		org=$(basename "$(dirname "$file")")
 		client branch "$org" submit "$file" --period 2026-01 >/dev/null
@@ -389,7 +372,7 @@ test_findings_migration() {
 		ALTER TABLE revision_findings DROP COLUMN kind;
 		ALTER TABLE revision_findings DROP COLUMN params;
 		PRAGMA user_version = 2;"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	check_eq "the daemon migrates a schema 2 database to schema 3" \
 		"$(sqlite3 "$DB" "PRAGMA user_version")" "3"
 	out=$(zh client branch SFJ-DZB show --period 2026-05 2>&1)

@@ -5,22 +5,9 @@
 # an amendment refused, reopened and amended; status and history checked
 # field by field; who may review and read what; closing a period; deadlines
 # and times on the office's clock (Beijing) while every machine runs on UTC.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; yb_faketime_sweep; rm -rf "$TMP"' EXIT
-ORGS="$YB_SRC/examples/orgs.csv"
-RETURNS="$YB_SRC/examples/returns"
-DB="$TMP/yuebao.db"
-YB_PKI="$TMP/pki"
 export TZ=UTC
 
 # at DATE: every later process (certificates, daemon, clients) lives at DATE
@@ -49,7 +36,7 @@ test_first_week() {
 	at "2026-07-03 10:00:00"
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" central FY-DZZ >/dev/null
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	check_exit "ZFW-JG submits June on time" 0 "revision 1, on time" \
 		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-06.csv" --period 2026-06
 	check_exit "FY-DZB submits June on time" 0 "revision 1, on time" \
@@ -92,7 +79,7 @@ test_first_week() {
 test_second_week() {
 	local csv err hist
 	at "2026-07-08 09:00:00"
-	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	check_exit "JCY-DZB submits June after the 5th: late" 0 "revision 1, late" \
 		yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-06.csv" --period 2026-06
 

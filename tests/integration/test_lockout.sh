@@ -9,36 +9,9 @@
 # 127.0.0.1 a new one from there is refused, while 127.0.0.2 is still served,
 # and idle unauthenticated connections from 127.0.0.1 make way for a real
 # client from the same address.
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-HOLDERS=()
-stop_holders() {
-	local pid
-	for pid in "${HOLDERS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	HOLDERS=()
-}
-cleanup() {
-	stop_holders
-	yb_stop_daemon
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-LOG="$TMP/yuebaod.log"
-YB_PKI="$TMP/pki"
 # A real client must be answered within this: locked out means never
 # answered; an ASan build on a loaded machine can take several seconds.
 GOOD_PING_S=30
@@ -53,51 +26,21 @@ hold() {
 		--ca "$YB_PKI/ca.crt" --cert "$YB_PKI/branch-ZFW-JG.crt" \
 		--key "$YB_PKI/branch-ZFW-JG.key" --timeout-ms 10000 "$@" hold "$m" "$s" "$kind" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err") &
-	HOLDERS+=($!)
+	BACKGROUND+=($!)
 }
 
 # wait_open NAME: waits (at most 60 s) until holder NAME has opened its connections.
 wait_open() {
-	for _ in $(seq 1 600); do
-		grep -q "connections open" "$TMP/$1.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	yb_wait_for_log "$TMP/$1.err" "connections open" 60 && return 0
 	fail "holder $1 opened its connections" "$(cat "$TMP/$1.err" 2>/dev/null)"
 	return 1
-}
-
-# wait_done NAME: waits for holder NAME's verdict (at most 120 s).
-wait_done() {
-	for _ in $(seq 1 1200); do
-		[ -s "$TMP/$1.out" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# good_ping NAME: a real client is answered, within GOOD_PING_S seconds.
-good_ping() {
-	local t0 t1 out ms rc=0
-	t0=$(date +%s%N)
-	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
-		--timeout "$GOOD_PING_S" ping 2>&1) || rc=$?
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
-	if [[ $rc -ne 0 ]] || ! grep -q "CN=JCY-DZB" <<<"$out"; then
-		fail "a real client is served $1 (exit $rc after $ms ms)" "$out"
-	elif ((ms > GOOD_PING_S * 1000)); then
-		fail "a real client is served $1 within ${GOOD_PING_S}s (took $ms ms)" "$out"
-	else
-		pass "a real client is served $1 ($ms ms)"
-	fi
 }
 
 # start [yuebaod flags...]: the daemon with 1024 descriptors, soft and hard.
 start() {
 	yb_stop_daemon
 	YB_DAEMON_PREFIX="prlimit --nofile=1024:1024" \
-		yb_start_daemon "$YB_PKI" "$TMP/yuebao.db" "$ORGS" "$LOG" "$@"
+		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" "$@"
 }
 
 test_total_cap() {
@@ -113,7 +56,7 @@ test_total_cap() {
 	check "the daemon is still running" kill -0 "$YB_DAEMON_PID"
 	check_eq "never out of descriptors" \
 		"$(grep -c "Too many open files\|out of files" "$LOG" || true)" "0"
-	stop_holders
+	stop_background
 }
 
 # When the total cap is reached, the oldest connection without a verified
@@ -124,14 +67,11 @@ test_total_cap_drops() {
 	start --max-connections 100 --max-per-source 65536
 	hold capped 300 60 tcp
 	wait_open capped || return 0
-	for _ in $(seq 1 300); do
-		grep -q "connections at once: closing the oldest unauthenticated one" "$LOG" && break
-		sleep 0.1
-	done
+	yb_wait_for_log "$LOG" "connections at once: closing the oldest unauthenticated one" 30 || true
 	check_match "at the total cap the oldest unauthenticated connection is dropped, and logged" \
 		"$(cat "$LOG")" "100 connections at once: closing the oldest unauthenticated one"
 	good_ping "while the total cap is reached"
-	stop_holders
+	stop_background
 }
 
 # probe_from ADDR MODE...: ybprobe (as branch ZFW-JG) connecting from ADDR.
@@ -163,14 +103,14 @@ test_per_source_cap() {
 	wait_open other || true
 	check_match "127.0.0.2 holds 10 sessions of its own" "$(cat "$TMP/other.err")" \
 		"hold: 10 sp connections open"
-	stop_holders
+	stop_background
 	good_ping "from 127.0.0.1 once its sessions ended"
 
 	# Unauthenticated connections make way for a real client from the same address.
 	hold idle 200 60 tcp --bind 127.0.0.1
 	wait_open idle || return 0
 	good_ping "from 127.0.0.1 while 200 idle connections from it are held"
-	stop_holders
+	stop_background
 }
 
 main() {

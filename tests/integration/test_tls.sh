@@ -5,23 +5,10 @@
 # checks the server's address against the certificate's IP addresses; and a
 # client that the TLS handshake refuses is told which certificate and why
 # (expired, revoked, not from the daemon's CA, the wrong --ca).
-set -euo pipefail
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-export YB_SRC="${YB_SRC:-$(cd -- "$script_dir/../.." && pwd)}"
-export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
-# shellcheck source=tests/integration/assert.sh
-. "$script_dir/assert.sh"
-# shellcheck source=scripts/lib.sh
-. "$YB_SRC/scripts/lib.sh"
-
-TMP=$(mktemp -d)
-trap 'yb_stop_daemon; rm -rf "$TMP"' EXIT
-export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
-ORGS="$YB_SRC/examples/orgs.csv"
-YB_PKI="$TMP/pki"
 OTHER="$TMP/other"
-CERTS="$YB_SRC/certs/yuebao-certs.sh"
 
 # ping_with CA CERT KEY [URL]: the real client, bounded; output and exit code.
 ping_with() {
@@ -41,7 +28,7 @@ setup() {
 	"$CERTS" revoke "$YB_PKI" branch REV-1 >/dev/null
 	"$CERTS" init "$OTHER" >/dev/null
 	"$CERTS" issue "$OTHER" branch ZFW-JG >/dev/null
-	yb_start_daemon "$YB_PKI" "$TMP/yuebao.db" "$ORGS" "$TMP/yuebaod.log"
+	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 }
 
 test_sslscan() {
@@ -105,12 +92,9 @@ test_ipv6_address() {
 		--key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" --crl "$YB_PKI/crl.pem" --orgs "$ORGS" \
 		2>"$log" &
 	pid=$!
-	for _ in $(seq 1 100); do
-		url=$(grep -o 'listening on tls+tcp://\[::1\]:[0-9]*' "$log" | sed 's/listening on //') || true
-		[ -n "$url" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	if yb_wait_for_log "$log" 'listening on tls\+tcp://\[::1\]:[0-9]+' 10 "$pid" 2>/dev/null; then
+		url=$(grep -o 'listening on tls+tcp://\[::1\]:[0-9]*' "$log" | sed 's/listening on //')
+	fi
 	if [ -z "$url" ]; then
 		echo "info: no daemon on [::1] (no IPv6 loopback here?): $(tail -1 "$log")"
 		kill "$pid" 2>/dev/null || true
@@ -152,7 +136,7 @@ test_end_state() {
 	yb_stop_daemon
 	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
 	check_eq "no sanitizer report in the daemon's log" \
-		"$(grep -c "Sanitizer\|runtime error" "$TMP/yuebaod.log" || true)" "0"
+		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
 }
 
 main() {

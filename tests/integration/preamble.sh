@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the names set here are for the test that sources this
+# What every integration test starts with. A test sources it first:
+#
+#   # shellcheck source=tests/integration/preamble.sh
+#   . "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
+#
+# and then says only what is its own. This file
+# - sets -euo pipefail;
+# - finds the sources and the binaries: YB_SRC and YB_BIN as CTest sets them
+#   (tests/CMakeLists.txt), else the checkout this file is in and its build/;
+# - loads the assertions (assert.sh) and the daemon helpers and waits
+#   (scripts/lib.sh);
+# - makes the test's temporary directory $TMP, with a home of its own (the
+#   client's receipts, catalog cache and client.ini are the test's, never the
+#   user's) and English messages, as under CTest (test_language picks a
+#   language per command);
+# - names what most tests use: ORGS, RETURNS, CERTS, YB_PKI, DB, LOG (a test
+#   may set any of them again);
+# - keeps the pids of the test's background processes (clients, connection
+#   holders) in BACKGROUND, for stop_background;
+# - on exit runs the test's own `on_exit` (when it defines one: a stop file
+#   for its clients, evidence to print), stops its background processes and
+#   the daemon, sweeps libfaketime's leftovers and removes $TMP (kept, and
+#   named, with KEEP=1); the test's exit status is kept.
+
+set -euo pipefail
+
+YB_TEST_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+export YB_SRC="${YB_SRC:-$(cd -- "$YB_TEST_DIR/../.." && pwd)}"
+export YB_BIN="${YB_BIN:-$YB_SRC/build/bin}"
+# shellcheck source=tests/integration/assert.sh
+. "$YB_TEST_DIR/assert.sh"
+# shellcheck source=scripts/lib.sh
+. "$YB_SRC/scripts/lib.sh"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/yb-$(basename -- "$0" .sh).XXXXXX")
+BACKGROUND=()
+
+# stop_background: ends the processes in BACKGROUND and waits for them.
+stop_background() {
+	local pid
+	for pid in "${BACKGROUND[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	BACKGROUND=()
+}
+
+# _yb_test_exit: the EXIT trap. Each step runs whatever the one before did.
+_yb_test_exit() {
+	local rc=$?
+	set +e
+	if declare -F on_exit >/dev/null; then
+		on_exit
+	fi
+	stop_background
+	yb_stop_daemon
+	yb_faketime_sweep
+	if [ -n "${KEEP:-}" ]; then
+		echo "kept $TMP" >&2
+	else
+		rm -rf -- "$TMP"
+	fi
+	exit "$rc"
+}
+trap _yb_test_exit EXIT
+
+export HOME="$TMP/home" XDG_DATA_HOME="" XDG_CACHE_HOME=""
+unset XDG_CONFIG_HOME YUEBAO_SERVER YUEBAO_CERT YUEBAO_KEY YUEBAO_CA
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES LANGUAGE
+
+ORGS="$YB_SRC/examples/orgs.csv"
+RETURNS="$YB_SRC/examples/returns"
+CERTS="$YB_SRC/certs/yuebao-certs.sh"
+YB_PKI="$TMP/pki"
+DB="$TMP/yuebao.db"
+LOG="$TMP/yuebaod.log"
+
+# revisions: how many return revisions the store $DB holds.
+revisions() { sqlite3 "$DB" "SELECT count(*) FROM revisions"; }
+
+# check_clean_stop: SIGTERM stops the daemon with exit 0 (no leaks under
+# ASan), its log ($LOG) holds no sanitizer report, and its store ($DB)
+# passes PRAGMA integrity_check.
+check_clean_stop() {
+	yb_stop_daemon
+	check_eq "SIGTERM stops the daemon cleanly (exit 0, no leaks under ASan)" "$YB_DAEMON_STATUS" "0"
+	check_eq "no sanitizer report in the daemon's log" \
+		"$(grep -c "Sanitizer\|runtime error" "$LOG" || true)" "0"
+	check_eq "integrity_check of the store" "$(sqlite3 "$DB" "PRAGMA integrity_check")" "ok"
+}
+
+# reload_daemon LOG: SIGHUP to the daemon (yb_reload); a named failure when
+# LOG shows no outcome, reloaded or refused, within 5 s.
+reload_daemon() {
+	yb_reload "$1" || fail "the daemon logs the outcome of SIGHUP within 5 s"
+}
+
+# good_ping NAME: a well-behaved client (branch JCY-DZB of $YB_PKI) is
+# answered within GOOD_PING_S seconds (5 unless the test sets it); the time
+# it took is in the check's name.
+good_ping() {
+	local limit=${GOOD_PING_S:-5} t0 t1 out ms rc=0
+	t0=$(date +%s%N)
+	out=$(timeout 30 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-JCY-DZB.crt" --key "$YB_PKI/branch-JCY-DZB.key" \
+		--timeout "$limit" ping 2>&1) || rc=$?
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	if [[ $rc -ne 0 ]] || ! grep -q "CN=JCY-DZB" <<<"$out"; then
+		fail "a good client is served $1 (exit $rc after $ms ms)" "$out"
+	elif ((ms > limit * 1000)); then
+		fail "a good client is served $1 within ${limit}s (took $ms ms)" "$out"
+	else
+		pass "a good client is served $1 ($ms ms)"
+	fi
+}
