@@ -52,6 +52,7 @@
 #include "returnfile.h"
 #include "rpc.h"
 #include "store.h"
+#include "store_returns.h"
 
 /* Hard caps, whatever the command line says. */
 #define MAX_CLIENTS 256

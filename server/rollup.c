@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "pki.h"
+#include "store_returns.h"
+#include "store_rollup.h"
 
 #define MODES 2
 #define BLOB_VERSION 1
