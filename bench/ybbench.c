@@ -54,6 +54,7 @@
 #include "returnfile.h"
 #include "rpc.h"
 #include "store.h"
+#include "store_returns.h"
 
 /* Hard caps, whatever the command line says. */
 #define MAX_CLIENTS 256

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_audit.h"
+
 /* The actor prefix of a refused certificate that did not verify. */
 #define UNVERIFIED "unverified:"
 /* What entries written before UNVERIFIED said instead. */

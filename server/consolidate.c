@@ -20,6 +20,7 @@
 
 #include "i18n.h"
 #include "rollup.h"
+#include "store_returns.h"
 
 struct scan {
 	const struct consol_query *q;

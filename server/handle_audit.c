@@ -13,6 +13,9 @@
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
+#include "store_audit.h"
+#include "store_returns.h"
+#include "store_review.h"
 
 /* A scan callback's answer that the page is full: stops the scan (not a status). */
 #define PAGE_FULL 1001

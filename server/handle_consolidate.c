@@ -14,6 +14,8 @@
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
+#include "store_audit.h"
+#include "store_returns.h"
 
 static int parse_compare(const char *s, enum consol_compare *out)
 {

@@ -21,6 +21,8 @@
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
+#include "store_returns.h"
+#include "store_review.h"
 
 static const char *finding_severity(enum catalog_finding_kind k)
 {

@@ -11,6 +11,8 @@
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
+#include "store_returns.h"
+#include "store_review.h"
 
 static const char *const state_names[] = {
     [REVIEW_SUBMITTED] = "submitted",

@@ -13,6 +13,7 @@
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
+#include "store_returns.h"
 
 /* Gathers the latest state of every return of a period, for handle_status. */
 struct status_scan {

@@ -19,6 +19,8 @@
 #include "hash.h"
 #include "clock.h"
 #include "pki.h"
+#include "store_returns.h"
+#include "store_rollup.h"
 
 #define MODES 2
 #define BLOB_VERSION 1

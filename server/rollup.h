@@ -36,7 +36,7 @@
  * exact; a query uses them only when their basis is the query's and no
  * change waits (rollup_usable), and reads the returns otherwise.
  *
- * SQLite triggers note every change to the revisions (store.c,
+ * SQLite triggers note every change to the revisions (store_rollup.c,
  * rollup_pending), whoever writes it: rollup_refresh applies what they
  * noted, so a write path that forgets to call it only makes queries read
  * the returns until it is called, or until the next rollup_sync rebuilds.

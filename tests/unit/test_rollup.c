@@ -35,6 +35,7 @@
 #include "period.h"
 #include "rollup.h"
 #include "store.h"
+#include "store_returns.h"
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 

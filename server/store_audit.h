@@ -1,0 +1,83 @@
+/*
+ * store_audit.h - the audit log in the store: its entries (the leaves of
+ * an RFC 6962 tree, entry seq is leaf seq - 1), the tree's right edge (the
+ * frontier) and the signed checkpoints. audit.c keeps the tree; entries
+ * are appended inside the transaction of the write they record.
+ */
+#ifndef YB_STORE_AUDIT_H
+#define YB_STORE_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+#include "store.h"
+
+struct checkpoint;
+
+/* Entries in the audit log (the tree size). */
+int store_audit_size(struct store *s, uint64_t *size, struct errbuf *eb);
+
+/*
+ * The audit tree's right edge: hashes[level] for every bit set in *present
+ * (the subtree roots that make up a tree of the current size).
+ */
+int store_frontier_get(struct store *s, uint8_t hashes[64][32], uint64_t *present,
+                       struct errbuf *eb);
+
+/* Sets (hash not NULL) or removes (hash NULL) the frontier hash at level. */
+int store_frontier_set(struct store *s, int level, const uint8_t *hash, struct errbuf *eb);
+
+/* One audit entry as stored. */
+struct store_audit_row {
+	uint64_t seq; /* 1-based; the leaf index is seq - 1 */
+	int64_t at_ms;
+	const char *action;
+	const char *object;
+	const char *org;   /* "" when not about one org unit */
+	int month;         /* 0 when not about one month */
+	const void *entry; /* the exact bytes hashed into the leaf */
+	size_t entry_len;
+	const uint8_t *leaf; /* 32 bytes */
+	/* store_audit_scan only: the stored comment of a review, close or reopen, else NULL */
+	const char *comment;
+};
+
+/* Appends an audit entry (inside the caller's transaction). */
+int store_audit_add(struct store *s, const struct store_audit_row *r, struct errbuf *eb);
+
+/* Stores a signed checkpoint. */
+int store_checkpoint_add(struct store *s, const struct checkpoint *c, struct errbuf *eb);
+
+/* The checkpoint of a tree size, or the latest when size is 0; YB_NOT_FOUND if none. */
+int store_checkpoint_get(struct store *s, uint64_t size, struct checkpoint *c, struct errbuf *eb);
+
+/*
+ * The leaf hashes of entries 1..n, in order (caller frees *leaves).
+ * YB_DATA_LOSS when an entry is missing or damaged.
+ */
+int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], struct errbuf *eb);
+
+/*
+ * Audit entries with seq >= from_seq, at_ms >= since_ms, about one of the
+ * org units of orgs_json (a JSON array of codes; NULL: every entry, those
+ * about no org unit too) and first <= month <= last, at most limit, in
+ * order. The row's pointers are valid during the callback only; non-zero
+ * stops.
+ */
+typedef int (*store_audit_fn)(void *ctx, const struct store_audit_row *r);
+int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,
+                     int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
+                     struct errbuf *eb);
+
+/* Checkpoints with size >= from_size in order, at most limit. */
+typedef int (*store_checkpoint_fn)(void *ctx, const struct checkpoint *c);
+int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
+                           store_checkpoint_fn fn, void *ctx, struct errbuf *eb);
+
+/* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
+int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
+                         uint64_t *index, struct errbuf *eb);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * store_returns.c - the revisions of returns, their values and findings:
+ * inserting a revision, reading one back, the scans that consolidation,
+ * status and export make over them, and the one in-place change, the
+ * review state (store_returns.h).
+ */
+#include "store_returns.h"
+
+#include "store_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "period.h"
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+static const struct store_sql q_last_rev = {
+    SQ_LAST_REV, "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2"};
+
+int store_last_revision(struct store *s, const char *org, int month, uint32_t *revision,
+                        struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* An aggregate: always one row. */
+	if ((rc = stmt_row(s, &q_last_rev, &st, "last revision", eb, "ti", org, month)) == YB_OK)
+		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+	return stmt_end(st, rc);
+}
+
+static const struct store_sql q_ins_rev = {
+    SQ_INS_REV, "INSERT INTO revisions(org, month, revision, state, received_at_ms, on_time,"
+                " reason, subject, fingerprint, request, request_sha256)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"};
+static const struct store_sql q_ins_value = {
+    SQ_INS_VALUE, "INSERT INTO revision_values(org, month, revision, code, value)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)"};
+static const struct store_sql q_ins_finding = {
+    SQ_INS_FINDING, "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
+                    " line, value, message, kind, params)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"};
+
+/*
+ * Inserts finding number seq (from 1) of r. Since schema 3 a finding is
+ * kept as its code and parameters (kind, params) with message ''; one
+ * without a code keeps its text in message, as those stored before did.
+ */
+static int insert_finding(struct store *s, const struct store_revision *r, size_t seq,
+                          const struct store_finding *f, struct errbuf *eb)
+{
+	const char *message = f->message ? f->message : "", *kind = "", *json = "";
+	char *params = NULL;
+	int rc;
+
+	if (f->what.code != FINDING_CODE_NONE) {
+		if (finding_encode(&f->what, &params) != YB_OK)
+			return status_fail(eb, YB_ENOMEM, "out of memory");
+		message = "";
+		kind = finding_code_name(f->what.code);
+		json = params;
+	}
+	rc = stmt_run(s, &q_ins_finding, "insert finding", eb, "tiuIttutttt", r->org, r->month,
+	              r->revision, (int64_t)seq, f->severity, f->field, f->line,
+	              f->value ? f->value : "", message, kind, json);
+	free(params);
+	return rc;
+}
+
+int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb)
+{
+	int rc;
+
+	if ((rc = stmt_run(s, &q_ins_rev, "insert revision", eb, "tiutIitttbt", r->org, r->month,
+	                   r->revision, r->state, r->received_at_ms, (int)r->on_time,
+	                   r->reason ? r->reason : "", r->subject, r->fingerprint, r->request,
+	                   r->request_len, r->request_sha256)) != YB_OK)
+		return rc;
+	for (size_t i = 0; i < r->n_values; i++)
+		if ((rc = stmt_run(s, &q_ins_value, "insert value", eb, "tiutI", r->org, r->month,
+		                   r->revision, r->values[i].code, r->values[i].value)) != YB_OK)
+			return rc;
+	for (size_t i = 0; i < r->n_findings; i++)
+		if ((rc = insert_finding(s, r, i + 1, &r->findings[i], eb)) != YB_OK)
+			return rc;
+	return YB_OK;
+}
+
+static const struct store_sql q_set_state = {
+    SQ_SET_STATE,
+    "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3"};
+
+int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
+                    const char *state, struct errbuf *eb)
+{
+	return stmt_run(s, &q_set_state, "set state", eb, "tiut", org, month, revision, state);
+}
+
+/* ---- reading one revision ------------------------------------------------------------------ */
+
+void store_revision_row_free(struct store_revision_row *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n_values; i++)
+		free((char *)r->values[i].code);
+	for (size_t i = 0; i < r->n_findings; i++) {
+		free((char *)r->findings[i].severity);
+		free((char *)r->findings[i].field);
+		free((char *)r->findings[i].value);
+		free((char *)r->findings[i].message);
+	}
+	free(r->values);
+	free(r->findings);
+	free(r->org);
+	free(r->state);
+	free(r->reason);
+	free(r->subject);
+	free(r->fingerprint);
+	free(r->request_sha256);
+	free(r);
+}
+
+/* What store_get_revision reads values into (add_value). */
+struct values_read {
+	struct store_revision_row *r;
+	size_t cap;
+	struct errbuf *eb;
+};
+
+/* A store_revision_values callback: appends a value to the row being read. */
+static int add_value(void *arg, const char *code, int64_t value)
+{
+	struct values_read *v = arg;
+	struct store_revision_row *r = v->r;
+	void *more = stmt_grow(r->values, &v->cap, r->n_values, sizeof(*r->values), 64);
+
+	if (more == NULL)
+		return status_fail(v->eb, YB_ENOMEM, "out of memory");
+	r->values = more;
+	r->values[r->n_values].value = value;
+	if ((r->values[r->n_values].code = strdup(code)) == NULL)
+		return status_fail(v->eb, YB_ENOMEM, "out of memory");
+	r->n_values++;
+	return YB_OK;
+}
+
+static const struct store_sql q_get_findings = {
+    SQ_GET_FINDINGS, "SELECT severity, field, line, value, message, kind, params"
+                     " FROM revision_findings"
+                     " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq"};
+
+/* The finding of the current row of q_get_findings into f (r names it in a failure). */
+static int read_finding(struct store *s, sqlite3_stmt *st, const struct store_revision_row *r,
+                        struct store_finding *f, struct errbuf *eb)
+{
+	struct errbuf why;
+	char month[PERIOD_TEXT_MAX];
+
+	memset(f, 0, sizeof(*f));
+	f->severity = stmt_text_dup(st, 0);
+	f->field = stmt_text_dup(st, 1);
+	f->line = (uint32_t)sqlite3_column_int64(st, 2);
+	f->value = stmt_text_dup(st, 3);
+	f->message = stmt_text_dup(st, 4);
+	if (!f->severity || !f->field || !f->value || !f->message)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if (sqlite3_column_bytes(st, 5) > 0) {
+		const char *kind = (const char *)sqlite3_column_text(st, 5);
+		const char *params = (const char *)sqlite3_column_text(st, 6);
+		if (finding_decode(kind, params ? params : "", &f->what, &why) != YB_OK) {
+			period_format_month(r->month, month, sizeof(month));
+			return status_fail(
+			    eb, YB_EDB, "database %s: finding %zu of %s %s revision %u: %s",
+			    s->path, r->n_findings, r->org, month, r->revision, why.msg);
+		}
+	}
+	return YB_OK;
+}
+
+/* Reads the findings of r's revision into r. */
+static int read_findings(struct store *s, struct store_revision_row *r, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = stmt_bind(s, &q_get_findings, &st, eb, "tiu", r->org, r->month, r->revision)) !=
+	    YB_OK)
+		return rc;
+	while ((rc = stmt_step(s, st, "read findings", eb)) == YB_OK) {
+		void *more = stmt_grow(r->findings, &cap, r->n_findings, sizeof(*r->findings), 8);
+		if (more == NULL)
+			return stmt_end(st, status_fail(eb, YB_ENOMEM, "out of memory"));
+		r->findings = more;
+		/* Counted first: store_revision_row_free frees what it holds. */
+		r->n_findings++;
+		if ((rc = read_finding(s, st, r, &r->findings[r->n_findings - 1], eb)) != YB_OK)
+			return stmt_end(st, rc);
+	}
+	return stmt_scan_end(st, rc, 0);
+}
+
+static const struct store_sql q_get_rev = {
+    SQ_GET_REV, "SELECT revision, state, received_at_ms, on_time, reason, subject, fingerprint,"
+                " request_sha256, (SELECT count(*) FROM revisions x WHERE x.org = r.org AND"
+                " x.month = r.month) FROM revisions r WHERE org = ?1 AND month = ?2 AND"
+                " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1"};
+
+/* The columns of q_get_rev's row; YB_ENOMEM (r partly filled) when out of memory. */
+static int read_revision(sqlite3_stmt *st, struct store_revision_row *r, struct errbuf *eb)
+{
+	r->revision = (uint32_t)sqlite3_column_int64(st, 0);
+	r->state = stmt_text_dup(st, 1);
+	r->received_at_ms = sqlite3_column_int64(st, 2);
+	r->on_time = sqlite3_column_int(st, 3) != 0;
+	r->reason = stmt_text_dup(st, 4);
+	r->subject = stmt_text_dup(st, 5);
+	r->fingerprint = stmt_text_dup(st, 6);
+	r->request_sha256 = stmt_text_dup(st, 7);
+	r->revisions = (uint32_t)sqlite3_column_int64(st, 8);
+	if (!r->org || !r->state || !r->reason || !r->subject || !r->fingerprint ||
+	    !r->request_sha256)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	return YB_OK;
+}
+
+int store_get_revision(struct store *s, const char *org, int month, uint32_t revision,
+                       struct store_revision_row **out, struct errbuf *eb)
+{
+	struct values_read values = {NULL, 0, eb};
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = stmt_row(s, &q_get_rev, &st, "read revision", eb, "tiu", org, month, revision)) !=
+	    YB_OK)
+		return rc;
+	if ((values.r = calloc(1, sizeof(*values.r))) == NULL)
+		return stmt_end(st, status_fail(eb, YB_ENOMEM, "out of memory"));
+	values.r->org = strdup(org);
+	values.r->month = month;
+	rc = stmt_end(st, read_revision(st, values.r, eb));
+	if (rc != YB_OK ||
+	    (rc = store_revision_values(s, org, month, values.r->revision, add_value, &values,
+	                                eb)) != YB_OK ||
+	    (rc = read_findings(s, values.r, eb)) != YB_OK) {
+		store_revision_row_free(values.r);
+		return rc;
+	}
+	*out = values.r;
+	return YB_OK;
+}
+
+static const struct store_sql q_get_values = {
+    SQ_GET_VALUES, "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
+                   " revision = ?3"};
+
+int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,
+                          store_code_value_fn fn, void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if ((rc = stmt_bind(s, &q_get_values, &st, eb, "tiu", org, month, revision)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "read values", eb)) == YB_OK) {
+		const char *code = (const char *)sqlite3_column_text(st, 0);
+		if (code != NULL)
+			stop = fn(ctx, code, sqlite3_column_int64(st, 1));
+	}
+	return stmt_scan_end(st, rc, stop);
+}
+
+/* ---- scans --------------------------------------------------------------------------------- */
+
+/*
+ * The latest non-rejected (or accepted) revision of each return and its
+ * values. The one-org variants name the org directly so that SQLite
+ * uses the (org, month, revision) key; "?3 IS NULL OR org = ?3" made it
+ * scan every org unit of the months (416 ms a submission at 10,000).
+ */
+#define SCAN_SQL(org_cond, state_cond)                                                             \
+	"WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions "             \
+	"WHERE " org_cond "month BETWEEN ?1 AND ?2 AND " state_cond " GROUP BY org, month)"        \
+	" SELECT l.org, l.month, l.revision, v.code, v.value FROM latest l"                        \
+	" LEFT JOIN revision_values v ON v.org = l.org AND v.month = l.month AND"                  \
+	" v.revision = l.revision ORDER BY l.org, l.month"
+
+/* [accepted_only][one org] */
+static const struct store_sql q_scan[2][2] = {
+    {{SQ_SCAN, SCAN_SQL("", "state <> 'rejected'")},
+     {SQ_SCAN_ONE, SCAN_SQL("org = ?3 AND ", "state <> 'rejected'")}},
+    {{SQ_SCAN_ACCEPTED, SCAN_SQL("", "state = 'accepted'")},
+     {SQ_SCAN_ACCEPTED_ONE, SCAN_SQL("org = ?3 AND ", "state = 'accepted'")}},
+};
+
+int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
+                      bool accepted_only, store_return_fn each_return, store_value_fn each_value,
+                      void *ctx, struct errbuf *eb)
+{
+	const struct store_sql *q = &q_scan[accepted_only][org_filter != NULL];
+	char prev_org[64] = "";
+	int prev_month = -1;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if ((rc = org_filter != NULL ? stmt_bind(s, q, &st, eb, "iit", first, last, org_filter)
+	                             : stmt_bind(s, q, &st, eb, "ii", first, last)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "scan returns", eb)) == YB_OK) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		int month = sqlite3_column_int(st, 1);
+
+		if (org == NULL)
+			continue;
+		if (month != prev_month || strcmp(org, prev_org) != 0) {
+			snprintf(prev_org, sizeof(prev_org), "%s", org);
+			prev_month = month;
+			if (each_return != NULL &&
+			    (stop = each_return(ctx, org, month,
+			                        (uint32_t)sqlite3_column_int64(st, 2))) != 0)
+				break;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			stop = each_value(ctx, org, month, (const char *)sqlite3_column_text(st, 3),
+			                  sqlite3_column_int64(st, 4));
+	}
+	return stmt_scan_end(st, rc, stop);
+}
+
+/* Per return: the latest revision, its state and time, and whether the first was on time. */
+static const struct store_sql q_status = {
+    SQ_STATUS, "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
+               " WHERE month BETWEEN ?1 AND ?2 GROUP BY org, month)"
+               " SELECT l.org, l.month, l.revision, r.state, r.received_at_ms, f.on_time"
+               " FROM latest l JOIN revisions r ON r.org = l.org AND r.month = l.month AND"
+               " r.revision = l.revision JOIN revisions f ON f.org = l.org AND"
+               " f.month = l.month AND f.revision = 1 ORDER BY l.org, l.month"};
+
+int store_scan_status(struct store *s, int first, int last, store_status_fn fn, void *ctx,
+                      struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if ((rc = stmt_bind(s, &q_status, &st, eb, "ii", first, last)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "scan status", eb)) == YB_OK) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		const char *state = (const char *)sqlite3_column_text(st, 3);
+		if (org == NULL || state == NULL)
+			continue;
+		stop =
+		    fn(ctx, org, sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 2),
+		       state, sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5) != 0);
+	}
+	return stmt_scan_end(st, rc, stop);
+}
+
+static const struct store_sql q_export_revs = {
+    SQ_EXPORT_REVS, "SELECT org, month, revision, state, request_sha256, request FROM revisions"
+                    " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2"};
+
+int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
+                           void *ctx, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if ((rc = stmt_bind(s, &q_export_revs, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "export revisions", eb)) == YB_OK) {
+		struct store_export_row r;
+		r.org = (const char *)sqlite3_column_text(st, 0);
+		r.month = sqlite3_column_int(st, 1);
+		r.revision = (uint32_t)sqlite3_column_int64(st, 2);
+		r.state = (const char *)sqlite3_column_text(st, 3);
+		r.request_sha256 = (const char *)sqlite3_column_text(st, 4);
+		r.request = sqlite3_column_blob(st, 5);
+		r.request_len = (size_t)sqlite3_column_bytes(st, 5);
+		if (r.org == NULL || r.state == NULL || r.request_sha256 == NULL)
+			continue;
+		stop = fn(ctx, &r);
+	}
+	return stmt_scan_end(st, rc, stop);
+}
