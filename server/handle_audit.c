@@ -263,8 +263,8 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 	e->request.len = row->request_len;
 	if (!e->org || !e->period || !e->state || !e->request_sha256)
 		return YB_ENOMEM;
-	if ((rc = store_get_revision(c->store, row->org, row->month, row->revision, &full,
-	                             &c->msg)) != YB_OK)
+	if ((rc = store_get_revision(c->store, (struct return_key){row->org, row->month},
+	                             row->revision, &full, &c->msg)) != YB_OK)
 		return rc;
 	e->received_at_ms = full->received_at_ms;
 	e->on_time = full->on_time;

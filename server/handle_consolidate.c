@@ -209,8 +209,8 @@ static int explain_figure(struct call *c, const struct consol_query *q, const ch
 		k->code = el->code;
 		k->value = call_format_value(c, el, it->value);
 		snprintf(object, sizeof(object), "%s/%s/r%u", k->org, period, it->revision);
-		rc = store_audit_index_of(c->store, k->org, it->month, object, &k->log_index,
-		                          &c->msg);
+		rc = store_audit_index_of(c->store, (struct return_key){k->org, it->month}, object,
+		                          &k->log_index, &c->msg);
 		k->has_log_index = rc == YB_OK;
 		if (rc == YB_NOT_FOUND)
 			rc = YB_OK;

@@ -158,7 +158,7 @@ static yb_status reviews_to_reply(struct call *c, const char *org, int month,
 {
 	struct store_review *rv = NULL;
 	size_t nrv = 0;
-	int rc = store_list_reviews(c->store, org, month, &rv, &nrv, &c->msg);
+	int rc = store_list_reviews(c->store, (struct return_key){org, month}, &rv, &nrv, &c->msg);
 
 	*list = NULL;
 	*n = 0;
@@ -355,7 +355,8 @@ static yb_status refuse_locked(struct call *c, const char *org, int month, const
 	char when[TZ_TEXT_MAX] = "", who[256];
 
 	snprintf(who, sizeof(who), "%s", _("the central office"));
-	if (store_list_reviews(c->store, org, month, &rv, &n, &c->msg) == YB_OK) {
+	if (store_list_reviews(c->store, (struct return_key){org, month}, &rv, &n, &c->msg) ==
+	    YB_OK) {
 		for (size_t i = n; i-- > 0;)
 			if (strcmp(rv[i].action, "accept") == 0) {
 				snprintf(who, sizeof(who), "%s", rv[i].reviewer);
@@ -395,11 +396,12 @@ static yb_status read_basis(struct call *c, int idx, int month, struct return_ba
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((rc = store_last_revision(c->store, org, month, &b->last, &c->msg)) != YB_OK)
+	if ((rc = store_last_revision(c->store, (struct return_key){org, month}, &b->last,
+	                              &c->msg)) != YB_OK)
 		return rc;
 	if (b->last > 0) {
-		if ((rc = store_get_revision(c->store, org, month, b->last, &latest, &c->msg)) !=
-		    YB_OK)
+		if ((rc = store_get_revision(c->store, (struct return_key){org, month}, b->last,
+		                             &latest, &c->msg)) != YB_OK)
 			return rc;
 		rc = review_state_parse(latest->state, &b->state)
 		         ? YB_OK
@@ -600,8 +602,9 @@ yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, Protobuf
 	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
 		return rc;
 	period_format_month(month, period, sizeof(period));
-	rc = store_get_revision(c->store, c->world->orgs->units[idx].code, month, req->revision,
-	                        &row, &c->msg);
+	rc = store_get_revision(c->store,
+	                        (struct return_key){c->world->orgs->units[idx].code, month},
+	                        req->revision, &row, &c->msg);
 	if (rc == YB_NOT_FOUND) {
 		if (req->revision > 0)
 			status_fail(&c->msg, rc, _("no return revision %u from %s for %s"),
@@ -737,7 +740,8 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		                   req->page_token);
 	org = c->world->orgs->units[idx].code;
 	period_format_month(month, period, sizeof(period));
-	if ((rc = store_last_revision(c->store, org, month, &last, &c->msg)) != YB_OK)
+	if ((rc = store_last_revision(c->store, (struct return_key){org, month}, &last, &c->msg)) !=
+	    YB_OK)
 		return rc;
 	if (last == 0)
 		return call_refuse(c, YB_NOT_FOUND, _("no return from %s for %s"), org, period);
@@ -749,8 +753,8 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	r->revisions = call_alloc(c, (size + 1) * sizeof(*r->revisions));
 	if (r->period == NULL || r->revisions == NULL)
 		return YB_ENOMEM;
-	if (first > 1 &&
-	    (rc = store_get_revision(c->store, org, month, first - 1, &prev, &c->msg)) != YB_OK)
+	if (first > 1 && (rc = store_get_revision(c->store, (struct return_key){org, month},
+	                                          first - 1, &prev, &c->msg)) != YB_OK)
 		goto done;
 	/* The reviews come on the first page and count towards its bytes. */
 	if (first == 1 &&
@@ -759,7 +763,8 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	for (size_t i = 0; i < r->n_reviews; i++)
 		used += yuebao__v1__review_event__get_packed_size(r->reviews[i]) + 8;
 	for (uint32_t rev = first; rev <= end; rev++) {
-		if ((rc = store_get_revision(c->store, org, month, rev, &row, &c->msg)) != YB_OK ||
+		if ((rc = store_get_revision(c->store, (struct return_key){org, month}, rev, &row,
+		                             &c->msg)) != YB_OK ||
 		    (rc = summarise(c, row, prev, &r->revisions[r->n_revisions])) != YB_OK)
 			goto done;
 		if (!call_page_takes(c, r->n_revisions, &used,

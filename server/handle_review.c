@@ -131,8 +131,7 @@ static bool review_next(enum review_action action, enum review_state state, enum
 
 /* What a review's check decided. */
 struct review_plan {
-	const char *org; /* owned by the tree */
-	int month;
+	struct return_key key; /* its org owned by the tree */
 	char period[PERIOD_TEXT_MAX];
 	enum review_action action;
 	const char *comment; /* the request's */
@@ -145,7 +144,7 @@ static yb_status read_latest(struct call *c, const struct review_plan *p, uint32
                              enum review_state *state)
 {
 	struct store_revision_row *row = NULL;
-	int rc = store_get_revision(c->store, p->org, p->month, 0, &row, &c->msg);
+	int rc = store_get_revision(c->store, p->key, 0, &row, &c->msg);
 
 	if (rc != YB_OK)
 		return rc;
@@ -153,7 +152,7 @@ static yb_status read_latest(struct call *c, const struct review_plan *p, uint32
 	if (!review_state_parse(row->state, state))
 		rc = status_fail(&c->msg, YB_DATA_LOSS,
 		                 "revision %u of %s %s has the unknown state '%s'", row->revision,
-		                 p->org, p->period, row->state);
+		                 p->key.org, p->period, row->state);
 	store_revision_row_free(row);
 	return rc;
 }
@@ -168,11 +167,11 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 		return YB_ENOMEM;
 	if ((rc = call_authorize(c, req->org, CALL_REVIEW, &idx)) != YB_OK)
 		return rc;
-	if ((rc = period_parse_month(req->period, &p->month, &c->msg)) != YB_OK)
+	if ((rc = period_parse_month(req->period, &p->key.month, &c->msg)) != YB_OK)
 		return rc;
-	p->org = c->world->orgs->units[idx].code;
+	p->key.org = c->world->orgs->units[idx].code;
 	p->comment = req->comment;
-	period_format_month(p->month, p->period, sizeof(p->period));
+	period_format_month(p->key.month, p->period, sizeof(p->period));
 	if (!review_action_parse(req->action, &p->action))
 		return call_refuse(c, YB_INVALID_ARGUMENT,
 		                   _("action '%s' is not accept, reject or reopen"), req->action);
@@ -180,18 +179,18 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 		call_add_error(c, "error", "comment", 0, "",
 		               _("say why the return is rejected (--comment)"));
 		return call_refuse(c, YB_INVALID_ARGUMENT,
-		                   _("a rejection needs a comment for %s (%s)"), p->org,
+		                   _("a rejection needs a comment for %s (%s)"), p->key.org,
 		                   "--comment");
 	}
 	rc = read_latest(c, p, &p->revision, &p->state);
 	if (rc == YB_NOT_FOUND)
-		return call_refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"), p->org,
-		                   p->period);
+		return call_refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"),
+		                   p->key.org, p->period);
 	if (rc != YB_OK)
 		return rc;
 	if (!review_next(p->action, p->state, &p->next))
 		return status_fail(&c->msg, YB_FAILED_PRECONDITION,
-		                   review_refusal(p->action, p->state), p->revision, p->org,
+		                   review_refusal(p->action, p->state), p->revision, p->key.org,
 		                   p->period);
 	plan->detail = p;
 	return YB_OK;
@@ -224,24 +223,27 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 		return YB_ABORTED;
 	if (rc != YB_OK)
 		return rc;
-	if ((rc = store_add_review(c->store, p->org, p->month, &rv, &c->msg)) != YB_OK ||
-	    (rc = store_set_state(c->store, p->org, p->month, p->revision,
-	                          review_state_name(p->next), &c->msg)) != YB_OK)
+	if ((rc = store_add_review(c->store, p->key, &rv, &c->msg)) != YB_OK ||
+	    (rc = store_set_state(c->store, p->key, p->revision, review_state_name(p->next),
+	                          &c->msg)) != YB_OK)
 		return rc;
-	snprintf(object, 96, "%s/%s/r%u", p->org, p->period, p->revision);
+	snprintf(object, 96, "%s/%s/r%u", p->key.org, p->period, p->revision);
 	snprintf(action, 32, "review:%s", rv.action);
 	/* The audit entry commits to what was decided and why. */
 	snprintf(text, n + 1, "%s\n%s", rv.action, p->comment);
 	hash_sha256_hex(text, n, digest);
 	yuebao__v1__review_reply__init(r);
-	r->org = (char *)p->org;
+	r->org = (char *)p->key.org;
 	r->period = (char *)p->period;
 	r->revision = p->revision;
 	r->state = (char *)review_state_name(p->next);
 	r->at_ms = c->now_ms;
 	res->reply = &r->base;
-	res->event = (struct audit_event){
-	    .action = action, .object = object, .org = p->org, .month = p->month, .digest = digest};
+	res->event = (struct audit_event){.action = action,
+	                                  .object = object,
+	                                  .org = p->key.org,
+	                                  .month = p->key.month,
+	                                  .digest = digest};
 	return YB_OK;
 }
 

@@ -521,8 +521,8 @@ static int add_own(struct store *s, const struct orgtree *orgs, int mode, int u,
 				return status_fail(eb, YB_ENOMEM, "out of memory");
 			v->present++;
 		}
-		rc = store_revision_values(s, code, ur->month, ur->months[i].revision, on_own_value,
-		                           ur, eb);
+		rc = store_revision_values(s, (struct return_key){code, ur->month},
+		                           ur->months[i].revision, on_own_value, ur, eb);
 		if (rc != YB_OK)
 			return rc == YB_ENOMEM ? status_fail(eb, rc, "out of memory") : rc;
 	}
@@ -679,7 +679,8 @@ static int load_values(struct store *s, const char *org, int month, uint32_t rev
 	memset(vs->has, 0, vs->el->n * sizeof(*vs->has));
 	if (revision == 0)
 		return YB_OK;
-	return store_revision_values(s, org, month, revision, on_value, vs, eb);
+	return store_revision_values(s, (struct return_key){org, month}, revision, on_value, vs,
+	                             eb);
 }
 
 /*

@@ -28,6 +28,15 @@
 struct store;
 
 /*
+ * A return: an org unit's code and a month (period_month() numbering). The
+ * code is borrowed from the caller for the length of a call.
+ */
+struct return_key {
+	const char *org;
+	int month;
+};
+
+/*
  * Opens (creating if needed, mode 0600: SQLite gives its -wal and -shm
  * files the same mode) the database at path and brings its schema up to
  * date. YB_EDB with SQLite's message on failure. The caller owns *out.

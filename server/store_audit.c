@@ -127,13 +127,13 @@ static const struct store_sql q_audit_of = {
     SQ_AUDIT_OF, "SELECT seq FROM audit_log WHERE org = ?1 AND month = ?2 AND object = ?3"
                  " AND action = 'submit' ORDER BY seq LIMIT 1"};
 
-int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
+int store_audit_index_of(struct store *s, struct return_key key, const char *object,
                          uint64_t *index, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = stmt_row(s, &q_audit_of, &st, "find audit entry", eb, "tit", org, month,
+	if ((rc = stmt_row(s, &q_audit_of, &st, "find audit entry", eb, "tit", key.org, key.month,
 	                   object)) == YB_OK)
 		*index = (uint64_t)sqlite3_column_int64(st, 0) - 1;
 	return stmt_end(st, rc);

@@ -77,7 +77,7 @@ int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
                            store_checkpoint_fn fn, void *ctx, struct errbuf *eb);
 
 /* The audit entry (0-based index) of the submission of object ORG/PERIOD/rN. */
-int store_audit_index_of(struct store *s, const char *org, int month, const char *object,
+int store_audit_index_of(struct store *s, struct return_key key, const char *object,
                          uint64_t *index, struct errbuf *eb);
 
 #endif

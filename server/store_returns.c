@@ -19,14 +19,15 @@
 static const struct store_sql q_last_rev = {
     SQ_LAST_REV, "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2"};
 
-int store_last_revision(struct store *s, const char *org, int month, uint32_t *revision,
+int store_last_revision(struct store *s, struct return_key key, uint32_t *revision,
                         struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	/* An aggregate: always one row. */
-	if ((rc = stmt_row(s, &q_last_rev, &st, "last revision", eb, "ti", org, month)) == YB_OK)
+	if ((rc = stmt_row(s, &q_last_rev, &st, "last revision", eb, "ti", key.org, key.month)) ==
+	    YB_OK)
 		*revision = (uint32_t)sqlite3_column_int64(st, 0);
 	return stmt_end(st, rc);
 }
@@ -92,10 +93,11 @@ static const struct store_sql q_set_state = {
     SQ_SET_STATE,
     "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3"};
 
-int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
-                    const char *state, struct errbuf *eb)
+int store_set_state(struct store *s, struct return_key key, uint32_t revision, const char *state,
+                    struct errbuf *eb)
 {
-	return stmt_run(s, &q_set_state, "set state", eb, "tiut", org, month, revision, state);
+	return stmt_run(s, &q_set_state, "set state", eb, "tiut", key.org, key.month, revision,
+	                state);
 }
 
 /* ---- reading one revision ------------------------------------------------------------------ */
@@ -227,24 +229,24 @@ static int read_revision(sqlite3_stmt *st, struct store_revision_row *r, struct 
 	return YB_OK;
 }
 
-int store_get_revision(struct store *s, const char *org, int month, uint32_t revision,
+int store_get_revision(struct store *s, struct return_key key, uint32_t revision,
                        struct store_revision_row **out, struct errbuf *eb)
 {
 	struct values_read values = {NULL, 0, eb};
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = stmt_row(s, &q_get_rev, &st, "read revision", eb, "tiu", org, month, revision)) !=
-	    YB_OK)
+	if ((rc = stmt_row(s, &q_get_rev, &st, "read revision", eb, "tiu", key.org, key.month,
+	                   revision)) != YB_OK)
 		return rc;
 	if ((values.r = calloc(1, sizeof(*values.r))) == NULL)
 		return stmt_end(st, status_fail(eb, YB_ENOMEM, "out of memory"));
-	values.r->org = strdup(org);
-	values.r->month = month;
+	values.r->org = strdup(key.org);
+	values.r->month = key.month;
 	rc = stmt_end(st, read_revision(st, values.r, eb));
 	if (rc != YB_OK ||
-	    (rc = store_revision_values(s, org, month, values.r->revision, add_value, &values,
-	                                eb)) != YB_OK ||
+	    (rc = store_revision_values(s, key, values.r->revision, add_value, &values, eb)) !=
+	        YB_OK ||
 	    (rc = read_findings(s, values.r, eb)) != YB_OK) {
 		store_revision_row_free(values.r);
 		return rc;
@@ -257,13 +259,14 @@ static const struct store_sql q_get_values = {
     SQ_GET_VALUES, "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
                    " revision = ?3"};
 
-int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,
+int store_revision_values(struct store *s, struct return_key key, uint32_t revision,
                           store_code_value_fn fn, void *ctx, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	int rc, stop = 0;
 
-	if ((rc = stmt_bind(s, &q_get_values, &st, eb, "tiu", org, month, revision)) != YB_OK)
+	if ((rc = stmt_bind(s, &q_get_values, &st, eb, "tiu", key.org, key.month, revision)) !=
+	    YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "read values", eb)) == YB_OK) {
 		const char *code = (const char *)sqlite3_column_text(st, 0);

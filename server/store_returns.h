@@ -60,7 +60,7 @@ struct store_revision {
 };
 
 /* The highest revision number of (org, month), 0 when there is none. */
-int store_last_revision(struct store *s, const char *org, int month, uint32_t *revision,
+int store_last_revision(struct store *s, struct return_key key, uint32_t *revision,
                         struct errbuf *eb);
 
 /* Inserts a revision with its values and findings (inside a transaction). */
@@ -90,7 +90,7 @@ struct store_revision_row {
  * YB_NOT_FOUND when there is none. The caller frees *out with
  * store_revision_row_free.
  */
-int store_get_revision(struct store *s, const char *org, int month, uint32_t revision,
+int store_get_revision(struct store *s, struct return_key key, uint32_t revision,
                        struct store_revision_row **out, struct errbuf *eb);
 
 void store_revision_row_free(struct store_revision_row *r);
@@ -116,12 +116,12 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
  * particular order. Non-zero from fn stops and is returned.
  */
 typedef int (*store_code_value_fn)(void *ctx, const char *code, int64_t value);
-int store_revision_values(struct store *s, const char *org, int month, uint32_t revision,
+int store_revision_values(struct store *s, struct return_key key, uint32_t revision,
                           store_code_value_fn fn, void *ctx, struct errbuf *eb);
 
 /* Sets the review state of one revision (the one in-place change a revision sees). */
-int store_set_state(struct store *s, const char *org, int month, uint32_t revision,
-                    const char *state, struct errbuf *eb);
+int store_set_state(struct store *s, struct return_key key, uint32_t revision, const char *state,
+                    struct errbuf *eb);
 
 /*
  * Calls fn once per return with first <= month <= last, ordered by org and

@@ -16,11 +16,11 @@ static const struct store_sql q_add_review = {
     SQ_ADD_REVIEW, "INSERT INTO reviews(org, month, revision, action, comment, reviewer,"
                    " fingerprint, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 
-int store_add_review(struct store *s, const char *org, int month, const struct store_review *r,
+int store_add_review(struct store *s, struct return_key key, const struct store_review *r,
                      struct errbuf *eb)
 {
-	return stmt_run(s, &q_add_review, "add review", eb, "tiuttttI", org, month, r->revision,
-	                r->action, r->comment, r->reviewer, r->fingerprint, r->at_ms);
+	return stmt_run(s, &q_add_review, "add review", eb, "tiuttttI", key.org, key.month,
+	                r->revision, r->action, r->comment, r->reviewer, r->fingerprint, r->at_ms);
 }
 
 void store_reviews_free(struct store_review *r, size_t n)
@@ -38,8 +38,8 @@ static const struct store_sql q_list_reviews = {
     SQ_LIST_REVIEWS, "SELECT revision, action, comment, reviewer, fingerprint, at_ms FROM reviews"
                      " WHERE org = ?1 AND month = ?2 ORDER BY id"};
 
-int store_list_reviews(struct store *s, const char *org, int month, struct store_review **out,
-                       size_t *n, struct errbuf *eb)
+int store_list_reviews(struct store *s, struct return_key key, struct store_review **out, size_t *n,
+                       struct errbuf *eb)
 {
 	struct store_review *list = NULL;
 	sqlite3_stmt *st;
@@ -48,7 +48,7 @@ int store_list_reviews(struct store *s, const char *org, int month, struct store
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = stmt_bind(s, &q_list_reviews, &st, eb, "ti", org, month)) != YB_OK)
+	if ((rc = stmt_bind(s, &q_list_reviews, &st, eb, "ti", key.org, key.month)) != YB_OK)
 		return rc;
 	while ((rc = stmt_step(s, st, "list reviews", eb)) == YB_OK) {
 		void *more = stmt_grow(list, &cap, *n, sizeof(*list), 8);

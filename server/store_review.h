@@ -25,15 +25,15 @@ struct store_review {
 };
 
 /* Records a review (inside a transaction). */
-int store_add_review(struct store *s, const char *org, int month, const struct store_review *r,
+int store_add_review(struct store *s, struct return_key key, const struct store_review *r,
                      struct errbuf *eb);
 
 /*
  * Every review of (org, month), oldest first. The caller frees *out with
  * store_reviews_free(*out, *n) (its strings are owned by it).
  */
-int store_list_reviews(struct store *s, const char *org, int month, struct store_review **out,
-                       size_t *n, struct errbuf *eb);
+int store_list_reviews(struct store *s, struct return_key key, struct store_review **out, size_t *n,
+                       struct errbuf *eb);
 
 void store_reviews_free(struct store_review *r, size_t n);
 

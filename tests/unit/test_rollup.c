@@ -423,7 +423,8 @@ static void random_review(struct store *s, struct model *m)
 	r = &m->rets[rnd((uint32_t)m->n)];
 	i = rnd(4) != 0 ? r->n - 1 : rnd((uint32_t)r->n);
 	state = (int)rnd(3);
-	if (store_set_state(s, r->org, r->month, (uint32_t)i + 1, state_names[state], &eb) != YB_OK)
+	if (store_set_state(s, (struct return_key){r->org, r->month}, (uint32_t)i + 1,
+	                    state_names[state], &eb) != YB_OK)
 		fail_msg("set state: %s", eb.msg);
 	r->revs[i].state = state;
 }
@@ -804,8 +805,10 @@ static void test_overflow(void **state)
 	assert_int_equal(store_begin(s, &eb), YB_OK);
 	for (int mo = 1; mo < 14; mo++)
 		for (size_t i = 0; i < 7; i++) {
-			assert_int_equal(
-			    store_set_state(s, leaves[i], month + mo, 1, "rejected", &eb), YB_OK);
+			assert_int_equal(store_set_state(s,
+			                                 (struct return_key){leaves[i], month + mo},
+			                                 1, "rejected", &eb),
+			                 YB_OK);
 			model_find(&m, leaves[i], month + mo, false)->revs[0].state = 2;
 		}
 	assert_int_equal(rollup_refresh(s, &eb), YB_OK);
