@@ -1,13 +1,9 @@
 /*
  * rollup.c - the consolidation pre-aggregates: rebuild, refresh, read.
  *
- * rollup.h explains the buckets. A bucket is stored as one BLOB: a format
- * byte, the count of leaf returns, then for each element with a non-zero
- * count or sum, in catalog order: the gap from the previous element's index
- * + 1, the count and the sum, as zigzag varints (sums are 128-bit, so no
- * bucket can overflow; only a query's total can). A refresh decodes,
- * changes and re-encodes the few buckets a change touches; an empty bucket
- * is deleted.
+ * rollup.h explains the buckets, bucket.h their stored form. A refresh
+ * decodes, changes and re-encodes the few buckets a change touches; an
+ * empty bucket is deleted.
  */
 #include "rollup.h"
 
@@ -16,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bucket.h"
 #include "hash.h"
 #include "clock.h"
 #include "pki.h"
@@ -23,11 +20,8 @@
 #include "store_rollup.h"
 
 #define MODES 2
-#define BLOB_VERSION 1
 /* Part of the basis: change it with the layout or meaning of buckets, and databases rebuild. */
 #define BASIS_TAG "yuebao rollup 1"
-
-typedef unsigned __int128 u128;
 
 /* The elements of a basis: code <-> index, and which are `last`. */
 struct elem_ref {
@@ -40,25 +34,6 @@ struct elements {
 	char **code;             /* by index */
 	bool *last;              /* by index */
 	struct elem_ref *sorted; /* by code */
-};
-
-/* One bucket's content, dense, while it is built or changed. */
-struct vec {
-	int64_t present;
-	__int128 *sum;
-	int64_t *count;
-};
-
-struct bucket {
-	int month, next;
-	struct vec v;
-};
-
-/* Buckets sorted by (month, next). */
-struct buckets {
-	struct bucket *b;
-	size_t n, cap;
-	size_t n_elements;
 };
 
 /* ---- elements --------------------------------------------------------------------------- */
@@ -157,235 +132,6 @@ static int elements_from_store(struct elements *el, struct store *s, size_t n, s
 	return YB_OK;
 }
 
-/* ---- vectors and bucket lists -------------------------------------------------------------- */
-
-static int vec_alloc(struct vec *v, size_t n)
-{
-	v->present = 0;
-	v->sum = calloc(n + 1, sizeof(*v->sum));
-	v->count = calloc(n + 1, sizeof(*v->count));
-	return v->sum && v->count ? YB_OK : YB_ENOMEM;
-}
-
-static void vec_free(struct vec *v)
-{
-	free(v->sum);
-	free(v->count);
-	v->sum = NULL;
-	v->count = NULL;
-}
-
-static void vec_zero(struct vec *v, size_t n)
-{
-	v->present = 0;
-	memset(v->sum, 0, n * sizeof(*v->sum));
-	memset(v->count, 0, n * sizeof(*v->count));
-}
-
-static bool vec_empty(const struct vec *v, size_t n)
-{
-	if (v->present != 0)
-		return false;
-	for (size_t e = 0; e < n; e++)
-		if (v->count[e] != 0 || v->sum[e] != 0)
-			return false;
-	return true;
-}
-
-static void vec_add(struct vec *dst, const struct vec *src, size_t n)
-{
-	dst->present += src->present;
-	for (size_t e = 0; e < n; e++) {
-		dst->sum[e] += src->sum[e];
-		dst->count[e] += src->count[e];
-	}
-}
-
-/*
- * Returns items grown to hold at least need elements of size sz, doubling
- * from first (items itself when it already does), or NULL when out of memory
- * (items is then untouched).
- */
-static void *reserve(void *items, size_t *cap, size_t need, size_t sz, size_t first)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return items;
-	ncap = *cap ? *cap * 2 : first;
-	while (ncap < need)
-		ncap *= 2;
-	if ((p = realloc(items, ncap * sz)) == NULL)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
-
-static void buckets_free(struct buckets *bs)
-{
-	for (size_t i = 0; bs->b != NULL && i < bs->n; i++)
-		vec_free(&bs->b[i].v);
-	free(bs->b);
-	bs->b = NULL;
-	bs->n = bs->cap = 0;
-}
-
-/*
- * The bucket (month, next) of bs, added empty if missing; NULL when out of
- * memory. The pointer is valid until the next call on bs.
- */
-static struct vec *bucket_at(struct buckets *bs, int month, int next)
-{
-	size_t lo = 0, hi = bs->n;
-	void *p;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct bucket *b = &bs->b[mid];
-		if (b->month < month || (b->month == month && b->next < next))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < bs->n && bs->b[lo].month == month && bs->b[lo].next == next)
-		return &bs->b[lo].v;
-	if ((p = reserve(bs->b, &bs->cap, bs->n + 1, sizeof(*bs->b), 16)) == NULL)
-		return NULL;
-	bs->b = p;
-	memmove(&bs->b[lo + 1], &bs->b[lo], (bs->n - lo) * sizeof(*bs->b));
-	bs->b[lo].month = month;
-	bs->b[lo].next = next;
-	bs->n++;
-	if (vec_alloc(&bs->b[lo].v, bs->n_elements) != YB_OK) {
-		vec_free(&bs->b[lo].v);
-		bs->n--;
-		memmove(&bs->b[lo], &bs->b[lo + 1], (bs->n - lo) * sizeof(*bs->b));
-		return NULL;
-	}
-	return &bs->b[lo].v;
-}
-
-/* Adds (count, sum) for element e to bucket (month, next) of bs. */
-static int bucket_add(struct buckets *bs, int month, int next, size_t e, int64_t count,
-                      __int128 sum)
-{
-	struct vec *v = bucket_at(bs, month, next);
-
-	if (v == NULL)
-		return YB_ENOMEM;
-	v->count[e] += count;
-	v->sum[e] += sum;
-	return YB_OK;
-}
-
-/* ---- the stored form --------------------------------------------------------------------- */
-
-/* Bytes an encoded bucket of n elements may need at most. */
-static size_t encoded_max(size_t n)
-{
-	return 1 + 19 + n * (10 + 19 + 19);
-}
-
-static size_t put_varint(uint8_t *p, u128 x)
-{
-	size_t n = 0;
-
-	do {
-		uint8_t byte = (uint8_t)(x & 0x7f);
-		x >>= 7;
-		p[n++] = byte | (x != 0 ? 0x80 : 0);
-	} while (x != 0);
-	return n;
-}
-
-static u128 zigzag(__int128 x)
-{
-	return ((u128)x << 1) ^ (u128)(x >> 127);
-}
-
-static __int128 unzigzag(u128 x)
-{
-	return (__int128)(x >> 1) ^ -(__int128)(x & 1);
-}
-
-static size_t encode(const struct vec *v, size_t n, uint8_t *buf)
-{
-	size_t len = 0, expect = 0;
-
-	buf[len++] = BLOB_VERSION;
-	len += put_varint(buf + len, zigzag(v->present));
-	for (size_t e = 0; e < n; e++) {
-		if (v->count[e] == 0 && v->sum[e] == 0)
-			continue;
-		len += put_varint(buf + len, e - expect);
-		len += put_varint(buf + len, zigzag(v->count[e]));
-		len += put_varint(buf + len, zigzag(v->sum[e]));
-		expect = e + 1;
-	}
-	return len;
-}
-
-/* Reads a stored bucket entry by entry. */
-struct reader {
-	const uint8_t *p, *end;
-	size_t expect, n;
-};
-
-static bool get_varint(struct reader *r, u128 *out)
-{
-	u128 x = 0;
-
-	for (int shift = 0; r->p < r->end && shift < 128; shift += 7) {
-		uint8_t byte = *r->p++;
-		x |= (u128)(byte & 0x7f) << shift;
-		if ((byte & 0x80) == 0) {
-			*out = x;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool get_int64(struct reader *r, int64_t *out)
-{
-	u128 x;
-	__int128 v;
-
-	if (!get_varint(r, &x))
-		return false;
-	v = unzigzag(x);
-	if (v < INT64_MIN || v > INT64_MAX)
-		return false;
-	*out = (int64_t)v;
-	return true;
-}
-
-static bool read_head(struct reader *r, const void *data, size_t len, size_t n, int64_t *present)
-{
-	r->p = data;
-	r->end = r->p + len;
-	r->expect = 0;
-	r->n = n;
-	return len > 0 && *r->p++ == BLOB_VERSION && get_int64(r, present);
-}
-
-/* 1 and the next entry, 0 at the end, -1 when the data is damaged. */
-static int read_entry(struct reader *r, size_t *e, int64_t *count, __int128 *sum)
-{
-	u128 gap, s;
-
-	if (r->p == r->end)
-		return 0;
-	if (!get_varint(r, &gap) || gap >= r->n - r->expect || !get_int64(r, count) ||
-	    !get_varint(r, &s))
-		return -1;
-	*e = r->expect + (size_t)gap;
-	*sum = unzigzag(s);
-	r->expect = *e + 1;
-	return 1;
-}
-
 static int damaged(struct errbuf *eb, int mode, const char *node, int month, int next)
 {
 	return status_fail(eb, YB_DATA_LOSS,
@@ -393,40 +139,21 @@ static int damaged(struct errbuf *eb, int mode, const char *node, int month, int
 	                   month, next);
 }
 
-/* Adds a stored bucket into v. */
-static int vec_add_stored(struct vec *v, size_t n, const void *data, size_t len)
-{
-	struct reader r;
-	int64_t present, count;
-	__int128 sum;
-	size_t e;
-	int got;
-
-	if (!read_head(&r, data, len, n, &present))
-		return YB_DATA_LOSS;
-	v->present += present;
-	while ((got = read_entry(&r, &e, &count, &sum)) > 0) {
-		v->count[e] += count;
-		v->sum[e] += sum;
-	}
-	return got == 0 ? YB_OK : YB_DATA_LOSS;
-}
-
 /* Writes every non-empty bucket of bs as (mode, node, ...). */
-static int write_buckets(struct store *s, int mode, const char *node, const struct buckets *bs,
+static int write_buckets(struct store *s, int mode, const char *node, const struct bucket_list *bs,
                          size_t *written, struct errbuf *eb)
 {
-	uint8_t *buf = malloc(encoded_max(bs->n_elements));
+	uint8_t *buf = malloc(bucket_encoded_max(bs->n_elements));
 	int rc = YB_OK;
 
 	if (buf == NULL)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == YB_OK && i < bs->n; i++) {
 		const struct bucket *b = &bs->b[i];
-		if (vec_empty(&b->v, bs->n_elements))
+		if (bucket_vec_empty(&b->v, bs->n_elements))
 			continue;
 		rc = store_rollup_bucket_put(s, mode, node, b->month, b->next, buf,
-		                             encode(&b->v, bs->n_elements, buf), eb);
+		                             bucket_encode(&b->v, bs->n_elements, buf), eb);
 		(*written)++;
 	}
 	free(buf);
@@ -466,7 +193,7 @@ struct unit_read {
 	struct month_rev *months;
 	size_t n, cap;
 	const struct elements *el;
-	struct buckets *acc;
+	struct bucket_list *acc;
 	int *next; /* per element: the next month with a value, while going back in time */
 	int month;
 };
@@ -474,7 +201,7 @@ struct unit_read {
 static int on_effective_month(void *ctx, int month, uint32_t revision)
 {
 	struct unit_read *ur = ctx;
-	void *p = reserve(ur->months, &ur->cap, ur->n + 1, sizeof(*ur->months), 32);
+	void *p = bucket_reserve(ur->months, &ur->cap, ur->n + 1, sizeof(*ur->months), 32);
 
 	if (p == NULL)
 		return YB_ENOMEM;
@@ -516,7 +243,7 @@ static int add_own(struct store *s, const struct orgtree *orgs, int mode, int u,
 	for (size_t i = ur->n; i-- > 0;) {
 		ur->month = ur->months[i].month;
 		if (leaf) {
-			struct vec *v = bucket_at(ur->acc, ur->month, 0);
+			struct bucket_vec *v = bucket_at(ur->acc, ur->month, 0);
 			if (v == NULL)
 				return status_fail(eb, YB_ENOMEM, "out of memory");
 			v->present++;
@@ -529,13 +256,13 @@ static int add_own(struct store *s, const struct orgtree *orgs, int mode, int u,
 	return YB_OK;
 }
 
-static int merge_into(struct buckets *dst, const struct buckets *src)
+static int merge_into(struct bucket_list *dst, const struct bucket_list *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
-		struct vec *v = bucket_at(dst, src->b[i].month, src->b[i].next);
+		struct bucket_vec *v = bucket_at(dst, src->b[i].month, src->b[i].next);
 		if (v == NULL)
 			return YB_ENOMEM;
-		vec_add(v, &src->b[i].v, src->n_elements);
+		bucket_vec_add(v, &src->b[i].v, src->n_elements);
 	}
 	return YB_OK;
 }
@@ -549,7 +276,7 @@ static int merge_into(struct buckets *dst, const struct buckets *src)
 static int build_mode(struct store *s, const struct orgtree *orgs, const struct elements *el,
                       int mode, struct rollup_stats *st, struct errbuf *eb)
 {
-	struct buckets *stack = calloc(orgs->n + 1, sizeof(*stack));
+	struct bucket_list *stack = calloc(orgs->n + 1, sizeof(*stack));
 	int *units = calloc(orgs->n + 1, sizeof(*units));
 	struct unit_read ur = {.el = el};
 	size_t depth = 0;
@@ -562,26 +289,26 @@ static int build_mode(struct store *s, const struct orgtree *orgs, const struct 
 	}
 	for (size_t u = 0; u <= orgs->n; u++) {
 		while (depth > 0 && (u == orgs->n || (int)u > orgs->units[units[depth - 1]].last)) {
-			struct buckets *top = &stack[--depth];
+			struct bucket_list *top = &stack[--depth];
 			rc = write_buckets(s, mode, orgs->units[units[depth]].code, top,
 			                   &st->buckets, eb);
 			if (rc == YB_OK && depth > 0 && merge_into(&stack[depth - 1], top) != YB_OK)
 				rc = status_fail(eb, YB_ENOMEM, "out of memory");
-			buckets_free(top);
+			bucket_list_free(top);
 			if (rc != YB_OK)
 				goto done;
 		}
 		if (u == orgs->n)
 			break;
 		units[depth] = (int)u;
-		stack[depth] = (struct buckets){.n_elements = el->n};
+		stack[depth] = (struct bucket_list){.n_elements = el->n};
 		ur.acc = &stack[depth++];
 		if ((rc = add_own(s, orgs, mode, (int)u, &ur, &st->returns[mode], eb)) != YB_OK)
 			goto done;
 	}
 done:
 	while (stack != NULL && depth > 0)
-		buckets_free(&stack[--depth]);
+		bucket_list_free(&stack[--depth]);
 	free(stack);
 	free(units);
 	free(ur.months);
@@ -692,11 +419,11 @@ static int load_values(struct store *s, const char *org, int month, uint32_t rev
  * (p, month) and (p, n).
  */
 static int compute_delta(struct store *s, const struct elements *el, int mode, const char *org,
-                         int month, bool leaf, uint32_t was, uint32_t now, struct buckets *delta,
-                         struct errbuf *eb)
+                         int month, bool leaf, uint32_t was, uint32_t now,
+                         struct bucket_list *delta, struct errbuf *eb)
 {
 	struct values old = {el, NULL, NULL}, cur = {el, NULL, NULL};
-	struct vec *v0;
+	struct bucket_vec *v0;
 	int rc = YB_ENOMEM;
 
 	if ((old.v = calloc(el->n + 1, sizeof(int64_t))) == NULL ||
@@ -757,8 +484,8 @@ done:
 }
 
 /* Adds delta to the stored buckets of node. v and buf are scratch space. */
-static int apply_delta(struct store *s, int mode, const char *node, const struct buckets *delta,
-                       struct vec *v, uint8_t *buf, struct errbuf *eb)
+static int apply_delta(struct store *s, int mode, const char *node, const struct bucket_list *delta,
+                       struct bucket_vec *v, uint8_t *buf, struct errbuf *eb)
 {
 	size_t n = delta->n_elements;
 	uint8_t *data = NULL;
@@ -767,34 +494,35 @@ static int apply_delta(struct store *s, int mode, const char *node, const struct
 	for (size_t i = 0; i < delta->n && rc == YB_OK; i++) {
 		const struct bucket *d = &delta->b[i];
 		size_t len;
-		if (vec_empty(&d->v, n))
+		if (bucket_vec_empty(&d->v, n))
 			continue;
-		vec_zero(v, n);
+		bucket_vec_zero(v, n);
 		rc = store_rollup_bucket_get(s, mode, node, d->month, d->next, &data, &len, eb);
-		if (rc == YB_OK && vec_add_stored(v, n, data, len) != YB_OK)
+		if (rc == YB_OK && bucket_vec_add_stored(v, n, data, len) != YB_OK)
 			rc = damaged(eb, mode, node, d->month, d->next);
 		free(data);
 		data = NULL;
 		if (rc != YB_OK && rc != YB_NOT_FOUND)
 			break;
-		vec_add(v, &d->v, n);
+		bucket_vec_add(v, &d->v, n);
 		rc = store_rollup_bucket_put(s, mode, node, d->month, d->next, buf,
-		                             vec_empty(v, n) ? 0 : encode(v, n, buf), eb);
+		                             bucket_vec_empty(v, n) ? 0 : bucket_encode(v, n, buf),
+		                             eb);
 	}
 	return rc;
 }
 
 /* Adds delta to the buckets of org and of each of its ancestors, up to the root. */
-static int apply_upwards(struct store *s, int mode, const char *org, const struct buckets *delta,
-                         struct errbuf *eb)
+static int apply_upwards(struct store *s, int mode, const char *org,
+                         const struct bucket_list *delta, struct errbuf *eb)
 {
-	uint8_t *buf = malloc(encoded_max(delta->n_elements));
+	uint8_t *buf = malloc(bucket_encoded_max(delta->n_elements));
 	char *node = strdup(org), *parent = NULL;
-	struct vec v = {0};
+	struct bucket_vec v = {0};
 	bool leaf;
 	int rc = YB_OK;
 
-	if (buf == NULL || node == NULL || vec_alloc(&v, delta->n_elements) != YB_OK) {
+	if (buf == NULL || node == NULL || bucket_vec_alloc(&v, delta->n_elements) != YB_OK) {
 		rc = status_fail(eb, YB_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -809,7 +537,7 @@ static int apply_upwards(struct store *s, int mode, const char *org, const struc
 	if (rc == YB_NOT_FOUND)
 		rc = damaged(eb, mode, node, 0, 0); /* an ancestor missing from rollup_units */
 done:
-	vec_free(&v);
+	bucket_vec_free(&v);
 	free(buf);
 	free(node);
 	return rc;
@@ -833,7 +561,7 @@ static int apply_change(struct store *s, const struct elements *el, const char *
 	known = rc == YB_OK; /* a unit outside the tree counts nowhere */
 	rc = YB_OK;
 	for (int mode = 0; mode < MODES && rc == YB_OK; mode++) {
-		struct buckets delta = {.n_elements = el->n};
+		struct bucket_list delta = {.n_elements = el->n};
 		if ((rc = store_rollup_effective_get(s, mode, org, month, &was, eb)) != YB_OK)
 			break;
 		if (was == now[mode])
@@ -845,7 +573,7 @@ static int apply_change(struct store *s, const struct elements *el, const char *
 		rc = compute_delta(s, el, mode, org, month, leaf, was, now[mode], &delta, eb);
 		if (rc == YB_OK)
 			rc = apply_upwards(s, mode, org, &delta, eb);
-		buckets_free(&delta);
+		bucket_list_free(&delta);
 	}
 	return rc;
 }
@@ -925,19 +653,19 @@ static int on_bucket(void *ctx, int month, int next, const void *data, size_t le
 	struct read_ctx *rd = ctx;
 	struct rollup_acc *t = next == 0 || next > rd->last ? rd->total : NULL;
 	struct rollup_acc *m = rd->months != NULL ? &rd->months[month - rd->first] : NULL;
-	struct reader r;
+	struct bucket_reader r;
 	int64_t present, count;
 	__int128 sum;
 	size_t e;
 	int got;
 
-	if (!read_head(&r, data, len, rd->n, &present))
+	if (!bucket_read_head(&r, data, len, rd->n, &present))
 		return damaged(rd->eb, rd->mode, rd->node, month, next);
 	if (t != NULL)
 		t->present += (uint32_t)present;
 	if (m != NULL)
 		m->present += (uint32_t)present;
-	while ((got = read_entry(&r, &e, &count, &sum)) > 0)
+	while ((got = bucket_read_entry(&r, &e, &count, &sum)) > 0)
 		if ((t != NULL && acc_add(t, e, count, sum) != YB_OK) ||
 		    (m != NULL && acc_add(m, e, count, sum) != YB_OK))
 			return YB_OUT_OF_RANGE;
