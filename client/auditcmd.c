@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "array.h"
 #include "hash.h"
 #include "checkpoint.h"
 #include "decimal.h"
@@ -508,14 +509,6 @@ static char *unhex_text(const char *hex)
 	return t;
 }
 
-static void *grow(void *p, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 64;
-	return realloc(p, *cap * size);
-}
-
 /* Reads the three TSV files; problems with their form are printed and counted. */
 static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problems)
 {
@@ -531,7 +524,8 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
 		struct v_entry *e;
 		size_t n;
-		void *p = grow(vb->entries, vb->n_entries, &cap, sizeof(*vb->entries));
+		void *p =
+		    array_reserve(vb->entries, &cap, vb->n_entries + 1, sizeof(*vb->entries), 64);
 		if (p == NULL)
 			break;
 		vb->entries = p;
@@ -557,7 +551,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
 		struct checkpoint *c;
 		size_t n;
-		void *p = grow(vb->cps, vb->n_cps, &cap, sizeof(*vb->cps));
+		void *p = array_reserve(vb->cps, &cap, vb->n_cps + 1, sizeof(*vb->cps), 64);
 		if (p == NULL)
 			break;
 		vb->cps = p;
@@ -582,7 +576,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
 		struct v_revision *r;
 		size_t k = split_tabs(line, f, 11);
-		void *p = grow(vb->revs, vb->n_revs, &cap, sizeof(*vb->revs));
+		void *p = array_reserve(vb->revs, &cap, vb->n_revs + 1, sizeof(*vb->revs), 64);
 		if (p == NULL)
 			break;
 		vb->revs = p;
@@ -621,7 +615,8 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			struct v_review *r;
 			uint8_t *comment;
 			size_t n = 0, k = split_tabs(line, f, 8);
-			void *p = grow(vb->reviews, vb->n_reviews, &cap, sizeof(*vb->reviews));
+			void *p = array_reserve(vb->reviews, &cap, vb->n_reviews + 1,
+			                        sizeof(*vb->reviews), 64);
 			char *text, *reviewer = k == 8 ? unhex_text(f[6]) : NULL;
 			if (p == NULL)
 				break;
@@ -669,7 +664,8 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			size_t k = split_tabs(line, f, 7);
 			char *comment = k == 7 ? unhex_text(f[4]) : NULL,
 			     *subject = k == 7 ? unhex_text(f[5]) : NULL;
-			void *p = grow(vb->closures, vb->n_closures, &cap, sizeof(*vb->closures));
+			void *p = array_reserve(vb->closures, &cap, vb->n_closures + 1,
+			                        sizeof(*vb->closures), 64);
 			if (p == NULL) {
 				free(comment);
 				free(subject);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "decimal.h"
 #include "i18n.h"
 #include "sheet.h"
@@ -726,6 +727,28 @@ void catalog_values_free(struct catalog_values *v)
 	memset(v, 0, sizeof(*v));
 }
 
+struct catalog_finding *catalog_findings_push(struct catalog_findings *f,
+                                              enum catalog_finding_kind kind, size_t line)
+{
+	struct catalog_finding *it;
+	void *p = array_reserve(f->items, &f->cap, f->n + 1, sizeof(*f->items), 16);
+
+	if (p == NULL)
+		return NULL;
+	f->items = p;
+	it = &f->items[f->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->line = line;
+	if (kind == CATALOG_FINDING_ERROR)
+		f->errors++;
+	else if (kind == CATALOG_FINDING_WARNING)
+		f->warnings++;
+	else
+		f->skipped++;
+	return it;
+}
+
 static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kind, size_t line,
                        const char *code, const char *value, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -733,22 +756,12 @@ static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kin
 static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kind, size_t line,
                        const char *code, const char *value, const char *fmt, ...)
 {
-	struct catalog_finding *it;
+	struct catalog_finding *it = catalog_findings_push(f, kind, line);
 	size_t off = 0;
 	va_list ap;
 
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 16;
-		struct catalog_finding *p = realloc(f->items, ncap * sizeof(*p));
-		if (p == NULL)
-			return YB_ENOMEM;
-		f->items = p;
-		f->cap = ncap;
-	}
-	it = &f->items[f->n++];
-	memset(it, 0, sizeof(*it));
-	it->kind = kind;
-	it->line = line;
+	if (it == NULL)
+		return YB_ENOMEM;
 	copy_cut(it->code, sizeof(it->code), code);
 	copy_cut(it->value, sizeof(it->value), value);
 	if (line > 0)
@@ -757,12 +770,6 @@ static int add_finding(struct catalog_findings *f, enum catalog_finding_kind kin
 	vsnprintf(it->message + off, sizeof(it->message) - off, fmt, ap);
 	va_end(ap);
 	cut_partial_utf8(it->message);
-	if (kind == CATALOG_FINDING_ERROR)
-		f->errors++;
-	else if (kind == CATALOG_FINDING_WARNING)
-		f->warnings++;
-	else
-		f->skipped++;
 	return YB_OK;
 }
 

@@ -157,6 +157,13 @@ struct catalog_findings {
 
 void catalog_findings_clear(struct catalog_findings *f);
 
+/*
+ * Appends a finding of kind to f, zeroed but for its kind and line, and
+ * counts it; the caller fills in the rest. NULL when out of memory.
+ */
+struct catalog_finding *catalog_findings_push(struct catalog_findings *f,
+                                              enum catalog_finding_kind kind, size_t line);
+
 /* A checked return: one slot per catalog element. */
 struct catalog_values {
 	int64_t *value; /* hundredths; meaningful where present[i] */

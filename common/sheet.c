@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "i18n.h"
 
 struct sheet_row {
@@ -190,27 +191,6 @@ static void trim(const unsigned char **p, size_t *len)
 	*len = n;
 }
 
-/*
- * Returns buf grown to hold at least need elements of size sz (buf itself
- * when it already does), or NULL when out of memory (buf is then untouched).
- */
-static void *reserve(void *buf, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return buf;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap *= 2; /* need is bounded by the input caps: no overflow */
-	p = realloc(buf, ncap * sz);
-	if (p == NULL)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
-
 /* Records the first failure seen in a callback; later ones are dropped. */
 static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -301,13 +281,13 @@ static void on_field(void *field, size_t len, void *ctx)
 		         x->row_line, (size_t)SHEET_MAX_COLS);
 		return;
 	}
-	arena = reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
+	arena = array_reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1, 64);
 	if (arena == NULL) {
 		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;
 	}
 	s->arena = arena;
-	cells = reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells));
+	cells = array_reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells), 64);
 	if (cells == NULL) {
 		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;
@@ -349,7 +329,7 @@ static void on_row(int c, void *ctx)
 		         (size_t)SHEET_MAX_ROWS);
 		return;
 	}
-	rows = reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows));
+	rows = array_reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows), 64);
 	if (rows == NULL) {
 		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
 		return;

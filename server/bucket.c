@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 
 #define BLOB_VERSION 1
 
@@ -52,27 +53,6 @@ void bucket_vec_add(struct bucket_vec *dst, const struct bucket_vec *src, size_t
 	}
 }
 
-/*
- * Returns items grown to hold at least need elements of size sz, doubling
- * from first (items itself when it already does), or NULL when out of memory
- * (items is then untouched).
- */
-void *bucket_reserve(void *items, size_t *cap, size_t need, size_t sz, size_t first)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return items;
-	ncap = *cap ? *cap * 2 : first;
-	while (ncap < need)
-		ncap *= 2;
-	if ((p = realloc(items, ncap * sz)) == NULL)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
-
 void bucket_list_free(struct bucket_list *bs)
 {
 	for (size_t i = 0; bs->b != NULL && i < bs->n; i++)
@@ -101,7 +81,7 @@ struct bucket_vec *bucket_at(struct bucket_list *bs, int month, int next)
 	}
 	if (lo < bs->n && bs->b[lo].month == month && bs->b[lo].next == next)
 		return &bs->b[lo].v;
-	if ((p = bucket_reserve(bs->b, &bs->cap, bs->n + 1, sizeof(*bs->b), 16)) == NULL)
+	if ((p = array_reserve(bs->b, &bs->cap, bs->n + 1, sizeof(*bs->b), 16)) == NULL)
 		return NULL;
 	bs->b = p;
 	memmove(&bs->b[lo + 1], &bs->b[lo], (bs->n - lo) * sizeof(*bs->b));

@@ -63,13 +63,6 @@ void bucket_vec_add(struct bucket_vec *dst, const struct bucket_vec *src, size_t
  */
 yb_status bucket_vec_add_stored(struct bucket_vec *v, size_t n, const void *data, size_t len);
 
-/*
- * Returns items grown to hold at least need elements of size sz, doubling
- * from first (items itself when it already does), or NULL when out of memory
- * (items is then untouched).
- */
-void *bucket_reserve(void *items, size_t *cap, size_t need, size_t sz, size_t first);
-
 /* Frees every bucket of bs; bs is empty and can be used again. */
 void bucket_list_free(struct bucket_list *bs);
 

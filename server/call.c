@@ -187,6 +187,14 @@ int call_current_month(const struct call *c)
 	return period_month_at(c->world->zone, c->now_ms / 1000);
 }
 
+int call_parse_word(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 uint32_t call_page_size(uint32_t asked, uint32_t dflt, uint32_t max)
 {
 	return asked == 0 ? dflt : asked > max ? max : asked;

@@ -102,6 +102,12 @@ char *call_format_value(struct call *c, const struct catalog_element *e, int64_t
 /* The month that has begun last on the deployment's wall clock (period_month numbering). */
 int call_current_month(const struct call *c);
 
+/*
+ * A word of a request parsed into its enum: the index of s in names[0..n)
+ * (an enum's names in its order), or -1 when it is none of them.
+ */
+int call_parse_word(const char *s, const char *const *names, size_t n);
+
 /* Page size of a list call: the asked one within [1, max], or dflt when 0 was asked. */
 uint32_t call_page_size(uint32_t asked, uint32_t dflt, uint32_t max);
 

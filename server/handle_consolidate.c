@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "consolidate.h"
 #include "decimal.h"
 #include "i18n.h"
@@ -17,31 +18,11 @@
 #include "store_audit.h"
 #include "store_returns.h"
 
-static int parse_compare(const char *s, enum consol_compare *out)
-{
-	if (s[0] == '\0')
-		*out = CONSOL_NONE;
-	else if (strcmp(s, "yoy") == 0)
-		*out = CONSOL_YOY;
-	else if (strcmp(s, "prev") == 0)
-		*out = CONSOL_PREV;
-	else
-		return YB_INVALID_ARGUMENT;
-	return YB_OK;
-}
-
-static int parse_by(const char *s, enum consol_by *out)
-{
-	if (s[0] == '\0')
-		*out = CONSOL_TOTAL;
-	else if (strcmp(s, "org") == 0)
-		*out = CONSOL_BY_ORG;
-	else if (strcmp(s, "month") == 0)
-		*out = CONSOL_BY_MONTH;
-	else
-		return YB_INVALID_ARGUMENT;
-	return YB_OK;
-}
+/* The request's words for enum consol_compare and enum consol_by, in enum order ("": none). */
+static const char *const compare_names[] = {
+    [CONSOL_NONE] = "", [CONSOL_YOY] = "yoy", [CONSOL_PREV] = "prev"};
+static const char *const by_names[] = {
+    [CONSOL_TOTAL] = "", [CONSOL_BY_ORG] = "org", [CONSOL_BY_MONTH] = "month"};
 
 /* Builds the reply's groups from the result; strings point into res. */
 static int build_groups(struct call *c, const struct consol_result *res,
@@ -133,18 +114,14 @@ static int on_explain_value(void *ctx, const char *org, int month, const char *c
 {
 	struct explain_scan *es = ctx;
 	int e = catalog_find_element(es->q->cat, code);
+	void *p;
 
 	(void)org;
 	if (es->org < 0 || e < 0 || !es->wanted[e])
 		return 0;
-	if (es->n == es->cap) {
-		size_t ncap = es->cap ? es->cap * 2 : 64;
-		void *p = realloc(es->items, ncap * sizeof(*es->items));
-		if (p == NULL)
-			return YB_ENOMEM;
-		es->items = p;
-		es->cap = ncap;
-	}
+	if ((p = array_reserve(es->items, &es->cap, es->n + 1, sizeof(*es->items), 64)) == NULL)
+		return YB_ENOMEM;
+	es->items = p;
 	es->items[es->n++] = (struct explain_item){es->org, month, es->revision, e, value};
 	return 0;
 }
@@ -229,7 +206,7 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 	struct consol_query q = {.cat = c->world->cat, .orgs = c->world->orgs};
 	struct consol_result *res = NULL;
 	char period[PERIOD_TEXT_MAX], prev[PERIOD_TEXT_MAX];
-	int rc;
+	int rc, compare, by;
 
 	if (r == NULL)
 		return YB_ENOMEM;
@@ -246,12 +223,14 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 		call_add_error(c, "error", "period", 0, req->period, c->msg.msg);
 		return YB_INVALID_ARGUMENT;
 	}
-	if (parse_compare(req->compare, &q.compare) != YB_OK)
+	if ((compare = call_parse_word(req->compare, compare_names, 3)) < 0)
 		return call_refuse(c, YB_INVALID_ARGUMENT, _("compare '%s' is not yoy or prev"),
 		                   req->compare);
-	if (parse_by(req->by, &q.by) != YB_OK)
+	if ((by = call_parse_word(req->by, by_names, 3)) < 0)
 		return call_refuse(c, YB_INVALID_ARGUMENT, _("by '%s' is not org or month"),
 		                   req->by);
+	q.compare = (enum consol_compare)compare;
+	q.by = (enum consol_by)by;
 	q.current_month = call_current_month(c);
 	q.accepted_only = req->accepted_only;
 	if (q.compare != CONSOL_NONE) {

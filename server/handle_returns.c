@@ -224,25 +224,14 @@ static int cmp_int64(const void *a, const void *b)
 static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry,
                        const struct finding *what)
 {
-	struct catalog_finding *x;
+	struct catalog_finding *x = catalog_findings_push(f, CATALOG_FINDING_WARNING, entry->line);
 
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 16;
-		void *p = realloc(f->items, ncap * sizeof(*f->items));
-		if (p == NULL)
-			return YB_ENOMEM;
-		f->items = p;
-		f->cap = ncap;
-	}
-	x = &f->items[f->n++];
-	memset(x, 0, sizeof(*x));
-	x->kind = CATALOG_FINDING_WARNING;
-	x->line = entry->line;
+	if (x == NULL)
+		return YB_ENOMEM;
 	snprintf(x->code, sizeof(x->code), "%s", entry->code);
 	snprintf(x->value, sizeof(x->value), "%s", entry->value);
 	x->what = *what;
 	finding_render(what, x->code, entry->line, NULL, x->message, sizeof(x->message));
-	f->warnings++;
 	return YB_OK;
 }
 

@@ -26,41 +26,13 @@ static const char *const action_names[] = {
     [REVIEW_REOPEN] = "reopen",
 };
 
-/* The index of s in names[0..n), or -1. */
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 bool review_state_parse(const char *s, enum review_state *out)
 {
-	int i = name_index(state_names, sizeof(state_names) / sizeof(state_names[0]), s);
+	int i = call_parse_word(s, state_names, sizeof(state_names) / sizeof(state_names[0]));
 
 	if (i >= 0)
 		*out = (enum review_state)i;
 	return i >= 0;
-}
-
-const char *review_state_name(enum review_state s)
-{
-	return state_names[s];
-}
-
-bool review_action_parse(const char *s, enum review_action *out)
-{
-	int i = name_index(action_names, sizeof(action_names) / sizeof(action_names[0]), s);
-
-	if (i >= 0)
-		*out = (enum review_action)i;
-	return i >= 0;
-}
-
-const char *review_action_name(enum review_action a)
-{
-	return action_names[a];
 }
 
 yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
@@ -161,7 +133,7 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 {
 	const Yuebao__V1__ReviewRequest *req = (const Yuebao__V1__ReviewRequest *)in;
 	struct review_plan *p = call_alloc(c, sizeof(*p));
-	int idx, rc;
+	int idx, action, rc;
 
 	if (p == NULL)
 		return YB_ENOMEM;
@@ -172,9 +144,10 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 	p->key.org = c->world->orgs->units[idx].code;
 	p->comment = req->comment;
 	period_format_month(p->key.month, p->period, sizeof(p->period));
-	if (!review_action_parse(req->action, &p->action))
+	if ((action = call_parse_word(req->action, action_names, 3)) < 0)
 		return call_refuse(c, YB_INVALID_ARGUMENT,
 		                   _("action '%s' is not accept, reject or reopen"), req->action);
+	p->action = (enum review_action)action;
 	if (p->action == REVIEW_REJECT && req->comment[0] == '\0') {
 		call_add_error(c, "error", "comment", 0, "",
 		               _("say why the return is rejected (--comment)"));
@@ -202,7 +175,7 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 	const struct review_plan *p = plan->detail;
 	Yuebao__V1__ReviewReply *r = call_alloc(c, sizeof(*r));
 	struct store_review rv = {.revision = p->revision,
-	                          .action = review_action_name(p->action),
+	                          .action = action_names[p->action],
 	                          .comment = p->comment,
 	                          .reviewer = c->who->subject,
 	                          .fingerprint = c->who->fingerprint,
@@ -224,8 +197,8 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 	if (rc != YB_OK)
 		return rc;
 	if ((rc = store_add_review(c->store, p->key, &rv, &c->msg)) != YB_OK ||
-	    (rc = store_set_state(c->store, p->key, p->revision, review_state_name(p->next),
-	                          &c->msg)) != YB_OK)
+	    (rc = store_set_state(c->store, p->key, p->revision, state_names[p->next], &c->msg)) !=
+	        YB_OK)
 		return rc;
 	snprintf(object, 96, "%s/%s/r%u", p->key.org, p->period, p->revision);
 	snprintf(action, 32, "review:%s", rv.action);
@@ -236,7 +209,7 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 	r->org = (char *)p->key.org;
 	r->period = (char *)p->period;
 	r->revision = p->revision;
-	r->state = (char *)review_state_name(p->next);
+	r->state = (char *)state_names[p->next];
 	r->at_ms = c->now_ms;
 	res->reply = &r->base;
 	res->event = (struct audit_event){.action = action,

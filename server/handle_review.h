@@ -18,13 +18,8 @@ enum review_state { REVIEW_SUBMITTED, REVIEW_ACCEPTED, REVIEW_REJECTED };
 /* What a review does; sent and stored as its name. */
 enum review_action { REVIEW_ACCEPT, REVIEW_REJECT, REVIEW_REOPEN };
 
-/* "submitted" -> REVIEW_SUBMITTED...; false for any other text. */
+/* A stored state, "submitted" -> REVIEW_SUBMITTED...; false for any other text. */
 bool review_state_parse(const char *s, enum review_state *out);
-const char *review_state_name(enum review_state s);
-
-/* "accept" -> REVIEW_ACCEPT...; false for any other text. */
-bool review_action_parse(const char *s, enum review_action *out);
-const char *review_action_name(enum review_action a);
 
 /* Whether a month is closed for an org unit: by a closure on it or on an ancestor. */
 struct review_closure {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "bucket.h"
 #include "hash.h"
 #include "clock.h"
@@ -201,7 +202,7 @@ struct unit_read {
 static int on_effective_month(void *ctx, int month, uint32_t revision)
 {
 	struct unit_read *ur = ctx;
-	void *p = bucket_reserve(ur->months, &ur->cap, ur->n + 1, sizeof(*ur->months), 32);
+	void *p = array_reserve(ur->months, &ur->cap, ur->n + 1, sizeof(*ur->months), 32);
 
 	if (p == NULL)
 		return YB_ENOMEM;

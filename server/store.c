@@ -298,18 +298,6 @@ int stmt_blob_dup(sqlite3_stmt *st, int col, uint8_t **data, size_t *len, struct
 	return YB_OK;
 }
 
-void *stmt_grow(void *items, size_t *cap, size_t n, size_t size, size_t first)
-{
-	size_t ncap = *cap ? *cap * 2 : first;
-	void *more;
-
-	if (n < *cap)
-		return items;
-	if ((more = realloc(items, ncap * size)) != NULL)
-		*cap = ncap;
-	return more;
-}
-
 /* ---- opening, schema ----------------------------------------------------------------------- */
 
 /* The schema version of the database (PRAGMA user_version; 0 when new). */

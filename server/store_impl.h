@@ -159,13 +159,6 @@ char *stmt_text_dup(sqlite3_stmt *st, int col);
 int stmt_blob_dup(sqlite3_stmt *st, int col, uint8_t **data, size_t *len, struct errbuf *eb);
 
 /*
- * Room for one more of the n rows of `size` bytes read into items
- * (capacity *cap, doubling from `first`): items, or a larger copy of it
- * (*cap updated), or NULL when out of memory (items unchanged).
- */
-void *stmt_grow(void *items, size_t *cap, size_t n, size_t size, size_t first);
-
-/*
  * Creates what the pre-aggregates need if missing: their tables and the
  * triggers that note every change to the revisions (store_rollup.c). Part
  * of the schema, run by store_open after the revisions table exists.

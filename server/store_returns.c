@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "period.h"
 
 /* ---- writing ------------------------------------------------------------------------------- */
@@ -137,7 +138,7 @@ static int add_value(void *arg, const char *code, int64_t value)
 {
 	struct values_read *v = arg;
 	struct store_revision_row *r = v->r;
-	void *more = stmt_grow(r->values, &v->cap, r->n_values, sizeof(*r->values), 64);
+	void *more = array_reserve(r->values, &v->cap, r->n_values + 1, sizeof(*r->values), 64);
 
 	if (more == NULL)
 		return status_fail(v->eb, YB_ENOMEM, "out of memory");
@@ -193,7 +194,8 @@ static int read_findings(struct store *s, struct store_revision_row *r, struct e
 	    YB_OK)
 		return rc;
 	while ((rc = stmt_step(s, st, "read findings", eb)) == YB_OK) {
-		void *more = stmt_grow(r->findings, &cap, r->n_findings, sizeof(*r->findings), 8);
+		void *more =
+		    array_reserve(r->findings, &cap, r->n_findings + 1, sizeof(*r->findings), 8);
 		if (more == NULL)
 			return stmt_end(st, status_fail(eb, YB_ENOMEM, "out of memory"));
 		r->findings = more;

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include "array.h"
 
 /* ---- reviews ------------------------------------------------------------------------------- */
 
@@ -51,7 +52,7 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 	if ((rc = stmt_bind(s, &q_list_reviews, &st, eb, "ti", key.org, key.month)) != YB_OK)
 		return rc;
 	while ((rc = stmt_step(s, st, "list reviews", eb)) == YB_OK) {
-		void *more = stmt_grow(list, &cap, *n, sizeof(*list), 8);
+		void *more = array_reserve(list, &cap, *n + 1, sizeof(*list), 8);
 		struct store_review *r;
 		if (more == NULL) {
 			rc = status_fail(eb, YB_ENOMEM, "out of memory");
