@@ -31,6 +31,15 @@ void *call_alloc(struct call *c, size_t n)
 	return b->data;
 }
 
+void *call_message(struct call *c, const ProtobufCMessageDescriptor *d)
+{
+	void *m = call_alloc(c, d->sizeof_message);
+
+	if (m != NULL)
+		protobuf_c_message_init(d, m);
+	return m;
+}
+
 char *call_strdup(struct call *c, const char *s)
 {
 	size_t n = strlen(s) + 1;
@@ -167,6 +176,16 @@ yb_status call_authorize(struct call *c, const char *org, enum call_access acces
 		                     "only the central office can"),
 		                   c->who->role);
 	return YB_OK;
+}
+
+yb_status call_authorize_month(struct call *c, const char *org, const char *period,
+                               enum call_access access, int *idx, int *month)
+{
+	yb_status rc = call_authorize(c, org, access, idx);
+
+	if (rc == YB_OK)
+		rc = (yb_status)period_parse_month(period, month, &c->msg);
+	return rc;
 }
 
 void call_format_when(const struct call *c, int64_t ms, char *buf, size_t len)

@@ -59,6 +59,12 @@ struct call {
 /* Zeroed memory that lives until call_release; NULL when out of memory. */
 void *call_alloc(struct call *c, size_t n);
 
+/*
+ * A message of type d in the arena, initialised (protobuf_c_message_init);
+ * NULL when out of memory.
+ */
+void *call_message(struct call *c, const ProtobufCMessageDescriptor *d);
+
 /* A copy of s in the call's arena; NULL when out of memory. */
 char *call_strdup(struct call *c, const char *s);
 
@@ -92,6 +98,14 @@ enum call_access {
  * YB_OK, or the refusal (NOT_FOUND, PERMISSION_DENIED) in c->msg.
  */
 yb_status call_authorize(struct call *c, const char *org, enum call_access access, int *idx);
+
+/*
+ * The return a call names: its org unit ("" = the caller's own) authorised
+ * for access into *idx (call_authorize), and its month ("2026-06") into
+ * *month. YB_OK, or the refusal in c.
+ */
+yb_status call_authorize_month(struct call *c, const char *org, const char *period,
+                               enum call_access access, int *idx, int *month);
 
 /* "2026-07-02 10:00 +08:00": an instant in the deployment's time zone, for messages. */
 void call_format_when(const struct call *c, int64_t ms, char *buf, size_t len);

@@ -42,13 +42,12 @@ Yuebao__V1__Checkpoint *handle_audit_checkpoint(struct call *c, const struct che
 /* A Receipt message in the call's arena. */
 Yuebao__V1__Receipt *handle_audit_receipt(struct call *c, const struct audit_receipt *ar)
 {
-	Yuebao__V1__Receipt *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__Receipt *r = call_message(c, &yuebao__v1__receipt__descriptor);
 	uint8_t *leaf = call_alloc(c, sizeof(ar->leaf));
 	size_t cert_len = 0;
 
 	if (r == NULL || leaf == NULL)
 		return NULL;
-	yuebao__v1__receipt__init(r);
 	if ((r->checkpoint = handle_audit_checkpoint(c, &ar->checkpoint)) == NULL)
 		return NULL;
 	memcpy(leaf, ar->leaf, sizeof(ar->leaf));
@@ -137,10 +136,10 @@ static const char *subtree_json(struct call *c, int idx)
 	return out;
 }
 
-yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditLogRequest *req = (const Yuebao__V1__AuditLogRequest *)in;
-	Yuebao__V1__AuditLogReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__AuditLogReply *r = (Yuebao__V1__AuditLogReply *)out;
 	struct log_page lp = {.c = c, .r = r, .size = call_page_size(req->page_size, 100, 1000)};
 	struct period p = {0, 0x7fffffff};
 	struct checkpoint cp;
@@ -149,9 +148,6 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 	long from;
 	int idx, rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__audit_log_reply__init(r);
 	if ((rc = call_authorize(c, req->org, CALL_AUDIT, &idx)) != YB_OK)
 		return rc;
 	/* The whole log for the root; the entries of a subtree's units below it. */
@@ -179,22 +175,18 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 	r->server_cert.len = cert_len;
 	if (r->next_page_token == NULL)
 		return YB_ENOMEM;
-	*out = &r->base;
 	return YB_OK;
 }
 
-yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditProveRequest *req = (const Yuebao__V1__AuditProveRequest *)in;
-	Yuebao__V1__AuditProveReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__AuditProveReply *r = (Yuebao__V1__AuditProveReply *)out;
 	uint8_t(*incl)[MERKLE_HASH_LEN] = NULL, (*cons)[MERKLE_HASH_LEN] = NULL;
 	size_t n_incl = 0, n_cons = 0, cert_len = 0;
 	struct checkpoint cp;
 	int rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__audit_prove_reply__init(r);
 	if ((rc = audit_proofs(c->store, req->index, req->old_size, &cp, &incl, &n_incl, &cons,
 	                       &n_cons, &c->msg)) != YB_OK)
 		return rc;
@@ -225,7 +217,6 @@ yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, Protobu
 	}
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
-	*out = &r->base;
 done:
 	free(incl);
 	free(cons);
@@ -365,18 +356,15 @@ static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 	return 0;
 }
 
-yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
-	Yuebao__V1__AuditExportReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__AuditExportReply *r = (Yuebao__V1__AuditExportReply *)out;
 	struct export_page ep = {.c = c, .r = r, .size = call_page_size(req->page_size, 200, 2000)};
 	size_t cert_len = 0, n = 0;
 	long from, next = -1; /* the position after the page, when not from + n */
 	int idx, rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__audit_export_reply__init(r);
 	if ((c->who->kind != PKI_ROLE_AUDITOR && c->who->kind != PKI_ROLE_CENTRAL) ||
 	    (idx = orgtree_find(c->world->orgs, c->who->org)) != 0)
 		return call_refuse(
@@ -432,6 +420,5 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 		return YB_ENOMEM;
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
-	*out = &r->base;
 	return YB_OK;
 }

@@ -11,13 +11,13 @@
 #include "handlers.h"
 
 /* AuditLog: a page of the entries about a subtree (central and auditor), with the checkpoint. */
-yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 /* AuditProve: inclusion and consistency proofs against the latest checkpoint. */
-yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 /* AuditExport: the whole log and what it commits to, a page at a time (root only). */
-yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 /* A Checkpoint message in the call's arena, copied from cp; NULL when out of memory. */
 Yuebao__V1__Checkpoint *handle_audit_checkpoint(struct call *c, const struct checkpoint *cp);

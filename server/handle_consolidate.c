@@ -199,18 +199,15 @@ static int explain_figure(struct call *c, const struct consol_query *q, const ch
 	return rc;
 }
 
-yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__ConsolidateRequest *req = (const Yuebao__V1__ConsolidateRequest *)in;
-	Yuebao__V1__ConsolidateReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ConsolidateReply *r = (Yuebao__V1__ConsolidateReply *)out;
 	struct consol_query q = {.cat = c->world->cat, .orgs = c->world->orgs};
 	struct consol_result *res = NULL;
 	char period[PERIOD_TEXT_MAX], prev[PERIOD_TEXT_MAX];
 	int rc, compare, by;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__consolidate_reply__init(r);
 	if ((rc = call_authorize(c, req->org, CALL_READ, &q.org)) != YB_OK)
 		return rc;
 	if ((rc = period_parse(req->period, &q.period, &c->msg)) != YB_OK) {
@@ -278,6 +275,5 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 	consol_result_free(res);
 	if (req->explain[0] && (rc = explain_figure(c, &q, req->explain, r)) != YB_OK)
 		return rc;
-	*out = &r->base;
 	return YB_OK;
 }

@@ -9,6 +9,6 @@
 
 #include "handlers.h"
 
-yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 #endif

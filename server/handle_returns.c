@@ -574,21 +574,16 @@ yb_status handle_submit_apply(struct call *c, const struct write_plan *plan,
 	return YB_OK;
 }
 
-yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__GetReturnRequest *req = (const Yuebao__V1__GetReturnRequest *)in;
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__ReturnRevision *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ReturnRevision *r = (Yuebao__V1__ReturnRevision *)out;
 	struct store_revision_row *row = NULL;
 	char period[PERIOD_TEXT_MAX];
 	int idx, month, rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__return_revision__init(r);
-	if ((rc = call_authorize(c, req->org, CALL_READ, &idx)) != YB_OK)
-		return rc;
-	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
+	if ((rc = call_authorize_month(c, req->org, req->period, CALL_READ, &idx, &month)) != YB_OK)
 		return rc;
 	period_format_month(month, period, sizeof(period));
 	rc = store_get_revision(c->store,
@@ -640,7 +635,6 @@ yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, Protobuf
 	if ((rc = stored_findings(c, row, &r->findings, &r->n_findings)) != YB_OK ||
 	    (rc = reviews_to_reply(c, r->org, month, &r->reviews, &r->n_reviews)) != YB_OK)
 		goto done;
-	*out = &r->base;
 done:
 	store_revision_row_free(row);
 	return rc;
@@ -661,14 +655,13 @@ static int summarise(struct call *c, const struct store_revision_row *row,
                      const struct store_revision_row *prev, Yuebao__V1__RevisionSummary **out)
 {
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__RevisionSummary *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__RevisionSummary *r = call_message(c, &yuebao__v1__revision_summary__descriptor);
 
 	if (r == NULL ||
 	    (r->changes = call_alloc(c, (cat->n_elements + 1) * sizeof(*r->changes))) == NULL)
 		return YB_ENOMEM;
 	{
 		Yuebao__V1__Change **changes = r->changes;
-		yuebao__v1__revision_summary__init(r);
 		r->changes = changes;
 	}
 	r->revision = row->revision;
@@ -703,10 +696,10 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 	return YB_OK;
 }
 
-yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__HistoryRequest *req = (const Yuebao__V1__HistoryRequest *)in;
-	Yuebao__V1__HistoryReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__HistoryReply *r = (Yuebao__V1__HistoryReply *)out;
 	struct store_revision_row *prev = NULL, *row = NULL;
 	uint32_t size = call_page_size(req->page_size, 20, 100), last = 0, first, end;
 	size_t used = 0;
@@ -716,12 +709,7 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	long from;
 	int idx, month, rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__history_reply__init(r);
-	if ((rc = call_authorize(c, req->org, CALL_READ, &idx)) != YB_OK)
-		return rc;
-	if ((rc = period_parse_month(req->period, &month, &c->msg)) != YB_OK)
+	if ((rc = call_authorize_month(c, req->org, req->period, CALL_READ, &idx, &month)) != YB_OK)
 		return rc;
 	if ((from = call_parse_token(req->page_token, 'r')) < 0)
 		return call_refuse(c, YB_INVALID_ARGUMENT,
@@ -775,7 +763,6 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		rc = YB_ENOMEM;
 		goto done;
 	}
-	*out = &r->base;
 done:
 	store_revision_row_free(prev);
 	store_revision_row_free(row);

@@ -25,9 +25,9 @@ yb_status handle_submit_apply(struct call *c, const struct write_plan *plan,
                               struct write_result *res);
 
 /* GetReturn: one revision (the latest by default) with its values, findings and reviews. */
-yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 /* History: the revisions of one return, or one org unit's returns over a period, paged. */
-yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 #endif

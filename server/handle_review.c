@@ -137,9 +137,8 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 
 	if (p == NULL)
 		return YB_ENOMEM;
-	if ((rc = call_authorize(c, req->org, CALL_REVIEW, &idx)) != YB_OK)
-		return rc;
-	if ((rc = period_parse_month(req->period, &p->key.month, &c->msg)) != YB_OK)
+	if ((rc = call_authorize_month(c, req->org, req->period, CALL_REVIEW, &idx,
+	                               &p->key.month)) != YB_OK)
 		return rc;
 	p->key.org = c->world->orgs->units[idx].code;
 	p->comment = req->comment;
@@ -173,7 +172,7 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
                               struct write_result *res)
 {
 	const struct review_plan *p = plan->detail;
-	Yuebao__V1__ReviewReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ReviewReply *r = call_message(c, &yuebao__v1__review_reply__descriptor);
 	struct store_review rv = {.revision = p->revision,
 	                          .action = action_names[p->action],
 	                          .comment = p->comment,
@@ -205,7 +204,6 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 	/* The audit entry commits to what was decided and why. */
 	snprintf(text, n + 1, "%s\n%s", rv.action, p->comment);
 	hash_sha256_hex(text, n, digest);
-	yuebao__v1__review_reply__init(r);
 	r->org = (char *)p->key.org;
 	r->period = (char *)p->period;
 	r->revision = p->revision;
@@ -254,7 +252,8 @@ yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
                              struct write_result *res)
 {
 	const struct close_plan *p = plan->detail;
-	Yuebao__V1__ClosePeriodReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__ClosePeriodReply *r =
+	    call_message(c, &yuebao__v1__close_period_reply__descriptor);
 	char *period = call_alloc(c, PERIOD_TEXT_MAX), *object = call_alloc(c, 96),
 	     *digest = call_alloc(c, 65);
 	int rc;
@@ -269,7 +268,6 @@ yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
 	period_format(&p->p, period, PERIOD_TEXT_MAX);
 	snprintf(object, 96, "%s/%s", p->org, period);
 	hash_sha256_hex(p->comment, strlen(p->comment), digest);
-	yuebao__v1__close_period_reply__init(r);
 	r->org = (char *)p->org;
 	r->period = period;
 	r->closed = !p->reopen;

@@ -57,11 +57,11 @@ static int on_status(void *ctx, const char *org, int month, uint32_t revision, c
 	return 0;
 }
 
-yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__StatusRequest *req = (const Yuebao__V1__StatusRequest *)in;
 	const struct orgtree *t = c->world->orgs;
-	Yuebao__V1__StatusReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__StatusReply *r = (Yuebao__V1__StatusReply *)out;
 	struct status_scan ss = {.c = c};
 	uint32_t size = call_page_size(req->page_size, 100, 1000);
 	size_t n_rows = 0, begun = 0;
@@ -70,9 +70,6 @@ yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	long from;
 	int idx, rc;
 
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__status_reply__init(r);
 	if ((rc = call_authorize(c, req->org, CALL_READ, &idx)) != YB_OK)
 		return rc;
 	if ((rc = period_parse(req->period, &ss.p, &c->msg)) != YB_OK)
@@ -159,6 +156,5 @@ yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	                         : "";
 	if (r->period == NULL || r->next_page_token == NULL)
 		return YB_ENOMEM;
-	*out = &r->base;
 	return YB_OK;
 }

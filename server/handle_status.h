@@ -8,6 +8,6 @@
 
 #include "handlers.h"
 
-yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+yb_status handle_status(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 #endif

@@ -12,15 +12,12 @@
 #include "handle_review.h"
 #include "handle_status.h"
 
-static yb_status handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+static yb_status handle_ping(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
-	Yuebao__V1__PingReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__PingReply *r = (Yuebao__V1__PingReply *)out;
 	int idx;
 
 	(void)in;
-	if (r == NULL)
-		return YB_ENOMEM;
-	yuebao__v1__ping_reply__init(r);
 	idx = orgtree_find(c->world->orgs, c->who->org);
 	r->version = YB_VERSION;
 	r->subject = (char *)c->who->subject;
@@ -36,22 +33,20 @@ static yb_status handle_ping(struct call *c, const ProtobufCMessage *in, Protobu
 		r->ca_cert_not_after_ms = (int64_t)ca * 1000;
 		r->crl_next_update_ms = (int64_t)crl * 1000;
 	}
-	*out = &r->base;
 	return YB_OK;
 }
 
 static yb_status handle_get_catalog(struct call *c, const ProtobufCMessage *in,
-                                    ProtobufCMessage **out)
+                                    ProtobufCMessage *out)
 {
 	const struct catalog *cat = c->world->cat;
-	Yuebao__V1__CatalogReply *r = call_alloc(c, sizeof(*r));
+	Yuebao__V1__CatalogReply *r = (Yuebao__V1__CatalogReply *)out;
 	Yuebao__V1__CatalogFile *files = call_alloc(c, CATALOG_NFILES * sizeof(*files));
 	Yuebao__V1__CatalogFile **list = call_alloc(c, CATALOG_NFILES * sizeof(*list));
 
 	(void)in;
-	if (r == NULL || files == NULL || list == NULL)
+	if (files == NULL || list == NULL)
 		return YB_ENOMEM;
-	yuebao__v1__catalog_reply__init(r);
 	for (size_t i = 0; i < CATALOG_NFILES; i++) {
 		yuebao__v1__catalog_file__init(&files[i]);
 		files[i].name = cat->files[i].name;
@@ -62,7 +57,6 @@ static yb_status handle_get_catalog(struct call *c, const ProtobufCMessage *in,
 	r->files = list;
 	r->n_files = CATALOG_NFILES;
 	r->digest = (char *)cat->digest;
-	*out = &r->base;
 	return YB_OK;
 }
 

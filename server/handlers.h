@@ -39,9 +39,13 @@
 #include "status.h"
 #include "yuebao.pb-c.h"
 
-/* A reading method: YB_OK with *out in the call's arena, or the refusal in c. */
+/*
+ * A reading method: fills out, the method's reply message that the
+ * pipeline made (initialised, in the call's arena), and returns YB_OK; or
+ * returns the refusal, set in c.
+ */
 typedef yb_status (*handler_read_fn)(struct call *c, const ProtobufCMessage *in,
-                                     ProtobufCMessage **out);
+                                     ProtobufCMessage *out);
 
 /* What a writing method's check decided. Lives in the call's arena. */
 struct write_plan {

@@ -332,7 +332,9 @@ static nng_msg *run_call(struct pipeline *p, struct call *c, const Yuebao__V1__R
 	if ((o->status = text_check_message(in, req->payload.len, &c->msg)) != YB_OK)
 		goto finish;
 	if (h->read != NULL) {
-		if ((o->status = h->read(c, in, &out)) == YB_OK)
+		if ((out = call_message(c, md->output)) == NULL)
+			o->status = status_fail(&c->msg, YB_ENOMEM, "out of memory");
+		else if ((o->status = h->read(c, in, out)) == YB_OK)
 			o->status = pack_reply(p, &rep, out, &m, &c->msg);
 		goto finish;
 	}
