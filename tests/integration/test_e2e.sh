@@ -206,6 +206,38 @@ test_call_id_executes_once() {
 	check_eq "and stores nothing" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 8")" "0"
 }
 
+# Writes that race for one return: each is checked on its own, before the
+# write turn, and then finds the return changed by the others; the daemon
+# checks it again under the turn, so every amendment gets a revision of its
+# own and only one of two accepts wins.
+test_concurrent_writes_to_one_return() {
+	local i pids=() ok=0 accepted
+	for i in $(seq 1 12); do
+		yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-02.csv" --period 2026-08 \
+			--reason "amendment $i" >"$TMP/amend.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" && ok=$((ok + 1))
+	done
+	check_eq "12 concurrent amendments of one return all stored" "$ok" "12"
+	check_eq "as revisions 2 to 13, each once" \
+		"$(sqlite3 "$DB" "SELECT count(DISTINCT revision) || '/' || min(revision) || '/' || max(revision) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" \
+		"13/1/13"
+	for i in 1 2; do
+		yb_as central JGDW review --accept --org SFJ-DZB --period 2026-08 >"$TMP/accept.$i" 2>&1 &
+		pids[i]=$!
+	done
+	ok=0
+	for i in 1 2; do
+		wait "${pids[$i]}" && ok=$((ok + 1))
+	done
+	check_eq "of two concurrent accepts, one is applied" "$ok" "1"
+	accepted=$(sqlite3 "$DB" "SELECT count(*) FROM reviews WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")
+	check_eq "and one review is stored" "$accepted" "1"
+	check_match "the other is refused: the return is already accepted" "$(cat "$TMP/accept.1" "$TMP/accept.2")" \
+		"is accepted: it cannot be accepted"
+}
 
 test_client_commands() {
 	local out tpl="$TMP/template.csv" filled="$TMP/filled.csv" before
@@ -338,6 +370,7 @@ main() {
 	test_warning_accepted
 	test_outlier_warnings
 	test_call_id_executes_once
+	test_concurrent_writes_to_one_return
 	test_client_commands
 	test_clock_window
 	test_hung_server
