@@ -32,16 +32,21 @@ struct pki_identity {
 /*
  * Callers' certificates that passed every check, so that a caller's next
  * requests cost one signature check instead of parsing and chain, CRL and
- * subject checks. Direct-mapped by the certificate's SHA-256: a collision
- * only evicts. An entry holds only while the time is inside the
- * certificate's validity and before the CRL's next update; a new CRL comes
- * with a new verifier (SIGHUP), and so with an empty cache.
+ * subject checks. CACHE_WAYS-way set-associative by the certificate's
+ * SHA-256, the least recently used entry of a set evicted first: with one
+ * slot per hash (direct-mapped), two of 64 active callers already shared a
+ * slot more often than not and evicted each other on every request, each
+ * paying the full chain check again. An entry holds only while the time is
+ * inside the certificate's validity and before the CRL's next update; a
+ * new CRL comes with a new verifier (SIGHUP), and so with an empty cache.
  */
 #define CACHE_SLOTS 1024
+#define CACHE_WAYS 4
 
 struct cached_cert {
 	uint8_t digest[32];
 	time_t valid_from, valid_until;
+	uint64_t used; /* the verifier's use_tick when last found or put */
 	EVP_PKEY *key; /* NULL: the slot is empty */
 	struct pki_principal who;
 };
@@ -53,7 +58,8 @@ struct pki_verifier {
 	time_t ca_not_after;    /* the earliest notAfter in the CA file */
 	time_t crl_next_update; /* 0 without a CRL or a next update */
 	pthread_mutex_t cache_lock;
-	struct cached_cert *cache; /* CACHE_SLOTS */
+	struct cached_cert *cache; /* CACHE_SLOTS, CACHE_WAYS to a set */
+	uint64_t use_tick;         /* under cache_lock */
 };
 
 /* The reason OpenSSL gave for the last failure, for messages. */
@@ -274,20 +280,34 @@ static time_t asn1_time_t(const ASN1_TIME *t, time_t fallback)
  * The cached principal and key of a certificate checked before and still
  * valid at now: YB_OK with *who and *key (EVP_PKEY_free), else YB_NOT_FOUND.
  */
+/* The first of the CACHE_WAYS entries that a certificate of this digest may use. */
+static struct cached_cert *cache_set(const struct pki_verifier *v, const uint8_t digest[32])
+{
+	return &v->cache[((digest[0] | digest[1] << 8) % (CACHE_SLOTS / CACHE_WAYS)) * CACHE_WAYS];
+}
+
 static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], time_t now,
                       struct pki_principal *who, EVP_PKEY **key)
 {
-	struct cached_cert *c = &v->cache[(digest[0] | digest[1] << 8) % CACHE_SLOTS];
+	struct pki_verifier *mv = (struct pki_verifier *)v; /* the lock and the LRU ticks */
+	struct cached_cert *set = cache_set(v, digest);
 	int rc = YB_NOT_FOUND;
 
-	pthread_mutex_lock((pthread_mutex_t *)&v->cache_lock);
-	if (c->key != NULL && memcmp(c->digest, digest, 32) == 0 && now >= c->valid_from &&
-	    now <= c->valid_until && EVP_PKEY_up_ref(c->key) == 1) {
-		*who = c->who;
-		*key = c->key;
-		rc = YB_OK;
+	pthread_mutex_lock(&mv->cache_lock);
+	for (int i = 0; i < CACHE_WAYS; i++) {
+		struct cached_cert *c = &set[i];
+		if (c->key != NULL && memcmp(c->digest, digest, 32) == 0) {
+			if (now >= c->valid_from && now <= c->valid_until &&
+			    EVP_PKEY_up_ref(c->key) == 1) {
+				c->used = ++mv->use_tick;
+				*who = c->who;
+				*key = c->key;
+				rc = YB_OK;
+			}
+			break;
+		}
 	}
-	pthread_mutex_unlock((pthread_mutex_t *)&v->cache_lock);
+	pthread_mutex_unlock(&mv->cache_lock);
 	return rc;
 }
 
@@ -298,7 +318,8 @@ static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], ti
 static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X509 *cert,
                       X509_STORE_CTX *ctx, const struct pki_principal *who)
 {
-	struct cached_cert *c = &v->cache[(digest[0] | digest[1] << 8) % CACHE_SLOTS];
+	struct pki_verifier *mv = (struct pki_verifier *)v; /* the lock and the LRU ticks */
+	struct cached_cert *set = cache_set(v, digest), *c;
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	time_t from = asn1_time_t(X509_get0_notBefore(cert), -1);
@@ -319,14 +340,25 @@ static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X5
 		return;
 	if (v->crl_next_update != 0 && v->crl_next_update < until)
 		until = v->crl_next_update;
-	pthread_mutex_lock((pthread_mutex_t *)&v->cache_lock);
+	pthread_mutex_lock(&mv->cache_lock);
+	/* The entry of this certificate, else an empty one, else the least recently used. */
+	c = set;
+	for (int i = 0; i < CACHE_WAYS; i++) {
+		if (set[i].key != NULL && memcmp(set[i].digest, digest, 32) == 0) {
+			c = &set[i];
+			break;
+		}
+		if (c->key != NULL && (set[i].key == NULL || set[i].used < c->used))
+			c = &set[i];
+	}
 	EVP_PKEY_free(c->key);
 	memcpy(c->digest, digest, 32);
 	c->valid_from = from;
 	c->valid_until = until;
+	c->used = ++mv->use_tick;
 	c->key = key;
 	c->who = *who;
-	pthread_mutex_unlock((pthread_mutex_t *)&v->cache_lock);
+	pthread_mutex_unlock(&mv->cache_lock);
 }
 
 int pki_verifier_new(const char *ca_path, const char *crl_path, struct pki_verifier **out,
