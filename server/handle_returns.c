@@ -20,6 +20,7 @@
 #include "handle_review.h"
 #include "i18n.h"
 #include "period.h"
+#include "rollup.h"
 #include "store.h"
 #include "store_returns.h"
 #include "store_review.h"
@@ -214,6 +215,45 @@ static int on_history_value(void *ctx, const char *org, int month, const char *c
 	return 0;
 }
 
+/*
+ * The history of a leaf unit from its consolidation buckets: a leaf's node
+ * holds only its own returns, and each month's one-month aggregates in mode
+ * 0 are the values of its latest revision that is not rejected, as the scan
+ * finds them. *done stays false (the caller scans the returns) for an inner
+ * unit, or when the buckets are not usable for this tree and catalog.
+ */
+static void history_from_rollup(struct call *c, int unit, struct history *h, bool *done)
+{
+	const size_t n = h->cat->n_elements;
+	struct rollup_acc total, months[HISTORY_MONTHS];
+	int64_t *sums = calloc((HISTORY_MONTHS + 1) * n + 1, sizeof(*sums));
+	bool *has = calloc((HISTORY_MONTHS + 1) * n + 1, sizeof(*has)), usable = false;
+	struct errbuf eb = {{0}};
+
+	*done = false;
+	if (sums == NULL || has == NULL || !orgtree_is_leaf(c->world->orgs, unit) ||
+	    store_snapshot_begin(c->store, &eb) != YB_OK)
+		goto out;
+	for (int k = 0; k <= HISTORY_MONTHS; k++) {
+		struct rollup_acc *a = k == HISTORY_MONTHS ? &total : &months[k];
+		*a = (struct rollup_acc){.sum = sums + (size_t)k * n, .has = has + (size_t)k * n};
+	}
+	if (rollup_usable(c->store, c->world->orgs, h->cat, &usable, &eb) == YB_OK && usable &&
+	    rollup_read(c->store, false, c->world->orgs->units[unit].code, h->first,
+	                h->first + HISTORY_MONTHS - 1, n, &total, months, &eb) == YB_OK) {
+		for (size_t e = 0; e < n; e++)
+			for (int k = 0; k < HISTORY_MONTHS; k++) {
+				h->vals[e * HISTORY_MONTHS + (size_t)k] = months[k].sum[e];
+				h->has[e * HISTORY_MONTHS + (size_t)k] = months[k].has[e];
+			}
+		*done = true;
+	}
+	store_snapshot_end(c->store);
+out:
+	free(sums);
+	free(has);
+}
+
 static int cmp_int64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -267,9 +307,16 @@ static yb_status check_outliers(struct call *c, const char *org, int month,
 		rc = YB_ENOMEM;
 		goto done;
 	}
-	if ((rc = store_scan_latest(c->store, org, h.first, month - 1, false, NULL,
-	                            on_history_value, &h, &c->msg)) != YB_OK)
-		goto done;
+	{
+		bool from_rollup = false;
+		int unit = orgtree_find(c->world->orgs, org);
+		if (unit >= 0)
+			history_from_rollup(c, unit, &h, &from_rollup);
+		if (!from_rollup &&
+		    (rc = store_scan_latest(c->store, org, h.first, month - 1, false, NULL,
+		                            on_history_value, &h, &c->msg)) != YB_OK)
+			goto done;
+	}
 	for (size_t e = 0; e < cat->n_elements && rc == YB_OK; e++) {
 		const struct catalog_element *el = &cat->elements[e];
 		const int64_t *hv = &h.vals[e * HISTORY_MONTHS];

@@ -12,6 +12,7 @@
 #include "store_impl.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,9 +28,13 @@
  * rollup_sync builds them from the revisions. 3: findings are stored as a
  * code and parameters (revision_findings.kind, .params) and worded when
  * read; the rows of an earlier database keep their text in `message`, with
- * kind '' (migrate_findings).
+ * kind '' (migrate_findings). 4: revisions and calls are rowid tables: their
+ * rows (a signed request of kilobytes, a stored reply) overflow an index
+ * b-tree cell, so as WITHOUT ROWID tables every key comparison against
+ * them (each foreign-key check of a submission's values, each call-id
+ * lookup) copied the whole record through its overflow pages (rebuild_v4).
  */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -57,7 +62,7 @@ static const char schema_sql[] =
     "  fingerprint TEXT NOT NULL,"
     "  request BLOB NOT NULL,"
     "  request_sha256 TEXT NOT NULL,"
-    "  PRIMARY KEY (org, month, revision)) WITHOUT ROWID;"
+    "  PRIMARY KEY (org, month, revision));"
     "CREATE INDEX IF NOT EXISTS revisions_by_month ON revisions(month, org);"
     "CREATE TABLE IF NOT EXISTS revision_values("
     "  org TEXT NOT NULL,"
@@ -87,7 +92,7 @@ static const char schema_sql[] =
     "  request_digest TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
     "  reply BLOB NOT NULL,"
-    "  PRIMARY KEY (fingerprint, call_id)) WITHOUT ROWID;"
+    "  PRIMARY KEY (fingerprint, call_id));"
     "CREATE INDEX IF NOT EXISTS calls_by_time ON calls(at_ms);"
     "CREATE TABLE IF NOT EXISTS reviews("
     "  id INTEGER PRIMARY KEY,"
@@ -316,16 +321,55 @@ static int read_version(struct store *s, int *version, struct errbuf *eb)
 }
 
 /*
+ * Schema 4 for a database of schema 1-3: moves revisions and calls aside,
+ * with their indexes and (revisions') triggers, so that schema_sql makes
+ * them again as rowid tables, copies them back and drops the old ones.
+ * Needs foreign_keys and legacy_alter_table as store_open sets them for a
+ * migration: the other tables' references to revisions must not follow it
+ * aside, nor its removal delete what refers to it.
+ */
+static const char rebuild_v4_aside[] = "DROP INDEX IF EXISTS revisions_by_month;"
+                                       "DROP INDEX IF EXISTS calls_by_time;"
+                                       "ALTER TABLE revisions RENAME TO revisions_v3;"
+                                       "ALTER TABLE calls RENAME TO calls_v3;";
+static const char rebuild_v4_back[] = "INSERT INTO revisions SELECT * FROM revisions_v3;"
+                                      "INSERT INTO calls SELECT * FROM calls_v3;"
+                                      "DROP TABLE revisions_v3;"
+                                      "DROP TABLE calls_v3;";
+
+/* Fails when a foreign key points at nothing (after the rebuild: it must not). */
+static int check_foreign_keys(struct store *s, struct errbuf *eb)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = YB_OK, step;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		rc = stmt_fail(s, eb, "check foreign keys");
+	else if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = status_fail(eb, YB_DATA_LOSS,
+		                 "the schema upgrade left a row of %s without its revision",
+		                 (const char *)sqlite3_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = stmt_fail(s, eb, "check foreign keys");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
  * Brings a database of schema `version` (inside the write transaction) to
  * SCHEMA_VERSION: the tables and indexes it lacks, then the steps that
  * change existing tables.
  */
 static int migrate(struct store *s, int version, struct errbuf *eb)
 {
+	bool rebuild = version >= 1 && version < 4;
 	int rc;
 
-	if ((rc = stmt_script(s, schema_sql, eb)) != YB_OK ||
-	    (rc = store_rollup_schema(s, eb)) != YB_OK)
+	if ((rebuild && (rc = stmt_script(s, rebuild_v4_aside, eb)) != YB_OK) ||
+	    (rc = stmt_script(s, schema_sql, eb)) != YB_OK ||
+	    (rebuild && (rc = stmt_script(s, rebuild_v4_back, eb)) != YB_OK) ||
+	    (rc = store_rollup_schema(s, eb)) != YB_OK ||
+	    (rebuild && (rc = check_foreign_keys(s, eb)) != YB_OK))
 		return rc;
 	/*
 	 * 3: findings as codes. The rows of schema 1-2 keep their text in
@@ -342,6 +386,14 @@ static int migrate(struct store *s, int version, struct errbuf *eb)
 		return rc;
 	return stmt_script(s, "PRAGMA user_version=" STR(SCHEMA_VERSION), eb);
 }
+
+/*
+ * Around a migration (outside its transaction, where SQLite takes them):
+ * foreign keys off and the legacy ALTER TABLE RENAME, which leaves other
+ * tables' references alone (rebuild_v4); then back to normal.
+ */
+#define MIGRATION_PRAGMAS(fk, legacy)                                                              \
+	"PRAGMA foreign_keys=" fk "; PRAGMA legacy_alter_table=" legacy ";"
 
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
@@ -388,7 +440,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		 * The write lock makes concurrent first opens by the workers safe;
 		 * the version is read again under it, as another may have migrated.
 		 */
-		if ((rc = stmt_script(s, "BEGIN IMMEDIATE", eb)) != YB_OK)
+		if ((rc = stmt_script(s, MIGRATION_PRAGMAS("OFF", "ON") "BEGIN IMMEDIATE", eb)) !=
+		    YB_OK)
 			goto fail;
 		if ((rc = read_version(s, &version, eb)) != YB_OK ||
 		    (version < SCHEMA_VERSION && (rc = migrate(s, version, eb)) != YB_OK) ||
@@ -396,6 +449,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 			stmt_script(s, "ROLLBACK", NULL);
 			goto fail;
 		}
+		if ((rc = stmt_script(s, MIGRATION_PRAGMAS("ON", "OFF"), eb)) != YB_OK)
+			goto fail;
 	}
 	*out = s;
 	return YB_OK;

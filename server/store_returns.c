@@ -296,7 +296,16 @@ int store_revision_values(struct store *s, struct return_key key, uint32_t revis
 /* [accepted_only][one org] */
 static const struct store_sql q_scan[2][2] = {
     {{SQ_SCAN, SCAN_SQL("", "state <> 'rejected'")},
-     {SQ_SCAN_ONE, SCAN_SQL("org = ?3 AND ", "state <> 'rejected'")}},
+     /*
+      * One org: the latest non-rejected revision as "no later non-rejected
+      * one", so that the rows come in key order and need no sort.
+      */
+     {SQ_SCAN_ONE, "SELECT r.org, r.month, r.revision, v.code, v.value FROM revisions r"
+                   " LEFT JOIN revision_values v ON v.org = r.org AND v.month = r.month AND"
+                   " v.revision = r.revision WHERE r.org = ?3 AND r.month BETWEEN ?1 AND ?2 AND"
+                   " r.state <> 'rejected' AND NOT EXISTS (SELECT 1 FROM revisions x WHERE"
+                   " x.org = r.org AND x.month = r.month AND x.revision > r.revision AND"
+                   " x.state <> 'rejected') ORDER BY r.org, r.month"}},
     {{SQ_SCAN_ACCEPTED, SCAN_SQL("", "state = 'accepted'")},
      {SQ_SCAN_ACCEPTED_ONE, SCAN_SQL("org = ?3 AND ", "state = 'accepted'")}},
 };
