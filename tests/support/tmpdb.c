@@ -158,3 +158,22 @@ void tmpdb_insert(struct store *s, const struct store_revision *r)
 	assert_yb_ok(store_insert_revision(s, r, &eb), &eb);
 	tmpdb_commit(s);
 }
+
+void tmpdb_assert_pages(struct store *s, tmpdb_page_fn page, size_t total)
+{
+	const uint32_t limits[] = {1, 2, 3, (uint32_t)total, (uint32_t)total + 5};
+	struct errbuf eb = {{0}};
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		size_t n = 0, before;
+
+		if (limits[i] == 0)
+			continue; /* LIMIT 0: an empty page, whatever is left */
+		do {
+			before = n;
+			assert_yb_ok(page(s, before, limits[i], &n, &eb), &eb);
+			assert_true(n - before <= limits[i]);
+		} while (n - before == limits[i]);
+		assert_int_equal(n, total);
+	}
+}

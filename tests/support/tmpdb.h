@@ -70,4 +70,20 @@ struct store_revision tmpdb_revision(struct return_key key, uint32_t revision, c
 /* Inserts r in a transaction of its own, or the test fails. */
 void tmpdb_insert(struct store *s, const struct store_revision *r);
 
+/*
+ * One page of an export (store_export_revisions, ...): the rows from
+ * offset on, at most limit, each checked by the test against the row it
+ * expects at index *n, then counted in *n.
+ */
+typedef int (*tmpdb_page_fn)(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
+                             struct errbuf *eb);
+
+/*
+ * Reads an export of `total` rows whole, page by page as a client does
+ * (the next offset is the rows read so far, until a page comes back
+ * short), with limits 1, 2, 3, total and more than total; fails the test
+ * unless every page holds at most its limit and `total` rows came in all.
+ */
+void tmpdb_assert_pages(struct store *s, tmpdb_page_fn page, size_t total);
+
 #endif
