@@ -53,6 +53,14 @@ int tmpdb_setup(void **state)
 	return 0;
 }
 
+int tmpdb_setup_filled(void **state, void (*fill)(struct store *s))
+{
+	if (tmpdb_setup(state) != 0)
+		return -1;
+	fill(((struct tmpdb *)*state)->s);
+	return 0;
+}
+
 int tmpdb_teardown(void **state)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm"};

@@ -30,6 +30,12 @@ struct tmpdb {
 /* Names a fresh path and opens a store on it: *state is the struct tmpdb. */
 int tmpdb_setup(void **state);
 
+/*
+ * tmpdb_setup, then fill(s): the fixture every test of a file starts from
+ * (fill fails the test, as the helpers below do, when it cannot write).
+ */
+int tmpdb_setup_filled(void **state, void (*fill)(struct store *s));
+
 /* Names a fresh path that does not exist yet; opens nothing. */
 int tmpdb_setup_path(void **state);
 

@@ -101,13 +101,9 @@ static struct return_key key_of(const struct rev *r)
 	return (struct return_key){r->org, MONTH(r->m)};
 }
 
-static int setup(void **state)
+/* Inserts the fixture's revisions, in its order. */
+static void insert_revisions(struct store *s)
 {
-	struct tmpdb *db;
-
-	if (tmpdb_setup(state) != 0)
-		return -1;
-	db = *state;
 	for (size_t i = 0; i < N_REVS; i++) {
 		const struct rev *r = &revs[i];
 		struct store_revision in = tmpdb_revision(key_of(r), r->revision, r->state);
@@ -126,9 +122,13 @@ static int setup(void **state)
 		in.n_values = r->n_values;
 		in.findings = r->findings;
 		in.n_findings = r->n_findings;
-		tmpdb_insert(db->s, &in);
+		tmpdb_insert(s, &in);
 	}
-	return 0;
+}
+
+static int setup(void **state)
+{
+	return tmpdb_setup_filled(state, insert_revisions);
 }
 
 /* ---- reading revisions --------------------------------------------------------------------- */
@@ -452,19 +452,6 @@ static void test_scan_status(void **state)
 
 /* ---- export -------------------------------------------------------------------------------- */
 
-/* Orders the fixture's revisions by (org, month, revision). */
-static int key_cmp(const void *a, const void *b)
-{
-	const struct rev *x = *(const struct rev *const *)a, *y = *(const struct rev *const *)b;
-	int c = strcmp(x->org, y->org);
-
-	if (c == 0)
-		c = x->m != y->m ? (x->m < y->m ? -1 : 1) : 0;
-	if (c == 0)
-		c = x->revision != y->revision ? (x->revision < y->revision ? -1 : 1) : 0;
-	return c;
-}
-
 /* The fixture's revisions in (org, month, revision) order: what the export must give. */
 static const struct rev *export_order[N_REVS];
 
@@ -492,6 +479,19 @@ static int export_page(struct store *s, uint64_t offset, uint32_t limit, size_t 
                        struct errbuf *eb)
 {
 	return store_export_revisions(s, offset, limit, check_export_row, n, eb);
+}
+
+/* Orders the fixture's revisions by (org, month, revision). */
+static int key_cmp(const void *a, const void *b)
+{
+	const struct rev *x = *(const struct rev *const *)a, *y = *(const struct rev *const *)b;
+	int c = strcmp(x->org, y->org);
+
+	if (c == 0)
+		c = x->m != y->m ? (x->m < y->m ? -1 : 1) : 0;
+	if (c == 0)
+		c = x->revision != y->revision ? (x->revision < y->revision ? -1 : 1) : 0;
+	return c;
 }
 
 static void test_export_pages(void **state)

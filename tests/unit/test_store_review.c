@@ -55,26 +55,30 @@ static const struct closure {
 };
 #define N_CLOSURES (sizeof(closures) / sizeof(closures[0]))
 
-static struct return_key key_of(const struct review *r)
+/* The revisions the reviews are about: A 2026-01 r1, r2 and B 2026-01 r1. */
+static void insert_revisions(struct store *s)
 {
-	return (struct return_key){r->org, MONTH(r->m)};
+	static const struct {
+		const char *org;
+		uint32_t revision;
+	} keys[] = {{"A", 1}, {"A", 2}, {"B", 1}};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct store_revision r = tmpdb_revision((struct return_key){keys[i].org, MONTH(1)},
+		                                         keys[i].revision, "submitted");
+		tmpdb_insert(s, &r);
+	}
 }
 
-/* The revisions the reviews are about: A 2026-01 r1, r2 and B 2026-01 r1. */
 static int setup(void **state)
 {
-	struct tmpdb *db;
+	return tmpdb_setup_filled(state, insert_revisions);
+}
 
-	if (tmpdb_setup(state) != 0)
-		return -1;
-	db = *state;
-	for (size_t i = 0; i < 3; i++) {
-		struct store_revision r =
-		    tmpdb_revision((struct return_key){i < 2 ? "A" : "B", MONTH(1)},
-		                   i < 2 ? i + 1 : 1, "submitted");
-		tmpdb_insert(db->s, &r);
-	}
-	return 0;
+/* The return a review is about. */
+static struct return_key review_key(const struct review *r)
+{
+	return (struct return_key){r->org, MONTH(r->m)};
 }
 
 static void add_reviews(struct store *s)
@@ -83,7 +87,7 @@ static void add_reviews(struct store *s)
 
 	tmpdb_begin(s);
 	for (size_t i = 0; i < N_REVIEWS; i++)
-		assert_yb_ok(store_add_review(s, key_of(&reviews[i]), &reviews[i].r, &eb), &eb);
+		assert_yb_ok(store_add_review(s, review_key(&reviews[i]), &reviews[i].r, &eb), &eb);
 	tmpdb_commit(s);
 }
 
@@ -98,14 +102,19 @@ static void add_closure(struct store *s, const struct closure *c)
 	tmpdb_commit(s);
 }
 
+/* Every field of a review on one line, so that a difference shows whole. */
+static const char *review_text(const struct store_review *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "r%u %s [%s] by %s (%s) at %lld", r->revision, r->action, r->comment,
+	         r->reviewer, r->fingerprint, (long long)r->at_ms);
+	return buf;
+}
+
 static void assert_review(const struct store_review *got, const struct store_review *want)
 {
-	assert_int_equal(got->revision, want->revision);
-	assert_string_equal(got->action, want->action);
-	assert_string_equal(got->comment, want->comment);
-	assert_string_equal(got->reviewer, want->reviewer);
-	assert_string_equal(got->fingerprint, want->fingerprint);
-	assert_int_equal(got->at_ms, want->at_ms);
+	char g[512], w[512];
+
+	assert_string_equal(review_text(got, g, sizeof(g)), review_text(want, w, sizeof(w)));
 }
 
 /* ---- reviews ------------------------------------------------------------------------------- */
