@@ -24,8 +24,10 @@ void *call_alloc(struct call *c, size_t n)
 {
 	struct call_block *b = calloc(1, sizeof(*b) + (n ? n : 1));
 
-	if (b == NULL)
+	if (b == NULL) {
+		c->out_of_memory = true;
 		return NULL;
+	}
 	b->next = c->arena;
 	c->arena = b;
 	return b->data;
@@ -45,8 +47,9 @@ char *call_strdup(struct call *c, const char *s)
 	size_t n = strlen(s) + 1;
 	char *d = call_alloc(c, n);
 
-	if (d != NULL)
-		memcpy(d, s, n);
+	if (d == NULL)
+		return (char *)"";
+	memcpy(d, s, n);
 	return d;
 }
 
@@ -59,6 +62,7 @@ void call_release(struct call *c)
 	}
 	c->errors = NULL;
 	c->n_errors = 0;
+	c->out_of_memory = false;
 }
 
 yb_status call_refuse(struct call *c, int code, const char *fmt, ...)
@@ -91,8 +95,6 @@ void call_add_error(struct call *c, const char *severity, const char *field, uin
 	e->line = line;
 	e->value = call_strdup(c, value ? value : "");
 	e->message = call_strdup(c, message);
-	if (!e->severity || !e->field || !e->value || !e->message)
-		return;
 	c->errors[c->n_errors++] = e;
 }
 

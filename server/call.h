@@ -54,9 +54,15 @@ struct call {
 	Yuebao__V1__FieldError **errors; /* at most CALL_MAX_ERRORS */
 	size_t n_errors;
 	struct call_block *arena;
+	/*
+	 * An allocation of the arena failed: whatever the handler returns, the
+	 * pipeline answers ENOMEM and writes nothing (SQLite's mallocFailed).
+	 * So a handler need not check each string it copies.
+	 */
+	bool out_of_memory;
 };
 
-/* Zeroed memory that lives until call_release; NULL when out of memory. */
+/* Zeroed memory that lives until call_release; NULL when out of memory (then out_of_memory). */
 void *call_alloc(struct call *c, size_t n);
 
 /*
@@ -65,7 +71,10 @@ void *call_alloc(struct call *c, size_t n);
  */
 void *call_message(struct call *c, const ProtobufCMessageDescriptor *d);
 
-/* A copy of s in the call's arena; NULL when out of memory. */
+/*
+ * A copy of s in the call's arena. Never NULL: "" when out of memory, which
+ * sets c->out_of_memory, so the call fails all the same.
+ */
 char *call_strdup(struct call *c, const char *s);
 
 /* Frees everything the call allocated; the call can be used again. */
@@ -110,7 +119,8 @@ yb_status call_authorize_month(struct call *c, const char *org, const char *peri
 /* "2026-07-02 10:00 +08:00": an instant in the deployment's time zone, for messages. */
 void call_format_when(const struct call *c, int64_t ms, char *buf, size_t len);
 
-/* A figure's text in the arena: whole for an int element, two decimals for an amount. */
+/* A figure's text in the arena (as call_strdup): whole for an int element, two decimals for an
+ * amount. */
 char *call_format_value(struct call *c, const struct catalog_element *e, int64_t v);
 
 /* The month that has begun last on the deployment's wall clock (period_month numbering). */
@@ -137,7 +147,7 @@ bool call_page_takes(const struct call *c, size_t n, size_t *used, size_t size);
  * A page token is the position to go on from, as "<kind><number>", opaque
  * to clients. call_parse_token gives the position ("" is 0), or -1 for a
  * token that is not one of ours; call_make_token makes one in the arena
- * (NULL when out of memory).
+ * (as call_strdup).
  */
 long call_parse_token(const char *token, char kind);
 char *call_make_token(struct call *c, char kind, long pos);

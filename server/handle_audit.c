@@ -97,9 +97,6 @@ static int on_audit_entry(void *ctx, const struct store_audit_row *row)
 	e->fingerprint = call_strdup(lp->c, who.fingerprint);
 	e->actor_unverified = !who.verified;
 	e->comment = call_strdup(lp->c, row->comment ? row->comment : "");
-	if (e->action == NULL || e->object == NULL || e->actor_role == NULL ||
-	    e->actor_org == NULL || e->fingerprint == NULL || e->comment == NULL)
-		return YB_ENOMEM;
 	if (!call_page_takes(lp->c, lp->r->n_entries, &lp->used,
 	                     yuebao__v1__audit_entry__get_packed_size(e))) {
 		lp->next = row->seq;
@@ -173,8 +170,6 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 		return rc;
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
-	if (r->next_page_token == NULL)
-		return YB_ENOMEM;
 	return YB_OK;
 }
 
@@ -252,8 +247,6 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 	e->request_sha256 = call_strdup(c, row->request_sha256);
 	e->request.data = req;
 	e->request.len = row->request_len;
-	if (!e->org || !e->period || !e->state || !e->request_sha256)
-		return YB_ENOMEM;
 	if ((rc = store_get_revision(c->store, (struct return_key){row->org, row->month},
 	                             row->revision, &full, &c->msg)) != YB_OK)
 		return rc;
@@ -270,13 +263,9 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 		yuebao__v1__export_value__init(v);
 		v->code = call_strdup(c, full->values[i].code);
 		v->hundredths = full->values[i].value;
-		if (v->code == NULL)
-			break;
 		e->values[e->n_values++] = v;
 	}
-	rc = e->n_values == full->n_values && e->reason && e->submitter && e->fingerprint
-	         ? YB_OK
-	         : YB_ENOMEM;
+	rc = e->n_values == full->n_values ? YB_OK : YB_ENOMEM;
 	store_revision_row_free(full);
 	if (rc == YB_OK && !call_page_takes(c, ep->r->n_revisions, &ep->used,
 	                                    yuebao__v1__export_revision__get_packed_size(e)))
@@ -306,8 +295,6 @@ static int on_export_review(void *ctx, const char *org, int month, const struct 
 	e->reviewer = call_strdup(ep->c, rv->reviewer);
 	e->fingerprint = call_strdup(ep->c, rv->fingerprint);
 	e->at_ms = rv->at_ms;
-	if (!x->org || !x->period || !e->action || !e->comment || !e->reviewer || !e->fingerprint)
-		return YB_ENOMEM;
 	x->review = e;
 	if (!call_page_takes(ep->c, ep->r->n_reviews, &ep->used,
 	                     yuebao__v1__export_review__get_packed_size(x)))
@@ -333,8 +320,6 @@ static int on_export_closure(void *ctx, const struct store_closure_row *row)
 	x->subject = call_strdup(ep->c, row->subject);
 	x->fingerprint = call_strdup(ep->c, row->fingerprint);
 	x->at_ms = row->at_ms;
-	if (!x->org || !x->period || !x->comment || !x->subject || !x->fingerprint)
-		return YB_ENOMEM;
 	if (!call_page_takes(ep->c, ep->r->n_closures, &ep->used,
 	                     yuebao__v1__export_closure__get_packed_size(x)))
 		return PAGE_FULL;

@@ -191,8 +191,6 @@ static int explain_figure(struct call *c, const struct consol_query *q, const ch
 		k->has_log_index = rc == YB_OK;
 		if (rc == YB_NOT_FOUND)
 			rc = YB_OK;
-		if (k->period == NULL || k->value == NULL)
-			rc = YB_ENOMEM;
 		r->contributions[r->n_contributions++] = k;
 	}
 	free(es.items);
@@ -249,8 +247,7 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 	r->compare = (char *)req->compare;
 	r->by = (char *)req->by;
 	/* The reply is packed before the call's arena is released; so is res. */
-	if (r->period == NULL || r->previous_period == NULL ||
-	    (rc = build_groups(c, res, r)) != YB_OK) {
+	if ((rc = build_groups(c, res, r)) != YB_OK) {
 		consol_result_free(res);
 		return YB_ENOMEM;
 	}

@@ -64,8 +64,6 @@ static Yuebao__V1__FieldError *finding_reply(struct call *c, const char *severit
 		e->params = call_strdup(c, params);
 		free(params);
 	}
-	if (!e->severity || !e->field || !e->value || !e->message || !e->params)
-		return NULL;
 	return e;
 }
 
@@ -182,10 +180,6 @@ static yb_status reviews_to_reply(struct call *c, const char *org, int month,
 		e->reviewer = call_strdup(c, rv[i].reviewer);
 		e->fingerprint = call_strdup(c, rv[i].fingerprint);
 		e->at_ms = rv[i].at_ms;
-		if (!e->action || !e->comment || !e->reviewer || !e->fingerprint) {
-			rc = YB_ENOMEM;
-			break;
-		}
 		(*list)[(*n)++] = e;
 	}
 	store_reviews_free(rv, nrv);
@@ -342,8 +336,7 @@ static yb_status plan_revision(struct call *c, const Yuebao__V1__SubmitRequest *
 	/* A dry run is answered now, with the time and deadline as they are now. */
 	r->received_at_ms = c->now_ms;
 	r->on_time = c->now_ms < p->due_ms;
-	if (r->period == NULL ||
-	    keep_findings(c, f, r, (struct store_finding **)&p->rev.findings, &p->rev.n_findings) !=
+	if (keep_findings(c, f, r, (struct store_finding **)&p->rev.findings, &p->rev.n_findings) !=
 	        YB_OK ||
 	    (values = call_alloc(c, (cat->n_elements + 1) * sizeof(*values))) == NULL)
 		return YB_ENOMEM;
@@ -467,9 +460,7 @@ yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, Protobuf
 	r->submitter = call_strdup(c, row->subject);
 	r->fingerprint = call_strdup(c, row->fingerprint);
 	r->request_sha256 = call_strdup(c, row->request_sha256);
-	r->values = call_alloc(c, (row->n_values + 1) * sizeof(*r->values));
-	if (!r->period || !r->state || !r->reason || !r->submitter || !r->fingerprint ||
-	    !r->request_sha256 || !r->values) {
+	if ((r->values = call_alloc(c, (row->n_values + 1) * sizeof(*r->values))) == NULL) {
 		rc = YB_ENOMEM;
 		goto done;
 	}
@@ -528,8 +519,6 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 	r->submitter = call_strdup(c, row->subject);
 	r->fingerprint = call_strdup(c, row->fingerprint);
 	r->request_sha256 = call_strdup(c, row->request_sha256);
-	if (!r->state || !r->reason || !r->submitter || !r->fingerprint || !r->request_sha256)
-		return YB_ENOMEM;
 	for (size_t e = 0; e < cat->n_elements; e++) {
 		const char *after = row_value(c, row, &cat->elements[e]);
 		const char *before = prev != NULL ? row_value(c, prev, &cat->elements[e]) : "";
@@ -583,8 +572,7 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	r->org = (char *)org;
 	r->org_name = c->world->orgs->units[idx].name;
 	r->period = call_strdup(c, period);
-	r->revisions = call_alloc(c, (size + 1) * sizeof(*r->revisions));
-	if (r->period == NULL || r->revisions == NULL)
+	if ((r->revisions = call_alloc(c, (size + 1) * sizeof(*r->revisions))) == NULL)
 		return YB_ENOMEM;
 	if (first > 1 && (rc = store_get_revision(c->store, (struct return_key){org, month},
 	                                          first - 1, &prev, &c->msg)) != YB_OK)
@@ -615,10 +603,6 @@ yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		goto done;
 	r->closed = ci.closed;
 	r->next_page_token = end < last ? call_make_token(c, 'r', (long)end + 1) : "";
-	if (r->next_page_token == NULL) {
-		rc = YB_ENOMEM;
-		goto done;
-	}
 done:
 	store_revision_row_free(prev);
 	store_revision_row_free(row);

@@ -286,6 +286,10 @@ static yb_status write_call(struct pipeline *p, struct call *c, const struct han
 		rc = status_fail(&c->msg, YB_ENOMEM, "out of memory");
 		goto fail;
 	}
+	if (c->out_of_memory) {
+		rc = status_fail(&c->msg, YB_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = pack_reply(p, rep, res.reply, m, &c->msg)) != YB_OK)
 		goto fail;
 	if ((rc = store_call_save(c->store, c->who->fingerprint, req->call_id, digest, c->now_ms,
@@ -334,7 +338,7 @@ static nng_msg *run_call(struct pipeline *p, struct call *c, const Yuebao__V1__R
 	if (h->read != NULL) {
 		if ((out = call_message(c, md->output)) == NULL)
 			o->status = status_fail(&c->msg, YB_ENOMEM, "out of memory");
-		else if ((o->status = h->read(c, in, out)) == YB_OK)
+		else if ((o->status = h->read(c, in, out)) == YB_OK && !c->out_of_memory)
 			o->status = pack_reply(p, &rep, out, &m, &c->msg);
 		goto finish;
 	}
@@ -345,13 +349,15 @@ static nng_msg *run_call(struct pipeline *p, struct call *c, const Yuebao__V1__R
 		o->cached = true;
 	if (o->status != YB_NOT_FOUND)
 		goto finish;
-	if ((o->status = h->check(c, in, &plan)) != YB_OK)
+	if ((o->status = h->check(c, in, &plan)) != YB_OK || c->out_of_memory)
 		goto finish;
 	if (plan.answer != NULL)
 		o->status = pack_reply(p, &rep, plan.answer, &m, &c->msg);
 	else
 		o->status = write_call(p, c, h, in, &plan, req, digest, &rep, &m, o);
 finish:
+	if (c->out_of_memory && m == NULL)
+		o->status = status_fail(&c->msg, YB_ENOMEM, "out of memory");
 	if (m == NULL) {
 		o->msg = c->msg;
 		m = refusal(req->call_id, c->world->zone, o, c->errors, c->n_errors);
