@@ -72,6 +72,7 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
 	                               .object = object,
 	                               .org = e->org ? e->org : "",
 	                               .month = e->month,
+	                               .month_last = e->month_last,
 	                               .entry = entry,
 	                               .entry_len = (size_t)n,
 	                               .leaf = leaf};

@@ -47,11 +47,12 @@ struct audit_event {
 	const char *action;      /* submit, review:accept, close, load:orgs, refused:..., ... */
 	const char *object;      /* ORG/2026-06/r2, ORG/2026H1, a file, a method */
 	const char *org;         /* "" when not about one org unit */
-	int month;               /* 0 when not about one month */
+	int month;               /* 0 when not about one month; the first of month_last's */
 	const char *digest;      /* hex SHA-256 */
 	/* Last, so that positional initialisers of the fields above stay right. */
 	bool unverified; /* a refused certificate: actor is what it claims */
 	int64_t due_ms;  /* a submission: its deadline instant (due=); 0 for none */
+	int month_last;  /* a close or reopen of several months: the last; 0 for month alone */
 };
 
 /* The actor of what the daemon does itself. */

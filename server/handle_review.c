@@ -277,7 +277,8 @@ yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
 	res->event = (struct audit_event){.action = p->reopen ? "reopen" : "close",
 	                                  .object = object,
 	                                  .org = p->org,
-	                                  .month = p->p.first == p->p.last ? p->p.first : 0,
+	                                  .month = p->p.first,
+	                                  .month_last = p->p.last,
 	                                  .digest = digest};
 	return YB_OK;
 }

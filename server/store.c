@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "period.h"
+
 /*
  * 1: the first schema. 2: the consolidation pre-aggregates (rollup_*); a
  * version 1 database gets the new tables empty, and the daemon's first
@@ -32,7 +34,10 @@
  * rows (a signed request of kilobytes, a stored reply) overflow an index
  * b-tree cell, so as WITHOUT ROWID tables every key comparison against
  * them (each foreign-key check of a submission's values, each call-id
- * lookup) copied the whole record through its overflow pages (rebuild_v4).
+ * lookup) copied the whole record through its overflow pages (rebuild_v4);
+ * and an audit entry records the last of the months it is about
+ * (audit_log.month_last), so that the close of a quarter is found by a
+ * query for any of its months (months_v4).
  */
 #define SCHEMA_VERSION 4
 #define STR_(x) #x
@@ -125,7 +130,8 @@ static const char schema_sql[] =
     "  org TEXT NOT NULL,"
     "  month INTEGER NOT NULL,"
     "  entry BLOB NOT NULL,"
-    "  leaf BLOB NOT NULL);"
+    "  leaf BLOB NOT NULL,"
+    "  month_last INTEGER NOT NULL DEFAULT 0);" /* schema 4: see store_audit_row */
     "CREATE INDEX IF NOT EXISTS audit_by_org ON audit_log(org, month);"
     /* The right edge of the tree: one subtree root per set bit of the size. */
     "CREATE TABLE IF NOT EXISTS audit_frontier("
@@ -337,6 +343,69 @@ static const char rebuild_v4_back[] = "INSERT INTO revisions SELECT * FROM revis
                                       "DROP TABLE revisions_v3;"
                                       "DROP TABLE calls_v3;";
 
+/* Whether audit_log has month_last (a database copied back from a newer one may). */
+static int has_month_last(struct store *s, bool *has, struct errbuf *eb)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = YB_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT count(*) FROM pragma_table_info('audit_log') WHERE"
+	                       " name = 'month_last'",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = stmt_fail(s, eb, "read the audit log's columns");
+	else
+		*has = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Schema 4: audit_log.month_last. An entry about one month gets that month;
+ * the close or reopen of several months, recorded with month 0 before, gets
+ * the months of the period its object names (ORG/2026Q1).
+ */
+static int months_v4(struct store *s, struct errbuf *eb)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	bool has = false;
+	int rc, step = SQLITE_DONE;
+
+	if ((rc = has_month_last(s, &has, eb)) != YB_OK ||
+	    (!has && (rc = stmt_script(s,
+	                               "ALTER TABLE audit_log ADD COLUMN month_last INTEGER NOT"
+	                               " NULL DEFAULT 0; UPDATE audit_log SET month_last = month;",
+	                               eb)) != YB_OK))
+		return rc;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT seq, object FROM audit_log WHERE month = 0 AND action IN"
+	                       " ('close', 'reopen')",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+	                       "UPDATE audit_log SET month = ?2, month_last = ?3 WHERE seq = ?1",
+	                       -1, &up, NULL) != SQLITE_OK)
+		rc = stmt_fail(s, eb, "upgrade audit months");
+	while (rc == YB_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *object = (const char *)sqlite3_column_text(st, 1);
+		const char *slash = object != NULL ? strchr(object, '/') : NULL;
+		struct period p;
+		if (slash == NULL || period_parse(slash + 1, &p, NULL) != YB_OK)
+			continue; /* not a period: left about no month, as it was */
+		sqlite3_bind_int64(up, 1, sqlite3_column_int64(st, 0));
+		sqlite3_bind_int(up, 2, p.first);
+		sqlite3_bind_int(up, 3, p.last);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			rc = stmt_fail(s, eb, "upgrade audit months");
+		sqlite3_reset(up);
+	}
+	if (rc == YB_OK && step != SQLITE_DONE)
+		rc = stmt_fail(s, eb, "upgrade audit months");
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return rc;
+}
+
 /* Fails when a foreign key points at nothing (after the rebuild: it must not). */
 static int check_foreign_keys(struct store *s, struct errbuf *eb)
 {
@@ -362,14 +431,15 @@ static int check_foreign_keys(struct store *s, struct errbuf *eb)
  */
 static int migrate(struct store *s, int version, struct errbuf *eb)
 {
-	bool rebuild = version >= 1 && version < 4;
+	bool upgrade_v4 = version >= 1 && version < 4;
 	int rc;
 
-	if ((rebuild && (rc = stmt_script(s, rebuild_v4_aside, eb)) != YB_OK) ||
+	if ((upgrade_v4 && (rc = stmt_script(s, rebuild_v4_aside, eb)) != YB_OK) ||
 	    (rc = stmt_script(s, schema_sql, eb)) != YB_OK ||
-	    (rebuild && (rc = stmt_script(s, rebuild_v4_back, eb)) != YB_OK) ||
+	    (upgrade_v4 && (rc = stmt_script(s, rebuild_v4_back, eb)) != YB_OK) ||
+	    (upgrade_v4 && (rc = months_v4(s, eb)) != YB_OK) ||
 	    (rc = store_rollup_schema(s, eb)) != YB_OK ||
-	    (rebuild && (rc = check_foreign_keys(s, eb)) != YB_OK))
+	    (upgrade_v4 && (rc = check_foreign_keys(s, eb)) != YB_OK))
 		return rc;
 	/*
 	 * 3: findings as codes. The rows of schema 1-2 keep their text in

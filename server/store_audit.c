@@ -30,13 +30,14 @@ int store_audit_size(struct store *s, uint64_t *size, struct errbuf *eb)
 }
 
 static const struct store_sql q_audit_add = {
-    SQ_AUDIT_ADD, "INSERT INTO audit_log(seq, at_ms, action, object, org, month, entry, leaf)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+    SQ_AUDIT_ADD, "INSERT INTO audit_log(seq, at_ms, action, object, org, month, month_last,"
+                  " entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
 
 int store_audit_add(struct store *s, const struct store_audit_row *r, struct errbuf *eb)
 {
-	return stmt_run(s, &q_audit_add, "append audit entry", eb, "IItttibb", (int64_t)r->seq,
-	                r->at_ms, r->action, r->object, r->org, r->month, r->entry, r->entry_len,
+	return stmt_run(s, &q_audit_add, "append audit entry", eb, "IItttiibb", (int64_t)r->seq,
+	                r->at_ms, r->action, r->object, r->org, r->month,
+	                r->month_last != 0 ? r->month_last : r->month, r->entry, r->entry_len,
 	                r->leaf, (size_t)32);
 }
 
@@ -91,7 +92,7 @@ static const struct store_sql q_audit_scan = {
     "   ORDER BY c.id LIMIT 1) END"
     " FROM audit_log a WHERE seq >= ?1 AND at_ms >= ?2 AND"
     " (?3 IS NULL OR org IN (SELECT value FROM json_each(?3))) AND"
-    " month BETWEEN ?4 AND ?5 ORDER BY seq LIMIT ?6"};
+    " month <= ?5 AND month_last >= ?4 ORDER BY seq LIMIT ?6"};
 
 int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,
                      int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,

@@ -35,13 +35,19 @@ struct store_audit_row {
 	int64_t at_ms;
 	const char *action;
 	const char *object;
-	const char *org;   /* "" when not about one org unit */
-	int month;         /* 0 when not about one month */
+	const char *org; /* "" when not about one org unit */
+	int month;         /* 0 when not about one month; the first of several */
 	const void *entry; /* the exact bytes hashed into the leaf */
 	size_t entry_len;
 	const uint8_t *leaf; /* 32 bytes */
 	/* store_audit_scan only: the stored comment of a review, close or reopen, else NULL */
 	const char *comment;
+	/*
+	 * Last, so that positional initialisers of the fields above stay right:
+	 * the last of several months it is about (a close or reopen of a
+	 * period); 0 for month alone. Not read back by store_audit_scan.
+	 */
+	int month_last;
 };
 
 /* Appends an audit entry (inside the caller's transaction). */
@@ -62,9 +68,10 @@ int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], stru
 /*
  * Audit entries with seq >= from_seq, at_ms >= since_ms, about one of the
  * org units of orgs_json (a JSON array of codes; NULL: every entry, those
- * about no org unit too) and first <= month <= last, at most limit, in
- * order. The row's pointers are valid during the callback only; non-zero
- * stops.
+ * about no org unit too) and about a month of first..last (an entry about
+ * several months when one of them is; an entry about no month only when
+ * first is 0), at most limit, in order. The row's pointers are valid during the callback only;
+ * non-zero stops.
  */
 typedef int (*store_audit_fn)(void *ctx, const struct store_audit_row *r);
 int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,

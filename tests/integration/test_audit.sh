@@ -287,6 +287,9 @@ test_backdating() {
 	other=$(fp "$YB_PKI/branch-FY-DZB.crt")
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/close.log"
 	yb_as central JGDW close --period 2026Q1 --comment "一季度已发布" >/dev/null
+	out=$(yb_as auditor JGDW audit log --period 2026-02 --format csv 2>&1) || true
+	check_match "the close of a quarter is in the audit log of each of its months" "$out" \
+		",close,JGDW/2026Q1,"
 	yb_stop_daemon
 	out=$(verify_copy closed "SELECT 1")
 	check_match "a store with a closure verifies clean" "$out" \

@@ -2,7 +2,8 @@
  * test_schema.c - a database of an earlier schema opens with everything in
  * it: the schema-4 upgrade rebuilds revisions and calls as rowid tables
  * and keeps every row, every reference to them and the triggers the
- * consolidation pre-aggregates rely on.
+ * consolidation pre-aggregates rely on; and gives each audit entry the
+ * months it is about (audit_log.month_last).
  *
  * The schema-3 database is made from a schema-4 one with raw SQLite, by
  * turning the two tables back into WITHOUT ROWID tables as schema 3 had
@@ -165,6 +166,12 @@ static void make_schema_3(void)
 	    "CREATE INDEX calls_by_time ON calls(at_ms);"
 	    "INSERT INTO revisions SELECT * FROM r4; INSERT INTO calls SELECT * FROM c4;"
 	    "DROP TABLE r4; DROP TABLE c4;"
+	    "ALTER TABLE audit_log DROP COLUMN month_last;"
+	    /* How schema 3 recorded a submission and the close of a quarter. */
+	    "INSERT INTO audit_log(seq, at_ms, action, object, org, month, entry, leaf)"
+	    "  VALUES (100, 1, 'submit', 'FY-DZB/2026-06/r1', 'FY-DZB', 2026 * 12 + 5, x'00',"
+	    "  zeroblob(32)), (101, 2, 'close', 'FY-DZZ/2026Q1', 'FY-DZZ', 0, x'00',"
+	    "  zeroblob(32)), (102, 3, 'close', 'FY-DZZ/junk', 'FY-DZZ', 0, x'00', zeroblob(32));"
 	    "PRAGMA user_version=3; COMMIT;");
 	assert_non_null(script = malloc(strlen(triggers) + 32));
 	sprintf(script, "BEGIN; %s COMMIT;", triggers);
@@ -216,6 +223,13 @@ static void test_schema_3_upgrades_with_its_rows(void **state)
 	                         " sql LIKE '%REFERENCES revisions)%'"),
 	                 3);
 	assert_int_equal(raw_int("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	/* Each entry knows its months: a quarter's close is about its three. */
+	assert_int_equal(raw_int("SELECT month_last - 2026 * 12 FROM audit_log WHERE seq = 100"),
+	                 5);
+	assert_int_equal(raw_int("SELECT (month - 2026 * 12) * 100 + month_last - 2026 * 12"
+	                         " FROM audit_log WHERE seq = 101"),
+	                 2);
+	assert_int_equal(raw_int("SELECT month + month_last FROM audit_log WHERE seq = 102"), 0);
 
 	/* What was stored reads back the same. */
 	assert_int_equal(store_open(db_path, &s, &eb), YB_OK);

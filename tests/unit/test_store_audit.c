@@ -80,8 +80,9 @@ static void fill(struct store *s)
 		const struct entry *e = &entries[seq - 1];
 		char text[256];
 		uint8_t leaf[32];
-		struct store_audit_row r = {seq,         e->at_ms, e->action, e->object, e->org,
-		                            MONTH(e->m), text,     0,         leaf,      NULL};
+		struct store_audit_row r = {seq,    e->at_ms,    e->action, e->object,
+		                            e->org, MONTH(e->m), text,      0,
+		                            leaf,   NULL,        0};
 
 		r.entry_len = entry_bytes(seq, text, sizeof(text));
 		leaf_of(seq, leaf);
