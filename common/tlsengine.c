@@ -30,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -144,6 +145,13 @@ static struct {
 		int64_t at_ms;
 	} logged[LOG_SLOTS];
 } guard = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/*
+ * The functions that say "Under guard.lock" assert it (held by some thread:
+ * pthreads cannot say which; trylock takes a free lock, and the assert then
+ * fails all the same). Debug builds only.
+ */
+#define ASSERT_GUARD_LOCKED() assert(pthread_mutex_trylock(&guard.lock) == EBUSY)
 
 /* ---- the BIO: OpenSSL's bytes through nng's buffers ---------------------- */
 
@@ -356,6 +364,7 @@ static bool may_log(const struct peer *p, int64_t now)
 	uint32_t h = 2166136261u;
 	size_t slot;
 
+	ASSERT_GUARD_LOCKED();
 	if (guard.set.log == NULL)
 		return false;
 	for (size_t i = 0; i < 16; i++)
@@ -459,6 +468,7 @@ static void kick(struct nng_tls_engine_conn *ec, bool read)
  */
 static void guard_end(struct nng_tls_engine_conn *ec)
 {
+	ASSERT_GUARD_LOCKED();
 	assert(ec->listed && !ec->closing);
 	ec->closing = true;
 	ec->ended_ms = clock_monotonic_ms();
@@ -490,6 +500,7 @@ static int end_lost(const struct peer *p)
 {
 	int lost = 0;
 
+	ASSERT_GUARD_LOCKED();
 	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
 		if (c->closing || (p != NULL && memcmp(c->peer.addr, p->addr, 16) != 0))
 			continue;
@@ -683,6 +694,7 @@ static bool waits_for_session(struct nng_tls_engine_conn *c, int64_t now, int af
 {
 	long long at = atomic_load(&c->negotiated_ms);
 
+	ASSERT_GUARD_LOCKED();
 	return !c->closing && at != 0 && now - at >= after_ms && !atomic_load(&c->session);
 }
 

@@ -86,8 +86,8 @@ yb_status call_refuse(struct call *c, int code, const char *fmt, ...)
 
 /*
  * Adds a field error to the refusal (copies every string). Errors past
- * CALL_MAX_ERRORS, or when out of memory, are left out: the message gives
- * the count.
+ * CALL_MAX_ERRORS are left out: the message gives the count. (Out of
+ * memory, the call fails as a whole: out_of_memory.)
  */
 void call_add_error(struct call *c, const char *severity, const char *field, uint32_t line,
                     const char *value, const char *message);

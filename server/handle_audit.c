@@ -399,10 +399,8 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 	}
 	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
-	if ((rc == PAGE_FULL || n == ep.size) &&
-	    (r->next_page_token = call_make_token(c, 'x', next >= 0 ? next : from + (long)n)) ==
-	        NULL)
-		return YB_ENOMEM;
+	if (rc == PAGE_FULL || n == ep.size)
+		r->next_page_token = call_make_token(c, 'x', next >= 0 ? next : from + (long)n);
 	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->server_cert.len = cert_len;
 	return YB_OK;

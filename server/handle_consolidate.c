@@ -253,7 +253,7 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 	}
 	/*
 	 * Strings of the groups point into res: copy them into the arena so that
-	 * res can be freed now and the reply stays valid until handlers_release.
+	 * res can be freed now and the reply stays valid until call_release.
 	 */
 	for (size_t g = 0; g < r->n_groups; g++) {
 		Yuebao__V1__Group *grp = r->groups[g];
@@ -263,10 +263,6 @@ yb_status handle_consolidate(struct call *c, const ProtobufCMessage *in, Protobu
 			f->value = call_strdup(c, f->value);
 			f->previous = call_strdup(c, f->previous);
 			f->change = call_strdup(c, f->change);
-			if (!grp->key || !f->value || !f->previous || !f->change) {
-				consol_result_free(res);
-				return YB_ENOMEM;
-			}
 		}
 	}
 	consol_result_free(res);

@@ -242,11 +242,13 @@ static yb_status read_basis(struct call *c, int idx, int month, struct return_ba
 		if ((rc = store_get_revision(c->store, (struct return_key){org, month}, b->last,
 		                             &latest, &c->msg)) != YB_OK)
 			return rc;
+		char period[PERIOD_TEXT_MAX];
+		period_format_month(month, period, sizeof(period));
 		rc = review_state_parse(latest->state, &b->state)
 		         ? YB_OK
 		         : status_fail(&c->msg, YB_DATA_LOSS,
-		                       "revision %u of %s %d has the unknown state '%s'", b->last,
-		                       org, month, latest->state);
+		                       "revision %u of %s %s has the unknown state '%s'", b->last,
+		                       org, period, latest->state);
 		store_revision_row_free(latest);
 		if (rc != YB_OK)
 			return rc;
@@ -507,10 +509,6 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 	if (r == NULL ||
 	    (r->changes = call_alloc(c, (cat->n_elements + 1) * sizeof(*r->changes))) == NULL)
 		return YB_ENOMEM;
-	{
-		Yuebao__V1__Change **changes = r->changes;
-		r->changes = changes;
-	}
 	r->revision = row->revision;
 	r->state = call_strdup(c, row->state);
 	r->received_at_ms = row->received_at_ms;
@@ -523,8 +521,6 @@ static int summarise(struct call *c, const struct store_revision_row *row,
 		const char *after = row_value(c, row, &cat->elements[e]);
 		const char *before = prev != NULL ? row_value(c, prev, &cat->elements[e]) : "";
 		Yuebao__V1__Change *ch;
-		if (after == NULL || before == NULL)
-			return YB_ENOMEM;
 		if (strcmp(before, after) == 0)
 			continue;
 		if ((ch = call_alloc(c, sizeof(*ch))) == NULL)

@@ -27,7 +27,7 @@ yb_status handle_submit_apply(struct call *c, const struct write_plan *plan,
 /* GetReturn: one revision (the latest by default) with its values, findings and reviews. */
 yb_status handle_get_return(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
-/* History: the revisions of one return, or one org unit's returns over a period, paged. */
+/* History: the revisions of one return with their changes and its reviews, paged. */
 yb_status handle_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out);
 
 #endif

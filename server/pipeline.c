@@ -231,13 +231,16 @@ static yb_status apply_plan(struct call *c, const struct handler *h, const Proto
 	*plan = (struct write_plan){0};
 	if ((rc = h->check(c, in, plan)) != YB_OK)
 		return rc;
-	if (plan->answer != NULL)
-		return status_fail(&c->msg, YB_INTERNAL, "%s answered without writing on a recheck",
-		                   h->method);
-	rc = h->apply(c, plan, res);
-	if (rc == YB_ABORTED)
+	rc = plan->answer != NULL ? YB_INTERNAL : h->apply(c, plan, res);
+	if (rc == YB_INTERNAL || rc == YB_ABORTED) {
+		/* Cannot happen: nothing changes under the turn. Logged; the caller may retry. */
+		log_line("%s: the check repeated under the write turn %s", h->method,
+		         rc == YB_ABORTED ? "found its plan stale again"
+		                          : "answered without writing");
 		return status_fail(&c->msg, YB_INTERNAL,
-		                   "%s found its plan stale under the write turn", h->method);
+		                   _("the server could not complete the call; nothing was changed, "
+		                     "try again later"));
+	}
 	return rc;
 }
 

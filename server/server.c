@@ -176,7 +176,6 @@ int server_reload(struct server *s, struct errbuf *eb)
 	return YB_OK;
 }
 
-/* Packs an RpcReply into a fresh nng message (NULL when out of memory). */
 /* One request, through the pipeline, with the world held so a SIGHUP swaps nothing mid-call. */
 static nng_msg *serve(struct worker *w, nng_msg *msg, struct pipeline_outcome *o)
 {
@@ -220,6 +219,8 @@ static struct slot *slot_take(struct server *s)
 /* Returns a slot to the pool. Called with slot_lock held. */
 static void slot_put_locked(struct slot *sl)
 {
+	/* Held by some thread (pthreads cannot say which): a free lock fails too. */
+	assert(pthread_mutex_trylock(&sl->srv->slot_lock) == EBUSY);
 	sl->sending = false;
 	sl->next_free = sl->srv->free_slots;
 	sl->srv->free_slots = sl;

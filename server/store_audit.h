@@ -35,7 +35,7 @@ struct store_audit_row {
 	int64_t at_ms;
 	const char *action;
 	const char *object;
-	const char *org; /* "" when not about one org unit */
+	const char *org;   /* "" when not about one org unit */
 	int month;         /* 0 when not about one month; the first of several */
 	const void *entry; /* the exact bytes hashed into the leaf */
 	size_t entry_len;
