@@ -18,68 +18,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
 #include <sqlite3.h>
 
 #include "store.h"
 #include "store_returns.h"
 #include "store_review.h"
+#include "tmpdb.h"
 
-static char db_path[64];
+static const char *db_path; /* the test's struct tmpdb's */
 
-static int setup(void **state)
-{
-	int fd;
-
-	(void)state;
-	snprintf(db_path, sizeof(db_path), "/tmp/yuebao-test-schema.XXXXXX");
-	if ((fd = mkstemp(db_path)) < 0)
-		return -1;
-	close(fd);
-	unlink(db_path);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char path[80];
-
-	(void)state;
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
-	return 0;
-}
-
-/* Runs sql on its own connection to the test database. */
 static void raw_exec(const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
-	sqlite3_close(db);
+	tmpdb_exec(db_path, sql);
 }
 
-/* The first column of the first row of sql (an integer). */
 static long raw_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long v = -1;
-
-	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return (long)tmpdb_int(db_path, sql);
 }
 
 /* One revision with two values and a finding, one review of it and one call record. */
@@ -190,7 +145,7 @@ static void test_schema_3_upgrades_with_its_rows(void **state)
 	char digest[65];
 	long triggers;
 
-	(void)state;
+	db_path = ((struct tmpdb *)*state)->path;
 	assert_int_equal(store_open(db_path, &s, &eb), YB_OK);
 	fill(s);
 	store_close(s);
@@ -260,7 +215,8 @@ static void test_schema_3_upgrades_with_its_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_schema_3_upgrades_with_its_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_3_upgrades_with_its_rows, tmpdb_setup_path,
+	                                    tmpdb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
