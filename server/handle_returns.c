@@ -230,29 +230,15 @@ struct return_basis {
 
 static yb_status read_basis(struct call *c, int idx, int month, struct return_basis *b)
 {
-	struct store_revision_row *latest = NULL;
-	const char *org = c->world->orgs->units[idx].code;
-	int rc;
+	struct return_key key = {c->world->orgs->units[idx].code, month};
+	yb_status rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((rc = store_last_revision(c->store, (struct return_key){org, month}, &b->last,
-	                              &c->msg)) != YB_OK)
+	rc = review_latest(c, key, &b->last, &b->state);
+	if (rc == YB_NOT_FOUND)
+		b->last = 0;
+	else if (rc != YB_OK)
 		return rc;
-	if (b->last > 0) {
-		if ((rc = store_get_revision(c->store, (struct return_key){org, month}, b->last,
-		                             &latest, &c->msg)) != YB_OK)
-			return rc;
-		char period[PERIOD_TEXT_MAX];
-		period_format_month(month, period, sizeof(period));
-		rc = review_state_parse(latest->state, &b->state)
-		         ? YB_OK
-		         : status_fail(&c->msg, YB_DATA_LOSS,
-		                       "revision %u of %s %s has the unknown state '%s'", b->last,
-		                       org, period, latest->state);
-		store_revision_row_free(latest);
-		if (rc != YB_OK)
-			return rc;
-	}
 	return review_find_closure(c, idx, month, &b->closure);
 }
 

@@ -35,6 +35,20 @@ bool review_state_parse(const char *s, enum review_state *out)
 	return i >= 0;
 }
 
+yb_status review_latest(struct call *c, struct return_key key, uint32_t *revision,
+                        enum review_state *state)
+{
+	char text[16], period[PERIOD_TEXT_MAX];
+	yb_status rc =
+	    (yb_status)store_latest_state(c->store, key, revision, text, sizeof(text), &c->msg);
+
+	if (rc != YB_OK || review_state_parse(text, state))
+		return rc;
+	period_format_month(key.month, period, sizeof(period));
+	return status_fail(&c->msg, YB_DATA_LOSS, "revision %u of %s %s has the unknown state '%s'",
+	                   *revision, key.org, period, text);
+}
+
 yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
 {
 	const struct orgtree *t = c->world->orgs;
@@ -111,24 +125,6 @@ struct review_plan {
 	enum review_state state, next;
 };
 
-/* The latest revision of the plan's return and its state; NOT_FOUND when none. */
-static yb_status read_latest(struct call *c, const struct review_plan *p, uint32_t *revision,
-                             enum review_state *state)
-{
-	struct store_revision_row *row = NULL;
-	int rc = store_get_revision(c->store, p->key, 0, &row, &c->msg);
-
-	if (rc != YB_OK)
-		return rc;
-	*revision = row->revision;
-	if (!review_state_parse(row->state, state))
-		rc = status_fail(&c->msg, YB_DATA_LOSS,
-		                 "revision %u of %s %s has the unknown state '%s'", row->revision,
-		                 p->key.org, p->period, row->state);
-	store_revision_row_free(row);
-	return rc;
-}
-
 yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct write_plan *plan)
 {
 	const Yuebao__V1__ReviewRequest *req = (const Yuebao__V1__ReviewRequest *)in;
@@ -154,7 +150,7 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 		                   _("a rejection needs a comment for %s (%s)"), p->key.org,
 		                   "--comment");
 	}
-	rc = read_latest(c, p, &p->revision, &p->state);
+	rc = review_latest(c, p->key, &p->revision, &p->state);
 	if (rc == YB_NOT_FOUND)
 		return call_refuse(c, YB_NOT_FOUND, _("no return from %s for %s to review"),
 		                   p->key.org, p->period);
@@ -190,7 +186,7 @@ yb_status handle_review_apply(struct call *c, const struct write_plan *plan,
 	    (text = call_alloc(c, n + 1)) == NULL)
 		return YB_ENOMEM;
 	/* Another review, or a new revision, since check. */
-	rc = read_latest(c, p, &revision, &state);
+	rc = review_latest(c, p->key, &revision, &state);
 	if (rc == YB_NOT_FOUND || (rc == YB_OK && (revision != p->revision || state != p->state)))
 		return YB_ABORTED;
 	if (rc != YB_OK)

@@ -29,6 +29,14 @@ struct review_closure {
 	int64_t at_ms;
 };
 
+/*
+ * The latest revision of a return and its review state, through c->store:
+ * YB_OK, YB_NOT_FOUND when there is none, or YB_DATA_LOSS (c->msg) for a
+ * state that is none of review_state.
+ */
+yb_status review_latest(struct call *c, struct return_key key, uint32_t *revision,
+                        enum review_state *state);
+
 /* Reads whether month is closed for org unit idx, through c->store. */
 yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *out);
 

@@ -33,6 +33,7 @@ enum store_slot {
 	SQ_LOAD,
 	/* store_returns.c */
 	SQ_LAST_REV,
+	SQ_LATEST_STATE,
 	SQ_INS_REV,
 	SQ_INS_VALUE,
 	SQ_INS_FINDING,

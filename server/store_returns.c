@@ -17,6 +17,25 @@
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
+static const struct store_sql q_latest_state = {
+    SQ_LATEST_STATE, "SELECT revision, state FROM revisions WHERE org = ?1 AND month = ?2"
+                     " ORDER BY revision DESC LIMIT 1"};
+
+int store_latest_state(struct store *s, struct return_key key, uint32_t *revision, char *state,
+                       size_t state_len, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = stmt_row(s, &q_latest_state, &st, "latest revision", eb, "ti", key.org,
+	                   key.month)) == YB_OK) {
+		const unsigned char *t = sqlite3_column_text(st, 1);
+		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+		snprintf(state, state_len, "%s", t ? (const char *)t : "");
+	}
+	return stmt_end(st, rc);
+}
+
 static const struct store_sql q_last_rev = {
     SQ_LAST_REV, "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2"};
 

@@ -63,6 +63,14 @@ struct store_revision {
 int store_last_revision(struct store *s, struct return_key key, uint32_t *revision,
                         struct errbuf *eb);
 
+/*
+ * The latest revision of (org, month) and its review state ("submitted",
+ * ...; cut to state_len), without its values: YB_OK, or YB_NOT_FOUND when
+ * there is none.
+ */
+int store_latest_state(struct store *s, struct return_key key, uint32_t *revision, char *state,
+                       size_t state_len, struct errbuf *eb);
+
 /* Inserts a revision with its values and findings (inside a transaction). */
 int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb);
 

@@ -231,6 +231,7 @@ static void test_absent_revisions(void **state)
 	struct store_revision_row *row = NULL;
 	struct errbuf eb = {{0}};
 	uint32_t last = 99;
+	char text[16];
 
 	assert_int_equal(
 	    store_get_revision(db->s, (struct return_key){"A", MONTH(4)}, 0, &row, &eb),
@@ -245,6 +246,28 @@ static void test_absent_revisions(void **state)
 	assert_yb_ok(store_last_revision(db->s, (struct return_key){"A", MONTH(1)}, &last, &eb),
 	             &eb);
 	assert_int_equal(last, 2);
+	assert_int_equal(store_latest_state(db->s, (struct return_key){"Z", MONTH(1)}, &last, text,
+	                                    sizeof(text), &eb),
+	                 YB_NOT_FOUND);
+}
+
+/* The latest revision of each return and its state, as the write checks read them. */
+static void test_latest_state(void **state)
+{
+	struct tmpdb *db = *state;
+	struct errbuf eb = {{0}};
+	char text[16];
+	uint32_t latest = 0;
+
+	for (size_t i = 0; i < N_REVS; i++) {
+		if (revs[i].revision != revisions_of(&revs[i]))
+			continue;
+		assert_yb_ok(
+		    store_latest_state(db->s, key_of(&revs[i]), &latest, text, sizeof(text), &eb),
+		    &eb);
+		assert_int_equal(latest, revs[i].revision);
+		assert_string_equal(text, revs[i].state);
+	}
 }
 
 static void test_revision_is_never_replaced(void **state)
@@ -508,15 +531,11 @@ int main(void)
 {
 #define ON_FIXTURE(f) cmocka_unit_test_setup_teardown(f, setup, tmpdb_teardown)
 	const struct CMUnitTest tests[] = {
-	    ON_FIXTURE(test_revisions_read_back),
-	    ON_FIXTURE(test_absent_revisions),
-	    ON_FIXTURE(test_revision_is_never_replaced),
-	    ON_FIXTURE(test_revision_values),
-	    ON_FIXTURE(test_set_state_changes_one_revision),
-	    ON_FIXTURE(test_scan_latest),
-	    ON_FIXTURE(test_scan_latest_stops),
-	    ON_FIXTURE(test_scan_status),
-	    ON_FIXTURE(test_export_pages),
+	    ON_FIXTURE(test_revisions_read_back), ON_FIXTURE(test_absent_revisions),
+	    ON_FIXTURE(test_latest_state),        ON_FIXTURE(test_revision_is_never_replaced),
+	    ON_FIXTURE(test_revision_values),     ON_FIXTURE(test_set_state_changes_one_revision),
+	    ON_FIXTURE(test_scan_latest),         ON_FIXTURE(test_scan_latest_stops),
+	    ON_FIXTURE(test_scan_status),         ON_FIXTURE(test_export_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
