@@ -41,6 +41,8 @@ const char *status_name(yb_status code)
 		return "DATABASE_ERROR";
 	case YB_ECONNECT:
 		return "CONNECT_ERROR";
+	case YB_EBUG:
+		return "PROGRAM_ERROR";
 	default:
 		return "UNKNOWN";
 	}

@@ -37,6 +37,7 @@ typedef enum yb_status {
 	YB_ECRYPTO = 102,  /* an OpenSSL call failed */
 	YB_EDB = 103,      /* a SQLite call failed */
 	YB_ECONNECT = 104, /* cannot connect, or the TLS handshake failed */
+	YB_EBUG = 105,     /* an invariant of the program did not hold: a defect to report */
 } yb_status;
 
 #define ERRBUF_MAX 512

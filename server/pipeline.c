@@ -231,16 +231,12 @@ static yb_status apply_plan(struct call *c, const struct handler *h, const Proto
 	*plan = (struct write_plan){0};
 	if ((rc = h->check(c, in, plan)) != YB_OK)
 		return rc;
-	rc = plan->answer != NULL ? YB_INTERNAL : h->apply(c, plan, res);
-	if (rc == YB_INTERNAL || rc == YB_ABORTED) {
-		/* Cannot happen: nothing changes under the turn. Logged; the caller may retry. */
-		log_line("%s: the check repeated under the write turn %s", h->method,
-		         rc == YB_ABORTED ? "found its plan stale again"
-		                          : "answered without writing");
-		return status_fail(&c->msg, YB_INTERNAL,
-		                   _("the server could not complete the call; nothing was changed, "
-		                     "try again later"));
-	}
+	rc = plan->answer != NULL ? YB_EBUG : h->apply(c, plan, res);
+	if (rc == YB_EBUG || rc == YB_ABORTED)
+		/* Cannot happen: nothing changes under the turn (logged by make_public). */
+		return status_fail(&c->msg, YB_EBUG, "the check repeated under the write turn %s",
+		                   rc == YB_ABORTED ? "found its plan stale again"
+		                                    : "answered without writing");
 	return rc;
 }
 
