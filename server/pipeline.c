@@ -281,10 +281,8 @@ static yb_status write_call(struct pipeline *p, struct call *c, const struct han
 	if ((rc = audit_append(c->store, c->signer, &res.event, res.receipt ? &ar : NULL,
 	                       &c->msg)) != YB_OK)
 		goto fail;
-	if (res.receipt != NULL && (*res.receipt = handle_audit_receipt(c, &ar)) == NULL) {
-		rc = status_fail(&c->msg, YB_ENOMEM, "out of memory");
-		goto fail;
-	}
+	if (res.receipt != NULL)
+		*res.receipt = handle_audit_receipt(c, &ar); /* NULL only when out of memory */
 	if (c->out_of_memory) {
 		rc = status_fail(&c->msg, YB_ENOMEM, "out of memory");
 		goto fail;
