@@ -39,8 +39,11 @@ yb_status review_latest(struct call *c, struct return_key key, uint32_t *revisio
                         enum review_state *state)
 {
 	char text[16], period[PERIOD_TEXT_MAX];
-	yb_status rc =
-	    (yb_status)store_latest_state(c->store, key, revision, text, sizeof(text), &c->msg);
+	yb_status rc;
+
+	*revision = 0; /* set on every path: callers compare them after YB_OK only */
+	*state = REVIEW_SUBMITTED;
+	rc = (yb_status)store_latest_state(c->store, key, revision, text, sizeof(text), &c->msg);
 
 	if (rc != YB_OK || review_state_parse(text, state))
 		return rc;
