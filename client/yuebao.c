@@ -354,6 +354,16 @@ static void cache_catalog(const Yuebao__V1__CatalogReply *r)
 		fwrite(r->files[i]->content.data, 1, r->files[i]->content.len, f);
 		fclose(f);
 	}
+	/* An optional file the server no longer has must not linger in the cache. */
+	for (size_t k = CATALOG_NREQUIRED; k < CATALOG_NFILES; k++) {
+		size_t i;
+		for (i = 0; i < r->n_files; i++)
+			if (strcmp(r->files[i]->name, catalog_file_names[k]) == 0)
+				break;
+		snprintf(path, sizeof(path), "%s/%s", dir, catalog_file_names[k]);
+		if (i == r->n_files)
+			unlink(path);
+	}
 }
 
 /* Fetches the catalog from the daemon (and caches it). */
@@ -367,18 +377,18 @@ static int fetch_catalog(struct client *cl, struct catalog **out)
 
 	if ((rc = call(cl, "GetCatalog", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
-	if (r->n_files != CATALOG_NFILES) {
-		fprintf(stderr, _("yuebao: the server sent %zu catalog files, expected %d\n"),
-		        r->n_files, CATALOG_NFILES);
+	if (r->n_files < CATALOG_NREQUIRED || r->n_files > CATALOG_NFILES) {
+		fprintf(stderr, _("yuebao: the server sent %zu catalog files, expected %d to %d\n"),
+		        r->n_files, CATALOG_NREQUIRED, CATALOG_NFILES);
 		yuebao__v1__catalog_reply__free_unpacked(r, NULL);
 		return EXIT_REFUSED;
 	}
-	for (size_t i = 0; i < CATALOG_NFILES; i++) {
+	for (size_t i = 0; i < r->n_files; i++) {
 		files[i].name = r->files[i]->name;
 		files[i].data = (char *)r->files[i]->content.data;
 		files[i].len = r->files[i]->content.len;
 	}
-	rc = catalog_load_files(files, CATALOG_NFILES, out, &eb);
+	rc = catalog_load_files(files, r->n_files, out, &eb);
 	if (rc == YB_OK)
 		cache_catalog(r);
 	else

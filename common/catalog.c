@@ -12,6 +12,7 @@
  */
 #include "catalog.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <openssl/evp.h>
@@ -26,10 +27,15 @@
 #include "i18n.h"
 #include "sheet.h"
 
-const char *const catalog_file_names[CATALOG_NFILES] = {"elements.csv", "indicators.csv",
-                                                        "rules.csv"};
+const char *const catalog_file_names[CATALOG_NFILES] = {[CATALOG_FILE_ELEMENTS] = "elements.csv",
+                                                        [CATALOG_FILE_INDICATORS] =
+                                                            "indicators.csv",
+                                                        [CATALOG_FILE_RULES] = "rules.csv",
+                                                        [CATALOG_FILE_SECTIONS] = "sections.csv",
+                                                        [CATALOG_FILE_REPORT] = "report.md"};
 
-enum { F_ELEMENTS, F_INDICATORS, F_RULES };
+/* The CSV files, each read by its loader below; report.md is kept as text. */
+#define N_SHEETS (CATALOG_FILE_SECTIONS + 1)
 
 #define CODE_MAX 64
 
@@ -296,9 +302,9 @@ static int new_code(const struct loader *ld, const char *code)
 		               ? _("duplicate code '%s' (already the indicator on line %zu of %s)")
 		               : _("duplicate code '%s' (already the rule on line %zu of %s)"),
 		           code, s->line,
-		           catalog_file_names[s->kind == KIND_ELEMENT     ? F_ELEMENTS
-		                              : s->kind == KIND_INDICATOR ? F_INDICATORS
-		                                                          : F_RULES]);
+		           catalog_file_names[s->kind == KIND_ELEMENT     ? CATALOG_FILE_ELEMENTS
+		                              : s->kind == KIND_INDICATOR ? CATALOG_FILE_INDICATORS
+		                                                          : CATALOG_FILE_RULES]);
 	return YB_OK;
 }
 
@@ -510,7 +516,92 @@ static int load_rules(struct loader *ld)
 	return YB_OK;
 }
 
-/* Hex SHA-256 over the three files, in load order, as `cat | sha256sum`. */
+/* Index of the section with this code in c, or -1. */
+static int find_section(const struct catalog *c, const char *code)
+{
+	for (size_t i = 0; i < c->n_sections; i++)
+		if (strcmp(c->sections[i].code, code) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Adds a section named by its code (a catalog without sections.csv). */
+static int add_plain_section(struct catalog *c, const char *code, struct errbuf *eb)
+{
+	struct catalog_section *s = &c->sections[c->n_sections++];
+
+	s->code = strdup(code);
+	s->name_zh = strdup(code);
+	s->name_en = strdup(code);
+	if (s->code == NULL || s->name_zh == NULL || s->name_en == NULL)
+		return status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
+	return YB_OK;
+}
+
+/*
+ * The sections, from sections.csv when ld->sh is set, else from the
+ * elements' section codes; then each element's and indicator's index into
+ * them. Runs after the elements and indicators are loaded.
+ */
+static int load_sections(struct loader *ld)
+{
+	static const char *const names[] = {"code", "name_zh", "name_en"};
+	enum { C_CODE, C_NAME_ZH, C_NAME_EN };
+	struct catalog *c = &ld->ci->pub;
+	size_t rows = ld->sh ? sheet_rows(ld->sh) : 0;
+	int cols[3], rc;
+
+	c->sections = calloc((ld->sh ? rows : c->n_elements) + 1, sizeof(*c->sections));
+	if (c->sections == NULL)
+		return status_fail(ld->eb, YB_ENOMEM, _("%s: out of memory"), ld->file);
+	if (ld->sh == NULL) {
+		for (size_t i = 0; i < c->n_elements; i++)
+			if (find_section(c, c->elements[i].section) < 0 &&
+			    (rc = add_plain_section(c, c->elements[i].section, ld->eb)) != YB_OK)
+				return rc;
+	} else {
+		if ((rc = header(ld, names, 3, cols)) != YB_OK)
+			return rc;
+		for (ld->row = 1; ld->row < rows; ld->row++) {
+			struct catalog_section *sec = &c->sections[c->n_sections];
+			const char *code, *zh, *en;
+			char b[80];
+
+			ld->line = sheet_line(ld->sh, ld->row);
+			if ((rc = need(ld, "code", cols[C_CODE], &code)) ||
+			    (rc = need(ld, "name_zh", cols[C_NAME_ZH], &zh)) ||
+			    (rc = need(ld, "name_en", cols[C_NAME_EN], &en)))
+				return rc;
+			if (find_section(c, code) >= 0)
+				return bad(ld, "code", _("duplicate section '%s'"),
+				           shown(code, b, sizeof(b)));
+			c->n_sections++;
+			if ((rc = dup_str(ld, code, &sec->code)) ||
+			    (rc = dup_str(ld, zh, &sec->name_zh)) ||
+			    (rc = dup_str(ld, en, &sec->name_en)))
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < c->n_elements; i++) {
+		int k = find_section(c, c->elements[i].section);
+		char b[80];
+		if (k < 0)
+			return status_fail(ld->eb, YB_INVALID_ARGUMENT,
+			                   _("%s: section '%s' of element '%s' is not listed"),
+			                   ld->file, shown(c->elements[i].section, b, sizeof(b)),
+			                   c->elements[i].code);
+		c->elements[i].section_index = (size_t)k;
+	}
+	for (size_t i = 0; i < c->n_indicators; i++) {
+		const char *const *codes;
+		if (formula_codes(c->indicators[i].formula, &codes) > 0)
+			c->indicators[i].section_index =
+			    c->elements[catalog_find_element(c, codes[0])].section_index;
+	}
+	return YB_OK;
+}
+
+/* Hex SHA-256 over the files present, in load order, as `cat | sha256sum`. */
 static int digest(struct catalog *c, struct errbuf *eb)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -547,18 +638,15 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
                        struct errbuf *eb)
 {
 	const struct catalog_file *byname[CATALOG_NFILES] = {NULL};
-	struct sheet *sh[CATALOG_NFILES] = {NULL};
+	struct sheet *sh[N_SHEETS] = {NULL};
 	struct catalog_impl *ci = NULL;
 	struct catalog *c;
 	size_t ncodes = 0, size;
 	int rc;
 
 	*out = NULL;
-	if (files == NULL || n != CATALOG_NFILES)
-		return status_fail(eb, YB_INVALID_ARGUMENT,
-		                   _("catalog: expected %d files (%s, %s, %s), got %zu"),
-		                   CATALOG_NFILES, catalog_file_names[0], catalog_file_names[1],
-		                   catalog_file_names[2], n);
+	if (files == NULL && n > 0)
+		return status_fail(eb, YB_INVALID_ARGUMENT, _("catalog: no files"));
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
 		for (k = 0; k < CATALOG_NFILES; k++)
@@ -578,15 +666,23 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 			                   SHEET_MAX_BYTES);
 		byname[k] = &files[i];
 	}
+	for (size_t k = 0; k < CATALOG_NREQUIRED; k++)
+		if (byname[k] == NULL)
+			return status_fail(eb, YB_INVALID_ARGUMENT, _("catalog: %s is missing"),
+			                   catalog_file_names[k]);
 
 	ci = calloc(1, sizeof(*ci));
 	if (ci == NULL)
 		return status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
 	c = &ci->pub;
 	for (size_t k = 0; k < CATALOG_NFILES; k++) {
-		c->files[k].name = strdup(catalog_file_names[k]);
-		c->files[k].data = malloc(byname[k]->len + 1);
-		if (c->files[k].name == NULL || c->files[k].data == NULL) {
+		if ((c->files[k].name = strdup(catalog_file_names[k])) == NULL) {
+			rc = status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
+			goto fail;
+		}
+		if (byname[k] == NULL)
+			continue;
+		if ((c->files[k].data = malloc(byname[k]->len + 1)) == NULL) {
 			rc = status_fail(eb, YB_ENOMEM, _("catalog: out of memory"));
 			goto fail;
 		}
@@ -598,7 +694,9 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 	if ((rc = digest(c, eb)) != YB_OK)
 		goto fail;
 
-	for (size_t k = 0; k < CATALOG_NFILES; k++) {
+	for (size_t k = 0; k < N_SHEETS; k++) {
+		if (c->files[k].data == NULL)
+			continue;
 		rc = sheet_load_mem(c->files[k].data, c->files[k].len, catalog_file_names[k],
 		                    &sh[k], eb);
 		if (rc != YB_OK)
@@ -617,22 +715,22 @@ int catalog_load_files(const struct catalog_file *files, size_t n, struct catalo
 
 	{
 		struct loader ld = {.ci = ci, .eb = eb};
-		int (*const load[CATALOG_NFILES])(struct loader *) = {load_elements,
-		                                                      load_indicators, load_rules};
+		int (*const load[N_SHEETS])(struct loader *) = {load_elements, load_indicators,
+		                                                load_rules, load_sections};
 
-		for (size_t k = 0; k < CATALOG_NFILES; k++) {
+		for (size_t k = 0; k < N_SHEETS; k++) {
 			ld.sh = sh[k];
 			ld.file = catalog_file_names[k];
 			if ((rc = load[k](&ld)) != YB_OK)
 				goto fail;
 		}
 	}
-	for (size_t k = 0; k < CATALOG_NFILES; k++)
+	for (size_t k = 0; k < N_SHEETS; k++)
 		sheet_free(sh[k]);
 	*out = c;
 	return YB_OK;
 fail:
-	for (size_t k = 0; k < CATALOG_NFILES; k++)
+	for (size_t k = 0; k < N_SHEETS; k++)
 		sheet_free(sh[k]);
 	catalog_free(&ci->pub);
 	return rc;
@@ -655,15 +753,25 @@ static int read_file(const char *dir, const char *name, struct catalog_file *f, 
 int catalog_load_dir(const char *dir, struct catalog **out, struct errbuf *eb)
 {
 	struct catalog_file files[CATALOG_NFILES];
+	size_t n = 0;
 	int rc = YB_OK;
 
 	*out = NULL;
 	memset(files, 0, sizeof(files));
-	for (size_t k = 0; k < CATALOG_NFILES && rc == YB_OK; k++)
-		rc = read_file(dir, catalog_file_names[k], &files[k], eb);
+	for (size_t k = 0; k < CATALOG_NFILES && rc == YB_OK; k++) {
+		char path[4096];
+		struct stat st;
+		/* An optional file that is not there is simply not part of the catalog. */
+		if (k >= CATALOG_NREQUIRED &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, catalog_file_names[k]) <
+		        sizeof(path) &&
+		    stat(path, &st) != 0 && errno == ENOENT)
+			continue;
+		rc = read_file(dir, catalog_file_names[k], &files[n++], eb);
+	}
 	if (rc == YB_OK)
-		rc = catalog_load_files(files, CATALOG_NFILES, out, eb);
-	for (size_t k = 0; k < CATALOG_NFILES; k++)
+		rc = catalog_load_files(files, n, out, eb);
+	for (size_t k = 0; k < n; k++)
 		free(files[k].data);
 	return rc;
 }
@@ -700,6 +808,12 @@ void catalog_free(struct catalog *c)
 		free(r->message_en);
 	}
 	free(c->rules);
+	for (size_t i = 0; i < c->n_sections; i++) {
+		free(c->sections[i].code);
+		free(c->sections[i].name_zh);
+		free(c->sections[i].name_en);
+	}
+	free(c->sections);
 	for (size_t k = 0; k < CATALOG_NFILES; k++) {
 		free(c->files[k].name);
 		free(c->files[k].data);

@@ -1,11 +1,14 @@
 /*
  * catalog.h - the indicator catalog: data elements, indicators, rules.
  *
- * A catalog is loaded from three CSV files in one directory (see
- * docs/catalog.md for their columns):
+ * A catalog is loaded from three CSV files in one directory, and two
+ * optional ones (see docs/catalog.md for their columns):
  *   elements.csv    code,section,name_zh,name_en,unit,type,aggregation,min,max
  *   indicators.csv  code,name_zh,name_en,unit,formula,decimals,change
  *   rules.csv       code,rule,severity,message_zh,message_en
+ *   sections.csv    code,name_zh,name_en    (optional: the sections' names)
+ *   report.md       the default narrative template of `yuebao report`
+ *                   (optional; kept as text, checked by its reader)
  * The same loader runs in the daemon (from disk) and in the client (from the
  * file texts the daemon sends in GetCatalog), so both sides check a return
  * with the same code. Every mistake is reported with file, line and column.
@@ -21,8 +24,16 @@
 #include "formula.h"
 #include "status.h"
 
-/* The three files, in load order. */
-#define CATALOG_NFILES 3
+/* The files, in load order; the first CATALOG_NREQUIRED must exist. */
+#define CATALOG_NFILES 5
+#define CATALOG_NREQUIRED 3
+enum catalog_file_id {
+	CATALOG_FILE_ELEMENTS,
+	CATALOG_FILE_INDICATORS,
+	CATALOG_FILE_RULES,
+	CATALOG_FILE_SECTIONS,
+	CATALOG_FILE_REPORT
+};
 extern const char *const catalog_file_names[CATALOG_NFILES];
 
 enum catalog_type { CATALOG_INT, CATALOG_AMOUNT };
@@ -32,7 +43,8 @@ enum catalog_severity { CATALOG_RULE_ERROR, CATALOG_RULE_WARNING };
 
 struct catalog_element {
 	char *code;
-	char *section;
+	char *section;        /* the section's code */
+	size_t section_index; /* into catalog.sections */
 	char *name_zh;
 	char *name_en;
 	char *unit;
@@ -50,6 +62,19 @@ struct catalog_indicator {
 	struct formula *formula;
 	int decimals; /* 0..6 */
 	enum catalog_change change;
+	size_t section_index; /* that of the first element its formula names (0 if none) */
+};
+
+/*
+ * A grouping of elements for templates and reports. Named by sections.csv
+ * when the catalog has one (every element's section must be listed there,
+ * in the order reports use); otherwise one section per distinct code in
+ * elements.csv, in order of first use, named by its code.
+ */
+struct catalog_section {
+	char *code;
+	char *name_zh;
+	char *name_en;
 };
 
 struct catalog_rule {
@@ -60,7 +85,7 @@ struct catalog_rule {
 	char *message_en;
 };
 
-/* One file's name and content, as loaded. */
+/* One file's name and content, as loaded; data is NULL for an optional file not there. */
 struct catalog_file {
 	char *name;
 	char *data;
@@ -74,22 +99,29 @@ struct catalog {
 	size_t n_indicators;
 	struct catalog_rule *rules;
 	size_t n_rules;
+	struct catalog_section *sections; /* at least one */
+	size_t n_sections;
 	struct catalog_file files[CATALOG_NFILES]; /* the texts loaded, for GetCatalog */
-	char digest[65]; /* hex SHA-256 over the three files, for caches and audit */
+	char digest[65]; /* hex SHA-256 over the files present, for caches and audit */
 };
 
 /*
- * Loads DIR/elements.csv, DIR/indicators.csv and DIR/rules.csv. Checks: all
+ * Loads DIR/elements.csv, DIR/indicators.csv and DIR/rules.csv, and
+ * DIR/sections.csv and DIR/report.md when they exist. Checks: all
  * columns present; codes unique across elements and indicators, of the
  * form [a-z][a-z0-9_]{0,63} and not CATALOG_PERIOD_CODE; type int|amount; aggregation sum|last;
  * min/max parse for the type; formulas parse and name only elements; decimals 0..6; change
- * percent|points; rules parse and name only elements; severity error|warning. Returns
+ * percent|points; rules parse and name only elements; severity error|warning; section
+ * codes unique and every element's section listed (when sections.csv exists). Returns
  * YB_INVALID_ARGUMENT with eb like "indicators.csv: line 4, column formula: unknown element 'foo'".
  * The caller owns *out (catalog_free).
  */
 int catalog_load_dir(const char *dir, struct catalog **out, struct errbuf *eb);
 
-/* Same checks on file texts in memory (names must be catalog_file_names). */
+/*
+ * Same checks on file texts in memory: n files named from catalog_file_names,
+ * each at most once, the required ones present.
+ */
 int catalog_load_files(const struct catalog_file *files, size_t n, struct catalog **out,
                        struct errbuf *eb);
 

@@ -14,12 +14,16 @@ packages=(
 	libsqlite3-dev sqlite3
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
+	# yuebao report --format xlsx writes Excel files with libxlsxwriter.
+	libxlsxwriter-dev
 	faketime sslscan
 	# glibc's own translations: test_language checks that they never leak
 	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).
 	libc-l10n
 	# jq reads the client's JSON output in the integration tests.
 	jq
+	# python3 reads the report's xlsx (zipfile + XML) and HTML in the tests.
+	python3
 	tzdata
 )
 

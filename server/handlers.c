@@ -47,15 +47,18 @@ static yb_status handle_get_catalog(struct call *c, const ProtobufCMessage *in,
 	(void)in;
 	if (files == NULL || list == NULL)
 		return YB_ENOMEM;
+	/* The optional files only when the catalog has them. */
 	for (size_t i = 0; i < CATALOG_NFILES; i++) {
-		yuebao__v1__catalog_file__init(&files[i]);
-		files[i].name = cat->files[i].name;
-		files[i].content.data = (uint8_t *)cat->files[i].data;
-		files[i].content.len = cat->files[i].len;
-		list[i] = &files[i];
+		Yuebao__V1__CatalogFile *f = &files[r->n_files];
+		if (cat->files[i].data == NULL)
+			continue;
+		yuebao__v1__catalog_file__init(f);
+		f->name = cat->files[i].name;
+		f->content.data = (uint8_t *)cat->files[i].data;
+		f->content.len = cat->files[i].len;
+		list[r->n_files++] = f;
 	}
 	r->files = list;
-	r->n_files = CATALOG_NFILES;
 	r->digest = (char *)cat->digest;
 	return YB_OK;
 }

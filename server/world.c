@@ -55,6 +55,8 @@ yb_status world_load(const struct server_config *cfg, const char *catalog_dir, s
 		goto rollback;
 	for (size_t i = 0; i < CATALOG_NFILES; i++) {
 		char src[PATH_MAX + 64];
+		if (w->cat->files[i].data == NULL)
+			continue;
 		snprintf(src, sizeof(src), "%s/%s", catalog_dir, w->cat->files[i].name);
 		if ((rc = store_record_load(db, "catalog", now, w->cat->digest, src,
 		                            w->cat->files[i].data, w->cat->files[i].len, eb)) !=

@@ -200,6 +200,62 @@ static void test_default_catalog(void **state)
 	catalog_free(NULL);
 }
 
+/* Sections: named by sections.csv in its order, or by their codes without it. */
+static void test_sections(void **state)
+{
+	(void)state;
+	struct catalog *a = default_catalog(), *b = NULL;
+	struct errbuf eb = {{0}};
+	struct catalog_file files[CATALOG_NFILES];
+	static const char *const codes[] = {"org", "ideology", "organization", "conduct",
+	                                    "integrity"};
+
+	assert_int_equal(a->n_sections, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(a->sections[i].code, codes[i]);
+	assert_string_equal(a->sections[1].name_zh, "思想建设");
+	assert_string_equal(a->sections[4].name_zh, "党风廉政");
+	assert_int_equal(a->elements[catalog_find_element(a, "members_total")].section_index, 0);
+	assert_int_equal(a->elements[catalog_find_element(a, "petitions")].section_index, 4);
+	/* an indicator belongs where the first element of its formula does */
+	assert_int_equal(a->indicators[catalog_find_indicator(a, "under35_share")].section_index,
+	                 0);
+	assert_int_equal(
+	    a->indicators[catalog_find_indicator(a, "study_coverage_rate")].section_index, 1);
+	assert_int_equal(
+	    a->indicators[catalog_find_indicator(a, "evaluation_participation_rate")].section_index,
+	    2);
+
+	/* without sections.csv: the same sections, named by their codes */
+	memcpy(files, a->files, sizeof(files));
+	assert_int_equal(catalog_load_files(files, CATALOG_NREQUIRED, &b, &eb), YB_OK);
+	assert_int_equal(b->n_sections, 5);
+	assert_string_equal(b->sections[2].code, "organization");
+	assert_string_equal(b->sections[2].name_zh, "organization");
+	assert_null(b->files[CATALOG_FILE_SECTIONS].data);
+	assert_null(b->files[CATALOG_FILE_REPORT].data);
+	catalog_free(b);
+	b = NULL;
+
+	/* a section left out, a section twice */
+	static const char missing[] = "code,name_zh,name_en\norg,组织概况,Org\nideology,思想,Id\n"
+	                              "organization,组织,Or\nconduct,作风,Co\n";
+	files[CATALOG_FILE_SECTIONS].data = (char *)missing;
+	files[CATALOG_FILE_SECTIONS].len = strlen(missing);
+	assert_int_equal(catalog_load_files(files, CATALOG_FILE_SECTIONS + 1, &b, &eb),
+	                 YB_INVALID_ARGUMENT);
+	assert_null(b);
+	assert_string_equal(eb.msg, "sections.csv: section 'integrity' of element "
+	                            "'warning_sessions' is not listed");
+	static const char twice[] = "code,name_zh,name_en\norg,组织概况,Org\norg,又一个,Org\n";
+	files[CATALOG_FILE_SECTIONS].data = (char *)twice;
+	files[CATALOG_FILE_SECTIONS].len = strlen(twice);
+	assert_int_equal(catalog_load_files(files, CATALOG_FILE_SECTIONS + 1, &b, &eb),
+	                 YB_INVALID_ARGUMENT);
+	assert_string_equal(eb.msg, "sections.csv: line 3, column code: duplicate section 'org'");
+	catalog_free(a);
+}
+
 /* Loading the same texts from memory gives the same catalog and digest;
  * changing one byte changes the digest. */
 static void test_load_files_and_digest(void **state)
@@ -208,11 +264,14 @@ static void test_load_files_and_digest(void **state)
 	struct catalog *a = default_catalog(), *b = NULL, *d = NULL;
 	struct errbuf eb = {{0}};
 	struct catalog_file files[CATALOG_NFILES];
+	size_t n = 0;
 
 	/* in another order on purpose: files are matched by name */
-	files[0] = a->files[2];
-	files[1] = a->files[0];
-	files[2] = a->files[1];
+	assert_non_null(a->files[CATALOG_FILE_SECTIONS].data);
+	assert_non_null(a->files[CATALOG_FILE_REPORT].data);
+	for (size_t k = CATALOG_NFILES; k-- > 0;)
+		files[n++] = a->files[(k + 3) % CATALOG_NFILES];
+	assert_string_equal(files[0].name, "rules.csv");
 	assert_int_equal(catalog_load_files(files, CATALOG_NFILES, &b, &eb), YB_OK);
 	assert_string_equal(a->digest, b->digest);
 	assert_int_equal(b->n_elements, 81);
@@ -233,7 +292,9 @@ static void test_load_files_and_digest(void **state)
 	assert_int_equal(catalog_load_files(files, CATALOG_NFILES, &x, &eb), YB_INVALID_ARGUMENT);
 	assert_null(x);
 	assert_non_null(strstr(eb.msg, "rule.csv"));
+	files[0].name = "rules.csv";
 	assert_int_equal(catalog_load_files(files, 2, &x, &eb), YB_INVALID_ARGUMENT);
+	assert_non_null(strstr(eb.msg, "is missing"));
 
 	catalog_free(a);
 	catalog_free(b);
@@ -1030,6 +1091,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_catalog),
 	    cmocka_unit_test(test_load_files_and_digest),
+	    cmocka_unit_test(test_sections),
 	    cmocka_unit_test(test_missing_dir),
 	    cmocka_unit_test(test_loader_errors),
 	    cmocka_unit_test(test_check_five_mistakes),
