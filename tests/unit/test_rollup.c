@@ -143,7 +143,7 @@ static struct orgtree *load_tree(const char *text)
 
 static struct catalog *load_catalog(const char *elements, const char *indicators)
 {
-	struct catalog_file files[CATALOG_NFILES] = {
+	struct catalog_file files[CATALOG_NREQUIRED] = {
 	    {(char *)"elements.csv", (char *)elements, strlen(elements)},
 	    {(char *)"indicators.csv", (char *)indicators, strlen(indicators)},
 	    {(char *)"rules.csv", (char *)RULE_HEAD, strlen(RULE_HEAD)},
@@ -151,7 +151,7 @@ static struct catalog *load_catalog(const char *elements, const char *indicators
 	struct catalog *c = NULL;
 	struct errbuf eb = {{0}};
 
-	if (catalog_load_files(files, CATALOG_NFILES, &c, &eb) != YB_OK)
+	if (catalog_load_files(files, CATALOG_NREQUIRED, &c, &eb) != YB_OK)
 		fail_msg("catalog: %s", eb.msg);
 	return c;
 }
