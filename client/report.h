@@ -80,6 +80,9 @@ bool report_figure_is_indicator(const struct report *r, size_t k);
 /* Figure k's name in the reader's language. */
 const char *report_figure_name(const struct report *r, size_t k);
 
+/* Figure k's unit as the catalog writes it (人, 次, 元, %, ...; may be ""). */
+const char *report_figure_unit(const struct report *r, size_t k);
+
 /* A section's name in the reader's language. */
 const char *report_section_name(const struct report *r, size_t section);
 

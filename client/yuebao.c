@@ -28,11 +28,16 @@
 #include "catalog.h"
 #include "checkpoint.h"
 #include "merkle.h"
+#include "narrative.h"
 #include "pki.h"
 #include "i18n.h"
 #include "output.h"
 #include "period.h"
+#include "report.h"
+#include "report_html.h"
+#include "report_xlsx.h"
 #include "returnfile.h"
+#include "sheet.h"
 #include "rpc.h"
 #include "tz.h"
 
@@ -417,6 +422,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opt_spec *s
 		const char *val = NULL;
 		char name[64];
 
+		if (strcmp(a, "-o") == 0) /* the one short option, as cc and curl spell it */
+			a = "--output";
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			const struct command *c = find_command(cmd);
 			printf("%s", _(c->help));
@@ -932,12 +939,13 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *compare = NULL, *by = NULL, *format = NULL;
 	const char *explain = NULL;
-	int accepted_only = 0;
+	int accepted_only = 0, bom = 0;
 	struct opt_spec specs[] = {
 	    {"period", 1, &period, NULL},   {"org", 1, &org, NULL},
 	    {"compare", 1, &compare, NULL}, {"by", 1, &by, NULL},
 	    {"format", 1, &format, NULL},   {"accepted-only", 0, NULL, &accepted_only},
-	    {"explain", 1, &explain, NULL}, {NULL, 0, NULL, NULL}};
+	    {"explain", 1, &explain, NULL}, {"bom", 0, NULL, &bom},
+	    {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ConsolidateRequest req = YUEBAO__V1__CONSOLIDATE_REQUEST__INIT;
 	Yuebao__V1__ConsolidateReply *r = NULL;
 	enum output_format fmt;
@@ -953,6 +961,8 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 		                   compare);
 	if (by != NULL && strcmp(by, "org") != 0 && strcmp(by, "month") != 0)
 		return usage_error("consolidate", "--by must be org or month, not '%s'", by);
+	if (bom && fmt != OUTPUT_CSV)
+		return usage_error("consolidate", "--bom is for --format csv%s", "");
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)period;
 	req.compare = (char *)(compare ? compare : "");
@@ -961,6 +971,9 @@ static int cmd_consolidate(struct client *cl, int argc, char **argv)
 	req.explain = (char *)(explain ? explain : "");
 	if ((rc = call(cl, "Consolidate", &req.base, (ProtobufCMessage **)&r)) != 0)
 		return rc;
+	/* A UTF-8 byte-order mark: Excel on Chinese Windows reads the file as GBK without one. */
+	if (bom)
+		fputs("\xef\xbb\xbf", stdout);
 	if (explain != NULL)
 		auditcmd_print_explain(stdout, r, explain, fmt == OUTPUT_CSV);
 	else
@@ -1162,7 +1175,7 @@ static int cmd_close(struct client *cl, int argc, char **argv)
  * client.ini), never one a bundle or receipt brings along: 0 when there is
  * one, else a usage error saying where to give it.
  */
-static int own_ca(struct client *cl, const char *what)
+static int own_ca(struct client *cl, const char *cmd, const char *what)
 {
 	char ini_path[PATH_MAX];
 	int rc, ini_errno;
@@ -1171,7 +1184,7 @@ static int own_ca(struct client *cl, const char *what)
 		return rc;
 	if (cl->ca != NULL)
 		return 0;
-	return usage_error("audit",
+	return usage_error(cmd,
 	                   "%s checks against your deployment's CA certificate: give --ca FILE, "
 	                   "set YUEBAO_CA, or write ca = FILE in ~/.config/yuebao/client.ini",
 	                   what);
@@ -1225,7 +1238,7 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (receipt == NULL)
 		return usage_error("audit", "prove needs --receipt FILE%s", "");
-	if ((rc = own_ca(cl, "prove")) != 0)
+	if ((rc = own_ca(cl, "audit", "prove")) != 0)
 		return rc;
 	if (auditcmd_read_receipt(receipt, &index, leaf, &old, &cert, &cert_len, recorded) != 0)
 		return EXIT_USAGE;
@@ -1466,7 +1479,7 @@ static int audit_verify(struct client *cl, int argc, char **argv)
 	if (npos != 1)
 		return usage_error("audit", "verify needs the folder written by audit export%s",
 		                   "");
-	if ((rc = own_ca(cl, "verify")) != 0)
+	if ((rc = own_ca(cl, "audit", "verify")) != 0)
 		return rc;
 	switch (auditcmd_verify(pos[0], cl->ca, stdout, &problems)) {
 	case AUDITCMD_UNREADABLE:
@@ -1480,6 +1493,254 @@ static int audit_verify(struct client *cl, int argc, char **argv)
 		printf(_("%ld problem(s) found: the store does not match what was signed\n"),
 		       problems);
 	return problems > 0 ? EXIT_INVALID : 0;
+}
+
+/* ---- report ---------------------------------------------------------------- */
+
+/* One Consolidate call of a report. */
+static int report_consolidate(struct client *cl, const char *org, const char *period,
+                              const char *compare, const char *by, int accepted_only,
+                              Yuebao__V1__ConsolidateReply **out)
+{
+	Yuebao__V1__ConsolidateRequest req = YUEBAO__V1__CONSOLIDATE_REQUEST__INIT;
+
+	req.org = (char *)org;
+	req.period = (char *)period;
+	req.compare = (char *)compare;
+	req.by = (char *)by;
+	req.accepted_only = accepted_only;
+	return call(cl, "Consolidate", &req.base, (ProtobufCMessage **)out);
+}
+
+/*
+ * The audit log's latest checkpoint, verified against the user's CA, into
+ * rep; a log without one leaves has_checkpoint false. Also the server's
+ * version.
+ */
+static int report_provenance_of(struct client *cl, const char *org, struct report *rep)
+{
+	Yuebao__V1__AuditLogRequest req = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
+	Yuebao__V1__PingRequest preq = YUEBAO__V1__PING_REQUEST__INIT;
+	Yuebao__V1__AuditLogReply *r = NULL;
+	Yuebao__V1__PingReply *pr = NULL;
+	struct pki_verifier *v = NULL;
+	struct errbuf eb = {{0}};
+	struct checkpoint cp;
+	int rc;
+
+	if ((rc = call(cl, "Ping", &preq.base, (ProtobufCMessage **)&pr)) != 0)
+		return rc;
+	snprintf(rep->server_version, sizeof(rep->server_version), "%s", pr->version);
+	rep->generated_ms = pr->server_time_ms;
+	yuebao__v1__ping_reply__free_unpacked(pr, NULL);
+	/* No entry is newer than the far future: the reply is the checkpoint alone. */
+	req.org = (char *)org;
+	req.since_ms = INT64_MAX;
+	req.page_size = 1;
+	if ((rc = call(cl, "AuditLog", &req.base, (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	rc = EXIT_INVALID;
+	if (auditcmd_ca_fingerprint(cl->ca, rep->ca_fingerprint) != 0)
+		goto done;
+	if (r->checkpoint == NULL) {
+		rc = 0;
+		goto done;
+	}
+	if (pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao report: cannot use the CA certificate: %s\n"), eb.msg);
+		goto done;
+	}
+	if (checkpoint_of(r->checkpoint, &cp) != 0 ||
+	    checkpoint_verify(&cp, v, r->server_cert.data, r->server_cert.len, &eb) != YB_OK) {
+		fprintf(stderr,
+		        _("yuebao report: the audit log's checkpoint does not verify against your "
+		          "CA: %s\n"),
+		        eb.msg[0] ? eb.msg : _("malformed"));
+		goto done;
+	}
+	rep->has_checkpoint = true;
+	rep->log_size = cp.size;
+	rep->log_at_ms = cp.at_ms;
+	for (size_t i = 0; i < 32; i++)
+		snprintf(rep->log_root + 2 * i, 3, "%02x", cp.root[i]);
+	rc = 0;
+done:
+	pki_verifier_free(v);
+	yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* The template's text: --template FILE, else the catalog's report.md. */
+static int report_template(const char *path, const struct catalog *cat, char **text, size_t *len)
+{
+	struct errbuf eb = {{0}};
+	const struct catalog_file *f = &cat->files[CATALOG_FILE_REPORT];
+
+	if (path == NULL) {
+		if (f->data == NULL) {
+			fprintf(stderr, _("yuebao report: the server's catalog has no report.md "
+			                  "template; give one with --template FILE\n"));
+			return EXIT_USAGE;
+		}
+		*text = f->data;
+		*len = f->len;
+		return 0;
+	}
+	if (sheet_read_file(path, text, len, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao report: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * Writes the report to path ("-": standard output) through a temporary file
+ * renamed into place, so a failure never leaves half a report.
+ */
+static int report_write(const struct report *rep, enum report_format fmt,
+                        const struct narrative *nar, const char *path)
+{
+	struct errbuf eb = {{0}};
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	yb_status rc;
+	int fd = -1;
+
+	if (fmt == REPORT_XLSX) {
+		rc = report_xlsx_write(rep, path, &eb);
+		goto done;
+	}
+	if (strcmp(path, "-") != 0) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp) ||
+		    (fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, _("yuebao report: cannot write %s: %s\n"), path,
+			        strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				unlink(tmp);
+			}
+			return EXIT_USAGE;
+		}
+		fchmod(fd, 0644);
+	}
+	rc = fmt == REPORT_MD ? narrative_render(nar, rep, f, &eb) : report_html_write(rep, f, &eb);
+	if (f != stdout) {
+		if (fclose(f) != 0 && rc == YB_OK)
+			rc = status_fail(&eb, YB_EIO, _("writing %s failed: %s"), path,
+			                 strerror(errno));
+		if (rc == YB_OK && rename(tmp, path) != 0)
+			rc = status_fail(&eb, YB_EIO, _("cannot write %s: %s"), path,
+			                 strerror(errno));
+		if (rc != YB_OK)
+			unlink(tmp);
+	}
+done:
+	if (rc != YB_OK) {
+		fprintf(stderr, "yuebao report: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_report(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *compare = NULL, *format = NULL, *output = NULL;
+	const char *template_path = NULL;
+	int accepted_only = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},
+	                           {"org", 1, &org, NULL},
+	                           {"compare", 1, &compare, NULL},
+	                           {"format", 1, &format, NULL},
+	                           {"template", 1, &template_path, NULL},
+	                           {"output", 1, &output, NULL},
+	                           {"accepted-only", 0, NULL, &accepted_only},
+	                           {NULL, 0, NULL, NULL}};
+	Yuebao__V1__ConsolidateReply *total = NULL, *by_org = NULL, *by_month = NULL;
+	struct report rep = {0};
+	struct catalog *cat = NULL;
+	struct narrative *nar = NULL;
+	struct errbuf eb = {{0}};
+	enum report_format fmt;
+	char *text = NULL;
+	size_t text_len = 0;
+	struct period p;
+	int npos, rc;
+
+	if ((rc = parse_opts("report", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_period("report", period)) != 0)
+		return rc;
+	if (format == NULL || report_parse_format(format, &fmt) != YB_OK)
+		return usage_error("report", "--format must be md, html or xlsx%s%s%s",
+		                   format ? ", not '" : "", format ? format : "",
+		                   format ? "'" : "");
+	if (output == NULL)
+		return usage_error("report", "give the file to write with -o FILE%s",
+		                   fmt == REPORT_XLSX ? "" : " (- for standard output)");
+	if (fmt == REPORT_XLSX && strcmp(output, "-") == 0)
+		return usage_error("report",
+		                   "an xlsx file cannot go to standard output: give -o "
+		                   "FILE.xlsx%s",
+		                   "");
+	if (template_path != NULL && fmt != REPORT_MD)
+		return usage_error("report", "--template is for --format md%s", "");
+	if (compare == NULL)
+		compare = "yoy"; /* a summary compares with the same months a year earlier */
+	else if (strcmp(compare, "none") == 0)
+		compare = "";
+	else if (strcmp(compare, "yoy") != 0 && strcmp(compare, "prev") != 0)
+		return usage_error("report", "--compare must be yoy, prev or none, not '%s'",
+		                   compare);
+	if ((rc = own_ca(cl, "report", "report")) != 0)
+		return rc;
+	org = org ? org : "";
+	if ((rc = fetch_catalog(cl, &cat)) != 0)
+		goto done;
+	if (fmt == REPORT_MD) {
+		if ((rc = report_template(template_path, cat, &text, &text_len)) != 0)
+			goto done;
+		if (narrative_parse(cat, template_path ? template_path : "report.md", text,
+		                    text_len, &nar, &eb) != YB_OK) {
+			fprintf(stderr, "yuebao report: %s\n", eb.msg);
+			rc = template_path ? EXIT_USAGE : EXIT_REFUSED;
+			goto done;
+		}
+	}
+	if ((rc = report_consolidate(cl, org, period, compare, "", accepted_only, &total)) != 0 ||
+	    (rc = report_consolidate(cl, org, period, compare, "org", accepted_only, &by_org)) !=
+	        0 ||
+	    (rc = report_consolidate(cl, org, period, compare, "month", accepted_only,
+	                             &by_month)) != 0 ||
+	    (rc = report_provenance_of(cl, total->org, &rep)) != 0)
+		goto done;
+	rep.cat = cat;
+	rep.total = total;
+	rep.by_org = by_org;
+	rep.by_month = by_month;
+	rep.zone = zone_of(cl);
+	rep.accepted_only = accepted_only;
+	/* The data go up to the period's last month that has begun. */
+	if (period_parse(total->period, &p, &eb) == YB_OK) {
+		int now = period_month_at(rep.zone, rep.generated_ms);
+		period_format_month(p.last < now ? p.last : now, rep.cutoff, sizeof(rep.cutoff));
+	}
+	if (report_check(&rep, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao report: %s\n", eb.msg);
+		rc = EXIT_REFUSED;
+		goto done;
+	}
+	rc = report_write(&rep, fmt, nar, output);
+	if (rc == 0 && strcmp(output, "-") != 0)
+		fprintf(stderr, _("yuebao report: wrote %s\n"), output);
+done:
+	if (template_path != NULL)
+		free(text);
+	narrative_free(nar);
+	yuebao__v1__consolidate_reply__free_unpacked(total, NULL);
+	yuebao__v1__consolidate_reply__free_unpacked(by_org, NULL);
+	yuebao__v1__consolidate_reply__free_unpacked(by_month, NULL);
+	catalog_free(cat);
+	return rc;
 }
 
 static int cmd_audit(struct client *cl, int argc, char **argv)
@@ -1594,7 +1855,7 @@ static const struct command commands[] = {
     {"consolidate", cmd_consolidate, N_("consolidated figures for a subtree and period"),
      N_("usage: yuebao consolidate --period P [--org CODE] [--compare yoy|prev]\n"
         "                          [--by org|month] [--accepted-only]\n"
-        "                          [--explain CODE] [--format table|csv|json]\n"
+        "                          [--explain CODE] [--format table|csv|json] [--bom]\n"
         "\n"
         "Adds up the returns of the org unit's subtree over the period (2026-06,\n"
         "2026Q2, 2026H1, 2026, or a range 2026-01..2026-04) and computes the\n"
@@ -1605,7 +1866,9 @@ static const struct command commands[] = {
         "By default each return counts with its latest revision that was not\n"
         "rejected; --accepted-only counts only returns the central office accepted.\n"
         "CSV: code,name,unit,value,previous,change,change_unit (plus a first column\n"
-        "org or month with --by); completeness goes to standard error.\n"
+        "org or month with --by); completeness goes to standard error. --bom starts\n"
+        "the CSV with a UTF-8 byte-order mark, so that Excel on Chinese Windows\n"
+        "shows the names right when it opens the file.\n"
         "--explain CODE lists instead the returns behind that figure of the total:\n"
         "org unit, month, revision, value and audit log entry (CSV:\n"
         "org,period,revision,code,value,log_index).\n"
@@ -1613,6 +1876,35 @@ static const struct command commands[] = {
         "Examples:\n"
         "  yuebao consolidate --org JGDW --period 2026H1 --compare yoy --format csv\n"
         "  yuebao consolidate --org JGDW --period 2026H1 --explain study_sessions\n")},
+    {"report", cmd_report,
+     N_("the figures of a period as a summary draft, an Excel annex or a page"),
+     N_("usage: yuebao report --period P [--org CODE] [--compare yoy|prev|none]\n"
+        "                     [--accepted-only] --format md|html|xlsx\n"
+        "                     [--template FILE] -o FILE\n"
+        "\n"
+        "Writes the consolidated figures of the org unit's subtree for the period\n"
+        "(central office and auditors), exactly those of `yuebao consolidate`, with\n"
+        "the comparison (default yoy, the same months a year earlier):\n"
+        "  md    a first draft of the written summary: the template (--template FILE,\n"
+        "        else the catalog's report.md) with {{code}}, {{code.previous}},\n"
+        "        {{code.change}} (增长14.3% / 提高3.7个百分点 / 持平), {{code.change_abs}},\n"
+        "        {{code|万}}, {{period}}, {{org}}, {{cutoff}}, {{completeness}} and\n"
+        "        {{provenance}} filled in; a figure without data is \"—\" with a footnote\n"
+        "  xlsx  an Excel annex: summary by section with numbers as numbers, the\n"
+        "        subtree's units side by side, the months, charts, and how the\n"
+        "        figures were made\n"
+        "  html  one self-contained page (no external files) with the same tables\n"
+        "        and charts, for reading and printing on A4\n"
+        "Every format ends with the provenance: data cut-off, completeness of both\n"
+        "periods, the audit log's signed checkpoint (verified against your CA) and\n"
+        "the CA's fingerprint, so a figure can be proved later with\n"
+        "`consolidate --explain` and `audit verify`. -o - writes md or html to\n"
+        "standard output. The file is written whole or not at all.\n"
+        "\n"
+        "Examples:\n"
+        "  yuebao report --org JGDW --period 2026H1 --format md -o 2026上半年.md\n"
+        "  yuebao report --org JGDW --period 2026H1 --format xlsx -o annex-2026H1.xlsx\n"
+        "  yuebao report --org JGDW --period 2026 --compare prev --format html -o 2026.html\n")},
     {"history", cmd_history, N_("all revisions of a return: who, when, why, what changed"),
      N_("usage: yuebao history --period YYYY-MM [--org CODE] [--format table|csv|json]\n"
         "\n"

@@ -2,7 +2,8 @@
 # The README's first command: installs what is missing, builds, makes a demo
 # PKI under ./demo, starts yuebaod on 127.0.0.1 with a fresh SQLite store,
 # submits the example returns of every branch (January-June 2025 and 2026),
-# and prints the consolidated half-year report with year-over-year change.
+# prints the consolidated half-year report with year-over-year change, and
+# writes it as demo/report-2026H1.md, .xlsx and .html.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +39,13 @@ echo "demo: $n returns submitted"
 echo
 root_org=$(awk -F, 'NR > 1 && $3 == "" { print $1; exit }' "$orgs")
 yb_as central "$root_org" consolidate --org "$root_org" --period 2026H1 --compare yoy
+echo
+# The office's deliverables, in Chinese as it hands them on (docs/reports.md).
+for fmt in md xlsx html; do
+	LANG=zh_CN.UTF-8 yb_as central "$root_org" report --org "$root_org" --period 2026H1 \
+		--format "$fmt" -o "$demo/report-2026H1.$fmt" 2>/dev/null
+	echo "demo: wrote demo/report-2026H1.$fmt"
+done
 echo
 echo "demo: try it yourself:"
 echo "  export YUEBAO_SERVER=<the URL above> YUEBAO_CA=$YB_PKI/ca.crt \\"
