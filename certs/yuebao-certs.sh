@@ -575,7 +575,7 @@ main() {
     -h | --help | help)
       print_usage
       ;;
-    --version) echo "$PROG $YB_VERSION" ;;
+    --version) echo "$PROG $YB_VERSION ($(openssl version 2>/dev/null || echo "openssl: not found"))" ;;
     init) cmd_init "$@" ;;
     issue) cmd_issue "$@" ;;
     revoke) cmd_revoke "$@" ;;

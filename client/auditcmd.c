@@ -244,9 +244,15 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 
 	if (b == NULL)
 		return -1;
+	/*
+	 * An export holds every return as signed: its owner and group read it,
+	 * others nothing (directories 0750, files 0640), whatever the umask
+	 * lets through. The process writes nothing else afterwards.
+	 */
+	umask(umask(0) | 027);
 	snprintf(b->dir, sizeof(b->dir), "%s", dir);
 	snprintf(path, sizeof(path), "%s/requests", dir);
-	if (mkdir(dir, 0755) != 0 || mkdir(path, 0755) != 0) {
+	if (mkdir(dir, 0750) != 0 || mkdir(path, 0750) != 0) {
 		fprintf(stderr, _("yuebao audit: cannot create %s: %s (it must not exist yet)\n"),
 		        dir, strerror(errno));
 		free(b);

@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <nng/nng.h>
+#include <openssl/crypto.h>
+#include <xlsxwriter.h>
 
 #include "auditcmd.h"
 #include "clock.h"
@@ -227,7 +230,7 @@ static int connect_client(struct client *cl)
 		return EXIT_USAGE;
 	}
 	/* As ssh does for its keys: a key others may read is no longer only yours. */
-	if (pki_check_key_mode(cl->key, &eb) == YB_PERMISSION_DENIED)
+	if (pki_check_key_mode(cl->key, 077, &eb) == YB_PERMISSION_DENIED)
 		fprintf(stderr, _("yuebao: warning: %s\n"), eb.msg);
 	opt = (struct rpc_client_options){cl->server, cl->cert, cl->key, cl->ca, cl->timeout_ms};
 	rc = rpc_client_open(&opt, &cl->rpc, &eb);
@@ -2067,7 +2070,8 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (cmd == NULL && strcmp(a, "--version") == 0) {
-			printf("yuebao %s\n", YB_VERSION);
+			printf("yuebao %s (nng %s, %s, libxlsxwriter %s)\n", YB_VERSION, nng_version(),
+			       OpenSSL_version(OPENSSL_VERSION), lxw_version());
 			free(cargv);
 			return 0;
 		}

@@ -708,13 +708,13 @@ int pki_random(void *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? YB_OK : YB_ECRYPTO;
 }
 
-int pki_check_key_mode(const char *path, struct errbuf *eb)
+int pki_check_key_mode(const char *path, unsigned forbidden, struct errbuf *eb)
 {
 	struct stat st;
 
 	if (stat(path, &st) != 0)
 		return status_fail(eb, YB_EIO, _("cannot examine %s: %s"), path, strerror(errno));
-	if ((st.st_mode & 077) != 0)
+	if ((st.st_mode & forbidden) != 0)
 		return status_fail(eb, YB_PERMISSION_DENIED,
 		                   _("private key %s may be read by others (mode %04o); run "
 		                     "'chmod 600 %s'"),

@@ -136,11 +136,12 @@ bool pki_valid_org_code(const char *code);
 int pki_random(void *buf, size_t len);
 
 /*
- * Whether the private key file at path is kept private: YB_OK when neither
- * group nor others may read or write it, YB_PERMISSION_DENIED with what to
- * do (chmod 600) in eb when they may, YB_EIO when it cannot be examined.
- * Callers warn; loading the key is pki_identity_load's business.
+ * Whether the private key file at path is kept private: YB_OK when none of
+ * the permission bits in `forbidden` is set (077: neither group nor others
+ * may read or write it; 007: others may not), YB_PERMISSION_DENIED with what
+ * to do (chmod 600) in eb when one is, YB_EIO when it cannot be examined.
+ * Loading the key is pki_identity_load's business.
  */
-int pki_check_key_mode(const char *path, struct errbuf *eb);
+int pki_check_key_mode(const char *path, unsigned forbidden, struct errbuf *eb);
 
 #endif

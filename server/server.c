@@ -475,11 +475,16 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 	bool complete;
 	int rc;
 
-	if (pki_check_key_mode(cfg->key_path, &why) == YB_PERMISSION_DENIED)
-		log_line("warning: %s", why.msg);
-	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 077) != 0)
+	/*
+	 * A server key others may read is refused, as sshd refuses its host
+	 * keys; the group may read it (root:yuebao 0640, as Debian's ssl-cert
+	 * group does), the daemon's own user being one way to own it.
+	 */
+	if ((rc = pki_check_key_mode(cfg->key_path, 007, &why)) == YB_PERMISSION_DENIED)
+		return status_fail(eb, rc, "%s", why.msg);
+	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 007) != 0)
 		log_line(
-		    "warning: database %s may be read by others (mode %04o); run 'chmod 600 %s' "
+		    "warning: database %s may be read by others (mode %04o); run 'chmod 640 %s' "
 		    "(and its -wal and -shm files)",
 		    cfg->db_path, (unsigned)(st.st_mode & 07777), cfg->db_path);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -475,8 +475,12 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		free(s);
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	}
-	/* Created here, not by SQLite, which would follow the umask (often 0644). */
-	if ((rc = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+	/*
+	 * Created here, not by SQLite, which would follow the umask (often 0644):
+	 * the daemon's user writes, its group (backups, admins) reads, others
+	 * nothing. SQLite gives the -wal and -shm files the same mode.
+	 */
+	if ((rc = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) >= 0)
 		close(rc);
 	else if (errno != EEXIST) {
 		rc =

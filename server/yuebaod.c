@@ -17,7 +17,10 @@
 #include <sys/resource.h>
 
 #include <ini.h>
+#include <nng/nng.h>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "i18n.h"
 #include "server.h"
@@ -27,6 +30,7 @@ static const char usage_text[] =
     "usage: yuebaod --listen URL --db FILE --cert F --key F --ca F [--crl F]\n"
     "               --orgs FILE [--catalog DIR] [--workers N] [--config FILE]\n"
     "               [--max-connections N] [--max-per-source N]\n"
+    "       yuebaod                 (the settings of " YB_DEFAULT_CONFIG ")\n"
     "\n"
     "The yuebao daemon: receives signed monthly returns from branches over mutual\n"
     "TLS, stores them in SQLite and answers the central office's queries.\n"
@@ -66,7 +70,8 @@ static const char usage_text[] =
     "  --stock-jump P    warn when a stock (members_total...) moves more than P%\n"
     "                    from the previous month (default 50; 0 = off)\n"
     "  --config FILE     INI file with the same settings in a [yuebaod] section,\n"
-    "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win\n"
+    "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win. Without\n"
+    "                    any argument yuebaod reads " YB_DEFAULT_CONFIG "\n"
     "  -h, --help        this help\n"
     "  --version         print the version and exit\n"
     "\n"
@@ -203,13 +208,26 @@ static int read_settings(int argc, char **argv, struct settings *st)
 	};
 	int idx, c;
 
+	/* As a service starts it: everything from the installed configuration. */
+	if (argc == 1) {
+		if (access(YB_DEFAULT_CONFIG, F_OK) != 0) {
+			fprintf(stderr,
+			        "yuebaod: no arguments and no %s (%s): give the settings as flags "
+			        "or write them there\n\n%s",
+			        YB_DEFAULT_CONFIG, strerror(errno), usage_text);
+			return 2;
+		}
+		st->config = (char *)YB_DEFAULT_CONFIG;
+	}
 	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 0;
 		}
 		if (c == 'V') {
-			printf("yuebaod %s\n", YB_VERSION);
+			/* What a bug report needs: the libraries actually loaded, not those built against. */
+			printf("yuebaod %s (nng %s, SQLite %s, %s)\n", YB_VERSION, nng_version(),
+			       sqlite3_libversion(), OpenSSL_version(OPENSSL_VERSION));
 			return 0;
 		}
 		if (c != 0) {

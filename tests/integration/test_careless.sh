@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Careless files and hostile text: the store is created private, keys that
-# others may read are named, a damaged database is found at start and not
+# Careless files and hostile text: the store is created for its owner and
+# group only, a server key others may read stops the daemon (a client's is
+# named), a damaged database is found at start and not
 # at the first write, and text one user types (a reason, a comment) is
 # refused at the request check when it could harm another user's terminal
 # or spreadsheet, or is longer than its documented cap.
@@ -14,16 +15,24 @@ test_private_files() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
-	check_eq "the database is created 0600 under umask 022" "$(mode "$DB")" "600"
-	check_eq "its -wal file too" "$(mode "$DB-wal")" "600"
+	check_eq "the database is created 0640 under umask 022" "$(mode "$DB")" "640"
+	check_eq "its -wal file too" "$(mode "$DB-wal")" "640"
 	check_match "the start-up integrity check is logged, with its time" "$(cat "$LOG")" \
 		"database $DB: integrity check \(PRAGMA quick_check\) passed in [0-9]+ ms"
 	yb_stop_daemon
 
 	chmod 644 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
+	local out rc=0
+	out=$(timeout 60 "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$DB" \
+		--cert "$YB_PKI/server.crt" --key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" \
+		--orgs "$ORGS" 2>&1) || rc=$?
+	check_eq "the daemon refuses to start with a server key others may read" "$rc" "1"
+	check_match "and says why and what to do" "$out" \
+		"private key $YB_PKI/server\.key may be read by others \(mode 0644\); run 'chmod 600 "
+	chmod 640 "$YB_PKI/server.key"
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
-	check_match "the daemon names a server key others may read" "$(cat "$LOG")" \
-		"warning: private key $YB_PKI/server\.key may be read by others \(mode 0644\); run 'chmod 600 "
+	check_eq "a key its group may read (root:yuebao 0640) is accepted" \
+		"$(grep -c "private key" "$LOG" || true)" "0"
 	check_exit "the client names a key others may read, and still works" 0 \
 		"^yuebao: warning: private key $YB_PKI/branch-ZFW-JG\.key may be read by others \(mode 0644\)" \
 		yb_as branch ZFW-JG ping
@@ -33,6 +42,10 @@ test_private_files() {
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	check_match "the daemon names a database others may read" "$(cat "$LOG")" \
 		"warning: database $DB may be read by others \(mode 0644\)"
+	yb_as auditor JGDW audit export "$TMP/export" >/dev/null
+	check_eq "an audit export: directories 0750, files 0640 under umask 022" \
+		"$(find "$TMP/export" -type d -printf '%m\n' | sort -u) $(find "$TMP/export" -type f -printf '%m\n' | sort -u)" \
+		"750 640"
 	yb_stop_daemon
 	chmod 600 "$DB"
 }
