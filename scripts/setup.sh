@@ -14,6 +14,8 @@ packages=(
 	libsqlite3-dev sqlite3
 	libssl-dev openssl
 	libcsv-dev libinih-dev libjansson-dev libcmocka-dev
+	# sd_notify: yuebaod tells systemd when it is ready (Type=notify).
+	libsystemd-dev
 	# yuebao report --format xlsx writes Excel files with libxlsxwriter.
 	libxlsxwriter-dev
 	faketime sslscan
@@ -25,6 +27,8 @@ packages=(
 	# python3 reads the report's xlsx (zipfile + XML) and HTML in the tests.
 	python3
 	tzdata
+	# test_package: systemd-analyze checks the unit, man shows the pages.
+	systemd man-db
 )
 
 install_missing() {

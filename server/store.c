@@ -543,6 +543,76 @@ static int check_deadline(void *arg)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > *deadline;
 }
 
+int store_backup(const char *path, const char *dest, long *pages, struct errbuf *eb)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	char tmp[4096];
+	bool complete = false;
+	int fd, rc = YB_OK;
+
+	*pages = 0;
+	if (access(dest, F_OK) == 0)
+		return status_fail(eb, YB_ALREADY_EXISTS, "%s already exists: give a new file",
+		                   dest);
+	if (access(path, R_OK) != 0)
+		return status_fail(eb, YB_EIO, "cannot read database %s: %s", path,
+		                   strerror(errno));
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial", dest) >= sizeof(tmp))
+		return status_fail(eb, YB_EIO, "%s: name too long", dest);
+	/* Owner and group, as store_open creates the database itself. */
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0)
+		return status_fail(eb, YB_EIO, "cannot create %s: %s", tmp, strerror(errno));
+	close(fd);
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		rc = status_fail(eb, YB_EDB, "cannot open %s: %s", src ? tmp : path,
+		                 sqlite3_errmsg(dst ? dst : src));
+		goto done;
+	}
+	/* The daemon may hold the write lock for a batch: wait for it as it waits. */
+	sqlite3_busy_timeout(src, 10000);
+	/*
+	 * All pages in one step, so in one read transaction: a snapshot of the
+	 * WAL database as of its start, which the daemon's writers do not
+	 * block or change. Stepping in parts would restart at every write.
+	 */
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		rc = status_fail(eb, YB_EDB, "cannot back up %s: %s", path, sqlite3_errmsg(dst));
+		goto done;
+	}
+	if (sqlite3_backup_step(bk, -1) != SQLITE_DONE) {
+		rc = status_fail(eb, YB_EDB, "backing up %s failed: %s", path, sqlite3_errmsg(dst));
+		goto done;
+	}
+	*pages = sqlite3_backup_pagecount(bk);
+	sqlite3_backup_finish(bk);
+	bk = NULL;
+	/*
+	 * One self-contained file: no -wal or -shm beside it when it is checked
+	 * and renamed. yuebaod turns WAL on again when it opens a restored copy.
+	 */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_close(dst) != SQLITE_OK) {
+		rc = status_fail(eb, YB_EIO, "cannot finish %s: %s", tmp, sqlite3_errmsg(dst));
+		goto done;
+	}
+	dst = NULL;
+	if ((rc = store_quick_check(tmp, 600000, &complete, eb)) != YB_OK)
+		goto done;
+	if (rename(tmp, dest) != 0)
+		rc = status_fail(eb, YB_EIO, "cannot rename %s to %s: %s", tmp, dest,
+		                 strerror(errno));
+done:
+	if (bk != NULL)
+		sqlite3_backup_finish(bk);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	if (rc != YB_OK)
+		unlink(tmp);
+	return rc;
+}
+
 int store_quick_check(const char *path, int max_ms, bool *complete, struct errbuf *eb)
 {
 	sqlite3 *db = NULL;

@@ -37,7 +37,7 @@ struct return_key {
 };
 
 /*
- * Opens (creating if needed, mode 0600: SQLite gives its -wal and -shm
+ * Opens (creating if needed, mode 0640: SQLite gives its -wal and -shm
  * files the same mode) the database at path and brings its schema up to
  * date. YB_EDB with SQLite's message on failure. The caller owns *out.
  */
@@ -52,6 +52,18 @@ int store_open(const char *path, struct store **out, struct errbuf *eb);
  * A file that does not exist yet is sound.
  */
 int store_quick_check(const char *path, int max_ms, bool *complete, struct errbuf *eb);
+
+/*
+ * A consistent online copy of the database at path into dest, with SQLite's
+ * backup API, while a daemon may be writing: one read transaction copies
+ * every page, so each call the daemon committed before it began is in the
+ * copy whole and every later one is not in it at all. The copy is written
+ * to a temporary file beside dest (mode 0640), checked with PRAGMA
+ * quick_check, and renamed to dest only then; dest must not exist.
+ * *pages is the copy's size in pages. YB_ALREADY_EXISTS, YB_EIO, YB_EDB or
+ * YB_DATA_LOSS (the copy does not check) with a message naming the file.
+ */
+int store_backup(const char *path, const char *dest, long *pages, struct errbuf *eb);
 
 /* Closes s; NULL is allowed. */
 void store_close(struct store *s);

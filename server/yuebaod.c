@@ -15,15 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <ini.h>
 #include <nng/nng.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "i18n.h"
 #include "server.h"
+#include "store.h"
 #include "tz.h"
 
 static const char usage_text[] =
@@ -72,6 +75,11 @@ static const char usage_text[] =
     "  --config FILE     INI file with the same settings in a [yuebaod] section,\n"
     "                    e.g. listen = tls+tcp://0.0.0.0:7443; flags win. Without\n"
     "                    any argument yuebaod reads " YB_DEFAULT_CONFIG "\n"
+    "  --backup FILE     copy the database (--db, db = in --config FILE, or in\n"
+    "                    " YB_DEFAULT_CONFIG ") to\n"
+    "                    the new FILE and exit: a consistent online copy, made\n"
+    "                    with SQLite's backup API while a daemon serves, checked\n"
+    "                    before it is given its name (mode 0640)\n"
     "  -h, --help        this help\n"
     "  --version         print the version and exit\n"
     "\n"
@@ -92,6 +100,7 @@ struct settings {
 	char *workers, *max_connections, *max_per_source, *time_window, *max_message, *due_day,
 	    *outlier_factor, *stock_jump;
 	char *timezone, *tls_min;
+	char *backup; /* --backup FILE: copy the database and exit */
 	/* The values read from --config live here: bounded, and nothing to free. */
 	char ini_text[8192];
 	size_t ini_used;
@@ -202,6 +211,7 @@ static int read_settings(int argc, char **argv, struct settings *st)
 	    {"timezone", required_argument, NULL, 0},
 	    {"tls-min", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
+	    {"backup", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -225,7 +235,8 @@ static int read_settings(int argc, char **argv, struct settings *st)
 			return 0;
 		}
 		if (c == 'V') {
-			/* What a bug report needs: the libraries actually loaded, not those built against. */
+			/* What a bug report needs: the libraries actually loaded, not those built
+			 * against. */
 			printf("yuebaod %s (nng %s, SQLite %s, %s)\n", YB_VERSION, nng_version(),
 			       sqlite3_libversion(), OpenSSL_version(OPENSSL_VERSION));
 			return 0;
@@ -237,9 +248,15 @@ static int read_settings(int argc, char **argv, struct settings *st)
 		}
 		if (strcmp(opts[idx].name, "config") == 0)
 			st->config = optarg;
+		else if (strcmp(opts[idx].name, "backup") == 0)
+			st->backup = optarg;
 		else
 			*setting(st, opts[idx].name) = optarg;
 	}
+	/* A backup of the installed daemon's database needs no more than --backup FILE. */
+	if (st->backup != NULL && st->db == NULL && st->config == NULL &&
+	    access(YB_DEFAULT_CONFIG, F_OK) == 0)
+		st->config = (char *)YB_DEFAULT_CONFIG;
 	if (optind < argc) {
 		fprintf(stderr, "yuebaod: unexpected argument '%s'\n\n%s", argv[optind],
 		        usage_text);
@@ -322,6 +339,30 @@ static int make_config(const struct settings *st, struct server_config *cfg, str
 	return -1;
 }
 
+/* yuebaod --backup FILE: exit status 0, 1 (the copy failed) or 2 (no --db). */
+static int backup(const struct settings *st)
+{
+	struct errbuf eb = {{0}};
+	struct timespec t0, t1;
+	long pages;
+
+	if (st->db == NULL) {
+		fprintf(stderr, "yuebaod: --backup needs the database: --db FILE or db = in "
+		                "--config FILE\n");
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_backup(st->db, st->backup, &pages, &eb) != YB_OK) {
+		fprintf(stderr, "yuebaod: backup: %s\n", eb.msg);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "yuebaod: backed up %s to %s (%ld pages, checked) in %lld ms\n", st->db,
+	        st->backup, pages,
+	        (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return 0;
+}
+
 /* Serves until SIGTERM or SIGINT (sigs, blocked in every thread): SIGHUP reloads. */
 static void serve_until_stopped(struct server *srv, const sigset_t *sigs)
 {
@@ -336,9 +377,13 @@ static void serve_until_stopped(struct server *srv, const sigset_t *sigs)
 			continue;
 		}
 		if (sig == SIGHUP) {
+			/* systemctl reload waits for READY=1 again (Type=notify). */
+			sd_notify(0, "RELOADING=1");
 			server_reload(srv, &eb);
+			sd_notify(0, "READY=1");
 			continue;
 		}
+		sd_notify(0, "STOPPING=1");
 		fprintf(stderr, "yuebaod: %s received, stopping\n",
 		        sig == SIGINT ? "SIGINT" : "SIGTERM");
 		return;
@@ -373,7 +418,11 @@ int main(int argc, char **argv)
 	 * holds the pages one call changes (some 30 for a submission).
 	 */
 	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
-	if ((rc = read_settings(argc, argv, &st)) >= 0 || (rc = make_config(&st, &cfg, &zone)) >= 0)
+	if ((rc = read_settings(argc, argv, &st)) >= 0)
+		return rc;
+	if (st.backup != NULL)
+		return backup(&st);
+	if ((rc = make_config(&st, &cfg, &zone)) >= 0)
 		return rc;
 	/* Every thread inherits this mask; signals are taken only by sigtimedwait. */
 	sigemptyset(&sigs);
@@ -398,6 +447,12 @@ int main(int argc, char **argv)
 		tz_free(zone);
 		return 1;
 	}
+	/*
+	 * The store is open and the listener up: under systemd (Type=notify)
+	 * the unit is started only now; elsewhere NOTIFY_SOCKET is unset and
+	 * this does nothing.
+	 */
+	sd_notify(0, "READY=1");
 	serve_until_stopped(srv, &sigs);
 	server_close(srv);
 	tz_free(zone);

@@ -32,10 +32,13 @@ as_deployed() {
 }
 
 test_versions() {
-	check_eq "yuebao --version" "$("$YB_BIN/yuebao" --version)" "yuebao $VERSION"
-	check_eq "yuebaod --version" "$("$YB_BIN/yuebaod" --version)" "yuebaod $VERSION"
-	check_eq "yuebao-certs --version" "$("$YB_SRC/certs/yuebao-certs.sh" --version)" \
-		"yuebao-certs $VERSION"
+	# The release, then the libraries in use, for a bug report.
+	check_match "yuebao --version" "$("$YB_BIN/yuebao" --version)" \
+		"^yuebao $VERSION \(nng 1\.5\.[0-9]+, OpenSSL 3\.[^,]*, libxlsxwriter [0-9.]+\)$"
+	check_match "yuebaod --version" "$("$YB_BIN/yuebaod" --version)" \
+		"^yuebaod $VERSION \(nng 1\.5\.[0-9]+, SQLite 3\.[0-9.]+, OpenSSL 3\.[^)]*\)$"
+	check_match "yuebao-certs --version" "$("$YB_SRC/certs/yuebao-certs.sh" --version)" \
+		"^yuebao-certs $VERSION \(OpenSSL 3\."
 }
 
 test_certificates() {

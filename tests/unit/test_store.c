@@ -93,9 +93,10 @@ static void test_open_creates_private_files(void **state)
 
 	db->s = tmpdb_open(db->path);
 	umask(old);
-	assert_int_equal(file_mode(db->path, ""), 0600);
-	assert_int_equal(file_mode(db->path, "-wal"), 0600);
-	assert_int_equal(file_mode(db->path, "-shm"), 0600);
+	/* the daemon's user writes, its group (backups) reads, others nothing */
+	assert_int_equal(file_mode(db->path, ""), 0640);
+	assert_int_equal(file_mode(db->path, "-wal"), 0640);
+	assert_int_equal(file_mode(db->path, "-shm"), 0640);
 }
 
 static void test_reopen_keeps_data_and_schema(void **state)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the Debian packages yuebao_VERSION_ARCH.deb and yuebaod_VERSION_ARCH.deb
+# with CPack from the CMake install rules, in build-deb/ (a Release build
+# installed under /usr, so yuebaod reads /etc/yuebao/yuebaod.ini). Prints
+# the paths of the two packages.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${YB_DEB_DIR:-$root/build-deb}
+YB_BUILD_DIR="$build" YB_CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DYB_BUILD_TESTS=OFF" \
+	"$root/scripts/setup.sh" >/dev/null
+rm -f "$build"/*.deb
+(cd "$build" && cpack -G DEB >/dev/null)
+ls "$build"/yuebao_*.deb "$build"/yuebaod_*.deb
