@@ -2070,8 +2070,8 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (cmd == NULL && strcmp(a, "--version") == 0) {
-			printf("yuebao %s (nng %s, %s, libxlsxwriter %s)\n", YB_VERSION, nng_version(),
-			       OpenSSL_version(OPENSSL_VERSION), lxw_version());
+			printf("yuebao %s (nng %s, %s, libxlsxwriter %s)\n", YB_VERSION,
+			       nng_version(), OpenSSL_version(OPENSSL_VERSION), lxw_version());
 			free(cargv);
 			return 0;
 		}

@@ -239,10 +239,11 @@ void listener_tick(struct listener *l, int stall_ms)
 	if (l->listening) {
 		if ((stalled = tlsengine_guard_stalled(stall_ms)) == 0)
 			goto out;
-		log_line("error: nng's listener stopped making sessions of new connections (%d "
-		         "negotiated and left waiting, a known nng 1.5.2 defect): listening again "
-		         "on %s; the sessions open now end, and their clients retry",
-		         stalled, l->url);
+		log_msg(LOG_LEVEL_ERROR,
+		        "nng's listener stopped making sessions of new connections (%d "
+		        "negotiated and left waiting, a known nng 1.5.2 defect): listening again "
+		        "on %s; the sessions open now end, and their clients retry",
+		        stalled, l->url);
 		nng_listener_close(l->l);
 		l->listening = false;
 		/* nng never frees those: they must not count against the next listener. */
@@ -250,7 +251,7 @@ void listener_tick(struct listener *l, int stall_ms)
 	}
 	/* l->url has the bound port: the same address and port again. */
 	if (start(l, l->url, &eb) != YB_OK) {
-		log_line("error: %s; trying again in a second", eb.msg);
+		log_msg(LOG_LEVEL_ERROR, "%s; trying again in a second", eb.msg);
 		goto out;
 	}
 	log_line("listening again on %s", l->url);

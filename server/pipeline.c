@@ -307,6 +307,24 @@ lost:
 }
 
 /*
+ * Whether a request asks for a later page of a paged answer: its page_token
+ * field, which the paged methods share, is set. The log keeps one line per
+ * answer at info level and the later pages for debug.
+ */
+static bool continues_pages(const ProtobufCMessage *in)
+{
+	const ProtobufCFieldDescriptor *fd =
+	    protobuf_c_message_descriptor_get_field_by_name(in->descriptor, "page_token");
+	const char *token;
+
+	if (fd == NULL || fd->type != PROTOBUF_C_TYPE_STRING ||
+	    fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return false;
+	token = *(const char *const *)((const char *)in + fd->offset);
+	return token != NULL && token[0] != '\0';
+}
+
+/*
  * Runs a verified call: decodes its payload, checks its text, runs its
  * handler. Returns the reply to send (NULL only when out of memory).
  */
@@ -329,6 +347,7 @@ static nng_msg *run_call(struct pipeline *p, struct call *c, const Yuebao__V1__R
 		                        md->input->name);
 		goto finish;
 	}
+	o->continued = continues_pages(in);
 	/* Text reaches other people's screens and sheets: checked before any handler. */
 	if ((o->status = text_check_message(in, req->payload.len, &c->msg)) != YB_OK)
 		goto finish;
@@ -561,6 +580,7 @@ nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct w
 
 	snprintf(o->method, sizeof(o->method), "-");
 	snprintf(o->caller, sizeof(o->caller), "-");
+	o->cached = o->continued = false;
 	/* Read (RECV_SLACK) to be answered: the limit is the RpcRequest's own size. */
 	if (raw_len > p->cfg.max_message) {
 		o->status = status_fail(&o->msg, YB_RESOURCE_EXHAUSTED,

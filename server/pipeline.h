@@ -42,6 +42,7 @@ struct pipeline_outcome {
 	char caller[96]; /* "role/ORG", or "-" before the caller is verified */
 	char method[64]; /* "Submit", or "-" before the method is known */
 	bool cached;     /* a retry answered from the call's record */
+	bool continued;  /* a later page of a paged answer (its request has a page token) */
 };
 
 struct pipeline;

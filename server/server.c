@@ -125,6 +125,8 @@ struct server {
 	struct pipeline *pipeline;   /* what each request goes through */
 	char server_subject[256];
 	atomic_int stopping;
+	/* Since the last daily summary: calls, calls refused, returns stored. */
+	atomic_ullong day_calls, day_refused, day_stored;
 };
 
 /* The daily check (on the expiry watch's thread, see expiry.h). */
@@ -141,6 +143,10 @@ static void check_expiry(void *arg)
 	expiry_report(&d, now, log_line);
 	if (s->listener != NULL)
 		listener_check_crl(s->listener, now);
+	log_msg(LOG_LEVEL_INFO, "daily summary: %llu calls, %llu refused, %llu returns stored",
+	        (unsigned long long)atomic_exchange(&s->day_calls, 0),
+	        (unsigned long long)atomic_exchange(&s->day_refused, 0),
+	        (unsigned long long)atomic_exchange(&s->day_stored, 0));
 	pthread_mutex_unlock(&s->trust_lock);
 }
 
@@ -188,17 +194,30 @@ static nng_msg *serve(struct worker *w, nng_msg *msg, struct pipeline_outcome *o
 	return m;
 }
 
-/* The log line of one request: method, caller, status, time, and why when refused. */
-static void log_outcome(const struct server *s, const struct pipeline_outcome *o,
+/*
+ * The log line of one request: method, caller, status, time, and why when
+ * refused; a later page of a paged answer only at debug level. Counted for
+ * the daily summary.
+ */
+static void log_outcome(struct server *s, const struct pipeline_outcome *o,
                         const struct timespec *t0, const struct timespec *t1)
 {
+	char method[96];
+
+	atomic_fetch_add(&s->day_calls, 1);
+	if (o->status != YB_OK)
+		atomic_fetch_add(&s->day_refused, 1);
+	else if (!o->cached && strcmp(o->method, "Submit") == 0)
+		atomic_fetch_add(&s->day_stored, 1);
 	if (s->cfg.quiet)
 		return;
-	log_line("%s%s %s %s %ldms%s%s%s", RPC_METHOD_PREFIX, o->method, o->caller,
-	         status_name(o->status),
+	snprintf(method, sizeof(method), "%s%s", RPC_METHOD_PREFIX, o->method);
+	log_call(o->continued && o->status == YB_OK ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, method,
+	         o->caller, status_name(o->status),
 	         (long)((t1->tv_sec - t0->tv_sec) * 1000 + (t1->tv_nsec - t0->tv_nsec) / 1000000),
-	         o->cached ? " (retry answered from record)" : "", o->status != YB_OK ? ": " : "",
-	         o->status != YB_OK ? o->msg.msg : "");
+	         o->cached            ? "(retry answered from record)"
+	         : o->status != YB_OK ? o->msg.msg
+	                              : "");
 }
 
 /* A free slot, waiting for one if need be; NULL once the server stops. */
@@ -386,8 +405,9 @@ static void default_limits(struct server_config *c)
 		          : spare > SERVER_MAX_CONNECTIONS_CAP ? SERVER_MAX_CONNECTIONS_CAP
 		                                               : spare);
 	else if (c->max_connections > spare)
-		log_line(
-		    "warning: --max-connections %d is more than the %ld descriptors the process "
+		log_msg(
+		    LOG_LEVEL_WARNING,
+		    "--max-connections %d is more than the %ld descriptors the process "
 		    "may open (RLIMIT_NOFILE) leave for connections: past that, new connections "
 		    "wait until others end",
 		    c->max_connections, spare);
@@ -483,10 +503,10 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 	if ((rc = pki_check_key_mode(cfg->key_path, 007, &why)) == YB_PERMISSION_DENIED)
 		return status_fail(eb, rc, "%s", why.msg);
 	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 007) != 0)
-		log_line(
-		    "warning: database %s may be read by others (mode %04o); run 'chmod 640 %s' "
-		    "(and its -wal and -shm files)",
-		    cfg->db_path, (unsigned)(st.st_mode & 07777), cfg->db_path);
+		log_msg(LOG_LEVEL_WARNING,
+		        "database %s may be read by others (mode %04o); run 'chmod 640 %s' "
+		        "(and its -wal and -shm files)",
+		        cfg->db_path, (unsigned)(st.st_mode & 07777), cfg->db_path);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = store_quick_check(cfg->db_path, QUICK_CHECK_MS, &complete, &why)) != YB_OK)
 		return status_fail(

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "log.h"
 #include "server.h"
 #include "store.h"
 #include "tz.h"
@@ -83,8 +84,14 @@ static const char usage_text[] =
     "  -h, --help        this help\n"
     "  --version         print the version and exit\n"
     "\n"
-    "One line per request goes to standard error: time (UTC, 2027-01-05T20:00:00.000Z),\n"
-    "method, caller, status, milliseconds. At start, on SIGHUP and once a day a\n"
+    "  --log-level L     error, warning, info (default) or debug: info adds a line\n"
+    "                    per request and a daily summary (calls, refused, returns\n"
+    "                    stored); debug the later pages of paged answers\n"
+    "\n"
+    "One line per request goes to standard error (to the journal, with the fields\n"
+    "METHOD, CALLER, STATUS and MS, when systemd runs yuebaod): time (UTC,\n"
+    "2027-01-05T20:00:00.000Z), method, caller, status, milliseconds. At start, on SIGHUP and once "
+    "a day a\n"
     "warning names the server certificate, CA certificate or CRL that runs out\n"
     "within 30 days, and an error each one that has, e.g.\n"
     "  warning: the CRL pki/crl.pem expires on 2027-06-30 02:00:00 UTC, in 29 days: ...\n"
@@ -99,7 +106,7 @@ struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
 	char *workers, *max_connections, *max_per_source, *time_window, *max_message, *due_day,
 	    *outlier_factor, *stock_jump;
-	char *timezone, *tls_min;
+	char *timezone, *tls_min, *log_level;
 	char *backup; /* --backup FILE: copy the database and exit */
 	/* The values read from --config live here: bounded, and nothing to free. */
 	char ini_text[8192];
@@ -130,6 +137,7 @@ static char **setting(struct settings *st, const char *name)
 	    {"stock-jump", offsetof(struct settings, stock_jump)},
 	    {"timezone", offsetof(struct settings, timezone)},
 	    {"tls-min", offsetof(struct settings, tls_min)},
+	    {"log-level", offsetof(struct settings, log_level)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -210,6 +218,7 @@ static int read_settings(int argc, char **argv, struct settings *st)
 	    {"stock-jump", required_argument, NULL, 0},
 	    {"timezone", required_argument, NULL, 0},
 	    {"tls-min", required_argument, NULL, 0},
+	    {"log-level", required_argument, NULL, 0},
 	    {"config", required_argument, NULL, 0},
 	    {"backup", required_argument, NULL, 0},
 	    {"help", no_argument, NULL, 'h'},
@@ -285,6 +294,7 @@ static int make_config(const struct settings *st, struct server_config *cfg, str
 {
 	long workers = 16, max_conns = 0, max_per_source = 0, window = 300, maxmsg = 1 << 20,
 	     due = 5, factor = 3, jump = 50;
+	enum log_level level = LOG_LEVEL_INFO;
 	struct errbuf eb = {{0}};
 
 	if (st->listen == NULL || st->db == NULL || st->cert == NULL || st->key == NULL ||
@@ -306,6 +316,13 @@ static int make_config(const struct settings *st, struct server_config *cfg, str
 	    parse_int(st->outlier_factor, "--outlier-factor", 0, 1000, &factor) != 0 ||
 	    parse_int(st->stock_jump, "--stock-jump", 0, 100000, &jump) != 0)
 		return 2;
+	if (st->log_level != NULL && log_parse_level(st->log_level, &level) != YB_OK) {
+		fprintf(stderr,
+		        "yuebaod: --log-level must be error, warning, info or debug, not '%s'\n",
+		        st->log_level);
+		return 2;
+	}
+	log_open(level);
 	if (st->tls_min != NULL && strcmp(st->tls_min, "1.2") != 0 &&
 	    strcmp(st->tls_min, "1.3") != 0) {
 		fprintf(stderr, "yuebaod: --tls-min must be 1.2 or 1.3, not '%s'\n", st->tls_min);

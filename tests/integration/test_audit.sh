@@ -372,7 +372,8 @@ test_backdating() {
 test_pages_by_bytes() {
 	local db="$TMP/pages.db" long i out n=12
 	long=$(printf '改%.0s' $(seq 1 2000)) # 2,000 characters, 6,000 bytes
-	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/pages.log" --max-message 65536
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/pages.log" --max-message 65536 \
+		--log-level debug # every page a log line, to count them
 	for i in $(seq 1 $n); do
 		if [ "$i" -eq 1 ]; then
 			yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-03.csv" --period 2026-03 >/dev/null

@@ -397,6 +397,8 @@ test_crl_expires_while_running() {
   else
     fail "and the daily check, due by then, warns that the CRL runs out in 5 days" "$(cat "$log")"
   fi
+  check_match "the daily check also writes the day's summary" "$(cat "$log")" \
+    "daily summary: [1-9][0-9]* calls, 0 refused, 0 returns stored"
   check_match "and stops handing the CRL to TLS" "$(cat "$log")" \
     "TLS handshakes no longer check the CRL $YB_PKI/crl.pem, which runs out within 30 days"
   check_exit "the next connection is served too" 0 "CN=ZFW-JG" ping_at +35d branch ZFW-JG
