@@ -33,6 +33,7 @@ Usage:
   $PROG revoke DIR ROLE CODE
   $PROG crl DIR
   $PROG server DIR [--san NAME]...
+  $PROG deploy DIR DEST
   $PROG --help | --version
 
 Commands:
@@ -62,22 +63,29 @@ Commands:
           a server certificate that runs out (yuebaod warns in its log from
           30 days before); then restart yuebaod. It keeps the names of the
           certificate it replaces and adds every --san.
+  deploy  Copy what yuebaod needs, and nothing else, from DIR to DEST:
+          server.crt, ca.crt and crl.pem (0644) and server.key (0640 and
+          group yuebao when that group exists, as the yuebaod package makes
+          it; 0600 otherwise). DEST must exist, must not be DIR and must not
+          hold a ca.key: the CA key never shares a directory with the
+          daemon's files. Keep DIR on another machine, offline if you can;
+          deploy into a directory there and copy it to /etc/yuebao, or
+          straight into /etc/yuebao when both live on one host.
 
 Certificates are X.509 v3, EC P-256 with ECDSA-SHA256 (for OpenSSL 3):
 CA valid $CA_DAYS days, others $LEAF_DAYS days. Private keys are written
 with mode 0600.
 
 Examples:
-  $PROG init /etc/yuebao/pki --org "市委政法委" --san yuebao.example.org
-  $PROG issue /etc/yuebao/pki branch ZFW-JG --orgs /etc/yuebao/orgs.csv
-  $PROG issue /etc/yuebao/pki central JGDW --days 365
-  $PROG issue /etc/yuebao/pki auditor JGDW
-  $PROG issue /etc/yuebao/pki admin JGDW
-  $PROG revoke /etc/yuebao/pki branch ZFW-JG
-  $PROG crl /etc/yuebao/pki && kill -HUP "$(pidof yuebaod)"
-  $PROG server /etc/yuebao/pki --san yuebao2.example.org
-  yuebaod --cert /etc/yuebao/pki/server.crt --key /etc/yuebao/pki/server.key \\
-          --ca /etc/yuebao/pki/ca.crt --crl /etc/yuebao/pki/crl.pem ...
+  $PROG init /root/yuebao-ca --org "市委政法委" --san yuebao.example.org
+  $PROG issue /root/yuebao-ca branch ZFW-JG --orgs orgs.csv
+  $PROG issue /root/yuebao-ca central JGDW --days 365
+  $PROG issue /root/yuebao-ca auditor JGDW
+  $PROG issue /root/yuebao-ca admin JGDW
+  $PROG revoke /root/yuebao-ca branch ZFW-JG
+  $PROG deploy /root/yuebao-ca /etc/yuebao && systemctl reload yuebaod
+  $PROG crl /root/yuebao-ca && $PROG deploy /root/yuebao-ca /etc/yuebao
+  $PROG server /root/yuebao-ca --san yuebao2.example.org
 
 Exit status: 0 success, 1 an operation failed, 2 usage error.
 EOF
@@ -431,6 +439,28 @@ cmd_server() {
   issue_server_cert "$dir" "$org" "$san_list"
 }
 
+cmd_deploy() {
+  [[ $# -eq 2 ]] || usage_error "deploy: needs DIR DEST"
+  local dir="$1" dest="$2" f
+  require_ca_dir "$dir"
+  [[ -d "$dest" ]] || die "deploy: $dest: no such directory (the yuebaod package makes /etc/yuebao)"
+  [[ "$(cd -- "$dest" && pwd -P)" != "$(cd -- "$dir" && pwd -P)" ]] ||
+    die "deploy: $dest is the CA's own directory: the daemon's files must not share it with ca.key"
+  [[ ! -e "$dest/ca.key" ]] ||
+    die "deploy: $dest holds a CA key ($dest/ca.key): move it off the daemon's host first"
+  for f in server.crt server.key ca.crt crl.pem; do
+    [[ -r "$dir/$f" ]] || die "deploy: $dir/$f is missing"
+  done
+  install -m 0644 "$dir/server.crt" "$dir/ca.crt" "$dir/crl.pem" "$dest/"
+  # yuebaod reads its key as user yuebao: the group may read it, others never.
+  if getent group yuebao >/dev/null && install -m 0640 -g yuebao "$dir/server.key" "$dest/server.key" 2>/dev/null; then
+    echo "$PROG: deployed server.crt, server.key (group yuebao, 0640), ca.crt, crl.pem to $dest"
+  else
+    install -m 0600 "$dir/server.key" "$dest/server.key"
+    echo "$PROG: deployed server.crt, server.key (0600), ca.crt, crl.pem to $dest"
+  fi
+}
+
 cmd_issue() {
   [[ $# -ge 3 ]] || usage_error "issue: needs DIR ROLE CODE"
   local dir="$1" role="$2" code="$3"
@@ -568,7 +598,7 @@ cmd_crl() {
 }
 
 main() {
-  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl, server)"
+  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl, server, deploy)"
   local command="$1"
   shift
   case "$command" in
@@ -581,6 +611,7 @@ main() {
     revoke) cmd_revoke "$@" ;;
     crl) cmd_crl "$@" ;;
     server) cmd_server "$@" ;;
+    deploy) cmd_deploy "$@" ;;
     *) usage_error "unknown command '$command'" ;;
   esac
 }

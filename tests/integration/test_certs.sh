@@ -417,6 +417,25 @@ test_crl_expires_while_running() {
   yb_stop_daemon
 }
 
+# deploy: only the daemon's files, never beside the CA key.
+test_deploy() {
+  local ca="$TMP/deploy-ca" dest="$TMP/etc-yuebao"
+  yb_certs init "$ca" >/dev/null
+  mkdir "$dest"
+  check "deploy copies the daemon's files" yb_certs deploy "$ca" "$dest"
+  check_eq "server.crt, server.key, ca.crt and crl.pem, and no CA key" "$(ls "$dest" | xargs)" \
+    "ca.crt crl.pem server.crt server.key"
+  # 0640 for group yuebao when the machine has it (test_package may, meanwhile).
+  check_match "the key is kept private" "$(stat -c '%a %G' "$dest/server.key")" \
+    "^(600 .*|640 yuebao)$"
+  check_exit "deploy refuses the CA's own directory" 1 "the CA's own directory" \
+    yb_certs deploy "$ca" "$ca/."
+  touch "$dest/ca.key"
+  check_exit "and a directory that holds a CA key" 1 "holds a CA key" yb_certs deploy "$ca" "$dest"
+  check_exit "DEST must exist" 1 "no such directory" yb_certs deploy "$ca" "$TMP/nowhere"
+  check_exit "DIR and DEST are required" 2 "needs DIR DEST" yb_certs deploy "$ca"
+}
+
 test_deployment_name() {
   local ca="$TMP/ca-org"
   check "init --org remembers the deployment" yb_certs init "$ca" --org zfw-2026
@@ -447,6 +466,7 @@ main() {
     test_server_renewal
   fi
   test_deployment_name
+  test_deploy
   if [[ -x "$YB_BIN/yuebaod" && -n "$YB_FAKETIME_LIB" ]]; then
     test_expired_crl
     test_expiring_certificates
