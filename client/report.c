@@ -152,6 +152,41 @@ bool report_figure_is_main_flow(const struct report *r, size_t k)
 	return true;
 }
 
+bool report_number(const char *s, double *out)
+{
+	bool neg = false;
+	uint64_t digits = 0;
+	int n = 0, frac = -1;
+	double scale = 1;
+
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	/* The digits as an integer, divided once by a power of ten: both exact below 10^18. */
+	for (; *s; s++) {
+		if (*s == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || n >= 18)
+			return false;
+		digits = digits * 10 + (uint64_t)(*s - '0');
+		n++;
+		if (frac >= 0)
+			frac++;
+	}
+	if (n == 0 || frac == 0)
+		return false;
+	for (int i = 0; i < frac; i++)
+		scale *= 10;
+	*out = neg ? -(double)digits / scale : (double)digits / scale;
+	return true;
+}
+
+bool report_change_charted(const Yuebao__V1__Figure *f)
+{
+	return f->change[0] != '\0' && strcmp(f->change_unit, "%") == 0;
+}
+
 static const char *const month_en[] = {"January",   "February", "March",    "April",
                                        "May",       "June",     "July",     "August",
                                        "September", "October",  "November", "December"};

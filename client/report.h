@@ -103,6 +103,20 @@ int report_figure_decimals(const struct report *r, size_t k);
 bool report_figure_is_main_flow(const struct report *r, size_t k);
 
 /*
+ * A figure's plain decimal as the server sends it ("-12.5", "28000.00") as
+ * the nearest double, for charts and spreadsheets; false for "" (no value)
+ * or anything else. Not strtod: its decimal point follows LC_NUMERIC, which
+ * i18n_init takes from the user's locale (a comma in de_DE).
+ */
+bool report_number(const char *s, double *out);
+
+/*
+ * True when a figure's change goes into its section's bar chart: it has a
+ * change, in per cent (changes in percentage points stay in the tables).
+ */
+bool report_change_charted(const Yuebao__V1__Figure *f);
+
+/*
  * A period for people, in the reader's language: "2026年上半年" / "2026 H1",
  * "2026年6月" / "June 2026", "2026年第二季度" / "2026 Q2", "2026年度" /
  * "2026", "2026年1月至2026年6月" / "January 2026 to June 2026". Anything

@@ -140,33 +140,6 @@ static long px(double x)
 	return (long)(x < 0 ? x - 0.5 : x + 0.5);
 }
 
-/* Parses a server's plain decimal ("-12.5"); false for "" or anything else. */
-static bool parse_num(const char *s, double *out)
-{
-	double v = 0, scale = 1;
-	bool neg = false, digits = false, point = false;
-
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	for (; *s; s++) {
-		if (*s == '.' && !point) {
-			point = true;
-			continue;
-		}
-		if (*s < '0' || *s > '9')
-			return false;
-		digits = true;
-		if (point) {
-			scale /= 10;
-			v += (*s - '0') * scale;
-		} else {
-			v = v * 10 + (*s - '0');
-		}
-	}
-	*out = neg ? -v : v;
-	return digits;
-}
-
 /*
  * Bytes of s that fit in max_w px at font_px, at a character boundary; a
  * guess (no font metrics here): ASCII 0.6 em, anything else 1 em, which
@@ -382,7 +355,7 @@ static void svg_message(FILE *f, const char *cls, const char *section, const cha
 /* True when figure f has a change in per cent that a bar can show; *v is that change. */
 static bool bar_change(const Yuebao__V1__Figure *f, double *v)
 {
-	return f->change[0] && strcmp(f->change_unit, "%") == 0 && parse_num(f->change, v);
+	return report_change_charted(f) && report_number(f->change, v);
 }
 
 /* One figure's bar: its name on the left, the bar from the axis, the signed change at its end. */
@@ -576,7 +549,7 @@ static void write_series(FILE *f, const struct report *r, size_t k, size_t i, do
 	fputs(" d=\"", f);
 	for (size_t j = 0; j < months; j++) {
 		long x = MC_LEFT + px(months > 1 ? pw * (double)j / (double)(months - 1) : pw / 2);
-		if (!parse_num(m->groups[j + 1]->figures[k]->value, &v)) {
+		if (!report_number(m->groups[j + 1]->figures[k]->value, &v)) {
 			pen = false;
 			continue;
 		}
@@ -587,7 +560,7 @@ static void write_series(FILE *f, const struct report *r, size_t k, size_t i, do
 	fputs("\"/>\n", f);
 	for (size_t j = 0; j < months; j++) {
 		long x = MC_LEFT + px(months > 1 ? pw * (double)j / (double)(months - 1) : pw / 2);
-		if (parse_num(m->groups[j + 1]->figures[k]->value, &v))
+		if (report_number(m->groups[j + 1]->figures[k]->value, &v))
 			fprintf(f, "<circle cx=\"%ld\" cy=\"%ld\" r=\"3\" fill=\"%s\"/>", x,
 			        MC_TOP + px(MC_PLOT_H * (1 - v / top)), line_colour[i % N_COLOURS]);
 	}
@@ -611,7 +584,7 @@ static void write_month_chart(FILE *f, const struct report *r)
 			continue;
 		series++;
 		for (size_t j = 1; j <= months; j++)
-			if (parse_num(m->groups[j]->figures[k]->value, &v) && v > max)
+			if (report_number(m->groups[j]->figures[k]->value, &v) && v > max)
 				max = v;
 	}
 	if (months == 0 || series == 0) {

@@ -67,42 +67,6 @@ static bool failed(const struct xw *x)
 	return x->err != LXW_NO_ERROR || x->bad[0] != '\0';
 }
 
-/*
- * A figure's plain decimal ("-12.5", "28000.00") as a double. Not strtod:
- * its decimal point follows LC_NUMERIC, which i18n_init takes from the
- * user's locale (a comma in de_DE). The digits are read as an integer and
- * divided once by a power of ten, both exact below 10^18 and 10^22, so the
- * result is the double nearest the decimal.
- */
-static bool parse_decimal(const char *s, double *out)
-{
-	bool neg = false;
-	uint64_t digits = 0;
-	int n = 0, frac = -1;
-	double scale = 1;
-
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	for (; *s; s++) {
-		if (*s == '.' && frac < 0) {
-			frac = 0;
-			continue;
-		}
-		if (*s < '0' || *s > '9' || n >= 18)
-			return false;
-		digits = digits * 10 + (uint64_t)(*s - '0');
-		n++;
-		if (frac >= 0)
-			frac++;
-	}
-	if (n == 0 || frac == 0)
-		return false;
-	for (int i = 0; i < frac; i++)
-		scale *= 10;
-	*out = neg ? -(double)digits / scale : (double)digits / scale;
-	return true;
-}
-
 static lxw_format *new_format(struct xw *x, const char *num_format, bool bold)
 {
 	lxw_format *f = got(x, workbook_add_format(x->wb));
@@ -172,7 +136,7 @@ static void put(struct xw *x, lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, s
 		check(x, worksheet_write_string(ws, row, col, "\u2014", x->dash));
 		return;
 	}
-	if (!parse_decimal(s, &d)) {
+	if (!report_number(s, &d)) {
 		if (x->bad[0] == '\0')
 			snprintf(x->bad, sizeof(x->bad), "%s = '%s'", f->code, s);
 		return;
@@ -449,7 +413,7 @@ static bool charted(const struct xw *x, size_t k)
 {
 	const Yuebao__V1__Figure *f = total_figure(x, k);
 
-	return x->compare && f->change[0] != '\0' && strcmp(f->change_unit, "%") == 0;
+	return x->compare && report_change_charted(f);
 }
 
 /*
@@ -488,7 +452,7 @@ static void write_charts(struct xw *x, lxw_worksheet *ws, const char *sheet,
 			      worksheet_write_string(ws, last, 0, report_figure_name(r, k), NULL));
 			lxw_rowcol_to_cell(cell, summary_at[k], COL_CHANGE);
 			snprintf(formula, sizeof(formula), "='%s'!%s", x->summary, cell);
-			parse_decimal(total_figure(x, k)->change, &d); /* put() vetted it */
+			report_number(total_figure(x, k)->change, &d); /* put() vetted it */
 			check(x, worksheet_write_formula_num(ws, last, 1, formula, x->pct_change,
 			                                     d / 100));
 		}
