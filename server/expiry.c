@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "i18n.h"
+#include "log.h"
 #include "rpc.h"
 
 #define DAY_S 86400
@@ -52,7 +53,7 @@ bool expiry_soon(time_t t, time_t now)
 	return t != 0 && t - now < (time_t)EXPIRY_WARN_DAYS * DAY_S;
 }
 
-void expiry_report(const struct expiry_dates *d, time_t now, void (*log)(const char *fmt, ...))
+void expiry_report(const struct expiry_dates *d, time_t now)
 {
 	char when[64], left[32];
 
@@ -64,16 +65,16 @@ void expiry_report(const struct expiry_dates *d, time_t now, void (*log)(const c
 			continue;
 		expiry_format(t, when, sizeof(when));
 		if (t <= now) {
-			log("error: %s %s expired on %s: %s", kinds[k].name, d->path[k], when,
-			    kinds[k].after);
+			log_msg(LOG_LEVEL_ERROR, "%s %s expired on %s: %s", kinds[k].name,
+			        d->path[k], when, kinds[k].after);
 			continue;
 		}
 		if (days == 0)
 			snprintf(left, sizeof(left), "within a day");
 		else
 			snprintf(left, sizeof(left), "in %ld day%s", days, days == 1 ? "" : "s");
-		log("warning: %s %s expires on %s, %s: %s", kinds[k].name, d->path[k], when, left,
-		    kinds[k].before);
+		log_msg(LOG_LEVEL_WARNING, "%s %s expires on %s, %s: %s", kinds[k].name, d->path[k],
+		        when, left, kinds[k].before);
 	}
 }
 

@@ -40,11 +40,10 @@ void expiry_format(time_t t, char *buf, size_t len);
 bool expiry_soon(time_t t, time_t now);
 
 /*
- * Logs, through log (a printf-style line writer), a warning line for each
- * file of d that ends within EXPIRY_WARN_DAYS of now and an error line for
- * each that has ended.
+ * Logs (log.h) a warning for each file of d that ends within
+ * EXPIRY_WARN_DAYS of now and an error for each that has ended.
  */
-void expiry_report(const struct expiry_dates *d, time_t now, void (*log)(const char *fmt, ...));
+void expiry_report(const struct expiry_dates *d, time_t now);
 
 /*
  * YB_OK while a CRL whose next update is crl_next_update (0: none, or no

@@ -103,19 +103,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 void log_line(const char *fmt, ...)
 {
-	char line[LINE_MAX_BYTES];
-	enum log_level level = LOG_LEVEL_INFO;
-	const char *text = line;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vlog(LOG_LEVEL_INFO, fmt, ap);
 	va_end(ap);
-	if (strncmp(line, "error: ", 7) == 0)
-		level = LOG_LEVEL_ERROR, text += 7;
-	else if (strncmp(line, "warning: ", 9) == 0)
-		level = LOG_LEVEL_WARNING, text += 9;
-	log_msg(level, "%s", text);
 }
 
 void log_call(enum log_level level, const char *method, const char *caller, const char *status,

@@ -38,9 +38,8 @@ bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * log_msg for the modules that take a printf-style writer (expiry, reaper,
- * rollup): a message starting "error: " or "warning: " is logged at that
- * level (the words stay in the line), any other at LOG_LEVEL_INFO.
+ * log_msg at LOG_LEVEL_INFO, for the modules that take a printf-style line
+ * writer (reaper, rollup).
  */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

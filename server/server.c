@@ -140,7 +140,7 @@ static void check_expiry(void *arg)
 	pthread_rwlock_rdlock(&s->world_lock);
 	world_dates(&s->cfg, s->world, &d);
 	pthread_rwlock_unlock(&s->world_lock);
-	expiry_report(&d, now, log_line);
+	expiry_report(&d, now);
 	if (s->listener != NULL)
 		listener_check_crl(s->listener, now);
 	log_msg(LOG_LEVEL_INFO, "daily summary: %llu calls, %llu refused, %llu returns stored",
@@ -172,7 +172,7 @@ int server_reload(struct server *s, struct errbuf *eb)
 	world_free(old);
 	if (s->cfg.listen_url != NULL) {
 		world_dates(&s->cfg, w, &d);
-		expiry_report(&d, now, log_line);
+		expiry_report(&d, now);
 		/* The TLS layer takes the CRL just loaded: revoked peers get no session. */
 		listener_use_crl(s->listener, d.at[EXPIRY_CRL], now);
 	}
@@ -569,7 +569,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	{
 		struct expiry_dates d;
 		world_dates(&s->cfg, s->world, &d);
-		expiry_report(&d, time(NULL), log_line);
+		expiry_report(&d, time(NULL));
 		if ((rc = open_listener(s, d.at[EXPIRY_CRL], eb)) != YB_OK)
 			goto fail;
 	}
