@@ -27,8 +27,9 @@ packages=(
 	# python3 reads the report's xlsx (zipfile + XML) and HTML in the tests.
 	python3
 	tzdata
-	# test_package: systemd-analyze checks the unit, man shows the pages.
-	systemd man-db
+	# test_package: systemd-analyze checks the unit, man shows the pages,
+	# lintian checks the packages.
+	systemd man-db lintian
 )
 
 install_missing() {

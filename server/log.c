@@ -86,9 +86,10 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	clean(line);
-	if (to_journal)
-		sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", priorities[level], NULL);
-	else
+	/* A line the journal refuses (journald restarting, its socket gone) is
+	 * written to stderr, which systemd also collects: never lost. */
+	if (!to_journal ||
+	    sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", priorities[level], NULL) < 0)
 		write_stderr(level, line);
 }
 
@@ -120,10 +121,8 @@ void log_call(enum log_level level, const char *method, const char *caller, cons
 	snprintf(line, sizeof(line), "%s %s %s %ldms%s%s", method, caller, status, ms,
 	         detail[0] ? ": " : "", detail);
 	clean(line);
-	if (to_journal)
-		sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", priorities[level], "METHOD=%s",
-		                method, "CALLER=%s", caller, "STATUS=%s", status, "MS=%ld", ms,
-		                NULL);
-	else
+	if (!to_journal || sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", priorities[level],
+	                                   "METHOD=%s", method, "CALLER=%s", caller, "STATUS=%s",
+	                                   status, "MS=%ld", ms, NULL) < 0)
 		write_stderr(level, line);
 }

@@ -6,6 +6,7 @@
  * (JOURNAL_STREAM names it), they go to the journal instead, with PRIORITY
  * and, for requests, the fields METHOD, CALLER, STATUS and MS, so that
  * `journalctl -u yuebaod STATUS=PERMISSION_DENIED` finds the refusals.
+ * A line the journal refuses (journald down) goes to stderr.
  * Lines below the threshold (log_level in the INI) are dropped.
  */
 #ifndef YB_LOG_H

@@ -3,7 +3,8 @@
 # default, one line per answer, so a paged answer (audit log, history) is
 # one line however many pages the client fetched (history --page-size 1); at debug, the later pages
 # too, marked "debug:"; at warning, no line per request, but warnings stay.
-# A level that is not one is a usage error.
+# A level that is not one is a usage error. Under systemd, lines go to the
+# journal with their fields (test_journal).
 # shellcheck source=tests/integration/preamble.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
@@ -59,5 +60,58 @@ test_levels() {
 		--orgs "$ORGS"
 }
 
+# test_journal: run as systemd runs it (JOURNAL_STREAM naming its stderr),
+# the daemon sends its lines to the journal's socket with PRIORITY and, for
+# calls, METHOD, CALLER, STATUS and MS; its lines go to stderr when the
+# journal refuses them. The journal is played by
+# tests/tools/journal_listener.py on journald's real path, so only as root
+# on a machine without journald.
+test_journal() {
+	local sock=/run/systemd/journal/socket made_dir="" err="$TMP/journal-stderr.log"
+	local entries="$TMP/journal.jsonl" lpid i
+	if [ "$(id -u)" -ne 0 ] || [ -e "$sock" ]; then
+		echo "skipped test_journal: needs root and no journald running"
+		return 0
+	fi
+	[ -d /run/systemd/journal ] || { mkdir -p /run/systemd/journal && made_dir=1; }
+	python3 "$YB_SRC/tests/tools/journal_listener.py" "$sock" "$entries" 120 >"$TMP/listener.out" &
+	lpid=$!
+	yb_wait_for_log "$TMP/listener.out" '^ready$' 10 "$lpid" || return 1
+	: >"$err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$err") "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 \
+		--db "$TMP/journal.db" --cert "$YB_PKI/server.crt" --key "$YB_PKI/server.key" \
+		--ca "$YB_PKI/ca.crt" --orgs "$ORGS" 2>>"$err" &
+	YB_DAEMON_PID=$!
+	if yb_wait_for_log "$entries" 'listening on tls' 10 "$YB_DAEMON_PID"; then
+		YB_URL=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$entries" | sed 's/listening on //')
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
+		yb_as branch ZFW-JG audit log >/dev/null 2>&1 || true
+		yb_wait_for_log "$entries" 'PERMISSION_DENIED' 10 "$YB_DAEMON_PID" || true
+		check_eq "a call is a journal entry with its fields" \
+			"$(jq -r 'select(.METHOD == "/yuebao.v1.Returns/Submit") |
+				[.CALLER, .STATUS, .PRIORITY, (.MS | test("^[0-9]+$"))] | @tsv' "$entries")" \
+			"branch/ZFW-JG	OK	6	true"
+		check_eq "a refusal is found by its STATUS field" \
+			"$(jq -r 'select(.STATUS == "PERMISSION_DENIED") | .CALLER' "$entries")" "branch/ZFW-JG"
+		check_eq "nothing went to stderr while the journal took the lines" "$(cat "$err")" ""
+		# journald down: its socket's path is there but nobody answers
+		# (ECONNREFUSED). (libsystemd says nothing when the path is missing.)
+		kill -TERM "$lpid" && wait "$lpid" 2>/dev/null
+		: >"$sock"
+		yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-02.csv" --period 2026-02 >/dev/null
+		if yb_wait_for_log "$err" 'Returns/Submit branch/ZFW-JG OK' 10 "$YB_DAEMON_PID"; then
+			pass "a line the journal refuses goes to stderr"
+		else
+			fail "a line the journal refuses goes to stderr"
+		fi
+	fi
+	yb_stop_daemon
+	kill -TERM "$lpid" 2>/dev/null && wait "$lpid" 2>/dev/null
+	rm -f "$sock"
+	[ -z "$made_dir" ] || rm -rf /run/systemd/journal
+	return 0
+}
+
 test_levels
+test_journal
 assert_summary
