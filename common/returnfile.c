@@ -1,8 +1,8 @@
 /*
- * returnfile.c - a monthly return read from a CSV file (`code`, `value`
- * columns; anything else ignored), and the month its period row names.
- * Encodings, what is not CSV at all, and the shape of the text are the
- * sheet module's business (sheet.h).
+ * returnfile.c - a monthly return read from a CSV file or a workbook
+ * (`code`, `value` columns; anything else ignored), and the month its period
+ * row names. Encodings, what is not CSV at all, and the shape of the text
+ * are the sheet module's business (sheet.h); workbooks the xlsx module's.
  */
 #include "returnfile.h"
 
@@ -11,6 +11,33 @@
 
 #include "i18n.h"
 #include "period.h"
+#include "xlsx.h"
+
+/* The header words of each column read, in English and in Chinese. */
+static int find_col(const struct sheet *s, const char *en, const char *zh)
+{
+	int col = sheet_find_col(s, en);
+	return col >= 0 ? col : sheet_find_col(s, zh);
+}
+
+/* Reads the file as a workbook when it is a zip archive, else as CSV. */
+static int load(const char *path, struct returnfile *r, struct errbuf *eb)
+{
+	static const char *const sheets[] = {RETURNFILE_SHEET_ZH, RETURNFILE_SHEET_EN, NULL};
+	char *data = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = sheet_read_file(path, &data, &len, eb)) != YB_OK)
+		return rc;
+	if (xlsx_sniff(data, len))
+		rc = xlsx_read_sheet(data, len, path, sheets, &r->sheet, r->sheet_name,
+		                     sizeof(r->sheet_name), eb);
+	else
+		rc = sheet_load_mem(data, len, path, &r->sheet, eb);
+	free(data);
+	return rc;
+}
 
 /* Takes the month from the period row `row`; refuses a second one or a bad month. */
 static int read_month(struct returnfile *r, const char *path, size_t row, size_t value_col,
@@ -45,15 +72,15 @@ int returnfile_read(const char *path, struct returnfile **out, struct errbuf *eb
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return status_fail(eb, YB_ENOMEM, _("%s: out of memory"), path);
-	if ((rc = sheet_load_file(path, &r->sheet, eb)) != YB_OK)
+	if ((rc = load(path, r, eb)) != YB_OK)
 		goto fail;
-	code_col = sheet_find_col(r->sheet, "code");
-	value_col = sheet_find_col(r->sheet, "value");
+	code_col = find_col(r->sheet, "code", "代码");
+	value_col = find_col(r->sheet, "value", "数值");
 	if (code_col < 0 || value_col < 0) {
 		rc =
 		    status_fail(eb, YB_INVALID_ARGUMENT,
 		                _("%s: line %zu: no '%s' column in the header (the first line must "
-		                  "name the columns, at least code,value)"),
+		                  "name the columns, at least code,value or 代码,数值)"),
 		                path, sheet_line(r->sheet, 0), code_col < 0 ? "code" : "value");
 		goto fail;
 	}

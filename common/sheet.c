@@ -247,13 +247,66 @@ static size_t row_start(const struct sheet_ctx *x)
 	return p;
 }
 
+/* Appends one cell's text, already trimmed, to s. YB_OK or YB_ENOMEM. */
+static int push_cell(struct sheet *s, const unsigned char *p, size_t len)
+{
+	char *arena;
+	uint32_t *cells;
+
+	arena = array_reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1, 64);
+	if (arena == NULL)
+		return YB_ENOMEM;
+	s->arena = arena;
+	cells = array_reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells), 64);
+	if (cells == NULL)
+		return YB_ENOMEM;
+	s->cells = cells;
+	s->cells[s->ncells++] = (uint32_t)s->arena_len;
+	if (len > 0)
+		memcpy(s->arena + s->arena_len, p, len);
+	s->arena[s->arena_len + len] = '\0';
+	s->arena_len += len + 1;
+	return YB_OK;
+}
+
+/*
+ * Ends the row whose cells start at cells[first] (its texts at
+ * arena[arena_start]): drops its trailing empty cells, and the whole row
+ * when nothing is left. YB_OK, YB_RESOURCE_EXHAUSTED past SHEET_MAX_ROWS or
+ * YB_ENOMEM.
+ */
+static int push_row(struct sheet *s, size_t line, size_t first, size_t arena_start)
+{
+	struct sheet_row *rows;
+	size_t ncols = s->ncells - first;
+
+	while (ncols > 0 && s->arena[s->cells[first + ncols - 1]] == '\0')
+		ncols--;
+	s->ncells = first + ncols;
+	if (ncols == 0) {
+		s->arena_len = arena_start;
+		return YB_OK;
+	}
+	s->arena_len = s->cells[s->ncells - 1] + strlen(s->arena + s->cells[s->ncells - 1]) + 1;
+	if (s->nrows >= SHEET_MAX_ROWS)
+		return YB_RESOURCE_EXHAUSTED;
+	rows = array_reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows), 64);
+	if (rows == NULL)
+		return YB_ENOMEM;
+	s->rows = rows;
+	s->rows[s->nrows].line = line;
+	s->rows[s->nrows].first = first;
+	s->rows[s->nrows].ncols = ncols;
+	s->nrows++;
+	return YB_OK;
+}
+
 static void on_field(void *field, size_t len, void *ctx)
 {
 	struct sheet_ctx *x = ctx;
 	struct sheet *s = x->s;
 	const unsigned char *p = field;
-	char *arena;
-	uint32_t *cells;
+	size_t tlen = len;
 
 	if (x->status != YB_OK)
 		return;
@@ -270,42 +323,25 @@ static void on_field(void *field, size_t len, void *ctx)
 		return;
 	}
 	if (p == NULL)
-		len = 0;
+		tlen = 0;
 	else
-		trim(&p, &len);
+		trim(&p, &tlen);
 	if (x->row_fields++ >= SHEET_MAX_COLS) {
 		/* Empty cells past the cap are trailing ones (on_row drops them). */
-		if (len == 0)
+		if (tlen == 0)
 			return;
 		ctx_fail(x, YB_RESOURCE_EXHAUSTED, _("line %zu: more than %zu columns"),
 		         x->row_line, (size_t)SHEET_MAX_COLS);
 		return;
 	}
-	arena = array_reserve(s->arena, &s->arena_cap, s->arena_len + len + 1, 1, 64);
-	if (arena == NULL) {
+	if (push_cell(s, p, tlen) != YB_OK)
 		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
-		return;
-	}
-	s->arena = arena;
-	cells = array_reserve(s->cells, &s->cells_cap, s->ncells + 1, sizeof(*s->cells), 64);
-	if (cells == NULL) {
-		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
-		return;
-	}
-	s->cells = cells;
-	s->cells[s->ncells++] = (uint32_t)s->arena_len;
-	if (len > 0)
-		memcpy(s->arena + s->arena_len, p, len);
-	s->arena[s->arena_len + len] = '\0';
-	s->arena_len += len + 1;
 }
 
 static void on_row(int c, void *ctx)
 {
 	struct sheet_ctx *x = ctx;
-	struct sheet *s = x->s;
-	struct sheet_row *rows;
-	size_t ncols;
+	int rc;
 
 	/* The row ended on the terminator that closed this piece (or at EOF). */
 	x->row_end = c < 0 ? x->len : x->chunk_last + 1;
@@ -314,31 +350,12 @@ static void on_row(int c, void *ctx)
 		return;
 	}
 	x->in_row = false;
-	/* Drop trailing empty cells (their texts are the last in the arena). */
-	ncols = s->ncells - x->row_first_cell;
-	while (ncols > 0 && s->arena[s->cells[x->row_first_cell + ncols - 1]] == '\0')
-		ncols--;
-	s->ncells = x->row_first_cell + ncols;
-	if (ncols == 0) {
-		s->arena_len = x->row_arena_start;
-		return;
-	}
-	s->arena_len = s->cells[s->ncells - 1] + strlen(s->arena + s->cells[s->ncells - 1]) + 1;
-	if (s->nrows >= SHEET_MAX_ROWS) {
-		ctx_fail(x, YB_RESOURCE_EXHAUSTED, _("line %zu: more than %zu rows"), x->row_line,
+	rc = push_row(x->s, x->row_line, x->row_first_cell, x->row_arena_start);
+	if (rc == YB_RESOURCE_EXHAUSTED)
+		ctx_fail(x, rc, _("line %zu: more than %zu rows"), x->row_line,
 		         (size_t)SHEET_MAX_ROWS);
-		return;
-	}
-	rows = array_reserve(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*s->rows), 64);
-	if (rows == NULL) {
-		ctx_fail(x, YB_ENOMEM, _("line %zu: out of memory"), x->row_line);
-		return;
-	}
-	s->rows = rows;
-	s->rows[s->nrows].line = x->row_line;
-	s->rows[s->nrows].first = x->row_first_cell;
-	s->rows[s->nrows].ncols = ncols;
-	s->nrows++;
+	else if (rc != YB_OK)
+		ctx_fail(x, rc, _("line %zu: out of memory"), x->row_line);
 }
 
 /*
@@ -684,6 +701,59 @@ int sheet_load_file(const char *path, struct sheet **out, struct errbuf *eb)
 		return rc;
 	rc = sheet_load_mem(buf, len, path, out, eb);
 	free(buf);
+	return rc;
+}
+
+int sheet_new(const char *encoding, struct sheet **out)
+{
+	*out = calloc(1, sizeof(**out));
+	if (*out == NULL)
+		return YB_ENOMEM;
+	(*out)->encoding = encoding;
+	return YB_OK;
+}
+
+int sheet_add_row(struct sheet *s, size_t line, const char *const *cells, size_t ncols,
+                  const char *name, struct errbuf *eb)
+{
+	size_t first = s->ncells, arena_start = s->arena_len;
+	int rc = YB_OK;
+
+	for (size_t i = 0; i < ncols && rc == YB_OK; i++) {
+		const unsigned char *p = (const unsigned char *)cells[i];
+		size_t len = p == NULL ? 0 : strlen(cells[i]);
+
+		if (len > SHEET_MAX_CELL) {
+			rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
+			                 _("%s: line %zu: a cell has more than %zu bytes"), name,
+			                 line, (size_t)SHEET_MAX_CELL);
+			break;
+		}
+		if (p != NULL)
+			trim(&p, &len);
+		if (i >= SHEET_MAX_COLS) {
+			if (len == 0)
+				continue;
+			rc = status_fail(eb, YB_RESOURCE_EXHAUSTED,
+			                 _("%s: line %zu: more than %zu columns"), name, line,
+			                 (size_t)SHEET_MAX_COLS);
+			break;
+		}
+		if (push_cell(s, p, len) != YB_OK)
+			rc = status_fail(eb, YB_ENOMEM, _("%s: out of memory"), name);
+	}
+	if (rc == YB_OK) {
+		rc = push_row(s, line, first, arena_start);
+		if (rc == YB_RESOURCE_EXHAUSTED)
+			return status_fail(eb, rc, _("%s: line %zu: more than %zu rows"), name,
+			                   line, (size_t)SHEET_MAX_ROWS);
+		if (rc != YB_OK)
+			return status_fail(eb, rc, _("%s: out of memory"), name);
+		return YB_OK;
+	}
+	/* Forget the row's cells: the sheet stays as it was before the call. */
+	s->ncells = first;
+	s->arena_len = arena_start;
 	return rc;
 }
 

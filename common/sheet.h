@@ -65,6 +65,24 @@ int sheet_read_file(const char *path, char **data, size_t *len, struct errbuf *e
 int sheet_load_mem(const char *data, size_t len, const char *name, struct sheet **out,
                    struct errbuf *eb);
 
+/*
+ * Building a sheet row by row, for readers of other formats (xlsx.h).
+ * sheet_new gives an empty sheet whose sheet_encoding is `encoding` (a
+ * static string). YB_OK or YB_ENOMEM; the caller owns *out (sheet_free).
+ */
+int sheet_new(const char *encoding, struct sheet **out);
+
+/*
+ * Appends a row of ncols cells (UTF-8; NULL is an empty cell) that starts
+ * on `line` of the input, under the rules a CSV row follows: cells trimmed,
+ * trailing empty cells dropped, a row with no text dropped, the caps above.
+ * Refuses (YB_RESOURCE_EXHAUSTED, eb naming `name` and the line) a cell over
+ * SHEET_MAX_CELL, a non-empty cell past SHEET_MAX_COLS, a row past
+ * SHEET_MAX_ROWS; YB_ENOMEM. On failure s is as it was before the call.
+ */
+int sheet_add_row(struct sheet *s, size_t line, const char *const *cells, size_t ncols,
+                  const char *name, struct errbuf *eb);
+
 /* Frees s; NULL is allowed. */
 void sheet_free(struct sheet *s);
 

@@ -18,6 +18,9 @@ packages=(
 	libsystemd-dev
 	# yuebao report --format xlsx writes Excel files with libxlsxwriter.
 	libxlsxwriter-dev
+	# yuebao submit reads filled-in xlsx returns: libzip opens the archive,
+	# expat parses its XML parts.
+	libzip-dev libexpat1-dev
 	faketime sslscan
 	# glibc's own translations: test_language checks that they never leak
 	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).

@@ -10,22 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sheet.h"
-
-/* Valid UTF-8 without NUL (the cells' promise to every caller). */
-static int valid_utf8(const unsigned char *s)
-{
-	while (*s) {
-		size_t n = *s < 0x80 ? 0 : *s >= 0xF0 ? 3 : *s >= 0xE0 ? 2 : *s >= 0xC2 ? 1 : 9;
-		if (n == 9 || *s > 0xF4)
-			return 0;
-		s++;
-		for (; n > 0; n--, s++)
-			if ((*s & 0xC0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
+#include "sheet_promise.h"
 
 /* The 1-based line of byte pos, counted as sheet.h does (LF, or a lone CR). */
 static size_t line_of(const uint8_t *d, size_t len, size_t pos)
@@ -56,7 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sheet *s = NULL;
 	struct errbuf eb;
-	size_t prev_line = 0;
 	int rc;
 
 	eb.msg[0] = '\0';
@@ -67,25 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_position(eb.msg, data, size);
 		return 0;
 	}
-	if (s == NULL || sheet_rows(s) == 0 || sheet_rows(s) > SHEET_MAX_ROWS)
-		abort();
-	if (sheet_encoding(s)[0] == '\0')
-		abort();
-	for (size_t r = 0; r < sheet_rows(s); r++) {
-		size_t line = sheet_line(s, r), cols = sheet_cols(s, r);
-
-		if (line <= prev_line || cols == 0 || cols > SHEET_MAX_COLS)
-			abort();
-		prev_line = line;
-		/* trailing empty cells are dropped: the last one has text */
-		if (sheet_cell(s, r, cols - 1)[0] == '\0')
-			abort();
-		for (size_t c = 0; c <= cols; c++) {
-			const char *t = sheet_cell(s, r, c);
-			if (strlen(t) > SHEET_MAX_CELL || !valid_utf8((const unsigned char *)t))
-				abort();
-		}
-	}
+	sheet_promise_check(s);
 	(void)sheet_find_col(s, "code");
 	(void)sheet_find_col(s, "value");
 	sheet_free(s);

@@ -95,8 +95,9 @@ test_bad_files() {
 		"  error: rule r_survey_valid violated: survey_valid (12) <= survey_issued (10): Valid questionnaires returned cannot exceed questionnaires issued." \
 		"$TMP/rule.csv"
 	printf 'PK\003\004\024\000\006\000' >"$TMP/book.csv"
-	refused "an Excel workbook renamed .csv" 4 \
-		"yuebao submit: $TMP/book.csv: this is an Excel workbook (.xlsx, a zip file), not CSV: in Excel use File > Save As > CSV UTF-8 (or CSV)" \
+	# Read as a workbook whatever its name: this one is cut short.
+	refused "a broken workbook renamed .csv" 4 \
+		"yuebao submit: $TMP/book.csv: not a readable .xlsx workbook (zip archive: Not a zip archive)" \
 		"$TMP/book.csv"
 	printf 'code,value\nstudy_sessions,\xff\xfe\xff\n' >"$TMP/enc.csv"
 	refused "a wrong encoding names the byte" 4 \
@@ -104,7 +105,7 @@ test_bad_files() {
 		"$TMP/enc.csv"
 	printf 'study_sessions,3\n' >"$TMP/nohdr.csv"
 	refused "no header" 4 \
-		"yuebao submit: $TMP/nohdr.csv: line 1: no 'code' column in the header (the first line must name the columns, at least code,value)" \
+		"yuebao submit: $TMP/nohdr.csv: line 1: no 'code' column in the header (the first line must name the columns, at least code,value or 代码,数值)" \
 		"$TMP/nohdr.csv"
 	refused "a month that has not begun" 4 \
 		"  error: period 2099-01 has not begun: a return can be filed from the first day of its month" \

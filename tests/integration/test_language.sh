@@ -133,13 +133,14 @@ test_validate() {
 	check_match "en: a violated rule gives the catalog's English message" "$out" \
 		"^  error: rule r_survey_valid violated: survey_valid \(99999\) <= survey_issued \([0-9]+\): $(rule_message message_en r_survey_valid)$"
 
-	# Not a CSV at all: the message says so, and what to do, in the user's language.
+	# A zip that is no workbook, whatever its name: the message says what it
+	# is not, in the user's language.
 	printf 'PK\003\004rest of a zip' >"$TMP/book.csv"
-	check_exit "zh: an .xlsx renamed to .csv is named as such" 4 \
-		"^yuebao validate: $TMP/book.csv：这是 Excel 工作簿（\.xlsx，zip 文件），不是 CSV：请在 Excel 中用“文件 > 另存为 > CSV UTF-8（或 CSV）”保存$" \
+	check_exit "zh: a broken workbook is named as such" 4 \
+		"^yuebao validate: $TMP/book.csv：不是可读取的 \.xlsx 工作簿（zip 压缩包：" \
 		zh "$YB_BIN/yuebao" validate "$TMP/book.csv" --catalog "$CATALOG"
-	check_exit "en: an .xlsx renamed to .csv is named as such" 4 \
-		"^yuebao validate: $TMP/book.csv: this is an Excel workbook \(\.xlsx, a zip file\), not CSV" \
+	check_exit "en: a broken workbook is named as such" 4 \
+		"^yuebao validate: $TMP/book.csv: not a readable \.xlsx workbook \(zip archive: " \
 		en "$YB_BIN/yuebao" validate "$TMP/book.csv" --catalog "$CATALOG"
 }
 
