@@ -9,12 +9,14 @@
 #include "auditcmd.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -26,6 +28,7 @@
 #include "merkle.h"
 #include "period.h"
 #include "pki.h"
+#include "progress.h"
 #include "tz.h"
 
 static void hex_of(const uint8_t *data, size_t len, char *out)
@@ -191,7 +194,8 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 }
 
 struct auditcmd_bundle {
-	char dir[PATH_MAX];
+	char final[PATH_MAX];    /* DIR, once the export is whole */
+	char dir[PATH_MAX + 16]; /* DIR.partial, where the files are written */
 	FILE *entries, *checkpoints, *revisions, *reviews, *closures;
 	int server_cert_written;
 	int failed;
@@ -250,11 +254,20 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 	 * lets through. The process writes nothing else afterwards.
 	 */
 	umask(umask(0) | 027);
-	snprintf(b->dir, sizeof(b->dir), "%s", dir);
-	snprintf(path, sizeof(path), "%s/requests", dir);
-	if (mkdir(dir, 0750) != 0 || mkdir(path, 0750) != 0) {
-		fprintf(stderr, _("yuebao audit: cannot create %s: %s (it must not exist yet)\n"),
-		        dir, strerror(errno));
+	snprintf(b->final, sizeof(b->final), "%s", dir);
+	snprintf(b->dir, sizeof(b->dir), "%s.partial", dir);
+	snprintf(path, sizeof(path), "%s/requests", b->dir);
+	if (access(dir, F_OK) == 0) {
+		fprintf(stderr, _("yuebao audit: %s exists already (it must not exist yet)\n"),
+		        dir);
+		free(b);
+		return -1;
+	}
+	if (mkdir(b->dir, 0750) != 0 || mkdir(path, 0750) != 0) {
+		fprintf(stderr,
+		        _("yuebao audit: cannot create %s: %s (it must not exist yet: it is left "
+		          "by an export that did not finish; delete it)\n"),
+		        b->dir, strerror(errno));
 		free(b);
 		return -1;
 	}
@@ -277,7 +290,7 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 	b->closures = open_in(b, "closures.tsv", "w");
 	if (b->entries == NULL || b->checkpoints == NULL || b->revisions == NULL ||
 	    b->reviews == NULL || b->closures == NULL || b->failed) {
-		auditcmd_bundle_close(b);
+		auditcmd_bundle_close(b, false);
 		return -1;
 	}
 	*out = b;
@@ -386,13 +399,19 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 	           : 0;
 }
 
-int auditcmd_bundle_close(struct auditcmd_bundle *b)
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path);
+}
+
+int auditcmd_bundle_close(struct auditcmd_bundle *b, bool complete)
 {
 	int failed;
 
 	if (b == NULL)
 		return -1;
-	failed = b->failed;
+	failed = b->failed || !complete;
 	if (b->entries != NULL && fclose(b->entries) != 0)
 		failed = 1;
 	if (b->checkpoints != NULL && fclose(b->checkpoints) != 0)
@@ -403,6 +422,20 @@ int auditcmd_bundle_close(struct auditcmd_bundle *b)
 		failed = 1;
 	if (b->closures != NULL && fclose(b->closures) != 0)
 		failed = 1;
+	if (!failed && rename(b->dir, b->final) != 0) {
+		fprintf(stderr, _("yuebao audit: cannot rename %s to %s: %s\n"), b->dir, b->final,
+		        strerror(errno));
+		failed = 1;
+	}
+	if (failed && nftw(b->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr,
+		        _("yuebao audit: the export did not finish and %s could not be removed: "
+		          "it is not a bundle to verify; delete it\n"),
+		        b->dir);
+	else if (failed)
+		fprintf(stderr,
+		        _("yuebao audit: the export did not finish; nothing was kept of %s\n"),
+		        b->final);
 	free(b);
 	return failed ? -1 : 0;
 }
@@ -1180,9 +1213,11 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 		}
 }
 
-enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, long *count)
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, bool quiet,
+                                      long *count)
 {
 	struct v_bundle vb = {0};
+	struct progress *bar = NULL;
 	struct pki_verifier *v = NULL;
 	struct errbuf eb = {{0}};
 	char path[PATH_MAX + 64], own[65], theirs[65];
@@ -1223,17 +1258,38 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 	}
 	verdict = AUDITCMD_CHECKED;
 	v_tree(&vb, v, cert, cert_len, out, &problems);
+	bar = progress_new(_("audit verify: entries"), vb.n_entries, quiet);
 	for (size_t i = 0; i < vb.n_entries; i++) {
-		char action[64];
+		char action[64], *said = NULL;
+		size_t said_len = 0;
+		/*
+		 * With a progress line, an entry's problems are gathered first and
+		 * printed after erasing it: out may be the same terminal.
+		 */
+		FILE *o = bar != NULL ? open_memstream(&said, &said_len) : NULL;
+
+		if (o == NULL)
+			o = out;
+		progress_update(bar, i);
 		entry_field(&vb.entries[i], "action", action, sizeof(action));
 		if (strcmp(action, "submit") == 0)
-			v_submit(dir, i, &vb.entries[i], &vb, v, out, &problems);
+			v_submit(dir, i, &vb.entries[i], &vb, v, o, &problems);
 		else if (strncmp(action, "review:", 7) == 0)
-			v_review_entry(i, &vb.entries[i], &vb, out, &problems);
+			v_review_entry(i, &vb.entries[i], &vb, o, &problems);
 		else if (vb.has_closures &&
 		         (strcmp(action, "close") == 0 || strcmp(action, "reopen") == 0))
-			v_closure_entry(i, &vb.entries[i], &vb, out, &problems);
+			v_closure_entry(i, &vb.entries[i], &vb, o, &problems);
+		if (o != out) {
+			fclose(o);
+			if (said_len > 0) {
+				progress_clear(bar);
+				fwrite(said, 1, said_len, out);
+				fflush(out);
+			}
+			free(said);
+		}
 	}
+	progress_free(bar);
 	v_times(&vb, out, &problems);
 	v_states(&vb, out, &problems);
 	for (size_t k = 0; k < vb.n_closures; k++)

@@ -6,6 +6,7 @@
 #ifndef YB_AUDITCMD_H
 #define YB_AUDITCMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "rpc.h"
@@ -67,15 +68,26 @@ void auditcmd_print_explain(FILE *out, const Yuebao__V1__ConsolidateReply *r, co
  */
 struct auditcmd_bundle;
 
-/* Creates DIR (which must not exist) with ca.crt copied from ca_path. */
+/*
+ * Starts a bundle for DIR (which must not exist): the files are written in
+ * DIR.partial (which must not exist either), with ca.crt copied from
+ * ca_path, and become DIR only when the export completes, so a bundle that
+ * exists is whole: an export cut short never leaves a folder that verify
+ * would read as records deleted. -1 with a message on stderr.
+ */
 int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_bundle **out);
 
 /* Adds a page of each kind; the server certificate is written once. */
 int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page);
 int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExportReply *page);
 
-/* Finishes the files; returns 0 when everything was written. Frees b. */
-int auditcmd_bundle_close(struct auditcmd_bundle *b);
+/*
+ * Finishes the files and frees b (NULL is allowed: -1). With complete set
+ * and every file written, DIR.partial becomes DIR and 0 is returned;
+ * otherwise DIR.partial is removed (what was fetched is worth nothing
+ * without the rest) and -1. Only a killed process leaves DIR.partial.
+ */
+int auditcmd_bundle_close(struct auditcmd_bundle *b, bool complete);
 
 /* How an offline verification ended. */
 enum auditcmd_verdict {
@@ -89,7 +101,8 @@ enum auditcmd_verdict {
  * the one inside the bundle: a bundle whose ca.crt is not that CA is
  * refused before anything else, naming both fingerprints. Prints the
  * fingerprint of the CA used, then every problem, naming the entry,
- * checkpoint or revision, on out.
+ * checkpoint or revision, on out. Unless quiet, a progress line over the
+ * entries checked goes to stderr when it is a terminal (progress.h).
  */
-enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out,
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, bool quiet,
                                       long *problems);

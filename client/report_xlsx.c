@@ -7,18 +7,16 @@
  * caller learns about it once, with the file's name, and the temporary file
  * is removed.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <xlsxwriter.h>
 
 #include "i18n.h"
 #include "report_xlsx.h"
+#include "xlsxfile.h"
 
 /* Row of the header of every figure table; the title block is above it. */
 #define HEAD_ROW 4
@@ -556,71 +554,30 @@ yb_status report_xlsx_write(const struct report *r, const char *path, struct err
 	size_t n = report_n_figures(r);
 	/* Each figure's row: in the summary, then in the table being written. */
 	lxw_row_t *rows = calloc(2 * n + 1, sizeof(*rows));
-	size_t len = strlen(path) + 32;
-	char *tmp = malloc(len);
 	lxw_doc_properties props = {0};
+	struct xlsxfile file;
 	char title[512];
-	yb_status st = YB_OK;
-	bool created = false;
-	lxw_error e;
-	int fd;
+	yb_status st;
 
-	if (rows == NULL || tmp == NULL) {
-		st = status_fail(eb, YB_ENOMEM, _("out of memory writing %s"), path);
-		goto cleanup;
+	if (rows == NULL)
+		return status_fail(eb, YB_ENOMEM, _("out of memory writing %s"), path);
+	if ((st = xlsxfile_open(&file, path, eb)) != YB_OK) {
+		free(rows);
+		return st;
 	}
-	/* The temporary file sits next to path, so the final rename stays on one
-	 * file system; O_EXCL so two runs never write into each other's. */
-	snprintf(tmp, len, "%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		st = status_fail(eb, YB_EIO, _("cannot create %s: %s"), tmp, strerror(errno));
-		goto cleanup;
-	}
-	close(fd);
-	created = true;
-	x.wb = workbook_new(tmp);
-	if (x.wb == NULL) {
-		st = status_fail(eb, YB_ENOMEM, _("out of memory writing %s"), path);
-		goto cleanup;
-	}
+	x.wb = file.wb;
 	write_workbook(&x, rows);
+	free(rows);
+	xlsxfile_check(&file, x.err);
 	if (x.bad[0] != '\0') {
-		st = status_fail(eb, YB_INVALID_ARGUMENT,
-		                 _("cannot write %s: the figure %s is not a plain decimal"), path,
-		                 x.bad);
-		goto cleanup;
+		xlsxfile_close(&file, false, true, eb);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("cannot write %s: the figure %s is not a plain decimal"), path,
+		                   x.bad);
 	}
 	snprintf(title, sizeof(title), "%s %s", r->total->org_name, r->total->period);
 	props.title = title;
 	props.comments = "yuebao report";
-	check(&x, workbook_set_properties(x.wb, &props));
-	/* workbook_close frees the workbook whatever it returns. */
-	e = workbook_close(x.wb);
-	x.wb = NULL;
-	if (x.err == LXW_NO_ERROR)
-		x.err = e;
-	if (x.err != LXW_NO_ERROR) {
-		yb_status code =
-		    x.err == LXW_ERROR_MEMORY_MALLOC_FAILED ? YB_ENOMEM
-		    : x.err >= LXW_ERROR_CREATING_XLSX_FILE && x.err <= LXW_ERROR_ZIP_CLOSE
-		        ? YB_EIO
-		        : YB_EBUG;
-		st = status_fail(eb, code, _("cannot write %s: %s"), path, lxw_strerror(x.err));
-		goto cleanup;
-	}
-	if (rename(tmp, path) != 0) {
-		st = status_fail(eb, YB_EIO, _("cannot rename %s to %s: %s"), tmp, path,
-		                 strerror(errno));
-		goto cleanup;
-	}
-	created = false;
-cleanup:
-	if (x.wb != NULL)
-		lxw_workbook_free(x.wb);
-	if (created)
-		unlink(tmp);
-	free(tmp);
-	free(rows);
-	return st;
+	xlsxfile_check(&file, workbook_set_properties(x.wb, &props));
+	return xlsxfile_close(&file, true, true, eb);
 }

@@ -35,12 +35,14 @@
 #include "pki.h"
 #include "i18n.h"
 #include "output.h"
+#include "progress.h"
 #include "period.h"
 #include "report.h"
 #include "report_html.h"
 #include "report_xlsx.h"
 #include "returnfile.h"
 #include "sheet.h"
+#include "template.h"
 #include "rpc.h"
 #include "tz.h"
 
@@ -53,6 +55,7 @@ struct client {
 	struct rpc_client *rpc;
 	const struct tz *zone; /* the deployment's, from the first reply naming it */
 	struct tz *own_zone;   /* zone when it was loaded here (not tz_utc()) */
+	bool quiet;            /* --quiet: no progress lines */
 };
 
 struct command {
@@ -77,6 +80,8 @@ static const char *const global_help =
        "  --timeout S    seconds to wait to connect, and for each reply (default 30)\n"
        "  --call-id ID   reuse a call id (32 hex digits) to retry a call safely:\n"
        "                 the daemon executes each call id once\n"
+       "  --quiet        no progress line on long work (there is none anyway when\n"
+       "                 stderr is not a terminal)\n"
        "  --version      print the version and exit\n"
        "These options may also follow the command (yuebao ping --timeout 5).\n"
        "Settings not given as flags or environment variables are read from\n"
@@ -587,58 +592,84 @@ static int previous_return(struct client *cl, const char *org, int month,
 	return rc;
 }
 
+/* Whether path ends in ".xlsx" (any case). */
+static bool is_xlsx_name(const char *path)
+{
+	size_t n = path != NULL ? strlen(path) : 0;
+	return n >= 5 && strcasecmp(path + n - 5, ".xlsx") == 0;
+}
+
 static int cmd_template(struct client *cl, int argc, char **argv)
 {
-	const char *period = NULL, *org = NULL, *output = NULL;
+	const char *period = NULL, *org = NULL, *output = NULL, *format = NULL;
 	int from_previous = 0;
 	struct opt_spec specs[] = {{"period", 1, &period, NULL},
 	                           {"org", 1, &org, NULL},
 	                           {"output", 1, &output, NULL},
+	                           {"format", 1, &format, NULL},
 	                           {"from-previous", 0, NULL, &from_previous},
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ReturnRevision *prev = NULL;
 	struct catalog *cat = NULL;
+	const char **prefill = NULL;
+	struct template_spec t;
+	struct errbuf eb = {{0}};
 	FILE *f = stdout;
 	char canon[PERIOD_TEXT_MAX];
 	size_t filled = 0;
+	bool xlsx;
 	int npos, month, rc;
 
 	if ((rc = parse_opts("template", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if ((rc = check_month("template", &period, canon, &month)) != 0)
 		return rc;
+	if (format != NULL && strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)
+		return usage_error("template", "--format must be csv or xlsx, not '%s'", format);
+	xlsx = format != NULL ? strcmp(format, "xlsx") == 0 : is_xlsx_name(output);
+	if (xlsx && output == NULL)
+		return usage_error("template",
+		                   "an xlsx template is a file: give -o FILE.xlsx (the terminal "
+		                   "cannot show a workbook)");
 	if ((rc = fetch_catalog(cl, &cat)) != 0)
 		return rc;
 	if (from_previous && (rc = previous_return(cl, org, month, &prev)) != 0)
 		goto done;
-	if (output != NULL && (f = fopen(output, "wx")) == NULL) {
-		fprintf(stderr, _("yuebao template: cannot create %s: %s\n"), output,
-		        strerror(errno));
-		rc = EXIT_USAGE;
+	if ((prefill = calloc(cat->n_elements + 1, sizeof(*prefill))) == NULL) {
+		rc = EXIT_REFUSED;
 		goto done;
 	}
-	/* A file gets a byte-order mark: without it Excel reads UTF-8 Chinese as mojibake. */
-	if (f != stdout)
-		fputs("\xEF\xBB\xBF", f);
-	fputs("code,name,unit,value\n", f);
-	/* The month travels with the data (returnfile.h: why 202606). */
-	fprintf(f, "%s,", CATALOG_PERIOD_CODE);
-	output_csv_field(f, _("month of this return (as 202606)"));
-	fprintf(f, ",,%04d%02d\n", period_month_year(month), period_month_mon(month));
-	for (size_t i = 0; i < cat->n_elements; i++) {
-		const struct catalog_element *e = &cat->elements[i];
-		const char *value = "";
-		for (size_t k = 0; prev != NULL && e->agg == CATALOG_LAST && k < prev->n_values;
-		     k++)
-			if (strcmp(prev->values[k]->code, e->code) == 0) {
-				value = prev->values[k]->value;
+	/* Only stocks carry over: a flow is the month's own. */
+	for (size_t i = 0; prev != NULL && i < cat->n_elements; i++)
+		for (size_t k = 0; cat->elements[i].agg == CATALOG_LAST && k < prev->n_values; k++)
+			if (strcmp(prev->values[k]->code, cat->elements[i].code) == 0 &&
+			    prev->values[k]->value[0] != '\0') {
+				prefill[i] = prev->values[k]->value;
 				filled++;
 			}
-		fprintf(f, "%s,", e->code);
-		output_csv_field(f, (i18n_language() == I18N_CHINESE) ? e->name_zh : e->name_en);
-		fputc(',', f);
-		output_csv_field(f, e->unit);
-		fprintf(f, ",%s\n", value);
+	t = (struct template_spec){.cat = cat, .month = month, .prefill = prefill};
+	if (xlsx) {
+		if (template_write_xlsx(output, &t, &eb) != YB_OK) {
+			fprintf(stderr, "yuebao template: %s\n", eb.msg);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	} else {
+		if (output != NULL && (f = fopen(output, "wx")) == NULL) {
+			fprintf(stderr, _("yuebao template: cannot create %s: %s\n"), output,
+			        strerror(errno));
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		/* A file gets a byte-order mark: without it Excel reads UTF-8 Chinese as mojibake.
+		 */
+		template_write_csv(f, &t, f != stdout);
+		if (f != stdout && fclose(f) != 0) {
+			fprintf(stderr, _("yuebao template: cannot write %s: %s\n"), output,
+			        strerror(errno));
+			rc = EXIT_USAGE;
+			goto done;
+		}
 	}
 	if (prev != NULL)
 		fprintf(stderr,
@@ -646,28 +677,22 @@ static int cmd_template(struct client *cl, int argc, char **argv)
 		            ? _("started from %s revision %u: %zu stock value filled in\n")
 		            : _("started from %s revision %u: %zu stock values filled in\n"),
 		        prev->period, prev->revision, filled);
-	if (f != stdout) {
-		if (fclose(f) != 0) {
-			fprintf(stderr, _("yuebao template: cannot write %s: %s\n"), output,
-			        strerror(errno));
-			rc = EXIT_USAGE;
-			goto done;
-		}
+	if (output != NULL) {
 		if (org != NULL)
 			fprintf(stderr,
-			        _("wrote %s: fill in the value column for %s of %s, then: yuebao "
-			          "submit %s --org %s\n"),
+			        _("wrote %s: fill in the values for %s of %s, then: yuebao submit "
+			          "%s --org %s\n"),
 			        output, period, org, output, org);
 		else
 			fprintf(stderr,
-			        _("wrote %s: fill in the value column for %s, then: yuebao "
-			          "submit %s\n"),
+			        _("wrote %s: fill in the values for %s, then: yuebao submit %s\n"),
 			        output, period, output);
 	}
 	rc = 0;
 done:
 	if (prev != NULL)
 		yuebao__v1__return_revision__free_unpacked(prev, NULL);
+	free(prefill);
 	catalog_free(cat);
 	return rc;
 }
@@ -814,38 +839,60 @@ static int cmd_validate(struct client *cl, int argc, char **argv)
 	return rc == YB_OK ? 0 : EXIT_INVALID;
 }
 
-static int cmd_submit(struct client *cl, int argc, char **argv)
+/* Ranks exit codes for a command that does several things: the worst wins. */
+static int exit_worse(int a, int b)
 {
-	const char *period = NULL, *org = NULL, *reason = NULL, *receipt = NULL, *pos[1];
-	int dry_run = 0;
-	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
-	                           {"reason", 1, &reason, NULL},   {"dry-run", 0, NULL, &dry_run},
-	                           {"receipt", 1, &receipt, NULL}, {NULL, 0, NULL, NULL}};
+	/* 0 success < 4 a file was invalid < 1 the server refused < 3 cannot connect */
+	static const int rank[] = {
+	    [0] = 0, [EXIT_INVALID] = 1, [EXIT_REFUSED] = 2, [EXIT_CONNECT] = 3, [EXIT_USAGE] = 4};
+	if (a < 0 || a > EXIT_INVALID)
+		return a;
+	if (b < 0 || b > EXIT_INVALID)
+		return b;
+	return rank[b] > rank[a] ? b : a;
+}
+
+/* Files one submit takes. */
+#define SUBMIT_MAX_FILES 1000
+
+/* What became of one file of a submit, for the summary of a bulk submit. */
+struct submit_result {
+	char period[PERIOD_TEXT_MAX]; /* "" when the file named none */
+	uint32_t revision;            /* 0 when nothing was stored */
+	bool on_time, dry_run;
+};
+
+/*
+ * Submits the return in path: month is --period's (-1 when not given),
+ * checked against the file's own. Prints the outcome (receipt, warnings)
+ * as a single submit always has. Returns 0 or an exit code; one Submit call,
+ * so the daemon stores the whole file or nothing of it.
+ */
+static int submit_file(struct client *cl, const char *path, int month, const char *org,
+                       const char *reason, bool dry_run, const char *receipt,
+                       struct submit_result *res)
+{
 	Yuebao__V1__SubmitRequest req = YUEBAO__V1__SUBMIT_REQUEST__INIT;
 	Yuebao__V1__SubmitReply *r = NULL;
 	Yuebao__V1__Value *vals = NULL, **list = NULL;
 	struct returnfile *rf = NULL;
 	struct errbuf eb = {{0}};
 	char when[TZ_TEXT_MAX], canon[PERIOD_TEXT_MAX];
-	int npos, rc, month = -1;
+	int rc;
 
-	if ((rc = parse_opts("submit", argc, argv, specs, pos, 1, &npos)) != 0)
-		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return usage_error("submit", "give the return file to submit");
-	if (period != NULL && (rc = check_month("submit", &period, canon, &month)) != 0)
-		return rc;
-	if (returnfile_read(pos[0], &rf, &eb) != YB_OK) {
+	*res = (struct submit_result){.dry_run = dry_run};
+	if (returnfile_read(path, &rf, &eb) != YB_OK) {
 		fprintf(stderr, "yuebao submit: %s\n", eb.msg);
 		return EXIT_INVALID;
 	}
-	if ((rc = settle_month("submit", pos[0], rf, &month, canon)) != 0)
+	if ((rc = settle_month("submit", path, rf, &month, canon)) != 0)
 		goto done;
+	snprintf(res->period, sizeof(res->period), "%s", canon);
 	if (month < 0) {
 		rc = usage_error("submit",
 		                 "--period is required: %s does not name its month (it has no "
 		                 "period row)",
-		                 pos[0]);
+		                 path);
 		goto done;
 	}
 	vals = calloc(rf->n + 1, sizeof(*vals));
@@ -889,6 +936,8 @@ static int cmd_submit(struct client *cl, int argc, char **argv)
 		        &written) == 0)
 			printf(_("receipt %s (audit entry %llu)\n"), written,
 			       (unsigned long long)r->receipt->index);
+		res->revision = r->revision;
+		res->on_time = r->on_time;
 	}
 	yuebao__v1__submit_reply__free_unpacked(r, NULL);
 done:
@@ -896,6 +945,86 @@ done:
 	free(list);
 	returnfile_free(rf);
 	return rc;
+}
+
+/* The table after a bulk submit: each file, its month and what became of it. */
+static void print_submit_summary(char **files, const struct submit_result *res, const int *rcs,
+                                 size_t n)
+{
+	int width = 4;
+
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(files[i]) > width)
+			width = (int)strlen(files[i]);
+	printf("\n%-*s  %-8s  %s\n", width, _("file"), _("month"), _("result"));
+	for (size_t i = 0; i < n; i++) {
+		char result[128];
+
+		if (rcs[i] == 0 && res[i].dry_run)
+			snprintf(result, sizeof(result), "%s", _("valid (dry run, not stored)"));
+		else if (rcs[i] == 0)
+			snprintf(result, sizeof(result), _("revision %u, %s"), res[i].revision,
+			         res[i].on_time ? _("on time") : _("late"));
+		else if (rcs[i] < 0)
+			snprintf(result, sizeof(result), "%s",
+			         _("not sent: the daemon could not be reached"));
+		else if (rcs[i] == EXIT_INVALID)
+			snprintf(result, sizeof(result),
+			         _("not sent: the file is invalid (exit %d)"), rcs[i]);
+		else
+			snprintf(result, sizeof(result), _("not stored (exit %d)"), rcs[i]);
+		printf("%-*s  %-8s  %s\n", width, files[i], res[i].period[0] ? res[i].period : "-",
+		       result);
+	}
+}
+
+static int cmd_submit(struct client *cl, int argc, char **argv)
+{
+	const char *period = NULL, *org = NULL, *reason = NULL, *receipt = NULL;
+	int dry_run = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	                           {"reason", 1, &reason, NULL},   {"dry-run", 0, NULL, &dry_run},
+	                           {"receipt", 1, &receipt, NULL}, {NULL, 0, NULL, NULL}};
+	const char *pos[SUBMIT_MAX_FILES + 1];
+	struct submit_result res[SUBMIT_MAX_FILES];
+	int rcs[SUBMIT_MAX_FILES];
+	char canon[PERIOD_TEXT_MAX];
+	struct progress *bar;
+	int npos, rc, month = -1, worst = 0;
+
+	if ((rc = parse_opts("submit", argc, argv, specs, pos, SUBMIT_MAX_FILES + 1, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (npos < 1)
+		return usage_error("submit", "give the return file to submit");
+	if (npos > SUBMIT_MAX_FILES)
+		return usage_error("submit", "at most %d files in one submit", SUBMIT_MAX_FILES);
+	if (npos > 1 && receipt != NULL)
+		return usage_error("submit", "--receipt names one file: with several returns, "
+		                             "each receipt goes to its default place");
+	if (period != NULL && (rc = check_month("submit", &period, canon, &month)) != 0)
+		return rc;
+	if (npos == 1) {
+		rc = submit_file(cl, pos[0], month, org, reason, dry_run, receipt, &res[0]);
+		return rc;
+	}
+	bar = progress_new(_("submit: files"), (uint64_t)npos, cl->quiet);
+	for (int i = 0; i < npos; i++) {
+		if (worst == EXIT_CONNECT) {
+			/* The daemon is out of reach: the rest are not tried. */
+			res[i] = (struct submit_result){.period = ""};
+			rcs[i] = -1;
+			continue;
+		}
+		progress_clear(bar);
+		printf("== %s\n", pos[i]);
+		fflush(stdout);
+		rcs[i] = submit_file(cl, pos[i], month, org, reason, dry_run, NULL, &res[i]);
+		worst = exit_worse(worst, rcs[i]);
+		progress_update(bar, (uint64_t)i + 1);
+	}
+	progress_free(bar);
+	print_submit_summary((char **)pos, res, rcs, (size_t)npos);
+	return worst;
 }
 
 static int cmd_show(struct client *cl, int argc, char **argv)
@@ -1104,13 +1233,104 @@ static int cmd_status(struct client *cl, int argc, char **argv)
 	return rc;
 }
 
+/* A walk over every cell (org, month) of fetched Status pages. */
+struct cell_walk {
+	size_t page, row, month;
+};
+
+/* Sets *row and *cell to the next cell; false after the last. */
+static bool next_cell(Yuebao__V1__StatusReply **pages, size_t n, struct cell_walk *w,
+                      const Yuebao__V1__StatusRow **row, const Yuebao__V1__StatusCell **cell)
+{
+	for (; w->page < n; w->page++, w->row = 0)
+		for (; w->row < pages[w->page]->n_rows; w->row++, w->month = 0)
+			if (w->month < pages[w->page]->rows[w->row]->n_months) {
+				*row = pages[w->page]->rows[w->row];
+				*cell = (*row)->months[w->month++];
+				return true;
+			}
+	return false;
+}
+
+/*
+ * The Status pages of org's subtree for period (all pages; the caller frees
+ * them with free_pages). Returns 0 or an exit code, like call().
+ */
+static int fetch_status(struct client *cl, const char *org, const char *period,
+                        Yuebao__V1__StatusReply ***pages, size_t *n)
+{
+	Yuebao__V1__StatusRequest req = YUEBAO__V1__STATUS_REQUEST__INIT;
+
+	req.org = (char *)(org ? org : "");
+	req.period = (char *)period;
+	req.page_size = 1000;
+	return fetch_pages(cl, "Status", &req.base, &req.page_token, (ProtobufCMessage ***)pages,
+	                   n);
+}
+
+/*
+ * review --accept --all-submitted: accepts, one call each, every return of
+ * org's subtree for the month whose latest revision is submitted and not yet
+ * reviewed, naming the revision Status showed, so a revision sent in between
+ * is refused rather than accepted unseen. Lists each decision; the exit
+ * status is the worst of them.
+ */
+static int review_all_submitted(struct client *cl, const char *org, const char *period,
+                                const char *comment)
+{
+	Yuebao__V1__StatusReply **pages = NULL;
+	const Yuebao__V1__StatusRow *row;
+	const Yuebao__V1__StatusCell *cell;
+	struct cell_walk walk = {0};
+	size_t n = 0, todo = 0, done = 0;
+	int rc, worst = 0;
+
+	if ((rc = fetch_status(cl, org, period, &pages, &n)) != 0)
+		goto done;
+	while (next_cell(pages, n, &walk, &row, &cell)) {
+		Yuebao__V1__ReviewRequest req = YUEBAO__V1__REVIEW_REQUEST__INIT;
+		Yuebao__V1__ReviewReply *r = NULL;
+
+		if (strcmp(cell->state, "submitted") != 0)
+			continue;
+		todo++;
+		req.org = row->org;
+		req.period = cell->month;
+		req.action = "accept";
+		req.comment = (char *)(comment ? comment : "");
+		req.revision = cell->revision;
+		if ((rc = call(cl, "Review", &req.base, (ProtobufCMessage **)&r)) != 0) {
+			worst = exit_worse(worst, rc);
+			if (rc == EXIT_CONNECT)
+				goto done;
+			continue;
+		}
+		printf(_("%s %s revision %u is now %s\n"), r->org, r->period, r->revision,
+		       output_state_word(r->state));
+		done++;
+		yuebao__v1__review_reply__free_unpacked(r, NULL);
+	}
+	if (todo == 0)
+		printf(_("no return of %s for %s is waiting for review\n"),
+		       n > 0 ? pages[0]->org : org, period);
+	else
+		printf(todo == 1 ? _("accepted %zu of %zu submitted return\n")
+		                 : _("accepted %zu of %zu submitted returns\n"),
+		       done, todo);
+	rc = worst;
+done:
+	free_pages((ProtobufCMessage **)pages, n);
+	return rc;
+}
+
 static int cmd_review(struct client *cl, int argc, char **argv)
 {
-	const char *period = NULL, *org = NULL, *comment = NULL;
-	int accept = 0, reject = 0, reopen = 0;
+	const char *period = NULL, *org = NULL, *comment = NULL, *revision = NULL;
+	int accept = 0, reject = 0, reopen = 0, all = 0;
 	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
-	                           {"comment", 1, &comment, NULL}, {"accept", 0, NULL, &accept},
-	                           {"reject", 0, NULL, &reject},   {"reopen", 0, NULL, &reopen},
+	                           {"comment", 1, &comment, NULL}, {"revision", 1, &revision, NULL},
+	                           {"accept", 0, NULL, &accept},   {"reject", 0, NULL, &reject},
+	                           {"reopen", 0, NULL, &reopen},   {"all-submitted", 0, NULL, &all},
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ReviewRequest req = YUEBAO__V1__REVIEW_REQUEST__INIT;
 	Yuebao__V1__ReviewReply *r = NULL;
@@ -1123,9 +1343,26 @@ static int cmd_review(struct client *cl, int argc, char **argv)
 		return rc;
 	if (org == NULL)
 		return usage_error("review",
-		                   "--org is required: the branch whose return you review");
+		                   all ? "--org is required: the org unit whose subtree you review"
+		                       : "--org is required: the branch whose return you review");
 	if (accept + reject + reopen != 1)
 		return usage_error("review", "give exactly one of --accept, --reject, --reopen");
+	if (all && !accept)
+		return usage_error("review", "--all-submitted goes with --accept only: a rejection "
+		                             "or a reopening is decided return by return");
+	if (all && revision != NULL)
+		return usage_error("review", "--revision names one return's revision: not with "
+		                             "--all-submitted");
+	if (all)
+		return review_all_submitted(cl, org, canon, comment);
+	if (revision != NULL) {
+		char *end;
+		long v = strtol(revision, &end, 10);
+		if (*end != '\0' || v < 1 || v > 1000000)
+			return usage_error("review", "--revision must be a number from 1, not '%s'",
+			                   revision);
+		req.revision = (uint32_t)v;
+	}
 	req.org = (char *)org;
 	req.period = (char *)period;
 	req.action = accept ? "accept" : reject ? "reject" : "reopen";
@@ -1138,15 +1375,85 @@ static int cmd_review(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
+/* Returns listed before close refuses: the rest are counted. */
+#define CLOSE_LIST_MAX 20
+
+/*
+ * Before closing: the returns of the subtree and period that are submitted
+ * but not reviewed, rejected and not resubmitted, or missing. Lists them on
+ * stderr and returns EXIT_REFUSED when there are any (0 when none), so a
+ * period is never closed over them unless the user says --force.
+ */
+static int close_check(struct client *cl, const char *org, const char *period)
+{
+	static const char *const open_states[] = {"submitted", "rejected", "missing"};
+	Yuebao__V1__PingRequest ping = YUEBAO__V1__PING_REQUEST__INIT;
+	Yuebao__V1__PingReply *me = NULL;
+	Yuebao__V1__StatusReply **pages = NULL;
+	const Yuebao__V1__StatusRow *row;
+	const Yuebao__V1__StatusCell *cell;
+	struct cell_walk walk = {0};
+	size_t n = 0, count[3] = {0}, listed = 0, total;
+	bool central;
+	int rc;
+
+	/* Only central may close: anyone else hears that from the daemon, first. */
+	if ((rc = call(cl, "Ping", &ping.base, (ProtobufCMessage **)&me)) != 0)
+		return rc;
+	central = strcmp(me->role, "central") == 0;
+	yuebao__v1__ping_reply__free_unpacked(me, NULL);
+	if (!central)
+		return 0;
+	if ((rc = fetch_status(cl, org, period, &pages, &n)) != 0)
+		goto done;
+	while (next_cell(pages, n, &walk, &row, &cell)) {
+		size_t k = 0;
+
+		while (k < 3 && strcmp(cell->state, open_states[k]) != 0)
+			k++;
+		if (k == 3)
+			continue;
+		if (count[0] + count[1] + count[2] == 0)
+			fprintf(stderr,
+			        _("yuebao close: not closed: these returns of %s "
+			          "for %s "
+			          "are not settled:\n"),
+			        pages[0]->org, period);
+		count[k]++;
+		if (listed++ < CLOSE_LIST_MAX) {
+			if (cell->revision > 0)
+				fprintf(stderr, _("  %-12s %s  %s (revision %u)\n"), row->org,
+				        cell->month, output_state_word(cell->state),
+				        cell->revision);
+			else
+				fprintf(stderr, "  %-12s %s  %s\n", row->org, cell->month,
+				        output_state_word(cell->state));
+		}
+	}
+	total = count[0] + count[1] + count[2];
+	if (total == 0)
+		goto done;
+	if (listed > CLOSE_LIST_MAX)
+		fprintf(stderr, _("  ... and %zu more (yuebao status --period %s --org %s)\n"),
+		        listed - CLOSE_LIST_MAX, period, pages[0]->org);
+	fprintf(stderr,
+	        _("%zu not reviewed, %zu rejected and not resubmitted, %zu missing. Review "
+	          "them first (yuebao review --org %s --period MONTH --accept --all-submitted "
+	          "accepts the submitted ones), or close over them with --force.\n"),
+	        count[0], count[1], count[2], pages[0]->org);
+	rc = EXIT_REFUSED;
+done:
+	free_pages((ProtobufCMessage **)pages, n);
+	return rc;
+}
+
 static int cmd_close(struct client *cl, int argc, char **argv)
 {
 	const char *period = NULL, *org = NULL, *comment = NULL;
-	int reopen = 0;
-	struct opt_spec specs[] = {{"period", 1, &period, NULL},
-	                           {"org", 1, &org, NULL},
-	                           {"comment", 1, &comment, NULL},
-	                           {"reopen", 0, NULL, &reopen},
-	                           {NULL, 0, NULL, NULL}};
+	int reopen = 0, force = 0;
+	struct opt_spec specs[] = {{"period", 1, &period, NULL},   {"org", 1, &org, NULL},
+	                           {"comment", 1, &comment, NULL}, {"reopen", 0, NULL, &reopen},
+	                           {"force", 0, NULL, &force},     {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ClosePeriodRequest req = YUEBAO__V1__CLOSE_PERIOD_REQUEST__INIT;
 	Yuebao__V1__ClosePeriodReply *r = NULL;
 	int npos, rc;
@@ -1154,6 +1461,8 @@ static int cmd_close(struct client *cl, int argc, char **argv)
 	if ((rc = parse_opts("close", argc, argv, specs, NULL, 0, &npos)) != 0)
 		return rc < 0 ? 0 : rc;
 	if ((rc = check_period("close", period)) != 0)
+		return rc;
+	if (!reopen && !force && (rc = close_check(cl, org, period)) != 0)
 		return rc;
 	req.org = (char *)(org ? org : "");
 	req.period = (char *)period;
@@ -1414,6 +1723,7 @@ static int audit_export(struct client *cl, int argc, char **argv)
 	Yuebao__V1__AuditExportRequest xreq = YUEBAO__V1__AUDIT_EXPORT_REQUEST__INIT;
 	static const char *const parts[] = {"checkpoints", "revisions", "reviews", "closures"};
 	struct auditcmd_bundle *b = NULL;
+	struct progress *bar = NULL;
 	char *token = NULL;
 	size_t pages = 0, entries = 0;
 	int npos, rc;
@@ -1430,11 +1740,16 @@ static int audit_export(struct client *cl, int argc, char **argv)
 	lreq.period = "";
 	lreq.page_size = 1000;
 	lreq.page_token = "";
+	/* The latest checkpoint's size is how many entries there are to fetch. */
+	bar = progress_new(_("audit export: entries"), 0, cl->quiet);
 	do {
 		Yuebao__V1__AuditLogReply *r = NULL;
 		if ((rc = call(cl, "AuditLog", &lreq.base, (ProtobufCMessage **)&r)) != 0)
 			goto done;
 		entries += r->n_entries;
+		if (r->checkpoint != NULL)
+			progress_set_total(bar, r->checkpoint->size);
+		progress_update(bar, entries);
 		auditcmd_bundle_entries(b, r);
 		free(token);
 		token = strdup(r->next_page_token);
@@ -1442,6 +1757,12 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
 	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
 	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		char what[64];
+		uint64_t items = 0;
+
+		snprintf(what, sizeof(what), _("audit export: %s"), parts[p]);
+		progress_free(bar);
+		bar = progress_new(what, 0, cl->quiet);
 		xreq.part = (char *)parts[p];
 		xreq.page_token = "";
 		pages = 0;
@@ -1450,6 +1771,8 @@ static int audit_export(struct client *cl, int argc, char **argv)
 			if ((rc = call(cl, "AuditExport", &xreq.base, (ProtobufCMessage **)&r)) !=
 			    0)
 				goto done;
+			items += r->n_revisions + r->n_checkpoints + r->n_reviews + r->n_closures;
+			progress_update(bar, items);
 			auditcmd_bundle_export(b, r);
 			free(token);
 			token = strdup(r->next_page_token);
@@ -1458,8 +1781,9 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
 	}
 done:
+	progress_free(bar);
 	free(token);
-	if (auditcmd_bundle_close(b) != 0 && rc == 0) {
+	if (auditcmd_bundle_close(b, rc == 0) != 0 && rc == 0) {
 		fprintf(stderr, _("yuebao audit: could not write every file of %s\n"), pos[0]);
 		rc = EXIT_REFUSED;
 	}
@@ -1484,7 +1808,7 @@ static int audit_verify(struct client *cl, int argc, char **argv)
 		                   "");
 	if ((rc = own_ca(cl, "audit", "verify")) != 0)
 		return rc;
-	switch (auditcmd_verify(pos[0], cl->ca, stdout, &problems)) {
+	switch (auditcmd_verify(pos[0], cl->ca, stdout, cl->quiet, &problems)) {
 	case AUDITCMD_UNREADABLE:
 		return EXIT_USAGE;
 	case AUDITCMD_OTHER_CA:
@@ -1659,6 +1983,7 @@ static int cmd_report(struct client *cl, int argc, char **argv)
 	                           {"accepted-only", 0, NULL, &accepted_only},
 	                           {NULL, 0, NULL, NULL}};
 	Yuebao__V1__ConsolidateReply *total = NULL, *by_org = NULL, *by_month = NULL;
+	struct progress *bar = NULL;
 	struct report rep = {0};
 	struct catalog *cat = NULL;
 	struct narrative *nar = NULL;
@@ -1709,13 +2034,22 @@ static int cmd_report(struct client *cl, int argc, char **argv)
 			goto done;
 		}
 	}
-	if ((rc = report_consolidate(cl, org, period, compare, "", accepted_only, &total)) != 0 ||
-	    (rc = report_consolidate(cl, org, period, compare, "org", accepted_only, &by_org)) !=
-	        0 ||
-	    (rc = report_consolidate(cl, org, period, compare, "month", accepted_only,
-	                             &by_month)) != 0 ||
-	    (rc = report_provenance_of(cl, total->org, &rep)) != 0)
+	/* Steps: the catalog (done), the three consolidations, the checkpoint, the file. */
+	bar = progress_new(_("report: steps"), 6, cl->quiet);
+	progress_update(bar, 1);
+	if ((rc = report_consolidate(cl, org, period, compare, "", accepted_only, &total)) != 0)
 		goto done;
+	progress_update(bar, 2);
+	if ((rc = report_consolidate(cl, org, period, compare, "org", accepted_only, &by_org)) != 0)
+		goto done;
+	progress_update(bar, 3);
+	if ((rc = report_consolidate(cl, org, period, compare, "month", accepted_only,
+	                             &by_month)) != 0)
+		goto done;
+	progress_update(bar, 4);
+	if ((rc = report_provenance_of(cl, total->org, &rep)) != 0)
+		goto done;
+	progress_update(bar, 5);
 	rep.cat = cat;
 	rep.total = total;
 	rep.by_org = by_org;
@@ -1732,10 +2066,13 @@ static int cmd_report(struct client *cl, int argc, char **argv)
 		rc = EXIT_REFUSED;
 		goto done;
 	}
+	progress_free(bar); /* the report may go to this terminal */
+	bar = NULL;
 	rc = report_write(&rep, fmt, nar, output);
 	if (rc == 0 && strcmp(output, "-") != 0)
 		fprintf(stderr, _("yuebao report: wrote %s\n"), output);
 done:
+	progress_free(bar);
 	if (template_path != NULL)
 		free(text);
 	narrative_free(nar);
@@ -1791,27 +2128,37 @@ static const struct command commands[] = {
         "\n"
         "Example:\n"
         "  yuebao catalog --format csv > catalog.csv\n")},
-    {"template", cmd_template, N_("a CSV to fill in: code,name,unit,value"),
+    {"template", cmd_template, N_("a return to fill in, as an Excel workbook or CSV"),
      N_("usage: yuebao template --period YYYY-MM [--org CODE] [--output FILE]\n"
-        "                       [--from-previous]\n"
+        "                       [--format xlsx|csv] [--from-previous]\n"
         "\n"
-        "Writes an empty return for the month, one row per element of the catalog,\n"
-        "to standard output or to a new FILE (UTF-8 with a byte-order mark, so that\n"
-        "Excel shows the Chinese names). The row under the header, `period`, names\n"
-        "the month (202606: a number Excel keeps as it is), so `submit` needs no\n"
-        "--period and refuses the file for another month. Fill in the value column\n"
-        "(leave a value blank when it was not reported, but fill in at least one),\n"
-        "save it as CSV (CSV UTF-8 or plain CSV both work) and submit it.\n"
-        "--from-previous fills in the stocks (members_total and the other `last`\n"
-        "elements) from your return for the month before. The month may be written\n"
-        "2026-06, 2026-6, 2026/06, 202606 or 2026年6月.\n"
+        "Writes an empty return for the month, one row per element of the catalog.\n"
+        "--format xlsx (the default when FILE ends in .xlsx) writes a workbook for\n"
+        "Excel or WPS: headings in your language, the elements grouped by section,\n"
+        "the month in cell D2 (named `period`), and only the month and the values\n"
+        "editable; each value cell checks what is typed (a whole number or an\n"
+        "amount with at most 2 decimals, within the element's bounds) and shows the\n"
+        "element's unit and rules when selected. Fill it in, save it, and submit the\n"
+        ".xlsx as it is.\n"
+        "--format csv (the default otherwise) writes code,name,unit,value to standard\n"
+        "output or FILE (UTF-8 with a byte-order mark, so that Excel shows the\n"
+        "Chinese names). The row under the header, `period`, names the month\n"
+        "(202606: a number Excel keeps as it is), so `submit` needs no --period and\n"
+        "refuses the file for another month.\n"
+        "Leave a value blank when it was not reported, but fill in at least one.\n"
+        "FILE must not exist yet. --from-previous fills in the stocks (members_total\n"
+        "and the other `last` elements) from your return for the month before. The\n"
+        "month may be written 2026-06, 2026-6, 2026/06, 202606 or 2026年6月.\n"
         "\n"
         "Examples:\n"
-        "  yuebao template --period 2026-06 --from-previous --output 2026-06.csv\n"
+        "  yuebao template --period 2026-06 --from-previous -o 2026-06.xlsx\n"
         "  yuebao template --period 2026年6月 > 2026-06.csv\n")},
-    {"validate", cmd_validate, N_("check a filled-in CSV offline against the catalog"),
+    {"validate", cmd_validate, N_("check a filled-in return offline against the catalog"),
      N_("usage: yuebao validate FILE [--period YYYY-MM] [--catalog DIR]\n"
         "\n"
+        "FILE is an Excel workbook (.xlsx: the template's sheet, or else the first\n"
+        "one) or a CSV; its header names the columns code and value (or 代码 and\n"
+        "数值). In a workbook, a formula counts by the result Excel saved with it.\n"
         "Checks a return without sending it: unknown or duplicate codes, values that\n"
         "are not numbers (with a percent sign, or N/A: the message says what to\n"
         "write instead), negative, fractional where whole numbers are due, out of\n"
@@ -1823,28 +2170,36 @@ static const struct command commands[] = {
         "Exit code 4 when the file has errors.\n"
         "\n"
         "Examples:\n"
-        "  yuebao validate 2026-06.csv\n"
+        "  yuebao validate 2026-06.xlsx\n"
         "  yuebao validate 2026-06.csv --period 2026-06\n")},
-    {"submit", cmd_submit, N_("upload a return; prints the receipt and any warnings"),
-     N_("usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]\n"
-        "                          [--receipt FILE]\n"
+    {"submit", cmd_submit, N_("upload returns; prints the receipts and any warnings"),
+     N_("usage: yuebao submit FILE... [--period YYYY-MM] [--org CODE] [--reason TEXT]\n"
+        "                             [--dry-run] [--receipt FILE]\n"
         "\n"
-        "Sends the return in FILE (CSV with at least the columns code,value) for the\n"
-        "month. A file made by `yuebao template` names its month in its period row:\n"
-        "then --period may be left out, and a --period for another month is refused\n"
-        "(exit 4). The month may be written 2026-06, 2026-6, 2026/06, 202606 or\n"
-        "2026年6月. A file with no value filled in is refused. The first submission\n"
-        "is revision 1; a later one amends it and needs --reason. --dry-run runs the\n"
-        "server's full validation and stores nothing.\n"
+        "Sends the return in FILE for the month. FILE is an Excel workbook (.xlsx,\n"
+        "as `yuebao template` writes it, filled in and saved) or a CSV, with at\n"
+        "least the columns code and value (or 代码 and 数值). A file made by\n"
+        "`yuebao template` names its month in its period row: then --period may be\n"
+        "left out, and a --period for another month is refused (exit 4). The month\n"
+        "may be written 2026-06, 2026-6, 2026/06, 202606 or 2026年6月. A file with no\n"
+        "value filled in is refused. The first submission is revision 1; a later one\n"
+        "amends it and needs --reason. --dry-run runs the server's full validation\n"
+        "and stores nothing.\n"
         "Prints the receipt: revision, on time or late, and the SHA-256 of the signed\n"
         "request the server stored, and keeps the receipt of its audit entry (in\n"
         "~/.local/share/yuebao/receipts, or --receipt FILE) for `yuebao audit prove`.\n"
+        "Several files are sent one after another, each for the month it names,\n"
+        "each stored whole or not at all; a table at the end says what became of\n"
+        "each. The exit status is the worst of them (3 cannot connect, then 1\n"
+        "refused, then 4 invalid); once the daemon cannot be reached the rest are\n"
+        "not tried.\n"
         "Exit code 4 when the server refuses the data.\n"
         "\n"
         "Examples:\n"
-        "  yuebao submit 2026-06.csv\n"
+        "  yuebao submit 2026-06.xlsx\n"
         "  yuebao submit old-2026-06.csv --period 2026-06\n"
-        "  yuebao submit 2026-06.csv --reason \"corrected study_sessions\"\n")},
+        "  yuebao submit 2026-04.xlsx 2026-05.xlsx 2026-06.xlsx\n"
+        "  yuebao submit 2026-06.xlsx --reason \"corrected study_sessions\"\n")},
     {"show", cmd_show, N_("one return"),
      N_("usage: yuebao show --period YYYY-MM [--org CODE] [--revision N]\n"
         "                   [--format table|csv|json]\n"
@@ -1935,6 +2290,8 @@ static const struct command commands[] = {
         "  yuebao status --org FY-DZZ --period 2026H1 --format csv\n")},
     {"review", cmd_review, N_("central's decision: accept, reject or reopen a return"),
      N_("usage: yuebao review --org CODE --period YYYY-MM --accept|--reject|--reopen\n"
+        "                     [--revision N] [--comment TEXT]\n"
+        "       yuebao review --org CODE --period YYYY-MM --accept --all-submitted\n"
         "                     [--comment TEXT]\n"
         "\n"
         "Central office only, for its subtree. --accept locks the latest revision: the\n"
@@ -1942,10 +2299,16 @@ static const struct command commands[] = {
         "is required) sends it back: the branch submits a corrected revision with a\n"
         "reason. --reopen unlocks an accepted return. Every decision is kept with its\n"
         "comment and shown to the branch by `show` and `history`.\n"
+        "--revision N decides only if N is still the latest revision (the one you\n"
+        "looked at), and is refused if the branch has sent another since.\n"
+        "--all-submitted accepts every return of CODE's subtree for the month that is\n"
+        "submitted and not yet reviewed, each as the revision `status` showed, and\n"
+        "lists them; the exit status is the worst of the decisions.\n"
         "\n"
         "Examples:\n"
         "  yuebao review --org ZFW-JG --period 2026-06 --accept\n"
-        "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n")},
+        "  yuebao review --org ZFW-JG --period 2026-06 --reject --comment \"党课次数有误\"\n"
+        "  yuebao review --org JGDW --period 2026-06 --accept --all-submitted\n")},
     {"audit", cmd_audit, N_("the audit trail: log, prove a receipt, export, verify offline"),
      N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD]\n"
         "                        [--format table|csv|json]\n"
@@ -1991,15 +2354,19 @@ static const struct command commands[] = {
         "  yuebao audit export /srv/audit/2026-07\n"
         "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n")},
     {"close", cmd_close, N_("close a period for a subtree (or reopen it)"),
-     N_("usage: yuebao close --period P [--org CODE] [--reopen] [--comment TEXT]\n"
+     N_("usage: yuebao close --period P [--org CODE] [--force] [--reopen] [--comment TEXT]\n"
         "\n"
         "Central office only. Closes every month of P for the org unit and everything\n"
         "below it: no return can be submitted or amended there until the period is\n"
         "reopened with --reopen. Use it after publishing a report, so the figures\n"
         "behind it cannot move. Closing and reopening are recorded.\n"
+        "While returns of the subtree and period are not reviewed, rejected and not\n"
+        "resubmitted, or missing, close lists them and does not close (exit 1);\n"
+        "--force closes over them.\n"
         "\n"
         "Examples:\n"
         "  yuebao close --period 2026H1 --comment \"上半年总结已发布\"\n"
+        "  yuebao close --period 2026-06 --force --comment \"两个支部未报，不再等\"\n"
         "  yuebao close --period 2026-06 --reopen --comment \"补报\"\n")},
 };
 
@@ -2074,6 +2441,10 @@ int main(int argc, char **argv)
 			       nng_version(), OpenSSL_version(OPENSSL_VERSION), lxw_version());
 			free(cargv);
 			return 0;
+		}
+		if (strcmp(a, "--quiet") == 0) {
+			cl.quiet = true;
+			continue;
 		}
 		if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
 			eq = strchr(a, '=');

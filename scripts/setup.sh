@@ -33,6 +33,8 @@ packages=(
 	# test_package: systemd-analyze checks the unit, man shows the pages,
 	# lintian checks the packages.
 	systemd man-db lintian
+	# test_clerk: a return filled in and saved by LibreOffice Calc.
+	libreoffice-calc-nogui
 )
 
 install_missing() {

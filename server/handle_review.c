@@ -159,6 +159,12 @@ yb_status handle_review_check(struct call *c, const ProtobufCMessage *in, struct
 		                   p->key.org, p->period);
 	if (rc != YB_OK)
 		return rc;
+	/* A decision about what the reviewer saw, never about a revision sent since. */
+	if (req->revision != 0 && req->revision != p->revision)
+		return call_refuse(c, YB_FAILED_PRECONDITION,
+		                   _("%s for %s has revision %u now, not %u: look at it before "
+		                     "deciding"),
+		                   p->key.org, p->period, p->revision, req->revision);
 	if (!review_next(p->action, p->state, &p->next))
 		return status_fail(&c->msg, YB_FAILED_PRECONDITION,
 		                   review_refusal(p->action, p->state), p->revision, p->key.org,

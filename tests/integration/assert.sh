@@ -76,6 +76,15 @@ check_match() {
   fi
 }
 
+# check_no_match NAME TEXT PATTERN (extended regex): TEXT has no line matching.
+check_no_match() {
+  if grep -Eq -- "$3" <<<"$2"; then
+    fail "$1 (unexpected match for /$3/)" "$2"
+  else
+    pass "$1"
+  fi
+}
+
 # assert_summary: the closing line CTest's log shows; non-zero on failure.
 assert_summary() {
   echo "$passed passed, $failed failed"

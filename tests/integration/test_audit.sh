@@ -136,6 +136,16 @@ test_clean_export_verifies() {
 		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests, 1 reviews and 0 closures: nothing was altered or back-dated" \
 		verify "$TMP/clean"
 	check_exit "a branch may not export" 1 "PERMISSION_DENIED" yb_as branch ZFW-JG audit export "$TMP/nope"
+	check_eq "an export that did not finish leaves nothing behind" \
+		"$(ls -d "$TMP"/nope* 2>/dev/null)" ""
+	check_exit "an existing bundle is never written over" 2 "clean exists already" \
+		yb_as auditor JGDW audit export "$TMP/clean"
+	# What an export cut short (a lost connection) leaves: DIR.partial, never DIR.
+	mkdir "$TMP/half.partial"
+	check_exit "the rest of an unfinished export is named, not reused" 2 \
+		"cannot create .*/half.partial: .*an export that did not finish; delete it" \
+		yb_as auditor JGDW audit export "$TMP/half"
+	check_eq "and no bundle appears" "$(ls -d "$TMP/half" 2>/dev/null)" ""
 }
 
 # The auditor's own CA is the trust anchor, never the one a bundle or a
@@ -286,7 +296,7 @@ test_backdating() {
 	local out month=$((2026 * 12)) clock="$TMP/clock.db" other
 	other=$(fp "$YB_PKI/branch-FY-DZB.crt")
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/close.log"
-	yb_as central JGDW close --period 2026Q1 --comment "一季度已发布" >/dev/null
+	yb_as central JGDW close --period 2026Q1 --force --comment "一季度已发布" >/dev/null
 	out=$(yb_as auditor JGDW audit log --period 2026-02 --format csv 2>&1) || true
 	check_match "the close of a quarter is in the audit log of each of its months" "$out" \
 		",close,JGDW/2026Q1,"

@@ -89,7 +89,7 @@ test_text_fields() {
 		"comment: character 1 is a control character" \
 		yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment $'\e[31mred'
 	check_exit "a closing comment of 2,001 characters is refused" 1 "comment: longer than 2000 characters" \
-		yb_as central JGDW close --period 2026-01 --comment "$long"
+		yb_as central JGDW close --period 2026-01 --force --comment "$long"
 	check_eq "nothing was stored by the refused calls" "$(revisions)" "$before"
 	long=$(printf '改%.0s' $(seq 2000))
 	check_exit "a reason of exactly 2,000 Chinese characters is accepted" 0 "" \

@@ -70,22 +70,22 @@ test_help() {
 	check_eq "en: --help usage line" "$(line 1 "$out")" \
 		"usage: yuebao [--server URL] [--cert F] [--key F] [--ca F] COMMAND [ARGS]"
 	check_eq "en: --help lists submit" "$(grep '^  submit ' <<<"$out")" \
-		"  submit       upload a return; prints the receipt and any warnings"
+		"  submit       upload returns; prints the receipts and any warnings"
 
 	out=$(zh "$YB_BIN/yuebao" submit --help)
 	check_eq "zh: submit --help usage line" "$(line 1 "$out")" \
-		"用法：yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+		"用法：yuebao submit FILE... [--period YYYY-MM] [--org CODE] [--reason TEXT]"
 	check_eq "zh: submit --help explains the return file" "$(grep '^报送 FILE' <<<"$out")" \
-		"报送 FILE 中该月的月报（CSV，至少包含 code,value 两列）。由 \`yuebao template\`"
+		"报送 FILE 中该月的月报。FILE 可以是 Excel 工作簿（.xlsx，即 \`yuebao template\`"
 	check_eq "zh: submit --help examples" "$(grep '^示例' <<<"$out")" "示例："
 	out=$(en "$YB_BIN/yuebao" submit --help)
 	check_eq "en: submit --help usage line" "$(line 1 "$out")" \
-		"usage: yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+		"usage: yuebao submit FILE... [--period YYYY-MM] [--org CODE] [--reason TEXT]"
 	check_eq "en: submit --help explains revisions" "$(grep '^Sends the return' <<<"$out")" \
-		"Sends the return in FILE (CSV with at least the columns code,value) for the"
+		"Sends the return in FILE for the month. FILE is an Excel workbook (.xlsx,"
 	out=$(zh "$YB_BIN/yuebao" help submit)
 	check_eq "zh: 'yuebao help submit' is the same help" "$(line 1 "$out")" \
-		"用法：yuebao submit FILE --period YYYY-MM [--org CODE] [--reason TEXT] [--dry-run]"
+		"用法：yuebao submit FILE... [--period YYYY-MM] [--org CODE] [--reason TEXT]"
 
 	# LC_ALL wins over LANG, LC_MESSAGES too, as for any program.
 	out=$(env LC_ALL=zh_CN.UTF-8 LANG=C "$YB_BIN/yuebao" --help)

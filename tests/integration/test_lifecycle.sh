@@ -148,7 +148,7 @@ test_close_period() {
 	check_exit "a branch cannot close a period" 1 "PERMISSION_DENIED" \
 		yb_as branch SFJ-DZB close --period 2026-06
 	check_exit "central closes the first half year" 0 "JGDW 2026H1 \(6 months\) is now closed" \
-		yb_as central JGDW close --period 2026H1 --comment "上半年总结已发布"
+		yb_as central JGDW close --period 2026H1 --force --comment "上半年总结已发布"
 	check_exit "a closed period refuses a submission" 1 \
 		"FAILED_PRECONDITION.*period 2026-06 is closed for JGDW by O=yuebao-demo, OU=central, CN=JGDW" \
 		yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-06.csv" --period 2026-06
