@@ -21,6 +21,9 @@ packages=(
 	# yuebao submit reads filled-in xlsx returns: libzip opens the archive,
 	# expat parses its XML parts.
 	libzip-dev libexpat1-dev
+	# yuebaod --db postgresql://...: the store on PostgreSQL through libpq;
+	# the tests start throwaway clusters of Debian's PostgreSQL 15 server.
+	libpq-dev postgresql-15
 	faketime sslscan
 	# glibc's own translations: test_language checks that they never leak
 	# into the wrong language (they do with LANGUAGE=zh_CN set process-wide).

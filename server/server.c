@@ -502,6 +502,8 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 	 */
 	if ((rc = pki_check_key_mode(cfg->key_path, 007, &why)) == YB_PERMISSION_DENIED)
 		return status_fail(eb, rc, "%s", why.msg);
+	if (store_is_postgres(cfg->db_path))
+		return YB_OK; /* its server keeps its files and checks its pages */
 	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 007) != 0)
 		log_msg(LOG_LEVEL_WARNING,
 		        "database %s may be read by others (mode %04o); run 'chmod 640 %s' "
@@ -522,6 +524,7 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 int server_open(const struct server_config *cfg, struct server **out, struct errbuf *eb)
 {
 	struct server *s = calloc(1, sizeof(*s));
+	char db_shown[512];
 	int rc;
 
 	if (s == NULL)
@@ -580,10 +583,11 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
 			goto fail;
+	store_path_shown(cfg->db_path, db_shown, sizeof(db_shown));
 	log_line("yuebaod %s listening on %s with %d workers, database %s, time zone %s, "
 	         "at most %d connections (%d from one address)",
-	         YB_VERSION, listener_url(s->listener), s->n_workers, cfg->db_path,
-	         tz_name(cfg->zone), s->cfg.max_connections, s->cfg.max_per_source);
+	         YB_VERSION, listener_url(s->listener), s->n_workers, db_shown, tz_name(cfg->zone),
+	         s->cfg.max_connections, s->cfg.max_per_source);
 	*out = s;
 	return YB_OK;
 fail:

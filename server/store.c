@@ -156,6 +156,9 @@ int stmt_fail(struct store *s, struct errbuf *eb, const char *what)
 int stmt_script(struct store *s, const char *sql, struct errbuf *eb)
 {
 	char *msg = NULL;
+
+	if (s->pg != NULL)
+		return store_pg_exec(s, sql, "run", eb);
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		int rc = status_fail(eb, YB_EDB, "database %s: %s", s->path,
 		                     msg ? msg : sqlite3_errmsg(s->db));
@@ -201,29 +204,37 @@ static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return rc;
 }
 
-static int vbind(struct store *s, const struct store_sql *q, sqlite3_stmt **out, struct errbuf *eb,
+static int vbind(struct store *s, const struct store_sql *q, struct stmt **out, struct errbuf *eb,
                  const char *fmt, va_list ap)
 {
-	sqlite3_stmt **st = &s->stmts[q->slot];
+	struct stmt *st = &s->stmts[q->slot];
 	int rc;
 
 	*out = NULL;
-	if (*st == NULL && sqlite3_prepare_v3(s->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-	                                      NULL) != SQLITE_OK) {
+	assert(st->q == NULL || st->q == q); /* one slot, one statement */
+	st->s = s;
+	st->q = q;
+	if (s->pg != NULL) {
+		if ((rc = store_pg_bind(st, fmt, ap, eb)) != YB_OK)
+			return rc;
+		*out = st;
+		return YB_OK;
+	}
+	if (st->lite == NULL && sqlite3_prepare_v3(s->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                                           &st->lite, NULL) != SQLITE_OK) {
 		stmt_fail(s, eb, "prepare");
 		return YB_EDB;
 	}
-	assert(strcmp(sqlite3_sql(*st), q->sql) == 0); /* one slot, one statement */
-	sqlite3_reset(*st);
-	sqlite3_clear_bindings(*st);
-	if ((rc = bind_args(*st, fmt, ap)) != SQLITE_OK)
+	sqlite3_reset(st->lite);
+	sqlite3_clear_bindings(st->lite);
+	if ((rc = bind_args(st->lite, fmt, ap)) != SQLITE_OK)
 		return status_fail(eb, YB_EDB, "database %s: bind %s to %s: %s", s->path, fmt,
 		                   q->sql, sqlite3_errstr(rc));
-	*out = *st;
+	*out = st;
 	return YB_OK;
 }
 
-int stmt_bind(struct store *s, const struct store_sql *q, sqlite3_stmt **st, struct errbuf *eb,
+int stmt_bind(struct store *s, const struct store_sql *q, struct stmt **st, struct errbuf *eb,
               const char *fmt, ...)
 {
 	va_list ap;
@@ -235,18 +246,21 @@ int stmt_bind(struct store *s, const struct store_sql *q, sqlite3_stmt **st, str
 	return rc;
 }
 
-int stmt_step(struct store *s, sqlite3_stmt *st, const char *what, struct errbuf *eb)
+int stmt_step(struct store *s, struct stmt *st, const char *what, struct errbuf *eb)
 {
-	int rc = sqlite3_step(st);
+	int rc;
 
+	if (s->pg != NULL)
+		return store_pg_step(st, what, eb);
+	rc = sqlite3_step(st->lite);
 	if (rc == SQLITE_ROW)
 		return YB_OK;
 	/* Reset before reading the error: SQLite's message stays, the read ends. */
-	sqlite3_reset(st);
+	sqlite3_reset(st->lite);
 	return rc == SQLITE_DONE ? YB_NOT_FOUND : stmt_fail(s, eb, what);
 }
 
-int stmt_row(struct store *s, const struct store_sql *q, sqlite3_stmt **st, const char *what,
+int stmt_row(struct store *s, const struct store_sql *q, struct stmt **st, const char *what,
              struct errbuf *eb, const char *fmt, ...)
 {
 	va_list ap;
@@ -261,7 +275,7 @@ int stmt_row(struct store *s, const struct store_sql *q, sqlite3_stmt **st, cons
 int stmt_run(struct store *s, const struct store_sql *q, const char *what, struct errbuf *eb,
              const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	va_list ap;
 	int rc;
 
@@ -270,40 +284,93 @@ int stmt_run(struct store *s, const struct store_sql *q, const char *what, struc
 	va_end(ap);
 	if (rc != YB_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? YB_OK : stmt_fail(s, eb, what);
+	rc = stmt_step(s, st, what, eb);
+	return stmt_end(st, rc == YB_NOT_FOUND ? YB_OK : rc);
 }
 
-int stmt_end(sqlite3_stmt *st, int rc)
+int stmt_end(struct stmt *st, int rc)
 {
-	sqlite3_reset(st);
+	if (st == NULL)
+		return rc;
+	if (st->s->pg != NULL)
+		store_pg_reset(st);
+	else
+		sqlite3_reset(st->lite);
 	return rc;
 }
 
-int stmt_scan_end(sqlite3_stmt *st, int rc, int stop)
+int stmt_scan_end(struct stmt *st, int rc, int stop)
 {
-	sqlite3_reset(st);
+	stmt_end(st, rc);
 	if (stop != 0)
 		return stop;
 	return rc == YB_NOT_FOUND ? YB_OK : rc;
 }
 
-char *stmt_text_dup(sqlite3_stmt *st, int col)
+int64_t stmt_int64(struct stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	return strdup(t ? (const char *)t : "");
+	const char *v;
+
+	if (st->s->pg == NULL)
+		return sqlite3_column_int64(st->lite, col);
+	v = store_pg_value(st, col);
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
 }
 
-int stmt_blob_dup(sqlite3_stmt *st, int col, uint8_t **data, size_t *len, struct errbuf *eb)
+int stmt_int(struct stmt *st, int col)
 {
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	return (int)stmt_int64(st, col);
+}
+
+const char *stmt_text(struct stmt *st, int col)
+{
+	if (st->s->pg == NULL)
+		return (const char *)sqlite3_column_text(st->lite, col);
+	return store_pg_value(st, col);
+}
+
+const void *stmt_blob(struct stmt *st, int col)
+{
+	size_t len;
+
+	if (st->s->pg == NULL)
+		return sqlite3_column_blob(st->lite, col);
+	return store_pg_blob(st, col, &len);
+}
+
+size_t stmt_bytes(struct stmt *st, int col)
+{
+	size_t len = 0;
+
+	if (st->s->pg == NULL)
+		return (size_t)sqlite3_column_bytes(st->lite, col);
+	store_pg_blob(st, col, &len);
+	return len;
+}
+
+bool stmt_is_null(struct stmt *st, int col)
+{
+	if (st->s->pg == NULL)
+		return sqlite3_column_type(st->lite, col) == SQLITE_NULL;
+	return store_pg_value(st, col) == NULL;
+}
+
+char *stmt_text_dup(struct stmt *st, int col)
+{
+	const char *t = stmt_text(st, col);
+	return strdup(t ? t : "");
+}
+
+int stmt_blob_dup(struct stmt *st, int col, uint8_t **data, size_t *len, struct errbuf *eb)
+{
+	const void *src = stmt_blob(st, col);
+	size_t n = stmt_bytes(st, col);
 	uint8_t *buf = malloc(n ? n : 1);
 
 	if (buf == NULL)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	if (n > 0)
-		memcpy(buf, sqlite3_column_blob(st, col), n);
+		memcpy(buf, src, n);
 	*data = buf;
 	*len = n;
 	return YB_OK;
@@ -471,7 +538,15 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	int version = 0;
 	int rc;
 
-	if (s == NULL || (s->path = strdup(path)) == NULL) {
+	if (s == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if (store_pg_url(path)) {
+		if ((rc = store_pg_open(path, s, SCHEMA_VERSION, eb)) != YB_OK)
+			goto fail;
+		*out = s;
+		return YB_OK;
+	}
+	if ((s->path = strdup(path)) == NULL) {
 		free(s);
 		return status_fail(eb, YB_ENOMEM, "out of memory");
 	}
@@ -543,6 +618,16 @@ static int check_deadline(void *arg)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > *deadline;
 }
 
+bool store_is_postgres(const char *path)
+{
+	return store_pg_url(path);
+}
+
+void store_path_shown(const char *path, char *out, size_t len)
+{
+	store_pg_url_shown(path, out, len);
+}
+
 int store_backup(const char *path, const char *dest, long *pages, struct errbuf *eb)
 {
 	sqlite3 *src = NULL, *dst = NULL;
@@ -552,6 +637,13 @@ int store_backup(const char *path, const char *dest, long *pages, struct errbuf 
 	int fd, rc = YB_OK;
 
 	*pages = 0;
+	if (store_pg_url(path)) {
+		store_pg_url_shown(path, tmp, sizeof(tmp));
+		return status_fail(eb, YB_FAILED_PRECONDITION,
+		                   "database %s is PostgreSQL: back it up with pg_dump, or keep a "
+		                   "standby (pg_basebackup)",
+		                   tmp);
+	}
 	if (access(dest, F_OK) == 0)
 		return status_fail(eb, YB_ALREADY_EXISTS, "%s already exists: give a new file",
 		                   dest);
@@ -622,6 +714,8 @@ int store_quick_check(const char *path, int max_ms, bool *complete, struct errbu
 	int rc = YB_OK, step;
 
 	*complete = false;
+	if (store_pg_url(path))
+		return YB_OK;
 	if (access(path, F_OK) != 0) {
 		*complete = true;
 		return YB_OK;
@@ -668,8 +762,10 @@ void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->pg != NULL)
+		store_pg_close(s);
 	for (int i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(s->stmts[i]);
+		sqlite3_finalize(s->stmts[i].lite);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -677,6 +773,8 @@ void store_close(struct store *s)
 
 int store_begin(struct store *s, struct errbuf *eb)
 {
+	if (s->pg != NULL)
+		return store_pg_begin(s, eb);
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return stmt_fail(s, eb, "begin");
 	return YB_OK;
@@ -684,6 +782,12 @@ int store_begin(struct store *s, struct errbuf *eb)
 
 int store_commit(struct store *s, struct errbuf *eb)
 {
+	if (s->pg != NULL) {
+		int rc = store_pg_commit(s, eb);
+		if (rc != YB_OK)
+			store_rollback(s);
+		return rc;
+	}
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = stmt_fail(s, eb, "commit");
 		store_rollback(s);
@@ -694,12 +798,18 @@ int store_commit(struct store *s, struct errbuf *eb)
 
 void store_rollback(struct store *s)
 {
+	if (s->pg != NULL) {
+		store_pg_rollback(s);
+		return;
+	}
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int store_savepoint(struct store *s, struct errbuf *eb)
 {
+	if (s->pg != NULL)
+		return store_pg_exec(s, "SAVEPOINT call", "savepoint", eb);
 	if (sqlite3_exec(s->db, "SAVEPOINT call", NULL, NULL, NULL) != SQLITE_OK)
 		return stmt_fail(s, eb, "savepoint");
 	return YB_OK;
@@ -707,6 +817,8 @@ int store_savepoint(struct store *s, struct errbuf *eb)
 
 int store_release(struct store *s, struct errbuf *eb)
 {
+	if (s->pg != NULL)
+		return store_pg_exec(s, "RELEASE call", "release savepoint", eb);
 	if (sqlite3_exec(s->db, "RELEASE call", NULL, NULL, NULL) != SQLITE_OK)
 		return stmt_fail(s, eb, "release savepoint");
 	return YB_OK;
@@ -714,17 +826,27 @@ int store_release(struct store *s, struct errbuf *eb)
 
 void store_rollback_savepoint(struct store *s)
 {
+	if (s->pg != NULL) {
+		if (store_pg_in_transaction(s))
+			store_pg_exec(s, "ROLLBACK TO call; RELEASE call", "roll back a call",
+			              NULL);
+		return;
+	}
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK TO call; RELEASE call", NULL, NULL, NULL);
 }
 
 bool store_in_transaction(const struct store *s)
 {
+	if (s->pg != NULL)
+		return store_pg_in_transaction(s);
 	return !sqlite3_get_autocommit(s->db);
 }
 
 int store_snapshot_begin(struct store *s, struct errbuf *eb)
 {
+	if (s->pg != NULL)
+		return store_pg_snapshot_begin(s, eb);
 	if (sqlite3_exec(s->db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK)
 		return stmt_fail(s, eb, "begin a read");
 	return YB_OK;
@@ -732,34 +854,38 @@ int store_snapshot_begin(struct store *s, struct errbuf *eb)
 
 void store_snapshot_end(struct store *s)
 {
+	if (s->pg != NULL) {
+		store_pg_snapshot_end(s);
+		return;
+	}
 	sqlite3_exec(s->db, "RELEASE snapshot", NULL, NULL, NULL);
 }
 
 /* ---- call-id records and loads ----------------------------------------------------------- */
 
 static const struct store_sql q_call_find = {
-    SQ_CALL_FIND,
-    "SELECT reply, request_digest FROM calls WHERE fingerprint = ?1 AND call_id = ?2"};
+    SQ_CALL_FIND, "SELECT reply, request_digest FROM calls WHERE fingerprint = ?1 AND call_id = ?2",
+    NULL};
 
 int store_call_find(struct store *s, const char *fingerprint, const char *call_id, char digest[65],
                     uint8_t **reply, size_t *len, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	if ((rc = stmt_bind(s, &q_call_find, &st, eb, "tt", fingerprint, call_id)) != YB_OK ||
 	    (rc = stmt_step(s, st, "find call", eb)) != YB_OK)
 		return rc;
 	if ((rc = stmt_blob_dup(st, 0, reply, len, eb)) == YB_OK)
-		snprintf(digest, 65, "%s",
-		         sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
-		                                    : "");
+		snprintf(digest, 65, "%s", stmt_text(st, 1) ? stmt_text(st, 1) : "");
 	return stmt_end(st, rc);
 }
 
 static const struct store_sql q_call_save = {
-    SQ_CALL_SAVE, "INSERT INTO calls(fingerprint, call_id, request_digest, at_ms, reply)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5)"};
+    SQ_CALL_SAVE,
+    "INSERT INTO calls(fingerprint, call_id, request_digest, at_ms, reply)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    NULL};
 
 int store_call_save(struct store *s, const char *fingerprint, const char *call_id,
                     const char *digest, int64_t at_ms, const uint8_t *reply, size_t len,
@@ -769,7 +895,8 @@ int store_call_save(struct store *s, const char *fingerprint, const char *call_i
 	                at_ms, reply, len);
 }
 
-static const struct store_sql q_call_prune = {SQ_CALL_PRUNE, "DELETE FROM calls WHERE at_ms < ?1"};
+static const struct store_sql q_call_prune = {SQ_CALL_PRUNE, "DELETE FROM calls WHERE at_ms < ?1",
+                                              NULL};
 
 int store_call_prune(struct store *s, int64_t before_ms, struct errbuf *eb)
 {
@@ -777,7 +904,8 @@ int store_call_prune(struct store *s, int64_t before_ms, struct errbuf *eb)
 }
 
 static const struct store_sql q_load = {
-    SQ_LOAD, "INSERT INTO loads(kind, at_ms, digest, source, content) VALUES (?1, ?2, ?3, ?4, ?5)"};
+    SQ_LOAD, "INSERT INTO loads(kind, at_ms, digest, source, content) VALUES (?1, ?2, ?3, ?4, ?5)",
+    NULL};
 
 int store_record_load(struct store *s, const char *kind, int64_t at_ms, const char *digest,
                       const char *source, const char *content, size_t len, struct errbuf *eb)

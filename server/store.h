@@ -37,9 +37,22 @@ struct return_key {
 };
 
 /*
+ * Whether path names a PostgreSQL database: a postgresql:// (or
+ * postgres://) URL in libpq's form, such as
+ * postgresql://yuebao@db1,db2/yuebao?target_session_attrs=read-write.
+ * Anything else is the path of a SQLite file.
+ */
+bool store_is_postgres(const char *path);
+
+/* path as it may be shown in logs and messages: a URL without its password. */
+void store_path_shown(const char *path, char *out, size_t len);
+
+/*
  * Opens (creating if needed, mode 0640: SQLite gives its -wal and -shm
  * files the same mode) the database at path and brings its schema up to
  * date. YB_EDB with SQLite's message on failure. The caller owns *out.
+ * A PostgreSQL path connects to that database instead and creates the
+ * tables it lacks (YB_UNAVAILABLE when it cannot be reached).
  */
 int store_open(const char *path, struct store **out, struct errbuf *eb);
 
@@ -49,7 +62,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb);
  * true when the whole file was checked and found sound, false when time ran
  * out first (what was checked is sound); YB_DATA_LOSS with SQLite's first
  * finding in eb when the file is damaged; YB_EDB when it cannot be read.
- * A file that does not exist yet is sound.
+ * A file that does not exist yet is sound. A PostgreSQL database is not
+ * checked here (*complete false): its server checks its own pages.
  */
 int store_quick_check(const char *path, int max_ms, bool *complete, struct errbuf *eb);
 
@@ -62,6 +76,8 @@ int store_quick_check(const char *path, int max_ms, bool *complete, struct errbu
  * quick_check, and renamed to dest only then; dest must not exist.
  * *pages is the copy's size in pages. YB_ALREADY_EXISTS, YB_EIO, YB_EDB or
  * YB_DATA_LOSS (the copy does not check) with a message naming the file.
+ * A PostgreSQL database is refused (YB_FAILED_PRECONDITION): its own tools
+ * (pg_dump, pg_basebackup, a standby) back it up.
  */
 int store_backup(const char *path, const char *dest, long *pages, struct errbuf *eb);
 
@@ -71,7 +87,14 @@ void store_close(struct store *s);
 /* BEGIN IMMEDIATE: takes the write lock now (waits up to 10 s). */
 int store_begin(struct store *s, struct errbuf *eb);
 
-/* COMMIT; when it returns YB_OK the data is durable. */
+/*
+ * COMMIT; when it returns YB_OK the data is durable. A write that failed
+ * inside the transaction must be undone before the commit, by
+ * store_rollback_savepoint or store_rollback: on PostgreSQL the failure
+ * spoils the whole transaction (until a rollback to a savepoint before
+ * it), and store_commit then fails and rolls everything back, where
+ * SQLite would have undone the failed statement only.
+ */
 int store_commit(struct store *s, struct errbuf *eb);
 
 /* ROLLBACK if a transaction is open; never fails. */

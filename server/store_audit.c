@@ -16,22 +16,24 @@
 /* ---- entries ------------------------------------------------------------------------------- */
 
 static const struct store_sql q_audit_size = {SQ_AUDIT_SIZE,
-                                              "SELECT coalesce(max(seq), 0) FROM audit_log"};
+                                              "SELECT coalesce(max(seq), 0) FROM audit_log", NULL};
 
 int store_audit_size(struct store *s, uint64_t *size, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	/* An aggregate: always one row. */
 	if ((rc = stmt_row(s, &q_audit_size, &st, "audit size", eb, "")) == YB_OK)
-		*size = (uint64_t)sqlite3_column_int64(st, 0);
+		*size = (uint64_t)stmt_int64(st, 0);
 	return stmt_end(st, rc);
 }
 
 static const struct store_sql q_audit_add = {
-    SQ_AUDIT_ADD, "INSERT INTO audit_log(seq, at_ms, action, object, org, month, month_last,"
-                  " entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+    SQ_AUDIT_ADD,
+    "INSERT INTO audit_log(seq, at_ms, action, object, org, month, month_last,"
+    " entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    NULL};
 
 int store_audit_add(struct store *s, const struct store_audit_row *r, struct errbuf *eb)
 {
@@ -42,13 +44,13 @@ int store_audit_add(struct store *s, const struct store_audit_row *r, struct err
 }
 
 static const struct store_sql q_audit_leaves = {
-    SQ_AUDIT_LEAVES, "SELECT seq, leaf FROM audit_log WHERE seq <= ?1 ORDER BY seq"};
+    SQ_AUDIT_LEAVES, "SELECT seq, leaf FROM audit_log WHERE seq <= ?1 ORDER BY seq", NULL};
 
 int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], struct errbuf *eb)
 {
 	uint8_t(*out)[32];
 	uint64_t got = 0;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	*leaves = NULL;
@@ -60,10 +62,9 @@ int store_audit_leaves(struct store *s, uint64_t n, uint8_t (**leaves)[32], stru
 	}
 	/* A failure to read shows as the entry it could not read. */
 	while (got < n && stmt_step(s, st, "read audit leaves", eb) == YB_OK) {
-		if ((uint64_t)sqlite3_column_int64(st, 0) != got + 1 ||
-		    sqlite3_column_bytes(st, 1) != 32)
+		if ((uint64_t)stmt_int64(st, 0) != got + 1 || stmt_bytes(st, 1) != 32)
 			break;
-		memcpy(out[got++], sqlite3_column_blob(st, 1), 32);
+		memcpy(out[got++], stmt_blob(st, 1), 32);
 	}
 	stmt_end(st, YB_OK);
 	if (got != n) {
@@ -92,13 +93,24 @@ static const struct store_sql q_audit_scan = {
     "   ORDER BY c.id LIMIT 1) END"
     " FROM audit_log a WHERE seq >= ?1 AND at_ms >= ?2 AND"
     " (?3 IS NULL OR org IN (SELECT value FROM json_each(?3))) AND"
-    " month <= ?5 AND month_last >= ?4 ORDER BY seq LIMIT ?6"};
+    " month <= ?5 AND month_last >= ?4 ORDER BY seq LIMIT ?6",
+    "SELECT seq, at_ms, action, object, org, month, entry, leaf,"
+    " CASE WHEN action LIKE 'review:%' THEN (SELECT r.comment FROM reviews r"
+    "   WHERE r.org = a.org AND r.month = a.month AND 'review:' || r.action = a.action"
+    "   AND r.at_ms = a.at_ms AND a.object LIKE ('%/r' || r.revision) ORDER BY r.id LIMIT 1)"
+    " WHEN action IN ('close', 'reopen') THEN (SELECT c.comment FROM closures c"
+    "   WHERE c.org = a.org AND c.at_ms = a.at_ms AND"
+    "   c.closed = CASE WHEN a.action = 'close' THEN 1 ELSE 0 END"
+    "   ORDER BY c.id LIMIT 1) END"
+    " FROM audit_log a WHERE seq >= $1 AND at_ms >= $2 AND"
+    " ($3::text IS NULL OR org IN (SELECT jsonb_array_elements_text($3::jsonb))) AND"
+    " month <= $5 AND month_last >= $4 ORDER BY seq LIMIT $6"};
 
 int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const char *orgs_json,
                      int first, int last, uint32_t limit, store_audit_fn fn, void *ctx,
                      struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_audit_scan, &st, eb, "IItiiu", (int64_t)from_seq, since_ms,
@@ -106,18 +118,18 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "scan audit log", eb)) == YB_OK) {
 		struct store_audit_row r;
-		r.seq = (uint64_t)sqlite3_column_int64(st, 0);
-		r.at_ms = sqlite3_column_int64(st, 1);
-		r.action = (const char *)sqlite3_column_text(st, 2);
-		r.object = (const char *)sqlite3_column_text(st, 3);
-		r.org = (const char *)sqlite3_column_text(st, 4);
-		r.month = sqlite3_column_int(st, 5);
-		r.entry = sqlite3_column_blob(st, 6);
-		r.entry_len = (size_t)sqlite3_column_bytes(st, 6);
-		r.leaf = sqlite3_column_blob(st, 7);
-		r.comment = (const char *)sqlite3_column_text(st, 8);
+		r.seq = (uint64_t)stmt_int64(st, 0);
+		r.at_ms = stmt_int64(st, 1);
+		r.action = stmt_text(st, 2);
+		r.object = stmt_text(st, 3);
+		r.org = stmt_text(st, 4);
+		r.month = stmt_int(st, 5);
+		r.entry = stmt_blob(st, 6);
+		r.entry_len = (size_t)stmt_bytes(st, 6);
+		r.leaf = stmt_blob(st, 7);
+		r.comment = stmt_text(st, 8);
 		if (r.action == NULL || r.object == NULL || r.org == NULL ||
-		    sqlite3_column_bytes(st, 7) != 32)
+		    stmt_bytes(st, 7) != 32)
 			continue;
 		stop = fn(ctx, &r);
 	}
@@ -125,49 +137,53 @@ int store_audit_scan(struct store *s, uint64_t from_seq, int64_t since_ms, const
 }
 
 static const struct store_sql q_audit_of = {
-    SQ_AUDIT_OF, "SELECT seq FROM audit_log WHERE org = ?1 AND month = ?2 AND object = ?3"
-                 " AND action = 'submit' ORDER BY seq LIMIT 1"};
+    SQ_AUDIT_OF,
+    "SELECT seq FROM audit_log WHERE org = ?1 AND month = ?2 AND object = ?3"
+    " AND action = 'submit' ORDER BY seq LIMIT 1",
+    NULL};
 
 int store_audit_index_of(struct store *s, struct return_key key, const char *object,
                          uint64_t *index, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	if ((rc = stmt_row(s, &q_audit_of, &st, "find audit entry", eb, "tit", key.org, key.month,
 	                   object)) == YB_OK)
-		*index = (uint64_t)sqlite3_column_int64(st, 0) - 1;
+		*index = (uint64_t)stmt_int64(st, 0) - 1;
 	return stmt_end(st, rc);
 }
 
 /* ---- the frontier -------------------------------------------------------------------------- */
 
 static const struct store_sql q_frontier_get = {SQ_FRONTIER_GET,
-                                                "SELECT level, hash FROM audit_frontier"};
+                                                "SELECT level, hash FROM audit_frontier", NULL};
 
 int store_frontier_get(struct store *s, uint8_t hashes[64][32], uint64_t *present,
                        struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	*present = 0;
 	if ((rc = stmt_bind(s, &q_frontier_get, &st, eb, "")) != YB_OK)
 		return rc;
 	while ((rc = stmt_step(s, st, "read audit frontier", eb)) == YB_OK) {
-		int level = sqlite3_column_int(st, 0);
-		if (level < 0 || level >= 64 || sqlite3_column_bytes(st, 1) != 32)
+		int level = stmt_int(st, 0);
+		if (level < 0 || level >= 64 || stmt_bytes(st, 1) != 32)
 			continue; /* not ours: the check against the size will fail loudly */
-		memcpy(hashes[level], sqlite3_column_blob(st, 1), 32);
+		memcpy(hashes[level], stmt_blob(st, 1), 32);
 		*present |= (uint64_t)1 << level;
 	}
 	return stmt_scan_end(st, rc, 0);
 }
 
 static const struct store_sql q_frontier_set = {
-    SQ_FRONTIER_SET, "INSERT OR REPLACE INTO audit_frontier(level, hash) VALUES (?1, ?2)"};
-static const struct store_sql q_frontier_del = {SQ_FRONTIER_DEL,
-                                                "DELETE FROM audit_frontier WHERE level = ?1"};
+    SQ_FRONTIER_SET, "INSERT OR REPLACE INTO audit_frontier(level, hash) VALUES (?1, ?2)",
+    "INSERT INTO audit_frontier(level, hash) VALUES ($1, $2)"
+    " ON CONFLICT (level) DO UPDATE SET hash = excluded.hash"};
+static const struct store_sql q_frontier_del = {
+    SQ_FRONTIER_DEL, "DELETE FROM audit_frontier WHERE level = ?1", NULL};
 
 int store_frontier_set(struct store *s, int level, const uint8_t *hash, struct errbuf *eb)
 {
@@ -181,7 +197,7 @@ int store_frontier_set(struct store *s, int level, const uint8_t *hash, struct e
 
 static const struct store_sql q_checkpoint_add = {
     SQ_CHECKPOINT_ADD,
-    "INSERT INTO checkpoints(size, root, at_ms, signature) VALUES (?1, ?2, ?3, ?4)"};
+    "INSERT INTO checkpoints(size, root, at_ms, signature) VALUES (?1, ?2, ?3, ?4)", NULL};
 
 int store_checkpoint_add(struct store *s, const struct checkpoint *c, struct errbuf *eb)
 {
@@ -190,28 +206,29 @@ int store_checkpoint_add(struct store *s, const struct checkpoint *c, struct err
 }
 
 /* The checkpoint in the current row (size, root, at_ms, signature). */
-static void read_checkpoint(sqlite3_stmt *st, struct checkpoint *c)
+static void read_checkpoint(struct stmt *st, struct checkpoint *c)
 {
-	size_t n = (size_t)sqlite3_column_bytes(st, 3);
+	size_t n = (size_t)stmt_bytes(st, 3);
 
 	memset(c, 0, sizeof(*c));
-	c->size = (uint64_t)sqlite3_column_int64(st, 0);
-	if (sqlite3_column_bytes(st, 1) == 32)
-		memcpy(c->root, sqlite3_column_blob(st, 1), 32);
-	c->at_ms = sqlite3_column_int64(st, 2);
+	c->size = (uint64_t)stmt_int64(st, 0);
+	if (stmt_bytes(st, 1) == 32)
+		memcpy(c->root, stmt_blob(st, 1), 32);
+	c->at_ms = stmt_int64(st, 2);
 	c->sig_len = n <= sizeof(c->sig) ? n : 0;
 	if (c->sig_len > 0)
-		memcpy(c->sig, sqlite3_column_blob(st, 3), c->sig_len);
+		memcpy(c->sig, stmt_blob(st, 3), c->sig_len);
 }
 
 static const struct store_sql q_checkpoint_get = {
     SQ_CHECKPOINT_GET,
     "SELECT size, root, at_ms, signature FROM checkpoints"
-    " WHERE size = ?1 OR (?1 = 0 AND size = (SELECT max(size) FROM checkpoints))"};
+    " WHERE size = ?1 OR (?1 = 0 AND size = (SELECT max(size) FROM checkpoints))",
+    NULL};
 
 int store_checkpoint_get(struct store *s, uint64_t size, struct checkpoint *c, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	if ((rc = stmt_row(s, &q_checkpoint_get, &st, "read checkpoint", eb, "I", (int64_t)size)) ==
@@ -221,13 +238,15 @@ int store_checkpoint_get(struct store *s, uint64_t size, struct checkpoint *c, s
 }
 
 static const struct store_sql q_checkpoints = {
-    SQ_CHECKPOINTS, "SELECT size, root, at_ms, signature FROM checkpoints WHERE size >= ?1"
-                    " ORDER BY size LIMIT ?2"};
+    SQ_CHECKPOINTS,
+    "SELECT size, root, at_ms, signature FROM checkpoints WHERE size >= ?1"
+    " ORDER BY size LIMIT ?2",
+    NULL};
 
 int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
                            store_checkpoint_fn fn, void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_checkpoints, &st, eb, "Iu", (int64_t)from_size, limit)) != YB_OK)

@@ -18,51 +18,60 @@
 /* ---- writing ------------------------------------------------------------------------------- */
 
 static const struct store_sql q_latest_state = {
-    SQ_LATEST_STATE, "SELECT revision, state FROM revisions WHERE org = ?1 AND month = ?2"
-                     " ORDER BY revision DESC LIMIT 1"};
+    SQ_LATEST_STATE,
+    "SELECT revision, state FROM revisions WHERE org = ?1 AND month = ?2"
+    " ORDER BY revision DESC LIMIT 1",
+    NULL};
 
 int store_latest_state(struct store *s, struct return_key key, uint32_t *revision, char *state,
                        size_t state_len, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	if ((rc = stmt_row(s, &q_latest_state, &st, "latest revision", eb, "ti", key.org,
 	                   key.month)) == YB_OK) {
-		const unsigned char *t = sqlite3_column_text(st, 1);
-		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+		const char *t = stmt_text(st, 1);
+		*revision = (uint32_t)stmt_int64(st, 0);
 		snprintf(state, state_len, "%s", t ? (const char *)t : "");
 	}
 	return stmt_end(st, rc);
 }
 
 static const struct store_sql q_last_rev = {
-    SQ_LAST_REV, "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2"};
+    SQ_LAST_REV, "SELECT coalesce(max(revision), 0) FROM revisions WHERE org = ?1 AND month = ?2",
+    NULL};
 
 int store_last_revision(struct store *s, struct return_key key, uint32_t *revision,
                         struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	/* An aggregate: always one row. */
 	if ((rc = stmt_row(s, &q_last_rev, &st, "last revision", eb, "ti", key.org, key.month)) ==
 	    YB_OK)
-		*revision = (uint32_t)sqlite3_column_int64(st, 0);
+		*revision = (uint32_t)stmt_int64(st, 0);
 	return stmt_end(st, rc);
 }
 
 static const struct store_sql q_ins_rev = {
-    SQ_INS_REV, "INSERT INTO revisions(org, month, revision, state, received_at_ms, on_time,"
-                " reason, subject, fingerprint, request, request_sha256)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"};
+    SQ_INS_REV,
+    "INSERT INTO revisions(org, month, revision, state, received_at_ms, on_time,"
+    " reason, subject, fingerprint, request, request_sha256)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    NULL};
 static const struct store_sql q_ins_value = {
-    SQ_INS_VALUE, "INSERT INTO revision_values(org, month, revision, code, value)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5)"};
+    SQ_INS_VALUE,
+    "INSERT INTO revision_values(org, month, revision, code, value)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    NULL};
 static const struct store_sql q_ins_finding = {
-    SQ_INS_FINDING, "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
-                    " line, value, message, kind, params)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"};
+    SQ_INS_FINDING,
+    "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
+    " line, value, message, kind, params)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    NULL};
 
 /*
  * Inserts finding number seq (from 1) of r. Since schema 3 a finding is
@@ -110,8 +119,8 @@ int store_insert_revision(struct store *s, const struct store_revision *r, struc
 }
 
 static const struct store_sql q_set_state = {
-    SQ_SET_STATE,
-    "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3"};
+    SQ_SET_STATE, "UPDATE revisions SET state = ?4 WHERE org = ?1 AND month = ?2 AND revision = ?3",
+    NULL};
 
 int store_set_state(struct store *s, struct return_key key, uint32_t revision, const char *state,
                     struct errbuf *eb)
@@ -170,12 +179,14 @@ static int add_value(void *arg, const char *code, int64_t value)
 }
 
 static const struct store_sql q_get_findings = {
-    SQ_GET_FINDINGS, "SELECT severity, field, line, value, message, kind, params"
-                     " FROM revision_findings"
-                     " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq"};
+    SQ_GET_FINDINGS,
+    "SELECT severity, field, line, value, message, kind, params"
+    " FROM revision_findings"
+    " WHERE org = ?1 AND month = ?2 AND revision = ?3 ORDER BY seq",
+    NULL};
 
 /* The finding of the current row of q_get_findings into f (r names it in a failure). */
-static int read_finding(struct store *s, sqlite3_stmt *st, const struct store_revision_row *r,
+static int read_finding(struct store *s, struct stmt *st, const struct store_revision_row *r,
                         struct store_finding *f, struct errbuf *eb)
 {
 	struct errbuf why;
@@ -184,14 +195,14 @@ static int read_finding(struct store *s, sqlite3_stmt *st, const struct store_re
 	memset(f, 0, sizeof(*f));
 	f->severity = stmt_text_dup(st, 0);
 	f->field = stmt_text_dup(st, 1);
-	f->line = (uint32_t)sqlite3_column_int64(st, 2);
+	f->line = (uint32_t)stmt_int64(st, 2);
 	f->value = stmt_text_dup(st, 3);
 	f->message = stmt_text_dup(st, 4);
 	if (!f->severity || !f->field || !f->value || !f->message)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
-	if (sqlite3_column_bytes(st, 5) > 0) {
-		const char *kind = (const char *)sqlite3_column_text(st, 5);
-		const char *params = (const char *)sqlite3_column_text(st, 6);
+	if (stmt_bytes(st, 5) > 0) {
+		const char *kind = stmt_text(st, 5);
+		const char *params = stmt_text(st, 6);
 		if (finding_decode(kind, params ? params : "", &f->what, &why) != YB_OK) {
 			period_format_month(r->month, month, sizeof(month));
 			return status_fail(
@@ -205,7 +216,7 @@ static int read_finding(struct store *s, sqlite3_stmt *st, const struct store_re
 /* Reads the findings of r's revision into r. */
 static int read_findings(struct store *s, struct store_revision_row *r, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	size_t cap = 0;
 	int rc;
 
@@ -227,23 +238,25 @@ static int read_findings(struct store *s, struct store_revision_row *r, struct e
 }
 
 static const struct store_sql q_get_rev = {
-    SQ_GET_REV, "SELECT revision, state, received_at_ms, on_time, reason, subject, fingerprint,"
-                " request_sha256, (SELECT count(*) FROM revisions x WHERE x.org = r.org AND"
-                " x.month = r.month) FROM revisions r WHERE org = ?1 AND month = ?2 AND"
-                " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1"};
+    SQ_GET_REV,
+    "SELECT revision, state, received_at_ms, on_time, reason, subject, fingerprint,"
+    " request_sha256, (SELECT count(*) FROM revisions x WHERE x.org = r.org AND"
+    " x.month = r.month) FROM revisions r WHERE org = ?1 AND month = ?2 AND"
+    " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1",
+    NULL};
 
 /* The columns of q_get_rev's row; YB_ENOMEM (r partly filled) when out of memory. */
-static int read_revision(sqlite3_stmt *st, struct store_revision_row *r, struct errbuf *eb)
+static int read_revision(struct stmt *st, struct store_revision_row *r, struct errbuf *eb)
 {
-	r->revision = (uint32_t)sqlite3_column_int64(st, 0);
+	r->revision = (uint32_t)stmt_int64(st, 0);
 	r->state = stmt_text_dup(st, 1);
-	r->received_at_ms = sqlite3_column_int64(st, 2);
-	r->on_time = sqlite3_column_int(st, 3) != 0;
+	r->received_at_ms = stmt_int64(st, 2);
+	r->on_time = stmt_int(st, 3) != 0;
 	r->reason = stmt_text_dup(st, 4);
 	r->subject = stmt_text_dup(st, 5);
 	r->fingerprint = stmt_text_dup(st, 6);
 	r->request_sha256 = stmt_text_dup(st, 7);
-	r->revisions = (uint32_t)sqlite3_column_int64(st, 8);
+	r->revisions = (uint32_t)stmt_int64(st, 8);
 	if (!r->org || !r->state || !r->reason || !r->subject || !r->fingerprint ||
 	    !r->request_sha256)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
@@ -254,7 +267,7 @@ int store_get_revision(struct store *s, struct return_key key, uint32_t revision
                        struct store_revision_row **out, struct errbuf *eb)
 {
 	struct values_read values = {NULL, 0, eb};
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	if ((rc = stmt_row(s, &q_get_rev, &st, "read revision", eb, "tiu", key.org, key.month,
@@ -277,22 +290,24 @@ int store_get_revision(struct store *s, struct return_key key, uint32_t revision
 }
 
 static const struct store_sql q_get_values = {
-    SQ_GET_VALUES, "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
-                   " revision = ?3"};
+    SQ_GET_VALUES,
+    "SELECT code, value FROM revision_values WHERE org = ?1 AND month = ?2 AND"
+    " revision = ?3",
+    NULL};
 
 int store_revision_values(struct store *s, struct return_key key, uint32_t revision,
                           store_code_value_fn fn, void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_get_values, &st, eb, "tiu", key.org, key.month, revision)) !=
 	    YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "read values", eb)) == YB_OK) {
-		const char *code = (const char *)sqlite3_column_text(st, 0);
+		const char *code = stmt_text(st, 0);
 		if (code != NULL)
-			stop = fn(ctx, code, sqlite3_column_int64(st, 1));
+			stop = fn(ctx, code, stmt_int64(st, 1));
 	}
 	return stmt_scan_end(st, rc, stop);
 }
@@ -314,19 +329,21 @@ int store_revision_values(struct store *s, struct return_key key, uint32_t revis
 
 /* [accepted_only][one org] */
 static const struct store_sql q_scan[2][2] = {
-    {{SQ_SCAN, SCAN_SQL("", "state <> 'rejected'")},
+    {{SQ_SCAN, SCAN_SQL("", "state <> 'rejected'"), NULL},
      /*
       * One org: the latest non-rejected revision as "no later non-rejected
       * one", so that the rows come in key order and need no sort.
       */
-     {SQ_SCAN_ONE, "SELECT r.org, r.month, r.revision, v.code, v.value FROM revisions r"
-                   " LEFT JOIN revision_values v ON v.org = r.org AND v.month = r.month AND"
-                   " v.revision = r.revision WHERE r.org = ?3 AND r.month BETWEEN ?1 AND ?2 AND"
-                   " r.state <> 'rejected' AND NOT EXISTS (SELECT 1 FROM revisions x WHERE"
-                   " x.org = r.org AND x.month = r.month AND x.revision > r.revision AND"
-                   " x.state <> 'rejected') ORDER BY r.org, r.month"}},
-    {{SQ_SCAN_ACCEPTED, SCAN_SQL("", "state = 'accepted'")},
-     {SQ_SCAN_ACCEPTED_ONE, SCAN_SQL("org = ?3 AND ", "state = 'accepted'")}},
+     {SQ_SCAN_ONE,
+      "SELECT r.org, r.month, r.revision, v.code, v.value FROM revisions r"
+      " LEFT JOIN revision_values v ON v.org = r.org AND v.month = r.month AND"
+      " v.revision = r.revision WHERE r.org = ?3 AND r.month BETWEEN ?1 AND ?2 AND"
+      " r.state <> 'rejected' AND NOT EXISTS (SELECT 1 FROM revisions x WHERE"
+      " x.org = r.org AND x.month = r.month AND x.revision > r.revision AND"
+      " x.state <> 'rejected') ORDER BY r.org, r.month",
+      NULL}},
+    {{SQ_SCAN_ACCEPTED, SCAN_SQL("", "state = 'accepted'"), NULL},
+     {SQ_SCAN_ACCEPTED_ONE, SCAN_SQL("org = ?3 AND ", "state = 'accepted'"), NULL}},
 };
 
 int store_scan_latest(struct store *s, const char *org_filter, int first, int last,
@@ -336,15 +353,15 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
 	const struct store_sql *q = &q_scan[accepted_only][org_filter != NULL];
 	char prev_org[64] = "";
 	int prev_month = -1;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = org_filter != NULL ? stmt_bind(s, q, &st, eb, "iit", first, last, org_filter)
 	                             : stmt_bind(s, q, &st, eb, "ii", first, last)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "scan returns", eb)) == YB_OK) {
-		const char *org = (const char *)sqlite3_column_text(st, 0);
-		int month = sqlite3_column_int(st, 1);
+		const char *org = stmt_text(st, 0);
+		int month = stmt_int(st, 1);
 
 		if (org == NULL)
 			continue;
@@ -352,67 +369,68 @@ int store_scan_latest(struct store *s, const char *org_filter, int first, int la
 			snprintf(prev_org, sizeof(prev_org), "%s", org);
 			prev_month = month;
 			if (each_return != NULL &&
-			    (stop = each_return(ctx, org, month,
-			                        (uint32_t)sqlite3_column_int64(st, 2))) != 0)
+			    (stop = each_return(ctx, org, month, (uint32_t)stmt_int64(st, 2))) != 0)
 				break;
 		}
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			stop = each_value(ctx, org, month, (const char *)sqlite3_column_text(st, 3),
-			                  sqlite3_column_int64(st, 4));
+		if (!stmt_is_null(st, 3))
+			stop = each_value(ctx, org, month, stmt_text(st, 3), stmt_int64(st, 4));
 	}
 	return stmt_scan_end(st, rc, stop);
 }
 
 /* Per return: the latest revision, its state and time, and whether the first was on time. */
 static const struct store_sql q_status = {
-    SQ_STATUS, "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
-               " WHERE month BETWEEN ?1 AND ?2 GROUP BY org, month)"
-               " SELECT l.org, l.month, l.revision, r.state, r.received_at_ms, f.on_time"
-               " FROM latest l JOIN revisions r ON r.org = l.org AND r.month = l.month AND"
-               " r.revision = l.revision JOIN revisions f ON f.org = l.org AND"
-               " f.month = l.month AND f.revision = 1 ORDER BY l.org, l.month"};
+    SQ_STATUS,
+    "WITH latest AS (SELECT org, month, max(revision) AS revision FROM revisions"
+    " WHERE month BETWEEN ?1 AND ?2 GROUP BY org, month)"
+    " SELECT l.org, l.month, l.revision, r.state, r.received_at_ms, f.on_time"
+    " FROM latest l JOIN revisions r ON r.org = l.org AND r.month = l.month AND"
+    " r.revision = l.revision JOIN revisions f ON f.org = l.org AND"
+    " f.month = l.month AND f.revision = 1 ORDER BY l.org, l.month",
+    NULL};
 
 int store_scan_status(struct store *s, int first, int last, store_status_fn fn, void *ctx,
                       struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_status, &st, eb, "ii", first, last)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "scan status", eb)) == YB_OK) {
-		const char *org = (const char *)sqlite3_column_text(st, 0);
-		const char *state = (const char *)sqlite3_column_text(st, 3);
+		const char *org = stmt_text(st, 0);
+		const char *state = stmt_text(st, 3);
 		if (org == NULL || state == NULL)
 			continue;
-		stop =
-		    fn(ctx, org, sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 2),
-		       state, sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5) != 0);
+		stop = fn(ctx, org, stmt_int(st, 1), (uint32_t)stmt_int64(st, 2), state,
+		          stmt_int64(st, 4), stmt_int(st, 5) != 0);
 	}
 	return stmt_scan_end(st, rc, stop);
 }
 
 static const struct store_sql q_export_revs = {
-    SQ_EXPORT_REVS, "SELECT org, month, revision, state, request_sha256, request FROM revisions"
-                    " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2"};
+    SQ_EXPORT_REVS,
+    "SELECT org, month, revision, state, request_sha256, request FROM revisions"
+    " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
+    NULL};
 
 int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
                            void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_export_revs, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export revisions", eb)) == YB_OK) {
 		struct store_export_row r;
-		r.org = (const char *)sqlite3_column_text(st, 0);
-		r.month = sqlite3_column_int(st, 1);
-		r.revision = (uint32_t)sqlite3_column_int64(st, 2);
-		r.state = (const char *)sqlite3_column_text(st, 3);
-		r.request_sha256 = (const char *)sqlite3_column_text(st, 4);
-		r.request = sqlite3_column_blob(st, 5);
-		r.request_len = (size_t)sqlite3_column_bytes(st, 5);
+		r.org = stmt_text(st, 0);
+		r.month = stmt_int(st, 1);
+		r.revision = (uint32_t)stmt_int64(st, 2);
+		r.state = stmt_text(st, 3);
+		r.request_sha256 = stmt_text(st, 4);
+		r.request = stmt_blob(st, 5);
+		r.request_len = (size_t)stmt_bytes(st, 5);
 		if (r.org == NULL || r.state == NULL || r.request_sha256 == NULL)
 			continue;
 		stop = fn(ctx, &r);

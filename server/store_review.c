@@ -14,8 +14,10 @@
 /* ---- reviews ------------------------------------------------------------------------------- */
 
 static const struct store_sql q_add_review = {
-    SQ_ADD_REVIEW, "INSERT INTO reviews(org, month, revision, action, comment, reviewer,"
-                   " fingerprint, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+    SQ_ADD_REVIEW,
+    "INSERT INTO reviews(org, month, revision, action, comment, reviewer,"
+    " fingerprint, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    NULL};
 
 int store_add_review(struct store *s, struct return_key key, const struct store_review *r,
                      struct errbuf *eb)
@@ -36,14 +38,16 @@ void store_reviews_free(struct store_review *r, size_t n)
 }
 
 static const struct store_sql q_list_reviews = {
-    SQ_LIST_REVIEWS, "SELECT revision, action, comment, reviewer, fingerprint, at_ms FROM reviews"
-                     " WHERE org = ?1 AND month = ?2 ORDER BY id"};
+    SQ_LIST_REVIEWS,
+    "SELECT revision, action, comment, reviewer, fingerprint, at_ms FROM reviews"
+    " WHERE org = ?1 AND month = ?2 ORDER BY id",
+    NULL};
 
 int store_list_reviews(struct store *s, struct return_key key, struct store_review **out, size_t *n,
                        struct errbuf *eb)
 {
 	struct store_review *list = NULL;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	size_t cap = 0;
 	int rc;
 
@@ -60,12 +64,12 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 		}
 		list = more;
 		r = &list[(*n)++];
-		r->revision = (uint32_t)sqlite3_column_int64(st, 0);
+		r->revision = (uint32_t)stmt_int64(st, 0);
 		r->action = stmt_text_dup(st, 1);
 		r->comment = stmt_text_dup(st, 2);
 		r->reviewer = stmt_text_dup(st, 3);
 		r->fingerprint = stmt_text_dup(st, 4);
-		r->at_ms = sqlite3_column_int64(st, 5);
+		r->at_ms = stmt_int64(st, 5);
 		if (!r->action || !r->comment || !r->reviewer || !r->fingerprint) {
 			rc = status_fail(eb, YB_ENOMEM, "out of memory");
 			break;
@@ -81,29 +85,31 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 }
 
 static const struct store_sql q_export_reviews = {
-    SQ_EXPORT_REVIEWS, "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
-                       " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2"};
+    SQ_EXPORT_REVIEWS,
+    "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
+    " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2",
+    NULL};
 
 int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
                          store_review_export_fn fn, void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_export_reviews, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export reviews", eb)) == YB_OK) {
-		const char *org = (const char *)sqlite3_column_text(st, 0);
+		const char *org = stmt_text(st, 0);
 		struct store_review r;
-		r.revision = (uint32_t)sqlite3_column_int64(st, 2);
-		r.action = (const char *)sqlite3_column_text(st, 3);
-		r.comment = (const char *)sqlite3_column_text(st, 4);
-		r.reviewer = (const char *)sqlite3_column_text(st, 5);
-		r.fingerprint = (const char *)sqlite3_column_text(st, 6);
-		r.at_ms = sqlite3_column_int64(st, 7);
+		r.revision = (uint32_t)stmt_int64(st, 2);
+		r.action = stmt_text(st, 3);
+		r.comment = stmt_text(st, 4);
+		r.reviewer = stmt_text(st, 5);
+		r.fingerprint = stmt_text(st, 6);
+		r.at_ms = stmt_int64(st, 7);
 		if (org == NULL || !r.action || !r.comment || !r.reviewer || !r.fingerprint)
 			continue;
-		stop = fn(ctx, org, sqlite3_column_int(st, 1), &r);
+		stop = fn(ctx, org, stmt_int(st, 1), &r);
 	}
 	return stmt_scan_end(st, rc, stop);
 }
@@ -111,8 +117,10 @@ int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
 /* ---- closures ------------------------------------------------------------------------------ */
 
 static const struct store_sql q_add_closure = {
-    SQ_ADD_CLOSURE, "INSERT INTO closures(org, month, closed, comment, subject, fingerprint,"
-                    " at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+    SQ_ADD_CLOSURE,
+    "INSERT INTO closures(org, month, closed, comment, subject, fingerprint,"
+    " at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    NULL};
 
 int store_add_closure(struct store *s, const char *org, int month, bool closed, const char *comment,
                       const char *subject, const char *fingerprint, int64_t at_ms,
@@ -123,49 +131,53 @@ int store_add_closure(struct store *s, const char *org, int month, bool closed, 
 }
 
 static const struct store_sql q_closure = {
-    SQ_CLOSURE, "SELECT closed, subject, at_ms FROM closures WHERE org = ?1 AND month = ?2"
-                " ORDER BY id DESC LIMIT 1"};
+    SQ_CLOSURE,
+    "SELECT closed, subject, at_ms FROM closures WHERE org = ?1 AND month = ?2"
+    " ORDER BY id DESC LIMIT 1",
+    NULL};
 
 int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
                   size_t subject_len, int64_t *at_ms, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc;
 
 	*closed = false;
 	if ((rc = stmt_row(s, &q_closure, &st, "read closure", eb, "ti", org, month)) == YB_OK) {
-		const unsigned char *who = sqlite3_column_text(st, 1);
-		*closed = sqlite3_column_int(st, 0) != 0;
+		const char *who = stmt_text(st, 1);
+		*closed = stmt_int(st, 0) != 0;
 		if (subject != NULL)
 			snprintf(subject, subject_len, "%s", who ? (const char *)who : "");
 		if (at_ms != NULL)
-			*at_ms = sqlite3_column_int64(st, 2);
+			*at_ms = stmt_int64(st, 2);
 	}
 	/* Never closed: open. */
 	return stmt_end(st, rc == YB_NOT_FOUND ? YB_OK : rc);
 }
 
 static const struct store_sql q_export_closures = {
-    SQ_EXPORT_CLOSURES, "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
-                        " FROM closures ORDER BY id LIMIT ?1 OFFSET ?2"};
+    SQ_EXPORT_CLOSURES,
+    "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
+    " FROM closures ORDER BY id LIMIT ?1 OFFSET ?2",
+    NULL};
 
 int store_export_closures(struct store *s, uint64_t offset, uint32_t limit,
                           store_closure_export_fn fn, void *ctx, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rc, stop = 0;
 
 	if ((rc = stmt_bind(s, &q_export_closures, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export closures", eb)) == YB_OK) {
 		struct store_closure_row r;
-		r.org = (const char *)sqlite3_column_text(st, 0);
-		r.month = sqlite3_column_int(st, 1);
-		r.closed = sqlite3_column_int(st, 2) != 0;
-		r.comment = (const char *)sqlite3_column_text(st, 3);
-		r.subject = (const char *)sqlite3_column_text(st, 4);
-		r.fingerprint = (const char *)sqlite3_column_text(st, 5);
-		r.at_ms = sqlite3_column_int64(st, 6);
+		r.org = stmt_text(st, 0);
+		r.month = stmt_int(st, 1);
+		r.closed = stmt_int(st, 2) != 0;
+		r.comment = stmt_text(st, 3);
+		r.subject = stmt_text(st, 4);
+		r.fingerprint = stmt_text(st, 5);
+		r.at_ms = stmt_int64(st, 6);
 		if (!r.org || !r.comment || !r.subject || !r.fingerprint)
 			continue;
 		stop = fn(ctx, &r);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "pgtest.h"
 #include "rpc.h"
 
 #ifndef YB_SOURCE_DIR
@@ -100,6 +101,8 @@ int inproc_open(const char *dir, const struct tz *zone, bool quiet, struct serve
 	    .zone = zone,
 	};
 
+	if (pgtest_enabled() && pgtest_fresh(db, sizeof(db)) != 0)
+		return status_fail(eb, YB_EDB, "cannot empty the test's PostgreSQL database");
 	return server_open(&cfg, out, eb);
 }
 

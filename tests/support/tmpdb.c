@@ -1,7 +1,10 @@
 /*
- * tmpdb.c - a store on a temporary SQLite file, for tests (see tmpdb.h).
+ * tmpdb.c - a store on a temporary SQLite file, or on the PostgreSQL
+ * database of $YB_TEST_PG_URL emptied first, for tests (see tmpdb.h).
  */
 #include "tmpdb.h"
+
+#include "pgtest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +14,16 @@
 
 #include <sqlite3.h>
 
-/* A fresh name from mkstemp, the file itself removed: the store's to create. */
+bool tmpdb_is_postgres(void)
+{
+	return pgtest_enabled();
+}
+
+/*
+ * A fresh name from mkstemp, the file itself removed: the store's to create.
+ * On PostgreSQL, the URL of its database with every table of an earlier
+ * test dropped.
+ */
 static struct tmpdb *name_db(void)
 {
 	const char *dir = getenv("TMPDIR");
@@ -21,6 +33,13 @@ static struct tmpdb *name_db(void)
 
 	if (db == NULL)
 		return NULL;
+	if (tmpdb_is_postgres()) {
+		if (pgtest_fresh(db->path, sizeof(db->path)) != 0) {
+			free(db);
+			return NULL;
+		}
+		return db;
+	}
 	if (dir == NULL)
 		dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
 	snprintf(db->path, sizeof(db->path), "%s/yuebao-test-store.XXXXXX", dir);
@@ -70,7 +89,8 @@ int tmpdb_teardown(void **state)
 	if (db == NULL)
 		return 0;
 	store_close(db->s);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+	for (size_t i = 0; !tmpdb_is_postgres() && i < sizeof(suffixes) / sizeof(suffixes[0]);
+	     i++) {
 		snprintf(path, sizeof(path), "%s%s", db->path, suffixes[i]);
 		unlink(path);
 	}
@@ -115,8 +135,15 @@ static sqlite3 *raw_open(const char *path)
 
 void tmpdb_exec(const char *path, const char *sql)
 {
-	sqlite3 *db = raw_open(path);
+	sqlite3 *db;
 	char *msg = NULL;
+
+	if (tmpdb_is_postgres()) {
+		if ((msg = pgtest_run(sql, NULL)) != NULL)
+			fail_msg("%s: %s", sql, msg);
+		return;
+	}
+	db = raw_open(path);
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("%s: %s", sql, msg ? msg : "?");
@@ -125,9 +152,18 @@ void tmpdb_exec(const char *path, const char *sql)
 
 int64_t tmpdb_int(const char *path, const char *sql)
 {
-	sqlite3 *db = raw_open(path);
+	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int64_t n;
+	int64_t n = 0;
+	char *msg;
+
+	if (tmpdb_is_postgres()) {
+		long long v = 0;
+		if ((msg = pgtest_run(sql, &v)) != NULL)
+			fail_msg("%s: %s", sql, msg);
+		return v;
+	}
+	db = raw_open(path);
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)

@@ -1,6 +1,9 @@
 /*
  * tmpdb.h - a store on a temporary SQLite file, for the store's unit tests
- * (test_store*.c).
+ * (test_store*.c); on PostgreSQL instead when $YB_TEST_PG_URL names a
+ * database (tests/support/with_postgres.sh starts one): every test then
+ * starts from that database emptied (its public schema dropped), and
+ * tmpdb_exec and tmpdb_int run their SQL there.
  *
  * tmpdb_setup names a fresh file (mkstemp, in $TMPDIR, else memory-backed
  * /dev/shm when there is one, else /tmp) and opens a store on it;
@@ -13,6 +16,7 @@
 #define YB_TEST_TMPDB_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +30,19 @@ struct tmpdb {
 	char path[256];
 	struct store *s; /* store_open(path); NULL after tmpdb_setup_path */
 };
+
+/* Whether the tests run on PostgreSQL ($YB_TEST_PG_URL). */
+bool tmpdb_is_postgres(void);
+
+/*
+ * For a test of what only SQLite has (its files, PRAGMAs): skipped, as
+ * cmocka's skip() does, when the tests run on PostgreSQL.
+ */
+#define tmpdb_sqlite_only()                                                                        \
+	do {                                                                                       \
+		if (tmpdb_is_postgres())                                                           \
+			skip();                                                                    \
+	} while (0)
 
 /* Names a fresh path and opens a store on it: *state is the struct tmpdb. */
 int tmpdb_setup(void **state);

@@ -89,7 +89,10 @@ static mode_t file_mode(const char *path, const char *suffix)
 static void test_open_creates_private_files(void **state)
 {
 	struct tmpdb *db = *state;
-	mode_t old = umask(022); /* what SQLite alone would turn into 0644 */
+	mode_t old;
+
+	tmpdb_sqlite_only();
+	old = umask(022); /* what SQLite alone would turn into 0644 */
 
 	db->s = tmpdb_open(db->path);
 	umask(old);
@@ -99,10 +102,17 @@ static void test_open_creates_private_files(void **state)
 	assert_int_equal(file_mode(db->path, "-shm"), 0640);
 }
 
+/* The schema version stored in the database. */
+static int64_t stored_version(const char *path)
+{
+	return tmpdb_int(path, tmpdb_is_postgres() ? "SELECT max(version) FROM schema_version"
+	                                           : "PRAGMA user_version");
+}
+
 static void test_reopen_keeps_data_and_schema(void **state)
 {
 	struct tmpdb *db = *state;
-	int64_t version = tmpdb_int(db->path, "PRAGMA user_version");
+	int64_t version = stored_version(db->path);
 
 	assert_true(version > 0);
 	tmpdb_begin(db->s);
@@ -111,7 +121,7 @@ static void test_reopen_keeps_data_and_schema(void **state)
 	store_close(db->s);
 	db->s = tmpdb_open(db->path);
 	assert_int_equal(find_saved(db->s, &calls[0]), YB_OK);
-	assert_int_equal(tmpdb_int(db->path, "PRAGMA user_version"), version);
+	assert_int_equal(stored_version(db->path), version);
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -122,7 +132,8 @@ static void test_newer_schema_is_refused(void **state)
 
 	store_close(db->s);
 	db->s = NULL;
-	tmpdb_exec(db->path, "PRAGMA user_version = 1000");
+	tmpdb_exec(db->path, tmpdb_is_postgres() ? "UPDATE schema_version SET version = 1000"
+	                                         : "PRAGMA user_version = 1000");
 	assert_int_equal(store_open(db->path, &s, &eb), YB_FAILED_PRECONDITION);
 	assert_null(s);
 	assert_non_null(strstr(eb.msg, db->path));
@@ -146,6 +157,7 @@ static void test_not_a_database_is_refused(void **state)
 	char text[4096], back[sizeof(text)];
 	FILE *f;
 
+	tmpdb_sqlite_only();
 	for (size_t i = 0; i < sizeof(text); i++)
 		text[i] = "code,name,parent\nROOT,x,\n"[i % 25];
 	write_file(db->path, text, sizeof(text));
@@ -295,6 +307,7 @@ static void test_quick_check_sound_and_missing(void **state)
 	struct errbuf eb = {{0}};
 	bool complete = false;
 
+	tmpdb_sqlite_only();
 	save_all_calls(db->s);
 	assert_yb_ok(store_quick_check(db->path, 10000, &complete, &eb), &eb);
 	assert_true(complete);
@@ -330,6 +343,8 @@ static void test_quick_check_damaged(void **state)
 	bool complete = true;
 	char reply[1000];
 	struct stat st;
+
+	tmpdb_sqlite_only();
 	int rc;
 
 	/* Some hundred pages, moved into the database file when the store closes. */
@@ -356,6 +371,85 @@ static void test_quick_check_damaged(void **state)
 	assert_null(strchr(eb.msg, '\n')); /* one line for the log */
 }
 
+/*
+ * A write that failed spoils what is left of its transaction on PostgreSQL:
+ * the commit fails and keeps nothing; a rollback to the savepoint before
+ * the failure makes the rest committable on both databases.
+ */
+static void test_failed_write_and_commit(void **state)
+{
+	struct tmpdb *db = *state;
+	struct errbuf eb = {{0}};
+	uint8_t *reply = NULL;
+	size_t len = 0;
+	char digest[65];
+
+	tmpdb_begin(db->s);
+	save_call(db->s, &calls[0]);
+	assert_yb_ok(store_savepoint(db->s, &eb), &eb);
+	/* The same call id again: the key refuses it. */
+	assert_int_equal(store_call_save(db->s, calls[0].fingerprint, calls[0].call_id, "dd", 1,
+	                                 (const uint8_t *)"x", 1, &eb),
+	                 YB_EDB);
+	store_rollback_savepoint(db->s);
+	save_call(db->s, &calls[1]);
+	tmpdb_commit(db->s);
+	assert_int_equal(find_saved(db->s, &calls[0]), YB_OK);
+	assert_int_equal(find_saved(db->s, &calls[1]), YB_OK);
+
+	tmpdb_begin(db->s);
+	save_call(db->s, &calls[2]);
+	assert_int_equal(store_call_save(db->s, calls[0].fingerprint, calls[0].call_id, "dd", 1,
+	                                 (const uint8_t *)"x", 1, &eb),
+	                 YB_EDB);
+	if (tmpdb_is_postgres()) {
+		assert_int_equal(store_commit(db->s, &eb), YB_EDB);
+		assert_false(store_in_transaction(db->s));
+		assert_int_equal(store_call_find(db->s, calls[2].fingerprint, calls[2].call_id,
+		                                 digest, &reply, &len, &eb),
+		                 YB_NOT_FOUND);
+	} else {
+		tmpdb_commit(db->s);
+		assert_int_equal(find_saved(db->s, &calls[2]), YB_OK);
+	}
+	free(reply);
+}
+
+/* ---- PostgreSQL paths (no server needed) ---------------------------------------------------- */
+
+static void test_postgres_paths(void **state)
+{
+	char shown[256];
+
+	(void)state;
+	assert_true(store_is_postgres("postgresql://db1/yuebao"));
+	assert_true(store_is_postgres("postgres:///yuebao?host=/run/postgresql"));
+	assert_false(store_is_postgres("/var/lib/yuebao/yuebao.db"));
+	assert_false(store_is_postgres("postgresql.db"));
+	/* A password never reaches a log line or a message. */
+	store_path_shown("postgresql://yuebao:s3cret@db1:5432/yuebao", shown, sizeof(shown));
+	assert_string_equal(shown, "postgresql://yuebao:***@db1:5432/yuebao");
+	store_path_shown("postgresql://yuebao@db1:5432/yuebao", shown, sizeof(shown));
+	assert_string_equal(shown, "postgresql://yuebao@db1:5432/yuebao");
+	store_path_shown("/var/lib/yuebao/yuebao.db", shown, sizeof(shown));
+	assert_string_equal(shown, "/var/lib/yuebao/yuebao.db");
+}
+
+static void test_postgres_unreachable_is_unavailable(void **state)
+{
+	struct store *s = NULL;
+	struct errbuf eb = {{0}};
+
+	(void)state;
+	assert_int_equal(
+	    store_open("postgresql://yuebao:s3cret@/yuebao?host=/nonexistent-yb", &s, &eb),
+	    YB_UNAVAILABLE);
+	assert_null(s);
+	assert_non_null(strstr(eb.msg, "database postgresql://yuebao:***@/yuebao"));
+	assert_null(strstr(eb.msg, "s3cret"));
+	assert_null(strchr(eb.msg, '\n'));
+}
+
 int main(void)
 {
 #define ON_PATH(f) cmocka_unit_test_setup_teardown(f, tmpdb_setup_path, tmpdb_teardown)
@@ -373,6 +467,9 @@ int main(void)
 	    ON_STORE(test_prune_forgets_only_older_calls),
 	    ON_STORE(test_quick_check_sound_and_missing),
 	    ON_STORE(test_quick_check_damaged),
+	    ON_STORE(test_failed_write_and_commit),
+	    cmocka_unit_test(test_postgres_paths),
+	    cmocka_unit_test(test_postgres_unreachable_is_unavailable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
