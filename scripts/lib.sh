@@ -94,6 +94,7 @@ yb_wait_for_count() {
 _yb_log_count_reaches() { (($(yb_log_count "$1" "$2") >= $3)); }
 
 # yb_start_daemon PKI DB ORGS LOG [extra yuebaod flags...]: starts yuebaod on
+# the store DB (or, when YB_TEST_PG_URL is set, on that PostgreSQL database)
 # 127.0.0.1 with a port the kernel picks, waits until its log says it
 # listens (at most 10 s, less if it exits), and sets YB_URL and
 # YB_DAEMON_PID. YB_DAEMON_PREFIX (unquoted words, e.g. "prlimit
@@ -104,6 +105,9 @@ yb_start_daemon() {
 	# Only lines this start writes count: the log may hold an earlier run's.
 	skip=0
 	[ -f "$log" ] && skip=$(wc -l <"$log")
+	# Under tests/support/with_postgres.sh the store is its PostgreSQL
+	# database, whatever file the test names (yb_pg_fresh empties it).
+	[ -n "${YB_TEST_PG_URL:-}" ] && db=$YB_TEST_PG_URL
 	# shellcheck disable=SC2086 # the prefix is words on purpose
 	${YB_DAEMON_PREFIX:-} "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$db" --cert "$pki/server.crt" \
 		--key "$pki/server.key" --ca "$pki/ca.crt" --crl "$pki/crl.pem" \

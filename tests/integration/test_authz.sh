@@ -45,11 +45,11 @@ test_branch_certificate_for_a_parent() {
 # when the daemon stops), so the log cannot be flooded.
 test_refusal_flood() {
 	local before after i fp
-	before=$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")
+	before=$(db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")
 	for i in $(seq 1 60); do
 		yb_as branch ZFW-JG show --org FY-DZB --period 2026-01 >/dev/null 2>&1 || true
 	done
-	after=$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")
+	after=$(db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")
 	check_eq "60 refused calls of one certificate: 20 audit entries of their own" \
 		"$((after - before))" "20"
 	check_eq "every one of them is still in the daemon's log" \
@@ -57,12 +57,12 @@ test_refusal_flood() {
 	check_exit "another caller's refusals are not held back by this one" 1 "PERMISSION_DENIED" \
 		yb_as branch FY-ZXJ show --org FY-DZB --period 2026-01
 	check_eq "its refusal has its own entry" \
-		"$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")" \
+		"$(db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")" \
 		"$((after + 1))"
 	yb_stop_daemon
 	fp=$(openssl x509 -in "$YB_PKI/branch-ZFW-JG.crt" -outform DER | sha256sum | cut -d' ' -f1)
 	check_match "the 40 others are one summary entry, naming the certificate" \
-		"$(sqlite3 "$DB" "SELECT object FROM audit_log WHERE action = 'refused:rate-limited'")" \
+		"$(db_sql "SELECT object FROM audit_log WHERE action = 'refused:rate-limited'")" \
 		"^cert:$fp dropped=40 since=[0-9]+$"
 }
 

@@ -15,10 +15,12 @@ test_private_files() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
-	check_eq "the database is created 0640 under umask 022" "$(mode "$DB")" "640"
-	check_eq "its -wal file too" "$(mode "$DB-wal")" "640"
-	check_match "the start-up integrity check is logged, with its time" "$(cat "$LOG")" \
-		"database $DB: integrity check \(PRAGMA quick_check\) passed in [0-9]+ ms"
+	if sqlite_only "the database file's mode and its start-up check"; then
+		check_eq "the database is created 0640 under umask 022" "$(mode "$DB")" "640"
+		check_eq "its -wal file too" "$(mode "$DB-wal")" "640"
+		check_match "the start-up integrity check is logged, with its time" "$(cat "$LOG")" \
+			"database $DB: integrity check \(PRAGMA quick_check\) passed in [0-9]+ ms"
+	fi
 	yb_stop_daemon
 
 	chmod 644 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
@@ -38,20 +40,24 @@ test_private_files() {
 		yb_as branch ZFW-JG ping
 	yb_stop_daemon
 	chmod 600 "$YB_PKI/server.key" "$YB_PKI/branch-ZFW-JG.key"
-	chmod 644 "$DB"
+	[ -f "$DB" ] && chmod 644 "$DB"
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
-	check_match "the daemon names a database others may read" "$(cat "$LOG")" \
-		"warning: database $DB may be read by others \(mode 0644\)"
+	if sqlite_only "a database file others may read"; then
+		check_match "the daemon names a database others may read" "$(cat "$LOG")" \
+			"warning: database $DB may be read by others \(mode 0644\)"
+	fi
 	yb_as auditor JGDW audit export "$TMP/export" >/dev/null
 	check_eq "an audit export: directories 0750, files 0640 under umask 022" \
 		"$(find "$TMP/export" -type d -printf '%m\n' | sort -u) $(find "$TMP/export" -type f -printf '%m\n' | sort -u)" \
 		"750 640"
 	yb_stop_daemon
-	chmod 600 "$DB"
+	[ -f "$DB" ] && chmod 600 "$DB"
+	return 0
 }
 
 test_damaged_database() {
 	local copy="$TMP/damaged.db" page_size root rc=0 out
+	sqlite_only "a damaged database file" || return 0
 	sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 	cp "$DB" "$copy"
 	page_size=$(sqlite3 "$copy" "PRAGMA page_size")
@@ -115,7 +121,8 @@ test_text_shown() {
 		",\"'=HYPERLINK\(\"\"http://evil\.example\"\",\"\"点我\"\"\)\","
 	check_exit "a rejection comment starting with @ is accepted" 0 "" \
 		yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment '@SUM(1+1)'
-	# As an older yuebaod could have stored them.
+	# As an older yuebaod could have stored them (bytes PostgreSQL refuses).
+	sqlite_only "text that is not UTF-8, stored by an older yuebaod" || return 0
 	sqlite3 "$DB" "UPDATE revisions SET reason = CAST(X'6F6C641B5B324A1B5D303B70776E6564078081' AS TEXT)
 		WHERE org = 'ZFW-JG' AND month = (SELECT min(month) FROM revisions WHERE org = 'ZFW-JG') AND revision = 2"
 	out=$(yb_as central JGDW history --org ZFW-JG --period 2026-01)

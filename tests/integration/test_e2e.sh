@@ -199,11 +199,11 @@ test_call_id_executes_once() {
 	b=$(yb_as branch SFJ-DZB --call-id "$id" submit "$RETURNS/SFJ-DZB/2026-02.csv" --period 2026-08 2>&1) || true
 	check_match "first call stores revision 1" "$a" "revision 1"
 	check_eq "the retried call gets the same reply" "$b" "$a"
-	check_eq "and executes once" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" "1"
+	check_eq "and executes once" "$(db_sql "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" "1"
 	check_exit "the same call id for another request is refused, not answered with the old receipt" 1 \
 		"ALREADY_EXISTS.*different request" \
 		yb_as branch SFJ-DZB --call-id "$id" submit "$RETURNS/SFJ-DZB/2026-03.csv" --period 2026-09
-	check_eq "and stores nothing" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 8")" "0"
+	check_eq "and stores nothing" "$(db_sql "SELECT count(*) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 8")" "0"
 }
 
 # Writes that race for one return: each is checked on its own, before the
@@ -222,7 +222,7 @@ test_concurrent_writes_to_one_return() {
 	done
 	check_eq "12 concurrent amendments of one return all stored" "$ok" "12"
 	check_eq "as revisions 2 to 13, each once" \
-		"$(sqlite3 "$DB" "SELECT count(DISTINCT revision) || '/' || min(revision) || '/' || max(revision) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" \
+		"$(db_sql "SELECT count(DISTINCT revision) || '/' || min(revision) || '/' || max(revision) FROM revisions WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")" \
 		"13/1/13"
 	for i in 1 2; do
 		yb_as central JGDW review --accept --org SFJ-DZB --period 2026-08 >"$TMP/accept.$i" 2>&1 &
@@ -233,7 +233,7 @@ test_concurrent_writes_to_one_return() {
 		wait "${pids[$i]}" && ok=$((ok + 1))
 	done
 	check_eq "of two concurrent accepts, one is applied" "$ok" "1"
-	accepted=$(sqlite3 "$DB" "SELECT count(*) FROM reviews WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")
+	accepted=$(db_sql "SELECT count(*) FROM reviews WHERE org = 'SFJ-DZB' AND month = 2026 * 12 + 7")
 	check_eq "and one review is stored" "$accepted" "1"
 	check_match "the other is refused: the return is already accepted" "$(cat "$TMP/accept.1" "$TMP/accept.2")" \
 		"is accepted: it cannot be accepted"
@@ -326,11 +326,12 @@ test_hung_server() {
 }
 
 test_reload_on_sighup() {
-	local out before after
+	local out before after loads
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
 	check_match "an org unit not yet in the tree is unknown" "$out" "NOT_FOUND"
 	before=$(yb_as central JGDW consolidate --org JGDW --period 2026H1 --compare yoy --by org \
 		--format csv 2>/dev/null)
+	loads=$(db_sql "SELECT count(*) FROM loads WHERE kind = 'orgs'")
 	printf 'NEW-DZB,新设党支部,JGDW\n' >>"$ORGS_COPY"
 	reload_daemon "$LOG"
 	check_match "a new tree shape rebuilds the consolidation pre-aggregates" \
@@ -341,7 +342,7 @@ test_reload_on_sighup() {
 	out=$(yb_as central JGDW consolidate --org NEW-DZB --period 2026H1 2>&1) || true
 	check_match "after SIGHUP the new org unit is known" "$out" "新设党支部 \(NEW-DZB\)"
 	check_eq "each load is recorded in the store" \
-		"$(sqlite3 "$DB" "SELECT count(*) FROM loads WHERE kind = 'orgs'")" "2"
+		"$(db_sql "SELECT count(*) FROM loads WHERE kind = 'orgs'")" "$((loads + 1))"
 	printf 'BROKEN\n' >>"$ORGS_COPY"
 	reload_daemon "$LOG"
 	check_match "a broken org file is refused with its line" "$(cat "$LOG")" \

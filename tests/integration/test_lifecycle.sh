@@ -25,7 +25,7 @@ at() {
 # 5 revision, 6 on_time, 8 closed).
 cell() { awk -F, -v org="$2" -v f="$3" '$1 == org { print $f }' <<<"$1"; }
 
-revisions_of() { sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE org = '$1'"; }
+revisions_of() { db_sql "SELECT count(*) FROM revisions WHERE org = '$1'"; }
 
 # corrected FILE: the FY-DZB June return with study_sessions changed to 9.
 corrected() {
@@ -160,7 +160,7 @@ test_close_period() {
 	check_exit "submission works again" 0 "revision 1, late" \
 		yb_as branch SFJ-DZB submit "$RETURNS/SFJ-DZB/2026-06.csv" --period 2026-06
 	check_eq "closing and reopening are recorded" \
-		"$(sqlite3 "$DB" "SELECT group_concat(closed) FROM (SELECT closed FROM closures WHERE org = 'JGDW' AND month = 2026 * 12 + 5 ORDER BY id)")" \
+		"$(db_sql "SELECT closed FROM closures WHERE org = 'JGDW' AND month = 2026 * 12 + 5 ORDER BY id" | paste -sd, -)" \
 		"1,0"
 }
 

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Several daemons, one PostgreSQL database (docs/postgresql.md). Three
+# yuebaod serve one database; branches submit through all of them, each
+# call with a call id of its own that it reuses on every retry, against the
+# next daemon when one does not answer; one daemon is killed with SIGKILL
+# during the load. Then every acknowledged return is stored once with the
+# values sent, its receipt proves, and the audit log verifies as one linear
+# log. Also: a retry sent to another daemon gets the first one's reply, and
+# PostgreSQL restarted under a running daemon costs no call.
+# Needs the database of tests/support/with_postgres.sh (CTest runs it as
+# pg.integration.test_postgres); skipped (77) without it.
+# shellcheck source=tests/integration/preamble.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
+
+if [ -z "${YB_TEST_PG_URL:-}" ]; then
+	echo "skipped: needs a PostgreSQL database (tests/support/with_postgres.sh)"
+	exit 77
+fi
+
+RCPT="$TMP/receipts"
+STOP="$TMP/stop"
+BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
+CLIENTS_PER_BRANCH=3 # 15 clients, each on years of its own
+KILL_AFTER=20        # acknowledged returns before the SIGKILL
+ENOUGH=60            # and in all
+CLIENT_LIMIT_S=120
+PIDS=()
+URLS=()
+
+on_exit() {
+	local pid
+	touch "$STOP"
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+
+# start_daemons N: N daemons on the test's database, their pids in PIDS and
+# addresses in URLS; the last one also in YB_DAEMON_PID / YB_URL.
+start_daemons() {
+	local i
+	for i in $(seq 0 $(($1 - 1))); do
+		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod-$i.log"
+		PIDS[i]=$YB_DAEMON_PID
+		URLS[i]=$YB_URL
+	done
+	YB_DAEMON_PID=
+}
+
+# as URL ROLE CODE ARGS...: the client as ROLE-CODE, against the daemon at URL.
+as() {
+	local url=$1 role=$2 code=$3
+	shift 3
+	"$YB_BIN/yuebao" --server "$url" --ca "$YB_PKI/ca.crt" --cert "$YB_PKI/$role-$code.crt" \
+		--key "$YB_PKI/$role-$code.key" "$@"
+}
+
+acked() { cat "$TMP"/acked-* 2>/dev/null | wc -l; }
+acked_at_least() { (($(acked) >= $1)); }
+
+# client ORG N YEAR...: submits ORG's example returns as the months of each
+# YEAR until $STOP exists, through daemon (N + attempt) mod 3: a call that
+# finds its daemon gone (exit 3) or UNAVAILABLE is sent again, with the same
+# call id, to the next one. Acknowledged returns go to acked-ORG-N.
+client() {
+	local org=$1 n=$2 file i period id attempt rc out end=$((SECONDS + CLIENT_LIMIT_S))
+	shift 2
+	for year in "$@"; do
+		i=0
+		for file in "$RETURNS/$org"/*.csv; do
+			i=$((i + 1))
+			period=$year-$(printf '%02d' "$i")
+			[ -e "$STOP" ] && return 0
+			id=$(printf 'pg %s %s' "$org" "$period" | sha256sum | cut -c1-32)
+			for attempt in $(seq 0 1000); do
+				rc=0
+				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "${URLS[$(((n + attempt) % 3))]}" \
+					--ca "$YB_PKI/ca.crt" --cert "$YB_PKI/branch-$org.crt" \
+					--key "$YB_PKI/branch-$org.key" --timeout 10 --call-id "$id" submit "$file" \
+					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
+				if [ "$rc" -eq 0 ]; then
+					if grep -q "submitted $org $period revision 1" <<<"$out"; then
+						echo "$org $period $file" >>"$TMP/acked-$org-$n"
+					else
+						printf '%s %s: exit 0 but: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
+					fi
+					break
+				fi
+				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
+					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
+					break
+				fi
+				if ((SECONDS > end)); then
+					printf '%s %s: gave up: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
+					return 0
+				fi
+			done
+		done
+	done
+}
+
+setup() {
+	mkdir -p "$RCPT"
+	touch "$TMP/errors"
+	yb_make_pki "$YB_PKI" "$ORGS"
+	start_daemons 3
+}
+
+test_retry_to_another_daemon() {
+	local id out1 out2
+	id=$(printf 'once across daemons' | sha256sum | cut -c1-32)
+	out1=$(as "${URLS[0]}" branch ZFW-JG --call-id "$id" submit "$RETURNS/ZFW-JG/2026-01.csv" \
+		--period 2026-01 2>&1)
+	out2=$(as "${URLS[1]}" branch ZFW-JG --call-id "$id" submit "$RETURNS/ZFW-JG/2026-01.csv" \
+		--period 2026-01 2>&1)
+	check_match "a call stored through one daemon" "$out1" "submitted ZFW-JG 2026-01 revision 1"
+	check_eq "and sent again to another gets the same reply" "$out2" "$out1"
+	check_eq "and is stored once" \
+		"$(db_sql "SELECT count(*) FROM revisions WHERE org = 'ZFW-JG' AND month = 2026 * 12")" "1"
+	check_match "the second daemon answered it from the call record" \
+		"$(cat "$TMP/yuebaod-1.log")" "retry answered from record"
+	check_exit "what one daemon stored, another shows" 0 "revision 1" \
+		as "${URLS[2]}" central JGDW show --org ZFW-JG --period 2026-01
+}
+
+test_postgres_restarted() {
+	# shellcheck disable=SC2086 # a command prefix, words on purpose
+	$YB_TEST_PG_CTL restart -m fast -w >/dev/null
+	check_exit "PostgreSQL restarted under a running daemon: the next call is served" 0 \
+		"submitted FY-DZB 2026-01 revision 1" \
+		as "${URLS[0]}" branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01
+	check_exit "and a read on another daemon too" 0 "revision 1" \
+		as "${URLS[1]}" central JGDW show --org FY-DZB --period 2026-01
+}
+
+test_kill_one_of_three() {
+	local org n=0 y=1950 k c
+	for org in $BRANCHES; do
+		for c in $(seq 1 "$CLIENTS_PER_BRANCH"); do
+			# shellcheck disable=SC2046
+			client "$org" "$n" $(seq "$y" $((y + 4))) &
+			BACKGROUND+=($!)
+			n=$((n + 1))
+			y=$((y + 5))
+		done
+	done
+	yb_wait_until 120 acked_at_least "$KILL_AFTER" ||
+		yb_wait_failed "$(acked) returns acknowledged, not $KILL_AFTER, after 120 s" "$TMP/yuebaod-1.log"
+	kill -KILL "${PIDS[1]}"
+	wait "${PIDS[1]}" 2>/dev/null || true
+	k=$(acked)
+	yb_wait_until 120 acked_at_least "$ENOUGH" ||
+		yb_wait_failed "$(acked) returns acknowledged, not $ENOUGH, after 120 s" "$TMP/yuebaod-0.log"
+	touch "$STOP"
+	for c in "${BACKGROUND[@]}"; do
+		wait "$c" || true
+	done
+	BACKGROUND=()
+	echo "info: $(acked) returns acknowledged by 15 clients over 3 daemons, $k before one was killed"
+	check_eq "no client got a refusal or gave up" "$(cat "$TMP/errors")" ""
+	check_match "returns were acknowledged after the kill" "$(($(acked) - k))" "^[1-9][0-9]*$"
+}
+
+# values_of CSV: "code,value" of every reported value, sorted, with two decimals.
+values_of() {
+	awk -F, 'NR > 1 && $1 != "code" && $4 != "" { printf "%s,%.2f\n", $1, $4 }' | sort
+}
+
+test_acknowledged_returns() {
+	local org period file bad=0 unproved=0 n=0
+	cat "$TMP"/acked-* >"$TMP/acked"
+	while read -r org period file; do
+		n=$((n + 1))
+		[[ "$(as "${URLS[2]}" branch "$org" show --period "$period" --format csv 2>/dev/null |
+			values_of)" == "$(values_of <"$file")" ]] || bad=$((bad + 1))
+		as "${URLS[0]}" branch "$org" audit prove --receipt "$RCPT/$org-$period.json" \
+			>/dev/null 2>&1 || unproved=$((unproved + 1))
+	done <"$TMP/acked"
+	check_eq "every acknowledged return is stored with the values sent" "$bad/$n" "0/$n"
+	check_eq "every receipt proves against the log" "$unproved/$n" "0/$n"
+	check_eq "no return was stored twice" \
+		"$(db_sql "SELECT count(*) FROM revisions WHERE revision <> 1")" "0"
+}
+
+test_one_log() {
+	check_exit "the audit log exports through any daemon" 0 "wrote $TMP/bundle" \
+		as "${URLS[2]}" auditor JGDW audit export "$TMP/bundle"
+	check_exit "and verifies: one linear log, every return bound by its entry" 0 "" \
+		"$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$TMP/bundle"
+}
+
+main() {
+	setup
+	test_retry_to_another_daemon
+	test_postgres_restarted
+	test_kill_one_of_three
+	test_acknowledged_returns
+	test_one_log
+	assert_summary
+}
+
+main "$@"
