@@ -19,11 +19,19 @@
 # It measures; it never fails on a number (it fails only when something
 # breaks). See docs/performance.md.
 #
-# Usage: bench/run.sh [--quick | --tls]
+# Usage: bench/run.sh [--quick | --tls | --postgres]
 #   --quick   100 and 1,000 branches only, 10 months instead of 40 (a smoke run;
 #             the consolidation target then cannot be judged)
 #   --tls     only what TLS changes: rounds 7 and 1 at 64 clients (daemon CPU
 #             per return), for comparing TLS engines (docs/performance.md)
+#   --postgres  the store on PostgreSQL (docs/postgresql.md), in a throwaway
+#             cluster of tests/support/with_postgres.sh unless YB_TEST_PG_URL
+#             names a database to use (emptied first): submit at 64 clients
+#             with one, two and three daemons on one database, next to one
+#             daemon on SQLite; the store's own insert loop on each; and
+#             Consolidate at 10,000 branches on both (YB_BENCH_BRANCHES
+#             sets another number: writing 10,000 x 12 returns into
+#             PostgreSQL takes about ten minutes here)
 # Environment: YB_BUILD (build directory, default ./build), YB_BENCH_DIR (work
 # directory, default a fresh one under $TMPDIR or /tmp, removed afterwards
 # unless YB_BENCH_KEEP=1), YB_BENCH_REPORT (where the report is also saved,
@@ -35,15 +43,17 @@ build=${YB_BUILD:-$src/build}
 months=40
 sizes="100 1000 10000"
 tls_only=0
+postgres=0
 case "${1:-}" in
 --quick)
 	months=10
 	sizes="100 1000"
 	;;
 --tls) tls_only=1 ;;
+--postgres) postgres=1 ;;
 "") ;;
 *)
-	echo "usage: bench/run.sh [--quick | --tls]" >&2
+	echo "usage: bench/run.sh [--quick | --tls | --postgres]" >&2
 	exit 2
 	;;
 esac
@@ -60,6 +70,11 @@ started=$(date +%s)
 
 log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
 
+if ((postgres)) && [ -z "${YB_TEST_PG_URL:-}" ]; then
+	log "starting a throwaway PostgreSQL cluster (tests/support/with_postgres.sh)"
+	exec bash "$src/tests/support/with_postgres.sh" bash "${BASH_SOURCE[0]}" --postgres
+fi
+
 log "building yuebaod and ybbench in $build"
 cmake -S "$src" -B "$build" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target yuebaod ybbench ybslowflush >/dev/null
@@ -72,11 +87,14 @@ else
 	work=$(mktemp -d "${TMPDIR:-/tmp}/yuebao-bench.XXXXXX")
 fi
 daemon_pid=
+more_pids=() # the other daemons of a round with several (--postgres)
 cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in "$daemon_pid" "${more_pids[@]}"; do
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	if [ "${YB_BENCH_KEEP:-0}" = 1 ]; then
 		log "kept $work"
 	else
@@ -114,7 +132,8 @@ start_daemon() {
 		--orgs "$orgs" --max-per-source 1000 2>>"$logf" & # every client is 127.0.0.1
 	daemon_pid=$!
 	url=
-	for i in $(seq 1 100); do
+	# Up to 5 minutes: a daemon on a large store builds its pre-aggregates first.
+	for i in $(seq 1 3000); do
 		url=$(grep -o 'listening on tls+tcp://127.0.0.1:[0-9]*' "$logf" | sed 's/listening on //') || true
 		[ -n "$url" ] && return 0
 		kill -0 "$daemon_pid" 2>/dev/null || break
@@ -179,7 +198,7 @@ done
 write_tree 100 "$work/orgs-submit.csv"
 
 # --- 3. ping against a raw echo ------------------------------------------------
-if ((!tls_only)); then
+if ((!tls_only && !postgres)); then
 	log "ping round trips: yuebaod, then a raw nng REQ/REP echo over the same TLS"
 	fresh_db "$work/rtt.db"
 	start_daemon "$work/rtt.db" "$work/orgs-submit.csv" "$work/yuebaod-rtt.log"
@@ -218,14 +237,16 @@ sqlite_round() {
 }
 
 # --- 7. connection set-up ------------------------------------------------------------
-log "connection set-up: 200 connections by 1 client, then 10 each by 64 at once"
-fresh_db "$work/connect.db"
-start_daemon "$work/connect.db" "$work/orgs-submit.csv" "$work/yuebaod-connect.log"
-run_record connect1 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 --clients 1 \
-	--count 200 --max-seconds 60 --daemon-pid "$daemon_pid"
-run_record connect64 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 \
-	--clients "$max_clients" --count 10 --max-seconds 60 --daemon-pid "$daemon_pid"
-stop_daemon
+if ((!postgres)); then
+	log "connection set-up: 200 connections by 1 client, then 10 each by 64 at once"
+	fresh_db "$work/connect.db"
+	start_daemon "$work/connect.db" "$work/orgs-submit.csv" "$work/yuebaod-connect.log"
+	run_record connect1 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 --clients 1 \
+		--count 200 --max-seconds 60 --daemon-pid "$daemon_pid"
+	run_record connect64 "$bin/ybbench" connect --url "$url" --pki "$pki" --code ZB-00001 \
+		--clients "$max_clients" --count 10 --max-seconds 60 --daemon-pid "$daemon_pid"
+	stop_daemon
+fi
 
 # connect_report: section 7 of the report.
 connect_report() {
@@ -243,6 +264,119 @@ connect_report() {
 cpu_per_return() {
 	awk -v a="$(get "$1" daemon_cpu_s)" -v n="$(get "$1" returns)" 'BEGIN { printf "%.2f", 1000 * a / n }'
 }
+
+# --- --postgres: the store on PostgreSQL --------------------------------------------
+if ((postgres)); then
+	pg_fresh() {
+		psql -XqAt "$YB_TEST_PG_URL" -c "SET client_min_messages = warning" \
+			-c "DROP SCHEMA public CASCADE" -c "CREATE SCHEMA public"
+	}
+	# pg_submit_round N: N daemons on the emptied database, 64 clients dealt
+	# out over them; recorded under pgN with their CPU summed.
+	pg_submit_round() {
+		local n=$1 i urls="" pids="" line
+		pg_fresh
+		more_pids=()
+		for i in $(seq 1 "$n"); do
+			start_daemon "$YB_TEST_PG_URL" "$work/orgs-submit.csv" "$work/yuebaod-pg$n-$i.log"
+			more_pids+=("$daemon_pid")
+			urls=${urls:+$urls,}$url
+			pids=${pids:+$pids,}$daemon_pid
+			daemon_pid=
+		done
+		line=$("$bin/ybbench" submit --url "$urls" --pki "$pki" --orgs "$work/orgs-submit.csv" \
+			--clients "$max_clients" --branches "$max_clients" --months "$months" \
+			--return "$template" --max-seconds 60 --daemon-pid "$pids") || {
+			echo "bench: PostgreSQL round with $n daemons failed: $line" >&2
+			exit 1
+		}
+		record "pg$n" "$line"
+		for i in "${more_pids[@]}"; do
+			daemon_pid=$i
+			stop_daemon
+		done
+		more_pids=()
+	}
+	# consol_round TAG DB: Consolidate at the largest size on DB (a file or the URL).
+	consol_round() {
+		local tag=$1 db=$2 n=$consol_n line
+		run_record "gen$tag" "$bin/ybbench" gen --db "$db" --pki "$pki" --code ZB-00001 \
+			--orgs "$work/orgs-$n.csv" --return "$template" --periods 2025H1,2026H1
+		start_daemon "$db" "$work/orgs-$n.csv" "$work/yuebaod-consol-$tag.log"
+		line=$("$bin/ybbench" consolidate --url "$url" --pki "$pki" --code JGDW --period 2026H1 \
+			--compare yoy --runs 5 --max-seconds 45) || {
+			echo "bench: consolidation on $tag failed: $line" >&2
+			exit 1
+		}
+		record "consol$tag" "$line"
+		stop_daemon
+	}
+	pg_version=$(psql -XqAt "$YB_TEST_PG_URL" -c "SHOW server_version")
+	log "submit: 1 daemon on SQLite, $max_clients clients"
+	submit_round sqlite64 "$max_clients"
+	for n in 1 2 3; do
+		log "submit: $n daemon(s) on one PostgreSQL database, $max_clients clients"
+		pg_submit_round "$n"
+	done
+	log "the store's insert loop, no daemon: SQLite, then PostgreSQL"
+	sqlite_round sqliteloop
+	pg_fresh
+	run_record pgloop "$bin/ybbench" sqlite --db "$YB_TEST_PG_URL" --pki "$pki" \
+		--orgs "$work/orgs-submit.csv" --branches "$max_clients" --months "$months" \
+		--return "$template" --max-seconds 60
+	consol_n=${YB_BENCH_BRANCHES:-${sizes##* }}
+	n=$consol_n
+	write_tree "$n" "$work/orgs-$n.csv"
+	log "consolidation at $n branches: SQLite"
+	fresh_db "$work/consol.db"
+	consol_round sqlite "$work/consol.db"
+	fresh_db "$work/consol.db"
+	log "consolidation at $n branches: PostgreSQL"
+	pg_fresh
+	consol_round pg "$YB_TEST_PG_URL"
+	{
+		printf 'yuebao benchmark (--postgres), %s, commit %s, %d s, %s CPUs (%s)\n' \
+			"$(date -u '+%Y-%m-%d %H:%M UTC')" \
+			"$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)" \
+			"$(($(date +%s) - started))" "$(nproc)" \
+			"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+		printf 'PostgreSQL %s on this machine (Unix socket, fsync on, synchronous_commit on, no standby);\n' "$pg_version"
+		echo "daemons, clients and PostgreSQL share its CPUs"
+		echo
+		printf '1. submit at %s clients, %s branches x %s months, fresh database per round\n' \
+			"$max_clients" "$max_clients" "$months"
+		printf '  %-11s %7s %7s %6s %9s %8s %8s %22s\n' store daemons returns errors returns/s \
+			"p50 ms" "p99 ms" "daemon CPU per return"
+		for tag in sqlite64 pg1 pg2 pg3; do
+			printf '  %-11s %7s %7s %6s %9s %8s %8s %19s ms\n' \
+				"$([ "$tag" = sqlite64 ] && echo SQLite || echo PostgreSQL)" \
+				"$(get "$tag" daemons)" "$(get "$tag" returns)" "$(get "$tag" errors)" \
+				"$(get "$tag" rps)" "$(get "$tag" p50_ms)" "$(get "$tag" p99_ms)" \
+				"$(cpu_per_return "$tag")"
+		done
+		echo
+		echo "2. the store's own inserts in a loop, no daemon, no TLS: same rows, one transaction each"
+		printf '  SQLite      %9s returns/s, commit p50 %s ms  (1 daemon / loop = %sx)\n' \
+			"$(get sqliteloop rps)" "$(get sqliteloop p50_ms)" \
+			"$(awk -v a="$(get sqlite64 rps)" -v b="$(get sqliteloop rps)" 'BEGIN { printf "%.2f", a / b }')"
+		printf '  PostgreSQL  %9s returns/s, commit p50 %s ms  (1 daemon / loop = %sx, 3 daemons / loop = %sx)\n' \
+			"$(get pgloop rps)" "$(get pgloop p50_ms)" \
+			"$(awk -v a="$(get pg1 rps)" -v b="$(get pgloop rps)" 'BEGIN { printf "%.2f", a / b }')" \
+			"$(awk -v a="$(get pg3 rps)" -v b="$(get pgloop rps)" 'BEGIN { printf "%.2f", a / b }')"
+		echo
+		printf '3. Consolidate JGDW 2026H1 --compare yoy at %s branches (median of 5 after a warm-up)\n' "$n"
+		for tag in sqlite pg; do
+			printf '  %-11s %8s returns, median %s ms (min %s, max %s); written in %s s\n' \
+				"$([ "$tag" = sqlite ] && echo SQLite || echo PostgreSQL)" "$(get "gen$tag" returns)" \
+				"$(get "consol$tag" median_ms)" "$(get "consol$tag" min_ms)" "$(get "consol$tag" max_ms)" \
+				"$(get "gen$tag" seconds)"
+		done
+	} | tee "$work/report.txt"
+	mkdir -p "$(dirname -- "$report_file")"
+	cp "$work/report.txt" "$report_file"
+	log "done; report saved to $report_file"
+	exit 0
+fi
 
 if ((tls_only)); then
 	log "submit: $max_clients clients, $max_clients branches x $months months, fresh database"

@@ -58,6 +58,7 @@
 
 /* Hard caps, whatever the command line says. */
 #define MAX_CLIENTS 256
+#define MAX_DAEMONS 8
 #define MAX_COUNT 100000
 /* Months per branch: 1,200 months back from 2026 is still after 1900. */
 #define MAX_MONTHS 1200
@@ -456,16 +457,50 @@ static void *submit_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Splits a comma-separated list (modified in place) into at most max items;
+ * the number of items.
+ */
+static int split_list(char *list, char **items, int max)
+{
+	int n = 0;
+
+	for (char *save = NULL, *p = strtok_r(list, ",", &save); p != NULL && n < max;
+	     p = strtok_r(NULL, ",", &save))
+		items[n++] = p;
+	return n;
+}
+
+/* The CPU seconds of every daemon in a comma-separated list of pids. */
+static double daemons_cpu_s(const char *pids)
+{
+	char buf[256], *items[MAX_DAEMONS];
+	double sum = 0;
+	int n;
+
+	snprintf(buf, sizeof(buf), "%s", pids);
+	n = split_list(buf, items, MAX_DAEMONS);
+	for (int i = 0; i < n; i++)
+		sum += process_cpu_s(strtol(items[i], NULL, 10));
+	return sum;
+}
+
+/*
+ * ybbench submit --url URL[,URL...]: client thread i calls the daemon
+ * i mod (number of URLs), so that several daemons on one database share the
+ * clients evenly; --daemon-pid PID[,PID...] sums their CPU.
+ */
 static int cmd_submit(int argc, char **argv)
 {
-	const char *url = opt_str(argc, argv, "url", NULL);
+	char url_list[4096], *urls[MAX_DAEMONS];
+	const char *pids = opt_str(argc, argv, "daemon-pid", "0");
+	int n_urls;
 	const char *pki = opt_str(argc, argv, "pki", NULL);
 	struct orgtree *tree = tree_load(opt_str(argc, argv, "orgs", NULL));
 	int clients = (int)opt_long(argc, argv, "clients", 1, 1, MAX_CLIENTS);
 	int branches = (int)opt_long(argc, argv, "branches", clients, 1, MAX_CLIENTS);
 	int months = (int)opt_long(argc, argv, "months", 10, 1, MAX_MONTHS);
 	double max_s = (double)opt_long(argc, argv, "max-seconds", 60, 1, MAX_SECONDS);
-	long pid = opt_long(argc, argv, "daemon-pid", 0, 0, 1L << 30);
 	struct template tpl;
 	struct submit_job *jobs = calloc((size_t)clients, sizeof(*jobs));
 	pthread_t *th = calloc((size_t)clients, sizeof(*th));
@@ -479,6 +514,9 @@ static int cmd_submit(int argc, char **argv)
 
 	if (jobs == NULL || th == NULL || codes == NULL)
 		die("out of memory");
+	snprintf(url_list, sizeof(url_list), "%s", opt_str(argc, argv, "url", NULL));
+	if ((n_urls = split_list(url_list, urls, MAX_DAEMONS)) == 0)
+		die("--url names no daemon");
 	if (branches < clients || (size_t)branches > n_leaves)
 		die("%d clients for %d branches, and the tree has %zu", clients, branches,
 		    n_leaves);
@@ -486,7 +524,7 @@ static int cmd_submit(int argc, char **argv)
 	pthread_barrier_init(&start, NULL, (unsigned)clients + 1);
 	for (int i = 0; i < clients; i++) {
 		struct submit_job *j = &jobs[i];
-		j->url = url;
+		j->url = urls[i % n_urls];
 		j->pki = pki;
 		/* Branches dealt out in turn: thread i has branches i, i + clients, ... */
 		j->codes = codes + k;
@@ -507,11 +545,11 @@ static int cmd_submit(int argc, char **argv)
 	}
 	pthread_barrier_wait(&start);
 	t0 = now_s();
-	cpu0 = process_cpu_s(pid);
+	cpu0 = daemons_cpu_s(pids);
 	for (int i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
 	secs = now_s() - t0;
-	cpu1 = process_cpu_s(pid);
+	cpu1 = daemons_cpu_s(pids);
 	if ((all = calloc((size_t)branches * (size_t)months + 1, sizeof(double))) == NULL)
 		die("out of memory");
 	for (int i = 0; i < clients; i++) {
@@ -525,12 +563,14 @@ static int cmd_submit(int argc, char **argv)
 		free(jobs[i].lat_ms);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("submit clients=%d branches=%d returns=%d errors=%d seconds=%.3f rps=%.1f "
-	       "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f daemon_cpu_s=%.2f client_cpu_s=%.2f\n",
-	       clients, branches, done, errors, secs, done / secs, percentile(all, n_lat, 0.50),
-	       percentile(all, n_lat, 0.99), percentile(all, n_lat, 1.0), cpu1 - cpu0,
-	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	printf(
+	    "submit daemons=%d clients=%d branches=%d returns=%d errors=%d seconds=%.3f rps=%.1f "
+	    "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f daemon_cpu_s=%.2f client_cpu_s=%.2f\n",
+	    n_urls, clients, branches, done, errors, secs, done / secs,
+	    percentile(all, n_lat, 0.50), percentile(all, n_lat, 0.99), percentile(all, n_lat, 1.0),
+	    cpu1 - cpu0,
+	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	        (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	pthread_barrier_destroy(&start);
 	template_free(&tpl);
 	free(all);

@@ -16,9 +16,13 @@
 #   YB_TEST_PG_CTL  a command prefix (for word splitting) running pg_ctl on the
 #                   cluster as its user: `$YB_TEST_PG_CTL stop -m immediate`;
 #                   `$YB_TEST_PG_CTL start -w` starts it again as it was
+#   YB_TEST_PG_BIN  the server's programs (initdb, pg_ctl, pg_basebackup)
+#   YB_TEST_PG_AS   words that run a command as the server's user ("" when
+#                   not root), for a test that makes another cluster in DIR
 #
 # On exit, also on failure, SIGINT, SIGTERM or SIGHUP (not SIGKILL), CMD and its
-# descendants get SIGTERM, the server is stopped (-m immediate), DIR removed.
+# descendants get SIGTERM, the server (and any other a test started from a
+# data directory in DIR: a standby) is stopped (-m immediate), DIR removed.
 # Exits 77 (CTest's SKIP_RETURN_CODE) without running CMD when the server
 # binaries are not installed; 1 when the cluster does not start.
 set -euo pipefail
@@ -56,11 +60,13 @@ cleanup() {
 		kill -TERM "$child" "${kids[@]}" 2>/dev/null
 		wait "$child" 2>/dev/null
 	fi
-	if [ -f "$data/postmaster.pid" ]; then
-		pg stop -m immediate -t 10 >/dev/null 2>&1
+	# The cluster, and any other a test made in DIR (a standby).
+	for pid in "$dir"/*/postmaster.pid; do
+		[ -f "$pid" ] || continue
+		as_pg "$bindir/pg_ctl" -D "${pid%/postmaster.pid}" stop -m immediate -t 10 >/dev/null 2>&1
 		# Stopped or not, nothing of the server may outlive its files.
-		pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
-	fi
+		pid=$(head -n 1 "$pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
+	done
 	rm -rf -- "$dir"
 	exit "$rc"
 }
@@ -99,6 +105,7 @@ export YB_TEST_PG="host=$dir port=$port user=yuebao dbname=yuebao_test"
 export YB_TEST_PG_URL="postgresql:///yuebao_test?host=${dir//\//%2F}&port=$port&user=yuebao"
 export YB_TEST_PG_DIR="$dir"
 export YB_TEST_PG_CTL="${run_as[*]:+${run_as[*]} }$bindir/pg_ctl -D $data"
+export YB_TEST_PG_BIN="$bindir" YB_TEST_PG_AS="${run_as[*]}"
 
 # In the background so that a signal is handled at once; <&0 keeps CMD's stdin.
 "$@" <&0 &
