@@ -262,6 +262,13 @@ static int dial_within(nng_dialer dialer, int timeout_ms, bool *timed_out)
 	return nrc;
 }
 
+/* The REQ resend interval for a call timeout: a third of it, 1 to 10 s. */
+static int resend_ms(int timeout_ms)
+{
+	int ms = timeout_ms / 3;
+	return ms < 1000 ? 1000 : ms > 10000 ? 10000 : ms;
+}
+
 int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
                     struct errbuf *eb)
 {
@@ -296,6 +303,14 @@ int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **ou
 	opened = 1;
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
+	/*
+	 * A request with no reply is sent again, the same bytes and call id, a
+	 * third of the way into the timeout (at most 10 s in): REQ's own remedy
+	 * for a request or reply lost on the way (nng's default, 60 s, is past
+	 * any timeout here). The daemon executes a call id once and answers a
+	 * repeat from its record, so a repeat never does a write twice.
+	 */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, resend_ms(c->timeout_ms));
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_REPLY);
 	if ((nrc = nng_dialer_create(&c->dialer, c->sock, opt->url)) != 0 ||
 	    (nrc = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls)) != 0) {
