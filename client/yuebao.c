@@ -1282,7 +1282,7 @@ static int review_all_submitted(struct client *cl, const char *org, const char *
 	const Yuebao__V1__StatusRow *row;
 	const Yuebao__V1__StatusCell *cell;
 	struct cell_walk walk = {0};
-	size_t n = 0, todo = 0, done = 0;
+	size_t n = 0, submitted = 0, done = 0;
 	int rc, worst = 0;
 
 	if ((rc = fetch_status(cl, org, period, &pages, &n)) != 0)
@@ -1293,7 +1293,7 @@ static int review_all_submitted(struct client *cl, const char *org, const char *
 
 		if (strcmp(cell->state, "submitted") != 0)
 			continue;
-		todo++;
+		submitted++;
 		req.org = row->org;
 		req.period = cell->month;
 		req.action = "accept";
@@ -1310,13 +1310,13 @@ static int review_all_submitted(struct client *cl, const char *org, const char *
 		done++;
 		yuebao__v1__review_reply__free_unpacked(r, NULL);
 	}
-	if (todo == 0)
+	if (submitted == 0)
 		printf(_("no return of %s for %s is waiting for review\n"),
 		       n > 0 ? pages[0]->org : org, period);
 	else
-		printf(todo == 1 ? _("accepted %zu of %zu submitted return\n")
-		                 : _("accepted %zu of %zu submitted returns\n"),
-		       done, todo);
+		printf(submitted == 1 ? _("accepted %zu of %zu submitted return\n")
+		                      : _("accepted %zu of %zu submitted returns\n"),
+		       done, submitted);
 	rc = worst;
 done:
 	free_pages((ProtobufCMessage **)pages, n);
