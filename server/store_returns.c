@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "array.h"
 #include "period.h"
 
@@ -61,11 +63,17 @@ static const struct store_sql q_ins_rev = {
     " reason, subject, fingerprint, request, request_sha256)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     NULL};
-static const struct store_sql q_ins_value = {
-    SQ_INS_VALUE,
+/*
+ * A revision's values in one statement, from a JSON object {"code": value}:
+ * one round trip to PostgreSQL instead of one per value (the values were
+ * 40 of a return's 45 round trips). The text form keeps every int64 exact.
+ */
+static const struct store_sql q_ins_values = {
+    SQ_INS_VALUES,
     "INSERT INTO revision_values(org, month, revision, code, value)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)",
-    NULL};
+    " SELECT ?1, ?2, ?3, key, CAST(value AS INTEGER) FROM json_each(?4)",
+    "INSERT INTO revision_values(org, month, revision, code, value)"
+    " SELECT $1, $2, $3, key, value::bigint FROM jsonb_each_text($4::jsonb)"};
 static const struct store_sql q_ins_finding = {
     SQ_INS_FINDING,
     "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
@@ -99,6 +107,39 @@ static int insert_finding(struct store *s, const struct store_revision *r, size_
 	return rc;
 }
 
+/* Inserts r's values (q_ins_values); codes are unique in a revision. */
+static int insert_values(struct store *s, const struct store_revision *r, struct errbuf *eb)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+	int rc;
+
+	if (o == NULL)
+		return status_fail(eb, YB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->n_values; i++)
+		if (json_object_set_new(o, r->values[i].code, json_integer(r->values[i].value)) !=
+		    0) {
+			rc = status_fail(eb, YB_ENOMEM, "out of memory");
+			goto done;
+		}
+	/* A code twice would lose a value silently: the checks upstream refuse it. */
+	if (json_object_size(o) != r->n_values) {
+		rc = status_fail(eb, YB_EBUG, "%s %d revision %u names a value twice", r->org,
+		                 r->month, r->revision);
+		goto done;
+	}
+	if ((text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		rc = status_fail(eb, YB_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = stmt_run(s, &q_ins_values, "insert values", eb, "tiut", r->org, r->month, r->revision,
+	              text);
+done:
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
 int store_insert_revision(struct store *s, const struct store_revision *r, struct errbuf *eb)
 {
 	int rc;
@@ -108,10 +149,8 @@ int store_insert_revision(struct store *s, const struct store_revision *r, struc
 	                   r->reason ? r->reason : "", r->subject, r->fingerprint, r->request,
 	                   r->request_len, r->request_sha256)) != YB_OK)
 		return rc;
-	for (size_t i = 0; i < r->n_values; i++)
-		if ((rc = stmt_run(s, &q_ins_value, "insert value", eb, "tiutI", r->org, r->month,
-		                   r->revision, r->values[i].code, r->values[i].value)) != YB_OK)
-			return rc;
+	if (r->n_values > 0 && (rc = insert_values(s, r, eb)) != YB_OK)
+		return rc;
 	for (size_t i = 0; i < r->n_findings; i++)
 		if ((rc = insert_finding(s, r, i + 1, &r->findings[i], eb)) != YB_OK)
 			return rc;

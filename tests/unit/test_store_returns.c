@@ -390,6 +390,31 @@ static void test_revision_values(void **state)
 	assert_int_equal(stopped.n, 1);
 }
 
+/*
+ * Values past 2^53 (where a JSON double would round them) are stored
+ * exactly: a revision's values travel to the database as one JSON text.
+ */
+static void test_large_values_exact(void **state)
+{
+	static const struct store_value big[] = {{"cash", 9007199254740993LL},
+	                                         {"loans", -9007199254740993LL}};
+	struct tmpdb *db = *state;
+	struct store_revision in =
+	    tmpdb_revision((struct return_key){"Z", MONTH(5)}, 1, "submitted");
+	struct trace got = {0};
+	struct errbuf eb = {{0}};
+	char text[256];
+
+	in.values = big;
+	in.n_values = 2;
+	tmpdb_insert(db->s, &in);
+	assert_yb_ok(store_revision_values(db->s, (struct return_key){"Z", MONTH(5)}, 1,
+	                                   trace_code_value, &got, &eb),
+	             &eb);
+	assert_string_equal(trace_text(&got, text, sizeof(text)),
+	                    "  cash=9007199254740993\n  loans=-9007199254740993\n");
+}
+
 static void test_scan_latest(void **state)
 {
 	static const struct {
@@ -533,11 +558,17 @@ int main(void)
 {
 #define ON_FIXTURE(f) cmocka_unit_test_setup_teardown(f, setup, tmpdb_teardown)
 	const struct CMUnitTest tests[] = {
-	    ON_FIXTURE(test_revisions_read_back), ON_FIXTURE(test_absent_revisions),
-	    ON_FIXTURE(test_latest_state),        ON_FIXTURE(test_revision_is_never_replaced),
-	    ON_FIXTURE(test_revision_values),     ON_FIXTURE(test_set_state_changes_one_revision),
-	    ON_FIXTURE(test_scan_latest),         ON_FIXTURE(test_scan_latest_stops),
-	    ON_FIXTURE(test_scan_status),         ON_FIXTURE(test_export_pages),
+	    ON_FIXTURE(test_revisions_read_back),
+	    ON_FIXTURE(test_absent_revisions),
+	    ON_FIXTURE(test_latest_state),
+	    ON_FIXTURE(test_revision_is_never_replaced),
+	    ON_FIXTURE(test_revision_values),
+	    ON_FIXTURE(test_large_values_exact),
+	    ON_FIXTURE(test_set_state_changes_one_revision),
+	    ON_FIXTURE(test_scan_latest),
+	    ON_FIXTURE(test_scan_latest_stops),
+	    ON_FIXTURE(test_scan_status),
+	    ON_FIXTURE(test_export_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
