@@ -606,6 +606,39 @@ void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r, const struct tz
 		fprintf(f, _("revocation list (CRL): none (yuebaod runs without --crl)\n"));
 }
 
+void output_ping_daemons(FILE *f, const Yuebao__V1__PingReply *r, const struct tz *zone)
+{
+	size_t differ = 0;
+	char when[TZ_TEXT_MAX];
+
+	if (r->n_daemons == 0)
+		return;
+	fprintf(f, _("daemons on this database: %zu\n"), r->n_daemons);
+	for (size_t i = 0; i < r->n_daemons; i++) {
+		const Yuebao__V1__DaemonSeen *d = r->daemons[i];
+		fprintf(f, "  %s pid %lld %s", d->host, (long long)d->pid,
+		        d->listen[0] != '\0' ? d->listen : "-");
+		if (d->self)
+			fputs(_(" (this one)"), f);
+		if (d->gone) {
+			format_time(zone, d->seen_at_ms, OUTPUT_TABLE, when, sizeof(when));
+			fprintf(f, _(", gone: last seen %s"), when);
+		} else if (d->differs) {
+			fprintf(f,
+			        _(", serves a different org tree or catalog (sha256 %.12s, %.12s)"),
+			        d->orgs_digest, d->catalog_digest);
+			differ++;
+		}
+		fputc('\n', f);
+	}
+	if (differ > 0)
+		fprintf(
+		    f,
+		    _("warning: %zu daemon(s) serve other files than this one: give every daemon "
+		      "the same org tree and catalog, and reload them (SIGHUP)\n"),
+		    differ);
+}
+
 static json_t *reviews_json(Yuebao__V1__ReviewEvent *const *rv, size_t n, const struct tz *zone)
 {
 	json_t *arr = json_array();

@@ -66,6 +66,14 @@ int output_audit_log(FILE *f, Yuebao__V1__AuditLogReply *const *pages, size_t n_
  */
 void output_ping_expiry(FILE *f, const Yuebao__V1__PingReply *r, const struct tz *zone);
 
+/*
+ * For an admin's ping: the daemons serving the database (several may serve
+ * one PostgreSQL database), which one answered, which are gone, and which
+ * serve another org tree or catalog than the one that answered. Prints
+ * nothing when the reply lists none (not an admin, or an older daemon).
+ */
+void output_ping_daemons(FILE *f, const Yuebao__V1__PingReply *r, const struct tz *zone);
+
 /* One finding or field error, as a line for people. */
 void output_field_error(FILE *f, const Yuebao__V1__FieldError *e);
 

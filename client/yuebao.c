@@ -543,6 +543,7 @@ static int cmd_ping(struct client *cl, int argc, char **argv)
 	tz_format(zone_of(cl), r->server_time_ms, TZ_PEOPLE, when, sizeof(when));
 	printf(_("server time %s, time zone %s\n"), when, tz_name(zone_of(cl)));
 	output_ping_expiry(stdout, r, zone_of(cl));
+	output_ping_daemons(stdout, r, zone_of(cl));
 	yuebao__v1__ping_reply__free_unpacked(r, NULL);
 	return 0;
 }

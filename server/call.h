@@ -37,6 +37,7 @@ struct call {
 	struct store *store;
 	const struct pki_identity
 	    *signer;            /* the daemon's own key (its certificate is in receipts) */
+	const char *daemon_id;  /* this daemon's note among those on the database (daemons.h) */
 	const uint8_t *request; /* the RpcRequest exactly as received */
 	size_t request_len;
 	/*

@@ -605,6 +605,7 @@ nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct w
 		                 .world = world,
 		                 .store = reader,
 		                 .signer = p->signer,
+		                 .daemon_id = p->cfg.daemon_id,
 		                 .request = raw,
 		                 .request_len = raw_len,
 		                 .now_ms = now,

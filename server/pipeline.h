@@ -33,6 +33,7 @@ struct pipeline_config {
 	size_t max_message;    /* bytes of an RpcRequest */
 	int time_window_s;     /* accepted clock difference */
 	const struct tz *zone; /* the deployment's (borrowed): named in every reply */
+	const char *daemon_id; /* this daemon's (daemons.h; borrowed): Ping marks its own note */
 };
 
 /* What one request came to, for its log line. */

@@ -26,6 +26,8 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "batch.h"
+#include "clock.h"
+#include "daemons.h"
 #include "expiry.h"
 #include "handlers.h"
 #include "i18n.h"
@@ -123,6 +125,7 @@ struct server {
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
 	struct pipeline *pipeline;   /* what each request goes through */
+	struct daemons *daemons;     /* this daemon's note among those on the database */
 	char server_subject[256];
 	atomic_int stopping;
 	/* Since the last daily summary: calls, calls refused, returns stored. */
@@ -148,6 +151,18 @@ static void check_expiry(void *arg)
 	        (unsigned long long)atomic_exchange(&s->day_refused, 0),
 	        (unsigned long long)atomic_exchange(&s->day_stored, 0));
 	pthread_mutex_unlock(&s->trust_lock);
+}
+
+/* Notes the digests of the world now served among the daemons on the database (daemons.h). */
+static void note_daemon(struct server *s)
+{
+	char orgs[65], cat[65];
+
+	pthread_rwlock_rdlock(&s->world_lock);
+	snprintf(orgs, sizeof(orgs), "%s", s->world->orgs->digest);
+	snprintf(cat, sizeof(cat), "%s", s->world->cat->digest);
+	pthread_rwlock_unlock(&s->world_lock);
+	daemons_note(s->daemons, s->batch, orgs, cat, clock_now_ms());
 }
 
 int server_reload(struct server *s, struct errbuf *eb)
@@ -179,6 +194,7 @@ int server_reload(struct server *s, struct errbuf *eb)
 	pthread_mutex_unlock(&s->trust_lock);
 	/* From here on every request sees the new world: scripts wait for this line. */
 	log_line("reloaded: now serving the org tree, catalog, CA and CRL just loaded");
+	note_daemon(s);
 	return YB_OK;
 }
 
@@ -460,6 +476,8 @@ void server_tick(struct server *s)
 {
 	if (s->listener != NULL)
 		listener_tick(s->listener, LISTENER_STALL_MS);
+	if (daemons_due(s->daemons, clock_now_ms()))
+		note_daemon(s);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
@@ -550,9 +568,11 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	if ((rc = handlers_check(eb)) != YB_OK || (rc = check_files(cfg, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
 	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
+	    (rc = daemons_new(clock_now_ms(), &s->daemons, eb)) != YB_OK ||
 	    (rc = pipeline_new(&(struct pipeline_config){.max_message = cfg->max_message,
 	                                                 .time_window_s = cfg->time_window_s,
-	                                                 .zone = cfg->zone},
+	                                                 .zone = cfg->zone,
+	                                                 .daemon_id = daemons_id(s->daemons)},
 	                       s->batch, s->signer, &s->pipeline, eb)) != YB_OK ||
 	    (rc = world_load(&s->cfg, s->catalog_dir, s->batch, s->signer, &s->world, eb)) != YB_OK)
 		goto fail;
@@ -566,6 +586,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		s->workers[0].srv = s;
 		if ((rc = store_open(cfg->db_path, &s->workers[0].store, eb)) != YB_OK)
 			goto fail;
+		note_daemon(s);
 		*out = s;
 		return YB_OK;
 	}
@@ -588,6 +609,8 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 	         "at most %d connections (%d from one address)",
 	         YB_VERSION, listener_url(s->listener), s->n_workers, db_shown, tz_name(cfg->zone),
 	         s->cfg.max_connections, s->cfg.max_per_source);
+	daemons_set_listen(s->daemons, listener_url(s->listener));
+	note_daemon(s);
 	*out = s;
 	return YB_OK;
 fail:
@@ -730,6 +753,9 @@ void server_close(struct server *s)
 	if (s->pipeline != NULL && s->cfg.listen_url != NULL)
 		pipeline_audit_held(s->pipeline);
 	pipeline_free(s->pipeline);
+	if (s->daemons != NULL)
+		daemons_leave(s->daemons, s->batch);
+	daemons_free(s->daemons);
 	batch_close(s->batch);
 	pki_identity_free(s->signer);
 	pthread_rwlock_destroy(&s->world_lock);

@@ -37,9 +37,10 @@
  * lookup) copied the whole record through its overflow pages (rebuild_v4);
  * and an audit entry records the last of the months it is about
  * (audit_log.month_last), so that the close of a quarter is found by a
- * query for any of its months (months_v4).
+ * query for any of its months (months_v4). 5: the daemons table (several
+ * daemons on one database note what they serve, daemons.h).
  */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -141,7 +142,16 @@ static const char schema_sql[] =
     "  size INTEGER PRIMARY KEY,"
     "  root BLOB NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
-    "  signature BLOB NOT NULL);";
+    "  signature BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS daemons("
+    "  id TEXT PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  listen TEXT NOT NULL,"
+    "  started_at_ms INTEGER NOT NULL,"
+    "  seen_at_ms INTEGER NOT NULL,"
+    "  orgs_digest TEXT NOT NULL,"
+    "  catalog_digest TEXT NOT NULL);";
 
 /* ---- the statement helper (store_impl.h) ------------------------------------------------ */
 
@@ -912,4 +922,70 @@ int store_record_load(struct store *s, const char *kind, int64_t at_ms, const ch
 {
 	return stmt_run(s, &q_load, "record load", eb, "tIttb", kind, at_ms, digest, source,
 	                content, len);
+}
+
+/* ---- the daemons serving this database ------------------------------------------------- */
+
+static const struct store_sql q_daemon_note = {
+    SQ_DAEMON_NOTE,
+    "INSERT INTO daemons(id, host, pid, listen, started_at_ms, seen_at_ms, orgs_digest,"
+    " catalog_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT (id) DO UPDATE SET listen = excluded.listen,"
+    " seen_at_ms = excluded.seen_at_ms, orgs_digest = excluded.orgs_digest,"
+    " catalog_digest = excluded.catalog_digest",
+    NULL};
+static const struct store_sql q_daemon_prune = {SQ_DAEMON_PRUNE,
+                                                "DELETE FROM daemons WHERE seen_at_ms < ?1", NULL};
+
+int store_daemon_note(struct store *s, const struct store_daemon *d, int64_t forget_before_ms,
+                      struct errbuf *eb)
+{
+	int rc;
+
+	if ((rc = stmt_run(s, &q_daemon_prune, "forget daemons", eb, "I", forget_before_ms)) !=
+	    YB_OK)
+		return rc;
+	return stmt_run(s, &q_daemon_note, "note daemon", eb, "ttItIItt", d->id, d->host, d->pid,
+	                d->listen, d->started_at_ms, d->seen_at_ms, d->orgs_digest,
+	                d->catalog_digest);
+}
+
+static const struct store_sql q_daemon_list = {
+    SQ_DAEMON_LIST,
+    "SELECT id, host, pid, listen, started_at_ms, seen_at_ms, orgs_digest, catalog_digest"
+    " FROM daemons ORDER BY started_at_ms, id LIMIT ?1",
+    NULL};
+
+int store_daemon_list(struct store *s, struct store_daemon *out, size_t max, size_t *n,
+                      struct errbuf *eb)
+{
+	struct stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((rc = stmt_bind(s, &q_daemon_list, &st, eb, "I", (int64_t)max)) != YB_OK)
+		return rc;
+	while (*n < max && (rc = stmt_step(s, st, "list daemons", eb)) == YB_OK) {
+		struct store_daemon *d = &out[(*n)++];
+		const char *id = stmt_text(st, 0), *host = stmt_text(st, 1),
+		           *listen = stmt_text(st, 3), *orgs = stmt_text(st, 6),
+		           *cat = stmt_text(st, 7);
+		snprintf(d->id, sizeof(d->id), "%s", id ? id : "");
+		snprintf(d->host, sizeof(d->host), "%s", host ? host : "");
+		d->pid = stmt_int64(st, 2);
+		snprintf(d->listen, sizeof(d->listen), "%s", listen ? listen : "");
+		d->started_at_ms = stmt_int64(st, 4);
+		d->seen_at_ms = stmt_int64(st, 5);
+		snprintf(d->orgs_digest, sizeof(d->orgs_digest), "%s", orgs ? orgs : "");
+		snprintf(d->catalog_digest, sizeof(d->catalog_digest), "%s", cat ? cat : "");
+	}
+	return stmt_scan_end(st, rc, 0);
+}
+
+static const struct store_sql q_daemon_forget = {SQ_DAEMON_FORGET,
+                                                 "DELETE FROM daemons WHERE id = ?1", NULL};
+
+int store_daemon_forget(struct store *s, const char *id, struct errbuf *eb)
+{
+	return stmt_run(s, &q_daemon_forget, "forget daemon", eb, "t", id);
 }

@@ -136,6 +136,34 @@ int store_record_load(struct store *s, const char *kind, int64_t at_ms, const ch
                       const char *source, const char *content, size_t len, struct errbuf *eb);
 
 /*
+ * A yuebaod serving this database, as it noted itself (daemons.h): several
+ * daemons may serve one PostgreSQL database.
+ */
+struct store_daemon {
+	char id[33];    /* random, per process */
+	char host[256]; /* its host name */
+	int64_t pid;
+	char listen[256]; /* the URL it listens on ("" before it listens) */
+	int64_t started_at_ms, seen_at_ms;
+	char orgs_digest[65]; /* of the org tree and catalog it serves */
+	char catalog_digest[65];
+};
+
+/*
+ * Notes d (replacing its earlier note) and forgets the daemons not seen
+ * since forget_before_ms, inside the current write transaction.
+ */
+int store_daemon_note(struct store *s, const struct store_daemon *d, int64_t forget_before_ms,
+                      struct errbuf *eb);
+
+/* The noted daemons, earliest started first: at most max into out, *n of them. */
+int store_daemon_list(struct store *s, struct store_daemon *out, size_t max, size_t *n,
+                      struct errbuf *eb);
+
+/* Forgets the daemon with this id (it stops), inside the current write transaction. */
+int store_daemon_forget(struct store *s, const char *id, struct errbuf *eb);
+
+/*
  * A read snapshot: every read between store_snapshot_begin and
  * store_snapshot_end sees the database as it was at the first of them
  * (a SAVEPOINT, so it also works inside a transaction).

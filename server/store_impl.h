@@ -39,6 +39,10 @@ enum store_slot {
 	SQ_CALL_SAVE,
 	SQ_CALL_PRUNE,
 	SQ_LOAD,
+	SQ_DAEMON_NOTE,
+	SQ_DAEMON_PRUNE,
+	SQ_DAEMON_LIST,
+	SQ_DAEMON_FORGET,
 	/* store_returns.c */
 	SQ_LAST_REV,
 	SQ_LATEST_STATE,

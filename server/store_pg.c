@@ -128,7 +128,16 @@ static const char schema_sql[] =
     "  size BIGINT PRIMARY KEY,"
     "  root BYTEA NOT NULL,"
     "  at_ms BIGINT NOT NULL,"
-    "  signature BYTEA NOT NULL);";
+    "  signature BYTEA NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS daemons("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  pid BIGINT NOT NULL,"
+    "  listen TEXT NOT NULL,"
+    "  started_at_ms BIGINT NOT NULL,"
+    "  seen_at_ms BIGINT NOT NULL,"
+    "  orgs_digest TEXT NOT NULL,"
+    "  catalog_digest TEXT NOT NULL);";
 
 bool store_pg_url(const char *path)
 {

@@ -5,8 +5,10 @@
 # next daemon when one does not answer; one daemon is killed with SIGKILL
 # during the load. Then every acknowledged return is stored once with the
 # values sent, its receipt proves, and the audit log verifies as one linear
-# log. Also: a retry sent to another daemon gets the first one's reply, and
-# PostgreSQL restarted under a running daemon costs no call.
+# log. Also: a retry sent to another daemon gets the first one's reply,
+# PostgreSQL restarted under a running daemon costs no call, and daemons
+# that serve different org trees say so (in their logs and to an admin's
+# ping) until they agree again.
 # Needs the database of tests/support/with_postgres.sh (CTest runs it as
 # pg.integration.test_postgres); skipped (77) without it.
 # shellcheck source=tests/integration/preamble.sh
@@ -19,11 +21,11 @@ fi
 
 RCPT="$TMP/receipts"
 STOP="$TMP/stop"
-BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
-CLIENTS_PER_BRANCH=3 # 15 clients, each on years of its own
-KILL_AFTER=20        # acknowledged returns before the SIGKILL
-ENOUGH=60            # and in all
-CLIENT_LIMIT_S=120
+BRANCHES=(ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB)
+CLIENTS=64      # dealt over the branches and the three daemons, each on a year of its own
+KILL_AFTER=40   # acknowledged returns before the SIGKILL
+ENOUGH=160      # and in all
+CLIENT_LIMIT_S=180
 PIDS=()
 URLS=()
 
@@ -36,11 +38,13 @@ on_exit() {
 }
 
 # start_daemons N: N daemons on the test's database, their pids in PIDS and
-# addresses in URLS; the last one also in YB_DAEMON_PID / YB_URL.
+# addresses in URLS; the last one also in YB_DAEMON_PID / YB_URL. Daemon i
+# reads its org tree from a copy of its own, $TMP/orgs-i.csv.
 start_daemons() {
 	local i
 	for i in $(seq 0 $(($1 - 1))); do
-		yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/yuebaod-$i.log"
+		cp "$ORGS" "$TMP/orgs-$i.csv"
+		yb_start_daemon "$YB_PKI" "$DB" "$TMP/orgs-$i.csv" "$TMP/yuebaod-$i.log"
 		PIDS[i]=$YB_DAEMON_PID
 		URLS[i]=$YB_URL
 	done
@@ -103,7 +107,43 @@ setup() {
 	mkdir -p "$RCPT"
 	touch "$TMP/errors"
 	yb_make_pki "$YB_PKI" "$ORGS"
+	"$CERTS" issue "$YB_PKI" admin JGDW >/dev/null
 	start_daemons 3
+}
+
+# Daemon 0 is given an org tree that differs from the others' (a unit renamed)
+# and reloaded: it warns at once, naming the others; an admin's ping to
+# another daemon lists it as different. The disagreement is left in place
+# for daemon 2 to notice on its own (test_disagreement_noticed).
+test_daemons_disagree() {
+	local out
+	sed -i 's/^FY-DZB,[^,]*,/FY-DZB,法院审判党支部,/' "$TMP/orgs-0.csv"
+	YB_DAEMON_PID=${PIDS[0]} reload_daemon "$TMP/yuebaod-0.log"
+	yb_wait_for_log "$TMP/yuebaod-0.log" "daemons disagree: yuebaod pid ${PIDS[2]} " 5 ||
+		fail "the reloaded daemon names each daemon that serves another org tree"
+	check_match "and says what differs" "$(grep "daemons disagree: yuebaod pid ${PIDS[1]} " \
+		"$TMP/yuebaod-0.log")" "serves a different org tree from this one"
+	out=$(as "${URLS[2]}" admin JGDW ping 2>&1)
+	check_match "an admin's ping lists the three daemons" "$out" "daemons on this database: 3"
+	check_match "and the one that answered" "$out" "pid ${PIDS[2]} [^ ]+:[0-9]+ \(this one\)"
+	check_match "and the one that serves another org tree" "$out" \
+		"pid ${PIDS[0]} [^ ]+:[0-9]+, serves a different org tree or catalog"
+	check_match "with what to do" "$out" "warning: 1 daemon\(s\) serve other files than this one"
+	check_no_match "a branch's ping lists no daemons" \
+		"$(as "${URLS[2]}" branch ZFW-JG ping 2>&1)" "daemons on this database"
+}
+
+# Daemon 2 notices on its next beat (every 30 s) that daemon 0 serves another
+# org tree; daemon 0, given the same file again, says they agree again.
+test_disagreement_noticed() {
+	yb_wait_for_log "$TMP/yuebaod-2.log" "daemons disagree: yuebaod pid ${PIDS[0]} " 45 ||
+		fail "a daemon notices by itself when another serves another org tree"
+	cp "$ORGS" "$TMP/orgs-0.csv"
+	YB_DAEMON_PID=${PIDS[0]} reload_daemon "$TMP/yuebaod-0.log"
+	yb_wait_for_log "$TMP/yuebaod-0.log" "serve the same org tree and catalog again" 5 ||
+		fail "given the same files again, the daemon says they agree"
+	check_no_match "and an admin's ping warns no more" "$(as "${URLS[2]}" admin JGDW ping 2>&1)" \
+		"serve other files"
 }
 
 test_retry_to_another_daemon() {
@@ -134,15 +174,10 @@ test_postgres_restarted() {
 }
 
 test_kill_one_of_three() {
-	local org n=0 y=1950 k c
-	for org in $BRANCHES; do
-		for c in $(seq 1 "$CLIENTS_PER_BRANCH"); do
-			# shellcheck disable=SC2046
-			client "$org" "$n" $(seq "$y" $((y + 4))) &
-			BACKGROUND+=($!)
-			n=$((n + 1))
-			y=$((y + 5))
-		done
+	local n k c
+	for n in $(seq 0 $((CLIENTS - 1))); do
+		client "${BRANCHES[$((n % ${#BRANCHES[@]}))]}" "$n" $((1950 + n)) &
+		BACKGROUND+=($!)
 	done
 	yb_wait_until 120 acked_at_least "$KILL_AFTER" ||
 		yb_wait_failed "$(acked) returns acknowledged, not $KILL_AFTER, after 120 s" "$TMP/yuebaod-1.log"
@@ -156,7 +191,7 @@ test_kill_one_of_three() {
 		wait "$c" || true
 	done
 	BACKGROUND=()
-	echo "info: $(acked) returns acknowledged by 15 clients over 3 daemons, $k before one was killed"
+	echo "info: $(acked) returns acknowledged by $CLIENTS clients over 3 daemons, $k before one was killed"
 	check_eq "no client got a refusal or gave up" "$(cat "$TMP/errors")" ""
 	check_match "returns were acknowledged after the kill" "$(($(acked) - k))" "^[1-9][0-9]*$"
 }
@@ -191,8 +226,10 @@ test_one_log() {
 
 main() {
 	setup
+	test_daemons_disagree
 	test_retry_to_another_daemon
 	test_postgres_restarted
+	test_disagreement_noticed
 	test_kill_one_of_three
 	test_acknowledged_returns
 	test_one_log

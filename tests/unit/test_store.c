@@ -1,8 +1,9 @@
 /*
  * test_store.c - the store's connection (server/store.h) on real SQLite
  * files: what store_open creates and refuses, transactions, savepoints and
- * snapshots as another connection sees them, the call-id records, and
- * store_quick_check on sound, missing and damaged files.
+ * snapshots as another connection sees them, the call-id records, the
+ * daemons' notes, and store_quick_check on sound, missing and damaged
+ * files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -299,6 +300,79 @@ static void test_prune_forgets_only_older_calls(void **state)
 	}
 }
 
+/* ---- the daemons' notes ------------------------------------------------------------------- */
+
+/* Notes d, forgetting those not seen since forget_before_ms, in a transaction of its own. */
+static void note_daemon(struct store *s, const struct store_daemon *d, int64_t forget_before_ms)
+{
+	struct errbuf eb = {{0}};
+
+	tmpdb_begin(s);
+	assert_yb_ok(store_daemon_note(s, d, forget_before_ms, &eb), &eb);
+	tmpdb_commit(s);
+}
+
+static void test_daemon_notes(void **state)
+{
+	struct tmpdb *db = *state;
+	struct store_daemon a = {.id = "aaaa", .host = "app1", .pid = 41, .started_at_ms = 1000}, b,
+	                    seen[4];
+	struct errbuf eb = {{0}};
+	struct store *other;
+	size_t n = 0;
+
+	a.seen_at_ms = 1000;
+	snprintf(a.orgs_digest, sizeof(a.orgs_digest), DIGEST_1);
+	snprintf(a.catalog_digest, sizeof(a.catalog_digest), DIGEST_2);
+	/* b: started later, elsewhere, serving the same. */
+	b = a;
+	snprintf(b.id, sizeof(b.id), "bbbb");
+	snprintf(b.host, sizeof(b.host), "app2");
+	snprintf(b.listen, sizeof(b.listen), "tls+tcp://0.0.0.0:7443");
+	b.pid = 42;
+	b.started_at_ms = b.seen_at_ms = 2000;
+	note_daemon(db->s, &a, 0);
+	note_daemon(db->s, &b, 0);
+	/* A later note of a replaces its row: its listen address, time and digests. */
+	snprintf(a.listen, sizeof(a.listen), "tls+tcp://127.0.0.1:7443");
+	a.seen_at_ms = 5000;
+	snprintf(a.orgs_digest, sizeof(a.orgs_digest), DIGEST_3);
+	note_daemon(db->s, &a, 0);
+
+	other = tmpdb_open(db->path); /* what another daemon reads */
+	assert_yb_ok(store_daemon_list(other, seen, 4, &n, &eb), &eb);
+	assert_int_equal(n, 2);
+	assert_string_equal(seen[0].id, "aaaa"); /* earliest started first */
+	assert_string_equal(seen[0].host, "app1");
+	assert_int_equal(seen[0].pid, 41);
+	assert_string_equal(seen[0].listen, "tls+tcp://127.0.0.1:7443");
+	assert_int_equal(seen[0].started_at_ms, 1000);
+	assert_int_equal(seen[0].seen_at_ms, 5000);
+	assert_string_equal(seen[0].orgs_digest, DIGEST_3);
+	assert_string_equal(seen[0].catalog_digest, DIGEST_2);
+	assert_string_equal(seen[1].id, "bbbb");
+	assert_string_equal(seen[1].listen, "tls+tcp://0.0.0.0:7443");
+
+	/* At most max rows. */
+	assert_yb_ok(store_daemon_list(other, seen, 1, &n, &eb), &eb);
+	assert_int_equal(n, 1);
+
+	/* A note forgets the daemons not seen since the cut (b, at 2000), not itself. */
+	a.seen_at_ms = 9000;
+	note_daemon(db->s, &a, 3000);
+	assert_yb_ok(store_daemon_list(other, seen, 4, &n, &eb), &eb);
+	assert_int_equal(n, 1);
+	assert_string_equal(seen[0].id, "aaaa");
+
+	/* A daemon that stops forgets its own note. */
+	tmpdb_begin(db->s);
+	assert_yb_ok(store_daemon_forget(db->s, "aaaa", &eb), &eb);
+	tmpdb_commit(db->s);
+	assert_yb_ok(store_daemon_list(other, seen, 4, &n, &eb), &eb);
+	assert_int_equal(n, 0);
+	store_close(other);
+}
+
 /* ---- quick_check --------------------------------------------------------------------------- */
 
 static void test_quick_check_sound_and_missing(void **state)
@@ -465,6 +539,7 @@ int main(void)
 	    ON_STORE(test_snapshot_inside_a_transaction),
 	    ON_STORE(test_calls_read_back),
 	    ON_STORE(test_prune_forgets_only_older_calls),
+	    ON_STORE(test_daemon_notes),
 	    ON_STORE(test_quick_check_sound_and_missing),
 	    ON_STORE(test_quick_check_damaged),
 	    ON_STORE(test_failed_write_and_commit),
