@@ -112,10 +112,8 @@ static void compare(struct daemons *d, size_t n, int64_t now_ms)
 			off += (size_t)snprintf(state + off, sizeof(state) - off, "%s%s%s;", x->id,
 			                        x->orgs_digest, x->catalog_digest);
 	}
-	if (off > 0) {
+	if (off > 0)
 		hash_sha256_hex(state, off, digest);
-		digest[64] = '\0';
-	}
 	if (strcmp(digest, d->warned) == 0 &&
 	    (off == 0 || now_ms - d->warned_ms < DAEMONS_REMIND_MS))
 		return;
@@ -133,9 +131,9 @@ static void compare(struct daemons *d, size_t n, int64_t now_ms)
 			log_msg(
 			    LOG_LEVEL_WARNING,
 			    "daemons disagree: yuebaod pid %lld on %s (%s) serves a different %s "
-			    "from this one: org tree sha256 %.12s, catalog %.12s there; %.12s, "
-			    "%.12s "
-			    "here. Give every daemon the same files and reload them (SIGHUP)",
+			    "from this one: org tree sha256 %.12s, catalog %.12s there; "
+			    "%.12s, %.12s here. Give every daemon the same files and reload "
+			    "them (SIGHUP)",
 			    (long long)x->pid, x->host, x->listen[0] ? x->listen : "not listening",
 			    what, x->orgs_digest, x->catalog_digest, d->self.orgs_digest,
 			    d->self.catalog_digest);
