@@ -294,7 +294,7 @@ test_expired_crl() {
     yb_as admin JGDW ping
   check_exit "and a submission, which stores nothing" 1 "revocation list expired" \
     yb_as branch ZFW-JG submit "$YB_SRC/examples/returns/ZFW-JG/2026-01.csv" --period 2026-01
-  check_eq "the store holds no return" "$(sqlite3 "$db" 'SELECT count(*) FROM revisions')" 0
+  check_eq "the store holds no return" "$(DB=$db db_sql 'SELECT count(*) FROM revisions')" 0
   check_match "each refusal is logged" "$(cat "$log")" \
     "Returns/Ping - FAILED_PRECONDITION .*revocation list expired on ${office/+/\\+}"
 

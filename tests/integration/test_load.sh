@@ -14,8 +14,11 @@ N_CLIENTS=64
 PER_CLIENT=50
 # Under AddressSanitizer (the second round of scripts/test.sh) 64 x 50 takes
 # eight minutes of two cores, and its leak check at exit already finds what
-# the RSS comparison would: 64 x 20 there.
-if [[ "$(ldd "$YB_BIN/yuebaod" 2>/dev/null || true)" == *libasan* ]]; then
+# the RSS comparison would: 64 x 20 there. On PostgreSQL (three minutes for
+# 64 x 50 here) the same 64 x 20: the clients' TLS and process starts are
+# what takes the time, and the store's part is the same each round.
+if [[ "$(ldd "$YB_BIN/yuebaod" 2>/dev/null || true)" == *libasan* ]] ||
+	[ -n "${YB_TEST_PG_URL:-}" ]; then
 	PER_CLIENT=20
 fi
 WARMUP=5 # returns per client before the first RSS reading
@@ -94,13 +97,13 @@ test_load() {
 	ok=$(cat "$TMP"/ok-* 2>/dev/null | wc -l)
 	check_eq "zero errors" "$(head -5 <<<"$errors")" ""
 	check_eq "$N_CLIENTS clients x $PER_CLIENT returns acknowledged" "$ok" "$((N_CLIENTS * PER_CLIENT))"
-	check_eq "all of them stored" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions")" \
+	check_eq "all of them stored" "$(db_sql "SELECT count(*) FROM revisions")" \
 		"$((N_CLIENTS * PER_CLIENT))"
 	check_eq "each branch has its $PER_CLIENT months, each once" \
-		"$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT org FROM revisions GROUP BY org
-			HAVING count(*) = $PER_CLIENT AND count(DISTINCT month) = $PER_CLIENT)")" "$N_CLIENTS"
+		"$(db_sql "SELECT count(*) FROM (SELECT org FROM revisions GROUP BY org
+			HAVING count(*) = $PER_CLIENT AND count(DISTINCT month) = $PER_CLIENT) AS b")" "$N_CLIENTS"
 	check_eq "and every value arrived (6 per return)" \
-		"$(sqlite3 "$DB" "SELECT count(*) FROM revision_values")" "$((N_CLIENTS * PER_CLIENT * 6))"
+		"$(db_sql "SELECT count(*) FROM revision_values")" "$((N_CLIENTS * PER_CLIENT * 6))"
 	ms=$(((t2 - t0) / 1000000))
 	echo "info: $ok returns in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s," \
 		"$(awk -v n="$ok" -v ms="$ms" 'BEGIN { printf "%.1f", n / (ms / 1000) }') returns/s" \

@@ -10,7 +10,9 @@
 # `systemd-analyze verify` and its `systemd-analyze security` exposure is
 # reported and bounded; lintian finds no error or warning; `dpkg --purge`
 # removes the programs and keeps the database. The machine is left as it
-# was found.
+# was found. On PostgreSQL (pg.integration.test_package) the installed
+# daemon keeps its store in the test's database (`db =` in the INI), and its
+# --backup refuses it, naming pg_dump.
 #
 # Needs root (it installs packages) and a machine without yuebao installed:
 # skipped (exit 77) otherwise, and in the sanitizer build (it packages the
@@ -103,6 +105,9 @@ test_serve() {
 	cp "$ORGS" /etc/yuebao/
 	# A free port of the loopback interface instead of the package's 7443.
 	sed -i 's|^listen = .*|listen = tls+tcp://127.0.0.1:0|' /etc/yuebao/yuebaod.ini
+	# On PostgreSQL (pg.integration.test_package): the test's database.
+	[ -z "${YB_TEST_PG_URL:-}" ] ||
+		sed -i "s|^db = .*|db = ${YB_TEST_PG_URL//&/\\&}|" /etc/yuebao/yuebaod.ini
 	# Not through as_service: $! must be the daemon itself (setpriv execs it).
 	setpriv --reuid=yuebao --regid=yuebao --init-groups /usr/bin/yuebaod >/dev/null 2>>"$log" &
 	YB_DAEMON_PID=$!
@@ -112,8 +117,10 @@ test_serve() {
 		return 1
 	fi
 	pass "yuebaod starts as user yuebao with /etc/yuebao/yuebaod.ini"
-	check_eq "its database is created in /var/lib/yuebao, yuebao's and 0640" \
-		"$(stat -c '%U %a' /var/lib/yuebao/yuebao.db)" "yuebao 640"
+	if sqlite_only "the database file in /var/lib/yuebao"; then
+		check_eq "its database is created in /var/lib/yuebao, yuebao's and 0640" \
+			"$(stat -c '%U %a' /var/lib/yuebao/yuebao.db)" "yuebao 640"
+	fi
 	check "a branch submits a return" \
 		client branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01
 	value=$(grep '^study_sessions,' "$RETURNS/ZFW-JG/2026-01.csv" | awk -F, '{print $NF}')
@@ -127,12 +134,20 @@ test_serve() {
 			--reason "amendment $i" >/dev/null 2>&1 || true
 	done &
 	BACKGROUND+=($!)
-	check "a backup as user yuebao while the branch submits" \
-		as_service --backup /var/lib/yuebao/backup.db
-	stop_background
-	check_eq "the backup is yuebao's, 0640, and passes quick_check" \
-		"$(stat -c '%U %a' /var/lib/yuebao/backup.db) $(sqlite3 /var/lib/yuebao/backup.db 'PRAGMA quick_check')" \
-		"yuebao 640 ok"
+	if [ -z "${YB_TEST_PG_URL:-}" ]; then
+		check "a backup as user yuebao while the branch submits" \
+			as_service --backup /var/lib/yuebao/backup.db
+		stop_background
+		check_eq "the backup is yuebao's, 0640, and passes quick_check" \
+			"$(stat -c '%U %a' /var/lib/yuebao/backup.db) $(sqlite3 /var/lib/yuebao/backup.db 'PRAGMA quick_check')" \
+			"yuebao 640 ok"
+	else
+		check_exit "yuebaod --backup refuses PostgreSQL and names pg_dump" 1 \
+			"back it up with pg_dump" as_service --backup /var/lib/yuebao/backup.db
+		stop_background
+		check_eq "the returns are in the PostgreSQL database" \
+			"$(db_sql "SELECT count(*) > 0 FROM revisions WHERE org = 'ZFW-JG'")" "t"
+	fi
 	yb_stop_daemon
 	if [ "$YB_DAEMON_STATUS" = 0 ]; then
 		pass "SIGTERM stops it cleanly"
@@ -163,7 +178,12 @@ test_purge() {
 	check "dpkg --purge removes both packages" dpkg --purge yuebaod yuebao
 	check_eq "the programs are gone" \
 		"$(ls /usr/bin/yuebao /usr/bin/yuebaod /usr/bin/yuebao-certs 2>/dev/null | wc -l)" "0"
-	check_eq "the database is kept" "$(ls /var/lib/yuebao/yuebao.db)" "/var/lib/yuebao/yuebao.db"
+	if [ -z "${YB_TEST_PG_URL:-}" ]; then
+		check_eq "the database is kept" "$(ls /var/lib/yuebao/yuebao.db)" "/var/lib/yuebao/yuebao.db"
+	else
+		check_eq "the database is kept" \
+			"$(db_sql "SELECT count(*) > 0 FROM revisions WHERE org = 'ZFW-JG'")" "t"
+	fi
 }
 
 test_install && test_serve

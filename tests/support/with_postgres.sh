@@ -76,6 +76,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 [ ${#run_as[@]} -eq 0 ] || chown "$pguser:" "$dir"
+# Others may reach the socket in it (a daemon run as another user, as
+# test_package runs the packaged one), not list or read it.
+chmod 711 "$dir"
 for locale in --locale=C.UTF-8 --no-locale; do
 	rm -rf -- "$data"
 	as_pg "$bindir/initdb" -D "$data" --auth=trust --username=yuebao \
