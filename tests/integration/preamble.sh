@@ -113,6 +113,73 @@ sqlite_only() {
 # revisions: how many return revisions the test's store holds.
 revisions() { db_sql "SELECT count(*) FROM revisions"; }
 
+# keep_submitting TAG ORG N YEAR...: a branch client that keeps at it while
+# daemons die or databases change hands (test_crash, test_postgres,
+# test_standby). It submits ORG's example returns as the months of each
+# YEAR until $STOP exists, each with a call id of its own (from TAG, ORG and
+# the month) that every retry reuses, keeping the receipt in $RCPT. A call
+# that finds no daemon (exit 3) or is answered UNAVAILABLE (nothing was
+# changed) is sent again after CLIENT_BACKOFF_S (default 0.1) seconds, to
+# the daemon `client_url N ATTEMPT` names when the test defines it, else
+# $YB_URL, for at most CLIENT_LIMIT_S seconds in all (or until $TMP/abort
+# exists). An acknowledged return, with its receipt, is a line
+# "ORG PERIOD FILE" in $TMP/acked-ORG-N; anything else a line in
+# $TMP/errors.
+keep_submitting() {
+	local tag=$1 org=$2 n=$3 file i period id attempt rc out url
+	local end=$((SECONDS + CLIENT_LIMIT_S))
+	shift 3
+	for year in "$@"; do
+		i=0
+		for file in "$RETURNS/$org"/*.csv; do
+			i=$((i + 1))
+			period=$year-$(printf '%02d' "$i")
+			[ -e "$STOP" ] && return 0
+			id=$(printf '%s %s %s' "$tag" "$org" "$period" | sha256sum | cut -c1-32)
+			for attempt in $(seq 0 1000); do
+				rc=0
+				url=$YB_URL
+				if declare -F client_url >/dev/null; then
+					url=$(client_url "$n" "$attempt")
+				fi
+				# --timeout bounds the connection and the reply; the outer
+				# limit only turns a client that hangs anyway into an error.
+				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "$url" --ca "$YB_PKI/ca.crt" \
+					--cert "$YB_PKI/branch-$org.crt" --key "$YB_PKI/branch-$org.key" \
+					--timeout "${CLIENT_TIMEOUT_S:-10}" --call-id "$id" submit "$file" \
+					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
+				if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+					printf '%s %s: the client hung (killed after 60 s): %s\n' "$org" "$period" \
+						"$out" >>"$TMP/errors"
+					break
+				fi
+				if [ "$rc" -eq 0 ]; then
+					if grep -q "submitted $org $period revision 1" <<<"$out" &&
+						[ -s "$RCPT/$org-$period.json" ]; then
+						echo "$org $period $file" >>"$TMP/acked-$org-$n"
+					else
+						printf '%s %s: exit 0 without a receipt: %s\n' "$org" "$period" \
+							"$out" >>"$TMP/errors"
+					fi
+					break
+				fi
+				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
+					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
+					break
+				fi
+				if ((SECONDS > end)) || [ -e "$TMP/abort" ]; then
+					printf '%s %s: gave up after %s attempts: %s\n' "$org" "$period" \
+						"$((attempt + 1))" "$out" >>"$TMP/errors"
+					return 0
+				fi
+				# The poll interval of this bounded retry loop (the attempt
+				# itself is the check), as a real client's back-off.
+				sleep "${CLIENT_BACKOFF_S:-0.1}"
+			done
+		done
+	done
+}
+
 # check_clean_stop: SIGTERM stops the daemon with exit 0 (no leaks under
 # ASan), its log ($LOG) holds no sanitizer report, and its store ($DB)
 # passes PRAGMA integrity_check (a SQLite store).

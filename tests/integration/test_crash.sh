@@ -16,6 +16,7 @@ STOP="$TMP/stop"
 BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
 KILLS=24         # SIGKILLs, at least 20
 EARLY_EVERY=4    # every 4th kill lands while the daemon is starting up
+# shellcheck disable=SC2034 # read by keep_submitting (preamble.sh)
 CLIENT_LIMIT_S=150 # a client gives up retrying after this (the daemon is never down that long)
 PORT=
 
@@ -55,60 +56,6 @@ start_and_kill_early() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# client ORG YEAR...: submits ORG's 12 example returns as the 12 months of
-# each YEAR until $STOP exists. Each (org, month) has its own call id, reused
-# on every retry, so a call the daemon committed just before a kill is
-# answered from its record, not stored twice. Acknowledged returns (exit 0,
-# "revision 1", a receipt file) go to acked-ORG, anything else to errors.
-client() {
-	local org=$1 file i period id attempt rc out end=$((SECONDS + CLIENT_LIMIT_S))
-	shift
-	for year in "$@"; do
-		i=0
-		for file in "$RETURNS/$org"/*.csv; do
-			i=$((i + 1))
-			period=$year-$(printf '%02d' "$i")
-			[ -e "$STOP" ] && return 0
-			id=$(printf 'crash %s %s' "$org" "$period" | sha256sum | cut -c1-32)
-			for attempt in $(seq 1 1000); do
-				rc=0
-				# --timeout bounds the connection and the reply (10 s each); the
-				# outer limit only turns a client that hangs anyway into an error.
-				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-					--cert "$YB_PKI/branch-$org.crt" --key "$YB_PKI/branch-$org.key" \
-					--timeout 10 --call-id "$id" submit "$file" \
-					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
-				if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-					printf '%s %s: the client hung (killed after 60 s): %s\n' "$org" "$period" "$out" >>"$TMP/errors"
-					break
-				fi
-				if [ "$rc" -eq 0 ]; then
-					if grep -q "submitted $org $period revision 1" <<<"$out" &&
-						[ -s "$RCPT/$org-$period.json" ]; then
-						echo "$org $period $file" >>"$TMP/acked-$org"
-					else
-						printf '%s %s: exit 0 without a receipt: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
-					fi
-					break
-				fi
-				# 3: no connection or no reply (the daemon is down); UNAVAILABLE:
-				# the daemon could not complete it and changed nothing. Retry both.
-				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
-					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
-					break
-				fi
-				if ((SECONDS > end)) || [ -e "$TMP/abort" ]; then
-					printf '%s %s: gave up after %s attempts: %s\n' "$org" "$period" "$attempt" "$out" >>"$TMP/errors"
-					return 0
-				fi
-				# The poll interval of this bounded retry loop (the attempt
-				# itself is the check that the daemon is back), as a real
-				# client's back-off.
-				sleep 0.1
-			done
-		done
-	done
-}
 
 setup() {
 	mkdir -p "$RCPT"
@@ -126,7 +73,7 @@ test_kill_while_submitting() {
 		# interleave differently; more than the clients get through before $STOP.
 		years=$(seq $((2000 + y)) 2025; seq 2000 $((1999 + y)))
 		# shellcheck disable=SC2086
-		client "$org" $years &
+		keep_submitting crash "$org" 0 $years &
 		BACKGROUND+=($!)
 		y=$((y + 5))
 	done

@@ -62,46 +62,9 @@ as() {
 acked() { cat "$TMP"/acked-* 2>/dev/null | wc -l; }
 acked_at_least() { (($(acked) >= $1)); }
 
-# client ORG N YEAR...: submits ORG's example returns as the months of each
-# YEAR until $STOP exists, through daemon (N + attempt) mod 3: a call that
-# finds its daemon gone (exit 3) or UNAVAILABLE is sent again, with the same
-# call id, to the next one. Acknowledged returns go to acked-ORG-N.
-client() {
-	local org=$1 n=$2 file i period id attempt rc out end=$((SECONDS + CLIENT_LIMIT_S))
-	shift 2
-	for year in "$@"; do
-		i=0
-		for file in "$RETURNS/$org"/*.csv; do
-			i=$((i + 1))
-			period=$year-$(printf '%02d' "$i")
-			[ -e "$STOP" ] && return 0
-			id=$(printf 'pg %s %s' "$org" "$period" | sha256sum | cut -c1-32)
-			for attempt in $(seq 0 1000); do
-				rc=0
-				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "${URLS[$(((n + attempt) % 3))]}" \
-					--ca "$YB_PKI/ca.crt" --cert "$YB_PKI/branch-$org.crt" \
-					--key "$YB_PKI/branch-$org.key" --timeout 10 --call-id "$id" submit "$file" \
-					--period "$period" --receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
-				if [ "$rc" -eq 0 ]; then
-					if grep -q "submitted $org $period revision 1" <<<"$out"; then
-						echo "$org $period $file" >>"$TMP/acked-$org-$n"
-					else
-						printf '%s %s: exit 0 but: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
-					fi
-					break
-				fi
-				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
-					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
-					break
-				fi
-				if ((SECONDS > end)); then
-					printf '%s %s: gave up: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
-					return 0
-				fi
-			done
-		done
-	done
-}
+# client_url N ATTEMPT: client N's daemon for its ATTEMPT-th try of a call
+# (keep_submitting): the next of the three after one that did not answer.
+client_url() { echo "${URLS[$((($1 + $2) % 3))]}"; }
 
 setup() {
 	mkdir -p "$RCPT"
@@ -176,7 +139,7 @@ test_postgres_restarted() {
 test_kill_one_of_three() {
 	local n k c
 	for n in $(seq 0 $((CLIENTS - 1))); do
-		client "${BRANCHES[$((n % ${#BRANCHES[@]}))]}" "$n" $((1950 + n)) &
+		keep_submitting pg "${BRANCHES[$((n % ${#BRANCHES[@]}))]}" "$n" $((1950 + n)) &
 		BACKGROUND+=($!)
 	done
 	yb_wait_until 120 acked_at_least "$KILL_AFTER" ||

@@ -27,7 +27,10 @@ STOP="$TMP/stop"
 BRANCHES="ZFW-JG FY-DZB FY-ZXJ JCY-DZB SFJ-DZB"
 BEFORE=15 # acknowledged returns before the primary is lost
 AFTER=15  # and after the standby took over
+# shellcheck disable=SC2034 # read by keep_submitting (preamble.sh)
 CLIENT_LIMIT_S=120
+CLIENT_TIMEOUT_S=15  # keep_submitting: per call, while the database changes hands
+CLIENT_BACKOFF_S=0.2
 
 on_exit() { touch "$STOP"; }
 
@@ -42,44 +45,6 @@ acked() { cat "$TMP"/acked-* 2>/dev/null | wc -l; }
 acked_at_least() { (($(acked) >= $1)); }
 in_sync() { [ "$(sql_on "$PRIMARY" 5432 "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ]; }
 
-# client ORG YEAR...: ORG's returns as the months of each YEAR until $STOP,
-# each with its own call id, retried while the daemon is unreachable or
-# answers UNAVAILABLE (the database changing hands). Acknowledged returns go
-# to acked-ORG.
-client() {
-	local org=$1 file i period id rc out end=$((SECONDS + CLIENT_LIMIT_S))
-	shift
-	for year in "$@"; do
-		i=0
-		for file in "$RETURNS/$org"/*.csv; do
-			i=$((i + 1))
-			period=$year-$(printf '%02d' "$i")
-			[ -e "$STOP" ] && return 0
-			id=$(printf 'standby %s %s' "$org" "$period" | sha256sum | cut -c1-32)
-			while :; do
-				rc=0
-				out=$(timeout -k 5 60 "$YB_BIN/yuebao" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
-					--cert "$YB_PKI/branch-$org.crt" --key "$YB_PKI/branch-$org.key" \
-					--timeout 15 --call-id "$id" submit "$file" --period "$period" \
-					--receipt "$RCPT/$org-$period.json" 2>&1) || rc=$?
-				if [ "$rc" -eq 0 ] && grep -q "submitted $org $period revision 1" <<<"$out"; then
-					echo "$org $period" >>"$TMP/acked-$org"
-					break
-				fi
-				if [ "$rc" -ne 3 ] && ! grep -q "UNAVAILABLE" <<<"$out"; then
-					printf '%s %s: exit %s: %s\n' "$org" "$period" "$rc" "$out" >>"$TMP/errors"
-					break
-				fi
-				if ((SECONDS > end)); then
-					printf '%s %s: gave up: %s\n' "$org" "$period" "$out" >>"$TMP/errors"
-					return 0
-				fi
-				# A client's back-off while the database changes hands.
-				sleep 0.2
-			done
-		done
-	done
-}
 
 setup() {
 	mkdir -p "$RCPT"
@@ -106,7 +71,7 @@ test_failover() {
 	local org y=1950 k
 	for org in $BRANCHES; do
 		# shellcheck disable=SC2046
-		client "$org" $(seq "$y" $((y + 9))) &
+		keep_submitting standby "$org" 0 $(seq "$y" $((y + 9))) &
 		BACKGROUND+=($!)
 		y=$((y + 10))
 	done
@@ -130,7 +95,7 @@ test_failover() {
 
 test_nothing_lost() {
 	local org period missing=0 n=0 got
-	while read -r org period; do
+	while read -r org period _; do
 		n=$((n + 1))
 		got=$(sql_on "$STANDBY_DATA" "$STANDBY_PORT" "SELECT count(*) FROM revisions WHERE org = '$org'
 			AND month = ${period%-*} * 12 + ${period#*-} - 1")
