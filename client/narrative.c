@@ -17,6 +17,7 @@
 
 #include "decimal.h"
 #include "i18n.h"
+#include "text.h"
 
 #define PLACEHOLDER_MAX 256
 
@@ -72,32 +73,11 @@ static const char *const global_names[] = {[GLOBAL_PERIOD] = "period",
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Bytes of the UTF-8 sequence at s (at most n bytes), or 0 when it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static size_t utf8_len(const char *s, size_t n)
 {
-	size_t need;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (need > n)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
+	return text_utf8_decode(s, n, &cp);
 }
 
 /* Where the parser is, for messages. */
@@ -292,7 +272,7 @@ yb_status narrative_parse(const struct catalog *cat, const char *name, const cha
 			}
 			if ((p = push(n)) == NULL)
 				goto oom;
-			if (utf8_len((const unsigned char *)text + start, len - start) == 0) {
+			if (utf8_len(text + start, len - start) == 0) {
 				rc = fail_at(&c, col + 2, _("not UTF-8 text"));
 				goto fail;
 			}
@@ -304,7 +284,7 @@ yb_status narrative_parse(const struct catalog *cat, const char *name, const cha
 			i = run = (size_t)(close - text) + 2;
 			continue;
 		}
-		if ((step = utf8_len((const unsigned char *)text + i, len - i)) == 0) {
+		if ((step = utf8_len(text + i, len - i)) == 0) {
 			rc = fail_at(&c, c.col, _("not UTF-8 text: save the template as UTF-8"));
 			goto fail;
 		}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "text.h"
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 #define NO_VALUE "\xE2\x80\x94"    /* U+2014, for a figure with no value: never 0 */
@@ -40,39 +41,16 @@ static const char *tr(const char *zh, const char *en)
 }
 
 /*
- * Length of the valid UTF-8 sequence at p, 0 when p does not start one
- * (stray continuation byte, overlong form, surrogate, past U+10FFFF, or a
- * noncharacter XML forbids). A NUL inside a sequence fails the continuation
- * test, so this never reads past the string's end.
+ * Length of the valid UTF-8 sequence at p (at most len bytes), 0 when p
+ * does not start one (text_utf8_decode) or starts a noncharacter XML
+ * forbids (U+FFFE, U+FFFF).
  */
-static size_t utf8_len(const unsigned char *p)
+static size_t utf8_len(const unsigned char *p, size_t len)
 {
 	uint32_t c;
-	size_t n;
+	size_t n = text_utf8_decode((const char *)p, len, &c);
 
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-		n = 2;
-		c = p[0] & 0x1F;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		n = 3;
-		c = p[0] & 0x0F;
-	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		n = 4;
-		c = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-	    (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF)
-		return 0;
-	return n;
+	return n != 0 && c != 0xFFFE && c != 0xFFFF ? n : 0;
 }
 
 /*
@@ -86,8 +64,8 @@ static void put_text_n(FILE *f, const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	while (p < end && *p) {
-		size_t n = utf8_len(p);
-		if (n == 0 || (size_t)(end - p) < n) {
+		size_t n = utf8_len(p, (size_t)(end - p));
+		if (n == 0) {
 			fputs(REPLACEMENT, f);
 			p++;
 			continue;
@@ -147,11 +125,11 @@ static long px(double x)
  */
 static size_t text_fit(const char *s, int font_px, int max_w, int *w)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	int used = 0;
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = utf8_len(p, (size_t)(end - p));
 		int cw = (*p < 0x80 ? 6 : 10) * font_px / 10;
 		if (used + cw > max_w)
 			break;

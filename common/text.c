@@ -10,12 +10,9 @@
 
 #include "i18n.h"
 
-/*
- * Decodes one UTF-8 sequence at s[0..len) into *cp; returns its length, or 0
- * when the bytes there are not valid UTF-8 (RFC 3629).
- */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t text_utf8_decode(const char *str, size_t len, uint32_t *cp)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t n;
 	uint32_t c, min;
 
@@ -56,7 +53,7 @@ int text_check(const char *s, size_t len, size_t max_chars, struct errbuf *eb)
 	uint32_t cp;
 
 	while (off < len) {
-		if ((n = utf8_decode(u + off, len - off, &cp)) == 0)
+		if ((n = text_utf8_decode((const char *)u + off, len - off, &cp)) == 0)
 			return status_fail(
 			    eb, YB_INVALID_ARGUMENT,
 			    _("byte %zu is not UTF-8 text (save or type it as UTF-8)"), off + 1);
@@ -161,7 +158,7 @@ static void rewrite(const char *s, enum keep keep, char *out)
 	uint32_t cp;
 
 	while (off < len) {
-		n = utf8_decode(u + off, len - off, &cp);
+		n = text_utf8_decode((const char *)u + off, len - off, &cp);
 		if (n == 0 || (is_control(cp) && keep != KEEP_CONTROLS &&
 		               !(keep == KEEP_NEWLINES && cp == '\n'))) {
 			memcpy(out + at, "\xef\xbf\xbd", 3);

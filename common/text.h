@@ -14,6 +14,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "status.h"
@@ -40,6 +41,14 @@ int text_check(const char *s, size_t len, size_t max_chars, struct errbuf *eb);
  * YB_INVALID_ARGUMENT naming the field ("values[3].value: ...") in eb.
  */
 int text_check_message(const ProtobufCMessage *msg, size_t wire_len, struct errbuf *eb);
+
+/*
+ * Decodes the UTF-8 sequence at s[0..len), len >= 1, into *cp: its length
+ * in bytes, or 0 when the bytes there are not valid UTF-8 (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF, nor a sequence
+ * that len cuts short). The one decoder the project's text checks share.
+ */
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp);
 
 /*
  * True when a spreadsheet would take a cell starting like s for a formula:

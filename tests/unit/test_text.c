@@ -22,6 +22,35 @@ static int check(const char *s, size_t max)
 	return text_check(s, strlen(s), max, &eb);
 }
 
+static void test_utf8_decode(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len, want_len;
+		uint32_t want_cp;
+	} cases[] = {
+	    {"A", 1, 1, 0x41},
+	    {"\xc3\xa9", 2, 2, 0xe9},            /* é */
+	    {"\xe6\x9c\x88", 3, 3, 0x6708},      /* 月 */
+	    {"\xf0\x9f\x98\x80", 4, 4, 0x1f600}, /* an emoji */
+	    {"\xe6\x9c\x88", 2, 0, 0},           /* cut short by len */
+	    {"\xc0\x80", 2, 0, 0},               /* overlong NUL */
+	    {"\xe0\x80\xaf", 3, 0, 0},           /* overlong '/' */
+	    {"\xed\xa0\x80", 3, 0, 0},           /* a surrogate */
+	    {"\xf4\x90\x80\x80", 4, 0, 0},       /* past U+10FFFF */
+	    {"\x80", 1, 0, 0},                   /* a stray continuation byte */
+	    {"\xe6\x41\x88", 3, 0, 0},           /* a continuation byte missing */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cp = 0;
+		size_t n = text_utf8_decode(cases[i].bytes, cases[i].len, &cp);
+		assert_int_equal(n, cases[i].want_len);
+		if (n > 0)
+			assert_int_equal(cp, cases[i].want_cp);
+	}
+}
+
 static void test_check(void **state)
 {
 	struct errbuf eb = {{0}};
@@ -167,9 +196,9 @@ static void test_terminal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_check),       cmocka_unit_test(test_message),
-	    cmocka_unit_test(test_message_nul), cmocka_unit_test(test_formula),
-	    cmocka_unit_test(test_terminal),
+	    cmocka_unit_test(test_utf8_decode), cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_message),     cmocka_unit_test(test_message_nul),
+	    cmocka_unit_test(test_formula),     cmocka_unit_test(test_terminal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
