@@ -75,7 +75,7 @@ struct sheet_ctx {
 	size_t row_first_cell, row_arena_start;
 	size_t row_fields; /* cells seen in the row, stored or not */
 
-	int status; /* first failure seen in a callback */
+	yb_status status; /* first failure seen in a callback */
 	struct errbuf *eb;
 };
 
@@ -197,15 +197,11 @@ static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
 
 static void ctx_fail(struct sheet_ctx *x, int code, const char *fmt, ...)
 {
-	char msg[ERRBUF_MAX];
 	va_list ap;
 
-	if (x->status != YB_OK)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	status_vfail_first(&x->status, x->eb, (yb_status)code, x->name, fmt, ap);
 	va_end(ap);
-	x->status = status_fail(x->eb, code, "%s: %s", x->name, msg);
 }
 
 /*

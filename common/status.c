@@ -58,3 +58,15 @@ yb_status status_fail(struct errbuf *eb, yb_status code, const char *fmt, ...)
 	}
 	return code;
 }
+
+yb_status status_vfail_first(yb_status *first, struct errbuf *eb, yb_status code, const char *name,
+                             const char *fmt, va_list ap)
+{
+	char msg[ERRBUF_MAX];
+
+	if (*first != YB_OK)
+		return *first;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	*first = status_fail(eb, code, "%s: %s", name, msg);
+	return *first;
+}

@@ -11,6 +11,8 @@
 #ifndef YB_STATUS_H
 #define YB_STATUS_H
 
+#include <stdarg.h>
+
 #include <stddef.h>
 
 typedef enum yb_status {
@@ -57,5 +59,14 @@ const char *status_name(yb_status code);
  */
 yb_status status_fail(struct errbuf *eb, yb_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * The rule of a parse whose failures are met in callbacks: only the first
+ * counts. When *first is YB_OK, sets it to code and writes "NAME: message"
+ * (name: the file being read) into eb; a later failure changes nothing.
+ * Returns *first.
+ */
+yb_status status_vfail_first(yb_status *first, struct errbuf *eb, yb_status code, const char *name,
+                             const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 #endif

@@ -34,7 +34,7 @@
 struct xml {
 	XML_Parser parser;
 	const char *name; /* the file, for messages */
-	int status;       /* first failure; parsing stops at it */
+	yb_status status; /* first failure; parsing stops at it */
 	struct errbuf *eb;
 };
 
@@ -43,16 +43,13 @@ static void xml_fail(struct xml *x, int code, const char *fmt, ...)
 
 static void xml_fail(struct xml *x, int code, const char *fmt, ...)
 {
-	char msg[ERRBUF_MAX];
 	va_list ap;
 
-	if (x->status != YB_OK)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (x->status == YB_OK)
+		XML_StopParser(x->parser, XML_FALSE);
+	status_vfail_first(&x->status, x->eb, (yb_status)code, x->name, fmt, ap);
 	va_end(ap);
-	x->status = status_fail(x->eb, code, "%s: %s", x->name, msg);
-	XML_StopParser(x->parser, XML_FALSE);
 }
 
 /* An element or attribute name without its namespace prefix. */
