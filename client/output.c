@@ -386,13 +386,10 @@ int output_catalog(FILE *f, const struct catalog *cat, enum output_format fmt)
  */
 static void rate_text(char *buf, size_t len, uint32_t part, uint32_t whole)
 {
-	struct dec_ratio r;
 	char num[32];
 
-	if (whole == 0 ||
-	    dec_ratio_div(dec_ratio_from_int((int64_t)part * 100), dec_ratio_from_int(whole), &r) !=
-	        YB_OK ||
-	    dec_ratio_format(r, 1, num, sizeof(num)) != YB_OK)
+	dec_percent_text(part, whole, num, sizeof(num));
+	if (strcmp(num, "-") == 0)
 		snprintf(buf, len, "-");
 	else
 		snprintf(buf, len, "%s%%", num);

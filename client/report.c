@@ -300,7 +300,6 @@ void report_completeness_words(const Yuebao__V1__Group *g, bool previous, char *
 {
 	uint32_t present = previous ? g->previous_present : g->present;
 	uint32_t expected = previous ? g->previous_expected : g->expected;
-	struct dec_ratio q;
 	char rate[32];
 
 	if (expected == 0) {
@@ -310,11 +309,7 @@ void report_completeness_words(const Yuebao__V1__Group *g, bool previous, char *
 			snprintf(buf, len, "%u returns (none expected yet)", present);
 		return;
 	}
-	/* One decimal, half away from zero, as `consolidate` and `status` round rates. */
-	if (dec_ratio_div(dec_ratio_from_int((int64_t)present * 100), dec_ratio_from_int(expected),
-	                  &q) != YB_OK ||
-	    dec_ratio_format(q, 1, rate, sizeof(rate)) != YB_OK)
-		snprintf(rate, sizeof(rate), "-");
+	dec_percent_text(present, expected, rate, sizeof(rate));
 	if (chinese())
 		snprintf(buf, len, "应报%u份，实报%u份（%s%%）", expected, present, rate);
 	else

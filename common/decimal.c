@@ -5,6 +5,7 @@
  */
 #include "decimal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -568,4 +569,15 @@ int dec_change_percent(struct dec_ratio cur, struct dec_ratio prev, struct dec_r
 int dec_change_points(struct dec_ratio cur, struct dec_ratio prev, struct dec_ratio *out)
 {
 	return dec_ratio_sub(cur, prev, out);
+}
+
+void dec_percent_text(uint32_t part, uint32_t whole, char *buf, size_t len)
+{
+	struct dec_ratio r;
+
+	if (whole == 0 ||
+	    dec_ratio_div(dec_ratio_from_int((int64_t)part * 100), dec_ratio_from_int(whole), &r) !=
+	        YB_OK ||
+	    dec_ratio_format(r, 1, buf, len) != YB_OK)
+		snprintf(buf, len, "-");
 }

@@ -114,6 +114,13 @@ int dec_ratio_format(struct dec_ratio r, int decimals, char *buf, size_t len);
  * prev is zero; dec_change_points = cur - prev.
  */
 int dec_change_percent(struct dec_ratio cur, struct dec_ratio prev, struct dec_ratio *out);
+
+/*
+ * part / whole as a percentage with one decimal, rounded half away from
+ * zero, without the sign: "95.8" for 23 of 24. The one way a rate of
+ * returns (completeness, timeliness) is written. "-" when whole is 0.
+ */
+void dec_percent_text(uint32_t part, uint32_t whole, char *buf, size_t len);
 int dec_change_points(struct dec_ratio cur, struct dec_ratio prev, struct dec_ratio *out);
 
 #endif

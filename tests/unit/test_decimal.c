@@ -475,6 +475,34 @@ static void test_ratio_format_buffer(void **state)
 	assert_int_equal(dec_ratio_format(q(1, 1), 7, small, sizeof(small)), YB_INVALID_ARGUMENT);
 }
 
+/* Rates of returns: one decimal, half away from zero; "-" when nothing is expected. */
+static void test_percent_text(void **state)
+{
+	static const struct {
+		uint32_t part, whole;
+		const char *want;
+	} cases[] = {
+	    {23, 24, "95.8"},
+	    {24, 24, "100.0"},
+	    {0, 24, "0.0"},
+	    {1, 16, "6.3"},
+	    {1, 80, "1.3"},
+	    {2, 3, "66.7"},
+	    {1, 6, "16.7"},
+	    {0, 0, "-"},
+	    {5, 0, "-"},
+	    {30, 24, "125.0"},
+	    {UINT32_MAX, 1, "429496729500.0"},
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dec_percent_text(cases[i].part, cases[i].whole, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_change_percent),
 	    cmocka_unit_test(test_change_points),
 	    cmocka_unit_test(test_ratio_format_buffer),
+	    cmocka_unit_test(test_percent_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
