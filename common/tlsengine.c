@@ -19,12 +19,13 @@
  * nng_tls_engine_recv answers NNG_EAGAIN and nng_tls_engine_send takes
  * bytes as on a healthy connection, and a read or write queued later waits
  * forever on a TCP aio nng has stopped: the session, its descriptor and its
- * buffers stay for good (docs/nng-1.5.2-tls-transport.patch fixes that
- * in nng). The guard makes up for it on the server (tlsengine_guard_reap):
+ * buffers stay for good. nng never marks a closed stream closed either:
+ * conn_close makes every later call fail. The guard makes up for the rest
+ * on the server (tlsengine_guard_reap):
  * a connection whose TCP connection has ended is marked dropped, and a
  * write, then a read, queued behind the stuck ones make nng call the
- * engine, which fails them all with NNG_ECONNRESET; nng then closes and
- * frees it (guard_end).
+ * engine, which fails them all with NNG_ECONNRESET; the daemon's session
+ * then closes and frees it (guard_end).
  */
 #include "tlsengine.h"
 
@@ -79,21 +80,11 @@ struct nng_tls_engine_conn {
 	bool closing;                            /* closed by the guard: no longer counted */
 	bool read_kick_due;                      /* dropped, its read kick at the next sweep */
 	int64_t ended_ms;                        /* when closing was set */
-	bool abandoned;                          /* left by nng with a closed listener: never freed
-	                                            (tlsengine_guard_abandon_stalled) */
 	struct peer peer;
 	int64_t accepted_ms;
 	/* Written under nng's connection lock, read under the guard's. */
 	atomic_bool handshaken, authenticated;
-	/*
-	 * Plain bytes each way past the handshake, up to SP_HEADER, and when
-	 * both got there: nng's SP negotiation is one 8-byte header each way,
-	 * so from then on nng has made (or is about to make) a session of it.
-	 */
-	size_t plain_in, plain_out;
-	atomic_llong negotiated_ms; /* 0 until then */
-	atomic_bool session;        /* the daemon saw nng make a session of it */
-	atomic_bool dropped;        /* by the guard: every later operation fails NNG_ECONNRESET */
+	atomic_bool dropped; /* by the guard: every later operation fails NNG_ECONNRESET */
 	SSL *ssl;
 	nng_tls_mode mode;
 	int io_error; /* the transport's last error other than NNG_EAGAIN */
@@ -109,9 +100,6 @@ static int (*transport_recv)(void *, uint8_t *, size_t *) = nng_tls_engine_recv;
 
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlsengine_failure last_client_failure; /* under failure_lock */
-
-/* nng's SP header, each way, before a connection becomes a session. */
-#define SP_HEADER 8
 
 /* Remote addresses whose refusals or drops were logged lately: a small
  * hash table, an address shares a slot with others at worst. */
@@ -449,22 +437,12 @@ static void kick(struct nng_tls_engine_conn *ec, bool read)
  * (conn_fini). Under guard.lock: conn_fini, which nng calls before it frees
  * the connection, waits for the lock, so the stream is still there.
  *
- * The connection may still be nng's listener's, even past its TLS
- * handshake: the SP negotiation waits on it, and whatever error ends it
- * reaches the listener. nng_stream_close would end it with NNG_ECLOSED,
- * which stops nng 1.5.2's listener for good (see the top of tlsengine.h).
- * So it is marked dropped, and a write, then at the next sweep a read,
- * make nng call the engine: the engine fails them, and every write or read
- * waiting before them, with NNG_ECONNRESET; a negotiation fails with it and
- * the listener goes on, a pipe closes.
- *
- * Writes fail first because nng 1.5.2's TLS transport sends a message in
- * parts (length, then body), and restarts the next part from a callback
- * that does not check whether the pipe was closed meanwhile: a pipe closed
- * by a failed read in that gap waits for ever, and with it nng's only
- * reaper thread, which then frees no connection again (README, "Known
- * defect"). Once dropped, every part fails in the engine, so no send is
- * between two parts a second later.
+ * It is marked dropped, and a write, then at the next sweep a read, make
+ * nng call the engine: the engine fails them, and every write or read
+ * waiting before them, with NNG_ECONNRESET, whoever holds the stream (the
+ * daemon's session, or nng's accept that has not handed it over yet), and
+ * the holder closes it. A stream whose TCP connection failed while nothing
+ * waited on it (tlsengine.c, top) is ended this way too.
  */
 static void guard_end(struct nng_tls_engine_conn *ec)
 {
@@ -635,7 +613,7 @@ int tlsengine_guard_reap(int limit_s)
 			c->read_kick_due = false;
 			kick(c, true);
 		}
-		stuck += c->closing && !c->abandoned && now - c->ended_ms >= STUCK_AFTER_MS;
+		stuck += c->closing && now - c->ended_ms >= STUCK_AFTER_MS;
 	}
 	lost = end_lost(NULL);
 	closed = 0;
@@ -655,8 +633,8 @@ int tlsengine_guard_reap(int limit_s)
 	    (guard.stuck_logged_ms == 0 || now - guard.stuck_logged_ms >= STUCK_LOG_INTERVAL_MS)) {
 		guard.set.log(
 		    "error: %d connections ended more than %d s ago are still held by nng "
-		    "(a known nng 1.5.2 defect stops it freeing any); restart yuebaod before "
-		    "it runs out of descriptors",
+		    "(something stops them being freed); restart yuebaod before it runs out "
+		    "of descriptors",
 		    stuck, STUCK_AFTER_MS / 1000);
 		guard.stuck_logged_ms = now;
 	}
@@ -671,62 +649,6 @@ int tlsengine_guard_reap(int limit_s)
 	}
 	pthread_mutex_unlock(&guard.lock);
 	return closed + lost;
-}
-
-void tlsengine_guard_note_session(const nng_sockaddr *remote)
-{
-	struct peer p;
-
-	if (!peer_from_nng(remote, &p))
-		return;
-	pthread_mutex_lock(&guard.lock);
-	for (struct nng_tls_engine_conn *c = guard.newest; c != NULL; c = c->prev)
-		if (!c->closing && c->peer.port == p.port &&
-		    memcmp(c->peer.addr, p.addr, 16) == 0) {
-			atomic_store(&c->session, true);
-			break;
-		}
-	pthread_mutex_unlock(&guard.lock);
-}
-
-/* Open, negotiated at least after_ms before now, and still no session. Under guard.lock. */
-static bool waits_for_session(struct nng_tls_engine_conn *c, int64_t now, int after_ms)
-{
-	long long at = atomic_load(&c->negotiated_ms);
-
-	ASSERT_GUARD_LOCKED();
-	return !c->closing && at != 0 && now - at >= after_ms && !atomic_load(&c->session);
-}
-
-int tlsengine_guard_stalled(int after_ms)
-{
-	int64_t now = clock_monotonic_ms();
-	int stalled = 0;
-
-	pthread_mutex_lock(&guard.lock);
-	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next)
-		stalled += waits_for_session(c, now, after_ms) && !tcp_ended(c);
-	pthread_mutex_unlock(&guard.lock);
-	return stalled;
-}
-
-int tlsengine_guard_abandon_stalled(int after_ms)
-{
-	int64_t now = clock_monotonic_ms();
-	int n = 0;
-
-	pthread_mutex_lock(&guard.lock);
-	for (struct nng_tls_engine_conn *c = guard.oldest; c != NULL; c = c->next) {
-		/* Those whose TCP connection ended too: end_lost would end them in vain. */
-		if (!waits_for_session(c, now, after_ms))
-			continue;
-		c->closing = c->abandoned = true;
-		c->ended_ms = now;
-		guard.open--;
-		n++;
-	}
-	pthread_mutex_unlock(&guard.lock);
-	return n;
 }
 
 int tlsengine_guard_take_freed(void)
@@ -810,6 +732,16 @@ static void conn_close(nng_tls_engine_conn *ec)
 		(void)SSL_shutdown(ec->ssl);
 		ERR_clear_error();
 	}
+	/*
+	 * nng 1.5.2 closes the stream's TCP aios but never marks the stream
+	 * closed: a read or write started on it later would restart TCP I/O on
+	 * a closed aio and never complete. Failing every later call here ends
+	 * such an operation at once (tls_do_recv and tls_do_send call the
+	 * engine before anything else).
+	 */
+	if (ec->failed == 0)
+		ec->failed = NNG_ECONNSHUT;
+	ec->held = false;
 }
 
 static int conn_handshake(nng_tls_engine_conn *ec)
@@ -829,32 +761,6 @@ static int conn_handshake(nng_tls_engine_conn *ec)
 	return rv;
 }
 
-/* Counts plain bytes toward the SP negotiation (struct nng_tls_engine_conn). */
-static void count_plain(struct nng_tls_engine_conn *ec, size_t *way, size_t n)
-{
-	if (*way >= SP_HEADER)
-		return;
-	*way += n;
-	if (ec->plain_in >= SP_HEADER && ec->plain_out >= SP_HEADER)
-		atomic_store(&ec->negotiated_ms, (long long)clock_monotonic_ms());
-}
-
-/*
- * rv, or NNG_ECONNRESET for a guarded connection still in its SP negotiation
- * whose TCP connection is over (one system call, for the few calls before
- * the 8-byte headers have passed). nng 1.5.2 may otherwise fail its SP negotiation with
- * NNG_ECLOSED a moment later (its TLS layer's second look at the failed
- * stream), which stops nng's listener (tlsengine_guard_stalled): failing it
- * here first, with an error the listener shrugs off, keeps that rare.
- */
-static int negotiation_result(struct nng_tls_engine_conn *ec, int rv)
-{
-	if ((rv == 0 || rv == NNG_EAGAIN) && ec->listed && atomic_load(&ec->negotiated_ms) == 0 &&
-	    tcp_ended(ec))
-		return NNG_ECONNRESET;
-	return rv;
-}
-
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 {
 	size_t got = 0;
@@ -866,11 +772,9 @@ static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *n)
 		return held_failure(ec);
 	ERR_clear_error();
 	ec->wrote = false;
-	if ((rv = ssl_result(ec, SSL_read_ex(ec->ssl, buf, *n, &got))) == 0) {
+	if ((rv = ssl_result(ec, SSL_read_ex(ec->ssl, buf, *n, &got))) == 0)
 		*n = got;
-		count_plain(ec, &ec->plain_in, got);
-	}
-	return negotiation_result(ec, rv);
+	return rv;
 }
 
 static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
@@ -884,11 +788,9 @@ static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *n)
 		return held_failure(ec);
 	ERR_clear_error();
 	ec->wrote = false;
-	if ((rv = ssl_result(ec, SSL_write_ex(ec->ssl, buf, *n, &put))) == 0) {
+	if ((rv = ssl_result(ec, SSL_write_ex(ec->ssl, buf, *n, &put))) == 0)
 		*n = put;
-		count_plain(ec, &ec->plain_out, put);
-	}
-	return negotiation_result(ec, rv);
+	return rv;
 }
 
 static bool conn_verified(nng_tls_engine_conn *ec)

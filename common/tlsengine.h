@@ -23,9 +23,10 @@
  * end of stream) NNG_ECONNSHUT, a broken transport NNG_ECONNRESET, a
  * handshake that fails for any reason (certificate refused by either side,
  * no version or suite in common, malformed or undecryptable records)
- * NNG_EPEERAUTH, a record that fails after the handshake NNG_ECRYPTO. Never
- * NNG_ECLOSED: nng 1.5.2's listener stops accepting for good when a
- * connection's negotiation fails with it.
+ * NNG_EPEERAUTH, a record that fails after the handshake NNG_ECRYPTO, any
+ * call after the stream was closed NNG_ECONNSHUT. Never NNG_ECLOSED: nng
+ * 1.5.2's SP listener (clients' and tools' servers) stops accepting for
+ * good when a connection's negotiation fails with it.
  */
 #ifndef YB_TLSENGINE_H
 #define YB_TLSENGINE_H
@@ -84,8 +85,7 @@ const char *tlsengine_failure_text(const struct tlsengine_failure *f, char *buf,
  * against being locked out by idle TCP connections, which need no
  * certificate). nng hands every accepted TCP connection to the engine right
  * after accept, before any byte is read, so the engine is the one place
- * that sees them all: nng makes a pipe, and tells the application, only
- * after the TLS handshake and the SP negotiation.
+ * that sees them all, before the TLS handshake.
  *
  * While the guard is on, each server-mode connection is admitted or not
  * when it is accepted:
@@ -118,46 +118,19 @@ void tlsengine_guard_start(const struct tlsengine_guard *g);
 /*
  * Ends two kinds of guarded connection, and returns how many it ended:
  *  - those whose TLS handshake has not finished limit_s seconds after they
- *    were accepted (a peer that never starts TLS, or stops halfway: nng's
- *    own negotiation limit cannot end those), each logged (rate-limited as
- *    above);
+ *    were accepted (a peer that never starts TLS, or stops halfway), each
+ *    logged (rate-limited as above);
  *  - those whose TCP connection is over (a reset, or both ends closed)
- *    while nng still holds the session: nng 1.5.2 keeps such a session,
- *    its descriptor and its buffers for ever when the TCP connection fails
+ *    while the stream is still open: nng 1.5.2 keeps such a stream, its
+ *    descriptor and its buffers for ever when the TCP connection fails
  *    while no read or write waits on it (tlsengine.c). Their waiting writes,
- *    then at the next call their reads, fail with NNG_ECONNRESET, so nng
- *    closes and frees them; a count is logged at most once a minute.
- * Connections ended a minute ago that nng still holds mean nng has stopped
- * freeing connections (README, "Known defect"): that is logged as an error
- * every ten minutes. The daemon calls it every second. Thread-safe.
+ *    then at the next call their reads, fail with NNG_ECONNRESET, so their
+ *    holder closes and frees them; a count is logged at most once a minute.
+ * Connections ended a minute ago that nng still holds mean something stops
+ * them being freed: that is logged as an error every ten minutes (README,
+ * "Security and limits"). The daemon calls it every second. Thread-safe.
  */
 int tlsengine_guard_reap(int limit_s);
-
-/*
- * Notes that nng made a session (a pipe) of the guarded connection from
- * remote (the pipe's NNG_OPT_REMADDR). Thread-safe.
- */
-void tlsengine_guard_note_session(const nng_sockaddr *remote);
-
-/*
- * How many guarded connections finished their SP negotiation (the engine
- * saw nng's 8-byte header go each way) at least after_ms ago, are still
- * open, and yet never became a session (tlsengine_guard_note_session).
- * nng makes the session within milliseconds unless its listener has
- * stopped accepting: nng 1.5.2 stops it for good when a connection's
- * negotiation fails with NNG_ECLOSED, which nng's own TLS layer can give
- * (README, "Known defect"); such connections then wait for ever, unread.
- * Thread-safe.
- */
-int tlsengine_guard_stalled(int after_ms);
-
-/*
- * Stops counting the connections tlsengine_guard_stalled(after_ms) counts,
- * once their listener is closed: nng 1.5.2 neither makes sessions of them
- * nor ever frees them, so they must not count against the next listener,
- * its caps, or the stuck-connection error. Returns how many. Thread-safe.
- */
-int tlsengine_guard_abandon_stalled(int after_ms);
 
 /*
  * How many guarded connections nng has freed since the last call (the

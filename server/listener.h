@@ -1,7 +1,8 @@
 /*
- * listener.h - the daemon's TLS listener: its TLS configuration (with the
- * CRL while the TLS layer may use it), handing it a new one on SIGHUP or
- * before the CRL runs out, and opening it again when nng 1.5.2 stops it.
+ * listener.h - the daemon's TLS listener: accepts connections on nng's
+ * stream API and makes each a session (session.h); keeps its TLS
+ * configuration (with the CRL while the TLS layer may use it), and hands
+ * it a new one on SIGHUP or before the CRL runs out.
  *
  * Thread-safe: every function but listener_free takes the listener's lock.
  */
@@ -21,19 +22,21 @@ struct listener_config {
 	const char *cert_path, *key_path, *ca_path;
 	const char *crl_path; /* NULL or "": no CRL */
 	bool tls13_only;      /* else TLS 1.2 and 1.3 */
-	size_t recv_max;      /* bytes nng may read of one message */
 };
 
 struct listener;
+struct session_inbox;
 
 /*
  * Makes the TLS configuration (with the CRL, whose next update is
  * crl_next_update, only while that is more than EXPIRY_WARN_DAYS after
- * now) and starts listening on sock (borrowed: it outlives the listener).
- * eb names the file or address that failed. The caller owns *out.
+ * now), starts listening and accepting: each connection becomes a session
+ * of inbox (borrowed: it outlives the listener). eb names the file or
+ * address that failed. The caller owns *out.
  */
-yb_status listener_open(nng_socket sock, const struct listener_config *cfg, time_t crl_next_update,
-                        time_t now, struct listener **out, struct errbuf *eb);
+yb_status listener_open(struct session_inbox *inbox, const struct listener_config *cfg,
+                        time_t crl_next_update, time_t now, struct listener **out,
+                        struct errbuf *eb);
 
 /* The URL bound, with the port chosen when 0 was asked for. Never changes. */
 const char *listener_url(const struct listener *l);
@@ -48,19 +51,10 @@ void listener_use_crl(struct listener *l, time_t crl_next_update, time_t now);
 /* Drops the CRL from the TLS configuration once it comes within EXPIRY_WARN_DAYS of running out. */
 void listener_check_crl(struct listener *l, time_t now);
 
-/*
- * Keeps the listener serving; call it about once a second. When
- * connections have waited stall_ms to become sessions
- * (tlsengine_guard_stalled), nng's listener has stopped: it is closed (the
- * sessions on it end) and opened again on the same address and port; both
- * are logged. A listener that could not be opened again is tried again.
- */
-void listener_tick(struct listener *l, int stall_ms);
-
-/* Stops listening for good: listener_tick and listener_use_crl then do nothing. */
+/* Stops accepting for good (the sessions go on): listener_use_crl then does nothing. */
 void listener_stop(struct listener *l);
 
-/* Frees l and its TLS configurations, once its socket is closed. NULL is allowed. */
+/* Stops l and frees it; NULL is allowed. */
 void listener_free(struct listener *l);
 
 #endif

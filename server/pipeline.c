@@ -8,9 +8,7 @@
  */
 #include "pipeline.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,24 +443,6 @@ void pipeline_free(struct pipeline *p)
 }
 
 /*
- * The source address of the peer that sent msg ("?" when nng cannot say, as
- * for a message that did not come from a pipe).
- */
-static void source_of(nng_msg *msg, char *out, size_t len)
-{
-	nng_sockaddr sa;
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	if (msg != NULL && nng_pipe_get_addr(nng_msg_get_pipe(msg), NNG_OPT_REMADDR, &sa) == 0) {
-		if (sa.s_family == NNG_AF_INET)
-			inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
-		else if (sa.s_family == NNG_AF_INET6)
-			inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
-	}
-	snprintf(out, len, "addr:%s", ip);
-}
-
-/*
  * Audits a refusal that matters to security (unknown, revoked or expired
  * certificates, bad signatures, stale or replayed calls, permission denied,
  * a call id reused), at most RATELIMIT_PER_WINDOW a minute per certificate
@@ -471,7 +451,7 @@ static void source_of(nng_msg *msg, char *out, size_t len)
  */
 static void audit_refusal(struct pipeline *p, const struct pki_principal *who,
                           const Yuebao__V1__RpcRequest *req, const struct pipeline_outcome *o,
-                          nng_msg *msg)
+                          const uint8_t *raw, size_t raw_len, const char *source)
 {
 	char action[64], digest[65], key[RATELIMIT_KEY_MAX];
 	struct pki_principal claimed;
@@ -485,11 +465,11 @@ static void audit_refusal(struct pipeline *p, const struct pki_principal *who,
 	if (who != NULL)
 		snprintf(key, sizeof(key), "cert:%s", who->fingerprint);
 	else
-		source_of(msg, key, sizeof(key));
+		snprintf(key, sizeof(key), "%s", source);
 	if (!ratelimit_admit(p->refusals, key, now))
 		return;
 	snprintf(action, sizeof(action), "refused:%s", status_name(o->status));
-	hash_sha256_hex(nng_msg_body(msg), nng_msg_len(msg), digest);
+	hash_sha256_hex(raw, raw_len, digest);
 	/* Not verified: named as its certificate claims, with the fingerprint of what came. */
 	memset(&claimed, 0, sizeof(claimed));
 	if (who == NULL && req != NULL && req->caller_cert.len > 0 &&
@@ -568,10 +548,9 @@ static yb_status verify_caller(const struct world *world, const Yuebao__V1__RpcR
 }
 
 nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct world *world,
-                        nng_msg *msg, struct pipeline_outcome *o)
+                        const uint8_t *raw, size_t raw_len, const char *source,
+                        struct pipeline_outcome *o)
 {
-	const uint8_t *raw = nng_msg_body(msg);
-	size_t raw_len = nng_msg_len(msg);
 	const ProtobufCMethodDescriptor *md = NULL;
 	Yuebao__V1__RpcRequest *req = NULL;
 	struct pki_principal who;
@@ -613,10 +592,10 @@ nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct w
 		m = run_call(p, &c, req, md, o);
 		call_release(&c);
 	}
-	audit_refusal(p, &who, req, o, msg);
+	audit_refusal(p, &who, req, o, raw, raw_len, source);
 	goto done;
 refuse:
-	audit_refusal(p, NULL, req, o, msg);
+	audit_refusal(p, NULL, req, o, raw, raw_len, source);
 	m = refusal(req ? req->call_id : NULL, p->cfg.zone, o, NULL, 0);
 done:
 	if (req != NULL)

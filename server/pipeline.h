@@ -62,13 +62,15 @@ void pipeline_audit_held(struct pipeline *p);
 void pipeline_free(struct pipeline *p);
 
 /*
- * Serves the request in msg (its body; its pipe names the peer), reading
- * through reader (the calling worker's connection) with world, which the
+ * Serves the request raw (raw_len bytes, from source: "addr:IP", which
+ * keys the rate of audited refusals of callers that cannot be verified),
+ * reading through reader (the calling worker's connection) with world, which the
  * caller keeps loaded until this returns. Returns the reply to send (the
  * caller owns it), refusals included; NULL only when out of memory. *o says
  * how it went. Thread-safe: each worker calls it with its own reader.
  */
 nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct world *world,
-                        nng_msg *msg, struct pipeline_outcome *o);
+                        const uint8_t *raw, size_t raw_len, const char *source,
+                        struct pipeline_outcome *o);
 
 #endif

@@ -4,12 +4,10 @@
  *
  * Every accepted connection holds a file descriptor, and a TCP connection
  * needs no certificate: enough idle ones and the daemon can accept no one.
- * nng 1.5's 10 s negotiation limit cannot end a connection whose TLS
- * handshake waits for the peer (its time-out cancels a send that never
- * started), and nng shows a connection to the application only once it is
- * a pipe, after the handshake. The TLS engine sees every accepted
- * connection first (tlsengine.h, the guard): the reaper turns its guard on
- * with the daemon's caps (per remote address and in all, the oldest
+ * A session (session.h) closes a connection that has not sent its SP
+ * header within its time limit, but only once the connection is accepted
+ * and handed over; the TLS engine sees every accepted connection first (tlsengine.h, the guard):
+ * the reaper turns its guard on with the daemon's caps (per remote address and in all, the oldest
  * unauthenticated connections dropped first when full), and every
  * REAP_INTERVAL_MS shuts down the connections whose TLS handshake has not
  * finished within the limit, and gives back the sessions whose TCP

@@ -1,11 +1,13 @@
 /*
  * server.c - the listener, the worker pool, and what the daemon loads.
  *
- * Each worker owns an nng REP context, an aio and a SQLite connection for
- * reading, and serves one request at a time, synchronously, through the
- * request pipeline (pipeline.h); N workers serve N requests at once. The
- * server also loads the org tree, catalog and CA (world.h) at start and on
- * SIGHUP, and keeps nng's listener serving (server_tick).
+ * The listener makes a session (session.h) of each connection; sessions
+ * put their requests in one inbox. Each worker owns a store connection for
+ * reading, takes one request at a time from the inbox, serves it
+ * synchronously through the request pipeline (pipeline.h) and hands the
+ * reply back to its session, which sends it without the worker waiting;
+ * N workers serve N requests at once. The server also loads the org tree,
+ * catalog and CA (world.h) at start and on SIGHUP.
  */
 #include "server.h"
 
@@ -23,7 +25,6 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 
 #include "batch.h"
 #include "clock.h"
@@ -37,76 +38,51 @@
 #include "pki.h"
 #include "reaper.h"
 #include "rpc.h"
+#include "session.h"
 #include "store.h"
 #include "tlsengine.h"
 #include "world.h"
 
-/* How long a reply may wait for a peer that does not read; then it is dropped. */
+/* How long a reply may wait for a peer that does not read; then its connection is closed. */
 #define SEND_TIMEOUT_MS 10000
-/* Replies in flight at once, per worker: workers never wait for a peer to read. */
-#define SLOTS_PER_WORKER 8
 /*
- * Replies one connection may have waiting to be sent. A REQ peer reads each
- * reply before its next request on that context, so a connection above this
- * is pipelining requests without reading: further replies are dropped, and
- * the connection is closed once a waiting reply times out. Kept small so
- * that it takes many such connections (each with a valid certificate) to
- * hold every slot.
+ * Requests of one connection not yet answered. A REQ peer reads each reply
+ * before its next request on that context, so a connection above this is
+ * pipelining requests without reading: it is not read until a reply has
+ * left. Kept small so that no connection holds many workers.
  */
-#define MAX_PENDING_PER_PIPE 2
-/* Connections to close, noted by send_done for the next worker. */
-#define MAX_CLOSE_PENDING 16
+#define MAX_PENDING_PER_SESSION 2
 /*
- * How long an accepted connection may take to finish its TLS handshake
- * before the reaper shuts it down (nng's own limit covers the SP
- * negotiation after it).
+ * How long an accepted connection may take to finish its TLS handshake and
+ * send the SP header (the reaper also ends one whose handshake has not
+ * finished by then).
  */
 #define SESSION_START_LIMIT_S 10
-/*
- * How long a connection may wait to become a session after its SP
- * negotiation before the listener is taken for stopped (server_tick): nng
- * takes milliseconds, or 100 ms after some failed connection.
- */
-#define LISTENER_STALL_MS 3000
-/* How long SIGTERM waits for requests in flight before closing the socket. */
+/* How long the rest of a request may take once its length has come. */
+#define REQUEST_STALL_LIMIT_S 60
+/* How long SIGTERM waits for requests in flight before closing the connections. */
 #define STOP_GRACE_MS 10000
 
 struct worker {
 	struct server *srv;
 	pthread_t thread;
-	nng_aio *recv_aio; /* cancelled to stop the worker */
 	struct store *store;
 	int started;
-	atomic_int done;
 };
 
 /*
- * A REP context and its reply in flight. A worker takes a free slot,
- * receives a request on its context, serves it and starts the reply; the
- * slot is free again when the reply left (or timed out, or its connection
- * went away), so a peer that does not read holds a slot, never a worker.
- */
-struct slot {
-	struct server *srv;
-	nng_ctx ctx;
-	nng_aio *send_aio; /* completes in send_done */
-	nng_pipe pipe;     /* of the reply in flight */
-	bool sending;
-	struct slot *next_free;
-};
-
-/*
- * What nng may read past --max-message: its 4-byte request id, and a request
- * a little over the limit, which is then answered RESOURCE_EXHAUSTED rather
- * than cut off. Anything larger is dropped by nng unread.
+ * What a session may read past --max-message: its 4-byte request id, and a
+ * request a little over the limit, which is then answered
+ * RESOURCE_EXHAUSTED rather than cut off. A larger one closes the
+ * connection unread.
  */
 #define RECV_SLACK (64u * 1024)
 
 struct server {
 	struct server_config cfg;
 	char catalog_dir[PATH_MAX];
-	nng_socket sock;
-	struct listener *listener; /* NULL for a server of server_serve_bytes */
+	struct session_inbox *inbox; /* NULL for a server of server_serve_bytes */
+	struct listener *listener;   /* likewise */
 	/* Serialises SIGHUP reloads with the daily expiry check. */
 	pthread_mutex_t trust_lock;
 	struct expiry_watch *expiry;
@@ -115,19 +91,11 @@ struct server {
 	struct world *world;
 	struct worker *workers;
 	int n_workers;
-	struct slot *slots;
-	int n_slots;
-	struct slot *free_slots;
-	pthread_mutex_t slot_lock; /* guards free_slots, sending, pipe, to_close */
-	pthread_cond_t slot_freed;
-	nng_pipe to_close[MAX_CLOSE_PENDING];
-	int n_to_close;
 	struct batch *batch;         /* the workers' one writing connection */
 	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
 	struct pipeline *pipeline;   /* what each request goes through */
 	struct daemons *daemons;     /* this daemon's note among those on the database */
 	char server_subject[256];
-	atomic_int stopping;
 	/* Since the last daily summary: calls, calls refused, returns stored. */
 	atomic_ullong day_calls, day_refused, day_stored;
 };
@@ -199,13 +167,14 @@ int server_reload(struct server *s, struct errbuf *eb)
 }
 
 /* One request, through the pipeline, with the world held so a SIGHUP swaps nothing mid-call. */
-static nng_msg *serve(struct worker *w, nng_msg *msg, struct pipeline_outcome *o)
+static nng_msg *serve(struct worker *w, const uint8_t *raw, size_t len, const char *source,
+                      struct pipeline_outcome *o)
 {
 	nng_msg *m;
 
 	expiry_watch_tick(w->srv->expiry, time(NULL));
 	pthread_rwlock_rdlock(&w->srv->world_lock);
-	m = pipeline_serve(w->srv->pipeline, w->store, w->srv->world, msg, o);
+	m = pipeline_serve(w->srv->pipeline, w->store, w->srv->world, raw, len, source, o);
 	pthread_rwlock_unlock(&w->srv->world_lock);
 	return m;
 }
@@ -236,167 +205,26 @@ static void log_outcome(struct server *s, const struct pipeline_outcome *o,
 	                              : "");
 }
 
-/* A free slot, waiting for one if need be; NULL once the server stops. */
-static struct slot *slot_take(struct server *s)
-{
-	struct slot *sl;
-
-	pthread_mutex_lock(&s->slot_lock);
-	while (s->free_slots == NULL && !atomic_load(&s->stopping))
-		pthread_cond_wait(&s->slot_freed, &s->slot_lock);
-	sl = atomic_load(&s->stopping) ? NULL : s->free_slots;
-	if (sl != NULL)
-		s->free_slots = sl->next_free;
-	pthread_mutex_unlock(&s->slot_lock);
-	return sl;
-}
-
-/* Returns a slot to the pool. Called with slot_lock held. */
-static void slot_put_locked(struct slot *sl)
-{
-	/* Held by some thread (pthreads cannot say which): a free lock fails too. */
-	assert(pthread_mutex_trylock(&sl->srv->slot_lock) == EBUSY);
-	sl->sending = false;
-	sl->next_free = sl->srv->free_slots;
-	sl->srv->free_slots = sl;
-	pthread_cond_signal(&sl->srv->slot_freed);
-}
-
-static void slot_put(struct slot *sl)
-{
-	pthread_mutex_lock(&sl->srv->slot_lock);
-	slot_put_locked(sl);
-	pthread_mutex_unlock(&sl->srv->slot_lock);
-}
-
-/*
- * A reply left, or could not: the slot is free again. Runs on an nng thread,
- * which does not close pipes: a timed-out connection is left to a worker.
- */
-static void send_done(void *arg)
-{
-	struct slot *sl = arg;
-	struct server *s = sl->srv;
-	int rv = nng_aio_result(sl->send_aio);
-
-	if (rv != 0)
-		/* The requester is gone or not reading; its data is stored. */
-		nng_msg_free(nng_aio_get_msg(sl->send_aio));
-	pthread_mutex_lock(&s->slot_lock);
-	if (rv == NNG_ETIMEDOUT && s->n_to_close < MAX_CLOSE_PENDING) {
-		bool noted = false;
-		for (int i = 0; i < s->n_to_close; i++)
-			noted |= nng_pipe_id(s->to_close[i]) == nng_pipe_id(sl->pipe);
-		if (!noted)
-			s->to_close[s->n_to_close++] = sl->pipe;
-	}
-	slot_put_locked(sl);
-	pthread_mutex_unlock(&s->slot_lock);
-}
-
-/* Closes the connections send_done found not reading. From a worker thread. */
-static void close_noted_pipes(struct server *s)
-{
-	nng_pipe pipes[MAX_CLOSE_PENDING];
-	int n;
-
-	pthread_mutex_lock(&s->slot_lock);
-	n = s->n_to_close;
-	memcpy(pipes, s->to_close, (size_t)n * sizeof(pipes[0]));
-	s->n_to_close = 0;
-	pthread_mutex_unlock(&s->slot_lock);
-	for (int i = 0; i < n; i++) {
-		log_line("closing a connection that does not read its replies");
-		nng_pipe_close(pipes[i]);
-	}
-}
-
-/*
- * Starts sending rep on the slot's context, unless its connection already
- * has MAX_PENDING_PER_PIPE replies waiting: then rep is dropped, as the peer
- * does not read them anyway.
- */
-static void slot_send(struct slot *sl, nng_pipe pipe, nng_msg *rep)
-{
-	struct server *s = sl->srv;
-	int pending = 0;
-
-	pthread_mutex_lock(&s->slot_lock);
-	for (int i = 0; i < s->n_slots; i++)
-		pending +=
-		    s->slots[i].sending && nng_pipe_id(s->slots[i].pipe) == nng_pipe_id(pipe);
-	if (pending >= MAX_PENDING_PER_PIPE) {
-		slot_put_locked(sl);
-		pthread_mutex_unlock(&s->slot_lock);
-		nng_msg_free(rep);
-		return;
-	}
-	sl->sending = true;
-	sl->pipe = pipe;
-	pthread_mutex_unlock(&s->slot_lock);
-	nng_aio_set_msg(sl->send_aio, rep);
-	nng_ctx_send(sl->ctx, sl->send_aio);
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct slot *sl;
+	struct session_request *r;
 
-	while ((sl = slot_take(w->srv)) != NULL) {
+	while ((r = session_inbox_take(w->srv->inbox)) != NULL) {
 		struct pipeline_outcome o = {0};
 		struct timespec t0, t1;
-		nng_msg *msg, *rep;
-		nng_pipe pipe;
-		int rv;
+		const uint8_t *body;
+		size_t len;
+		nng_msg *rep;
 
-		close_noted_pipes(w->srv);
-		nng_ctx_recv(sl->ctx, w->recv_aio);
-		nng_aio_wait(w->recv_aio);
-		rv = nng_aio_result(w->recv_aio);
-		if (rv != 0) {
-			slot_put(sl);
-			if (rv == NNG_ECLOSED)
-				break;
-			continue; /* cancelled to stop, or a peer went away mid-message */
-		}
+		body = session_request_body(r, &len);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		msg = nng_aio_get_msg(w->recv_aio);
-		pipe = nng_msg_get_pipe(msg);
-		rep = serve(w, msg, &o);
-		nng_msg_free(msg);
+		rep = serve(w, body, len, session_request_source(r), &o);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_outcome(w->srv, &o, &t0, &t1);
-		if (rep == NULL) {
-			slot_put(sl);
-			continue;
-		}
-		slot_send(sl, pipe, rep);
+		session_reply(r, rep);
 	}
-	atomic_store(&w->done, 1);
 	return NULL;
-}
-
-/* Opens the pool of REP contexts with their send aios. */
-static int open_slots(struct server *s, struct errbuf *eb)
-{
-	int rv;
-
-	s->n_slots = s->n_workers * SLOTS_PER_WORKER;
-	if ((s->slots = calloc((size_t)s->n_slots, sizeof(*s->slots))) == NULL)
-		return status_fail(eb, YB_ENOMEM, _("out of memory"));
-	for (int i = 0; i < s->n_slots; i++) {
-		struct slot *sl = &s->slots[i];
-		sl->srv = s;
-		if ((rv = nng_ctx_open(&sl->ctx, s->sock)) != 0 ||
-		    (rv = nng_aio_alloc(&sl->send_aio, send_done, sl)) != 0)
-			return status_fail(eb, YB_ENOMEM, "cannot set up a reply context: %s",
-			                   nng_strerror(rv));
-		nng_aio_set_timeout(sl->send_aio, SEND_TIMEOUT_MS);
-		sl->next_free = s->free_slots;
-		s->free_slots = sl;
-	}
-	return YB_OK;
 }
 
 /*
@@ -431,22 +259,9 @@ static void default_limits(struct server_config *c)
 		c->max_per_source = SERVER_MAX_PER_SOURCE_DEFAULT;
 }
 
-/* Tells the TLS engine's guard which connections nng made sessions of. */
-static void note_session(nng_pipe pipe, nng_pipe_ev ev, void *arg)
-{
-	nng_sockaddr sa;
-
-	(void)ev;
-	(void)arg;
-	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == 0)
-		tlsengine_guard_note_session(&sa);
-}
-
 /*
- * Opens the socket and its listener on cfg.listen_url, and the reaper of
- * connections that never become sessions. The TLS engine (tlsengine.h)
- * never fails a connection with NNG_ECLOSED, which would stop the listener;
- * nng's own TLS layer may, and server_tick then listens again.
+ * Opens the inbox and the listener on cfg.listen_url, and the reaper of
+ * connections that never start a session.
  */
 static int open_listener(struct server *s, time_t crl_next_update, struct errbuf *eb)
 {
@@ -455,41 +270,39 @@ static int open_listener(struct server *s, time_t crl_next_update, struct errbuf
 	                                   .key_path = s->cfg.key_path,
 	                                   .ca_path = s->cfg.ca_path,
 	                                   .crl_path = s->cfg.crl_path,
-	                                   .tls13_only = s->cfg.tls_min == SERVER_TLS_MIN_1_3,
-	                                   .recv_max = s->cfg.max_message + RECV_SLACK};
-	int rv, rc;
+	                                   .tls13_only = s->cfg.tls_min == SERVER_TLS_MIN_1_3};
+	const struct session_limits sl = {.recv_max = s->cfg.max_message + RECV_SLACK,
+	                                  .start_limit_ms = SESSION_START_LIMIT_S * 1000,
+	                                  .stall_limit_ms = REQUEST_STALL_LIMIT_S * 1000,
+	                                  .send_timeout_ms = SEND_TIMEOUT_MS,
+	                                  .max_pending = MAX_PENDING_PER_SESSION,
+	                                  .log = log_line};
+	int rc;
 
-	if ((rv = nng_rep0_open(&s->sock)) != 0)
-		return status_fail(eb, YB_ECONNECT, "cannot open socket: %s", nng_strerror(rv));
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message + RECV_SLACK);
-	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, note_session, NULL);
+	if ((rc = session_inbox_new(&sl, &s->inbox, eb)) != YB_OK)
+		return rc;
 	/* Before the listener: the guard must count every connection from the first. */
 	if ((rc =
 	         reaper_start(&(struct reaper_config){SESSION_START_LIMIT_S, s->cfg.max_connections,
 	                                              s->cfg.max_per_source, log_line},
 	                      &s->reaper, eb)) != YB_OK)
 		return rc;
-	return listener_open(s->sock, &lc, crl_next_update, time(NULL), &s->listener, eb);
+	return listener_open(s->inbox, &lc, crl_next_update, time(NULL), &s->listener, eb);
 }
 
 void server_tick(struct server *s)
 {
-	if (s->listener != NULL)
-		listener_tick(s->listener, LISTENER_STALL_MS);
 	if (daemons_due(s->daemons, clock_now_ms()))
 		note_daemon(s);
 }
 
 static int start_worker(struct server *s, struct worker *w, struct errbuf *eb)
 {
-	int rc, rv;
+	int rc;
 
 	w->srv = s;
 	if ((rc = store_open(s->cfg.db_path, &w->store, eb)) != YB_OK)
 		return rc;
-	if ((rv = nng_aio_alloc(&w->recv_aio, NULL, NULL)) != 0)
-		return status_fail(eb, YB_ENOMEM, "cannot set up worker: %s", nng_strerror(rv));
-	nng_aio_set_timeout(w->recv_aio, NNG_DURATION_INFINITE);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return status_fail(eb, YB_ENOMEM, "cannot start worker thread");
 	w->started = 1;
@@ -558,9 +371,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		pthread_rwlock_init(&s->world_lock, &attr);
 		pthread_rwlockattr_destroy(&attr);
 	}
-	pthread_mutex_init(&s->slot_lock, NULL);
 	pthread_mutex_init(&s->trust_lock, NULL);
-	pthread_cond_init(&s->slot_freed, NULL);
 	if (cfg->catalog_dir != NULL)
 		snprintf(s->catalog_dir, sizeof(s->catalog_dir), "%s", cfg->catalog_dir);
 	else if ((rc = catalog_default_dir(s->catalog_dir, sizeof(s->catalog_dir), eb)) != YB_OK)
@@ -598,8 +409,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 			goto fail;
 	}
 	/* The watch before the workers, which tell it the time of each request. */
-	if ((rc = open_slots(s, eb)) != YB_OK ||
-	    (rc = expiry_watch_start(check_expiry, s, time(NULL), &s->expiry, eb)) != YB_OK)
+	if ((rc = expiry_watch_start(check_expiry, s, time(NULL), &s->expiry, eb)) != YB_OK)
 		goto fail;
 	for (int i = 0; i < s->n_workers; i++)
 		if ((rc = start_worker(s, &s->workers[i], eb)) != YB_OK)
@@ -628,24 +438,19 @@ int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t
 {
 	struct pipeline_outcome o = {0};
 	struct timespec t0, t1;
-	nng_msg *msg, *rep;
+	nng_msg *rep;
 
 	if (s->cfg.listen_url != NULL)
 		return status_fail(eb, YB_INVALID_ARGUMENT,
 		                   "server_serve_bytes: this server serves the network");
-	/* nng refuses such a message before the pipeline sees it; so does this. */
+	/* A session closes on such a message before the pipeline sees it; so does this. */
 	if (len > s->cfg.max_message + RECV_SLACK)
 		return status_fail(eb, YB_RESOURCE_EXHAUSTED,
 		                   "a request of %zu bytes is over the %zu-byte limit", len,
 		                   s->cfg.max_message);
-	if (nng_msg_alloc(&msg, len) != 0)
-		return status_fail(eb, YB_ENOMEM, "out of memory");
-	if (len > 0)
-		memcpy(nng_msg_body(msg), req, len);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rep = serve(&s->workers[0], msg, &o);
+	rep = serve(&s->workers[0], req, len, "addr:?", &o);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	nng_msg_free(msg);
 	log_outcome(s, &o, &t0, &t1);
 	if (rep == NULL)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
@@ -659,63 +464,37 @@ int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t
 	return YB_OK;
 }
 
-/* Replies still being sent. */
-static int replies_in_flight(struct server *s)
-{
-	int n = 0;
-
-	pthread_mutex_lock(&s->slot_lock);
-	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
-		n += s->slots[i].sending;
-	pthread_mutex_unlock(&s->slot_lock);
-	return n;
-}
-
 /*
- * Stops the workers: each finishes (and answers) the request it is serving;
- * idle ones are woken by cancelling their receive, repeatedly, since a
- * worker may be between its stop check and its next receive. Then the
- * replies in flight get the rest of the grace period to leave.
+ * Stops the workers: the listener stops, the inbox takes no more requests,
+ * and each worker finishes (and answers) the request it is serving. Then
+ * the replies still being sent get the rest of the grace period to leave,
+ * and the sessions are closed.
  */
 static void stop_workers(struct server *s)
 {
 	struct timespec pause = {0, 20 * 1000000};
-	int waited_ms = 0, running;
+	int waited_ms = 0, sessions, serving, sending;
 
-	atomic_store(&s->stopping, 1);
-	pthread_mutex_lock(&s->slot_lock);
-	pthread_cond_broadcast(&s->slot_freed);
-	pthread_mutex_unlock(&s->slot_lock);
 	if (s->listener != NULL)
 		listener_stop(s->listener);
-	do {
-		running = 0;
-		for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
-			struct worker *w = &s->workers[i];
-			if (w->started && !atomic_load(&w->done)) {
-				running++;
-				nng_aio_cancel(w->recv_aio);
-			}
-		}
-		if (running > 0)
-			nanosleep(&pause, NULL);
-		waited_ms += 20;
-	} while (running > 0 && waited_ms < STOP_GRACE_MS);
-	while (replies_in_flight(s) > 0 && waited_ms < STOP_GRACE_MS) {
-		nanosleep(&pause, NULL);
-		waited_ms += 20;
-	}
-	/* Past the grace period, closing the socket ends whatever is left. */
-	if (nng_socket_id(s->sock) > 0)
-		nng_close(s->sock);
+	if (s->inbox != NULL)
+		session_inbox_drain(s->inbox);
 	for (int i = 0; s->workers != NULL && i < s->n_workers; i++) {
 		struct worker *w = &s->workers[i];
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->recv_aio != NULL)
-			nng_aio_free(w->recv_aio);
 		store_close(w->store);
 	}
+	if (s->inbox == NULL)
+		return;
+	for (;;) {
+		session_inbox_counts(s->inbox, &sessions, &serving, &sending);
+		if (sending == 0 || waited_ms >= STOP_GRACE_MS)
+			break;
+		nanosleep(&pause, NULL);
+		waited_ms += 20;
+	}
+	session_inbox_close(s->inbox);
 }
 
 void server_close(struct server *s)
@@ -724,17 +503,11 @@ void server_close(struct server *s)
 		return;
 	stop_workers(s);
 	expiry_watch_stop(s->expiry); /* after the workers, which tick it */
-	reaper_stop(s->reaper);       /* after the socket: no more connections */
-	listener_free(s->listener);   /* after the socket and the watch, which checks its CRL */
+	listener_free(s->listener);   /* after the watch, which checks its CRL */
+	session_inbox_free(s->inbox); /* waits for every session to be freed */
+	reaper_stop(s->reaper);       /* after the sessions: no more connections */
 	free(s->workers);
-	/* The socket is closed: every send has completed, and nng_aio_free waits for send_done. */
-	for (int i = 0; s->slots != NULL && i < s->n_slots; i++)
-		if (s->slots[i].send_aio != NULL)
-			nng_aio_free(s->slots[i].send_aio);
-	free(s->slots);
-	pthread_mutex_destroy(&s->slot_lock);
 	pthread_mutex_destroy(&s->trust_lock);
-	pthread_cond_destroy(&s->slot_freed);
 	world_free(s->world);
 	if (s->batch != NULL && !s->cfg.quiet) {
 		uint64_t batches, calls;

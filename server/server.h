@@ -84,12 +84,8 @@ const char *server_url(const struct server *s);
 int server_reload(struct server *s, struct errbuf *eb);
 
 /*
- * Keeps the listener serving; call it about once a second. nng 1.5.2's
- * listener can stop for good after a connection fails during its SP
- * negotiation (tlsengine_guard_stalled): then it is closed, which ends the
- * sessions open on it (their clients retry their calls, which are
- * idempotent), and opened again on the same address and port, and both are
- * logged. Thread-safe.
+ * Notes this daemon among those on the database when due (daemons.h);
+ * call it about once a second. Thread-safe.
  */
 void server_tick(struct server *s);
 
