@@ -189,9 +189,9 @@ void listener_use_crl(struct listener *l, time_t crl_next_update, time_t now)
 		return;
 	}
 	pthread_mutex_lock(&l->lock);
-	if (l->stopped) {
-		/* nothing to do */
-	} else if ((rv = nng_stream_listener_set_ptr(l->sl, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
+	if (l->stopped)
+		goto out;
+	if ((rv = nng_stream_listener_set_ptr(l->sl, NNG_OPT_TLS_CONFIG, cfg)) != 0) {
 		log_line("cannot give the listener its new TLS configuration: %s",
 		         nng_strerror(rv));
 	} else {
@@ -211,6 +211,7 @@ void listener_use_crl(struct listener *l, time_t crl_next_update, time_t now)
 			    "loaded last",
 			    l->cfg.crl_path, EXPIRY_WARN_DAYS);
 	}
+out:
 	pthread_mutex_unlock(&l->lock);
 	nng_tls_config_free(cfg); /* the listener holds its own reference */
 }

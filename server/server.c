@@ -473,7 +473,7 @@ int server_serve_bytes(struct server *s, const uint8_t *req, size_t len, uint8_t
 static void stop_workers(struct server *s)
 {
 	struct timespec pause = {0, 20 * 1000000};
-	int waited_ms = 0, sessions, serving, sending;
+	int waited_ms = 0;
 
 	if (s->listener != NULL)
 		listener_stop(s->listener);
@@ -487,10 +487,7 @@ static void stop_workers(struct server *s)
 	}
 	if (s->inbox == NULL)
 		return;
-	for (;;) {
-		session_inbox_counts(s->inbox, &sessions, &serving, &sending);
-		if (sending == 0 || waited_ms >= STOP_GRACE_MS)
-			break;
+	while (session_inbox_sending(s->inbox) > 0 && waited_ms < STOP_GRACE_MS) {
 		nanosleep(&pause, NULL);
 		waited_ms += 20;
 	}

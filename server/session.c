@@ -58,8 +58,9 @@ struct session {
 	int64_t write_by_ms;         /* of the header or reply being written */
 	uint8_t *message;            /* READ_MESSAGE: the bytes so far */
 	size_t message_len;
-	int pending; /* requests waiting, served or being answered */
-	int held;    /* of those, held by the inbox, a worker or the send queue */
+	/* Requests waiting, served or being answered: each is held by the inbox,
+	 * a worker or the send queue, and keeps the session alive. */
+	int pending;
 	struct session_request *send_head, *send_tail; /* the first is being sent */
 	char source[64];
 };
@@ -132,9 +133,8 @@ static void append(struct session_request **head, struct session_request **tail,
 static void release_request(struct session *s, struct session_request *r)
 {
 	ASSERT_LOCKED(s->in);
-	assert(s->pending > 0 && s->held > 0);
+	assert(s->pending > 0);
 	s->pending--;
-	s->held--;
 	request_free(r);
 }
 
@@ -174,7 +174,7 @@ static bool unlink_if_done(struct session *s)
 	struct session_inbox *in = s->in;
 
 	ASSERT_LOCKED(in);
-	if (s->state != SESSION_CLOSED || s->rx_busy || s->tx_busy || s->held > 0)
+	if (s->state != SESSION_CLOSED || s->rx_busy || s->tx_busy || s->pending > 0)
 		return false;
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -347,7 +347,6 @@ static bool take_message(struct session *s)
 		r->backtrace_len = at;
 		append(&in->head, &in->tail, r);
 		s->pending++;
-		s->held++;
 		pthread_cond_signal(&in->ready);
 	}
 	s->message = NULL;
@@ -618,13 +617,14 @@ void session_reply(struct session_request *r, nng_msg *reply)
 	start_or_free(s, read, write, done);
 }
 
-void session_inbox_counts(struct session_inbox *in, int *sessions, int *serving, int *sending)
+int session_inbox_sending(struct session_inbox *in)
 {
+	int n;
+
 	pthread_mutex_lock(&in->lock);
-	*sessions = in->n_sessions;
-	*serving = in->serving;
-	*sending = in->sending;
+	n = in->sending;
 	pthread_mutex_unlock(&in->lock);
+	return n;
 }
 
 /*

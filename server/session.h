@@ -79,8 +79,8 @@ const char *session_request_source(const struct session_request *r);
  */
 void session_reply(struct session_request *r, nng_msg *reply);
 
-/* Sessions open, requests taken and not yet answered, and replies not yet sent. */
-void session_inbox_counts(struct session_inbox *in, int *sessions, int *serving, int *sending);
+/* Replies not yet sent (handed to the TLS layer whole). */
+int session_inbox_sending(struct session_inbox *in);
 
 /*
  * Stops new work: session_inbox_take returns NULL from now on, requests
@@ -91,7 +91,7 @@ void session_inbox_drain(struct session_inbox *in);
 
 /*
  * Drains in, and closes every session and every later one: replies still
- * being sent are cut off (wait for session_inbox_counts first).
+ * being sent are cut off (wait for session_inbox_sending first).
  */
 void session_inbox_close(struct session_inbox *in);
 
