@@ -96,7 +96,8 @@ _yb_log_count_reaches() { (($(yb_log_count "$1" "$2") >= $3)); }
 # yb_start_daemon PKI DB ORGS LOG [extra yuebaod flags...]: starts yuebaod on
 # the store DB (or, when YB_TEST_PG_URL is set, on that PostgreSQL database)
 # 127.0.0.1 with a port the kernel picks, waits until its log says it
-# listens (at most 10 s, less if it exits), and sets YB_URL and
+# listens (at most 30 s, less if it exits: a start takes under a second,
+# but may wait on a loaded machine), and sets YB_URL and
 # YB_DAEMON_PID. YB_DAEMON_PREFIX (unquoted words, e.g. "prlimit
 # --nofile=1024:1024") runs the daemon through a command that execs it.
 yb_start_daemon() {
@@ -114,7 +115,7 @@ yb_start_daemon() {
 		--orgs "$orgs" "$@" 2>>"$log" &
 	YB_DAEMON_PID=$!
 	YB_URL=
-	yb_wait_until 10 _yb_listening "$log" "$skip" || true
+	yb_wait_until 30 _yb_listening "$log" "$skip" || true
 	[ -n "$YB_URL" ] && return 0
 	# Never leave a daemon behind that may still come up later: it would hold
 	# the port and the store, and the test's output pipe, unknown to the caller.

@@ -253,28 +253,60 @@ void store_pg_url_shown(const char *url, char *out, size_t len)
 }
 
 /*
- * Creates the tables if missing and checks the schema version, under an
- * advisory lock so that the first opens of several workers and daemons do
- * it once.
+ * The schema version the database holds: 0 when it has none yet. Reads no
+ * table that may be missing, so that a first start leaves no error in the
+ * server's log.
+ */
+static int read_version(struct store *s, int *version, struct errbuf *eb)
+{
+	PGresult *res = PQexec(s->pg, "SELECT to_regclass('schema_version') IS NOT NULL");
+	int rc = YB_OK;
+
+	*version = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = pg_fail(s, res, eb, "read schema version");
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		PQclear(res);
+		res = PQexec(s->pg, "SELECT max(version) FROM schema_version");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = pg_fail(s, res, eb, "read schema version");
+		else if (!PQgetisnull(res, 0, 0))
+			*version = atoi(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Creates the tables of a database older than `version`, under an advisory
+ * lock so that the first opens of several workers and daemons do it once.
+ * A database already at `version` gets no DDL at all: CREATE INDEX ... IF
+ * NOT EXISTS and CREATE OR REPLACE TRIGGER lock their table even when they
+ * change nothing, which would make every connection a daemon opens wait
+ * for other daemons' writes and for autovacuum (and them for it).
  */
 static int make_schema(struct store *s, int version, struct errbuf *eb)
 {
 	char sql[128];
-	PGresult *res = NULL;
-	int rc, have = 0;
+	int rc, have;
 
-	if ((rc = pg_begin(s, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ")", eb)) != YB_OK)
+	if ((rc = read_version(s, &have, eb)) != YB_OK)
 		return rc;
-	if ((rc = store_pg_exec(s, schema_sql, "create the schema", eb)) != YB_OK ||
-	    (rc = store_rollup_schema(s, eb)) != YB_OK)
-		goto fail;
-	res = PQexec(s->pg, "SELECT max(version) FROM schema_version");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = pg_fail(s, res, eb, "read schema version");
-		goto fail;
+	if (have == version)
+		return YB_OK;
+	if (have < version) {
+		if ((rc = pg_begin(s, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ")",
+		                   eb)) != YB_OK)
+			return rc;
+		/*
+		 * The DDL changes nothing that exists; the version is read again
+		 * under the lock, as another may have written it meanwhile.
+		 */
+		if ((rc = store_pg_exec(s, schema_sql, "create the schema", eb)) != YB_OK ||
+		    (rc = store_rollup_schema(s, eb)) != YB_OK ||
+		    (rc = read_version(s, &have, eb)) != YB_OK)
+			goto fail;
 	}
-	if (!PQgetisnull(res, 0, 0))
-		have = atoi(PQgetvalue(res, 0, 0));
 	if (have > version) {
 		rc = status_fail(eb, YB_FAILED_PRECONDITION,
 		                 "database %s has schema version %d, newer than this yuebaod (%d): "
@@ -286,10 +318,8 @@ static int make_schema(struct store *s, int version, struct errbuf *eb)
 	         "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d)", version);
 	if (have < version && (rc = store_pg_exec(s, sql, "write schema version", eb)) != YB_OK)
 		goto fail;
-	PQclear(res);
 	return store_pg_commit(s, eb);
 fail:
-	PQclear(res);
 	store_pg_rollback(s);
 	return rc;
 }

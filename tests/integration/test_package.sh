@@ -111,7 +111,7 @@ test_serve() {
 	# Not through as_service: $! must be the daemon itself (setpriv execs it).
 	setpriv --reuid=yuebao --regid=yuebao --init-groups /usr/bin/yuebaod >/dev/null 2>>"$log" &
 	YB_DAEMON_PID=$!
-	yb_wait_until 10 _yb_listening "$log" 0 || true
+	yb_wait_until 30 _yb_listening "$log" 0 || true
 	if [ -z "$YB_URL" ]; then
 		fail "yuebaod starts as user yuebao with /etc/yuebao/yuebaod.ini" "$(cat "$log")"
 		return 1

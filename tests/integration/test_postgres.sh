@@ -8,7 +8,8 @@
 # log. Also: a retry sent to another daemon gets the first one's reply,
 # PostgreSQL restarted under a running daemon costs no call, and daemons
 # that serve different org trees say so (in their logs and to an admin's
-# ping) until they agree again.
+# ping) until they agree again. A daemon starting on an up-to-date database
+# waits for no lock, and one of a newer schema is refused.
 # Needs the database of tests/support/with_postgres.sh (CTest runs it as
 # pg.integration.test_postgres); skipped (77) without it.
 # shellcheck source=tests/integration/preamble.sh
@@ -187,6 +188,40 @@ test_one_log() {
 		"$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$TMP/bundle"
 }
 
+# A daemon that starts on a database already at its schema version changes
+# no table, so it does not wait for what holds a lock on one: here a session
+# holding the lock autovacuum takes on the revisions, which CREATE INDEX ...
+# IF NOT EXISTS would wait for. A database of a newer schema is refused.
+lock_held() {
+	[ "$(db_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE c.relname = 'revisions' AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted")" = 1 ]
+}
+test_schema_at_start() {
+	local holder version
+	psql -XqAt "$YB_TEST_PG_URL&application_name=yb_lock_holder" -c "BEGIN" \
+		-c "LOCK TABLE revisions IN SHARE UPDATE EXCLUSIVE MODE" -c "SELECT pg_sleep(120)" \
+		>/dev/null 2>&1 &
+	holder=$!
+	yb_wait_until 10 lock_held || fail "a session holds a lock on the revisions"
+	if yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$TMP/schema.log"; then
+		pass "a daemon starts while another session holds a lock on the revisions"
+		yb_stop_daemon
+	else
+		fail "a daemon starts while another session holds a lock on the revisions"
+	fi
+	db_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'yb_lock_holder'" >/dev/null
+	wait "$holder" 2>/dev/null || true
+	version=$(db_sql "SELECT max(version) FROM schema_version")
+	db_sql "UPDATE schema_version SET version = $((version + 1))"
+	check_exit "a database of a newer schema is refused, naming both versions" 1 \
+		"has schema version $((version + 1)), newer than this yuebaod \($version\): upgrade yuebaod" \
+		timeout 30 "$YB_BIN/yuebaod" --listen tls+tcp://127.0.0.1:0 --db "$YB_TEST_PG_URL" \
+		--cert "$YB_PKI/server.crt" --key "$YB_PKI/server.key" --ca "$YB_PKI/ca.crt" \
+		--crl "$YB_PKI/crl.pem" --orgs "$ORGS"
+	db_sql "UPDATE schema_version SET version = $version"
+}
+
 main() {
 	setup
 	test_daemons_disagree
@@ -196,6 +231,7 @@ main() {
 	test_kill_one_of_three
 	test_acknowledged_returns
 	test_one_log
+	test_schema_at_start
 	assert_summary
 }
 
