@@ -8,6 +8,7 @@
 #define _GNU_SOURCE /* memmem, getline */
 #include "auditcmd.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -199,6 +200,10 @@ struct auditcmd_bundle {
 	FILE *entries, *checkpoints, *revisions, *reviews, *closures;
 	int server_cert_written;
 	int failed;
+	/* auditcmd_bundle_bound: what the bundle ends with (bounded is 0 before) */
+	int bounded;
+	uint64_t head_size;
+	int64_t head_at_ms;
 };
 
 static FILE *open_in(const struct auditcmd_bundle *b, const char *name, const char *mode)
@@ -320,11 +325,55 @@ static void put_text(FILE *f, const char *s)
 	put_hex(f, (const uint8_t *)s, strlen(s));
 }
 
+void auditcmd_bundle_bound(struct auditcmd_bundle *b, const struct checkpoint *head)
+{
+	b->bounded = 1;
+	b->head_size = head->size;
+	b->head_at_ms = head->at_ms;
+}
+
+/* Whether a row made at at_ms comes after the bundle's last entry. */
+static int after_head(const struct auditcmd_bundle *b, int64_t at_ms)
+{
+	return b->bounded && at_ms > b->head_at_ms;
+}
+
+int auditcmd_bundle_since(struct auditcmd_bundle *b, const struct checkpoint_trusted *from,
+                          uint64_t to, const uint8_t (*proof)[32], size_t n)
+{
+	char path[PATH_MAX + 64];
+	struct errbuf eb = {{0}};
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/since-checkpoint", b->dir);
+	if (checkpoint_trusted_save(path, from, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao audit: %s\n", eb.msg);
+		b->failed = 1;
+		return -1;
+	}
+	if ((f = open_in(b, "consistency.tsv", "w")) == NULL) {
+		b->failed = 1;
+		return -1;
+	}
+	fprintf(f, "%llu\t%llu\n", (unsigned long long)from->cp.size, (unsigned long long)to);
+	for (size_t i = 0; i < n; i++) {
+		put_hex(f, proof[i], 32);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0) {
+		b->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page)
 {
 	server_cert_once(b, &page->server_cert);
 	for (size_t i = 0; i < page->n_entries; i++) {
 		const Yuebao__V1__AuditEntry *e = page->entries[i];
+		if (b->bounded && e->index >= b->head_size)
+			break;
 		fprintf(b->entries, "%llu\t", (unsigned long long)e->index);
 		put_hex(b->entries, e->leaf_hash.data, e->leaf_hash.len);
 		fputc('\t', b->entries);
@@ -339,6 +388,8 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 	server_cert_once(b, &page->server_cert);
 	for (size_t i = 0; i < page->n_checkpoints; i++) {
 		const Yuebao__V1__Checkpoint *c = page->checkpoints[i];
+		if (b->bounded && c->size > b->head_size)
+			break;
 		fprintf(b->checkpoints, "%llu\t", (unsigned long long)c->size);
 		put_hex(b->checkpoints, c->root.data, c->root.len);
 		fprintf(b->checkpoints, "\t%lld\t", (long long)c->at_ms);
@@ -351,6 +402,8 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 		FILE *f;
 		if (!is_hex64(r->request_sha256))
 			continue; /* it names a file: nothing but a digest may */
+		if (after_head(b, r->received_at_ms))
+			continue;
 		fprintf(b->revisions, "%s\t%s\t%u\t%s\t%s\t", r->org, r->period, r->revision,
 		        r->state, r->request_sha256);
 		for (size_t k = 0; k < r->n_values; k++)
@@ -374,7 +427,7 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 	for (size_t i = 0; i < page->n_reviews; i++) {
 		const Yuebao__V1__ExportReview *x = page->reviews[i];
 		const Yuebao__V1__ReviewEvent *e = x->review;
-		if (e == NULL)
+		if (e == NULL || after_head(b, e->at_ms))
 			continue;
 		/* The comment is free text: hex keeps tabs and line breaks out of the file. */
 		fprintf(b->reviews, "%s\t%s\t%u\t%s\t%lld\t", x->org, x->period, e->revision,
@@ -386,6 +439,8 @@ int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExp
 	}
 	for (size_t i = 0; i < page->n_closures; i++) {
 		const Yuebao__V1__ExportClosure *x = page->closures[i];
+		if (after_head(b, x->at_ms))
+			continue;
 		fprintf(b->closures, "%s\t%s\t%d\t%lld\t", x->org, x->period, x->closed ? 1 : 0,
 		        (long long)x->at_ms);
 		put_text(b->closures, x->comment);
@@ -496,6 +551,17 @@ struct v_bundle {
 	size_t n_cps;
 	struct v_revision *revs;
 	size_t n_revs;
+	/*
+	 * An incremental bundle (export --since): entries[0] is entry `first`,
+	 * since is where it starts, cons the daemon's consistency proof from
+	 * cons_from to cons_to entries. A whole bundle: all zero.
+	 */
+	uint64_t first;
+	int incremental;
+	struct checkpoint_trusted since;
+	uint64_t cons_from, cons_to;
+	uint8_t (*cons)[32];
+	size_t n_cons;
 };
 
 static void v_free(struct v_bundle *vb)
@@ -513,6 +579,8 @@ static void v_free(struct v_bundle *vb)
 		free(vb->revs[i].fingerprint);
 	}
 	free(vb->closures);
+	free(vb->cons);
+	checkpoint_trusted_free(&vb->since);
 	free(vb->entries);
 	free(vb->cps);
 	free(vb->revs);
@@ -548,6 +616,51 @@ static char *unhex_text(const char *hex)
 	return t;
 }
 
+/*
+ * An incremental bundle's start (since-checkpoint) and the daemon's
+ * consistency proof from it (consistency.tsv); nothing for a whole bundle.
+ * -1 when they are there but unreadable (said on out).
+ */
+static int v_load_since(const struct auditcmd_bundle *where, struct v_bundle *vb, FILE *out)
+{
+	char path[PATH_MAX + 64], line[256];
+	struct errbuf eb = {{0}};
+	unsigned long long from, to;
+	size_t cap = 0, n;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/since-checkpoint", where->dir);
+	if (access(path, F_OK) != 0)
+		return 0;
+	vb->incremental = 1;
+	if (checkpoint_trusted_load(path, &vb->since, &eb) != YB_OK) {
+		fprintf(out, "%s\n", eb.msg);
+		return -1;
+	}
+	vb->first = vb->since.cp.size;
+	if ((in = open_in(where, "consistency.tsv", "r")) == NULL ||
+	    fgets(line, sizeof(line), in) == NULL || sscanf(line, "%llu\t%llu", &from, &to) != 2) {
+		fprintf(out, _("%s/consistency.tsv is missing or malformed\n"), where->dir);
+		if (in != NULL)
+			fclose(in);
+		return -1;
+	}
+	vb->cons_from = from;
+	vb->cons_to = to;
+	while (fgets(line, sizeof(line), in) != NULL && vb->n_cons <= MERKLE_MAX_PROOF) {
+		void *p = array_reserve(vb->cons, &cap, vb->n_cons + 1, sizeof(*vb->cons), 8);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (p == NULL || unhex(line, (vb->cons = p)[vb->n_cons], 32, &n) != 0 || n != 32) {
+			fprintf(out, _("%s/consistency.tsv is malformed\n"), where->dir);
+			fclose(in);
+			return -1;
+		}
+		vb->n_cons++;
+	}
+	fclose(in);
+	return 0;
+}
+
 /* Reads the three TSV files; problems with their form are printed and counted. */
 static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problems)
 {
@@ -558,6 +671,8 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	FILE *in;
 
 	snprintf(where.dir, sizeof(where.dir), "%s", dir);
+	if (v_load_since(&where, vb, out) != 0)
+		return -1;
 	if ((in = open_in(&where, "entries.tsv", "r")) == NULL)
 		return -1;
 	while ((got = getline(&line, &cap_line, in)) > 0 && (size_t)got < LINE_MAX_BYTES) {
@@ -570,12 +685,13 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 		vb->entries = p;
 		e = &vb->entries[vb->n_entries];
 		memset(e, 0, sizeof(*e));
-		if (split_tabs(line, f, 3) != 3 || strtoull(f[0], NULL, 10) != vb->n_entries ||
+		if (split_tabs(line, f, 3) != 3 ||
+		    strtoull(f[0], NULL, 10) != vb->first + vb->n_entries ||
 		    unhex(f[1], e->listed, 32, &n) != 0 || n != 32 ||
 		    (e->bytes = malloc(strlen(f[2]) / 2 + 1)) == NULL ||
 		    unhex(f[2], e->bytes, strlen(f[2]) / 2, &e->len) != 0) {
-			fprintf(out, _("entry %zu: malformed line in entries.tsv\n"),
-			        vb->n_entries);
+			fprintf(out, _("entry %llu: malformed line in entries.tsv\n"),
+			        (unsigned long long)(vb->first + vb->n_entries));
 			(*problems)++;
 		}
 		merkle_leaf_hash(e->bytes, e->len, e->leaf);
@@ -791,49 +907,71 @@ static const char *when(int64_t ms, char buf[TZ_TEXT_MAX])
  */
 static void v_times(const struct v_bundle *vb, FILE *out, long *problems)
 {
+	/* by_size[k]: the checkpoint of first + k entries, if the bundle has it. */
 	const struct checkpoint **by_size = calloc(vb->n_entries + 2, sizeof(*by_size));
 	char a[TZ_TEXT_MAX], b[TZ_TEXT_MAX];
 
 	if (by_size == NULL)
 		return;
 	for (size_t k = 0; k < vb->n_cps; k++)
-		if (vb->cps[k].size <= vb->n_entries)
-			by_size[vb->cps[k].size] = &vb->cps[k];
+		if (vb->cps[k].size >= vb->first && vb->cps[k].size - vb->first <= vb->n_entries)
+			by_size[vb->cps[k].size - vb->first] = &vb->cps[k];
+	if (vb->incremental && by_size[0] == NULL)
+		by_size[0] = &vb->since.cp;
 	for (size_t i = 0; i < vb->n_entries; i++) {
 		int64_t t = entry_time(&vb->entries[i]);
 		const struct checkpoint *before = by_size[i], *after = by_size[i + 1];
+		unsigned long long at = (unsigned long long)(vb->first + i);
 		if (before != NULL && t < before->at_ms) {
 			fprintf(out,
-			        _("entry %zu: its time %s is before that of the checkpoint signed "
+			        _("entry %llu: its time %s is before that of the checkpoint signed "
 			          "before it (%s): it was back-dated\n"),
-			        i, when(t, a), when(before->at_ms, b));
+			        at, when(t, a), when(before->at_ms, b));
 			(*problems)++;
 		} else if (after != NULL && t > after->at_ms) {
 			fprintf(out,
-			        _("entry %zu: its time %s is after that of the checkpoint signed "
+			        _("entry %llu: its time %s is after that of the checkpoint signed "
 			          "right after it (%s)\n"),
-			        i, when(t, a), when(after->at_ms, b));
+			        at, when(t, a), when(after->at_ms, b));
 			(*problems)++;
 		}
 	}
 	free(by_size);
 }
 
-/* The tree: recomputed roots against every signed checkpoint. */
-static void v_tree(const struct v_bundle *vb, const struct pki_verifier *v, const uint8_t *cert,
-                   size_t cert_len, FILE *out, long *problems)
+/* A tree head for people: its size, root and signing time. */
+static const char *tree_head(const struct checkpoint *c, char buf[256])
 {
-	uint8_t edge[64][32], root[32], carry[32];
-	uint64_t present = 0;
+	char hex[MERKLE_HEX_LEN + 1], at[TZ_TEXT_MAX];
+
+	merkle_hex(c->root, hex);
+	snprintf(buf, 256, _("%llu entries, root %s, signed %s"), (unsigned long long)c->size, hex,
+	         when(c->at_ms, at));
+	return buf;
+}
+
+/*
+ * The tree: recomputed roots against every signed checkpoint, from the
+ * right edge in *edge (of vb->first entries: empty for a whole bundle, the
+ * trusted one for an incremental bundle), which is left at the bundle's
+ * end. With trusted, the log must also agree with it at its size.
+ */
+static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *trusted,
+                   const struct pki_verifier *v, const uint8_t *cert, size_t cert_len,
+                   struct merkle_frontier *edge, FILE *out, long *problems)
+{
+	uint8_t root[32];
+	uint64_t total = vb->first + vb->n_entries;
 	int reported = 0;
 
+	assert(edge->size == vb->first);
 	for (size_t i = 0; i < vb->n_entries; i++)
 		if (memcmp(vb->entries[i].leaf, vb->entries[i].listed, 32) != 0) {
 			fprintf(
 			    out,
-			    _("entry %zu: its content does not match its stored hash: the entry "
+			    _("entry %llu: its content does not match its stored hash: the entry "
 			      "was rewritten\n"),
-			    i);
+			    (unsigned long long)(vb->first + i));
 			(*problems)++;
 		}
 	for (size_t k = 0; k < vb->n_cps; k++) {
@@ -843,55 +981,102 @@ static void v_tree(const struct v_bundle *vb, const struct pki_verifier *v, cons
 			        (unsigned long long)vb->cps[k].size, eb.msg);
 			(*problems)++;
 		}
-		if (vb->cps[k].size > vb->n_entries) {
+		if (vb->cps[k].size > total) {
 			fprintf(out,
-			        _("checkpoint %llu: signed for %llu entries but the log has %zu: "
-			          "entries "
-			          "%zu to %llu were removed\n"),
+			        _("checkpoint %llu: signed for %llu entries but the log has %llu: "
+			          "entries %llu to %llu were removed\n"),
 			        (unsigned long long)vb->cps[k].size,
-			        (unsigned long long)vb->cps[k].size, vb->n_entries, vb->n_entries,
-			        (unsigned long long)vb->cps[k].size - 1);
+			        (unsigned long long)vb->cps[k].size, (unsigned long long)total,
+			        (unsigned long long)total, (unsigned long long)vb->cps[k].size - 1);
 			(*problems)++;
 		}
 	}
-	/* Walk the log once, folding the right edge, and compare at each signed size. */
+	if (trusted != NULL && trusted->cp.size > total) {
+		char a[256];
+		fprintf(
+		    out,
+		    _("FAILED: the log in the bundle has %llu entries, fewer than the checkpoint "
+		      "you trusted (%s): it was truncated or rebuilt\n"),
+		    (unsigned long long)total, tree_head(&trusted->cp, a));
+		(*problems)++;
+	}
+	/* Walk the log once, growing the right edge, and compare at each signed size. */
 	for (size_t i = 0, k = 0; i < vb->n_entries; i++) {
-		int level;
-		memcpy(carry, vb->entries[i].leaf, 32);
-		for (level = 0; present & ((uint64_t)1 << level); level++) {
-			merkle_node_hash(edge[level], carry, carry);
-			present &= ~((uint64_t)1 << level);
-		}
-		memcpy(edge[level], carry, 32);
-		present |= (uint64_t)1 << level;
-		while (k < vb->n_cps && vb->cps[k].size < i + 1)
-			k++;
-		if (k == vb->n_cps || vb->cps[k].size != i + 1)
-			continue;
-		{
-			int first = 1;
-			for (int l = 0; l < 64; l++) {
-				if (!(present & ((uint64_t)1 << l)))
-					continue;
-				if (first)
-					memcpy(root, edge[l], 32);
-				else
-					merkle_node_hash(edge[l], root, root);
-				first = 0;
-			}
-		}
-		if (memcmp(root, vb->cps[k].root, 32) != 0 && !reported) {
-			char what[96];
+		merkle_frontier_add(edge, vb->entries[i].leaf);
+		if (trusted != NULL && edge->size == trusted->cp.size && vb->first < edge->size &&
+		    merkle_frontier_root(edge, root) == YB_OK &&
+		    memcmp(root, trusted->cp.root, 32) != 0) {
+			char a[256], hex[MERKLE_HEX_LEN + 1];
+			merkle_hex(root, hex);
 			fprintf(
 			    out,
-			    _("entry %zu: the log up to it no longer matches the checkpoint signed "
-			      "when it was added: entry %zu (%s) was altered, removed, inserted or "
-			      "moved\n"),
-			    i, i, entry_field(&vb->entries[i], "action", what, sizeof(what)));
+			    _("FAILED: the log was rewritten before the checkpoint you trusted: "
+			      "your tree head (%s) is not the bundle's, whose first %llu entries "
+			      "give root %s\n"),
+			    tree_head(&trusted->cp, a), (unsigned long long)edge->size, hex);
+			(*problems)++;
+		}
+		while (k < vb->n_cps && vb->cps[k].size < edge->size)
+			k++;
+		if (k == vb->n_cps || vb->cps[k].size != edge->size)
+			continue;
+		if (merkle_frontier_root(edge, root) == YB_OK &&
+		    memcmp(root, vb->cps[k].root, 32) != 0 && !reported) {
+			char what[96];
+			fprintf(out,
+			        _("entry %llu: the log up to it no longer matches the checkpoint "
+			          "signed "
+			          "when it was added: entry %llu (%s) was altered, removed, "
+			          "inserted or "
+			          "moved\n"),
+			        (unsigned long long)(edge->size - 1),
+			        (unsigned long long)(edge->size - 1),
+			        entry_field(&vb->entries[i], "action", what, sizeof(what)));
 			(*problems)++;
 			reported = 1;
 		}
 	}
+}
+
+/*
+ * An incremental bundle against the trusted checkpoint: it starts there,
+ * and the daemon proved that the log it exported from extends it. 0, or -1
+ * when the two do not fit together at all (said on out; nothing checked).
+ */
+static int v_consistent(const struct v_bundle *vb, const struct checkpoint_trusted *trusted,
+                        FILE *out, long *problems)
+{
+	const struct checkpoint *head = NULL;
+	char a[256], b[256];
+
+	if (trusted->cp.size != vb->first) {
+		fprintf(out,
+		        _("the bundle holds the entries after the first %llu, but the checkpoint "
+		          "you trust has %llu: give --trusted the verified-checkpoint the export "
+		          "started from (audit export --since)\n"),
+		        (unsigned long long)vb->first, (unsigned long long)trusted->cp.size);
+		return -1;
+	}
+	for (size_t k = 0; k < vb->n_cps; k++)
+		if (vb->cps[k].size == vb->cons_to)
+			head = &vb->cps[k];
+	if (vb->cons_from != trusted->cp.size || head == NULL) {
+		fprintf(out,
+		        _("the bundle's consistency proof is not from %llu entries to one of its "
+		          "checkpoints\n"),
+		        (unsigned long long)trusted->cp.size);
+		(*problems)++;
+		return 0;
+	}
+	if (!merkle_consistency_verify(trusted->cp.size, head->size, trusted->cp.root, head->root,
+	                               (const uint8_t(*)[32])vb->cons, vb->n_cons)) {
+		fprintf(out,
+		        _("FAILED: the log was rewritten before the checkpoint you trusted: the "
+		          "daemon's tree head (%s) does not extend yours (%s)\n"),
+		        tree_head(head, a), tree_head(&trusted->cp, b));
+		(*problems)++;
+	}
+	return 0;
 }
 
 /* Parses "code=hundredths;..." into a lookup by code; returns the value or INT64_MIN. */
@@ -1179,6 +1364,19 @@ static void v_closure_entry(size_t i, const struct v_entry *e, struct v_bundle *
 	}
 }
 
+/*
+ * Whether a row made at at_ms may belong to the part of the log an
+ * incremental bundle starts after: the export sends rows from the time of
+ * its first checkpoint on (those of the same millisecond, and revisions
+ * whose state a newer review changed, come along), and their entries were
+ * verified before. A row that no entry in the bundle names is then not a
+ * problem.
+ */
+static int v_before_start(const struct v_bundle *vb, int64_t at_ms)
+{
+	return vb->incremental && at_ms <= vb->since.cp.at_ms;
+}
+
 /* Each revision's state must be the one its reviews, in order, lead to. */
 static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 {
@@ -1204,7 +1402,7 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 		}
 	}
 	for (size_t j = 0; j < vb->n_reviews; j++)
-		if (!vb->reviews[j].referenced) {
+		if (!vb->reviews[j].referenced && !v_before_start(vb, vb->reviews[j].at_ms)) {
 			fprintf(out,
 			        _("the %s review of %s for %s (revision %u) has no audit entry\n"),
 			        vb->reviews[j].action, vb->reviews[j].org, vb->reviews[j].period,
@@ -1213,9 +1411,46 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 		}
 }
 
-enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, bool quiet,
-                                      long *count)
+/*
+ * After a verify that found nothing: the checkpoint the bundle ends with and
+ * the tree's edge there, as DIR/verified-checkpoint for the next one.
+ */
+static void v_save(const char *dir, const struct v_bundle *vb, const struct merkle_frontier *edge,
+                   const uint8_t *cert, size_t cert_len, FILE *out)
 {
+	struct checkpoint_trusted t = {.edge = *edge};
+	struct errbuf eb = {{0}};
+	char path[PATH_MAX + 64];
+	size_t k;
+
+	for (k = 0; k < vb->n_cps && vb->cps[k].size != edge->size; k++)
+		;
+	if (k == vb->n_cps) {
+		fprintf(out,
+		        _("note: the bundle has no checkpoint of its %llu entries: no "
+		          "verified-checkpoint was written\n"),
+		        (unsigned long long)edge->size);
+		return;
+	}
+	t.cp = vb->cps[k];
+	t.cert = (uint8_t *)cert;
+	t.cert_len = cert_len;
+	snprintf(path, sizeof(path), "%s/verified-checkpoint", dir);
+	if (checkpoint_trusted_save(path, &t, &eb) != YB_OK)
+		fprintf(out, _("note: %s\n"), eb.msg);
+	else
+		fprintf(out,
+		        _("wrote %s (%llu entries): next time, export only what is new with "
+		          "'yuebao audit export NEW --since %s' and verify it with "
+		          "'yuebao audit verify NEW --trusted %s'\n"),
+		        path, (unsigned long long)edge->size, path, path);
+}
+
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
+                                      const char *trusted_path, FILE *out, bool quiet, long *count)
+{
+	struct checkpoint_trusted trusted = {0};
+	struct merkle_frontier edge = {0};
 	struct v_bundle vb = {0};
 	struct progress *bar = NULL;
 	struct pki_verifier *v = NULL;
@@ -1256,12 +1491,40 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 		fprintf(out, _("%s is not an audit bundle (see `yuebao audit export`)\n"), dir);
 		goto done;
 	}
+	if (trusted_path != NULL && checkpoint_trusted_load(trusted_path, &trusted, &eb) != YB_OK) {
+		fprintf(out, "%s\n", eb.msg);
+		goto done;
+	}
+	if (vb.incremental && trusted_path == NULL) {
+		fprintf(
+		    out,
+		    _("the bundle holds only the entries after the first %llu (audit export "
+		      "--since): give --trusted the verified-checkpoint it was exported from\n"),
+		    (unsigned long long)vb.first);
+		goto done;
+	}
+	if (trusted_path != NULL) {
+		if (checkpoint_verify(&trusted.cp, v, trusted.cert, trusted.cert_len, &eb) !=
+		    YB_OK) {
+			fprintf(out,
+			        _("the checkpoint in %s does not verify against your CA: %s\n"),
+			        trusted_path, eb.msg);
+			goto done;
+		}
+		if (vb.incremental && v_consistent(&vb, &trusted, out, &problems) != 0)
+			goto done;
+		if (vb.incremental)
+			edge = trusted.edge;
+		fprintf(out, _("trusted: %s verified before (%llu entries)\n"), trusted_path,
+		        (unsigned long long)trusted.cp.size);
+	}
 	verdict = AUDITCMD_CHECKED;
-	v_tree(&vb, v, cert, cert_len, out, &problems);
+	v_tree(&vb, trusted_path != NULL ? &trusted : NULL, v, cert, cert_len, &edge, out,
+	       &problems);
 	bar = progress_new(_("audit verify: entries"), vb.n_entries, quiet);
 	for (size_t i = 0; i < vb.n_entries; i++) {
 		char action[64], *said = NULL;
-		size_t said_len = 0;
+		size_t said_len = 0, at = (size_t)(vb.first + i);
 		/*
 		 * With a progress line, an entry's problems are gathered first and
 		 * printed after erasing it: out may be the same terminal.
@@ -1273,12 +1536,12 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 		progress_update(bar, i);
 		entry_field(&vb.entries[i], "action", action, sizeof(action));
 		if (strcmp(action, "submit") == 0)
-			v_submit(dir, i, &vb.entries[i], &vb, v, o, &problems);
+			v_submit(dir, at, &vb.entries[i], &vb, v, o, &problems);
 		else if (strncmp(action, "review:", 7) == 0)
-			v_review_entry(i, &vb.entries[i], &vb, o, &problems);
+			v_review_entry(at, &vb.entries[i], &vb, o, &problems);
 		else if (vb.has_closures &&
 		         (strcmp(action, "close") == 0 || strcmp(action, "reopen") == 0))
-			v_closure_entry(i, &vb.entries[i], &vb, o, &problems);
+			v_closure_entry(at, &vb.entries[i], &vb, o, &problems);
 		if (o != out) {
 			fclose(o);
 			if (said_len > 0) {
@@ -1293,7 +1556,7 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 	v_times(&vb, out, &problems);
 	v_states(&vb, out, &problems);
 	for (size_t k = 0; k < vb.n_closures; k++)
-		if (!vb.closures[k].referenced) {
+		if (!vb.closures[k].referenced && !v_before_start(&vb, vb.closures[k].at_ms)) {
 			char month[PERIOD_TEXT_MAX], at[TZ_TEXT_MAX];
 			period_format_month(vb.closures[k].month, month, sizeof(month));
 			fprintf(
@@ -1321,7 +1584,7 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 		          "release): their on-time flag could not be checked\n"),
 		        vb.no_due);
 	for (size_t k = 0; k < vb.n_revs; k++)
-		if (!vb.revs[k].referenced) {
+		if (!vb.revs[k].referenced && !v_before_start(&vb, vb.revs[k].received_at_ms)) {
 			fprintf(
 			    out,
 			    _("revision %u of %s for %s has no audit entry: it was added behind "
@@ -1329,14 +1592,25 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE
 			    vb.revs[k].revision, vb.revs[k].org, vb.revs[k].period);
 			problems++;
 		}
-	if (problems == 0)
+	if (problems == 0 && vb.incremental)
+		fprintf(out,
+		        _("verified the %zu entries after the first %llu, %zu checkpoints, %zu "
+		          "revisions with their signed requests, %zu reviews and %zu closures, and "
+		          "that the log extends the one you trusted: nothing was altered or "
+		          "back-dated\n"),
+		        vb.n_entries, (unsigned long long)vb.first, vb.n_cps, vb.n_revs,
+		        vb.n_reviews, vb.n_closures);
+	else if (problems == 0)
 		fprintf(out,
 		        _("verified %zu entries, %zu checkpoints, %zu revisions with their signed "
 		          "requests, %zu reviews and %zu closures: nothing was altered or "
 		          "back-dated\n"),
 		        vb.n_entries, vb.n_cps, vb.n_revs, vb.n_reviews, vb.n_closures);
+	if (problems == 0)
+		v_save(dir, &vb, &edge, cert, cert_len, out);
 	*count = problems;
 done:
+	checkpoint_trusted_free(&trusted);
 	v_free(&vb);
 	free(cert);
 	pki_verifier_free(v);

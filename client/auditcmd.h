@@ -77,6 +77,25 @@ struct auditcmd_bundle;
  */
 int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_bundle **out);
 
+/*
+ * Bounds the bundle to the log as head (its latest checkpoint, fetched
+ * before the pages) shows it: entries from head->size on, larger
+ * checkpoints and rows made after head's time are left out, so that a log
+ * that grows during the export does not read as rows without entries.
+ */
+void auditcmd_bundle_bound(struct auditcmd_bundle *b, const struct checkpoint *head);
+
+/*
+ * Makes b an incremental bundle of the entries after the first
+ * from->cp.size: since-checkpoint (from, as the auditor's file has it) says
+ * where it starts, consistency.tsv ("FROM\tTO", then one hash a line) holds
+ * the daemon's proof that the log of that size is a prefix of the one of
+ * `to` entries. -1 when a file cannot be written (message on stderr).
+ */
+struct checkpoint_trusted;
+int auditcmd_bundle_since(struct auditcmd_bundle *b, const struct checkpoint_trusted *from,
+                          uint64_t to, const uint8_t (*proof)[32], size_t n);
+
 /* Adds a page of each kind; the server certificate is written once. */
 int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page);
 int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExportReply *page);
@@ -97,6 +116,15 @@ enum auditcmd_verdict {
 };
 
 /*
+ * With trusted_path (a verified-checkpoint an earlier verify wrote; NULL for
+ * none), the log up to that checkpoint is taken as verified: an incremental
+ * bundle (export --since) is checked from it, through the daemon's
+ * consistency proof and the new entries alone; a whole bundle must agree
+ * with it at its size. Either way a log rewritten before it is a problem
+ * that names both tree heads. An incremental bundle without trusted_path is
+ * UNREADABLE. With no problem found, DIR/verified-checkpoint is written for
+ * the next verify (a note on out says so).
+ *
  * Verifies a bundle offline against the auditor's own CA (ca_path), never
  * the one inside the bundle: a bundle whose ca.crt is not that CA is
  * refused before anything else, naming both fingerprints. Prints the
@@ -104,5 +132,6 @@ enum auditcmd_verdict {
  * checkpoint or revision, on out. Unless quiet, a progress line over the
  * entries checked goes to stderr when it is a terminal (progress.h).
  */
-enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path, FILE *out, bool quiet,
+enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
+                                      const char *trusted_path, FILE *out, bool quiet,
                                       long *problems);

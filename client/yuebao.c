@@ -1716,10 +1716,62 @@ static int audit_log(struct client *cl, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The log's latest checkpoint, with the consistency proof from `from`
+ * entries to it (none for 0), into *head and the bundle. The export
+ * stops at it: what comes later waits for the next export.
+ */
+static int export_head(struct client *cl, struct auditcmd_bundle *b,
+                       const struct checkpoint_trusted *from, const char *since,
+                       struct checkpoint *head)
+{
+	Yuebao__V1__AuditProveRequest req = YUEBAO__V1__AUDIT_PROVE_REQUEST__INIT;
+	Yuebao__V1__AuditProveReply *r = NULL;
+	uint8_t(*cons)[32] = NULL;
+	int rc;
+
+	req.index = 0;
+	req.old_size = from != NULL ? from->cp.size : 0;
+	rc = call_unless(cl, "AuditProve", &req.base, (ProtobufCMessage **)&r, YB_OUT_OF_RANGE);
+	if (rc == -1) {
+		fprintf(stderr,
+		        _("yuebao audit: FAILED: the log now holds fewer entries than the %llu of "
+		          "%s: it was truncated or rebuilt after that checkpoint was verified\n"),
+		        (unsigned long long)req.old_size, since);
+		return EXIT_INVALID;
+	}
+	if (rc != 0)
+		return rc;
+	rc = EXIT_INVALID;
+	if (checkpoint_of(r->checkpoint, head) != 0 || r->n_consistency > MERKLE_MAX_PROOF ||
+	    (cons = calloc(r->n_consistency + 1, 32)) == NULL) {
+		fprintf(stderr, _("yuebao audit: the server's proof is malformed\n"));
+		goto done;
+	}
+	for (size_t i = 0; i < r->n_consistency; i++) {
+		if (r->consistency[i].len != 32) {
+			fprintf(stderr, _("yuebao audit: the server's proof is malformed\n"));
+			goto done;
+		}
+		memcpy(cons[i], r->consistency[i].data, 32);
+	}
+	auditcmd_bundle_bound(b, head);
+	rc = from == NULL || auditcmd_bundle_since(b, from, head->size, (const uint8_t(*)[32])cons,
+	                                           r->n_consistency) == 0
+	         ? 0
+	         : EXIT_REFUSED;
+done:
+	free(cons);
+	yuebao__v1__audit_prove_reply__free_unpacked(r, NULL);
+	return rc;
+}
+
 static int audit_export(struct client *cl, int argc, char **argv)
 {
-	const char *pos[1];
-	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
+	const char *pos[1], *since = NULL;
+	struct opt_spec specs[] = {{"since", 1, &since, NULL}, {NULL, 0, NULL, NULL}};
+	struct checkpoint_trusted from = {0};
+	struct checkpoint head;
 	Yuebao__V1__AuditLogRequest lreq = YUEBAO__V1__AUDIT_LOG_REQUEST__INIT;
 	Yuebao__V1__AuditExportRequest xreq = YUEBAO__V1__AUDIT_EXPORT_REQUEST__INIT;
 	static const char *const parts[] = {"checkpoints", "revisions", "reviews", "closures"};
@@ -1733,10 +1785,23 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (npos != 1)
 		return usage_error("audit", "export needs the folder to write%s", "");
+	if (since != NULL) {
+		struct errbuf eb = {{0}};
+		if (checkpoint_trusted_load(since, &from, &eb) != YB_OK) {
+			checkpoint_trusted_free(&from);
+			fprintf(stderr, "yuebao audit: %s\n", eb.msg);
+			return EXIT_USAGE;
+		}
+	}
 	if ((rc = connect_client(cl)) != 0)
-		return rc;
-	if (auditcmd_bundle_open(pos[0], cl->ca, &b) != 0)
-		return EXIT_USAGE;
+		goto out;
+	if (auditcmd_bundle_open(pos[0], cl->ca, &b) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = export_head(cl, b, since != NULL ? &from : NULL, since, &head)) != 0)
+		goto done;
+	lreq.after_size = xreq.after_size = from.cp.size;
 	lreq.org = "";
 	lreq.period = "";
 	lreq.page_size = 1000;
@@ -1747,13 +1812,16 @@ static int audit_export(struct client *cl, int argc, char **argv)
 		Yuebao__V1__AuditLogReply *r = NULL;
 		if ((rc = call(cl, "AuditLog", &lreq.base, (ProtobufCMessage **)&r)) != 0)
 			goto done;
-		entries += r->n_entries;
-		if (r->checkpoint != NULL)
-			progress_set_total(bar, r->checkpoint->size);
+		for (size_t i = 0; i < r->n_entries; i++)
+			entries += r->entries[i]->index < head.size;
+		progress_set_total(bar, head.size - from.cp.size);
 		progress_update(bar, entries);
 		auditcmd_bundle_entries(b, r);
 		free(token);
-		token = strdup(r->next_page_token);
+		/* Entries past the head wait for the next export. */
+		token = r->n_entries > 0 && r->entries[r->n_entries - 1]->index + 1 >= head.size
+		            ? strdup("")
+		            : strdup(r->next_page_token);
 		lreq.page_token = token;
 		yuebao__v1__audit_log_reply__free_unpacked(r, NULL);
 	} while (token != NULL && token[0] != '\0' && ++pages < MAX_PAGES);
@@ -1788,17 +1856,24 @@ done:
 		fprintf(stderr, _("yuebao audit: could not write every file of %s\n"), pos[0]);
 		rc = EXIT_REFUSED;
 	}
-	if (rc == 0)
+	if (rc == 0 && since != NULL)
+		printf(_("wrote %s: the %zu audit entries after the first %llu, with their "
+		         "checkpoints and signed requests; check it offline with: yuebao audit "
+		         "verify %s --trusted %s\n"),
+		       pos[0], entries, (unsigned long long)from.cp.size, pos[0], since);
+	else if (rc == 0)
 		printf(_("wrote %s: %zu audit entries with their checkpoints and signed requests; "
 		         "check it offline with: yuebao audit verify %s\n"),
 		       pos[0], entries, pos[0]);
+out:
+	checkpoint_trusted_free(&from);
 	return rc;
 }
 
 static int audit_verify(struct client *cl, int argc, char **argv)
 {
-	const char *pos[1];
-	struct opt_spec specs[] = {{NULL, 0, NULL, NULL}};
+	const char *pos[1], *trusted = NULL;
+	struct opt_spec specs[] = {{"trusted", 1, &trusted, NULL}, {NULL, 0, NULL, NULL}};
 	long problems = 0;
 	int npos, rc;
 
@@ -1809,7 +1884,7 @@ static int audit_verify(struct client *cl, int argc, char **argv)
 		                   "");
 	if ((rc = own_ca(cl, "audit", "verify")) != 0)
 		return rc;
-	switch (auditcmd_verify(pos[0], cl->ca, stdout, cl->quiet, &problems)) {
+	switch (auditcmd_verify(pos[0], cl->ca, trusted, stdout, cl->quiet, &problems)) {
 	case AUDITCMD_UNREADABLE:
 		return EXIT_USAGE;
 	case AUDITCMD_OTHER_CA:
@@ -2316,8 +2391,8 @@ static const struct command commands[] = {
      N_("usage: yuebao audit log [--org CODE] [--period P] [--since YYYY-MM-DD]\n"
         "                        [--format table|csv|json]\n"
         "       yuebao audit prove --receipt FILE\n"
-        "       yuebao audit export DIR\n"
-        "       yuebao audit verify DIR\n"
+        "       yuebao audit export DIR [--since FILE]\n"
+        "       yuebao audit verify DIR [--trusted FILE]\n"
         "\n"
         "Every submission, review, close and reopen, every load of the org tree and\n"
         "catalog, and every refused call that matters to security is an entry of an\n"
@@ -2334,7 +2409,10 @@ static const struct command commands[] = {
         "          issued with is a prefix of today's, so nothing before it changed\n"
         "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
         "          signed request, every review and closure, the CA and server\n"
-        "          certificates (root auditors)\n"
+        "          certificates (root auditors). It stops at the latest checkpoint\n"
+        "          when it starts. --since FILE: only what came after the checkpoint\n"
+        "          in FILE (a verified-checkpoint), with the daemon's consistency\n"
+        "          proof from it\n"
         "  verify  checks DIR offline: every entry against the signed checkpoints,\n"
         "          and its time between those of the checkpoints before and after\n"
         "          it; every submission's signature; that the stored values and\n"
@@ -2344,7 +2422,12 @@ static const struct command commands[] = {
         "          time and reviewer, and each close and reopen, against its entry;\n"
         "          and that every revision, review and closure has one. Names each\n"
         "          entry that fails (exit 4); says what an older log or bundle could\n"
-        "          not show (submissions logged without a deadline)\n"
+        "          not show (submissions logged without a deadline). When nothing\n"
+        "          fails it writes DIR/verified-checkpoint, the checkpoint it\n"
+        "          verified and the tree's edge there. --trusted FILE (such a file):\n"
+        "          the log up to it is taken as verified; a bundle exported --since\n"
+        "          FILE is checked through the consistency proof and its new entries\n"
+        "          alone; a log rewritten before it fails, naming both tree heads\n"
         "\n"
         "prove and verify trust only your own CA certificate (--ca, YUEBAO_CA or\n"
         "ca = in client.ini), never one a receipt or bundle brings along, and print\n"
@@ -2355,7 +2438,10 @@ static const struct command commands[] = {
         "  yuebao audit log --org FY-DZB --period 2026H1 --format csv\n"
         "  yuebao audit prove --receipt ~/.local/share/yuebao/receipts/ZFW-JG-2026-06-r1.json\n"
         "  yuebao audit export /srv/audit/2026-07\n"
-        "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n")},
+        "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n"
+        "  yuebao audit export /srv/audit/2026-08 --since /srv/audit/2026-07/verified-checkpoint\n"
+        "  yuebao audit verify /srv/audit/2026-08 --trusted "
+        "/srv/audit/2026-07/verified-checkpoint\n")},
     {"close", cmd_close, N_("close a period for a subtree (or reopen it)"),
      N_("usage: yuebao close --period P [--org CODE] [--force] [--reopen] [--comment TEXT]\n"
         "\n"

@@ -3,10 +3,14 @@
  */
 #include "checkpoint.h"
 
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "i18n.h"
 
@@ -51,4 +55,166 @@ int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
 	/* The checkpoint's own time: a server certificate renewed later still verifies it. */
 	return pki_verify_signed(v, cert_der, cert_len, (const uint8_t *)text, n, c->sig,
 	                         c->sig_len, (time_t)(c->at_ms / 1000), eb);
+}
+
+static void put_hex(FILE *f, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", data[i]);
+}
+
+int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t, struct errbuf *eb)
+{
+	char tmp[4096];
+	FILE *f;
+	int failed;
+
+	assert(t->edge.size == t->cp.size);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return status_fail(eb, YB_EIO, _("path too long: %s"), path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return status_fail(eb, YB_EIO, _("cannot write %s: %s"), tmp, strerror(errno));
+	fprintf(f, "yuebao-verified-checkpoint-v1\nsize %" PRIu64 "\nroot ", t->cp.size);
+	put_hex(f, t->cp.root, MERKLE_HASH_LEN);
+	fprintf(f, "\ntime %" PRId64 "\nsignature ", t->cp.at_ms);
+	put_hex(f, t->cp.sig, t->cp.sig_len);
+	fputs("\nserver-certificate ", f);
+	put_hex(f, t->cert, t->cert_len);
+	fputc('\n', f);
+	for (int l = 0; l < 64; l++)
+		if (t->edge.size & ((uint64_t)1 << l)) {
+			fprintf(f, "edge %d ", l);
+			put_hex(f, t->edge.edge[l], MERKLE_HASH_LEN);
+			fputc('\n', f);
+		}
+	failed = ferror(f);
+	failed |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	failed |= fclose(f) != 0;
+	if (failed || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return status_fail(eb, YB_EIO, _("cannot write %s: %s"), path, strerror(e));
+	}
+	return YB_OK;
+}
+
+/* Parses hex of at most max bytes into out; -1 unless all of s is hex pairs. */
+static int get_hex(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 != 0 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+int checkpoint_trusted_parse(const char *input, size_t len, const char *name,
+                             struct checkpoint_trusted *t, struct errbuf *eb)
+{
+	char *text, *line, *save = NULL;
+	uint8_t root[MERKLE_HASH_LEN];
+	unsigned seen = 0; /* a bit for each of the six named lines */
+	size_t n;
+	int rc = YB_INVALID_ARGUMENT;
+
+	memset(t, 0, sizeof(*t));
+	if (len > CHECKPOINT_TRUSTED_MAX || memchr(input, '\0', len) != NULL)
+		return status_fail(eb, rc,
+		                   _("%s is not a verified checkpoint: longer than %d bytes, or "
+		                     "not text"),
+		                   name, CHECKPOINT_TRUSTED_MAX);
+	if ((text = malloc(len + 1)) == NULL)
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	memcpy(text, input, len);
+	text[len] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		const char *v = sp != NULL ? sp + 1 : "";
+		int level;
+		if (sp != NULL)
+			*sp = '\0';
+		if (strcmp(line, "yuebao-verified-checkpoint-v1") == 0 && sp == NULL)
+			seen |= 1;
+		else if (strcmp(line, "size") == 0 && sscanf(v, "%" SCNu64, &t->cp.size) == 1)
+			seen |= 2;
+		else if (strcmp(line, "root") == 0 &&
+		         get_hex(v, t->cp.root, MERKLE_HASH_LEN, &n) == 0 && n == MERKLE_HASH_LEN)
+			seen |= 4;
+		else if (strcmp(line, "time") == 0 && sscanf(v, "%" SCNd64, &t->cp.at_ms) == 1)
+			seen |= 8;
+		else if (strcmp(line, "signature") == 0 &&
+		         get_hex(v, t->cp.sig, sizeof(t->cp.sig), &t->cp.sig_len) == 0)
+			seen |= 16;
+		else if (strcmp(line, "server-certificate") == 0 && t->cert == NULL &&
+		         (t->cert = malloc(strlen(v) / 2 + 1)) != NULL &&
+		         get_hex(v, t->cert, strlen(v) / 2, &t->cert_len) == 0 && t->cert_len > 0)
+			seen |= 32;
+		else if (strcmp(line, "edge") == 0 && sscanf(v, "%d", &level) == 1 && level >= 0 &&
+		         level < 64 && strchr(v, ' ') != NULL &&
+		         get_hex(strchr(v, ' ') + 1, t->edge.edge[level], MERKLE_HASH_LEN, &n) ==
+		             0 &&
+		         n == MERKLE_HASH_LEN)
+			t->edge.size |= (uint64_t)1 << level;
+		else {
+			status_fail(eb, rc,
+			            _("%s is not a verified checkpoint: line '%.40s' is unknown"),
+			            name, line);
+			goto done;
+		}
+	}
+	if (seen != 63) {
+		status_fail(eb, rc, _("%s is not a verified checkpoint: a line is missing"), name);
+		goto done;
+	}
+	/* The edge must be the tree of the signed root, or resuming from it proves nothing. */
+	if (t->edge.size != t->cp.size || merkle_frontier_root(&t->edge, root) != YB_OK ||
+	    memcmp(root, t->cp.root, MERKLE_HASH_LEN) != 0) {
+		status_fail(
+		    eb, rc,
+		    _("%s is damaged: its tree edge does not give its root (size %" PRIu64 ")"),
+		    name, t->cp.size);
+		goto done;
+	}
+	rc = YB_OK;
+done:
+	free(text);
+	return rc;
+}
+
+int checkpoint_trusted_load(const char *path, struct checkpoint_trusted *t, struct errbuf *eb)
+{
+	char *text;
+	size_t got;
+	FILE *f;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((f = fopen(path, "r")) == NULL)
+		return status_fail(eb, YB_EIO, _("cannot read %s: %s"), path, strerror(errno));
+	if ((text = malloc(CHECKPOINT_TRUSTED_MAX + 1)) == NULL) {
+		fclose(f);
+		return status_fail(eb, YB_ENOMEM, _("out of memory"));
+	}
+	got = fread(text, 1, CHECKPOINT_TRUSTED_MAX + 1, f);
+	fclose(f);
+	rc = checkpoint_trusted_parse(text, got, path, t, eb);
+	free(text);
+	return rc;
+}
+
+void checkpoint_trusted_free(struct checkpoint_trusted *t)
+{
+	if (t == NULL)
+		return;
+	free(t->cert);
+	t->cert = NULL;
+	t->cert_len = 0;
 }

@@ -44,4 +44,54 @@ int checkpoint_sign(struct checkpoint *c, const struct pki_identity *id, struct 
 int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
                       const uint8_t *cert_der, size_t cert_len, struct errbuf *eb);
 
+/*
+ * What an auditor keeps between two verifications: the checkpoint it last
+ * verified, the server certificate that signed it, and the tree's right
+ * edge at its size, from which the next verify goes on with the new
+ * entries alone. `yuebao audit verify DIR` writes it to
+ * DIR/verified-checkpoint; `--trusted FILE` and `audit export --since FILE`
+ * read it. A text file, language-free:
+ *   yuebao-verified-checkpoint-v1
+ *   size N
+ *   root HEX
+ *   time MS
+ *   signature HEX
+ *   server-certificate HEX (DER)
+ *   edge LEVEL HEX           (one line for each set bit of N, lowest first)
+ */
+struct checkpoint_trusted {
+	struct checkpoint cp;
+	uint8_t *cert; /* malloc'd DER; checkpoint_trusted_free frees it */
+	size_t cert_len;
+	struct merkle_frontier edge; /* edge.size == cp.size */
+};
+
+/* Longest verified-checkpoint file read (a certificate and 64 edge lines fit). */
+#define CHECKPOINT_TRUSTED_MAX (64 * 1024)
+
+/*
+ * Writes t to path atomically (a temporary file renamed over it), mode 0644:
+ * nothing in it is secret. YB_EIO with eb naming the file on failure.
+ */
+int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t,
+                            struct errbuf *eb);
+
+/*
+ * Reads path into *t (zeroed first; free with checkpoint_trusted_free, also
+ * on failure). Fails with YB_EIO when it cannot be read, YB_INVALID_ARGUMENT
+ * when it is not such a file or its edge does not give its root (eb says
+ * which). Its signature is not checked here: checkpoint_verify does that.
+ */
+int checkpoint_trusted_load(const char *path, struct checkpoint_trusted *t, struct errbuf *eb);
+
+/*
+ * The same from text[0..len) (at most CHECKPOINT_TRUSTED_MAX bytes; NULs
+ * refuse it), whose messages call it `name`.
+ */
+int checkpoint_trusted_parse(const char *text, size_t len, const char *name,
+                             struct checkpoint_trusted *t, struct errbuf *eb);
+
+/* Frees what t holds (not t itself); t may be NULL. */
+void checkpoint_trusted_free(struct checkpoint_trusted *t);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #include "merkle.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,44 @@ int merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t out[
 	if (rc != YB_OK)
 		return status_fail(eb, rc, _("SHA-256 failed computing a Merkle root: %s"),
 		                   ssl_reason());
+	return YB_OK;
+}
+
+int merkle_frontier_add(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH_LEN])
+{
+	uint8_t carry[MERKLE_HASH_LEN];
+	int level, rc;
+
+	if (f->size == UINT64_MAX)
+		return YB_OUT_OF_RANGE;
+	memcpy(carry, leaf, MERKLE_HASH_LEN);
+	/* Like a binary increment: each full level merges into the next. */
+	for (level = 0; f->size & ((uint64_t)1 << level); level++)
+		if ((rc = merkle_node_hash(f->edge[level], carry, carry)) != YB_OK)
+			return rc;
+	memcpy(f->edge[level], carry, MERKLE_HASH_LEN);
+	f->size++;
+	assert(f->size & ((uint64_t)1 << level));
+	return YB_OK;
+}
+
+int merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH_LEN])
+{
+	bool first = true;
+	int rc;
+
+	if (f->size == 0)
+		return merkle_root(NULL, 0, out, NULL);
+	/* The smallest subtree is the rightmost: fold from it to the left. */
+	for (int l = 0; l < 64; l++) {
+		if (!(f->size & ((uint64_t)1 << l)))
+			continue;
+		if (first)
+			memcpy(out, f->edge[l], MERKLE_HASH_LEN);
+		else if ((rc = merkle_node_hash(f->edge[l], out, out)) != YB_OK)
+			return rc;
+		first = false;
+	}
 	return YB_OK;
 }
 

@@ -122,6 +122,28 @@ bool merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
                                const uint8_t new_root[MERKLE_HASH_LEN],
                                const uint8_t (*proof)[MERKLE_HASH_LEN], size_t proof_len);
 
+/*
+ * The right edge of a tree of `size` leaves: for each set bit l of size,
+ * edge[l] is the root of the perfect subtree of 2^l leaves that the bit
+ * stands for (the largest, leftmost subtree at the highest bit). It is all
+ * that is needed to append leaves and compute the root without the leaves
+ * before: what an incremental audit keeps between two verifications.
+ * Levels whose bit is clear hold nothing meaningful.
+ */
+struct merkle_frontier {
+	uint64_t size;
+	uint8_t edge[64][MERKLE_HASH_LEN];
+};
+
+/*
+ * Appends a leaf hash to f (f->size grows by one). YB_OK, YB_OUT_OF_RANGE
+ * for a tree of 2^64 - 1 leaves already, or YB_ECRYPTO (f is then undefined).
+ */
+int merkle_frontier_add(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH_LEN]);
+
+/* The root of the tree f stands for. YB_OK or YB_ECRYPTO. */
+int merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH_LEN]);
+
 /* Writes h as 64 lower-case hex digits and a NUL into out. */
 void merkle_hex(const uint8_t h[MERKLE_HASH_LEN], char out[MERKLE_HEX_LEN + 1]);
 

@@ -6,14 +6,14 @@
 # tests/fuzz/corpus/NAME is only read. Exits non-zero if any target crashes,
 # leaks, times out or runs out of memory, naming the reproducer to rerun:
 #   build-fuzz/bin/fuzz_NAME REPRODUCER
-# Usage: scripts/fuzz.sh [SECONDS] [NAME...]   (NAME: sheet xlsx decimal period formula catalog envelope tls narrative)
+# Usage: scripts/fuzz.sh [SECONDS] [NAME...]   (NAME: sheet xlsx decimal period formula catalog envelope tls narrative checkpoint)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sheet xlsx decimal period formula catalog envelope tls narrative)
+[ ${#targets[@]} -gt 0 ] || targets=(sheet xlsx decimal period formula catalog envelope tls narrative checkpoint)
 case $seconds in
 '' | *[!0-9]*)
 	echo "usage: $0 [SECONDS] [NAME...]" >&2

@@ -158,8 +158,11 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 		                   req->page_token);
 	if ((r->entries = call_alloc(c, (lp.size + 1) * sizeof(*r->entries))) == NULL)
 		return YB_ENOMEM;
-	rc = store_audit_scan(c->store, from > 0 ? (uint64_t)from : 1, req->since_ms, orgs, p.first,
-	                      p.last, lp.size + 1, on_audit_entry, &lp, &c->msg);
+	/* seq is the 0-based index + 1: after_size entries skipped start at seq after_size + 1. */
+	if ((uint64_t)from < req->after_size + 1)
+		from = (long)(req->after_size + 1);
+	rc = store_audit_scan(c->store, (uint64_t)from, req->since_ms, orgs, p.first, p.last,
+	                      lp.size + 1, on_audit_entry, &lp, &c->msg);
 	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
 	r->next_page_token = lp.next ? call_make_token(c, 'e', (long)lp.next) : "";
@@ -348,6 +351,7 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 	struct export_page ep = {.c = c, .r = r, .size = call_page_size(req->page_size, 200, 2000)};
 	size_t cert_len = 0, n = 0;
 	long from, next = -1; /* the position after the page, when not from + n */
+	int64_t since_ms = 0;
 	int idx, rc;
 
 	if ((c->who->kind != PKI_ROLE_AUDITOR && c->who->kind != PKI_ROLE_CENTRAL) ||
@@ -361,6 +365,18 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 		return call_refuse(c, YB_INVALID_ARGUMENT,
 		                   _("page token '%s' is not one this server gave"),
 		                   req->page_token);
+	/* An incremental export: rows from the time of the checkpoint it starts at. */
+	if (req->after_size > 0) {
+		struct checkpoint since;
+		if ((rc = store_checkpoint_get(c->store, req->after_size, &since, &c->msg)) ==
+		    YB_NOT_FOUND)
+			return call_refuse(c, YB_OUT_OF_RANGE,
+			                   _("the audit log has no checkpoint of %llu entries"),
+			                   (unsigned long long)req->after_size);
+		if (rc != YB_OK)
+			return rc;
+		since_ms = since.at_ms;
+	}
 	/*
 	 * A page ends when it holds page_size items or is full (PAGE_FULL); then
 	 * there may be more, and the token says where they start.
@@ -368,25 +384,27 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 	if (strcmp(req->part, "reviews") == 0) {
 		if ((r->reviews = call_alloc(c, (ep.size + 1) * sizeof(*r->reviews))) == NULL)
 			return YB_ENOMEM;
-		rc = store_export_reviews(c->store, (uint64_t)from, ep.size, on_export_review, &ep,
-		                          &c->msg);
+		rc = store_export_reviews(c->store, since_ms, (uint64_t)from, ep.size,
+		                          on_export_review, &ep, &c->msg);
 		n = r->n_reviews;
 	} else if (strcmp(req->part, "revisions") == 0) {
 		if ((r->revisions = call_alloc(c, (ep.size + 1) * sizeof(*r->revisions))) == NULL)
 			return YB_ENOMEM;
-		rc = store_export_revisions(c->store, (uint64_t)from, ep.size, on_export_revision,
-		                            &ep, &c->msg);
+		rc = store_export_revisions(c->store, since_ms, (uint64_t)from, ep.size,
+		                            on_export_revision, &ep, &c->msg);
 		n = r->n_revisions;
 	} else if (strcmp(req->part, "closures") == 0) {
 		if ((r->closures = call_alloc(c, (ep.size + 1) * sizeof(*r->closures))) == NULL)
 			return YB_ENOMEM;
-		rc = store_export_closures(c->store, (uint64_t)from, ep.size, on_export_closure,
-		                           &ep, &c->msg);
+		rc = store_export_closures(c->store, since_ms, (uint64_t)from, ep.size,
+		                           on_export_closure, &ep, &c->msg);
 		n = r->n_closures;
 	} else if (strcmp(req->part, "checkpoints") == 0) {
 		if ((r->checkpoints = call_alloc(c, (ep.size + 1) * sizeof(*r->checkpoints))) ==
 		    NULL)
 			return YB_ENOMEM;
+		if ((uint64_t)from < req->after_size)
+			from = (long)req->after_size;
 		rc = store_scan_checkpoints(c->store, (uint64_t)(from > 0 ? from : 1), ep.size,
 		                            on_export_checkpoint, &ep, &c->msg);
 		n = r->n_checkpoints;

@@ -449,17 +449,20 @@ int store_scan_status(struct store *s, int first, int last, store_status_fn fn, 
 
 static const struct store_sql q_export_revs = {
     SQ_EXPORT_REVS,
-    "SELECT org, month, revision, state, request_sha256, request FROM revisions"
+    "SELECT org, month, revision, state, request_sha256, request FROM revisions r"
+    " WHERE received_at_ms >= ?3 OR EXISTS (SELECT 1 FROM reviews v WHERE v.org = r.org"
+    " AND v.month = r.month AND v.revision = r.revision AND v.at_ms >= ?3)"
     " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
     NULL};
 
-int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
-                           void *ctx, struct errbuf *eb)
+int store_export_revisions(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
+                           store_export_fn fn, void *ctx, struct errbuf *eb)
 {
 	struct stmt *st;
 	int rc, stop = 0;
 
-	if ((rc = stmt_bind(s, &q_export_revs, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
+	if ((rc = stmt_bind(s, &q_export_revs, &st, eb, "uII", limit, (int64_t)offset, since_ms)) !=
+	    YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export revisions", eb)) == YB_OK) {
 		struct store_export_row r;

@@ -152,9 +152,13 @@ struct store_export_row {
 	size_t request_len;
 };
 
-/* Revisions in (org, month, revision) order, skipping offset, at most limit. */
+/*
+ * Revisions received at or after since_ms, or with a review made then (so
+ * that a review's effect on its revision's state can be checked), in (org,
+ * month, revision) order, skipping offset, at most limit. since_ms 0: all.
+ */
 typedef int (*store_export_fn)(void *ctx, const struct store_export_row *r);
-int store_export_revisions(struct store *s, uint64_t offset, uint32_t limit, store_export_fn fn,
-                           void *ctx, struct errbuf *eb);
+int store_export_revisions(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
+                           store_export_fn fn, void *ctx, struct errbuf *eb);
 
 #endif

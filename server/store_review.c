@@ -87,16 +87,17 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 static const struct store_sql q_export_reviews = {
     SQ_EXPORT_REVIEWS,
     "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
-    " FROM reviews ORDER BY id LIMIT ?1 OFFSET ?2",
+    " FROM reviews WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
     NULL};
 
-int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
+int store_export_reviews(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
                          store_review_export_fn fn, void *ctx, struct errbuf *eb)
 {
 	struct stmt *st;
 	int rc, stop = 0;
 
-	if ((rc = stmt_bind(s, &q_export_reviews, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
+	if ((rc = stmt_bind(s, &q_export_reviews, &st, eb, "uII", limit, (int64_t)offset,
+	                    since_ms)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export reviews", eb)) == YB_OK) {
 		const char *org = stmt_text(st, 0);
@@ -158,16 +159,17 @@ int store_closure(struct store *s, const char *org, int month, bool *closed, cha
 static const struct store_sql q_export_closures = {
     SQ_EXPORT_CLOSURES,
     "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
-    " FROM closures ORDER BY id LIMIT ?1 OFFSET ?2",
+    " FROM closures WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
     NULL};
 
-int store_export_closures(struct store *s, uint64_t offset, uint32_t limit,
+int store_export_closures(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
                           store_closure_export_fn fn, void *ctx, struct errbuf *eb)
 {
 	struct stmt *st;
 	int rc, stop = 0;
 
-	if ((rc = stmt_bind(s, &q_export_closures, &st, eb, "uI", limit, (int64_t)offset)) != YB_OK)
+	if ((rc = stmt_bind(s, &q_export_closures, &st, eb, "uII", limit, (int64_t)offset,
+	                    since_ms)) != YB_OK)
 		return rc;
 	while (stop == 0 && (rc = stmt_step(s, st, "export closures", eb)) == YB_OK) {
 		struct store_closure_row r;

@@ -49,10 +49,10 @@ int store_add_closure(struct store *s, const char *org, int month, bool closed, 
 int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
                   size_t subject_len, int64_t *at_ms, struct errbuf *eb);
 
-/* Every review in the order made, skipping offset, at most limit. */
+/* Reviews made at or after since_ms in the order made, skipping offset, at most limit. */
 typedef int (*store_review_export_fn)(void *ctx, const char *org, int month,
                                       const struct store_review *r);
-int store_export_reviews(struct store *s, uint64_t offset, uint32_t limit,
+int store_export_reviews(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
                          store_review_export_fn fn, void *ctx, struct errbuf *eb);
 
 /* A row of the closures table as exported (valid during the callback). */
@@ -66,9 +66,9 @@ struct store_closure_row {
 	int64_t at_ms;
 };
 
-/* Every closure row in the order made, skipping offset, at most limit. */
+/* Closure rows made at or after since_ms in the order made, skipping offset, at most limit. */
 typedef int (*store_closure_export_fn)(void *ctx, const struct store_closure_row *r);
-int store_export_closures(struct store *s, uint64_t offset, uint32_t limit,
+int store_export_closures(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
                           store_closure_export_fn fn, void *ctx, struct errbuf *eb);
 
 #endif

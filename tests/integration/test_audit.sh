@@ -23,8 +23,8 @@ sql() { sqlite3 "$1" "$2"; }
 # fp CERT: the SHA-256 fingerprint of a PEM certificate (of its DER), as yuebao prints it.
 fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 
-# verify BUNDLE: audit verify against this deployment's CA.
-verify() { "$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$1"; }
+# verify BUNDLE [--trusted FILE]: audit verify against this deployment's CA.
+verify() { "$YB_BIN/yuebao" --ca "$YB_PKI/ca.crt" audit verify "$@"; }
 
 # verify_copy NAME SQL: applies SQL to a copy of the store, serves it, exports
 # and verifies the bundle; prints verify's output and exit status.
@@ -412,6 +412,84 @@ test_pages_by_bytes() {
 		"^([6-9]|[1-9][0-9]+)$"
 }
 
+# size_of FILE: the size line of a verified-checkpoint.
+size_of() { sed -n 's/^size //p' "$1"; }
+
+# An auditor checks only what is new (issue 18): the checkpoint a verify
+# wrote starts the next export (--since) and verify (--trusted), which
+# check the daemon's consistency proof and the new entries alone. A log
+# rebuilt before that checkpoint is caught, naming both tree heads, whether
+# the bundle is incremental or whole.
+test_incremental() {
+	local db="$TMP/inc.db" copy="$TMP/inc-rebuilt.db" first second m
+	fresh_store
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/inc.log"
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as auditor JGDW audit export "$TMP/inc0" >/dev/null
+	check_exit "a clean verify writes the checkpoint it verified" 0 \
+		"wrote $TMP/inc0/verified-checkpoint \(4 entries\): next time, export only what is new" \
+		verify "$TMP/inc0"
+	first="$TMP/inc0/verified-checkpoint"
+	check_eq "it names the checkpoint of the whole log" "$(head -2 "$first" | tr '\n' ' ')" \
+		"yuebao-verified-checkpoint-v1 size 4 "
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment "请补充" >/dev/null
+	check_exit "export --since takes only what came after the checkpoint" 0 \
+		"the 2 audit entries after the first 4, .*audit verify $TMP/inc1 --trusted $first" \
+		yb_as auditor JGDW audit export "$TMP/inc1" --since "$first"
+	check_eq "the new entries alone" "$(cut -f1 "$TMP/inc1/entries.tsv" | tr '\n' ' ')" "4 5 "
+	# FY-DZB's is the last entry of the trusted checkpoint, of its millisecond:
+	# it comes along, and no entry in the bundle needs to name it.
+	check_eq "the new revision, the one a new review changed, the one at the start" \
+		"$(cut -f1,2,4 "$TMP/inc1/revisions.tsv" | tr '\t\n' ', ')" \
+		"FY-DZB,2026-01,submitted JCY-DZB,2026-01,submitted ZFW-JG,2026-01,rejected "
+	check_exit "without --trusted, verify says what it needs (exit 2)" 2 \
+		"only the entries after the first 4 .*give --trusted" verify "$TMP/inc1"
+	check_exit "with it, the increment verifies: the proof, the new entries, the states" 0 \
+		"verified the 2 entries after the first 4, 3 checkpoints, 3 revisions .* 1 reviews .*extends the one you trusted" \
+		verify "$TMP/inc1" --trusted "$first"
+	second="$TMP/inc1/verified-checkpoint"
+	check_eq "and writes the checkpoint to go on from" "$(size_of "$second")" 6
+	check_exit "a checkpoint of another size is refused" 2 \
+		"the bundle holds the entries after the first 4, but the checkpoint you trust has 6" \
+		verify "$TMP/inc1" --trusted "$second"
+	yb_as auditor JGDW audit export "$TMP/inc-all" >/dev/null
+	check_exit "a whole bundle verifies against a trusted checkpoint" 0 "verified 6 entries" \
+		verify "$TMP/inc-all" --trusted "$second"
+	yb_as auditor JGDW audit export "$TMP/inc2" --since "$second" >/dev/null
+	check_exit "nothing new: an empty increment verifies" 0 "verified the 0 entries after the first 6" \
+		verify "$TMP/inc2" --trusted "$second"
+	yb_stop_daemon
+	sqlite_only "a log rebuilt behind the daemon's back, caught by --trusted" || return 0
+	# The operator truncates the log after entry 2 and lets it grow past the
+	# trusted checkpoint again.
+	sqlite3 "$db" ".backup '$copy'"
+	sql "$copy" "DELETE FROM audit_log WHERE seq > 2; DELETE FROM checkpoints WHERE size > 2;
+		DELETE FROM audit_frontier; INSERT INTO audit_frontier SELECT 1, root FROM checkpoints WHERE size = 2"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/inc-rebuilt.log"
+	for m in 01 02 03 04 05; do
+		yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-$m.csv" --period "2026-$m" >/dev/null
+	done
+	yb_as auditor JGDW audit export "$TMP/inc-bad" --since "$second" >/dev/null
+	check_exit "an increment from a rebuilt log fails, naming both tree heads (exit 4)" 4 \
+		"FAILED: the log was rewritten before the checkpoint you trusted: the daemon's tree head \([0-9]+ entries, root [0-9a-f]{64}, signed .*\) does not extend yours \(6 entries, root [0-9a-f]{64}, signed .*\)" \
+		verify "$TMP/inc-bad" --trusted "$second"
+	yb_as auditor JGDW audit export "$TMP/inc-bad-all" >/dev/null
+	check_exit "so does a whole bundle of it" 4 \
+		"FAILED: the log was rewritten before the checkpoint you trusted: your tree head \(6 entries, root [0-9a-f]{64}, signed .*\) is not the bundle's, whose first 6 entries give root [0-9a-f]{64}" \
+		verify "$TMP/inc-bad-all" --trusted "$second"
+	yb_stop_daemon
+	# Truncated again and not grown back (the daemon's start adds its two loads).
+	sql "$copy" "DELETE FROM audit_log WHERE seq > 2; DELETE FROM checkpoints WHERE size > 2;
+		DELETE FROM audit_frontier; INSERT INTO audit_frontier SELECT 1, root FROM checkpoints WHERE size = 2"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/inc-rebuilt.log"
+	check_exit "a log shorter than the trusted checkpoint fails the export (exit 4)" 4 \
+		"FAILED: the log now holds fewer entries than the 6 of $second" \
+		yb_as auditor JGDW audit export "$TMP/inc-short" --since "$second"
+	yb_stop_daemon
+}
+
 main() {
 	setup
 	test_log_and_receipts
@@ -424,6 +502,7 @@ main() {
 	test_unverified_refusal_named
 	test_backdating
 	test_pages_by_bytes
+	test_incremental
 	assert_summary
 }
 

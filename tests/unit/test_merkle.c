@@ -595,6 +595,34 @@ static void test_roots_exhaustive(void **state)
 	}
 }
 
+/*
+ * A frontier grown leaf by leaf has the reference root at every size, and a
+ * copy taken at any size grows on to the same roots as the original.
+ */
+static void test_frontier(void **state)
+{
+	struct merkle_frontier f = {0}, half = {0};
+	hash_t got;
+	(void)state;
+
+	assert_int_equal(merkle_frontier_root(&f, got), YB_OK);
+	assert_hash(got, all_roots[0], "empty frontier");
+	for (size_t n = 1; n <= ALL_N; n++) {
+		assert_int_equal(merkle_frontier_add(&f, all_leaves[n - 1]), YB_OK);
+		assert_int_equal(f.size, n);
+		assert_int_equal(merkle_frontier_root(&f, got), YB_OK);
+		assert_hash(got, all_roots[n], "frontier root vs reference");
+		if (n == ALL_N / 2)
+			half = f;
+	}
+	for (size_t n = ALL_N / 2; n < ALL_N; n++)
+		assert_int_equal(merkle_frontier_add(&half, all_leaves[n]), YB_OK);
+	assert_int_equal(merkle_frontier_root(&half, got), YB_OK);
+	assert_hash(got, all_roots[ALL_N], "frontier resumed from a copy");
+	f.size = UINT64_MAX;
+	assert_int_equal(merkle_frontier_add(&f, all_leaves[0]), YB_OUT_OF_RANGE);
+}
+
 static bool inc_ok(size_t m, uint64_t idx, uint64_t n, const hash_t *p, size_t len,
                    const uint8_t root[H])
 {
@@ -1153,6 +1181,7 @@ int main(void)
 	    cmocka_unit_test(test_inclusion_vectors),
 	    cmocka_unit_test(test_consistency_vectors),
 	    cmocka_unit_test(test_roots_exhaustive),
+	    cmocka_unit_test(test_frontier),
 	    cmocka_unit_test(test_inclusion_exhaustive),
 	    cmocka_unit_test(test_consistency_exhaustive),
 	    cmocka_unit_test(test_every_bit),

@@ -528,7 +528,7 @@ static int check_export_row(void *ctx, const struct store_export_row *r)
 static int export_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                        struct errbuf *eb)
 {
-	return store_export_revisions(s, offset, limit, check_export_row, n, eb);
+	return store_export_revisions(s, 0, offset, limit, check_export_row, n, eb);
 }
 
 /* Orders the fixture's revisions by (org, month, revision). */

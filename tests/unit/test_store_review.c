@@ -16,6 +16,7 @@
 
 #include "period.h"
 #include "store.h"
+#include "store_returns.h"
 #include "store_review.h"
 #include "tmpdb.h"
 
@@ -238,7 +239,7 @@ static int check_review_row(void *ctx, const char *org, int month, const struct 
 static int review_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                        struct errbuf *eb)
 {
-	return store_export_reviews(s, offset, limit, check_review_row, n, eb);
+	return store_export_reviews(s, 0, offset, limit, check_review_row, n, eb);
 }
 
 /* A store_closure_export_fn: the row is closure *n (ctx: n). */
@@ -262,7 +263,7 @@ static int check_closure_row(void *ctx, const struct store_closure_row *r)
 static int closure_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                         struct errbuf *eb)
 {
-	return store_export_closures(s, offset, limit, check_closure_row, n, eb);
+	return store_export_closures(s, 0, offset, limit, check_closure_row, n, eb);
 }
 
 static void test_exports_page(void **state)
@@ -300,11 +301,75 @@ static void test_exports_stop(void **state)
 	add_reviews(db->s);
 	add_closure(db->s, &closures[0]);
 	add_closure(db->s, &closures[1]);
-	assert_int_equal(store_export_reviews(db->s, 0, 10, stop_review, &reviews_seen, &eb), 42);
+	assert_int_equal(store_export_reviews(db->s, 0, 0, 10, stop_review, &reviews_seen, &eb),
+	                 42);
 	assert_int_equal(reviews_seen, 1);
-	assert_int_equal(store_export_closures(db->s, 0, 10, stop_closure, &closures_seen, &eb),
+	assert_int_equal(store_export_closures(db->s, 0, 0, 10, stop_closure, &closures_seen, &eb),
 	                 42);
 	assert_int_equal(closures_seen, 1);
+}
+
+static int count_review(void *ctx, const char *org, int month, const struct store_review *r)
+{
+	(void)org;
+	(void)month;
+	(void)r;
+	++*(int *)ctx;
+	return 0;
+}
+
+static int count_closure(void *ctx, const struct store_closure_row *r)
+{
+	(void)r;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* A revision as an incremental export names it ("B/1/r1"), listed into ctx. */
+static int list_revision(void *ctx, const struct store_export_row *r)
+{
+	char *list = ctx;
+	size_t used = strlen(list);
+	snprintf(list + used, 256 - used, "%s%s/%d/r%u", used ? " " : "", r->org,
+	         r->month - MONTH(0), r->revision);
+	return 0;
+}
+
+/*
+ * An incremental export takes what was made at or after its time: reviews
+ * and closures by their time, and revisions received then or reviewed then,
+ * whose state a later review changed.
+ */
+static void test_exports_since(void **state)
+{
+	struct tmpdb *db = *state;
+	struct errbuf eb = {{0}};
+	struct store_review late = {1, "reject", "after all", HQ, "fp-hq", 1751600000000};
+	char list[256] = "";
+	int n = 0;
+
+	add_reviews(db->s);
+	for (size_t i = 0; i < N_CLOSURES; i++)
+		add_closure(db->s, &closures[i]);
+	assert_yb_ok(store_export_reviews(db->s, 5200, 0, 10, count_review, &n, &eb), &eb);
+	assert_int_equal(n, 2); /* the two at 5200 */
+	n = 0;
+	assert_yb_ok(store_export_closures(db->s, 7300, 0, 10, count_closure, &n, &eb), &eb);
+	assert_int_equal(n, 3);
+	/* Every revision was received after 5200 (tmpdb_revision's times). */
+	assert_yb_ok(store_export_revisions(db->s, 5200, 0, 10, list_revision, list, &eb), &eb);
+	assert_string_equal(list, "A/1/r1 A/1/r2 B/1/r1");
+	tmpdb_begin(db->s);
+	assert_yb_ok(store_add_review(db->s, (struct return_key){"B", MONTH(1)}, &late, &eb), &eb);
+	tmpdb_commit(db->s);
+	list[0] = '\0';
+	assert_yb_ok(store_export_revisions(db->s, late.at_ms, 0, 10, list_revision, list, &eb),
+	             &eb);
+	assert_string_equal(list, "B/1/r1");
+	list[0] = '\0';
+	assert_yb_ok(store_export_revisions(db->s, late.at_ms + 1, 0, 10, list_revision, list, &eb),
+	             &eb);
+	assert_string_equal(list, "");
 }
 
 int main(void)
@@ -317,6 +382,7 @@ int main(void)
 	    ON_FIXTURE(test_closure_subject_cut_to_buffer),
 	    ON_FIXTURE(test_exports_page),
 	    ON_FIXTURE(test_exports_stop),
+	    ON_FIXTURE(test_exports_since),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
