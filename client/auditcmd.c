@@ -14,6 +14,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,21 +41,10 @@ static void hex_of(const uint8_t *data, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* Parses exactly max_len or fewer bytes of hex into out; -1 when not hex. */
+/* Parses max_len or fewer bytes of hex into out; -1 when not hex (or s is NULL). */
 static int unhex(const char *s, uint8_t *out, size_t max_len, size_t *len)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	if (n % 2 != 0 || n / 2 > max_len)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
+	return s != NULL ? hash_unhex(s, out, max_len, len) : -1;
 }
 
 static int is_hex64(const char *s)
@@ -516,6 +507,7 @@ struct v_revision {
 	int64_t received_at_ms;
 	int on_time;
 	char *reason, *subject, *fingerprint;
+	size_t seq; /* its line in revisions.tsv */
 };
 
 struct v_review {
@@ -526,6 +518,7 @@ struct v_review {
 	int detailed; /* 0: a bundle of an earlier release, without the fields below */
 	int64_t at_ms;
 	char reviewer[320], fingerprint[80];
+	size_t seq; /* its line in reviews.tsv: the order made */
 };
 
 /* One row of closures.tsv. */
@@ -535,6 +528,7 @@ struct v_closure {
 	int64_t at_ms;
 	char digest[65]; /* SHA-256 of the comment, as the log records it */
 	int referenced;
+	size_t seq; /* its line in closures.tsv: the order made */
 };
 
 struct v_bundle {
@@ -694,8 +688,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			        (unsigned long long)(vb->first + vb->n_entries));
 			(*problems)++;
 		}
-		merkle_leaf_hash(e->bytes, e->len, e->leaf);
-		vb->n_entries++;
+		vb->n_entries++; /* its leaf hash: v_leaf_one, on every core */
 	}
 	fclose(in);
 	cap = 0;
@@ -740,8 +733,9 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 			(*problems)++;
 			continue;
 		}
-		r = &vb->revs[vb->n_revs++];
+		r = &vb->revs[vb->n_revs];
 		memset(r, 0, sizeof(*r));
+		r->seq = vb->n_revs++;
 		r->org = strdup(f[0]);
 		r->period = strdup(f[1]);
 		r->revision = (uint32_t)strtoul(f[2], NULL, 10);
@@ -786,8 +780,9 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 				free(reviewer);
 				continue;
 			}
-			r = &vb->reviews[vb->n_reviews++];
+			r = &vb->reviews[vb->n_reviews];
 			memset(r, 0, sizeof(*r));
+			r->seq = vb->n_reviews++;
 			r->at_ms = strtoll(f[4], NULL, 10);
 			if (k == 8) {
 				r->detailed = 1;
@@ -841,7 +836,7 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 				hash_sha256_hex(comment, strlen(comment), x->digest);
 				snprintf(x->subject, sizeof(x->subject), "%s", subject);
 				snprintf(x->fingerprint, sizeof(x->fingerprint), "%s", f[6]);
-				vb->n_closures++;
+				x->seq = vb->n_closures++;
 			}
 			free(comment);
 			free(subject);
@@ -850,6 +845,119 @@ static int v_load(const char *dir, struct v_bundle *vb, FILE *out, long *problem
 	}
 	free(line);
 	return 0;
+}
+
+/*
+ * Rows are looked up by their return (org, period, revision) or, for
+ * closures, (org, month): v_index sorts each array by that key and then by
+ * line, so that a key's rows are adjacent and in the order made, and each
+ * entry finds its rows by binary search, not by reading them all: a
+ * million entries must not cost a million times a million comparisons.
+ */
+static int key_cmp(const char *org, const char *period, uint32_t revision, const char *org2,
+                   const char *period2, uint32_t revision2)
+{
+	int c = strcmp(org, org2);
+
+	if (c == 0)
+		c = strcmp(period, period2);
+	return c != 0 ? c : (revision > revision2) - (revision < revision2);
+}
+
+static int seq_cmp(size_t a, size_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int rev_cmp(const void *a, const void *b)
+{
+	const struct v_revision *x = a, *y = b;
+	int c = key_cmp(x->org, x->period, x->revision, y->org, y->period, y->revision);
+	return c != 0 ? c : seq_cmp(x->seq, y->seq);
+}
+
+static int review_cmp(const void *a, const void *b)
+{
+	const struct v_review *x = a, *y = b;
+	int c = key_cmp(x->org, x->period, x->revision, y->org, y->period, y->revision);
+	return c != 0 ? c : seq_cmp(x->seq, y->seq);
+}
+
+static int closure_key_cmp(const struct v_closure *x, const char *org, int month)
+{
+	int c = strcmp(x->org, org);
+	return c != 0 ? c : (x->month > month) - (x->month < month);
+}
+
+static int closure_cmp(const void *a, const void *b)
+{
+	const struct v_closure *x = a, *y = b;
+	int c = closure_key_cmp(x, y->org, y->month);
+	return c != 0 ? c : seq_cmp(x->seq, y->seq);
+}
+
+static void v_index(struct v_bundle *vb)
+{
+	/* A line that could not be read has no key: it sorts first, found by none. */
+	for (size_t k = 0; k < vb->n_revs; k++)
+		if (vb->revs[k].org == NULL || vb->revs[k].period == NULL) {
+			free(vb->revs[k].org);
+			free(vb->revs[k].period);
+			vb->revs[k].org = strdup("");
+			vb->revs[k].period = strdup("");
+		}
+	qsort(vb->revs, vb->n_revs, sizeof(*vb->revs), rev_cmp);
+	qsort(vb->reviews, vb->n_reviews, sizeof(*vb->reviews), review_cmp);
+	qsort(vb->closures, vb->n_closures, sizeof(*vb->closures), closure_cmp);
+}
+
+/* The first revision of the key in the sorted revisions, or n_revs. */
+static size_t revs_of(const struct v_bundle *vb, const char *org, const char *period,
+                      uint32_t revision)
+{
+	size_t lo = 0, hi = vb->n_revs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct v_revision *r = &vb->revs[mid];
+		if (key_cmp(r->org, r->period, r->revision, org, period, revision) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first review of the key in the sorted reviews, or n_reviews. */
+static size_t reviews_of(const struct v_bundle *vb, const char *org, const char *period,
+                         uint32_t revision)
+{
+	size_t lo = 0, hi = vb->n_reviews;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct v_review *r = &vb->reviews[mid];
+		if (key_cmp(r->org, r->period, r->revision, org, period, revision) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first closure of (org, month) in the sorted closures, or n_closures. */
+static size_t closures_of(const struct v_bundle *vb, const char *org, int month)
+{
+	size_t lo = 0, hi = vb->n_closures;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (closure_key_cmp(&vb->closures[mid], org, month) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The value of "\nname=" in an entry's text, copied into buf. */
@@ -896,6 +1004,58 @@ static const char *when(int64_t ms, char buf[TZ_TEXT_MAX])
 {
 	tz_format(tz_utc(), ms, TZ_PEOPLE, buf, TZ_TEXT_MAX);
 	return buf;
+}
+
+/*
+ * Runs fn(ctx, k) for every k of [0, n) on at most `threads` threads, the
+ * caller's among them, each taking the next block of k as it is free; fn
+ * must not touch what another k does. Returns once every k is done. When a
+ * thread cannot start, the others do its share.
+ */
+struct v_work {
+	void (*fn)(void *ctx, size_t k);
+	void *ctx;
+	size_t n;
+	atomic_size_t next;
+};
+
+#define WORK_BLOCK 64
+#define MAX_THREADS 64
+
+static void *v_worker(void *arg)
+{
+	struct v_work *w = arg;
+
+	for (;;) {
+		size_t k = atomic_fetch_add(&w->next, WORK_BLOCK), end = k + WORK_BLOCK;
+		if (k >= w->n)
+			return NULL;
+		for (; k < end && k < w->n; k++)
+			w->fn(w->ctx, k);
+	}
+}
+
+static void v_parallel(size_t n, int threads, void (*fn)(void *ctx, size_t k), void *ctx)
+{
+	struct v_work w = {.fn = fn, .ctx = ctx, .n = n};
+	pthread_t t[MAX_THREADS];
+	int started = 0;
+
+	atomic_init(&w.next, 0);
+	while (started + 1 < threads && started < MAX_THREADS &&
+	       (size_t)(started + 1) * WORK_BLOCK < n &&
+	       pthread_create(&t[started], NULL, v_worker, &w) == 0)
+		started++;
+	v_worker(&w);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* How many threads a verify uses: one per core, at most MAX_THREADS. */
+static int v_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
 /*
@@ -950,6 +1110,66 @@ static const char *tree_head(const struct checkpoint *c, char buf[256])
 	return buf;
 }
 
+static void v_leaf_one(void *ctx, size_t k)
+{
+	struct v_entry *e = &((struct v_bundle *)ctx)->entries[k];
+
+	merkle_leaf_hash(e->bytes, e->len, e->leaf);
+}
+
+/* Entries whose roots one thread computes from a copy of the right edge. */
+#define TREE_CHUNK 4096
+
+/* The roots at every signed size, from copies of the right edge (v_tree). */
+struct v_tree_check {
+	const struct v_bundle *vb;
+	size_t n_chunks;
+	struct merkle_frontier *start;     /* [c]: the edge before entry c * TREE_CHUNK */
+	const struct checkpoint **by_size; /* [i]: the checkpoint of entries 0..i, or NULL */
+	size_t *differs;                   /* [c]: 1 + the first entry whose root differs */
+};
+
+static void v_tree_chunk(void *ctx, size_t c)
+{
+	struct v_tree_check *t = ctx;
+	struct merkle_frontier edge = t->start[c];
+	size_t end = (c + 1) * TREE_CHUNK;
+	uint8_t root[32];
+
+	if (end > t->vb->n_entries)
+		end = t->vb->n_entries;
+	for (size_t i = c * TREE_CHUNK; i < end; i++) {
+		merkle_frontier_add(&edge, t->vb->entries[i].leaf);
+		/* A hash that cannot be computed counts as a root that differs. */
+		if (t->by_size[i] != NULL && (merkle_frontier_root(&edge, root) != YB_OK ||
+		                              memcmp(root, t->by_size[i]->root, 32) != 0)) {
+			t->differs[c] = i + 1;
+			return;
+		}
+	}
+}
+
+/* The checkpoint signatures of a bundle, checked on several threads. */
+struct v_cp_check {
+	const struct v_bundle *vb;
+	const struct pki_verifier *v;
+	const uint8_t *cert;
+	size_t cert_len;
+	char **why;         /* [k]: why checkpoint k's signature fails (malloc'd), or NULL */
+	unsigned char *bad; /* [k]: 1 when it fails, whether or not why could be kept */
+};
+
+static void v_cp_check_one(void *ctx, size_t k)
+{
+	struct v_cp_check *c = ctx;
+	struct errbuf eb = {{0}};
+
+	if (checkpoint_verify(&c->vb->cps[k], c->v, c->cert, c->cert_len, &eb) != YB_OK) {
+		c->bad[k] = 1;
+		c->why[k] = strdup(eb.msg[0] ? eb.msg : "?");
+	}
+}
+
 /*
  * The tree: recomputed roots against every signed checkpoint, from the
  * right edge in *edge (of vb->first entries: empty for a whole bundle, the
@@ -962,7 +1182,7 @@ static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *t
 {
 	uint8_t root[32];
 	uint64_t total = vb->first + vb->n_entries;
-	int reported = 0;
+	struct v_tree_check tc = {0};
 
 	assert(edge->size == vb->first);
 	for (size_t i = 0; i < vb->n_entries; i++)
@@ -974,13 +1194,27 @@ static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *t
 			    (unsigned long long)(vb->first + i));
 			(*problems)++;
 		}
+	struct v_cp_check check = {.vb = vb,
+	                           .v = v,
+	                           .cert = cert,
+	                           .cert_len = cert_len,
+	                           .why = calloc(vb->n_cps + 1, sizeof(char *)),
+	                           .bad = calloc(vb->n_cps + 1, 1)};
+	int unchecked = check.why == NULL || check.bad == NULL;
+
+	/* Every signature, on every core; then each failure in order. */
+	if (!unchecked)
+		v_parallel(vb->n_cps, v_threads(), v_cp_check_one, &check);
 	for (size_t k = 0; k < vb->n_cps; k++) {
-		struct errbuf eb = {{0}};
-		if (checkpoint_verify(&vb->cps[k], v, cert, cert_len, &eb) != YB_OK) {
+		if (unchecked || check.bad[k]) {
 			fprintf(out, _("checkpoint %llu: signature does not verify: %s\n"),
-			        (unsigned long long)vb->cps[k].size, eb.msg);
+			        (unsigned long long)vb->cps[k].size,
+			        !unchecked && check.why[k] != NULL ? check.why[k]
+			                                           : _("out of memory"));
 			(*problems)++;
 		}
+		if (check.why != NULL)
+			free(check.why[k]);
 		if (vb->cps[k].size > total) {
 			fprintf(out,
 			        _("checkpoint %llu: signed for %llu entries but the log has %llu: "
@@ -991,6 +1225,8 @@ static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *t
 			(*problems)++;
 		}
 	}
+	free(check.why);
+	free(check.bad);
 	if (trusted != NULL && trusted->cp.size > total) {
 		char a[256];
 		fprintf(
@@ -1000,8 +1236,27 @@ static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *t
 		    (unsigned long long)total, tree_head(&trusted->cp, a));
 		(*problems)++;
 	}
-	/* Walk the log once, growing the right edge, and compare at each signed size. */
-	for (size_t i = 0, k = 0; i < vb->n_entries; i++) {
+	/*
+	 * The right edge is grown once, in order, keeping a copy every
+	 * TREE_CHUNK entries; from those copies the roots at every signed size
+	 * are computed on every core. The first size whose root differs is named.
+	 */
+	tc.vb = vb;
+	tc.n_chunks = (vb->n_entries + TREE_CHUNK - 1) / TREE_CHUNK;
+	tc.start = calloc(tc.n_chunks + 1, sizeof(*tc.start));
+	tc.differs = calloc(tc.n_chunks + 1, sizeof(*tc.differs));
+	tc.by_size = calloc(vb->n_entries + 1, sizeof(*tc.by_size));
+	if (tc.start == NULL || tc.differs == NULL || tc.by_size == NULL) {
+		fprintf(out, _("out of memory\n"));
+		(*problems)++;
+		goto done;
+	}
+	for (size_t k = 0; k < vb->n_cps; k++)
+		if (vb->cps[k].size > vb->first && vb->cps[k].size - vb->first <= vb->n_entries)
+			tc.by_size[vb->cps[k].size - vb->first - 1] = &vb->cps[k];
+	for (size_t i = 0; i < vb->n_entries; i++) {
+		if (i % TREE_CHUNK == 0)
+			tc.start[i / TREE_CHUNK] = *edge;
 		merkle_frontier_add(edge, vb->entries[i].leaf);
 		if (trusted != NULL && edge->size == trusted->cp.size && vb->first < edge->size &&
 		    merkle_frontier_root(edge, root) == YB_OK &&
@@ -1016,26 +1271,27 @@ static void v_tree(const struct v_bundle *vb, const struct checkpoint_trusted *t
 			    tree_head(&trusted->cp, a), (unsigned long long)edge->size, hex);
 			(*problems)++;
 		}
-		while (k < vb->n_cps && vb->cps[k].size < edge->size)
-			k++;
-		if (k == vb->n_cps || vb->cps[k].size != edge->size)
-			continue;
-		if (merkle_frontier_root(edge, root) == YB_OK &&
-		    memcmp(root, vb->cps[k].root, 32) != 0 && !reported) {
-			char what[96];
-			fprintf(out,
-			        _("entry %llu: the log up to it no longer matches the checkpoint "
-			          "signed "
-			          "when it was added: entry %llu (%s) was altered, removed, "
-			          "inserted or "
-			          "moved\n"),
-			        (unsigned long long)(edge->size - 1),
-			        (unsigned long long)(edge->size - 1),
-			        entry_field(&vb->entries[i], "action", what, sizeof(what)));
-			(*problems)++;
-			reported = 1;
-		}
 	}
+	v_parallel(tc.n_chunks, v_threads(), v_tree_chunk, &tc);
+	for (size_t c = 0; c < tc.n_chunks; c++) {
+		size_t i = tc.differs[c];
+		char what[96];
+		if (i == 0)
+			continue;
+		i--; /* differs holds the entry + 1 */
+		fprintf(
+		    out,
+		    _("entry %llu: the log up to it no longer matches the checkpoint signed when "
+		      "it was added: entry %llu (%s) was altered, removed, inserted or moved\n"),
+		    (unsigned long long)(vb->first + i), (unsigned long long)(vb->first + i),
+		    entry_field(&vb->entries[i], "action", what, sizeof(what)));
+		(*problems)++;
+		break;
+	}
+done:
+	free(tc.start);
+	free(tc.differs);
+	free(tc.by_size);
 }
 
 /*
@@ -1049,6 +1305,20 @@ static int v_consistent(const struct v_bundle *vb, const struct checkpoint_trust
 	const struct checkpoint *head = NULL;
 	char a[256], b[256];
 
+	/*
+	 * The bundle's own copy of where it starts is not signed as a whole:
+	 * only the auditor's file is trusted, and the copy must be that file.
+	 */
+	if (trusted->cp.size == vb->first &&
+	    (memcmp(trusted->cp.root, vb->since.cp.root, 32) != 0 ||
+	     trusted->cp.at_ms != vb->since.cp.at_ms ||
+	     trusted->cp.sig_len != vb->since.cp.sig_len ||
+	     memcmp(trusted->cp.sig, vb->since.cp.sig, trusted->cp.sig_len) != 0)) {
+		fprintf(out,
+		        _("the bundle's since-checkpoint is not the checkpoint you trust: it was "
+		          "exported from another one, or changed\n"));
+		return -1;
+	}
 	if (trusted->cp.size != vb->first) {
 		fprintf(out,
 		        _("the bundle holds the entries after the first %llu, but the checkpoint "
@@ -1155,20 +1425,114 @@ static void v_shown(size_t i, const struct v_entry *e, const char *object,
 	}
 }
 
-/* One submission entry against its revision and its signed request. */
-static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct v_bundle *vb,
-                     const struct pki_verifier *v, FILE *out, long *problems)
-{
-	char object[200], digest[80], org[64], period[32], path[PATH_MAX + 128], sha[65];
-	Yuebao__V1__RpcRequest *req = NULL;
-	Yuebao__V1__SubmitRequest *sub = NULL;
-	struct v_revision *r = NULL;
+/* The most a stored request may be: what the daemon accepts, with room to spare. */
+#define REQUEST_MAX (4u << 20)
+
+/*
+ * A submission entry's signed request, read and checked by v_sign_check:
+ * the costly part of a verify (a file, a hash and an ECDSA signature), done
+ * for many entries at once on every core before v_submit compares the rest
+ * in order. Nothing here depends on another entry.
+ */
+struct v_signed {
+	enum {
+		SIGNED_NONE,    /* not a submission, or its object or digest is unusable */
+		SIGNED_MISSING, /* no request file of the entry's digest */
+		SIGNED_ALTERED, /* its bytes do not hash to the digest, or do not parse */
+		SIGNED_BAD,     /* the signature or its certificate fails: why */
+		SIGNED_OK,      /* who signed it, and what */
+	} state;
+	char why[ERRBUF_MAX];
 	struct pki_principal who;
+	Yuebao__V1__RpcRequest *req;
+	Yuebao__V1__SubmitRequest *sub; /* NULL when the payload is not a SubmitRequest */
+};
+
+static void v_signed_clear(struct v_signed *s)
+{
+	if (s->sub != NULL)
+		yuebao__v1__submit_request__free_unpacked(s->sub, NULL);
+	if (s->req != NULL)
+		yuebao__v1__rpc_request__free_unpacked(s->req, NULL);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Reads and checks the signed request of entry e (any thread). */
+static void v_sign_check(const char *dir, const struct v_entry *e, const struct pki_verifier *v,
+                         struct v_signed *s)
+{
+	char action[64], digest[80], path[PATH_MAX + 128], sha[65];
 	struct errbuf eb = {{0}};
 	uint8_t *raw = NULL, *signed_bytes = NULL;
-	size_t raw_len = 0, signed_len = 0, present = 0;
-	unsigned rev = 0;
+	size_t raw_len = 0, signed_len = 0;
+	struct stat st;
 	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	entry_field(e, "action", action, sizeof(action));
+	entry_field(e, "digest", digest, sizeof(digest));
+	if (strcmp(action, "submit") != 0 || !is_hex64(digest))
+		return;
+	s->state = SIGNED_MISSING;
+	snprintf(path, sizeof(path), "%s/requests/%s.bin", dir, digest);
+	if ((f = fopen(path, "rb")) == NULL)
+		return;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size <= (off_t)REQUEST_MAX &&
+	    (raw = malloc((size_t)st.st_size)) != NULL)
+		raw_len = fread(raw, 1, (size_t)st.st_size, f);
+	fclose(f);
+	if (raw == NULL || raw_len == 0)
+		goto done;
+	s->state = SIGNED_ALTERED;
+	hash_sha256_hex(raw, raw_len, sha);
+	if (strcmp(sha, digest) != 0 ||
+	    (s->req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw)) == NULL ||
+	    rpc_signed_bytes(s->req->method, s->req->call_id, s->req->sent_at_ms,
+	                     s->req->deadline_ms, s->req->payload.data, s->req->payload.len,
+	                     &signed_bytes, &signed_len) != YB_OK)
+		goto done;
+	if (pki_verify_caller(v, s->req->caller_cert.data, s->req->caller_cert.len, signed_bytes,
+	                      signed_len, s->req->signature.data, s->req->signature.len,
+	                      (time_t)(s->req->sent_at_ms / 1000), &s->who, &eb) != YB_OK) {
+		s->state = SIGNED_BAD;
+		snprintf(s->why, sizeof(s->why), "%s", eb.msg);
+		goto done;
+	}
+	s->state = SIGNED_OK;
+	s->sub =
+	    yuebao__v1__submit_request__unpack(NULL, s->req->payload.len, s->req->payload.data);
+done:
+	free(signed_bytes);
+	free(raw);
+}
+
+/* The entries whose signed requests are being read, and what each gave. */
+struct v_sign_chunk {
+	const char *dir;
+	const struct v_entry *entries;
+	const struct pki_verifier *v;
+	struct v_signed *out; /* VERIFY_CHUNK of them */
+};
+
+/* Entries whose signed requests are checked together: bounds the memory they hold. */
+#define VERIFY_CHUNK 4096
+
+static void v_sign_one(void *ctx, size_t k)
+{
+	struct v_sign_chunk *c = ctx;
+
+	v_sign_check(c->dir, &c->entries[k], c->v, &c->out[k]);
+}
+
+/* One submission entry against its revision and its signed request (s). */
+static void v_submit(size_t i, const struct v_entry *e, const struct v_signed *s,
+                     struct v_bundle *vb, FILE *out, long *problems)
+{
+	char object[200], digest[80], org[64], period[32];
+	const Yuebao__V1__SubmitRequest *sub = s->sub;
+	struct v_revision *r = NULL;
+	size_t present = 0;
+	unsigned rev = 0;
 
 	entry_field(e, "object", object, sizeof(object));
 	entry_field(e, "digest", digest, sizeof(digest));
@@ -1177,10 +1541,12 @@ static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct 
 		(*problems)++;
 		return;
 	}
-	for (size_t k = 0; k < vb->n_revs; k++)
-		if (strcmp(vb->revs[k].org, org) == 0 && strcmp(vb->revs[k].period, period) == 0 &&
-		    vb->revs[k].revision == rev)
-			r = &vb->revs[k];
+	/* Of rows stored twice for one revision, the last read is checked. */
+	for (size_t k = revs_of(vb, org, period, rev);
+	     k < vb->n_revs && key_cmp(vb->revs[k].org, vb->revs[k].period, vb->revs[k].revision,
+	                               org, period, rev) == 0;
+	     k++)
+		r = &vb->revs[k];
 	if (r == NULL) {
 		fprintf(out,
 		        _("entry %zu: revision %u of %s for %s is missing from the store: it was "
@@ -1196,45 +1562,32 @@ static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct 
 		(*problems)++;
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/requests/%s.bin", dir, digest);
-	if ((f = fopen(path, "rb")) != NULL) {
-		raw = malloc(4u << 20);
-		raw_len = raw ? fread(raw, 1, 4u << 20, f) : 0;
-		fclose(f);
-	}
-	if (raw == NULL || raw_len == 0) {
+	switch (s->state) {
+	case SIGNED_NONE:
+	case SIGNED_MISSING:
 		fprintf(out, _("entry %zu: the signed request of %s is missing\n"), i, object);
 		(*problems)++;
-		free(raw);
 		return;
-	}
-	hash_sha256_hex(raw, raw_len, sha);
-	req = yuebao__v1__rpc_request__unpack(NULL, raw_len, raw);
-	if (strcmp(sha, digest) != 0 || req == NULL ||
-	    rpc_signed_bytes(req->method, req->call_id, req->sent_at_ms, req->deadline_ms,
-	                     req->payload.data, req->payload.len, &signed_bytes,
-	                     &signed_len) != YB_OK) {
+	case SIGNED_ALTERED:
 		fprintf(out, _("entry %zu: the stored request of %s was altered\n"), i, object);
 		(*problems)++;
-		goto done;
-	}
-	if (pki_verify_caller(v, req->caller_cert.data, req->caller_cert.len, signed_bytes,
-	                      signed_len, req->signature.data, req->signature.len,
-	                      (time_t)(req->sent_at_ms / 1000), &who, &eb) != YB_OK) {
+		return;
+	case SIGNED_BAD:
 		fprintf(out, _("entry %zu: the signature of %s does not verify: %s\n"), i, object,
-		        eb.msg);
+		        s->why);
 		(*problems)++;
-		goto done;
+		return;
+	case SIGNED_OK:
+		break;
 	}
-	sub = yuebao__v1__submit_request__unpack(NULL, req->payload.len, req->payload.data);
-	if (sub == NULL || strcmp(who.org, org) != 0 ||
+	if (sub == NULL || strcmp(s->who.org, org) != 0 ||
 	    (sub->org[0] && strcmp(sub->org, org) != 0) || strcmp(sub->period, period) != 0) {
 		fprintf(out, _("entry %zu: %s was signed by %s for another return\n"), i, object,
-		        who.subject);
+		        s->who.subject);
 		(*problems)++;
-		goto done;
+		return;
 	}
-	v_shown(i, e, object, r, &who, sub, vb, out, problems);
+	v_shown(i, e, object, r, &s->who, sub, vb, out, problems);
 	for (size_t k = 0; k < sub->n_values; k++) {
 		int64_t want, have;
 		if (sub->values[k]->value[0] == '\0' ||
@@ -1260,13 +1613,6 @@ static void v_submit(const char *dir, size_t i, const struct v_entry *e, struct 
 		        object, count_values(r->values), present);
 		(*problems)++;
 	}
-done:
-	if (sub != NULL)
-		yuebao__v1__submit_request__free_unpacked(sub, NULL);
-	if (req != NULL)
-		yuebao__v1__rpc_request__free_unpacked(req, NULL);
-	free(signed_bytes);
-	free(raw);
 }
 
 /* One review entry against the stored reviews. */
@@ -1281,10 +1627,12 @@ static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *v
 	entry_field(e, "action", action, sizeof(action));
 	if (sscanf(object, "%63[^/]/%31[^/]/r%u", org, period, &rev) != 3)
 		return;
-	for (size_t k = 0; k < vb->n_reviews; k++) {
+	for (size_t k = reviews_of(vb, org, period, rev);
+	     k < vb->n_reviews && vb->reviews[k].revision == rev &&
+	     strcmp(vb->reviews[k].org, org) == 0 && strcmp(vb->reviews[k].period, period) == 0;
+	     k++) {
 		struct v_review *r = &vb->reviews[k];
-		if (!r->referenced && strcmp(r->org, org) == 0 && strcmp(r->period, period) == 0 &&
-		    r->revision == rev && strcmp(r->action, action + strlen("review:")) == 0 &&
+		if (!r->referenced && strcmp(r->action, action + strlen("review:")) == 0 &&
 		    strcmp(r->digest, digest) == 0) {
 			r->referenced = 1;
 			entry_field(e, "actor", actor, sizeof(actor));
@@ -1321,7 +1669,8 @@ static void v_review_entry(size_t i, const struct v_entry *e, struct v_bundle *v
 static void v_closure_entry(size_t i, const struct v_entry *e, struct v_bundle *vb, FILE *out,
                             long *problems)
 {
-	char object[200], digest[80], action[64], actor[400], fp[80], month[PERIOD_TEXT_MAX];
+	char object[200], digest[80], action[64], actor[400], fp[80], month[PERIOD_TEXT_MAX],
+	    org[200];
 	const char *slash;
 	struct errbuf eb = {{0}};
 	struct period p;
@@ -1339,20 +1688,20 @@ static void v_closure_entry(size_t i, const struct v_entry *e, struct v_bundle *
 		(*problems)++;
 		return;
 	}
+	snprintf(org, sizeof(org), "%.*s", (int)(slash - object), object);
 	for (int m = p.first; m <= p.last; m++) {
 		size_t k;
-		for (k = 0; k < vb->n_closures; k++) {
+		int found = 0;
+		for (k = closures_of(vb, org, m);
+		     !found && k < vb->n_closures && closure_key_cmp(&vb->closures[k], org, m) == 0;
+		     k++) {
 			struct v_closure *x = &vb->closures[k];
-			if (!x->referenced && x->month == m && x->closed == closed &&
-			    strncmp(x->org, object, (size_t)(slash - object)) == 0 &&
-			    x->org[slash - object] == '\0' && x->at_ms == at &&
+			if (!x->referenced && x->closed == closed && x->at_ms == at &&
 			    strcmp(x->digest, digest) == 0 && same_actor(actor, x->subject) &&
-			    strcmp(x->fingerprint, fp) == 0) {
-				x->referenced = 1;
-				break;
-			}
+			    strcmp(x->fingerprint, fp) == 0)
+				x->referenced = found = 1;
 		}
-		if (k == vb->n_closures) {
+		if (!found) {
 			period_format_month(m, month, sizeof(month));
 			fprintf(
 			    out,
@@ -1383,11 +1732,13 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 	for (size_t k = 0; k < vb->n_revs; k++) {
 		const struct v_revision *r = &vb->revs[k];
 		const char *want = "submitted";
-		for (size_t j = 0; j < vb->n_reviews; j++) {
+		/* Its reviews in the order made: the last decides. */
+		for (size_t j = reviews_of(vb, r->org, r->period, r->revision);
+		     j < vb->n_reviews &&
+		     key_cmp(vb->reviews[j].org, vb->reviews[j].period, vb->reviews[j].revision,
+		             r->org, r->period, r->revision) == 0;
+		     j++) {
 			const struct v_review *x = &vb->reviews[j];
-			if (strcmp(x->org, r->org) != 0 || strcmp(x->period, r->period) != 0 ||
-			    x->revision != r->revision)
-				continue;
 			want = strcmp(x->action, "accept") == 0   ? "accepted"
 			       : strcmp(x->action, "reject") == 0 ? "rejected"
 			                                          : "submitted";
@@ -1451,6 +1802,7 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 {
 	struct checkpoint_trusted trusted = {0};
 	struct merkle_frontier edge = {0};
+	struct v_sign_chunk chunk = {0};
 	struct v_bundle vb = {0};
 	struct progress *bar = NULL;
 	struct pki_verifier *v = NULL;
@@ -1519,12 +1871,32 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 		        (unsigned long long)trusted.cp.size);
 	}
 	verdict = AUDITCMD_CHECKED;
+	v_index(&vb);
+	v_parallel(vb.n_entries, v_threads(), v_leaf_one, &vb);
 	v_tree(&vb, trusted_path != NULL ? &trusted : NULL, v, cert, cert_len, &edge, out,
 	       &problems);
+	if ((chunk.out = calloc(VERIFY_CHUNK, sizeof(*chunk.out))) == NULL) {
+		fprintf(out, _("out of memory\n"));
+		verdict = AUDITCMD_UNREADABLE;
+		goto done;
+	}
+	chunk.dir = dir;
+	chunk.v = v;
 	bar = progress_new(_("audit verify: entries"), vb.n_entries, quiet);
 	for (size_t i = 0; i < vb.n_entries; i++) {
 		char action[64], *said = NULL;
 		size_t said_len = 0, at = (size_t)(vb.first + i);
+		struct v_signed *sig = &chunk.out[i % VERIFY_CHUNK];
+
+		/* The signed requests of the next VERIFY_CHUNK entries, on every core. */
+		if (i % VERIFY_CHUNK == 0) {
+			for (size_t k = 0; k < VERIFY_CHUNK; k++)
+				v_signed_clear(&chunk.out[k]);
+			chunk.entries = &vb.entries[i];
+			v_parallel(vb.n_entries - i < VERIFY_CHUNK ? vb.n_entries - i
+			                                           : VERIFY_CHUNK,
+			           v_threads(), v_sign_one, &chunk);
+		}
 		/*
 		 * With a progress line, an entry's problems are gathered first and
 		 * printed after erasing it: out may be the same terminal.
@@ -1536,7 +1908,7 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 		progress_update(bar, i);
 		entry_field(&vb.entries[i], "action", action, sizeof(action));
 		if (strcmp(action, "submit") == 0)
-			v_submit(dir, at, &vb.entries[i], &vb, v, o, &problems);
+			v_submit(at, &vb.entries[i], sig, &vb, o, &problems);
 		else if (strncmp(action, "review:", 7) == 0)
 			v_review_entry(at, &vb.entries[i], &vb, o, &problems);
 		else if (vb.has_closures &&
@@ -1553,6 +1925,8 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 		}
 	}
 	progress_free(bar);
+	for (size_t k = 0; k < VERIFY_CHUNK; k++)
+		v_signed_clear(&chunk.out[k]);
 	v_times(&vb, out, &problems);
 	v_states(&vb, out, &problems);
 	for (size_t k = 0; k < vb.n_closures; k++)
@@ -1611,6 +1985,7 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 	*count = problems;
 done:
 	checkpoint_trusted_free(&trusted);
+	free(chunk.out);
 	v_free(&vb);
 	free(cert);
 	pki_verifier_free(v);

@@ -4,14 +4,15 @@
 #include "checkpoint.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "i18n.h"
 
 size_t checkpoint_text(const struct checkpoint *c, char buf[CHECKPOINT_TEXT_MAX])
@@ -67,13 +68,23 @@ int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t
 {
 	char tmp[4096];
 	FILE *f;
-	int failed;
+	int failed, fd;
 
 	assert(t->edge.size == t->cp.size);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return status_fail(eb, YB_EIO, _("path too long: %s"), path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return status_fail(eb, YB_EIO, _("cannot write %s: %s"), tmp, strerror(errno));
+	/*
+	 * A fresh file, never one a link in the folder (a bundle someone else
+	 * wrote) points to: a stale one goes first, and no link is followed.
+	 */
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return status_fail(eb, YB_EIO, _("cannot write %s: %s"), tmp, strerror(e));
+	}
 	fprintf(f, "yuebao-verified-checkpoint-v1\nsize %" PRIu64 "\nroot ", t->cp.size);
 	put_hex(f, t->cp.root, MERKLE_HASH_LEN);
 	fprintf(f, "\ntime %" PRId64 "\nsignature ", t->cp.at_ms);
@@ -96,24 +107,6 @@ int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t
 		return status_fail(eb, YB_EIO, _("cannot write %s: %s"), path, strerror(e));
 	}
 	return YB_OK;
-}
-
-/* Parses hex of at most max bytes into out; -1 unless all of s is hex pairs. */
-static int get_hex(const char *s, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 != 0 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
 }
 
 int checkpoint_trusted_parse(const char *input, size_t len, const char *name,
@@ -146,20 +139,22 @@ int checkpoint_trusted_parse(const char *input, size_t len, const char *name,
 		else if (strcmp(line, "size") == 0 && sscanf(v, "%" SCNu64, &t->cp.size) == 1)
 			seen |= 2;
 		else if (strcmp(line, "root") == 0 &&
-		         get_hex(v, t->cp.root, MERKLE_HASH_LEN, &n) == 0 && n == MERKLE_HASH_LEN)
+		         hash_unhex(v, t->cp.root, MERKLE_HASH_LEN, &n) == 0 &&
+		         n == MERKLE_HASH_LEN)
 			seen |= 4;
 		else if (strcmp(line, "time") == 0 && sscanf(v, "%" SCNd64, &t->cp.at_ms) == 1)
 			seen |= 8;
 		else if (strcmp(line, "signature") == 0 &&
-		         get_hex(v, t->cp.sig, sizeof(t->cp.sig), &t->cp.sig_len) == 0)
+		         hash_unhex(v, t->cp.sig, sizeof(t->cp.sig), &t->cp.sig_len) == 0)
 			seen |= 16;
 		else if (strcmp(line, "server-certificate") == 0 && t->cert == NULL &&
 		         (t->cert = malloc(strlen(v) / 2 + 1)) != NULL &&
-		         get_hex(v, t->cert, strlen(v) / 2, &t->cert_len) == 0 && t->cert_len > 0)
+		         hash_unhex(v, t->cert, strlen(v) / 2, &t->cert_len) == 0 &&
+		         t->cert_len > 0)
 			seen |= 32;
 		else if (strcmp(line, "edge") == 0 && sscanf(v, "%d", &level) == 1 && level >= 0 &&
 		         level < 64 && strchr(v, ' ') != NULL &&
-		         get_hex(strchr(v, ' ') + 1, t->edge.edge[level], MERKLE_HASH_LEN, &n) ==
+		         hash_unhex(strchr(v, ' ') + 1, t->edge.edge[level], MERKLE_HASH_LEN, &n) ==
 		             0 &&
 		         n == MERKLE_HASH_LEN)
 			t->edge.size |= (uint64_t)1 << level;

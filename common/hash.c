@@ -1,5 +1,6 @@
 /*
- * hash.c - hex SHA-256 (see hash.h), by OpenSSL's one-shot digest.
+ * hash.c - hex SHA-256 (see hash.h), by OpenSSL's one-shot digest, and
+ * hex back to bytes.
  */
 
 #include <stdio.h>
@@ -17,4 +18,30 @@ void hash_sha256_hex(const void *data, size_t len, char out[65])
 	for (unsigned int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	out[64] = '\0';
+}
+
+/* A hex digit's value, or -1. */
+static int nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hash_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+	size_t i = 0;
+
+	for (; s[0] != '\0'; s += 2, i++) {
+		int hi = nibble(s[0]), lo = hi < 0 ? -1 : nibble(s[1]);
+		if (lo < 0 || i >= max)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = i;
+	return 0;
 }

@@ -6,8 +6,16 @@
 #define YB_HASH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Hex SHA-256 of data into out (64 digits and a NUL). Never fails. */
 void hash_sha256_hex(const void *data, size_t len, char out[65]);
+
+/*
+ * Decodes the whole string s (pairs of hex digits, either case, nothing
+ * else) into out, at most max bytes; *len is how many. 0, or -1 when s is
+ * not such a string or does not fit (out is then partly written).
+ */
+int hash_unhex(const char *s, uint8_t *out, size_t max, size_t *len);
 
 #endif

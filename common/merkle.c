@@ -10,6 +10,7 @@
 #include "merkle.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,33 @@ static int emit(const uint8_t (*tmp)[MERKLE_HASH_LEN], const size_t *order, size
 	return YB_OK;
 }
 
+/*
+ * SHA-256 fetched once for the process (EVP_MD_fetch takes a global lock
+ * each time), for the one-shot hashes below: a verify hashes millions of
+ * leaves and nodes.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* SHA-256 of buf[0..len) into out; YB_ECRYPTO when OpenSSL fails. */
+static int sha256_once_over(const uint8_t *buf, size_t len, uint8_t out[MERKLE_HASH_LEN])
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256_md == NULL || EVP_Digest(buf, len, out, NULL, sha256_md, NULL) != 1) {
+		ERR_clear_error();
+		return YB_ECRYPTO;
+	}
+	return YB_OK;
+}
+
+/* Entries up to this size are hashed from a copy on the stack, in one call. */
+#define LEAF_ON_STACK 2048
+
 int merkle_leaf_hash(const void *entry, size_t len, uint8_t out[MERKLE_HASH_LEN])
 {
 	struct hasher h;
@@ -153,6 +181,13 @@ int merkle_leaf_hash(const void *entry, size_t len, uint8_t out[MERKLE_HASH_LEN]
 
 	if (entry == NULL && len > 0)
 		return YB_INVALID_ARGUMENT;
+	if (len < LEAF_ON_STACK) {
+		uint8_t buf[LEAF_ON_STACK];
+		buf[0] = LEAF_PREFIX;
+		if (len > 0)
+			memcpy(buf + 1, entry, len);
+		return sha256_once_over(buf, len + 1, out);
+	}
 	if (hasher_open(&h, NULL) != YB_OK)
 		return YB_ECRYPTO;
 	rc = hash3(&h, &LEAF_PREFIX, entry, len, NULL, 0, out);
@@ -163,14 +198,12 @@ int merkle_leaf_hash(const void *entry, size_t len, uint8_t out[MERKLE_HASH_LEN]
 int merkle_node_hash(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE_HASH_LEN],
                      uint8_t out[MERKLE_HASH_LEN])
 {
-	struct hasher h;
-	int rc;
+	uint8_t buf[1 + 2 * MERKLE_HASH_LEN];
 
-	if (hasher_open(&h, NULL) != YB_OK)
-		return YB_ECRYPTO;
-	rc = node(&h, left, right, out);
-	hasher_close(&h);
-	return rc;
+	buf[0] = NODE_PREFIX;
+	memcpy(buf + 1, left, MERKLE_HASH_LEN);
+	memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
+	return sha256_once_over(buf, sizeof(buf), out);
 }
 
 int merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t out[MERKLE_HASH_LEN],

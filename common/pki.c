@@ -49,6 +49,11 @@ struct cached_cert {
 	uint64_t used; /* the verifier's use_tick when last found or put */
 	EVP_PKEY *key; /* NULL: the slot is empty */
 	struct pki_principal who;
+	/*
+	 * Passed every check of a caller (pki_verify_caller), not only its
+	 * chain (pki_verify_signed): only such an entry serves a caller.
+	 */
+	bool caller;
 };
 
 struct pki_verifier {
@@ -276,18 +281,19 @@ static time_t asn1_time_t(const ASN1_TIME *t, time_t fallback)
 	return timegm(&tm);
 }
 
-/*
- * The cached principal and key of a certificate checked before and still
- * valid at now: YB_OK with *who and *key (EVP_PKEY_free), else YB_NOT_FOUND.
- */
 /* The first of the CACHE_WAYS entries that a certificate of this digest may use. */
 static struct cached_cert *cache_set(const struct pki_verifier *v, const uint8_t digest[32])
 {
 	return &v->cache[((digest[0] | digest[1] << 8) % (CACHE_SLOTS / CACHE_WAYS)) * CACHE_WAYS];
 }
 
+/*
+ * The cached principal and key of a certificate checked before (as a
+ * caller, when caller is set) and still valid at now: YB_OK with *who and
+ * *key (EVP_PKEY_free), else YB_NOT_FOUND.
+ */
 static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], time_t now,
-                      struct pki_principal *who, EVP_PKEY **key)
+                      bool caller, struct pki_principal *who, EVP_PKEY **key)
 {
 	struct pki_verifier *mv = (struct pki_verifier *)v; /* the lock and the LRU ticks */
 	struct cached_cert *set = cache_set(v, digest);
@@ -298,7 +304,7 @@ static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], ti
 		struct cached_cert *c = &set[i];
 		if (c->key != NULL && memcmp(c->digest, digest, 32) == 0) {
 			if (now >= c->valid_from && now <= c->valid_until &&
-			    EVP_PKEY_up_ref(c->key) == 1) {
+			    (c->caller || !caller) && EVP_PKEY_up_ref(c->key) == 1) {
 				c->used = ++mv->use_tick;
 				*who = c->who;
 				*key = c->key;
@@ -316,7 +322,7 @@ static int cache_find(const struct pki_verifier *v, const uint8_t digest[32], ti
  * certificate of its verified chain (the CA's too) and the CRL are valid.
  */
 static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X509 *cert,
-                      X509_STORE_CTX *ctx, const struct pki_principal *who)
+                      X509_STORE_CTX *ctx, bool caller, const struct pki_principal *who)
 {
 	struct pki_verifier *mv = (struct pki_verifier *)v; /* the lock and the LRU ticks */
 	struct cached_cert *set = cache_set(v, digest), *c;
@@ -358,6 +364,7 @@ static void cache_put(const struct pki_verifier *v, const uint8_t digest[32], X5
 	c->used = ++mv->use_tick;
 	c->key = key;
 	c->who = *who;
+	c->caller = caller;
 	pthread_mutex_unlock(&mv->cache_lock);
 }
 
@@ -520,7 +527,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 		goto done;
 	}
-	if (cache_find(v, digest, now, out, &key) == YB_OK)
+	if (cache_find(v, digest, now, true, out, &key) == YB_OK)
 		goto check_signature;
 	cert = d2i_X509(NULL, &p, (long)cert_len);
 	if (cert == NULL || p != cert_der + cert_len) {
@@ -562,7 +569,7 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		rc = status_fail(eb, YB_UNAUTHENTICATED, _("caller key is not EC P-256"));
 		goto done;
 	}
-	cache_put(v, digest, cert, ctx, out);
+	cache_put(v, digest, cert, ctx, true, out);
 	if ((key = X509_get_pubkey(cert)) == NULL) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
 		goto done;
@@ -641,25 +648,57 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
                       time_t at, struct errbuf *eb)
 {
+	struct pki_principal who;
+	uint8_t digest[32];
 	X509 *cert = NULL;
+	X509_STORE_CTX *ctx = NULL;
 	EVP_MD_CTX *md = NULL;
+	EVP_PKEY *key = NULL;
 	int rc = YB_OK;
 
 	if (cert_len == 0 || cert_len > PKI_MAX_CERT_DER || sig_len == 0 ||
 	    sig_len > PKI_MAX_SIGNATURE)
 		return status_fail(eb, YB_UNAUTHENTICATED, _("no certificate or signature"));
+	if (EVP_Digest(cert_der, cert_len, digest, NULL, EVP_sha256(), NULL) != 1)
+		return status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"),
+		                   ssl_reason());
+	/*
+	 * One certificate signs every checkpoint of a log: its chain is checked
+	 * once for the span its whole chain is valid, not once a checkpoint.
+	 */
+	if (cache_find(v, digest, at, false, &who, &key) == YB_OK)
+		goto check_signature;
 	if ((cert = parse_der(cert_der, cert_len)) == NULL)
 		return status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
-	if ((rc = check_chain(v, cert, at, eb)) != YB_OK)
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 		goto done;
+	}
+	X509_STORE_CTX_set_time(ctx, 0, at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
+		                 chain_error(X509_STORE_CTX_get_error(ctx)));
+		ERR_clear_error();
+		goto done;
+	}
+	fill_principal(cert, cert_der, cert_len, &who);
+	cache_put(v, digest, cert, ctx, false, &who);
+	if ((key = X509_get_pubkey(cert)) == NULL) {
+		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
+		goto done;
+	}
+check_signature:
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) != 1 ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
 	    EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
 		ERR_clear_error();
 		rc = status_fail(eb, YB_UNAUTHENTICATED, _("signature does not verify"));
 	}
 done:
 	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	X509_STORE_CTX_free(ctx);
 	X509_free(cert);
 	return rc;
 }

@@ -38,6 +38,8 @@ packages=(
 	systemd man-db lintian
 	# test_clerk: a return filled in and saved by LibreOffice Calc.
 	libreoffice-calc-nogui
+	# bench/run.sh --audit: GNU time's peak RSS of yuebao audit verify.
+	time
 )
 
 install_missing() {

@@ -36,15 +36,16 @@ static void clean_field(char *dst, size_t len, const char *src)
 int audit_append(struct store *s, const struct pki_identity *signer, const struct audit_event *e,
                  struct audit_receipt *receipt, struct errbuf *eb)
 {
-	uint8_t edge[64][MERKLE_HASH_LEN], leaf[MERKLE_HASH_LEN], carry[MERKLE_HASH_LEN];
+	uint8_t leaf[MERKLE_HASH_LEN];
 	char entry[1536], actor[320], fp[80], action[64], object[200];
 	struct store_audit_row row;
+	struct merkle_frontier f;
 	struct checkpoint cp = {0};
 	uint64_t size, present, mask;
-	int n, level, rc, top;
+	int n, level, rc;
 
 	if ((rc = store_audit_size(s, &size, eb)) != YB_OK ||
-	    (rc = store_frontier_get(s, edge, &present, eb)) != YB_OK)
+	    (rc = store_frontier_get(s, f.edge, &present, eb)) != YB_OK)
 		return rc;
 	if (present != size)
 		return status_fail(eb, YB_DATA_LOSS,
@@ -76,31 +77,24 @@ int audit_append(struct store *s, const struct pki_identity *signer, const struc
 	                               .entry = entry,
 	                               .entry_len = (size_t)n,
 	                               .leaf = leaf};
+	f.size = present;
 	if ((rc = store_audit_add(s, &row, eb)) != YB_OK)
 		return rc;
-	/* Add the leaf to the edge like a binary counter: equal-size subtrees merge. */
-	memcpy(carry, leaf, sizeof(carry));
-	for (level = 0; present & ((uint64_t)1 << level); level++) {
-		if ((rc = merkle_node_hash(edge[level], carry, carry)) != YB_OK ||
-		    (rc = store_frontier_set(s, level, NULL, eb)) != YB_OK)
+	if ((rc = merkle_frontier_add(&f, leaf)) != YB_OK)
+		return status_fail(eb, rc, "cannot add to the audit log's tree");
+	/*
+	 * The leaf joins the edge like a binary counter: the levels that merged
+	 * are cleared in the store, the one it ends in is written.
+	 */
+	for (mask = present & ~f.size; mask != 0; mask &= mask - 1)
+		if ((rc = store_frontier_set(s, __builtin_ctzll((unsigned long long)mask), NULL,
+		                             eb)) != YB_OK)
 			return rc;
-		present &= ~((uint64_t)1 << level);
-	}
-	memcpy(edge[level], carry, sizeof(carry));
-	present |= (uint64_t)1 << level;
-	if ((rc = store_frontier_set(s, level, carry, eb)) != YB_OK)
+	level = __builtin_ctzll((unsigned long long)(f.size & ~present));
+	if ((rc = store_frontier_set(s, level, f.edge[level], eb)) != YB_OK)
 		return rc;
-	/* The root folds the edge from the smallest subtree (rightmost) up. */
-	top = -1;
-	for (mask = present, level = 0; mask; mask >>= 1, level++) {
-		if (!(mask & 1))
-			continue;
-		if (top < 0)
-			memcpy(cp.root, edge[level], sizeof(cp.root));
-		else if ((rc = merkle_node_hash(edge[level], cp.root, cp.root)) != YB_OK)
-			return rc;
-		top = level;
-	}
+	if ((rc = merkle_frontier_root(&f, cp.root)) != YB_OK)
+		return status_fail(eb, rc, "cannot compute the audit log's root");
 	cp.size = size + 1;
 	cp.at_ms = e->at_ms;
 	if ((rc = checkpoint_sign(&cp, signer, eb)) != YB_OK ||

@@ -449,6 +449,13 @@ test_incremental() {
 	check_exit "with it, the increment verifies: the proof, the new entries, the states" 0 \
 		"verified the 2 entries after the first 4, 3 checkpoints, 3 revisions .* 1 reviews .*extends the one you trusted" \
 		verify "$TMP/inc1" --trusted "$first"
+	# The bundle's copy of where it starts is checked against the trusted file.
+	cp -r "$TMP/inc1" "$TMP/inc1-forged"
+	rm -f "$TMP/inc1-forged/verified-checkpoint"
+	sed -i 's/^time .*/time 9000000000000000/' "$TMP/inc1-forged/since-checkpoint"
+	check_exit "a bundle whose start was changed is refused" 2 \
+		"since-checkpoint is not the checkpoint you trust" \
+		verify "$TMP/inc1-forged" --trusted "$first"
 	second="$TMP/inc1/verified-checkpoint"
 	check_eq "and writes the checkpoint to go on from" "$(size_of "$second")" 6
 	check_exit "a checkpoint of another size is refused" 2 \
@@ -458,8 +465,12 @@ test_incremental() {
 	check_exit "a whole bundle verifies against a trusted checkpoint" 0 "verified 6 entries" \
 		verify "$TMP/inc-all" --trusted "$second"
 	yb_as auditor JGDW audit export "$TMP/inc2" --since "$second" >/dev/null
+	# A link planted in the bundle is replaced, never followed.
+	echo precious >"$TMP/victim"
+	ln -s "$TMP/victim" "$TMP/inc2/verified-checkpoint.tmp"
 	check_exit "nothing new: an empty increment verifies" 0 "verified the 0 entries after the first 6" \
 		verify "$TMP/inc2" --trusted "$second"
+	check_eq "a link planted where verify writes is not followed" "$(cat "$TMP/victim")" precious
 	yb_stop_daemon
 	sqlite_only "a log rebuilt behind the daemon's back, caught by --trusted" || return 0
 	# The operator truncates the log after entry 2 and lets it grow past the
