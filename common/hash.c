@@ -20,8 +20,7 @@ void hash_sha256_hex(const void *data, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-/* A hex digit's value, or -1. */
-static int nibble(char c)
+int hash_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -37,7 +36,7 @@ int hash_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
 	size_t i = 0;
 
 	for (; s[0] != '\0'; s += 2, i++) {
-		int hi = nibble(s[0]), lo = hi < 0 ? -1 : nibble(s[1]);
+		int hi = hash_hex_digit(s[0]), lo = hi < 0 ? -1 : hash_hex_digit(s[1]);
 		if (lo < 0 || i >= max)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -11,6 +11,9 @@
 /* Hex SHA-256 of data into out (64 digits and a NUL). Never fails. */
 void hash_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* The value of a hex digit (either case), or -1. */
+int hash_hex_digit(char c);
+
 /*
  * Decodes the whole string s (pairs of hex digits, either case, nothing
  * else) into out, at most max bytes; *len is how many. 0, or -1 when s is

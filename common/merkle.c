@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "hash.h"
 #include "i18n.h"
 
 /* A SHA-256 context reused for all the hashes of one operation. */
@@ -488,17 +489,6 @@ void merkle_hex(const uint8_t h[MERKLE_HASH_LEN], char out[MERKLE_HEX_LEN + 1])
 	out[MERKLE_HEX_LEN] = '\0';
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int merkle_unhex(const char *hex, uint8_t out[MERKLE_HASH_LEN], struct errbuf *eb)
 {
 	uint8_t buf[MERKLE_HASH_LEN];
@@ -506,7 +496,7 @@ int merkle_unhex(const char *hex, uint8_t out[MERKLE_HASH_LEN], struct errbuf *e
 	if (hex == NULL)
 		return status_fail(eb, YB_INVALID_ARGUMENT, _("no hash given"));
 	for (size_t i = 0; i < MERKLE_HEX_LEN; i++) {
-		int d = hex_digit(hex[i]);
+		int d = hash_hex_digit(hex[i]);
 		if (d < 0)
 			return status_fail(
 			    eb, YB_INVALID_ARGUMENT,
