@@ -906,9 +906,13 @@ static void v_index(struct v_bundle *vb)
 			vb->revs[k].org = strdup("");
 			vb->revs[k].period = strdup("");
 		}
-	qsort(vb->revs, vb->n_revs, sizeof(*vb->revs), rev_cmp);
-	qsort(vb->reviews, vb->n_reviews, sizeof(*vb->reviews), review_cmp);
-	qsort(vb->closures, vb->n_closures, sizeof(*vb->closures), closure_cmp);
+	/* qsort must not be given NULL, which an empty file leaves. */
+	if (vb->n_revs > 0)
+		qsort(vb->revs, vb->n_revs, sizeof(*vb->revs), rev_cmp);
+	if (vb->n_reviews > 0)
+		qsort(vb->reviews, vb->n_reviews, sizeof(*vb->reviews), review_cmp);
+	if (vb->n_closures > 0)
+		qsort(vb->closures, vb->n_closures, sizeof(*vb->closures), closure_cmp);
 }
 
 /* The first revision of the key in the sorted revisions, or n_revs. */
