@@ -183,43 +183,93 @@ int rpc_tls_set_server(nng_tls_config *cfg, const char *url)
 	return nng_tls_config_server_name(cfg, host);
 }
 
-/* One blocking nng_dialer_start, run on a thread of its own so that the caller
- * can give up on it: nng 1.5 puts no time limit on the TCP connect plus TLS
- * handshake, and a peer that accepts but never answers would hold it forever.
- * A caller that gives up abandons the attempt: nng 1.5.2 can crash (a panic
- * on a freed mutex) or leak when a dial in progress is closed, so nothing is
- * closed; the thread frees the attempt when the dial ends. */
-struct dial_attempt {
-	nng_dialer dialer;
+/*
+ * A blocking nng call, run on a thread of its own so that the caller can
+ * give up on it: nng 1.5 puts no time limit on a dial (TCP connect plus TLS
+ * handshake: a peer that accepts but never answers would hold it forever)
+ * or on a close (it waits for every pipe's TLS session to end). A caller
+ * that gives up abandons the call: nng 1.5.2 can crash (a panic on a freed
+ * mutex) or leak when a dial in progress is closed, so nothing is
+ * cancelled; when the call ends, its thread runs `left` and frees it.
+ */
+struct bounded {
+	int (*call)(struct bounded *b);  /* the blocking call: its nng error */
+	void (*left)(struct bounded *b); /* after an abandoned call: frees what it used */
+	nng_dialer dialer;               /* what the call works on */
+	struct rpc_client *client;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done;      /* under mu */
-	bool abandoned; /* under mu: the thread frees the attempt */
-	int result;     /* nng error of the start, once done */
+	bool abandoned; /* under mu: the thread frees the call */
+	int result;     /* once done */
 };
 
-static void dial_attempt_free(struct dial_attempt *d)
+static void bounded_free(struct bounded *b)
 {
-	pthread_mutex_destroy(&d->mu);
-	pthread_cond_destroy(&d->cv);
-	free(d);
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	free(b);
 }
 
-static void *dial_run(void *arg)
+static void *bounded_run(void *arg)
 {
-	struct dial_attempt *d = arg;
-	int nrc = nng_dialer_start(d->dialer, 0);
+	struct bounded *b = arg;
+	int nrc = b->call(b);
 	bool abandoned;
 
-	pthread_mutex_lock(&d->mu);
-	d->result = nrc;
-	d->done = true;
-	abandoned = d->abandoned;
-	pthread_cond_signal(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	if (abandoned)
-		dial_attempt_free(d);
+	pthread_mutex_lock(&b->mu);
+	b->result = nrc;
+	b->done = true;
+	abandoned = b->abandoned;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	if (abandoned) {
+		if (b->left != NULL)
+			b->left(b);
+		bounded_free(b);
+	}
 	return NULL;
+}
+
+/*
+ * Runs b->call on its own thread and waits at most timeout_ms. Returns its
+ * nng error, NNG_ENOMEM when no thread could start (b is freed, the call
+ * not made), or NNG_ETIMEDOUT with *abandoned set when time ran out first:
+ * the call goes on, and what it uses must be left to it (b->left).
+ */
+static int run_within(struct bounded *b, int timeout_ms, bool *abandoned)
+{
+	pthread_t th;
+	struct timespec until;
+	int nrc, err = 0;
+
+	*abandoned = false;
+	clock_cond_init(&b->cv);
+	pthread_mutex_init(&b->mu, NULL);
+	if (pthread_create(&th, NULL, bounded_run, b) != 0) {
+		bounded_free(b);
+		return NNG_ENOMEM;
+	}
+	until = clock_monotonic_after(timeout_ms);
+	pthread_mutex_lock(&b->mu);
+	while (!b->done && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&b->cv, &b->mu, &until);
+	*abandoned = !b->done;
+	b->abandoned = *abandoned;
+	pthread_mutex_unlock(&b->mu);
+	if (*abandoned) {
+		pthread_detach(th);
+		return NNG_ETIMEDOUT;
+	}
+	pthread_join(th, NULL);
+	nrc = b->result;
+	bounded_free(b);
+	return nrc;
+}
+
+static int dial_call(struct bounded *b)
+{
+	return nng_dialer_start(b->dialer, 0);
 }
 
 /*
@@ -230,36 +280,14 @@ static void *dial_run(void *arg)
  */
 static int dial_within(nng_dialer dialer, int timeout_ms, bool *timed_out)
 {
-	struct dial_attempt *d = calloc(1, sizeof(*d));
-	pthread_t th;
-	struct timespec until;
-	int nrc, err = 0;
+	struct bounded *b = calloc(1, sizeof(*b));
 
 	*timed_out = false;
-	if (d == NULL)
+	if (b == NULL)
 		return NNG_ENOMEM;
-	d->dialer = dialer;
-	clock_cond_init(&d->cv);
-	pthread_mutex_init(&d->mu, NULL);
-	if (pthread_create(&th, NULL, dial_run, d) != 0) {
-		dial_attempt_free(d);
-		return NNG_ENOMEM;
-	}
-	until = clock_monotonic_after(timeout_ms);
-	pthread_mutex_lock(&d->mu);
-	while (!d->done && err != ETIMEDOUT)
-		err = pthread_cond_timedwait(&d->cv, &d->mu, &until);
-	*timed_out = !d->done;
-	d->abandoned = *timed_out;
-	pthread_mutex_unlock(&d->mu);
-	if (*timed_out) {
-		pthread_detach(th);
-		return NNG_ETIMEDOUT;
-	}
-	pthread_join(th, NULL);
-	nrc = d->result;
-	dial_attempt_free(d);
-	return nrc;
+	b->call = dial_call;
+	b->dialer = dialer;
+	return run_within(b, timeout_ms, timed_out);
 }
 
 /* The REQ resend interval for a call timeout: a third of it, 1 to 10 s. */
@@ -352,16 +380,49 @@ fail:
 	return rc;
 }
 
-void rpc_client_close(struct rpc_client *c)
+static void client_free(struct rpc_client *c)
 {
-	if (c == NULL)
-		return;
-	if (nng_socket_id(c->sock) > 0)
-		nng_close(c->sock);
 	if (c->tls != NULL)
 		nng_tls_config_free(c->tls);
 	pki_identity_free(c->id);
 	free(c);
+}
+
+static int close_call(struct bounded *b)
+{
+	return nng_close(b->client->sock);
+}
+
+static void close_left(struct bounded *b)
+{
+	client_free(b->client);
+}
+
+/*
+ * A client's whole run is bounded by its timeout, the close included: a
+ * close nng has not finished by then is abandoned (run_within).
+ */
+void rpc_client_close(struct rpc_client *c)
+{
+	struct bounded *b;
+	bool abandoned;
+
+	if (c == NULL)
+		return;
+	if (nng_socket_id(c->sock) > 0) {
+		if ((b = calloc(1, sizeof(*b))) == NULL) {
+			nng_close(c->sock);
+		} else {
+			b->call = close_call;
+			b->left = close_left;
+			b->client = c;
+			if (run_within(b, c->timeout_ms, &abandoned) == NNG_ENOMEM && !abandoned)
+				nng_close(c->sock);
+			if (abandoned)
+				return;
+		}
+	}
+	client_free(c);
 }
 
 /* Packs msg into a fresh buffer; caller frees. */

@@ -104,7 +104,11 @@ struct rpc_client_options {
 int rpc_client_open(const struct rpc_client_options *opt, struct rpc_client **out,
                     struct errbuf *eb);
 
-/* Closes the connection and frees c; NULL is allowed. */
+/*
+ * Closes the connection and frees c; NULL is allowed. Returns within c's
+ * timeout: a close nng has not finished by then goes on in the background
+ * (fine for a process that then exits).
+ */
 void rpc_client_close(struct rpc_client *c);
 
 /*

@@ -21,7 +21,8 @@
  * Each TLS session holds about 45 KB, allocated on whichever thread nng ran
  * it: after a burst of sessions glibc keeps the freed memory in its
  * per-thread arenas, tens of MB that look like a leak and are not. Given
- * back once this many sessions were freed, at most every TRIM_INTERVAL_MS.
+ * back once this many sessions were freed, at most every TRIM_INTERVAL_MS,
+ * and once more when a burst ends.
  */
 #define TRIM_AFTER_FREED 256
 #define TRIM_INTERVAL_MS 5000
@@ -48,9 +49,14 @@ static void *reaper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&r->lock);
 		(void)tlsengine_guard_reap(r->limit_s);
-		freed += tlsengine_guard_take_freed();
-		if (freed >= TRIM_AFTER_FREED &&
-		    clock_monotonic_ms() - trimmed_ms >= TRIM_INTERVAL_MS) {
+		int now_freed = tlsengine_guard_take_freed();
+		freed += now_freed;
+		/* During a burst at most every TRIM_INTERVAL_MS; at its end (a
+		 * second in which no session was freed) always, so what the
+		 * burst's tail left is given back too. */
+		bool burst_over = freed > 0 && now_freed == 0;
+		if (burst_over || (freed >= TRIM_AFTER_FREED &&
+		                   clock_monotonic_ms() - trimmed_ms >= TRIM_INTERVAL_MS)) {
 #ifdef __GLIBC__
 			(void)malloc_trim(0);
 #endif
