@@ -9,11 +9,11 @@
  *     rpc_signed_bytes(), exactly as the client signs it;
  *   - each entry is the text audit.c appends for a submit (time, actor,
  *     fingerprint, object, request digest, deadline), and each is followed
- *     by a checkpoint signed with the server key, as the daemon signs them;
+ *     by a checkpoint signed with the log key, as the daemon signs them;
  *   - revisions.tsv holds what the store would export for each revision.
  *
  * Usage: ybauditgen PKI OUT N BRANCH...
- *   PKI     a folder of certs/yuebao-certs.sh (ca.crt, server.crt/key and
+ *   PKI     a folder of certs/yuebao-certs.sh (ca.crt, log.crt/key and
  *           branch-CODE.crt/key for every BRANCH)
  *   OUT     the bundle to write (must not exist)
  *   N       entries to write (at most 10,000,000)
@@ -228,7 +228,7 @@ static int tail_revision(long n, const char *line, long k)
 
 static int split(const char *bundle, const char *head, const char *tail, long k)
 {
-	struct checkpoint_trusted t = {0};
+	struct checkpoint_trusted t = {.has_edge = true};
 	uint8_t(*leaves)[MERKLE_HASH_LEN] = NULL, (*proof)[MERKLE_HASH_LEN] = NULL;
 	char path[4096], target[4096], real[PATH_MAX], *line = NULL;
 	size_t cap = 0, n = 0, cap_leaves = 0, proof_len = 0;
@@ -273,8 +273,8 @@ static int split(const char *bundle, const char *head, const char *tail, long k)
 		snprintf(path, sizeof(path), "%s/ca.crt", bundle);
 		if (copy_file(path, dir, "ca.crt") != 0)
 			goto done;
-		snprintf(path, sizeof(path), "%s/server.crt", bundle);
-		if (copy_file(path, dir, "server.crt") != 0)
+		snprintf(path, sizeof(path), "%s/log.crt", bundle);
+		if (copy_file(path, dir, "log.crt") != 0)
 			goto done;
 	}
 	if (copy_lines(bundle, head, "entries.tsv", head_line, k) != 0 ||
@@ -310,7 +310,7 @@ static int split(const char *bundle, const char *head, const char *tail, long k)
 		    hash_unhex(fld[3], t.cp.sig, sizeof(t.cp.sig), &t.cp.sig_len) != 0)
 			goto done;
 	}
-	snprintf(path, sizeof(path), "%s/server.crt", bundle);
+	snprintf(path, sizeof(path), "%s/log.crt", bundle);
 	if (pki_read_cert_der(path, &t.cert, &t.cert_len, &eb) != YB_OK)
 		goto done;
 	snprintf(path, sizeof(path), "%s/since-checkpoint", tail);
@@ -342,7 +342,7 @@ int main(int argc, char **argv)
 {
 	struct branch branches[MAX_BRANCHES];
 	struct merkle_frontier edge = {0};
-	struct pki_identity *server = NULL;
+	struct pki_identity *log_key = NULL;
 	struct pki_verifier *v = NULL;
 	struct errbuf eb = {{0}};
 	char path[4096], path2[4096];
@@ -375,10 +375,10 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/ca.crt", pki);
 	if (pki_verifier_new(path, NULL, &v, &eb) != YB_OK || copy_file(path, out, "ca.crt") != 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/server.crt", pki);
-	snprintf(path2, sizeof(path2), "%s/server.key", pki);
-	if (pki_identity_load(path, path2, &server, &eb) != YB_OK ||
-	    copy_file(path, out, "server.crt") != 0)
+	snprintf(path, sizeof(path), "%s/log.crt", pki);
+	snprintf(path2, sizeof(path2), "%s/log.key", pki);
+	if (pki_identity_load(path, path2, &log_key, &eb) != YB_OK ||
+	    copy_file(path, out, "log.crt") != 0)
 		goto fail;
 	for (int i = 0; i < nb; i++) {
 		size_t cert_len = 0;
@@ -440,7 +440,7 @@ int main(int argc, char **argv)
 		cp.size = edge.size;
 		cp.at_ms = at;
 		if (merkle_frontier_root(&edge, cp.root) != YB_OK ||
-		    checkpoint_sign(&cp, server, &eb) != YB_OK)
+		    checkpoint_sign(&cp, log_key, &eb) != YB_OK)
 			goto fail;
 		fprintf(cps, "%" PRIu64 "\t", cp.size);
 		put_hex(cps, cp.root, sizeof(cp.root));
@@ -468,7 +468,7 @@ fail:
 		rc = 1;
 	for (int i = 0; i < nb; i++)
 		pki_identity_free(branches[i].id);
-	pki_identity_free(server);
+	pki_identity_free(log_key);
 	pki_verifier_free(v);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc == 0)

@@ -33,13 +33,15 @@ Usage:
   $PROG revoke DIR ROLE CODE
   $PROG crl DIR
   $PROG server DIR [--san NAME]...
+  $PROG log DIR [--force]
   $PROG deploy DIR DEST
   $PROG --help | --version
 
 Commands:
   init    Create a new CA in DIR: ca.crt, ca.key, server.crt, server.key
           (subjectAltName DNS localhost, IP 127.0.0.1 and ::1 plus every
-          --san, a DNS name or an IP address), an empty crl.pem, and the CA database
+          --san, a DNS name or an IP address), log.crt and log.key (see
+          log), an empty crl.pem, and the CA database
           (index.txt, serial, crlnumber, newcerts/). --org sets the
           deployment name, the O= of every subject (default "$DEFAULT_ORG");
           it is remembered in DIR/deployment for later commands.
@@ -63,10 +65,19 @@ Commands:
           a server certificate that runs out (yuebaod warns in its log from
           30 days before); then restart yuebaod. It keeps the names of the
           certificate it replaces and adds every --san.
+  log     Issue DIR/log.crt and DIR/log.key (OU=log, CN=log, valid
+          $CA_DAYS days): the key that signs the audit log's checkpoints and
+          nothing else, never the TLS key. init makes one; this is for a CA
+          made before there were log keys. A log keeps its key for life:
+          yuebaod refuses to add to a log whose checkpoints another key
+          signed, so --force (a new key over an existing log.key) is for a
+          new database only. The key may go onto a hardware token instead
+          (yuebaod --log-key 'pkcs11:...'); then delete the file.
   deploy  Copy what yuebaod needs, and nothing else, from DIR to DEST:
-          server.crt, ca.crt and crl.pem (0644) and server.key (0640 and
-          group yuebao when that group exists, as the yuebaod package makes
-          it; 0600 otherwise). DEST must exist, must not be DIR and must not
+          server.crt, log.crt, ca.crt and crl.pem (0644) and server.key and
+          log.key (0640 and group yuebao when that group exists, as the
+          yuebaod package makes it; 0600 otherwise). A log.key absent from
+          DIR (kept on a token) is skipped with a word. DEST must exist, must not be DIR and must not
           hold a ca.key: the CA key never shares a directory with the
           daemon's files. Keep DIR on another machine, offline if you can;
           deploy into a directory there and copy it to /etc/yuebao, or
@@ -86,6 +97,7 @@ Examples:
   $PROG deploy /root/yuebao-ca /etc/yuebao && systemctl reload yuebaod
   $PROG crl /root/yuebao-ca && $PROG deploy /root/yuebao-ca /etc/yuebao
   $PROG server /root/yuebao-ca --san yuebao2.example.org
+  $PROG log /root/yuebao-ca
 
 Exit status: 0 success, 1 an operation failed, 2 usage error.
 EOF
@@ -384,7 +396,47 @@ cmd_init() {
   echo "wrote $dir/ca.crt"
 
   issue_server_cert "$dir" "$org" "$san_list"
+  issue_log_cert "$dir" "$org"
   write_crl "$dir"
+}
+
+# Signs a new log key and certificate into DIR/log.key and DIR/log.crt.
+issue_log_cert() {
+  local dir="$1" org="$2"
+  local new_key="$WORK_DIR/log.key"
+  generate_key "$new_key"
+  run_openssl "create the log certificate request" req -new -utf8 \
+    -config "$OPENSSL_CNF" -key "$new_key" \
+    -subj "/O=$org/OU=log/CN=log" -out "$WORK_DIR/log.csr"
+  # As long as the CA: every checkpoint of the log verifies under it.
+  sign_request "the log certificate $dir/log.crt" \
+    "$WORK_DIR/log.csr" "$WORK_DIR/log.crt" v3_log -days "$CA_DAYS"
+  mv -f -- "$new_key" "$dir/log.key"
+  echo "wrote $dir/log.key"
+  mv -f -- "$WORK_DIR/log.crt" "$dir/log.crt"
+  echo "wrote $dir/log.crt"
+}
+
+cmd_log() {
+  [[ $# -ge 1 ]] || usage_error "log: missing DIR"
+  local dir="$1" force=0
+  shift
+  [[ "$dir" != -* ]] || usage_error "log: missing DIR (got option '$dir')"
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --force) force=1 ;;
+      *) usage_error "log: unexpected argument '$1'" ;;
+    esac
+    shift
+  done
+  require_ca_dir "$dir"
+  setup_environment "$dir"
+  dir="$YB_CA_DIR"
+  lock_ca_dir "$dir"
+  if [[ -e "$dir/log.key" || -e "$dir/log.crt" ]] && ((!force)); then
+    die "$dir already holds a log key: a log keeps its key for life (yuebaod refuses a log another key signed); --force makes a new one, for a new database only"
+  fi
+  issue_log_cert "$dir" "$(read_deployment "$dir")"
 }
 
 # With the org tree (code,name,parent CSV) at hand: CODE must be in it, and a
@@ -451,14 +503,23 @@ cmd_deploy() {
   for f in server.crt server.key ca.crt crl.pem; do
     [[ -r "$dir/$f" ]] || die "deploy: $dir/$f is missing"
   done
-  install -m 0644 "$dir/server.crt" "$dir/ca.crt" "$dir/crl.pem" "$dest/"
-  # yuebaod reads its key as user yuebao: the group may read it, others never.
-  if getent group yuebao >/dev/null && install -m 0640 -g yuebao "$dir/server.key" "$dest/server.key" 2>/dev/null; then
-    echo "$PROG: deployed server.crt, server.key (group yuebao, 0640), ca.crt, crl.pem to $dest"
+  [[ -r "$dir/log.crt" ]] || die "deploy: $dir/log.crt is missing (a CA made before log keys: run '$PROG log $dir')"
+  local -a keys=(server.key)
+  if [[ -r "$dir/log.key" ]]; then
+    keys+=(log.key)
   else
-    install -m 0600 "$dir/server.key" "$dest/server.key"
-    echo "$PROG: deployed server.crt, server.key (0600), ca.crt, crl.pem to $dest"
+    echo "$PROG: $dir/log.key is not here (on a token?): give yuebaod its --log-key URI" >&2
   fi
+  install -m 0644 "$dir/server.crt" "$dir/log.crt" "$dir/ca.crt" "$dir/crl.pem" "$dest/"
+  # yuebaod reads its keys as user yuebao: the group may read them, others never.
+  local mode="group yuebao, 0640"
+  for f in "${keys[@]}"; do
+    if ! getent group yuebao >/dev/null || ! install -m 0640 -g yuebao "$dir/$f" "$dest/$f" 2>/dev/null; then
+      install -m 0600 "$dir/$f" "$dest/$f"
+      mode="0600"
+    fi
+  done
+  echo "$PROG: deployed server.crt, log.crt, ${keys[*]} ($mode), ca.crt, crl.pem to $dest"
 }
 
 cmd_issue() {
@@ -598,7 +659,7 @@ cmd_crl() {
 }
 
 main() {
-  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl, server, deploy)"
+  [[ $# -ge 1 ]] || usage_error "missing command (init, issue, revoke, crl, server, log, deploy)"
   local command="$1"
   shift
   case "$command" in
@@ -611,6 +672,7 @@ main() {
     revoke) cmd_revoke "$@" ;;
     crl) cmd_crl "$@" ;;
     server) cmd_server "$@" ;;
+    log) cmd_log "$@" ;;
     deploy) cmd_deploy "$@" ;;
     *) usage_error "unknown command '$command'" ;;
   esac

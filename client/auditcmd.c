@@ -3,7 +3,8 @@
  *
  * A receipt carries everything needed to check it later without trusting the
  * daemon: the entry's index and leaf hash, the signed checkpoint right after
- * it, and the server certificate that signed it (which chains to the CA).
+ * it, and the log certificate that signed it (OU=log, chains to the CA),
+ * named by its key's fingerprint.
  */
 #define _GNU_SOURCE /* memmem, getline */
 #include "auditcmd.h"
@@ -91,12 +92,14 @@ int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, co
 	const Yuebao__V1__Receipt *rc = r->receipt;
 	const Yuebao__V1__Checkpoint *cp;
 	char leaf[65], root[65], sig[2 * 256 + 1], *cert;
+	struct pki_principal log_key;
 	json_t *j;
 	int ok;
 
 	if (rc == NULL || rc->checkpoint == NULL || rc->leaf_hash.len != 32 ||
 	    rc->checkpoint->root.len != 32 || rc->checkpoint->signature.len > 256 ||
-	    rc->server_cert.len > 8192) {
+	    rc->log_cert.len > 8192 ||
+	    pki_describe_cert(rc->log_cert.data, rc->log_cert.len, &log_key) != YB_OK) {
 		fprintf(stderr, _("yuebao: the server sent no usable receipt\n"));
 		return -1;
 	}
@@ -118,18 +121,19 @@ int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, co
 			return -1;
 		}
 	}
-	if ((cert = malloc(2 * rc->server_cert.len + 1)) == NULL)
+	if ((cert = malloc(2 * rc->log_cert.len + 1)) == NULL)
 		return -1;
 	hex_of(rc->leaf_hash.data, 32, leaf);
 	hex_of(cp->root.data, 32, root);
 	hex_of(cp->signature.data, cp->signature.len, sig);
-	hex_of(rc->server_cert.data, rc->server_cert.len, cert);
-	j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s}", "kind",
-	              "yuebao-receipt-v1", "org", r->org, "period", r->period, "revision",
+	hex_of(rc->log_cert.data, rc->log_cert.len, cert);
+	j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s, s:s}",
+	              "kind", "yuebao-receipt-v1", "org", r->org, "period", r->period, "revision",
 	              (int)r->revision, "request_sha256", r->request_sha256, "index",
 	              (json_int_t)rc->index, "leaf_hash", leaf, "checkpoint", "size",
 	              (json_int_t)cp->size, "root", root, "at_ms", (json_int_t)cp->at_ms,
-	              "signature", sig, "server_cert_der", cert);
+	              "signature", sig, "log_key_sha256", log_key.key_fingerprint, "log_cert_der",
+	              cert);
 	free(cert);
 	if (j != NULL && ca_sha256 != NULL)
 		json_object_set_new(j, "ca_sha256", json_string(ca_sha256));
@@ -163,8 +167,8 @@ int auditcmd_read_receipt(const char *path, uint64_t *index, uint8_t leaf[32],
 	*cert = NULL;
 	if (json_unpack(j, "{s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s, s?:s}", "kind", &kind,
 	                "index", &idx, "leaf_hash", &leaf_hex, "checkpoint", "size", &size, "root",
-	                &root_hex, "at_ms", &at, "signature", &sig_hex, "server_cert_der",
-	                &cert_hex, "ca_sha256", &ca_hex) != 0 ||
+	                &root_hex, "at_ms", &at, "signature", &sig_hex, "log_cert_der", &cert_hex,
+	                "ca_sha256", &ca_hex) != 0 ||
 	    strcmp(kind, "yuebao-receipt-v1") != 0 || idx < 0 || size <= idx ||
 	    (ca_hex != NULL && !is_hex64(ca_hex)) || unhex(leaf_hex, leaf, 32, &n) != 0 ||
 	    n != 32 || unhex(root_hex, cp->root, 32, &n) != 0 || n != 32 ||
@@ -189,7 +193,7 @@ struct auditcmd_bundle {
 	char final[PATH_MAX];    /* DIR, once the export is whole */
 	char dir[PATH_MAX + 16]; /* DIR.partial, where the files are written */
 	FILE *entries, *checkpoints, *revisions, *reviews, *closures;
-	int server_cert_written;
+	int log_cert_written;
 	int failed;
 	/* auditcmd_bundle_bound: what the bundle ends with (bounded is 0 before) */
 	int bounded;
@@ -293,16 +297,16 @@ int auditcmd_bundle_open(const char *dir, const char *ca_path, struct auditcmd_b
 	return 0;
 }
 
-static void server_cert_once(struct auditcmd_bundle *b, const ProtobufCBinaryData *der)
+static void log_cert_once(struct auditcmd_bundle *b, const ProtobufCBinaryData *der)
 {
 	char path[PATH_MAX + 64];
 
-	if (b->server_cert_written || der->len == 0)
+	if (b->log_cert_written || der->len == 0)
 		return;
-	snprintf(path, sizeof(path), "%s/server.crt", b->dir);
+	snprintf(path, sizeof(path), "%s/log.crt", b->dir);
 	if (write_pem(path, der->data, der->len) != 0)
 		b->failed = 1;
-	b->server_cert_written = 1;
+	b->log_cert_written = 1;
 }
 
 static void put_hex(FILE *f, const uint8_t *data, size_t len)
@@ -360,7 +364,7 @@ int auditcmd_bundle_since(struct auditcmd_bundle *b, const struct checkpoint_tru
 
 int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLogReply *page)
 {
-	server_cert_once(b, &page->server_cert);
+	log_cert_once(b, &page->log_cert);
 	for (size_t i = 0; i < page->n_entries; i++) {
 		const Yuebao__V1__AuditEntry *e = page->entries[i];
 		if (b->bounded && e->index >= b->head_size)
@@ -376,7 +380,7 @@ int auditcmd_bundle_entries(struct auditcmd_bundle *b, const Yuebao__V1__AuditLo
 
 int auditcmd_bundle_export(struct auditcmd_bundle *b, const Yuebao__V1__AuditExportReply *page)
 {
-	server_cert_once(b, &page->server_cert);
+	log_cert_once(b, &page->log_cert);
 	for (size_t i = 0; i < page->n_checkpoints; i++) {
 		const Yuebao__V1__Checkpoint *c = page->checkpoints[i];
 		if (b->bounded && c->size > b->head_size)
@@ -1773,7 +1777,7 @@ static void v_states(struct v_bundle *vb, FILE *out, long *problems)
 static void v_save(const char *dir, const struct v_bundle *vb, const struct merkle_frontier *edge,
                    const uint8_t *cert, size_t cert_len, FILE *out)
 {
-	struct checkpoint_trusted t = {.edge = *edge};
+	struct checkpoint_trusted t = {.edge = *edge, .has_edge = true};
 	struct errbuf eb = {{0}};
 	char path[PATH_MAX + 64];
 	size_t k;
@@ -1838,10 +1842,16 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 		goto done;
 	}
 	fprintf(out, _("CA certificate SHA-256 %s (%s)\n"), own, ca_path);
-	snprintf(path, sizeof(path), "%s/server.crt", dir);
+	snprintf(path, sizeof(path), "%s/log.crt", dir);
 	if (pki_read_cert_der(path, &cert, &cert_len, &eb) != YB_OK) {
-		fprintf(out, _("cannot read the bundle's server certificate: %s\n"), eb.msg);
+		fprintf(out, _("cannot read the bundle's log certificate: %s\n"), eb.msg);
 		goto done;
+	}
+	{
+		struct pki_principal log_key;
+		if (pki_describe_cert(cert, cert_len, &log_key) == YB_OK)
+			fprintf(out, _("log key SHA-256 %s (certificate %s)\n"),
+			        log_key.key_fingerprint, log_key.subject);
 	}
 	if (v_load(dir, &vb, out, &problems) != 0) {
 		fprintf(out, _("%s is not an audit bundle (see `yuebao audit export`)\n"), dir);
@@ -1849,6 +1859,13 @@ enum auditcmd_verdict auditcmd_verify(const char *dir, const char *ca_path,
 	}
 	if (trusted_path != NULL && checkpoint_trusted_load(trusted_path, &trusted, &eb) != YB_OK) {
 		fprintf(out, "%s\n", eb.msg);
+		goto done;
+	}
+	if (trusted_path != NULL && !trusted.has_edge) {
+		fprintf(out,
+		        _("%s holds a checkpoint without the tree's edge (a witness's state): give "
+		          "--trusted the verified-checkpoint an earlier verify wrote\n"),
+		        trusted_path);
 		goto done;
 	}
 	if (vb.incremental && trusted_path == NULL) {

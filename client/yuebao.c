@@ -1503,7 +1503,7 @@ static int own_ca(struct client *cl, const char *cmd, const char *what)
 	                   what);
 }
 
-/* Verifies a checkpoint against the server certificate and the CA; prints why not. */
+/* Verifies a checkpoint against the log certificate and the CA; prints why not. */
 static int check_checkpoint(const struct pki_verifier *v, const struct checkpoint *cp,
                             const uint8_t *cert, size_t cert_len, const char *what)
 {
@@ -1575,16 +1575,21 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 		goto done;
 	}
 	if (pki_verify_cert(v, cert, cert_len, (time_t)(old.at_ms / 1000), &eb) != YB_OK) {
-		char server[65];
-		hash_sha256_hex(cert, cert_len, server);
-		fprintf(
-		    stderr,
-		    _("yuebao audit: refused: the receipt's server certificate (SHA-256 %s) was "
-		      "not issued by your CA (%s, SHA-256 %s): %s\n"),
-		    server, cl->ca, own, eb.msg);
+		char logcert[65];
+		hash_sha256_hex(cert, cert_len, logcert);
+		fprintf(stderr,
+		        _("yuebao audit: refused: the receipt's log certificate (SHA-256 %s) was "
+		          "not issued by your CA (%s, SHA-256 %s): %s\n"),
+		        logcert, cl->ca, own, eb.msg);
 		goto done;
 	}
 	printf(_("CA certificate SHA-256 %s (%s)\n"), own, cl->ca);
+	{
+		struct pki_principal log_key;
+		if (pki_describe_cert(cert, cert_len, &log_key) == YB_OK)
+			printf(_("log key SHA-256 %s (certificate %s)\n"), log_key.key_fingerprint,
+			       log_key.subject);
+	}
 	rc = EXIT_INVALID;
 	if (check_checkpoint(v, &old, cert, cert_len, _("receipt's")) != 0)
 		goto done;
@@ -1610,7 +1615,7 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 		fprintf(stderr, _("yuebao audit: the server's proof is malformed\n"));
 		goto done;
 	}
-	if (check_checkpoint(v, &now, r->server_cert.data, r->server_cert.len, _("current")) != 0)
+	if (check_checkpoint(v, &now, r->log_cert.data, r->log_cert.len, _("current")) != 0)
 		goto done;
 	incl = calloc(r->n_inclusion + 1, 32);
 	cons = calloc(r->n_consistency + 1, 32);
@@ -1655,6 +1660,169 @@ done:
 	pki_verifier_free(v);
 	free(cert);
 	free(incl);
+	free(cons);
+	return rc;
+}
+
+/* A checkpoint for people: "N entries, root R…, signed TIME". */
+static void describe_head(const struct client *cl, const struct checkpoint *cp, char *buf,
+                          size_t len)
+{
+	char when[TZ_TEXT_MAX], root[65];
+
+	for (size_t i = 0; i < 32; i++)
+		snprintf(root + 2 * i, 3, "%02x", cp->root[i]);
+	tz_format(zone_of(cl), cp->at_ms, TZ_PEOPLE, when, sizeof(when));
+	snprintf(buf, len, _("%llu entries, root %.16s…, signed %s"), (unsigned long long)cp->size,
+	         root, when);
+}
+
+/* Says what a witness found wrong; its exit status (1). */
+static int witness_alert(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, _("yuebao audit witness: ALERT: %s\n"), text);
+	return 1;
+}
+
+/*
+ * yuebao audit witness --state DIR: one look at the log, as an independent
+ * party does on a schedule. It fetches the daemon's latest checkpoint with
+ * the consistency proof from the one it saw last (DIR/witnessed-checkpoint),
+ * checks both against its own CA and the proof, and keeps the new one. Any
+ * inconsistency (a log that shrank, a head that does not extend the last
+ * one, a checkpoint that does not verify) is an alert: exit 1, the state
+ * left as it was.
+ */
+static int audit_witness(struct client *cl, int argc, char **argv)
+{
+	const char *state = NULL, *server = NULL;
+	struct opt_spec specs[] = {
+	    {"state", 1, &state, NULL}, {"server", 1, &server, NULL}, {NULL, 0, NULL, NULL}};
+	Yuebao__V1__AuditProveRequest req = YUEBAO__V1__AUDIT_PROVE_REQUEST__INIT;
+	Yuebao__V1__AuditProveReply *r = NULL;
+	struct checkpoint_trusted seen = {0}, next = {0};
+	struct pki_verifier *v = NULL;
+	struct pki_principal log_key;
+	struct errbuf eb = {{0}};
+	uint8_t(*cons)[32] = NULL;
+	char path[PATH_MAX], own[65], was[256] = "-", now[256];
+	bool first;
+	int npos, rc;
+
+	if ((rc = parse_opts("audit", argc, argv, specs, NULL, 0, &npos)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (state == NULL)
+		return usage_error("audit", "witness needs --state DIR%s", "");
+	if (server != NULL)
+		cl->server = server;
+	if ((rc = own_ca(cl, "audit", "witness")) != 0)
+		return rc;
+	if (snprintf(path, sizeof(path), "%s/witnessed-checkpoint", state) >= (int)sizeof(path))
+		return usage_error("audit", "--state %s: path too long", state);
+	if (mkdir_p(state) != 0) {
+		fprintf(stderr, _("yuebao audit: cannot create %s: %s\n"), state, strerror(errno));
+		return EXIT_USAGE;
+	}
+	first = access(path, F_OK) != 0;
+	if (!first && checkpoint_trusted_load(path, &seen, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao audit: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	if (auditcmd_ca_fingerprint(cl->ca, own) != 0 ||
+	    pki_verifier_new(cl->ca, NULL, &v, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao audit: cannot use the CA certificate: %s\n"), eb.msg);
+		checkpoint_trusted_free(&seen);
+		return EXIT_USAGE;
+	}
+	rc = 1;
+	if (!first) {
+		describe_head(cl, &seen.cp, was, sizeof(was));
+		if (checkpoint_verify(&seen.cp, v, seen.cert, seen.cert_len, &eb) != YB_OK) {
+			rc = witness_alert(_("the checkpoint witnessed before (%s, in %s) does not "
+			                     "verify against your CA: %s"),
+			                   was, path, eb.msg);
+			goto done;
+		}
+	}
+	req.index = 0;
+	req.old_size = first ? 0 : seen.cp.size;
+	rc = call_unless(cl, "AuditProve", &req.base, (ProtobufCMessage **)&r, YB_OUT_OF_RANGE);
+	if (!first) /* again, now in the deployment's zone (the reply named it) */
+		describe_head(cl, &seen.cp, was, sizeof(was));
+	if (rc == -1) {
+		rc = witness_alert(_("the log at %s now holds fewer entries than the checkpoint "
+		                     "witnessed before (%s): it was truncated or rebuilt"),
+		                   cl->server, was);
+		goto done;
+	}
+	if (rc != 0)
+		goto done;
+	if (checkpoint_of(r->checkpoint, &next.cp) != 0 || r->n_consistency > MERKLE_MAX_PROOF ||
+	    r->log_cert.len == 0 || r->log_cert.len > PKI_MAX_CERT_DER ||
+	    (cons = calloc(r->n_consistency + 1, 32)) == NULL) {
+		rc = witness_alert(_("the daemon at %s sent a malformed checkpoint or proof"),
+		                   cl->server);
+		goto done;
+	}
+	describe_head(cl, &next.cp, now, sizeof(now));
+	if (checkpoint_verify(&next.cp, v, r->log_cert.data, r->log_cert.len, &eb) != YB_OK) {
+		rc = witness_alert(_("the daemon's checkpoint (%s) does not verify against your "
+		                     "CA: %s"),
+		                   now, eb.msg);
+		goto done;
+	}
+	for (size_t i = 0; i < r->n_consistency; i++) {
+		if (r->consistency[i].len != 32) {
+			rc =
+			    witness_alert(_("the daemon at %s sent a malformed proof"), cl->server);
+			goto done;
+		}
+		memcpy(cons[i], r->consistency[i].data, 32);
+	}
+	if (!first &&
+	    (next.cp.size < seen.cp.size ||
+	     !merkle_consistency_verify(seen.cp.size, next.cp.size, seen.cp.root, next.cp.root,
+	                                (const uint8_t(*)[32])cons, r->n_consistency))) {
+		rc = witness_alert(_("the log at %s was rewritten: its tree head (%s) does not "
+		                     "extend the one witnessed before (%s)"),
+		                   cl->server, now, was);
+		goto done;
+	}
+	if ((next.cert = malloc(r->log_cert.len)) == NULL) {
+		rc = EXIT_REFUSED;
+		goto done;
+	}
+	memcpy(next.cert, r->log_cert.data, r->log_cert.len);
+	next.cert_len = r->log_cert.len;
+	if (checkpoint_trusted_save(path, &next, &eb) != YB_OK) {
+		fprintf(stderr, "yuebao audit: %s\n", eb.msg);
+		rc = EXIT_REFUSED;
+		goto done;
+	}
+	printf(_("CA certificate SHA-256 %s (%s)\n"), own, cl->ca);
+	if (pki_describe_cert(next.cert, next.cert_len, &log_key) == YB_OK)
+		printf(_("log key SHA-256 %s (certificate %s)\n"), log_key.key_fingerprint,
+		       log_key.subject);
+	if (first)
+		printf(_("witnessed %s: %s (the first checkpoint seen; kept in %s)\n"), cl->server,
+		       now, path);
+	else
+		printf(_("witnessed %s: %s; it extends the one witnessed before (%s): %llu new "
+		         "entries, nothing before them changed\n"),
+		       cl->server, now, was, (unsigned long long)(next.cp.size - seen.cp.size));
+	rc = 0;
+done:
+	if (r != NULL)
+		yuebao__v1__audit_prove_reply__free_unpacked(r, NULL);
+	pki_verifier_free(v);
+	checkpoint_trusted_free(&seen);
+	checkpoint_trusted_free(&next);
 	free(cons);
 	return rc;
 }
@@ -1954,7 +2122,7 @@ static int report_provenance_of(struct client *cl, const char *org, struct repor
 		goto done;
 	}
 	if (checkpoint_of(r->checkpoint, &cp) != 0 ||
-	    checkpoint_verify(&cp, v, r->server_cert.data, r->server_cert.len, &eb) != YB_OK) {
+	    checkpoint_verify(&cp, v, r->log_cert.data, r->log_cert.len, &eb) != YB_OK) {
 		fprintf(stderr,
 		        _("yuebao report: the audit log's checkpoint does not verify against your "
 		          "CA: %s\n"),
@@ -2169,11 +2337,13 @@ static int cmd_audit(struct client *cl, int argc, char **argv)
 		return audit_log(cl, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "prove") == 0)
 		return audit_prove(cl, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "witness") == 0)
+		return audit_witness(cl, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(_(find_command("audit")->help), stdout);
 		return 0;
 	}
-	return usage_error("audit", "give log, prove, export or verify%s", "");
+	return usage_error("audit", "give log, prove, export, verify or witness%s", "");
 }
 
 static const struct command commands[] = {
@@ -2393,6 +2563,7 @@ static const struct command commands[] = {
         "       yuebao audit prove --receipt FILE\n"
         "       yuebao audit export DIR [--since FILE]\n"
         "       yuebao audit verify DIR [--trusted FILE]\n"
+        "       yuebao audit witness --state DIR [--server URL]\n"
         "\n"
         "Every submission, review, close and reopen, every load of the org tree and\n"
         "catalog, and every refused call that matters to security is an entry of an\n"
@@ -2408,7 +2579,7 @@ static const struct command commands[] = {
         "  prove   checks a receipt: its entry is still in the log and the log it was\n"
         "          issued with is a prefix of today's, so nothing before it changed\n"
         "  export  writes DIR: entries, signed checkpoints, every revision with its\n"
-        "          signed request, every review and closure, the CA and server\n"
+        "          signed request, every review and closure, the CA and log\n"
         "          certificates (root auditors). It stops at the latest checkpoint\n"
         "          when it starts. --since FILE: only what came after the checkpoint\n"
         "          in FILE (a verified-checkpoint), with the daemon's consistency\n"
@@ -2428,6 +2599,12 @@ static const struct command commands[] = {
         "          the log up to it is taken as verified; a bundle exported --since\n"
         "          FILE is checked through the consistency proof and its new entries\n"
         "          alone; a log rewritten before it fails, naming both tree heads\n"
+        "  witness one look at the log by an independent party (an auditor, a\n"
+        "          higher office), run on a schedule from its own machine: fetches\n"
+        "          the latest checkpoint with the consistency proof from the one in\n"
+        "          DIR/witnessed-checkpoint, checks both against your CA, and keeps\n"
+        "          the new one. A log that shrank or was rewritten, or a checkpoint\n"
+        "          that does not verify, is an ALERT line (exit 1), the state kept\n"
         "\n"
         "prove and verify trust only your own CA certificate (--ca, YUEBAO_CA or\n"
         "ca = in client.ini), never one a receipt or bundle brings along, and print\n"
@@ -2441,7 +2618,9 @@ static const struct command commands[] = {
         "  yuebao --ca /etc/yuebao/ca.crt audit verify /srv/audit/2026-07\n"
         "  yuebao audit export /srv/audit/2026-08 --since /srv/audit/2026-07/verified-checkpoint\n"
         "  yuebao audit verify /srv/audit/2026-08 --trusted "
-        "/srv/audit/2026-07/verified-checkpoint\n")},
+        "/srv/audit/2026-07/verified-checkpoint\n"
+        "  yuebao audit witness --server tls+tcp://yuebao.example.org:7443 --state "
+        "/var/lib/yuebao-witness   (cron, hourly)\n")},
     {"close", cmd_close, N_("close a period for a subtree (or reopen it)"),
      N_("usage: yuebao close --period P [--org CODE] [--force] [--reopen] [--comment TEXT]\n"
         "\n"
@@ -2583,6 +2762,8 @@ int main(int argc, char **argv)
 		                 cl.call_id);
 	if (rc == 0)
 		rc = cmd->run(&cl, cargc, cargv);
+	/* What the command printed is out before the connection is torn down. */
+	fflush(stdout);
 	rpc_client_close(cl.rpc);
 	free(cargv);
 	tz_free(cl.own_zone);

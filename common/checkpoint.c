@@ -52,10 +52,24 @@ int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
 {
 	char text[CHECKPOINT_TEXT_MAX];
 	size_t n = checkpoint_text(c, text);
+	struct pki_principal who;
+	int rc;
 
-	/* The checkpoint's own time: a server certificate renewed later still verifies it. */
-	return pki_verify_signed(v, cert_der, cert_len, (const uint8_t *)text, n, c->sig,
-	                         c->sig_len, (time_t)(c->at_ms / 1000), eb);
+	/* At the checkpoint's own time: a certificate that ran out later still verifies it. */
+	if ((rc = pki_verify_signed(v, cert_der, cert_len, (const uint8_t *)text, n, c->sig,
+	                            c->sig_len, (time_t)(c->at_ms / 1000), &who, eb)) != YB_OK)
+		return rc;
+	/*
+	 * Only the log key signs checkpoints: one signed by a key that also
+	 * serves TLS (or a client's) proves nothing an operator of that host
+	 * could not forge.
+	 */
+	if (strcmp(who.role, PKI_LOG_ROLE) != 0)
+		return status_fail(eb, YB_UNAUTHENTICATED,
+		                   _("signed by a %s certificate (%s), not by the log key: only a "
+		                     "certificate of role log signs checkpoints"),
+		                   who.role[0] ? who.role : "?", who.subject);
+	return YB_OK;
 }
 
 static void put_hex(FILE *f, const uint8_t *data, size_t len)
@@ -70,7 +84,7 @@ int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t
 	FILE *f;
 	int failed, fd;
 
-	assert(t->edge.size == t->cp.size);
+	assert(!t->has_edge || t->edge.size == t->cp.size);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return status_fail(eb, YB_EIO, _("path too long: %s"), path);
 	/*
@@ -89,11 +103,11 @@ int checkpoint_trusted_save(const char *path, const struct checkpoint_trusted *t
 	put_hex(f, t->cp.root, MERKLE_HASH_LEN);
 	fprintf(f, "\ntime %" PRId64 "\nsignature ", t->cp.at_ms);
 	put_hex(f, t->cp.sig, t->cp.sig_len);
-	fputs("\nserver-certificate ", f);
+	fputs("\nlog-certificate ", f);
 	put_hex(f, t->cert, t->cert_len);
 	fputc('\n', f);
 	for (int l = 0; l < 64; l++)
-		if (t->edge.size & ((uint64_t)1 << l)) {
+		if (t->has_edge && (t->edge.size & ((uint64_t)1 << l))) {
 			fprintf(f, "edge %d ", l);
 			put_hex(f, t->edge.edge[l], MERKLE_HASH_LEN);
 			fputc('\n', f);
@@ -147,7 +161,7 @@ int checkpoint_trusted_parse(const char *input, size_t len, const char *name,
 		else if (strcmp(line, "signature") == 0 &&
 		         hash_unhex(v, t->cp.sig, sizeof(t->cp.sig), &t->cp.sig_len) == 0)
 			seen |= 16;
-		else if (strcmp(line, "server-certificate") == 0 && t->cert == NULL &&
+		else if (strcmp(line, "log-certificate") == 0 && t->cert == NULL &&
 		         (t->cert = malloc(strlen(v) / 2 + 1)) != NULL &&
 		         hash_unhex(v, t->cert, strlen(v) / 2, &t->cert_len) == 0 &&
 		         t->cert_len > 0)
@@ -169,9 +183,12 @@ int checkpoint_trusted_parse(const char *input, size_t len, const char *name,
 		status_fail(eb, rc, _("%s is not a verified checkpoint: a line is missing"), name);
 		goto done;
 	}
+	/* A witness's state has none: it knows the signed head, not the leaves. */
+	t->has_edge = t->edge.size != 0 || t->cp.size == 0;
 	/* The edge must be the tree of the signed root, or resuming from it proves nothing. */
-	if (t->edge.size != t->cp.size || merkle_frontier_root(&t->edge, root) != YB_OK ||
-	    memcmp(root, t->cp.root, MERKLE_HASH_LEN) != 0) {
+	if (t->has_edge &&
+	    (t->edge.size != t->cp.size || merkle_frontier_root(&t->edge, root) != YB_OK ||
+	     memcmp(root, t->cp.root, MERKLE_HASH_LEN) != 0)) {
 		status_fail(
 		    eb, rc,
 		    _("%s is damaged: its tree edge does not give its root (size %" PRIu64 ")"),

@@ -5,14 +5,17 @@
  * A checkpoint says: at time at_ms the audit log had `size` entries whose
  * Merkle root (RFC 6962) is `root`. The daemon signs the text
  *   "yuebao-checkpoint-v1\n" size "\n" hex(root) "\n" at_ms "\n"
- * with the key of its server certificate (ECDSA P-256, SHA-256). Anyone
- * holding the deployment's CA certificate and the server certificate can
- * check a checkpoint offline; two checkpoints of the same log are tied by a
- * consistency proof (merkle.h).
+ * with its log key (ECDSA P-256, SHA-256), whose certificate (OU=log) the
+ * deployment's CA issued for that use alone: not the TLS key, so that the
+ * host serving TLS need not hold it (it may sit on a token). Anyone holding
+ * the CA certificate and the log certificate can check a checkpoint
+ * offline; two checkpoints of the same log are tied by a consistency proof
+ * (merkle.h).
  */
 #ifndef YB_CHECKPOINT_H
 #define YB_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,19 +37,20 @@ struct checkpoint {
 /* The signed text of c into buf (CHECKPOINT_TEXT_MAX bytes); returns its length. */
 size_t checkpoint_text(const struct checkpoint *c, char buf[CHECKPOINT_TEXT_MAX]);
 
-/* Signs c with id (the daemon's own identity). YB_ECRYPTO on failure. */
+/* Signs c with id (the daemon's log key). YB_ECRYPTO on failure. */
 int checkpoint_sign(struct checkpoint *c, const struct pki_identity *id, struct errbuf *eb);
 
 /*
- * Checks c's signature against the server certificate cert_der, which must
- * chain to the verifier's CA. YB_OK or YB_UNAUTHENTICATED (eb says why).
+ * Checks c's signature against the log certificate cert_der, which must
+ * chain to the verifier's CA, be valid at c's time and have OU=log.
+ * YB_OK or YB_UNAUTHENTICATED (eb says why).
  */
 int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
                       const uint8_t *cert_der, size_t cert_len, struct errbuf *eb);
 
 /*
  * What an auditor keeps between two verifications: the checkpoint it last
- * verified, the server certificate that signed it, and the tree's right
+ * verified, the log certificate that signed it, and the tree's right
  * edge at its size, from which the next verify goes on with the new
  * entries alone. `yuebao audit verify DIR` writes it to
  * DIR/verified-checkpoint; `--trusted FILE` and `audit export --since FILE`
@@ -56,14 +60,21 @@ int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
  *   root HEX
  *   time MS
  *   signature HEX
- *   server-certificate HEX (DER)
- *   edge LEVEL HEX           (one line for each set bit of N, lowest first)
+ *   log-certificate HEX (DER)
+ *   edge LEVEL HEX           (one line for each set bit of N, lowest first;
+ *                             none in a witness's state)
  */
 struct checkpoint_trusted {
 	struct checkpoint cp;
 	uint8_t *cert; /* malloc'd DER; checkpoint_trusted_free frees it */
 	size_t cert_len;
-	struct merkle_frontier edge; /* edge.size == cp.size */
+	struct merkle_frontier edge; /* edge.size == cp.size, when has_edge */
+	/*
+	 * False for a witness's state (`yuebao audit witness`), which holds no
+	 * edge lines: it knows the signed head, not the leaves under it, so a
+	 * verify cannot go on from it.
+	 */
+	bool has_edge;
 };
 
 /* Longest verified-checkpoint file read (a certificate and 64 edge lines fit). */

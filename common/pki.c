@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "hash.h"
+#include "keyuri.h"
 #include "i18n.h"
 
 struct pki_identity {
@@ -155,6 +156,35 @@ static void fill_principal(X509 *cert, const uint8_t *der, size_t der_len, struc
 	snprintf(p->subject, sizeof(p->subject), "O=%s, OU=%s, CN=%s", p->deployment, p->role,
 	         p->org);
 	hash_sha256_hex(der, der_len, p->fingerprint);
+	{
+		unsigned char *spki = NULL;
+		int n = i2d_PUBKEY(X509_get0_pubkey(cert), &spki);
+		if (n > 0)
+			hash_sha256_hex(spki, (size_t)n, p->key_fingerprint);
+		else
+			ERR_clear_error();
+		OPENSSL_free(spki);
+	}
+}
+
+/* True when id's key makes signatures its certificate's public key verifies. */
+static bool signs_for(const struct pki_identity *id)
+{
+	static const uint8_t probe[] = "yuebao: does this key belong to this certificate?";
+	uint8_t sig[PKI_MAX_SIGNATURE];
+	size_t n = sizeof(sig);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, id->key) == 1 &&
+	          EVP_DigestSign(md, sig, &n, probe, sizeof(probe)) == 1;
+
+	EVP_MD_CTX_free(md);
+	md = ok ? EVP_MD_CTX_new() : NULL;
+	ok = md != NULL &&
+	     EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(id->cert)) == 1 &&
+	     EVP_DigestVerify(md, sig, n, probe, sizeof(probe)) == 1;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok;
 }
 
 int pki_identity_load(const char *cert_path, const char *key_path, struct pki_identity **out,
@@ -179,6 +209,25 @@ int pki_identity_load(const char *cert_path, const char *key_path, struct pki_id
 		                 cert_path, ssl_reason());
 		goto fail;
 	}
+	if (keyuri_is_uri(key_path)) {
+		/* A key on a token may show nothing but its handle: what it is and that it
+		 * belongs to the certificate are proved by a signature the certificate verifies. */
+		if ((rc = keyuri_load(key_path, &id->key, eb)) != YB_OK)
+			goto fail;
+		if (!is_p256(X509_get0_pubkey(id->cert))) {
+			rc = status_fail(eb, YB_INVALID_ARGUMENT,
+			                 _("certificate '%s' is not for an EC P-256 key"),
+			                 cert_path);
+			goto fail;
+		}
+		if (!signs_for(id)) {
+			rc = status_fail(eb, YB_INVALID_ARGUMENT,
+			                 _("the key at %.*s does not belong to certificate '%s'"),
+			                 (int)strcspn(key_path, "?"), key_path, cert_path);
+			goto fail;
+		}
+		goto encode;
+	}
 	if ((b = open_file(key_path, _("private key"), eb)) == NULL) {
 		rc = YB_EIO;
 		goto fail;
@@ -202,6 +251,7 @@ int pki_identity_load(const char *cert_path, const char *key_path, struct pki_id
 		                 key_path, cert_path);
 		goto fail;
 	}
+encode:
 	n = i2d_X509(id->cert, &der);
 	if (n <= 0) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot encode '%s': %s"), cert_path,
@@ -555,6 +605,12 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		                 v->deployment);
 		goto done;
 	}
+	if (strcmp(out->role, PKI_LOG_ROLE) == 0) {
+		rc = status_fail(eb, YB_UNAUTHENTICATED,
+		                 _("a log certificate (OU=log) signs the audit log's checkpoints "
+		                   "and makes no calls"));
+		goto done;
+	}
 	if (!parse_role(out->role, &out->kind)) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED,
 		                 _("certificate role OU='%s' is not a role"), out->role);
@@ -620,7 +676,10 @@ static int check_chain(const struct pki_verifier *v, X509 *cert, time_t at, stru
 	if (ctx == NULL || X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 	} else {
-		X509_STORE_CTX_set_time(ctx, 0, at);
+		if (at == PKI_ANY_TIME)
+			X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+		else
+			X509_STORE_CTX_set_time(ctx, 0, at);
 		if (X509_verify_cert(ctx) != 1) {
 			rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
 			                 chain_error(X509_STORE_CTX_get_error(ctx)));
@@ -646,7 +705,7 @@ int pki_verify_cert(const struct pki_verifier *v, const uint8_t *cert_der, size_
 
 int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
-                      time_t at, struct errbuf *eb)
+                      time_t at, struct pki_principal *signer, struct errbuf *eb)
 {
 	struct pki_principal who;
 	uint8_t digest[32];
@@ -666,7 +725,7 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 	 * One certificate signs every checkpoint of a log: its chain is checked
 	 * once for the span its whole chain is valid, not once a checkpoint.
 	 */
-	if (cache_find(v, digest, at, false, &who, &key) == YB_OK)
+	if (at != PKI_ANY_TIME && cache_find(v, digest, at, false, &who, &key) == YB_OK)
 		goto check_signature;
 	if ((cert = parse_der(cert_der, cert_len)) == NULL)
 		return status_fail(eb, YB_UNAUTHENTICATED, _("certificate is not valid DER"));
@@ -675,7 +734,10 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify certificate: %s"), ssl_reason());
 		goto done;
 	}
-	X509_STORE_CTX_set_time(ctx, 0, at);
+	if (at == PKI_ANY_TIME)
+		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+	else
+		X509_STORE_CTX_set_time(ctx, 0, at);
 	if (X509_verify_cert(ctx) != 1) {
 		rc = status_fail(eb, YB_UNAUTHENTICATED, "%s",
 		                 chain_error(X509_STORE_CTX_get_error(ctx)));
@@ -683,7 +745,8 @@ int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, siz
 		goto done;
 	}
 	fill_principal(cert, cert_der, cert_len, &who);
-	cache_put(v, digest, cert, ctx, false, &who);
+	if (at != PKI_ANY_TIME) /* the cache holds what was valid at some time */
+		cache_put(v, digest, cert, ctx, false, &who);
 	if ((key = X509_get_pubkey(cert)) == NULL) {
 		rc = status_fail(eb, YB_ECRYPTO, _("cannot verify signature: %s"), ssl_reason());
 		goto done;
@@ -694,6 +757,8 @@ check_signature:
 	    EVP_DigestVerify(md, sig, sig_len, data, len) != 1) {
 		ERR_clear_error();
 		rc = status_fail(eb, YB_UNAUTHENTICATED, _("signature does not verify"));
+	} else if (signer != NULL) {
+		*signer = who;
 	}
 done:
 	EVP_MD_CTX_free(md);

@@ -25,6 +25,15 @@
 struct pki_identity;
 struct pki_verifier;
 
+/*
+ * The OU of the log certificate: its key signs the audit log's checkpoints
+ * and nothing else. It is no caller's role: pki_verify_caller refuses it.
+ */
+#define PKI_LOG_ROLE "log"
+
+/* For pki_verify_cert and pki_verify_signed: whether the chain holds, whatever the dates. */
+#define PKI_ANY_TIME ((time_t)0)
+
 /* What a certificate's OU lets its holder do (SPEC §4). */
 enum pki_role { PKI_ROLE_BRANCH, PKI_ROLE_CENTRAL, PKI_ROLE_AUDITOR, PKI_ROLE_ADMIN };
 
@@ -36,12 +45,17 @@ struct pki_principal {
 	enum pki_role kind;   /* role, parsed: set only by pki_verify_* (a verified caller) */
 	char org[65];         /* CN: the org unit code */
 	char fingerprint[65]; /* hex SHA-256 of the certificate DER */
+	/* hex SHA-256 of its public key (SubjectPublicKeyInfo DER): names a key
+	 * across the certificates issued for it, as the log key is named */
+	char key_fingerprint[65];
 };
 
 /*
- * Loads a PEM certificate and its PEM private key (a P-256 EC key) and checks
- * they belong together. YB_EIO if a file cannot be read, YB_INVALID_ARGUMENT
- * (eb names the file) if it is not PEM, not P-256, or the key does not match.
+ * Loads a PEM certificate and its private key (a P-256 EC key) and checks
+ * they belong together. key_path is a PEM file, or a URI (keyuri.h) such as
+ * "pkcs11:token=...;object=..." for a key on a token. YB_EIO if a file cannot
+ * be read, YB_INVALID_ARGUMENT (eb names the file) if it is not PEM, not
+ * P-256, or the key does not match; a URI's failures as keyuri_load's.
  * The caller owns *out (pki_identity_free).
  */
 int pki_identity_load(const char *cert_path, const char *key_path, struct pki_identity **out,
@@ -102,18 +116,19 @@ int pki_verify_caller(const struct pki_verifier *v, const uint8_t *cert_der, siz
 
 /*
  * Checks that sig is a signature over data by the key of cert_der, a
- * certificate of this deployment's CA valid at `at` (any purpose: used for
- * the daemon's own checkpoints and for re-checking stored requests).
- * YB_OK, or YB_UNAUTHENTICATED with eb saying which check failed.
+ * certificate of this deployment's CA valid at `at` (at any time for
+ * PKI_ANY_TIME), of any role and purpose (the caller checks the role it wants in *signer:
+ * checkpoints want PKI_LOG_ROLE). YB_OK with *signer (when not NULL) naming the certificate, or
+ * YB_UNAUTHENTICATED with eb saying which check failed.
  */
 int pki_verify_signed(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
                       const uint8_t *data, size_t len, const uint8_t *sig, size_t sig_len,
-                      time_t at, struct errbuf *eb);
+                      time_t at, struct pki_principal *signer, struct errbuf *eb);
 
 /*
  * Checks only that cert_der chains to the verifier's CA and is valid at
- * `at`. YB_OK, or YB_UNAUTHENTICATED with eb saying why ("certificate not
- * issued by this deployment's CA", ...).
+ * `at` (at any time for PKI_ANY_TIME). YB_OK, or YB_UNAUTHENTICATED with eb
+ * saying why ("certificate not issued by this deployment's CA", ...).
  */
 int pki_verify_cert(const struct pki_verifier *v, const uint8_t *cert_der, size_t cert_len,
                     time_t at, struct errbuf *eb);

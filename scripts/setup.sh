@@ -40,6 +40,9 @@ packages=(
 	libreoffice-calc-nogui
 	# bench/run.sh --audit: GNU time's peak RSS of yuebao audit verify.
 	time
+	# yuebaod --log-key pkcs11:...: OpenSSL's pkcs11 engine (Debian 12 has no
+	# PKCS#11 provider); test_logkey keeps the log key on a SoftHSM token.
+	libengine-pkcs11-openssl softhsm2
 )
 
 install_missing() {

@@ -54,8 +54,8 @@ Yuebao__V1__Receipt *handle_audit_receipt(struct call *c, const struct audit_rec
 	r->index = ar->index;
 	r->leaf_hash.data = leaf;
 	r->leaf_hash.len = sizeof(ar->leaf);
-	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
-	r->server_cert.len = cert_len;
+	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->log_cert.len = cert_len;
 	return r;
 }
 
@@ -171,8 +171,8 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 		return YB_ENOMEM;
 	if (rc != YB_OK && rc != YB_NOT_FOUND)
 		return rc;
-	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
-	r->server_cert.len = cert_len;
+	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->log_cert.len = cert_len;
 	return YB_OK;
 }
 
@@ -213,8 +213,8 @@ yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, Protobu
 		memcpy(h, cons[i], MERKLE_HASH_LEN);
 		r->consistency[r->n_consistency++] = (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
 	}
-	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
-	r->server_cert.len = cert_len;
+	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->log_cert.len = cert_len;
 done:
 	free(incl);
 	free(cons);
@@ -419,7 +419,7 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 		return rc;
 	if (rc == PAGE_FULL || n == ep.size)
 		r->next_page_token = call_make_token(c, 'x', next >= 0 ? next : from + (long)n);
-	r->server_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
-	r->server_cert.len = cert_len;
+	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
+	r->log_cert.len = cert_len;
 	return YB_OK;
 }

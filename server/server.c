@@ -32,6 +32,7 @@
 #include "expiry.h"
 #include "handlers.h"
 #include "i18n.h"
+#include "keyuri.h"
 #include "listener.h"
 #include "log.h"
 #include "pipeline.h"
@@ -92,7 +93,7 @@ struct server {
 	struct worker *workers;
 	int n_workers;
 	struct batch *batch;         /* the workers' one writing connection */
-	struct pki_identity *signer; /* the server's own key: signs audit checkpoints */
+	struct pki_identity *signer; /* the log key: signs audit checkpoints */
 	struct pipeline *pipeline;   /* what each request goes through */
 	struct daemons *daemons;     /* this daemon's note among those on the database */
 	char server_subject[256];
@@ -333,6 +334,15 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 	 */
 	if ((rc = pki_check_key_mode(cfg->key_path, 007, &why)) == YB_PERMISSION_DENIED)
 		return status_fail(eb, rc, "%s", why.msg);
+	{
+		/* The TLS pair is named first when it is what is missing (the log key comes next).
+		 */
+		struct pki_identity *tls = NULL;
+		rc = pki_identity_load(cfg->cert_path, cfg->key_path, &tls, eb);
+		pki_identity_free(tls);
+		if (rc != YB_OK)
+			return rc;
+	}
 	if (store_is_postgres(cfg->db_path))
 		return YB_OK; /* its server keeps its files and checks its pages */
 	if (stat(cfg->db_path, &st) == 0 && (st.st_mode & 007) != 0)
@@ -349,6 +359,51 @@ static int check_files(const struct server_config *cfg, struct errbuf *eb)
 	         complete ? "passed"
 	                  : "stopped unfinished after its time limit, no damage found so far,",
 	         (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return YB_OK;
+}
+
+/*
+ * The log key and its certificate (cfg's, or log.crt and log.key beside
+ * the server certificate). A key file others may read is refused, as the
+ * server key is; whether the certificate is a log certificate of this CA
+ * that signed the log so far, world_load checks.
+ */
+static int load_log_key(const struct server_config *cfg, struct pki_identity **out,
+                        struct errbuf *eb)
+{
+	char cert[PATH_MAX], key[PATH_MAX];
+	const char *slash = strrchr(cfg->cert_path, '/');
+	int dir = slash != NULL ? (int)(slash - cfg->cert_path + 1) : 0;
+	struct errbuf why = {{0}};
+	int rc;
+
+	snprintf(cert, sizeof(cert), "%.*slog.crt", dir, cfg->cert_path);
+	snprintf(key, sizeof(key), "%.*slog.key", dir, cfg->cert_path);
+	if (cfg->log_cert_path != NULL)
+		snprintf(cert, sizeof(cert), "%s", cfg->log_cert_path);
+	if (cfg->log_key_path != NULL)
+		snprintf(key, sizeof(key), "%s", cfg->log_key_path);
+	if (!keyuri_is_uri(key) &&
+	    (rc = pki_check_key_mode(key, 007, &why)) == YB_PERMISSION_DENIED)
+		return status_fail(eb, rc, "%s", why.msg);
+	if ((rc = pki_identity_load(cert, key, out, &why)) != YB_OK)
+		return status_fail(
+		    eb, rc,
+		    _("log key: %s (the audit log's checkpoints are signed with a "
+		      "key of their own: yuebao-certs init makes log.crt and log.key, "
+		      "`yuebao-certs log DIR` for an older CA; give --log-cert and "
+		      "--log-key when they are not beside --cert)"),
+		    why.msg);
+	{
+		struct pki_principal who;
+		size_t len = 0;
+		const uint8_t *der = pki_identity_cert(*out, &len);
+		if (pki_describe_cert(der, len, &who) == YB_OK)
+			log_line(
+			    "audit checkpoints are signed by the log key %.16s (certificate %s, "
+			    "key %.*s)",
+			    who.key_fingerprint, cert, (int)strcspn(key, "?"), key);
+	}
 	return YB_OK;
 }
 
@@ -378,7 +433,7 @@ int server_open(const struct server_config *cfg, struct server **out, struct err
 		goto fail;
 	if ((rc = handlers_check(eb)) != YB_OK || (rc = check_files(cfg, eb)) != YB_OK ||
 	    (rc = batch_open(cfg->db_path, &s->batch, eb)) != YB_OK ||
-	    (rc = pki_identity_load(cfg->cert_path, cfg->key_path, &s->signer, eb)) != YB_OK ||
+	    (rc = load_log_key(cfg, &s->signer, eb)) != YB_OK ||
 	    (rc = daemons_new(clock_now_ms(), &s->daemons, eb)) != YB_OK ||
 	    (rc = pipeline_new(&(struct pipeline_config){.max_message = cfg->max_message,
 	                                                 .time_window_s = cfg->time_window_s,

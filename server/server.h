@@ -23,7 +23,13 @@ struct server_config {
 	const char *listen_url;
 	const char *db_path;
 	const char *cert_path, *key_path, *ca_path, *crl_path; /* crl may be NULL */
-	enum server_tls_min tls_min;                           /* default TLS 1.2 */
+	/*
+	 * The log certificate (OU=log) and its key, a file or a URI (keyuri.h):
+	 * they sign the audit log's checkpoints, the TLS key never does. NULL:
+	 * log.crt and log.key in cert_path's folder.
+	 */
+	const char *log_cert_path, *log_key_path;
+	enum server_tls_min tls_min; /* default TLS 1.2 */
 	const char *orgs_path;
 	const char *catalog_dir; /* the default catalog when NULL */
 	int workers;             /* concurrent requests served, 1..256 */

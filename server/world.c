@@ -5,16 +5,21 @@
 #include "world.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "hash.h"
 #include "i18n.h"
 #include "log.h"
 #include "rollup.h"
 #include "store.h"
+#include "store_audit.h"
 
 void world_free(struct world *w)
 {
@@ -24,6 +29,76 @@ void world_free(struct world *w)
 	catalog_free(w->cat);
 	pki_verifier_free(w->verifier);
 	free(w);
+}
+
+/*
+ * The log key may sign this log: its certificate is a log certificate of
+ * this CA, valid now, and the log's latest checkpoint verifies under it. A
+ * log keeps its key for life: one signed by another key (an earlier log
+ * key, or the TLS key that signed checkpoints before there was a log key)
+ * would not verify as one log, so the daemon refuses to add to it.
+ */
+static int check_log_key(struct store *db, const char *ca_path, const struct pki_identity *signer,
+                         struct errbuf *eb)
+{
+	struct pki_verifier *then = NULL;
+	struct pki_principal who;
+	bool signed_by_it;
+	struct checkpoint last;
+	struct errbuf why = {{0}};
+	size_t cert_len = 0;
+	const uint8_t *cert = pki_identity_cert(signer, &cert_len);
+	int rc;
+
+	if (pki_describe_cert(cert, cert_len, &who) != YB_OK)
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("the log certificate is not valid DER"));
+	if (strcmp(who.role, PKI_LOG_ROLE) != 0)
+		return status_fail(
+		    eb, YB_INVALID_ARGUMENT,
+		    _("the log certificate (%s) is not of role log: the audit log is "
+		      "signed by a key of its own, issued with `yuebao-certs log DIR` "
+		      "(yuebao-certs init makes one)"),
+		    who.subject);
+	/*
+	 * As an auditor checks it: against the CA alone. A CRL issued after a
+	 * checkpoint is not yet valid at its time, and dates that run out are
+	 * warned about and refused elsewhere (expiry.h), not by a daemon that
+	 * will not start.
+	 */
+	if ((rc = pki_verifier_new(ca_path, NULL, &then, eb)) != YB_OK)
+		return rc;
+	if (pki_verify_cert(then, cert, cert_len, PKI_ANY_TIME, &why) != YB_OK) {
+		pki_verifier_free(then);
+		return status_fail(eb, YB_INVALID_ARGUMENT,
+		                   _("the log certificate (%s) does not verify against the CA: %s"),
+		                   who.subject, why.msg);
+	}
+	rc = store_checkpoint_get(db, 0, &last, &why);
+	if (rc == YB_OK) {
+		/* Whether this key signed it, whatever the clocks said then (faketime, a
+		 * clock set wrong): dates are what an auditor's verify judges. */
+		char text[CHECKPOINT_TEXT_MAX];
+		size_t n = checkpoint_text(&last, text);
+		signed_by_it =
+		    pki_verify_signed(then, cert, cert_len, (const uint8_t *)text, n, last.sig,
+		                      last.sig_len, PKI_ANY_TIME, NULL, &why) == YB_OK;
+	} else {
+		signed_by_it = false;
+	}
+	pki_verifier_free(then);
+	if (rc == YB_NOT_FOUND)
+		return YB_OK; /* a new log: its first checkpoint will be this key's */
+	if (rc != YB_OK)
+		return status_fail(eb, rc, "%s", why.msg);
+	if (!signed_by_it)
+		return status_fail(
+		    eb, YB_FAILED_PRECONDITION,
+		    _("the audit log's latest checkpoint (size %llu) does not verify "
+		      "under the log key %.16s (%s): %s. A log keeps its key for life: "
+		      "give --log-cert and --log-key the pair that signed it"),
+		    (unsigned long long)last.size, who.key_fingerprint, who.subject, why.msg);
+	return YB_OK;
 }
 
 yb_status world_load(const struct server_config *cfg, const char *catalog_dir, struct batch *b,
@@ -49,6 +124,8 @@ yb_status world_load(const struct server_config *cfg, const char *catalog_dir, s
 	/* Through the group commit: a reload waits its turn like any write. */
 	if ((rc = batch_join(b, &db, eb)) != YB_OK)
 		goto fail;
+	if ((rc = check_log_key(db, cfg->ca_path, signer, eb)) != YB_OK)
+		goto rollback;
 	now = clock_now_ms(); /* with the writing connection held, as pipeline.c's writes */
 	if ((rc = store_record_load(db, "orgs", now, w->orgs->digest, cfg->orgs_path, w->orgs->text,
 	                            w->orgs->text_len, eb)) != YB_OK)

@@ -46,7 +46,13 @@ static const char usage_text[] =
     "                    database, postgresql://USER@HOST/DBNAME (libpq's URL:\n"
     "                    the password in ~/.pgpass, not here), which several\n"
     "                    yuebaod may share; the tables are created if missing\n"
-    "  --cert F --key F  the server's certificate and P-256 key (PEM)\n"
+    "  --cert F --key F  the server's certificate and P-256 key (PEM), for TLS\n"
+    "  --log-cert F --log-key F|URI  the log certificate (OU=log) and its key,\n"
+    "                    which signs the audit log's checkpoints and nothing else\n"
+    "                    (default: log.crt and log.key beside --cert). The key may\n"
+    "                    be a PKCS#11 URI for a key on a token, e.g.\n"
+    "                    'pkcs11:token=yuebao;object=log?pin-source=file:/etc/yuebao/pin'\n"
+    "                    (OpenSSL's pkcs11 engine or provider: libengine-pkcs11-openssl)\n"
     "  --ca F            the deployment CA: clients must hold a certificate from it\n"
     "  --crl F           the CA's revocation list (PEM); revoked clients are refused\n"
     "                    (reloaded on SIGHUP). Past its next update every request\n"
@@ -109,6 +115,7 @@ static const char usage_text[] =
 /* Settings as strings until all sources are merged. */
 struct settings {
 	char *listen, *db, *cert, *key, *ca, *crl, *orgs, *catalog, *config;
+	char *log_cert, *log_key; /* default: log.crt and log.key beside --cert */
 	char *workers, *max_connections, *max_per_source, *time_window, *max_message, *due_day,
 	    *outlier_factor, *stock_jump;
 	char *timezone, *tls_min, *log_level;
@@ -128,6 +135,8 @@ static char **setting(struct settings *st, const char *name)
 	    {"db", offsetof(struct settings, db)},
 	    {"cert", offsetof(struct settings, cert)},
 	    {"key", offsetof(struct settings, key)},
+	    {"log-cert", offsetof(struct settings, log_cert)},
+	    {"log-key", offsetof(struct settings, log_key)},
 	    {"ca", offsetof(struct settings, ca)},
 	    {"crl", offsetof(struct settings, crl)},
 	    {"orgs", offsetof(struct settings, orgs)},
@@ -209,6 +218,8 @@ static int read_settings(int argc, char **argv, struct settings *st)
 	    {"db", required_argument, NULL, 0},
 	    {"cert", required_argument, NULL, 0},
 	    {"key", required_argument, NULL, 0},
+	    {"log-cert", required_argument, NULL, 0},
+	    {"log-key", required_argument, NULL, 0},
 	    {"ca", required_argument, NULL, 0},
 	    {"crl", required_argument, NULL, 0},
 	    {"orgs", required_argument, NULL, 0},
@@ -342,6 +353,8 @@ static int make_config(const struct settings *st, struct server_config *cfg, str
 	    .db_path = st->db,
 	    .cert_path = st->cert,
 	    .key_path = st->key,
+	    .log_cert_path = st->log_cert,
+	    .log_key_path = st->log_key,
 	    .ca_path = st->ca,
 	    .crl_path = st->crl,
 	    .orgs_path = st->orgs,

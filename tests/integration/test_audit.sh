@@ -80,10 +80,10 @@ test_log_and_receipts() {
 
 # Who did it: role, org unit and certificate of every entry, in every format.
 test_log_names_who() {
-	local log zfw central server
+	local log zfw central logcert
 	zfw=$(fp "$YB_PKI/branch-ZFW-JG.crt")
 	central=$(fp "$YB_PKI/central-JGDW.crt")
-	server=$(fp "$YB_PKI/server.crt")
+	logcert=$(fp "$YB_PKI/log.crt")
 	log=$(yb_as auditor JGDW audit log --format csv 2>&1) || true
 	check_eq "the CSV names the actor, the certificate and the comment" "$(head -1 <<<"$log")" \
 		"index,time,action,object,leaf_hash,actor_role,actor_org,fingerprint,actor_verified,comment"
@@ -94,7 +94,7 @@ test_log_names_who() {
 	check_match "a refusal names the caller it refused" "$log" \
 		"^7,.*,refused:PERMISSION_DENIED,Submit,[0-9a-f]{64},branch,ZFW-JG,$zfw,yes,$"
 	check_match "a load names the daemon and its certificate" "$log" \
-		"^0,.*,load:orgs,.*,[0-9a-f]{64},yuebaod,,$server,yes,$"
+		"^0,.*,load:orgs,.*,[0-9a-f]{64},yuebaod,,$logcert,yes,$"
 	log=$(yb_as auditor JGDW audit log 2>&1) || true
 	check_match "the table names the actor, the certificate and the comment" "$log" \
 		"^ +5 .*central/JGDW +${central:0:16} +review:accept +FY-DZB/2026-01/r1 +数据已核对, 同意$"
@@ -131,7 +131,7 @@ test_explain() {
 test_clean_export_verifies() {
 	yb_as auditor JGDW audit export "$TMP/clean" >/dev/null
 	check_eq "the bundle has every part" "$(ls "$TMP/clean" | tr '\n' ' ')" \
-		"ca.crt checkpoints.tsv closures.tsv entries.tsv requests reviews.tsv revisions.tsv server.crt "
+		"ca.crt checkpoints.tsv closures.tsv entries.tsv log.crt requests reviews.tsv revisions.tsv "
 	check_exit "an untouched store verifies clean, offline" 0 \
 		"verified 9 entries, 9 checkpoints, 4 revisions with their signed requests, 1 reviews and 0 closures: nothing was altered or back-dated" \
 		verify "$TMP/clean"
@@ -174,8 +174,8 @@ test_own_ca_is_the_anchor() {
 	cp "$OTHER/ca.crt" "$TMP/swapped/ca.crt"
 	check_exit "a bundle that brings another CA along is refused" 1 "$other" verify "$TMP/swapped"
 	cp "$YB_PKI/ca.crt" "$TMP/swapped/ca.crt"
-	cp "$OTHER/server.crt" "$TMP/swapped/server.crt"
-	check_exit "a bundle signed by a server certificate of another CA fails" 4 \
+	cp "$OTHER/log.crt" "$TMP/swapped/log.crt"
+	check_exit "a bundle signed by a log certificate of another CA fails" 4 \
 		"checkpoint 1: signature does not verify: certificate not issued by this deployment's CA" \
 		verify "$TMP/swapped"
 
@@ -187,7 +187,7 @@ test_own_ca_is_the_anchor() {
 	check_match "naming the receipt's CA" "$out" "$own"
 	check_match "and the user's" "$out" "$other"
 	jq 'del(.ca_sha256)' "$TMP/sfj.json" >"$TMP/sfj-old.json"
-	check_exit "a receipt that does not name its CA is refused when its server certificate is not from the user's CA" \
+	check_exit "a receipt that does not name its CA is refused when its log certificate is not from the user's CA" \
 		1 "not issued by your CA .*$other" \
 		"$YB_BIN/yuebao" --ca "$OTHER/ca.crt" audit prove --receipt "$TMP/sfj-old.json"
 }
@@ -426,6 +426,11 @@ test_incremental() {
 	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/inc.log"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	check_exit "a witness keeps the first checkpoint it sees" 0 \
+		"witnessed ${YB_URL//+/\\+}: 4 entries, root [0-9a-f]{16}…, signed .* \(the first checkpoint seen; kept in $TMP/witness/witnessed-checkpoint\)" \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
+	check_eq "its state is the signed head, without the tree's edge" \
+		"$(grep -c '^edge ' "$TMP/witness/witnessed-checkpoint" || true)" "0"
 	yb_as auditor JGDW audit export "$TMP/inc0" >/dev/null
 	check_exit "a clean verify writes the checkpoint it verified" 0 \
 		"wrote $TMP/inc0/verified-checkpoint \(4 entries\): next time, export only what is new" \
@@ -435,6 +440,11 @@ test_incremental() {
 		"yuebao-verified-checkpoint-v1 size 4 "
 	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment "请补充" >/dev/null
+	check_exit "the witness checks the new head extends the one it kept" 0 \
+		"witnessed ${YB_URL//+/\\+}: 6 entries, .*; it extends the one witnessed before \(4 entries, .*\): 2 new entries, nothing before them changed" \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
+	check_exit "a witness's state is no --trusted for verify (exit 2)" 2 "without the tree's edge" \
+		verify "$TMP/inc0" --trusted "$TMP/witness/witnessed-checkpoint"
 	check_exit "export --since takes only what came after the checkpoint" 0 \
 		"the 2 audit entries after the first 4, .*audit verify $TMP/inc1 --trusted $first" \
 		yb_as auditor JGDW audit export "$TMP/inc1" --since "$first"
@@ -482,6 +492,12 @@ test_incremental() {
 	for m in 01 02 03 04 05; do
 		yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-$m.csv" --period "2026-$m" >/dev/null
 	done
+	cp "$TMP/witness/witnessed-checkpoint" "$TMP/witnessed-before"
+	check_exit "the witness catches the rebuilt log: an alert, exit 1" 1 \
+		"yuebao audit witness: ALERT: the log at ${YB_URL//+/\\+} was rewritten: its tree head \([0-9]+ entries, .*\) does not extend the one witnessed before \(6 entries, .*\)" \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
+	check "and keeps the head it witnessed" cmp -s "$TMP/witness/witnessed-checkpoint" \
+		"$TMP/witnessed-before"
 	yb_as auditor JGDW audit export "$TMP/inc-bad" --since "$second" >/dev/null
 	check_exit "an increment from a rebuilt log fails, naming both tree heads (exit 4)" 4 \
 		"FAILED: the log was rewritten before the checkpoint you trusted: the daemon's tree head \([0-9]+ entries, root [0-9a-f]{64}, signed .*\) does not extend yours \(6 entries, root [0-9a-f]{64}, signed .*\)" \
@@ -498,6 +514,9 @@ test_incremental() {
 	check_exit "a log shorter than the trusted checkpoint fails the export (exit 4)" 4 \
 		"FAILED: the log now holds fewer entries than the 6 of $second" \
 		yb_as auditor JGDW audit export "$TMP/inc-short" --since "$second"
+	check_exit "and the witness alerts (exit 1)" 1 \
+		"ALERT: the log at ${YB_URL//+/\\+} now holds fewer entries than the checkpoint witnessed before \(6 entries, " \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
 	yb_stop_daemon
 }
 

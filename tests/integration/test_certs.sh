@@ -82,7 +82,7 @@ test_init() {
     return
   }
   pass "init creates a CA"
-  check_eq "init prints one line per file written" "$(grep -c '^wrote ' <<<"$out")" 5
+  check_eq "init prints one line per file written" "$(grep -c '^wrote ' <<<"$out")" 7
   for f in ca.crt ca.key server.crt server.key crl.pem index.txt serial crlnumber; do
     if [[ -s "$ca/$f" || ("$f" == index.txt && -e "$ca/$f") ]]; then
       pass "init wrote $f"
@@ -281,6 +281,7 @@ test_expired_crl() {
   yb_faketime -400d bash "$CERTS" crl "$YB_PKI" >/dev/null
   date="$(utc_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
   office="$(office_date "$(openssl crl -in "$YB_PKI/crl.pem" -noout -nextupdate)")"
+  fresh_store # a new CA, so a new log: another log key signed the one before
   if ! yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$log"; then
     fail "yuebaod starts with an expired CRL"
     return
@@ -339,6 +340,7 @@ test_expiring_certificates() {
   yb_faketime -720d bash "$CERTS" server "$YB_PKI" >/dev/null
   yb_certs crl "$YB_PKI" >/dev/null
   yb_certs issue "$YB_PKI" admin JGDW >/dev/null
+  fresh_store
   if ! yb_start_daemon "$YB_PKI" "$TMP/aging.db" "$ORGS" "$log"; then
     fail "yuebaod starts with certificates that run out soon"
     return
@@ -356,7 +358,8 @@ test_expiring_certificates() {
   # Made 3700 days ago: the CA, its server certificate and its CRL have all run out.
   rm -rf -- "$YB_PKI"
   yb_faketime -3700d bash "$CERTS" init "$YB_PKI" >/dev/null
-  if ! yb_start_daemon "$YB_PKI" "$TMP/aging.db" "$ORGS" "$log"; then
+  fresh_store
+  if ! yb_start_daemon "$YB_PKI" "$TMP/aged.db" "$ORGS" "$log"; then
     fail "yuebaod starts with certificates that ran out"
     return
   fi
@@ -381,6 +384,7 @@ test_crl_expires_while_running() {
   # 40 days left: no warning yet.
   yb_faketime -325d bash "$CERTS" crl "$YB_PKI" >/dev/null
   echo "+0" >"$clock"
+  fresh_store
   if ! LD_PRELOAD="$YB_FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$clock" FAKETIME_NO_CACHE=1 \
     ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
     yb_start_daemon "$YB_PKI" "$TMP/running.db" "$ORGS" "$log"; then
@@ -423,11 +427,23 @@ test_deploy() {
   yb_certs init "$ca" >/dev/null
   mkdir "$dest"
   check "deploy copies the daemon's files" yb_certs deploy "$ca" "$dest"
-  check_eq "server.crt, server.key, ca.crt and crl.pem, and no CA key" "$(ls "$dest" | xargs)" \
-    "ca.crt crl.pem server.crt server.key"
+  check_eq "server and log certificates and keys, ca.crt and crl.pem, and no CA key" \
+    "$(ls "$dest" | xargs)" "ca.crt crl.pem log.crt log.key server.crt server.key"
   # 0640 for group yuebao when the machine has it (test_package may, meanwhile).
   check_match "the key is kept private" "$(stat -c '%a %G' "$dest/server.key")" \
     "^(600 .*|640 yuebao)$"
+  check_match "the log key too" "$(stat -c '%a %G' "$dest/log.key")" "^(600 .*|640 yuebao)$"
+  rm "$ca/log.key" "$dest/log.key"
+  check_exit "a log key kept on a token is left out, with a word" 0 \
+    "log.key is not here \(on a token\?\)" yb_certs deploy "$ca" "$dest"
+  check_eq "and the rest is deployed" "$(ls "$dest" | xargs)" \
+    "ca.crt crl.pem log.crt server.crt server.key"
+  rm "$ca/log.crt"
+  check_exit "a CA made before log keys is told how to make one" 1 "yuebao-certs.* log $ca" \
+    yb_certs deploy "$ca" "$dest"
+  check "yuebao-certs log makes it" yb_certs log "$ca"
+  check_match "OU=log, valid as long as the CA" "$(subject_of "$ca/log.crt")" "/OU=log/CN=log$"
+
   check_exit "deploy refuses the CA's own directory" 1 "the CA's own directory" \
     yb_certs deploy "$ca" "$ca/."
   touch "$dest/ca.key"
