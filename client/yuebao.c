@@ -1532,6 +1532,73 @@ static int checkpoint_of(const Yuebao__V1__Checkpoint *m, struct checkpoint *cp)
 	return 0;
 }
 
+static void describe_head(const struct client *cl, const struct checkpoint *cp, char *buf,
+                          size_t len);
+
+/*
+ * The witnesses' part of a proof: the checkpoint they cosigned is the log
+ * key's, today's log extends it, and each cosignature verifies against the
+ * user's CA (an auditor's or the central office's certificate). Prints who
+ * saw it; 0, or -1 after saying what failed.
+ */
+static int check_witnessed(const struct client *cl, const struct pki_verifier *v,
+                           const Yuebao__V1__AuditProveReply *r, const struct checkpoint *now,
+                           uint64_t index)
+{
+	struct checkpoint w;
+	uint8_t(*cons)[32] = NULL;
+	char head[256];
+	int rc = -1;
+
+	if (checkpoint_of(r->witnessed, &w) != 0 || w.size > now->size ||
+	    r->n_witnessed_consistency > MERKLE_MAX_PROOF || r->n_cosignatures == 0 ||
+	    (cons = calloc(r->n_witnessed_consistency + 1, 32)) == NULL) {
+		fprintf(stderr, _("yuebao audit: the server's witness evidence is malformed\n"));
+		return -1;
+	}
+	if (check_checkpoint(v, &w, r->log_cert.data, r->log_cert.len, _("witnessed")) != 0)
+		goto done;
+	for (size_t i = 0; i < r->n_witnessed_consistency; i++) {
+		if (r->witnessed_consistency[i].len != 32)
+			goto done;
+		memcpy(cons[i], r->witnessed_consistency[i].data, 32);
+	}
+	describe_head(cl, &w, head, sizeof(head));
+	if (!merkle_consistency_verify(w.size, now->size, w.root, now->root,
+	                               (const uint8_t(*)[32])cons, r->n_witnessed_consistency)) {
+		fprintf(stderr,
+		        _("yuebao audit: FAILED: today's log does not extend the checkpoint the "
+		          "witnesses cosigned (%s)\n"),
+		        head);
+		goto done;
+	}
+	printf(_("witnessed: the checkpoint of %s was cosigned by %zu witness(es), and today's "
+	         "log extends it%s\n"),
+	       head, r->n_cosignatures,
+	       index < w.size ? _("; your entry is in it") : _("; your entry came after it"));
+	for (size_t i = 0; i < r->n_cosignatures; i++) {
+		const Yuebao__V1__Cosignature *cs = r->cosignatures[i];
+		struct pki_principal who;
+		struct errbuf eb = {{0}};
+		char when[TZ_TEXT_MAX];
+		if (checkpoint_cosign_verify(&w, v, cs->witness_cert.data, cs->witness_cert.len,
+		                             cs->signature.data, cs->signature.len,
+		                             (time_t)(w.at_ms / 1000), &who, &eb) != YB_OK) {
+			fprintf(stderr,
+			        _("yuebao audit: FAILED: cosignature %zu does not verify: %s\n"),
+			        i + 1, eb.msg);
+			goto done;
+		}
+		tz_format(zone_of(cl), cs->at_ms, TZ_PEOPLE, when, sizeof(when));
+		printf(_("  cosigned by %s/%s (certificate %.16s) at %s\n"), who.role, who.org,
+		       who.fingerprint, when);
+	}
+	rc = 0;
+done:
+	free(cons);
+	return rc;
+}
+
 static int audit_prove(struct client *cl, int argc, char **argv)
 {
 	const char *receipt = NULL;
@@ -1653,6 +1720,8 @@ static int audit_prove(struct client *cl, int argc, char **argv)
 	      "issued with is a prefix of today's %llu entries: nothing before it was changed\n"),
 	    receipt, (unsigned long long)index, (unsigned long long)old.size,
 	    (unsigned long long)now.size);
+	if (r->witnessed != NULL && check_witnessed(cl, v, r, &now, index) != 0)
+		goto done;
 	rc = 0;
 done:
 	if (r != NULL)
@@ -1688,6 +1757,40 @@ static int witness_alert(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, _("yuebao audit witness: ALERT: %s\n"), text);
 	return 1;
+}
+
+/*
+ * Cosigns cp (as m, the daemon's own message of it) with the caller's key
+ * and hands the cosignature to the daemon, which serves it with proofs.
+ * 0, or the exit code of the failure (said).
+ */
+static int cosign(struct client *cl, const struct checkpoint *cp, Yuebao__V1__Checkpoint *m)
+{
+	Yuebao__V1__AuditCosignRequest req = YUEBAO__V1__AUDIT_COSIGN_REQUEST__INIT;
+	Yuebao__V1__AuditCosignReply *r = NULL;
+	struct pki_identity *id = NULL;
+	struct errbuf eb = {{0}};
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int rc;
+
+	if (pki_identity_load(cl->cert, cl->key, &id, &eb) != YB_OK ||
+	    checkpoint_cosign(cp, id, &sig, &sig_len, &eb) != YB_OK) {
+		fprintf(stderr, _("yuebao audit: cannot cosign: %s\n"), eb.msg);
+		pki_identity_free(id);
+		return EXIT_USAGE;
+	}
+	req.checkpoint = m;
+	req.signature = (ProtobufCBinaryData){sig_len, sig};
+	rc = call(cl, "AuditCosign", &req.base, (ProtobufCMessage **)&r);
+	if (rc == 0) {
+		printf(_("cosigned it: %u witness(es) have cosigned this checkpoint\n"),
+		       r->witnesses);
+		yuebao__v1__audit_cosign_reply__free_unpacked(r, NULL);
+	}
+	free(sig);
+	pki_identity_free(id);
+	return rc;
 }
 
 /*
@@ -1816,7 +1919,7 @@ static int audit_witness(struct client *cl, int argc, char **argv)
 		printf(_("witnessed %s: %s; it extends the one witnessed before (%s): %llu new "
 		         "entries, nothing before them changed\n"),
 		       cl->server, now, was, (unsigned long long)(next.cp.size - seen.cp.size));
-	rc = 0;
+	rc = cosign(cl, &next.cp, r->checkpoint);
 done:
 	if (r != NULL)
 		yuebao__v1__audit_prove_reply__free_unpacked(r, NULL);

@@ -72,6 +72,45 @@ int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
 	return YB_OK;
 }
 
+/* What a witness signs: a prefix of its own, so no checkpoint signature is one. */
+static size_t cosign_text(const struct checkpoint *c, char buf[CHECKPOINT_TEXT_MAX + 32])
+{
+	char head[CHECKPOINT_TEXT_MAX];
+	size_t n = checkpoint_text(c, head);
+
+	return (size_t)snprintf(buf, CHECKPOINT_TEXT_MAX + 32, "yuebao-cosignature-v1\n%.*s",
+	                        (int)n, head);
+}
+
+int checkpoint_cosign(const struct checkpoint *c, const struct pki_identity *id, uint8_t **sig,
+                      size_t *sig_len, struct errbuf *eb)
+{
+	char text[CHECKPOINT_TEXT_MAX + 32];
+	size_t n = cosign_text(c, text);
+
+	return pki_sign(id, (const uint8_t *)text, n, sig, sig_len, eb);
+}
+
+int checkpoint_cosign_verify(const struct checkpoint *c, const struct pki_verifier *v,
+                             const uint8_t *cert_der, size_t cert_len, const uint8_t *sig,
+                             size_t sig_len, time_t at, struct pki_principal *witness,
+                             struct errbuf *eb)
+{
+	char text[CHECKPOINT_TEXT_MAX + 32];
+	size_t n = cosign_text(c, text);
+	int rc;
+
+	if ((rc = pki_verify_signed(v, cert_der, cert_len, (const uint8_t *)text, n, sig, sig_len,
+	                            at, witness, eb)) != YB_OK)
+		return rc;
+	if (strcmp(witness->role, "auditor") != 0 && strcmp(witness->role, "central") != 0)
+		return status_fail(eb, YB_UNAUTHENTICATED,
+		                   _("cosigned by a %s certificate (%s): only auditors and the "
+		                     "central office witness the log"),
+		                   witness->role[0] ? witness->role : "?", witness->subject);
+	return YB_OK;
+}
+
 static void put_hex(FILE *f, const uint8_t *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++)

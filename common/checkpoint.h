@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "merkle.h"
 #include "pki.h"
@@ -47,6 +48,26 @@ int checkpoint_sign(struct checkpoint *c, const struct pki_identity *id, struct 
  */
 int checkpoint_verify(const struct checkpoint *c, const struct pki_verifier *v,
                       const uint8_t *cert_der, size_t cert_len, struct errbuf *eb);
+
+/*
+ * A witness's cosignature of c (yuebao audit witness): its own key's
+ * signature over "yuebao-cosignature-v1\n" + checkpoint_text(c), saying it
+ * saw c and that c extends every checkpoint it saw before. *sig is the
+ * caller's (free). YB_ECRYPTO on failure.
+ */
+int checkpoint_cosign(const struct checkpoint *c, const struct pki_identity *id, uint8_t **sig,
+                      size_t *sig_len, struct errbuf *eb);
+
+/*
+ * Checks a cosignature of c by the certificate cert_der: of this CA, valid
+ * at `at` (an auditor checks at c's time, the witness cosigning right after
+ * it; PKI_ANY_TIME for a caller already verified now), of role auditor or
+ * central. YB_OK with *witness naming it, or YB_UNAUTHENTICATED (eb says why).
+ */
+int checkpoint_cosign_verify(const struct checkpoint *c, const struct pki_verifier *v,
+                             const uint8_t *cert_der, size_t cert_len, const uint8_t *sig,
+                             size_t sig_len, time_t at, struct pki_principal *witness,
+                             struct errbuf *eb);
 
 /*
  * What an auditor keeps between two verifications: the checkpoint it last

@@ -40,6 +40,8 @@ struct call {
 	const char *daemon_id;  /* this daemon's note among those on the database (daemons.h) */
 	const uint8_t *request; /* the RpcRequest exactly as received */
 	size_t request_len;
+	const uint8_t *caller_cert; /* the caller's certificate (DER), as verified */
+	size_t caller_cert_len;
 	/*
 	 * The call's time. For a writing call's apply, read once the call holds
 	 * the writing connection, so that audit entries are in time order.

@@ -1,5 +1,5 @@
 /*
- * handle_audit.c - AuditLog, AuditProve and AuditExport, and the checkpoint
+ * handle_audit.c - AuditLog, AuditProve, AuditExport and AuditCosign, and the checkpoint
  * and receipt messages (see handle_audit.h).
  */
 #include "handle_audit.h"
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "hash.h"
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
@@ -176,6 +177,9 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 	return YB_OK;
 }
 
+static yb_status add_witnessed(struct call *c, const struct checkpoint *latest,
+                               Yuebao__V1__AuditProveReply *r);
+
 yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditProveRequest *req = (const Yuebao__V1__AuditProveRequest *)in;
@@ -215,10 +219,178 @@ yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, Protobu
 	}
 	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->log_cert.len = cert_len;
+	rc = add_witnessed(c, &cp, r);
 done:
 	free(incl);
 	free(cons);
 	return rc;
+}
+
+/* Cosignatures served with a proof: the first this many of the latest cosigned checkpoint. */
+#define PROVE_MAX_COSIGNS 32
+
+struct cosigns {
+	struct call *c;
+	uint64_t size;
+	Yuebao__V1__Cosignature **list; /* PROVE_MAX_COSIGNS */
+	size_t n;
+};
+
+static int add_cosign(void *ctx, const struct store_cosign *w)
+{
+	struct cosigns *cs = ctx;
+	Yuebao__V1__Cosignature *m = call_message(cs->c, &yuebao__v1__cosignature__descriptor);
+	uint8_t *cert = call_alloc(cs->c, w->cert_len + 1),
+	        *sig = call_alloc(cs->c, w->sig_len + 1);
+
+	if (m == NULL || cert == NULL || sig == NULL)
+		return YB_ENOMEM;
+	memcpy(cert, w->cert, w->cert_len);
+	memcpy(sig, w->sig, w->sig_len);
+	m->witness_cert = (ProtobufCBinaryData){w->cert_len, cert};
+	m->signature = (ProtobufCBinaryData){w->sig_len, sig};
+	m->at_ms = w->at_ms;
+	cs->size = w->size;
+	cs->list[cs->n++] = m;
+	return 0;
+}
+
+/*
+ * The witnessed part of a proof: the latest checkpoint witnesses cosigned,
+ * their cosignatures and the consistency proof from it to latest (nothing
+ * when none was cosigned).
+ */
+static yb_status add_witnessed(struct call *c, const struct checkpoint *latest,
+                               Yuebao__V1__AuditProveReply *r)
+{
+	struct cosigns cs = {c, 0, call_alloc(c, PROVE_MAX_COSIGNS * sizeof(*cs.list)), 0};
+	uint8_t(*incl)[MERKLE_HASH_LEN] = NULL, (*cons)[MERKLE_HASH_LEN] = NULL;
+	size_t n_incl = 0, n_cons = 0;
+	struct checkpoint w, now;
+	yb_status rc;
+
+	if (cs.list == NULL)
+		return YB_ENOMEM;
+	if ((rc = store_cosigns_latest(c->store, PROVE_MAX_COSIGNS, add_cosign, &cs, &c->msg)) !=
+	    YB_OK)
+		return rc;
+	if (cs.n == 0 || cs.size > latest->size)
+		return YB_OK;
+	if ((rc = store_checkpoint_get(c->store, cs.size, &w, &c->msg)) != YB_OK)
+		return rc == YB_NOT_FOUND ? YB_OK : rc;
+	if ((rc = audit_proofs(c->store, 0, cs.size, &now, &incl, &n_incl, &cons, &n_cons,
+	                       &c->msg)) != YB_OK)
+		return rc;
+	free(incl);
+	/* The log grew between the two reads: the proof is to a newer head; none then. */
+	if (now.size != latest->size) {
+		free(cons);
+		return YB_OK;
+	}
+	r->witnessed = handle_audit_checkpoint(c, &w);
+	r->witnessed_consistency = call_alloc(c, (n_cons + 1) * sizeof(*r->witnessed_consistency));
+	if (r->witnessed == NULL || r->witnessed_consistency == NULL) {
+		free(cons);
+		return YB_ENOMEM;
+	}
+	for (size_t i = 0; i < n_cons; i++) {
+		uint8_t *h = call_alloc(c, MERKLE_HASH_LEN);
+		if (h == NULL) {
+			free(cons);
+			return YB_ENOMEM;
+		}
+		memcpy(h, cons[i], MERKLE_HASH_LEN);
+		r->witnessed_consistency[r->n_witnessed_consistency++] =
+		    (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
+	}
+	free(cons);
+	r->cosignatures = cs.list;
+	r->n_cosignatures = cs.n;
+	return YB_OK;
+}
+
+/* What an AuditCosign's check decided. */
+struct cosign_plan {
+	struct checkpoint cp;
+	const uint8_t *sig; /* the request's */
+	size_t sig_len;
+};
+
+yb_status handle_audit_cosign_check(struct call *c, const ProtobufCMessage *in,
+                                    struct write_plan *plan)
+{
+	const Yuebao__V1__AuditCosignRequest *req = (const Yuebao__V1__AuditCosignRequest *)in;
+	const Yuebao__V1__Checkpoint *m = req->checkpoint;
+	struct cosign_plan *p = call_alloc(c, sizeof(*p));
+	struct pki_principal witness;
+	struct checkpoint held;
+	struct errbuf why = {{0}};
+	int rc;
+
+	if (p == NULL)
+		return YB_ENOMEM;
+	if (c->who->kind != PKI_ROLE_AUDITOR && c->who->kind != PKI_ROLE_CENTRAL)
+		return call_refuse(c, YB_PERMISSION_DENIED,
+		                   _("a %s certificate cannot witness the log: auditors and the "
+		                     "central office do"),
+		                   c->who->role);
+	if (m == NULL || m->root.len != MERKLE_HASH_LEN || m->signature.len > PKI_MAX_SIGNATURE ||
+	    req->signature.len == 0 || req->signature.len > PKI_MAX_SIGNATURE)
+		return call_refuse(c, YB_INVALID_ARGUMENT, _("no checkpoint or cosignature"));
+	p->cp.size = m->size;
+	memcpy(p->cp.root, m->root.data, MERKLE_HASH_LEN);
+	p->cp.at_ms = m->at_ms;
+	memcpy(p->cp.sig, m->signature.data, m->signature.len);
+	p->cp.sig_len = m->signature.len;
+	rc = store_checkpoint_get(c->store, p->cp.size, &held, &c->msg);
+	if (rc == YB_NOT_FOUND ||
+	    (rc == YB_OK &&
+	     (memcmp(held.root, p->cp.root, MERKLE_HASH_LEN) != 0 || held.at_ms != p->cp.at_ms)))
+		return call_refuse(c, YB_FAILED_PRECONDITION,
+		                   _("this log holds no such checkpoint of %llu entries: the "
+		                     "cosigned one is not this daemon's"),
+		                   (unsigned long long)p->cp.size);
+	if (rc != YB_OK)
+		return rc;
+	if (checkpoint_cosign_verify(&p->cp, c->world->verifier, c->caller_cert, c->caller_cert_len,
+	                             req->signature.data, req->signature.len, PKI_ANY_TIME,
+	                             &witness, &why) != YB_OK)
+		return call_refuse(c, YB_INVALID_ARGUMENT, _("the cosignature does not verify: %s"),
+		                   why.msg);
+	p->sig = req->signature.data;
+	p->sig_len = req->signature.len;
+	plan->detail = p;
+	return YB_OK;
+}
+
+yb_status handle_audit_cosign_apply(struct call *c, const struct write_plan *plan,
+                                    struct write_result *res)
+{
+	const struct cosign_plan *p = plan->detail;
+	Yuebao__V1__AuditCosignReply *r =
+	    call_message(c, &yuebao__v1__audit_cosign_reply__descriptor);
+	struct store_cosign w = {.size = p->cp.size,
+	                         .fingerprint = c->who->fingerprint,
+	                         .cert = c->caller_cert,
+	                         .cert_len = c->caller_cert_len,
+	                         .sig = p->sig,
+	                         .sig_len = p->sig_len,
+	                         .at_ms = c->now_ms};
+	char *object = call_alloc(c, 48), *digest = call_alloc(c, 65);
+	int rc;
+
+	if (r == NULL || object == NULL || digest == NULL)
+		return YB_ENOMEM;
+	if ((rc = store_cosign_add(c->store, &w, &c->msg)) != YB_OK ||
+	    (rc = store_cosign_count(c->store, p->cp.size, &r->witnesses, &c->msg)) != YB_OK)
+		return rc;
+	snprintf(object, 48, "checkpoint/%llu", (unsigned long long)p->cp.size);
+	/* The entry commits to the cosignature itself. */
+	hash_sha256_hex(p->sig, p->sig_len, digest);
+	res->reply = &r->base;
+	res->event = (struct audit_event){
+	    .action = "cosign", .object = object, .org = "", .month = 0, .digest = digest};
+	return YB_OK;
 }
 
 struct export_page {

@@ -118,6 +118,7 @@ static const struct handler handlers[] = {
     {"AuditLog", handle_audit_log, NULL, NULL},
     {"AuditProve", handle_audit_prove, NULL, NULL},
     {"AuditExport", handle_audit_export, NULL, NULL},
+    {"AuditCosign", NULL, handle_audit_cosign_check, handle_audit_cosign_apply},
 };
 
 yb_status handlers_check(struct errbuf *eb)

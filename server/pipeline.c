@@ -587,6 +587,8 @@ nng_msg *pipeline_serve(struct pipeline *p, struct store *reader, const struct w
 		                 .daemon_id = p->cfg.daemon_id,
 		                 .request = raw,
 		                 .request_len = raw_len,
+		                 .caller_cert = req->caller_cert.data,
+		                 .caller_cert_len = req->caller_cert.len,
 		                 .now_ms = now,
 		                 .page_bytes = reply_page_bytes(p->cfg.max_message)};
 		m = run_call(p, &c, req, md, o);

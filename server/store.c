@@ -40,7 +40,7 @@
  * query for any of its months (months_v4). 5: the daemons table (several
  * daemons on one database note what they serve, daemons.h).
  */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -143,6 +143,14 @@ static const char schema_sql[] =
     "  root BLOB NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
     "  signature BLOB NOT NULL);"
+    /* schema 6: witnesses' cosignatures of checkpoints (yuebao audit witness) */
+    "CREATE TABLE IF NOT EXISTS cosignatures("
+    "  size INTEGER NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  cert BLOB NOT NULL,"
+    "  signature BLOB NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(size, fingerprint));"
     "CREATE TABLE IF NOT EXISTS daemons("
     "  id TEXT PRIMARY KEY,"
     "  host TEXT NOT NULL,"

@@ -258,3 +258,59 @@ int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
 	}
 	return stmt_scan_end(st, rc, stop);
 }
+
+/* ---- cosignatures ------------------------------------------------------------------------- */
+
+static const struct store_sql q_cosign_add = {
+    SQ_COSIGN_ADD,
+    "INSERT INTO cosignatures(size, fingerprint, cert, signature, at_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    NULL};
+
+int store_cosign_add(struct store *s, const struct store_cosign *w, struct errbuf *eb)
+{
+	return stmt_run(s, &q_cosign_add, "store cosignature", eb, "ItbbI", (int64_t)w->size,
+	                w->fingerprint, w->cert, w->cert_len, w->sig, w->sig_len, w->at_ms);
+}
+
+static const struct store_sql q_cosign_count = {
+    SQ_COSIGN_COUNT, "SELECT count(*) FROM cosignatures WHERE size = ?1", NULL};
+
+int store_cosign_count(struct store *s, uint64_t size, uint32_t *n, struct errbuf *eb)
+{
+	struct stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((rc = stmt_row(s, &q_cosign_count, &st, "count cosignatures", eb, "I",
+	                   (int64_t)size)) == YB_OK)
+		*n = (uint32_t)stmt_int64(st, 0);
+	return stmt_end(st, rc == YB_NOT_FOUND ? YB_OK : rc);
+}
+
+static const struct store_sql q_cosigns_latest = {
+    SQ_COSIGNS_LATEST,
+    "SELECT size, fingerprint, cert, signature, at_ms FROM cosignatures"
+    " WHERE size = (SELECT max(size) FROM cosignatures) ORDER BY at_ms, fingerprint LIMIT ?1",
+    NULL};
+
+int store_cosigns_latest(struct store *s, uint32_t limit, store_cosign_fn fn, void *ctx,
+                         struct errbuf *eb)
+{
+	struct stmt *st;
+	int rc, stop = 0;
+
+	if ((rc = stmt_bind(s, &q_cosigns_latest, &st, eb, "u", limit)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "read cosignatures", eb)) == YB_OK) {
+		struct store_cosign w = {.size = (uint64_t)stmt_int64(st, 0),
+		                         .fingerprint = stmt_text(st, 1),
+		                         .cert = stmt_blob(st, 2),
+		                         .cert_len = stmt_bytes(st, 2),
+		                         .sig = stmt_blob(st, 3),
+		                         .sig_len = stmt_bytes(st, 3),
+		                         .at_ms = stmt_int64(st, 4)};
+		stop = fn(ctx, &w);
+	}
+	return stmt_scan_end(st, rc, stop);
+}

@@ -87,4 +87,30 @@ int store_scan_checkpoints(struct store *s, uint64_t from_size, uint32_t limit,
 int store_audit_index_of(struct store *s, struct return_key key, const char *object,
                          uint64_t *index, struct errbuf *eb);
 
+/* A witness's cosignature of the checkpoint of `size` (checkpoint.h). */
+struct store_cosign {
+	uint64_t size;
+	const char *fingerprint; /* hex SHA-256 of cert */
+	const uint8_t *cert;     /* DER */
+	size_t cert_len;
+	const uint8_t *sig;
+	size_t sig_len;
+	int64_t at_ms; /* when it was stored */
+};
+
+/* Stores w; one certificate's cosignature of a size is kept once (the first). */
+int store_cosign_add(struct store *s, const struct store_cosign *w, struct errbuf *eb);
+
+/* How many certificates cosigned the checkpoint of size. */
+int store_cosign_count(struct store *s, uint64_t size, uint32_t *n, struct errbuf *eb);
+
+/*
+ * Calls fn for at most limit cosignatures of the largest checkpoint any
+ * witness cosigned (none: no call), oldest first; its pointers live for the
+ * call. fn returns non-zero to stop, which is returned.
+ */
+typedef int (*store_cosign_fn)(void *ctx, const struct store_cosign *w);
+int store_cosigns_latest(struct store *s, uint32_t limit, store_cosign_fn fn, void *ctx,
+                         struct errbuf *eb);
+
 #endif

@@ -426,11 +426,6 @@ test_incremental() {
 	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/inc.log"
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
-	check_exit "a witness keeps the first checkpoint it sees" 0 \
-		"witnessed ${YB_URL//+/\\+}: 4 entries, root [0-9a-f]{16}…, signed .* \(the first checkpoint seen; kept in $TMP/witness/witnessed-checkpoint\)" \
-		yb_as auditor JGDW audit witness --state "$TMP/witness"
-	check_eq "its state is the signed head, without the tree's edge" \
-		"$(grep -c '^edge ' "$TMP/witness/witnessed-checkpoint" || true)" "0"
 	yb_as auditor JGDW audit export "$TMP/inc0" >/dev/null
 	check_exit "a clean verify writes the checkpoint it verified" 0 \
 		"wrote $TMP/inc0/verified-checkpoint \(4 entries\): next time, export only what is new" \
@@ -440,11 +435,6 @@ test_incremental() {
 		"yuebao-verified-checkpoint-v1 size 4 "
 	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 >/dev/null
 	yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment "请补充" >/dev/null
-	check_exit "the witness checks the new head extends the one it kept" 0 \
-		"witnessed ${YB_URL//+/\\+}: 6 entries, .*; it extends the one witnessed before \(4 entries, .*\): 2 new entries, nothing before them changed" \
-		yb_as auditor JGDW audit witness --state "$TMP/witness"
-	check_exit "a witness's state is no --trusted for verify (exit 2)" 2 "without the tree's edge" \
-		verify "$TMP/inc0" --trusted "$TMP/witness/witnessed-checkpoint"
 	check_exit "export --since takes only what came after the checkpoint" 0 \
 		"the 2 audit entries after the first 4, .*audit verify $TMP/inc1 --trusted $first" \
 		yb_as auditor JGDW audit export "$TMP/inc1" --since "$first"
@@ -492,12 +482,6 @@ test_incremental() {
 	for m in 01 02 03 04 05; do
 		yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-$m.csv" --period "2026-$m" >/dev/null
 	done
-	cp "$TMP/witness/witnessed-checkpoint" "$TMP/witnessed-before"
-	check_exit "the witness catches the rebuilt log: an alert, exit 1" 1 \
-		"yuebao audit witness: ALERT: the log at ${YB_URL//+/\\+} was rewritten: its tree head \([0-9]+ entries, .*\) does not extend the one witnessed before \(6 entries, .*\)" \
-		yb_as auditor JGDW audit witness --state "$TMP/witness"
-	check "and keeps the head it witnessed" cmp -s "$TMP/witness/witnessed-checkpoint" \
-		"$TMP/witnessed-before"
 	yb_as auditor JGDW audit export "$TMP/inc-bad" --since "$second" >/dev/null
 	check_exit "an increment from a rebuilt log fails, naming both tree heads (exit 4)" 4 \
 		"FAILED: the log was rewritten before the checkpoint you trusted: the daemon's tree head \([0-9]+ entries, root [0-9a-f]{64}, signed .*\) does not extend yours \(6 entries, root [0-9a-f]{64}, signed .*\)" \
@@ -514,8 +498,70 @@ test_incremental() {
 	check_exit "a log shorter than the trusted checkpoint fails the export (exit 4)" 4 \
 		"FAILED: the log now holds fewer entries than the 6 of $second" \
 		yb_as auditor JGDW audit export "$TMP/inc-short" --since "$second"
-	check_exit "and the witness alerts (exit 1)" 1 \
-		"ALERT: the log at ${YB_URL//+/\\+} now holds fewer entries than the checkpoint witnessed before \(6 entries, " \
+	yb_stop_daemon
+}
+
+# Witnesses (issue 18): an auditor's scheduled look at the log keeps the
+# head it saw, checks each new one extends it, and cosigns it; a branch's
+# proof then shows who saw the log; a rebuilt or truncated log is an alert.
+test_witness() {
+	local db="$TMP/wit.db" copy="$TMP/wit-rebuilt.db" url out m rc
+	fresh_store
+	yb_start_daemon "$YB_PKI" "$db" "$ORGS" "$TMP/wit.log"
+	url=${YB_URL//+/\\+}
+	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 \
+		--receipt "$TMP/wit-r1.json" >/dev/null
+	yb_as branch FY-DZB submit "$RETURNS/FY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	out=$(yb_as auditor JGDW audit witness --state "$TMP/witness" 2>&1) && rc=0 || rc=$?
+	check_eq "a witness's first look succeeds" "$rc" 0
+	check_match "it keeps the first checkpoint it sees" "$out" \
+		"witnessed $url: 4 entries, root [0-9a-f]{16}…, signed .* \(the first checkpoint seen; kept in $TMP/witness/witnessed-checkpoint\)"
+	check_match "and cosigns it" "$out" "cosigned it: 1 witness\(es\) have cosigned this checkpoint"
+	check_eq "its state is the signed head, without the tree's edge" \
+		"$(grep -c '^edge ' "$TMP/witness/witnessed-checkpoint" || true)" "0"
+	check_match "the cosignature is in the log, by the auditor" \
+		"$(yb_as auditor JGDW audit log --format csv 2>&1)" \
+		"^4,.*,cosign,checkpoint/4,[0-9a-f]{64},auditor,JGDW,$(fp "$YB_PKI/auditor-JGDW.crt"),yes,$"
+	out=$(yb_as branch ZFW-JG audit prove --receipt "$TMP/wit-r1.json" 2>&1) || true
+	check_match "a branch's proof shows the log was witnessed, its entry included" "$out" \
+		"witnessed: the checkpoint of 4 entries, .* was cosigned by 1 witness\(es\), and today's log extends it; your entry is in it"
+	check_match "and who cosigned it" "$out" "  cosigned by auditor/JGDW \(certificate [0-9a-f]{16}\) at "
+	check_exit "a branch may watch the log but not cosign it (exit 1)" 1 \
+		"PERMISSION_DENIED.*a branch certificate cannot witness the log" \
+		yb_as branch ZFW-JG audit witness --state "$TMP/branch-witness"
+	yb_as branch JCY-DZB submit "$RETURNS/JCY-DZB/2026-01.csv" --period 2026-01 >/dev/null
+	yb_as central JGDW review --org ZFW-JG --period 2026-01 --reject --comment "请补充" >/dev/null
+	check_exit "the next look checks the new head extends the one it kept" 0 \
+		"witnessed $url: 8 entries, .*; it extends the one witnessed before \(4 entries, .*\): 4 new entries, nothing before them changed" \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
+	check_exit "a witness's state is no --trusted for verify (exit 2)" 2 "without the tree's edge" \
+		verify "$TMP/clean" --trusted "$TMP/witness/witnessed-checkpoint"
+	yb_stop_daemon
+	sqlite_only "a log rebuilt behind the daemon's back, caught by a witness" || return 0
+	# The operator truncates the log after entry 2, hides the cosignatures and
+	# lets the log grow past the witnessed head again.
+	sqlite3 "$db" ".backup '$copy'"
+	sql "$copy" "DELETE FROM audit_log WHERE seq > 2; DELETE FROM checkpoints WHERE size > 2;
+		DELETE FROM cosignatures; DELETE FROM audit_frontier;
+		INSERT INTO audit_frontier SELECT 1, root FROM checkpoints WHERE size = 2"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/wit-rebuilt.log"
+	url=${YB_URL//+/\\+}
+	for m in 01 02 03 04 05; do
+		yb_as branch FY-ZXJ submit "$RETURNS/FY-ZXJ/2026-$m.csv" --period "2026-$m" >/dev/null
+	done
+	cp "$TMP/witness/witnessed-checkpoint" "$TMP/witnessed-before"
+	check_exit "the witness catches the rebuilt log: an alert, exit 1" 1 \
+		"yuebao audit witness: ALERT: the log at $url was rewritten: its tree head \([0-9]+ entries, .*\) does not extend the one witnessed before \(8 entries, .*\)" \
+		yb_as auditor JGDW audit witness --state "$TMP/witness"
+	check "and keeps the head it witnessed" cmp -s "$TMP/witness/witnessed-checkpoint" \
+		"$TMP/witnessed-before"
+	yb_stop_daemon
+	sql "$copy" "DELETE FROM audit_log WHERE seq > 2; DELETE FROM checkpoints WHERE size > 2;
+		DELETE FROM audit_frontier; INSERT INTO audit_frontier SELECT 1, root FROM checkpoints WHERE size = 2"
+	yb_start_daemon "$YB_PKI" "$copy" "$ORGS" "$TMP/wit-rebuilt.log"
+	url=${YB_URL//+/\\+}
+	check_exit "a log shorter than the witnessed head is an alert too (exit 1)" 1 \
+		"ALERT: the log at $url now holds fewer entries than the checkpoint witnessed before \(8 entries, " \
 		yb_as auditor JGDW audit witness --state "$TMP/witness"
 	yb_stop_daemon
 }
@@ -533,6 +579,7 @@ main() {
 	test_backdating
 	test_pages_by_bytes
 	test_incremental
+	test_witness
 	assert_summary
 }
 

@@ -375,8 +375,8 @@ test_findings_migration() {
 		ALTER TABLE revision_findings DROP COLUMN params;
 		PRAGMA user_version = 2;"
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG"
-	check_eq "the daemon migrates a schema 2 database to the current schema (5)" \
-		"$(sqlite3 "$DB" "PRAGMA user_version")" "5"
+	check_eq "the daemon migrates a schema 2 database to the current schema (6)" \
+		"$(sqlite3 "$DB" "PRAGMA user_version")" "6"
 	out=$(zh client branch SFJ-DZB show --period 2026-05 2>&1)
 	check_match "zh: a finding stored as text is shown as it was stored" "$(warnings "$out")" \
 		"^  警告：line 3: study_sessions: stored as text by an earlier yuebaod$"

@@ -171,10 +171,11 @@ int inproc_request(const struct pki_identity *id, const char *method, const Prot
 #define MEMBER(f) offsetof(struct inproc_inputs, f), sizeof(((struct inproc_inputs *)0)->f)
 static const struct {
 	size_t offset, size;
-} members[] = {{MEMBER(ping)},       {MEMBER(catalog)},     {MEMBER(submit)},
-               {MEMBER(get_return)}, {MEMBER(consolidate)}, {MEMBER(history)},
-               {MEMBER(review)},     {MEMBER(status)},      {MEMBER(close_period)},
-               {MEMBER(audit_log)},  {MEMBER(audit_prove)}, {MEMBER(audit_export)}};
+} members[] = {{MEMBER(ping)},        {MEMBER(catalog)},     {MEMBER(submit)},
+               {MEMBER(get_return)},  {MEMBER(consolidate)}, {MEMBER(history)},
+               {MEMBER(review)},      {MEMBER(status)},      {MEMBER(close_period)},
+               {MEMBER(audit_log)},   {MEMBER(audit_prove)}, {MEMBER(audit_export)},
+               {MEMBER(audit_cosign)}};
 #define N_MEMBERS (sizeof(members) / sizeof(members[0]))
 
 void inproc_inputs_init(struct inproc_inputs *in)

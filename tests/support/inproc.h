@@ -85,6 +85,7 @@ struct inproc_inputs {
 	Yuebao__V1__AuditLogRequest audit_log;
 	Yuebao__V1__AuditProveRequest audit_prove;
 	Yuebao__V1__AuditExportRequest audit_export;
+	Yuebao__V1__AuditCosignRequest audit_cosign;
 };
 
 void inproc_inputs_init(struct inproc_inputs *in);

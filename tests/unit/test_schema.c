@@ -160,9 +160,11 @@ static void test_schema_3_upgrades_with_its_rows(void **state)
 	if (store_open(db_path, &s, &eb) != YB_OK)
 		fail_msg("%s", eb.msg);
 	store_close(s);
-	assert_int_equal(raw_int("PRAGMA user_version"), 5);
-	/* Schema 5's table for the daemons' notes is there too. */
+	assert_int_equal(raw_int("PRAGMA user_version"), 6);
+	/* Schema 5's table for the daemons' notes is there too, and 6's for cosignatures. */
 	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'daemons'"), 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'cosignatures'"),
+	                 1);
 	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master WHERE sql LIKE"
 	                         " '%WITHOUT ROWID%' AND name IN ('revisions', 'calls')"),
 	                 0);

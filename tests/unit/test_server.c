@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "inproc.h"
 #include "rpc.h"
 #include "server.h"
@@ -94,6 +95,7 @@ enum method {
 	AUDIT_LOG,
 	AUDIT_PROVE,
 	AUDIT_EXPORT,
+	AUDIT_COSIGN,
 	N_METHODS
 };
 
@@ -325,7 +327,8 @@ static size_t audited(const char *org, const char *month, const char *action, co
  * log is for central and auditor, its export for them at the root only;
  * admin (who manages the daemon's files and certificates offline) reads
  * nothing. Ping, GetCatalog and AuditProve (a proof for a receipt: hashes
- * only) are open to every verified caller. These three and AuditExport
+ * only) are open to every verified caller; AuditCosign (a witness's
+ * signature of the latest checkpoint) to central and auditor anywhere. These three and AuditExport
  * name no org unit: their request is the same in every column, and made
  * once per column. NOTFOUND: org units with units under them file no
  * returns, so there is nothing to read or review there.
@@ -348,6 +351,7 @@ static const struct cell_row {
     {BRANCH, AUDIT_LOG, {DENIED, DENIED, DENIED, NO_UNIT}},
     {BRANCH, AUDIT_PROVE, {OK, OK, OK, NO_UNIT}},
     {BRANCH, AUDIT_EXPORT, {DENIED, DENIED, DENIED, NO_UNIT}},
+    {BRANCH, AUDIT_COSIGN, {DENIED, DENIED, DENIED, NO_UNIT}},
 
     {BRANCH_INNER, PING, {OK, OK, OK, OK}},
     {BRANCH_INNER, GET_CATALOG, {OK, OK, OK, OK}},
@@ -361,6 +365,7 @@ static const struct cell_row {
     {BRANCH_INNER, AUDIT_LOG, {DENIED, DENIED, DENIED, DENIED}},
     {BRANCH_INNER, AUDIT_PROVE, {OK, OK, OK, OK}},
     {BRANCH_INNER, AUDIT_EXPORT, {DENIED, DENIED, DENIED, DENIED}},
+    {BRANCH_INNER, AUDIT_COSIGN, {DENIED, DENIED, DENIED, DENIED}},
 
     {CENTRAL, PING, {OK, OK, OK, OK}},
     {CENTRAL, GET_CATALOG, {OK, OK, OK, OK}},
@@ -374,6 +379,7 @@ static const struct cell_row {
     {CENTRAL, AUDIT_LOG, {OK, DENIED, DENIED, OK}},
     {CENTRAL, AUDIT_PROVE, {OK, OK, OK, OK}},
     {CENTRAL, AUDIT_EXPORT, {DENIED, DENIED, DENIED, DENIED}},
+    {CENTRAL, AUDIT_COSIGN, {OK, OK, OK, OK}},
 
     {AUDITOR, PING, {OK, OK, OK, OK}},
     {AUDITOR, GET_CATALOG, {OK, OK, OK, OK}},
@@ -387,6 +393,7 @@ static const struct cell_row {
     {AUDITOR, AUDIT_LOG, {OK, DENIED, DENIED, OK}},
     {AUDITOR, AUDIT_PROVE, {OK, OK, OK, OK}},
     {AUDITOR, AUDIT_EXPORT, {DENIED, DENIED, DENIED, DENIED}},
+    {AUDITOR, AUDIT_COSIGN, {OK, OK, OK, OK}},
 
     {CENTRAL_ROOT, PING, {OK, NO_UNIT, NO_UNIT, OK}},
     {CENTRAL_ROOT, GET_CATALOG, {OK, NO_UNIT, NO_UNIT, OK}},
@@ -400,6 +407,7 @@ static const struct cell_row {
     {CENTRAL_ROOT, AUDIT_LOG, {OK, NO_UNIT, NO_UNIT, OK}},
     {CENTRAL_ROOT, AUDIT_PROVE, {OK, NO_UNIT, NO_UNIT, OK}},
     {CENTRAL_ROOT, AUDIT_EXPORT, {OK, NO_UNIT, NO_UNIT, OK}},
+    {CENTRAL_ROOT, AUDIT_COSIGN, {OK, NO_UNIT, NO_UNIT, OK}},
 
     {AUDITOR_ROOT, PING, {OK, NO_UNIT, NO_UNIT, OK}},
     {AUDITOR_ROOT, GET_CATALOG, {OK, NO_UNIT, NO_UNIT, OK}},
@@ -413,6 +421,7 @@ static const struct cell_row {
     {AUDITOR_ROOT, AUDIT_LOG, {OK, NO_UNIT, NO_UNIT, OK}},
     {AUDITOR_ROOT, AUDIT_PROVE, {OK, NO_UNIT, NO_UNIT, OK}},
     {AUDITOR_ROOT, AUDIT_EXPORT, {OK, NO_UNIT, NO_UNIT, OK}},
+    {AUDITOR_ROOT, AUDIT_COSIGN, {OK, NO_UNIT, NO_UNIT, OK}},
 
     {ADMIN, PING, {OK, OK, OK, OK}},
     {ADMIN, GET_CATALOG, {OK, OK, OK, OK}},
@@ -426,7 +435,37 @@ static const struct cell_row {
     {ADMIN, AUDIT_LOG, {DENIED, DENIED, DENIED, DENIED}},
     {ADMIN, AUDIT_PROVE, {OK, OK, OK, OK}},
     {ADMIN, AUDIT_EXPORT, {DENIED, DENIED, DENIED, DENIED}},
+    {ADMIN, AUDIT_COSIGN, {DENIED, DENIED, DENIED, DENIED}},
 };
+
+/*
+ * Cosigns the latest checkpoint as w, as `yuebao audit witness` does: it
+ * fetches the checkpoint (AuditProve, open to all) and signs it with w's key.
+ */
+static int cosign_latest(enum who w)
+{
+	Yuebao__V1__AuditProveRequest pr = YUEBAO__V1__AUDIT_PROVE_REQUEST__INIT;
+	Yuebao__V1__AuditProveReply *proof = NULL;
+	Yuebao__V1__AuditCosignRequest req = YUEBAO__V1__AUDIT_COSIGN_REQUEST__INIT;
+	struct checkpoint cp = {0};
+	struct errbuf eb = {{0}};
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int rc;
+
+	assert_int_equal(call_as(w, AUDIT_PROVE, &pr.base, NULL, (ProtobufCMessage **)&proof),
+	                 YB_OK);
+	cp.size = proof->checkpoint->size;
+	memcpy(cp.root, proof->checkpoint->root.data, 32);
+	cp.at_ms = proof->checkpoint->at_ms;
+	assert_int_equal(checkpoint_cosign(&cp, ids[w], &sig, &sig_len, &eb), YB_OK);
+	req.checkpoint = proof->checkpoint;
+	req.signature = (ProtobufCBinaryData){sig_len, sig};
+	rc = call_as(w, AUDIT_COSIGN, &req.base, NULL, NULL);
+	free(sig);
+	yuebao__v1__audit_prove_reply__free_unpacked(proof, NULL);
+	return rc;
+}
 
 /* Calls method m on org as w, as the client would; a ClosePeriod closes month. */
 static int call_on(enum who w, enum method m, const char *org, const char *month)
@@ -444,12 +483,14 @@ static int call_on(enum who w, enum method m, const char *org, const char *month
 	in.close_period.period = (char *)month;
 	in.audit_export.part = "revisions";
 	in.audit_export.page_size = 1;
+	if (m == AUDIT_COSIGN)
+		return cosign_latest(w);
 	return call_as(w, m, inproc_input(&in, m), NULL, NULL);
 }
 
 static bool writes(enum method m)
 {
-	return m == SUBMIT || m == REVIEW || m == CLOSE_PERIOD;
+	return m == SUBMIT || m == REVIEW || m == CLOSE_PERIOD || m == AUDIT_COSIGN;
 }
 
 /* What a writing call on org leaves in the store, as a number that grows by one per write. */
@@ -461,6 +502,8 @@ static int effect(enum method m, const char *org, const char *close_month)
 		return (int)stored(org, MATRIX_MONTH).reviews;
 	if (m == CLOSE_PERIOD)
 		return closed(org, close_month);
+	if (m == AUDIT_COSIGN)
+		return (int)audited("", "", "cosign", NULL);
 	return 0;
 }
 
@@ -504,8 +547,9 @@ static int run_cell(const struct cell_row *row, enum target t, int close_cell)
 static void test_matrix_covers_the_service(void **state)
 {
 	static const char *const names[N_METHODS] = {
-	    "Ping",   "GetCatalog", "Submit",      "GetReturn", "Consolidate", "History",
-	    "Review", "Status",     "ClosePeriod", "AuditLog",  "AuditProve",  "AuditExport"};
+	    "Ping",       "GetCatalog",  "Submit",     "GetReturn",   "Consolidate",
+	    "History",    "Review",      "Status",     "ClosePeriod", "AuditLog",
+	    "AuditProve", "AuditExport", "AuditCosign"};
 	int rows[N_WHO][N_METHODS] = {{0}};
 
 	(void)state;
