@@ -633,7 +633,7 @@ static int check_deadline(void *arg)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > *deadline;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= *deadline;
 }
 
 bool store_is_postgres(const char *path)

@@ -60,7 +60,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb);
  * Runs SQLite's PRAGMA quick_check on the database at path for at most
  * max_ms milliseconds, on a connection of its own. YB_OK with *complete
  * true when the whole file was checked and found sound, false when time ran
- * out first (what was checked is sound); YB_DATA_LOSS with SQLite's first
+ * out first (what was checked is sound; with 0 it stops at its first look
+ * at the clock); YB_DATA_LOSS with SQLite's first
  * finding in eb when the file is damaged; YB_EDB when it cannot be read.
  * A file that does not exist yet is sound. A PostgreSQL database is not
  * checked here (*complete false): its server checks its own pages.

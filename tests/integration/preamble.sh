@@ -199,6 +199,17 @@ reload_daemon() {
 	yb_reload "$1" || fail "the daemon logs the outcome of SIGHUP within 5 s"
 }
 
+# probe_from ADDR ARGS...: tests/tools/ybprobe (TLS as branch ZFW-JG of
+# $YB_PKI) connecting from the local address ADDR (127.0.0.2 looks like
+# another client); its output, stderr included. It never fails the script.
+probe_from() {
+	local addr=$1
+	shift
+	timeout 120 "$YB_BIN/ybprobe" --server "$YB_URL" --ca "$YB_PKI/ca.crt" \
+		--cert "$YB_PKI/branch-ZFW-JG.crt" --key "$YB_PKI/branch-ZFW-JG.key" \
+		--bind "$addr" "$@" 2>&1 || true
+}
+
 # good_ping NAME: a well-behaved client (branch JCY-DZB of $YB_PKI) is
 # answered within GOOD_PING_S seconds (5 unless the test sets it); the time
 # it took is in the check's name.

@@ -40,9 +40,13 @@ test_branch_certificate_for_a_parent() {
 		yb_as branch FY-DZB show --period 2026-01
 }
 
+# unverified: how many refusals of callers that could not be verified are audited.
+unverified() { db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:UNAUTHENTICATED'"; }
+
 # A client looping on refused calls: the first 20 of a minute are audited
 # one by one, the rest are counted into one entry (written at the latest
-# when the daemon stops), so the log cannot be flooded.
+# when the daemon stops), so the log cannot be flooded; per certificate,
+# and per address for callers that cannot be verified.
 test_refusal_flood() {
 	local before after i fp
 	before=$(db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")
@@ -59,7 +63,22 @@ test_refusal_flood() {
 	check_eq "its refusal has its own entry" \
 		"$(db_sql "SELECT count(*) FROM audit_log WHERE action = 'refused:PERMISSION_DENIED'")" \
 		"$((after + 1))"
+	# A caller that cannot be verified (its signature fails) is counted by its
+	# address instead of a certificate.
+	before=$(unverified)
+	probe_from 127.0.0.2 --count 60 bad-signature >"$TMP/flood.out"
+	check_eq "60 requests with a broken signature are each refused" \
+		"$(grep -c 'UNAUTHENTICATED' "$TMP/flood.out")" "60"
+	after=$(unverified)
+	check_eq "60 unverified refusals from one address: 20 audit entries of their own" \
+		"$((after - before))" "20"
+	probe_from 127.0.0.3 bad-signature >/dev/null
+	check_eq "another address's unverified refusal has its own entry" "$(unverified)" \
+		"$((after + 1))"
 	yb_stop_daemon
+	check_match "the 40 others are one summary entry, naming the address" \
+		"$(db_sql "SELECT object FROM audit_log WHERE action = 'refused:rate-limited'")" \
+		"^addr:(::ffff:)?127\.0\.0\.2 dropped=40 since=[0-9]+$"
 	fp=$(openssl x509 -in "$YB_PKI/branch-ZFW-JG.crt" -outform DER | sha256sum | cut -d' ' -f1)
 	check_match "the 40 others are one summary entry, naming the certificate" \
 		"$(db_sql "SELECT object FROM audit_log WHERE action = 'refused:rate-limited'")" \

@@ -7,7 +7,11 @@
 # mid-request. Each refusal must be the right one, a well-behaved `yuebao
 # ping` must keep answering within a few seconds throughout (also while the
 # bad connections are held open), and at the end the daemon is alive, stored
-# nothing for the hostile calls and stops cleanly on SIGTERM.
+# nothing for the hostile calls and stops cleanly on SIGTERM. Two kinds of
+# abuse have scripts of their own, as each loads the machine for a while:
+# sessions that end abruptly and must leak nothing (test_hostile_abrupt.sh)
+# and idle connections that fill the descriptor table (lock-out,
+# test_hostile_lockout.sh). `ctest -R test_hostile` runs all three.
 # shellcheck source=tests/integration/preamble.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/preamble.sh"
 
@@ -39,7 +43,7 @@ setup() {
 	yb_make_pki "$YB_PKI" "$ORGS"
 	"$YB_SRC/certs/yuebao-certs.sh" issue "$YB_PKI" branch OLD-1 --expired >/dev/null
 	# All the hostile connections come from 127.0.0.1; the per-source cap
-	# has a test of its own (test_lockout.sh).
+	# has a test of its own (test_hostile_lockout.sh).
 	yb_start_daemon "$YB_PKI" "$DB" "$ORGS" "$LOG" --max-per-source 2000
 	# One legitimate return, so "nothing stored" below means "still exactly this".
 	yb_as branch ZFW-JG submit "$RETURNS/ZFW-JG/2026-01.csv" --period 2026-01 >/dev/null

@@ -66,7 +66,7 @@ static const char usage_text[] =
     "  --sent-at-offset S  stamp requests S seconds off the real clock (a replay)\n"
     "  --no-deadline       send deadline 0 (none) instead of the stamp + --timeout-ms\n"
     "  --envelope-cert F --envelope-key F  the identity inside the envelope\n"
-    "  --count N           repeat the mode N times (random, random-raw)\n"
+    "  --count N           repeat the mode N times (random, random-raw, bad-signature)\n"
     "  --bind ADDR         connect from this IPv4 address (e.g. 127.0.0.2), to look\n"
     "                      like another source\n"
     "\n"
@@ -89,7 +89,8 @@ static const char usage_text[] =
     "  noread K                 K GetCatalog requests on one connection, never read\n"
     "  hold M S tcp|tls|sp      M connections held S seconds: tcp never starts TLS,\n"
     "                           tls finishes the handshake and sends nothing, sp also\n"
-    "                           finishes the SP handshake and sends no request\n"
+    "                           finishes the SP handshake and sends no request;\n"
+    "                           SIGUSR1 prints how many the server has not closed\n"
     "  abandon N                N clients killed 1-32 ms into connecting (each a child\n"
     "                           process running the yuebao client's own code)\n";
 
@@ -1027,6 +1028,13 @@ struct held {
 
 static atomic_int n_closed;
 static atomic_int stopping;
+static volatile sig_atomic_t status_asked; /* SIGUSR1: say how many are still open */
+
+static void ask_status(int sig)
+{
+	(void)sig;
+	status_asked = 1;
+}
 
 static void held_cb(void *arg)
 {
@@ -1101,6 +1109,7 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		free(h);
 		return 2;
 	}
+	signal(SIGUSR1, ask_status);
 	t0 = clock_monotonic_ms();
 	for (opened = 0; opened < m; opened++) {
 		if ((rv = conn_open(kind, &h[opened].s, &why)) != 0) {
@@ -1118,11 +1127,17 @@ static int mode_hold(long long m, long long secs, const char *kind_s)
 		nng_aio_set_iov(h[opened].aio, 1, &h[opened].iov);
 		nng_stream_recv(h[opened].s, h[opened].aio);
 	}
-	fprintf(stderr, "ybprobe: hold: %lld %s connections open after %lld ms\n", opened, kind_s,
-	        (long long)(clock_monotonic_ms() - t0));
+	fprintf(stderr, "ybprobe: hold: %lld %s connections open after %lld ms (pid %ld)\n", opened,
+	        kind_s, (long long)(clock_monotonic_ms() - t0), (long)getpid());
 	end = clock_monotonic_ms() + secs * 1000;
-	while (clock_monotonic_ms() < end && atomic_load(&n_closed) < opened) {
+	for (int asked = 0; clock_monotonic_ms() < end && atomic_load(&n_closed) < opened;) {
 		struct timespec t = {0, 50 * 1000000L};
+		if (status_asked) {
+			status_asked = 0;
+			fprintf(stderr, "ybprobe: hold: status %d: %lld of %lld still open\n",
+			        ++asked, opened - atomic_load(&n_closed), opened);
+			fflush(stderr);
+		}
 		nanosleep(&t, NULL);
 	}
 	printf("ybprobe: hold: held %lld of %lld %s connections (%s) for up to %lld s: the server "
@@ -1222,9 +1237,13 @@ static int run(int argc, char **argv, int i)
 		return signed_call("unknown-method", argv[i], NULL, 0, false, READ_REPLY,
 		                   "a signed call of an unknown method");
 	}
-	if (strcmp(mode, "bad-signature") == 0)
-		return signed_call("bad-signature", "Ping", NULL, 0, true, READ_REPLY,
-		                   "a signed Ping with a corrupted signature");
+	if (strcmp(mode, "bad-signature") == 0) {
+		int rc = 0;
+		for (long n = 0; n < opt.count && rc == 0; n++)
+			rc = signed_call("bad-signature", "Ping", NULL, 0, true, READ_REPLY,
+			                 "a signed Ping with a corrupted signature");
+		return rc;
+	}
 	if (strcmp(mode, "disconnect") == 0) {
 		if (i < argc && strcmp(argv[i], "before-reply") == 0)
 			return signed_call("disconnect", "GetCatalog", NULL, 0, false,

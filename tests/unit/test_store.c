@@ -3,7 +3,7 @@
  * files: what store_open creates and refuses, transactions, savepoints and
  * snapshots as another connection sees them, the call-id records, the
  * daemons' notes, and store_quick_check on sound, missing and damaged
- * files.
+ * files and within its time limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +395,48 @@ static void test_quick_check_sound_and_missing(void **state)
 	assert_int_equal(access(db->path, F_OK), -1); /* not created by the check */
 }
 
+/*
+ * Saves n call records of reply_len bytes each and closes the store, so the
+ * rows are in the database file for a check that opens it on its own.
+ */
+static void fill_calls_and_close(struct tmpdb *db, int n, size_t reply_len)
+{
+	struct errbuf eb = {{0}};
+	uint8_t reply[1000];
+
+	assert_true(reply_len <= sizeof(reply));
+	memset(reply, 'r', reply_len);
+	tmpdb_begin(db->s);
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "call-%d", i);
+		assert_yb_ok(store_call_save(db->s, "fp", id, DIGEST_1, i, reply, reply_len, &eb),
+		             &eb);
+	}
+	tmpdb_commit(db->s);
+	store_close(db->s);
+	db->s = NULL;
+}
+
+/*
+ * The check stops at its deadline and says it did not finish; what it read
+ * was sound. With 0 ms the first look at the clock (every 10,000 SQLite
+ * steps; 5,000 rows take several times that) stops it.
+ */
+static void test_quick_check_bounded(void **state)
+{
+	struct tmpdb *db = *state;
+	struct errbuf eb = {{0}};
+	bool complete = true;
+
+	tmpdb_sqlite_only();
+	fill_calls_and_close(db, 5000, 200);
+	assert_yb_ok(store_quick_check(db->path, 0, &complete, &eb), &eb);
+	assert_false(complete);
+	assert_yb_ok(store_quick_check(db->path, 60000, &complete, &eb), &eb);
+	assert_true(complete);
+}
+
 /* Overwrites len bytes of path from offset with a pattern that no page holds. */
 static void scribble(const char *path, off_t offset, size_t len)
 {
@@ -415,25 +457,12 @@ static void test_quick_check_damaged(void **state)
 	struct tmpdb *db = *state;
 	struct errbuf eb = {{0}};
 	bool complete = true;
-	char reply[1000];
 	struct stat st;
-
-	tmpdb_sqlite_only();
 	int rc;
 
+	tmpdb_sqlite_only();
 	/* Some hundred pages, moved into the database file when the store closes. */
-	memset(reply, 'r', sizeof(reply));
-	tmpdb_begin(db->s);
-	for (int i = 0; i < 400; i++) {
-		char id[32];
-		snprintf(id, sizeof(id), "call-%d", i);
-		assert_yb_ok(store_call_save(db->s, "fp", id, DIGEST_1, i, (const uint8_t *)reply,
-		                             sizeof(reply), &eb),
-		             &eb);
-	}
-	tmpdb_commit(db->s);
-	store_close(db->s);
-	db->s = NULL;
+	fill_calls_and_close(db, 400, 1000);
 	assert_int_equal(stat(db->path, &st), 0);
 	assert_true(st.st_size >= 100 * 4096);
 
@@ -541,6 +570,7 @@ int main(void)
 	    ON_STORE(test_prune_forgets_only_older_calls),
 	    ON_STORE(test_daemon_notes),
 	    ON_STORE(test_quick_check_sound_and_missing),
+	    ON_STORE(test_quick_check_bounded),
 	    ON_STORE(test_quick_check_damaged),
 	    ON_STORE(test_failed_write_and_commit),
 	    cmocka_unit_test(test_postgres_paths),
