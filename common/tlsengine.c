@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -77,9 +78,10 @@ struct nng_tls_engine_conn {
 	/* The guard's (under guard.lock), for server connections accepted while it is on. */
 	struct nng_tls_engine_conn *prev, *next; /* accepted order, oldest first */
 	bool listed;                             /* in the guard's list */
-	bool closing;                            /* closed by the guard: no longer counted */
-	bool read_kick_due;                      /* dropped, its read kick at the next sweep */
-	int64_t ended_ms;                        /* when closing was set */
+	bool refused;       /* refused by the guard, counted in guard.refused */
+	bool closing;       /* closed by the guard: no longer counted */
+	bool read_kick_due; /* dropped, its read kick at the next sweep */
+	int64_t ended_ms;   /* when closing was set */
 	struct peer peer;
 	int64_t accepted_ms;
 	/* Written under nng's connection lock, read under the guard's. */
@@ -111,6 +113,22 @@ static struct tlsengine_failure last_client_failure; /* under failure_lock */
 #define STUCK_LOG_INTERVAL_MS (10 * 60000)
 /* At the total cap, the shortest time between two sweeps of every connection. */
 #define FULL_SWEEP_MS 100
+/*
+ * A connection keeps its descriptor after the guard closed or refused it,
+ * until nng frees it, and for a while after: nng 1.5.2 frees the TLS
+ * connection (conn_fini) and only then queues its TCP socket on the same
+ * reaper thread, which closes it through a round trip to the poller thread,
+ * one socket at a time. Under a flood of connections, dozens were in that
+ * state at once and the daemon ran out of descriptors below its cap. So the
+ * guard counts every connection it saw, open or closing, until nng freed
+ * it, and FREED_GRACE_MS longer; accepted connections are admitted only
+ * while that count is below max_total + CLOSING_MAX, and the daemon's
+ * listener does not accept at all meanwhile (tlsengine_guard_has_room):
+ * new ones wait in the kernel's queue, holding no descriptor of ours.
+ */
+#define CLOSING_MAX 16
+#define FREED_GRACE_MS 250
+#define FREED_RING 4096
 
 /*
  * The guard (tlsengine.h). Lock order: guard.lock, then nng's connection
@@ -122,7 +140,13 @@ static struct {
 	bool on;
 	struct tlsengine_guard set;
 	struct nng_tls_engine_conn *oldest, *newest;
-	int open;                /* listed and not closing */
+	int open;    /* listed and not closing */
+	int closing; /* listed and closing: a descriptor nng has not freed yet */
+	int refused; /* refused by guard_admit and not yet freed by nng */
+	/* When nng freed the last connections the guard counted, oldest first:
+	 * their sockets may still be open for FREED_GRACE_MS (top of the file). */
+	int64_t freed_at[FREED_RING];
+	int freed_first, freed_count;
 	int lost_unlogged;       /* connections end_lost ended since lost_logged_ms */
 	int64_t lost_logged_ms;  /* when that count was last logged */
 	int64_t stuck_logged_ms; /* when connections nng did not free were last logged */
@@ -375,6 +399,35 @@ static const char *peer_text(const struct peer *p, char *buf, size_t len)
 	return buf;
 }
 
+/* Notes that nng freed a counted connection just now. Under guard.lock. */
+static void note_freed(void)
+{
+	ASSERT_GUARD_LOCKED();
+	/* Full: the oldest note goes; held_descriptors then says "no room" anyway. */
+	if (guard.freed_count == FREED_RING) {
+		guard.freed_first = (guard.freed_first + 1) % FREED_RING;
+		guard.freed_count--;
+	}
+	guard.freed_at[(guard.freed_first + guard.freed_count) % FREED_RING] = clock_monotonic_ms();
+	guard.freed_count++;
+}
+
+/*
+ * How many descriptors the connections the guard saw may still hold: open,
+ * closing, refused, and freed less than FREED_GRACE_MS ago. Under guard.lock.
+ */
+static int held_descriptors(int64_t now)
+{
+	ASSERT_GUARD_LOCKED();
+	while (guard.freed_count > 0 && now - guard.freed_at[guard.freed_first] >= FREED_GRACE_MS) {
+		guard.freed_first = (guard.freed_first + 1) % FREED_RING;
+		guard.freed_count--;
+	}
+	if (guard.freed_count == FREED_RING)
+		return INT_MAX;
+	return guard.open + guard.closing + guard.refused + guard.freed_count;
+}
+
 static void unlist(struct nng_tls_engine_conn *ec)
 {
 	if (ec->prev != NULL)
@@ -385,8 +438,12 @@ static void unlist(struct nng_tls_engine_conn *ec)
 		ec->next->prev = ec->prev;
 	else
 		guard.newest = ec->prev;
-	if (!ec->closing)
+	if (ec->closing)
+		guard.closing--;
+	else
 		guard.open--;
+	assert(guard.open >= 0 && guard.closing >= 0);
+	note_freed();
 	guard.freed++;
 	ec->prev = ec->next = NULL;
 	ec->listed = false;
@@ -451,6 +508,7 @@ static void guard_end(struct nng_tls_engine_conn *ec)
 	ec->closing = true;
 	ec->ended_ms = clock_monotonic_ms();
 	guard.open--;
+	guard.closing++;
 	atomic_store(&ec->dropped, true);
 	kick(ec, false);
 	ec->read_kick_due = true;
@@ -546,6 +604,16 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 		guard.full_swept_ms = now;
 		(void)end_lost(NULL);
 	}
+	if (held_descriptors(now) >= guard.set.max_total + CLOSING_MAX) {
+		/* Making room now would leave more descriptors than the cap allows. */
+		if (may_log(&ec->peer, now))
+			guard.set.log("refusing a connection from %s: %d connections are open and "
+			              "%d more not yet freed (--max-connections)",
+			              peer_text(&ec->peer, who, sizeof(who)), guard.open,
+			              held_descriptors(now) - guard.open);
+		rv = NNG_ECONNABORTED;
+		goto done;
+	}
 	if (same >= guard.set.max_per_source) {
 		if (old == NULL) {
 			if (may_log(&ec->peer, now))
@@ -587,8 +655,23 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 	ec->listed = true;
 	guard.open++;
 done:
+	if (rv != 0 && guard.on) {
+		ec->refused = true;
+		guard.refused++;
+	}
 	pthread_mutex_unlock(&guard.lock);
 	return rv;
+}
+
+bool tlsengine_guard_has_room(void)
+{
+	bool room;
+
+	pthread_mutex_lock(&guard.lock);
+	room =
+	    !guard.on || held_descriptors(clock_monotonic_ms()) < guard.set.max_total + CLOSING_MAX;
+	pthread_mutex_unlock(&guard.lock);
+	return room;
 }
 
 void tlsengine_guard_start(const struct tlsengine_guard *g)
@@ -714,9 +797,15 @@ invalid:
 /* nng may call this on a connection whose init never ran (all zero). */
 static void conn_fini(nng_tls_engine_conn *ec)
 {
-	if (ec->listed) { /* read without the lock: only conn_init set it, before */
+	/* Read without the lock: only conn_init set them, before. */
+	if (ec->listed || ec->refused) {
 		pthread_mutex_lock(&guard.lock);
-		unlist(ec);
+		if (ec->listed) {
+			unlist(ec);
+		} else {
+			guard.refused--;
+			note_freed();
+		}
 		pthread_mutex_unlock(&guard.lock);
 	}
 	SSL_free(ec->ssl);

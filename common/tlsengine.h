@@ -31,6 +31,7 @@
 #ifndef YB_TLSENGINE_H
 #define YB_TLSENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,7 +94,13 @@ const char *tlsengine_failure_text(const struct tlsengine_failure *f, char *buf,
  *    the oldest of those that is not authenticated is closed to make room,
  *    or, when all are authenticated, the new one is refused;
  *  - likewise, when max_total connections are open, the oldest
- *    unauthenticated one of all is closed, or the new one refused.
+ *    unauthenticated one of all is closed, or the new one refused;
+ *  - a connection the guard closed or refused keeps its descriptor until
+ *    nng frees it and closes its socket, a little later: while the
+ *    connections open, closing, refused and freed in the last 250 ms reach
+ *    max_total + 16, a new one is refused rather than making room, so the
+ *    process does not run out of descriptors under a flood of them
+ *    (tlsengine_guard_has_room tells the listener to wait instead).
  * Authenticated: the TLS handshake finished with a client certificate the
  * CA chain verifies (and the CRL does not revoke). A refused connection is
  * closed at once (nng's listener goes on accepting). Refusals and drops are
@@ -114,6 +121,14 @@ struct tlsengine_guard {
  * from now on. Call it before the listener starts. Thread-safe.
  */
 void tlsengine_guard_start(const struct tlsengine_guard *g);
+
+/*
+ * Whether the guard would still admit a connection as far as descriptors
+ * go (above). When it says no, the daemon's listener waits before its next
+ * accept, so a flood waits in the kernel's queue instead of costing a
+ * descriptor each to refuse. True while the guard is off. Thread-safe.
+ */
+bool tlsengine_guard_has_room(void);
 
 /*
  * Ends two kinds of guarded connection, and returns how many it ended:

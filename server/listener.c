@@ -15,6 +15,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "session.h"
+#include "tlsengine.h"
 
 struct listener {
 	struct listener_config cfg; /* its strings borrowed from the caller */
@@ -23,7 +24,7 @@ struct listener {
 	pthread_mutex_t lock; /* guards everything below */
 	nng_stream_listener *sl;
 	nng_aio *accept;        /* at most one accept, or a pause, at a time */
-	bool pausing;           /* accept is sleeping after a lack of memory or descriptors */
+	bool pausing;           /* accept is sleeping: no memory or descriptors, or no room */
 	bool stopped;           /* listener_stop: never again */
 	time_t crl_next_update; /* of the CRL in the listener's configuration; 0: none */
 	int64_t error_logged_ms;
@@ -70,8 +71,10 @@ static void accept_next(struct listener *l)
 
 /*
  * A connection came, or the accept failed. Each connection becomes a
- * session; the next accept starts at once, or 100 ms later when the
- * process lacks memory or descriptors (logged at most once a minute).
+ * session; the next accept starts at once, 100 ms later when the process
+ * lacks memory or descriptors (logged at most once a minute), or, while the
+ * connection guard has no room (tlsengine_guard_has_room), in 10 ms steps
+ * until it has: meanwhile new connections wait in the kernel's queue.
  */
 static void accept_done(void *arg)
 {
@@ -107,6 +110,11 @@ static void accept_done(void *arg)
 		goto out;
 	}
 	/* Else a peer gone before its accept, one the guard refused, or a new configuration. */
+	if (!tlsengine_guard_has_room()) {
+		l->pausing = true;
+		nng_sleep_aio(10, l->accept);
+		goto out;
+	}
 	accept_next(l);
 out:
 	pthread_mutex_unlock(&l->lock);
