@@ -122,11 +122,11 @@ static struct tlsengine_failure last_client_failure; /* under failure_lock */
  * state at once and the daemon ran out of descriptors below its cap. So the
  * guard counts every connection it saw, open or closing, until nng freed
  * it, and FREED_GRACE_MS longer; accepted connections are admitted only
- * while that count is below max_total + CLOSING_MAX, and the daemon's
+ * while that count is below max_total + UNFREED_SLACK, and the daemon's
  * listener does not accept at all meanwhile (tlsengine_guard_has_room):
  * new ones wait in the kernel's queue, holding no descriptor of ours.
  */
-#define CLOSING_MAX 16
+#define UNFREED_SLACK 16
 #define FREED_GRACE_MS 250
 #define FREED_RING 4096
 
@@ -428,6 +428,13 @@ static int held_descriptors(int64_t now)
 	return guard.open + guard.closing + guard.refused + guard.freed_count;
 }
 
+/* Whether one more connection fits the descriptors (top of the file). Under guard.lock. */
+static bool has_room(int64_t now, int *held)
+{
+	*held = held_descriptors(now);
+	return guard.set.max_total + UNFREED_SLACK > *held;
+}
+
 static void unlist(struct nng_tls_engine_conn *ec)
 {
 	if (ec->prev != NULL)
@@ -581,7 +588,7 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 	nng_sockaddr sa;
 	int64_t now = clock_monotonic_ms();
 	struct nng_tls_engine_conn *old;
-	int same, rv = 0;
+	int same, held, rv = 0;
 
 	pthread_mutex_lock(&guard.lock);
 	/* Off (a client, a test): nng_conn need not even be nng's. */
@@ -604,13 +611,13 @@ static int guard_admit(struct nng_tls_engine_conn *ec)
 		guard.full_swept_ms = now;
 		(void)end_lost(NULL);
 	}
-	if (held_descriptors(now) >= guard.set.max_total + CLOSING_MAX) {
+	if (!has_room(now, &held)) {
 		/* Making room now would leave more descriptors than the cap allows. */
 		if (may_log(&ec->peer, now))
 			guard.set.log("refusing a connection from %s: %d connections are open and "
 			              "%d more not yet freed (--max-connections)",
 			              peer_text(&ec->peer, who, sizeof(who)), guard.open,
-			              held_descriptors(now) - guard.open);
+			              held - guard.open);
 		rv = NNG_ECONNABORTED;
 		goto done;
 	}
@@ -666,10 +673,10 @@ done:
 bool tlsengine_guard_has_room(void)
 {
 	bool room;
+	int held;
 
 	pthread_mutex_lock(&guard.lock);
-	room =
-	    !guard.on || held_descriptors(clock_monotonic_ms()) < guard.set.max_total + CLOSING_MAX;
+	room = !guard.on || has_room(clock_monotonic_ms(), &held);
 	pthread_mutex_unlock(&guard.lock);
 	return room;
 }
