@@ -70,23 +70,40 @@ int text_check(const char *s, size_t len, size_t max_chars, struct errbuf *eb)
 	return YB_OK;
 }
 
-/* Appends ".name" or "name" (at the top) to a field path; false when it is full. */
-static bool path_push(char *path, size_t cap, size_t at, const char *name, size_t index,
-                      bool indexed)
+/* Our messages nest two deep; anything deeper is not ours. */
+#define MAX_DEPTH 8
+
+/* Where a string sits: one segment per message level, formatted only on error. */
+struct path_seg {
+	const char *name;
+	size_t index;
+	bool indexed;
+};
+
+/* "values[3].code": the path of segs[0..n), cut to fit out. */
+static void path_format(const struct path_seg *segs, int n, char *out, size_t cap)
 {
-	int n = indexed ? snprintf(path + at, cap - at, "%s%s[%zu]", at ? "." : "", name, index)
-	                : snprintf(path + at, cap - at, "%s%s", at ? "." : "", name);
-	return n >= 0 && (size_t)n < cap - at;
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && at < cap; i++) {
+		int w = segs[i].indexed
+		            ? snprintf(out + at, cap - at, "%s%s[%zu]", i ? "." : "", segs[i].name,
+		                       segs[i].index)
+		            : snprintf(out + at, cap - at, "%s%s", i ? "." : "", segs[i].name);
+		if (w < 0)
+			break;
+		at += (size_t)w;
+	}
 }
 
-static int check_fields(const ProtobufCMessage *msg, char *path, size_t cap, size_t at, int depth,
+static int check_fields(const ProtobufCMessage *msg, struct path_seg *segs, int depth,
                         struct errbuf *eb)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	struct errbuf why = {{0}};
 
-	/* Our messages nest two deep; anything deeper is not ours. */
-	if (depth > 8)
+	if (depth > MAX_DEPTH)
 		return status_fail(eb, YB_INVALID_ARGUMENT, _("the message nests too deep"));
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -102,11 +119,9 @@ static int check_fields(const ProtobufCMessage *msg, char *path, size_t cap, siz
 			const void *v = repeated ? items[k] : *(const void *const *)base;
 			if (v == NULL)
 				continue;
-			if (!path_push(path, cap, at, f->name, k, repeated))
-				return status_fail(eb, YB_INVALID_ARGUMENT,
-				                   _("the message nests too deep"));
+			segs[depth] = (struct path_seg){f->name, k, repeated};
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				int rc = check_fields(v, path, cap, strlen(path), depth + 1, eb);
+				int rc = check_fields(v, segs, depth + 1, eb);
 				if (rc != YB_OK)
 					return rc;
 			} else {
@@ -114,11 +129,13 @@ static int check_fields(const ProtobufCMessage *msg, char *path, size_t cap, siz
 				                     strcmp(f->name, "comment") == 0
 				                 ? TEXT_MAX_NOTE
 				                 : TEXT_MAX_FIELD;
-				if (text_check(v, strlen(v), max, &why) != YB_OK)
+				if (text_check(v, strlen(v), max, &why) != YB_OK) {
+					char path[256];
+					path_format(segs, depth + 1, path, sizeof(path));
 					return status_fail(eb, YB_INVALID_ARGUMENT, "%s: %s", path,
 					                   why.msg);
+				}
 			}
-			path[at] = '\0';
 		}
 	}
 	return YB_OK;
@@ -126,8 +143,8 @@ static int check_fields(const ProtobufCMessage *msg, char *path, size_t cap, siz
 
 int text_check_message(const ProtobufCMessage *msg, size_t wire_len, struct errbuf *eb)
 {
-	char path[256] = "";
-	int rc = check_fields(msg, path, sizeof(path), 0, 0, eb);
+	struct path_seg segs[MAX_DEPTH + 1];
+	int rc = check_fields(msg, segs, 0, eb);
 
 	if (rc != YB_OK)
 		return rc;

@@ -69,6 +69,14 @@ struct call {
 void *call_alloc(struct call *c, size_t n);
 
 /*
+ * A protobuf-c allocator over the call's arena, for decoding a message that
+ * lives until call_release: such a message is never freed on its own
+ * (protobuf_c_message_free_unpacked with it is harmless but frees nothing).
+ * A failed allocation sets out_of_memory.
+ */
+ProtobufCAllocator call_allocator(struct call *c);
+
+/*
  * A message of type d in the arena, initialised (protobuf_c_message_init);
  * NULL when out of memory.
  */

@@ -82,13 +82,18 @@ static int cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Appends a warning about the element of entry to the findings of a return. */
+/*
+ * Appends a warning about the element of entry to the findings of a return;
+ * no-op when entry is NULL (a present value always has its entry).
+ */
 static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entry,
                        const struct finding *what)
 {
-	struct catalog_finding *x = catalog_findings_push(f, CATALOG_FINDING_WARNING, entry->line);
+	struct catalog_finding *x;
 
-	if (x == NULL)
+	if (entry == NULL)
+		return YB_OK;
+	if ((x = catalog_findings_push(f, CATALOG_FINDING_WARNING, entry->line)) == NULL)
 		return YB_ENOMEM;
 	snprintf(x->code, sizeof(x->code), "%s", entry->code);
 	snprintf(x->value, sizeof(x->value), "%s", entry->value);
@@ -97,7 +102,10 @@ static int add_warning(struct catalog_findings *f, const Yuebao__V1__Value *entr
 	return YB_OK;
 }
 
-/* The entry of the request that carried element code (for its line). */
+/*
+ * The entry of the request that carried element code (for its line). Linear:
+ * looked up only for the few elements that raise a warning.
+ */
 static const Yuebao__V1__Value *entry_of(const Yuebao__V1__SubmitRequest *req, const char *code)
 {
 	for (size_t i = 0; i < req->n_values; i++)
@@ -137,11 +145,10 @@ yb_status outliers_check(struct call *c, const char *org, int month,
 		const struct catalog_element *el = &cat->elements[e];
 		const int64_t *hv = &h.vals[e * HISTORY_MONTHS];
 		const bool *hh = &h.has[e * HISTORY_MONTHS];
-		const Yuebao__V1__Value *entry;
 		int decimals = el->type == CATALOG_AMOUNT ? 2 : 0;
 		int64_t v = vals->value[e];
 
-		if (!vals->present[e] || (entry = entry_of(req, el->code)) == NULL)
+		if (!vals->present[e])
 			continue;
 		if (el->agg == CATALOG_SUM && factor > 0) {
 			int64_t xs[HISTORY_MONTHS];
@@ -169,7 +176,7 @@ yb_status outliers_check(struct call *c, const char *org, int month,
 				dec_format(v, decimals, w.value, sizeof(w.value));
 				dec_ratio_format(med, twice_median % (2 * DEC_SCALE) ? 2 : decimals,
 				                 w.reference, sizeof(w.reference));
-				rc = add_warning(f, entry, &w);
+				rc = add_warning(f, entry_of(req, el->code), &w);
 			}
 		} else if (el->agg == CATALOG_LAST && jump > 0) {
 			int k = HISTORY_MONTHS - 1;
@@ -187,7 +194,7 @@ yb_status outliers_check(struct call *c, const char *org, int month,
 				dec_format(v, decimals, w.value, sizeof(w.value));
 				dec_format(hv[k], decimals, w.reference, sizeof(w.reference));
 				period_format_month(h.first + k, w.month, sizeof(w.month));
-				rc = add_warning(f, entry, &w);
+				rc = add_warning(f, entry_of(req, el->code), &w);
 			}
 		}
 	}

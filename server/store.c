@@ -171,6 +171,11 @@ int stmt_fail(struct store *s, struct errbuf *eb, const char *what)
 	return status_fail(eb, code, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+bool stmt_round_trips(const struct store *s)
+{
+	return s->pg != NULL;
+}
+
 int stmt_script(struct store *s, const char *sql, struct errbuf *eb)
 {
 	char *msg = NULL;
@@ -184,6 +189,30 @@ int stmt_script(struct store *s, const char *sql, struct errbuf *eb)
 		return rc;
 	}
 	return YB_OK;
+}
+
+static const char *const ctl_sql[STORE_CTL_COUNT] = {
+    [CTL_BEGIN] = "BEGIN IMMEDIATE",       [CTL_COMMIT] = "COMMIT",
+    [CTL_SAVEPOINT] = "SAVEPOINT call",    [CTL_RELEASE] = "RELEASE call",
+    [CTL_SNAPSHOT] = "SAVEPOINT snapshot", [CTL_SNAPSHOT_END] = "RELEASE snapshot"};
+
+/*
+ * Runs one of the transaction statements on SQLite, as sqlite3_exec would
+ * but prepared once per connection (a call runs four of them); a failure
+ * is stmt_fail's, doing `what`.
+ */
+static int ctl_run(struct store *s, enum store_ctl which, const char *what, struct errbuf *eb)
+{
+	sqlite3_stmt **st = &s->ctl[which];
+	int rc;
+
+	assert(s->pg == NULL);
+	if (*st == NULL && sqlite3_prepare_v3(s->db, ctl_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+	                                      st, NULL) != SQLITE_OK)
+		return stmt_fail(s, eb, what);
+	rc = sqlite3_step(*st);
+	sqlite3_reset(*st);
+	return rc == SQLITE_DONE ? YB_OK : stmt_fail(s, eb, what);
 }
 
 /* Binds fmt's arguments to st's parameters from ?1 on (stmt_bind); an SQLite code. */
@@ -784,6 +813,8 @@ void store_close(struct store *s)
 		store_pg_close(s);
 	for (int i = 0; i < SQ_COUNT; i++)
 		sqlite3_finalize(s->stmts[i].lite);
+	for (int i = 0; i < STORE_CTL_COUNT; i++)
+		sqlite3_finalize(s->ctl[i]);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -791,27 +822,16 @@ void store_close(struct store *s)
 
 int store_begin(struct store *s, struct errbuf *eb)
 {
-	if (s->pg != NULL)
-		return store_pg_begin(s, eb);
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return stmt_fail(s, eb, "begin");
-	return YB_OK;
+	return s->pg != NULL ? store_pg_begin(s, eb) : ctl_run(s, CTL_BEGIN, "begin", eb);
 }
 
 int store_commit(struct store *s, struct errbuf *eb)
 {
-	if (s->pg != NULL) {
-		int rc = store_pg_commit(s, eb);
-		if (rc != YB_OK)
-			store_rollback(s);
-		return rc;
-	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = stmt_fail(s, eb, "commit");
+	int rc = s->pg != NULL ? store_pg_commit(s, eb) : ctl_run(s, CTL_COMMIT, "commit", eb);
+
+	if (rc != YB_OK)
 		store_rollback(s);
-		return rc;
-	}
-	return YB_OK;
+	return rc;
 }
 
 void store_rollback(struct store *s)
@@ -828,18 +848,14 @@ int store_savepoint(struct store *s, struct errbuf *eb)
 {
 	if (s->pg != NULL)
 		return store_pg_exec(s, "SAVEPOINT call", "savepoint", eb);
-	if (sqlite3_exec(s->db, "SAVEPOINT call", NULL, NULL, NULL) != SQLITE_OK)
-		return stmt_fail(s, eb, "savepoint");
-	return YB_OK;
+	return ctl_run(s, CTL_SAVEPOINT, "savepoint", eb);
 }
 
 int store_release(struct store *s, struct errbuf *eb)
 {
 	if (s->pg != NULL)
 		return store_pg_exec(s, "RELEASE call", "release savepoint", eb);
-	if (sqlite3_exec(s->db, "RELEASE call", NULL, NULL, NULL) != SQLITE_OK)
-		return stmt_fail(s, eb, "release savepoint");
-	return YB_OK;
+	return ctl_run(s, CTL_RELEASE, "release savepoint", eb);
 }
 
 void store_rollback_savepoint(struct store *s)
@@ -863,11 +879,8 @@ bool store_in_transaction(const struct store *s)
 
 int store_snapshot_begin(struct store *s, struct errbuf *eb)
 {
-	if (s->pg != NULL)
-		return store_pg_snapshot_begin(s, eb);
-	if (sqlite3_exec(s->db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK)
-		return stmt_fail(s, eb, "begin a read");
-	return YB_OK;
+	return s->pg != NULL ? store_pg_snapshot_begin(s, eb)
+	                     : ctl_run(s, CTL_SNAPSHOT, "begin a read", eb);
 }
 
 void store_snapshot_end(struct store *s)
@@ -876,7 +889,7 @@ void store_snapshot_end(struct store *s)
 		store_pg_snapshot_end(s);
 		return;
 	}
-	sqlite3_exec(s->db, "RELEASE snapshot", NULL, NULL, NULL);
+	ctl_run(s, CTL_SNAPSHOT_END, "end a read", NULL);
 }
 
 /* ---- call-id records and loads ----------------------------------------------------------- */

@@ -47,7 +47,9 @@ enum store_slot {
 	SQ_LAST_REV,
 	SQ_LATEST_STATE,
 	SQ_INS_REV,
+	SQ_INS_VALUE,
 	SQ_INS_VALUES,
+	SQ_INS_VALUE1,
 	SQ_INS_FINDING,
 	SQ_GET_REV,
 	SQ_GET_VALUES,
@@ -144,12 +146,24 @@ struct stmt {
 };
 
 /* One connection, to SQLite (db) or PostgreSQL (pg), and its statements (store.h). */
+/* Transaction control on SQLite, run every call: kept prepared (store.c). */
+enum store_ctl {
+	CTL_BEGIN,
+	CTL_COMMIT,
+	CTL_SAVEPOINT,
+	CTL_RELEASE,
+	CTL_SNAPSHOT,
+	CTL_SNAPSHOT_END,
+	STORE_CTL_COUNT
+};
+
 struct store {
 	sqlite3 *db;
 	PGconn *pg;
 	bool pg_txn;      /* PostgreSQL: a transaction is open (also on a broken connection) */
 	bool pg_snapshot; /* PostgreSQL: store_snapshot_begin opened it */
 	struct stmt stmts[SQ_COUNT];
+	sqlite3_stmt *ctl[STORE_CTL_COUNT]; /* SQLite's transaction statements, prepared once */
 	char *path; /* the file, or the PostgreSQL URL without its password */
 };
 
@@ -158,6 +172,13 @@ struct store {
  * YB_UNAVAILABLE when the database stayed busy or locked, else YB_EDB.
  */
 int stmt_fail(struct store *s, struct errbuf *eb, const char *what);
+
+/*
+ * Whether each statement on s is a round trip to a server (PostgreSQL), so
+ * that rows are best written many to a statement; false for SQLite, where
+ * a prepared statement per row costs less than decoding a list of rows.
+ */
+bool stmt_round_trips(const struct store *s);
 
 /* Runs SQL text of one or more statements that return no rows; YB_EDB on failure. */
 int stmt_script(struct store *s, const char *sql, struct errbuf *eb);
