@@ -516,6 +516,25 @@ static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 	return 0;
 }
 
+/* The parts of the audit bundle, as AuditExportRequest.part names them. */
+enum export_part { PART_REVISIONS, PART_REVIEWS, PART_CLOSURES, PART_CHECKPOINTS };
+
+/* The part named name into *out; false for none. */
+static bool export_part_parse(const char *name, enum export_part *out)
+{
+	static const char *const names[] = {[PART_REVISIONS] = "revisions",
+	                                    [PART_REVIEWS] = "reviews",
+	                                    [PART_CLOSURES] = "closures",
+	                                    [PART_CHECKPOINTS] = "checkpoints"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum export_part)i;
+			return true;
+		}
+	return false;
+}
+
 yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
@@ -524,7 +543,9 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 	size_t cert_len = 0, n = 0;
 	long from, next = -1; /* the position after the page, when not from + n */
 	int64_t since_ms = 0;
-	int idx, rc;
+	enum export_part part;
+	void *items;
+	int idx, rc = YB_OK;
 
 	if ((c->who->kind != PKI_ROLE_AUDITOR && c->who->kind != PKI_ROLE_CENTRAL) ||
 	    (idx = orgtree_find(c->world->orgs, c->who->org)) != 0)
@@ -553,28 +574,34 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 	 * A page ends when it holds page_size items or is full (PAGE_FULL); then
 	 * there may be more, and the token says where they start.
 	 */
-	if (strcmp(req->part, "reviews") == 0) {
-		if ((r->reviews = call_alloc(c, (ep.size + 1) * sizeof(*r->reviews))) == NULL)
-			return YB_ENOMEM;
+	if (!export_part_parse(req->part, &part))
+		return call_refuse(
+		    c, YB_INVALID_ARGUMENT,
+		    _("part '%s' is not revisions, reviews, closures or checkpoints"), req->part);
+	/* One array of page items (pointers to messages), whichever part's type they are. */
+	if ((items = call_alloc(c, (ep.size + 1) * sizeof(void *))) == NULL)
+		return YB_ENOMEM;
+	switch (part) {
+	case PART_REVIEWS:
+		r->reviews = items;
 		rc = store_export_reviews(c->store, since_ms, (uint64_t)from, ep.size,
 		                          on_export_review, &ep, &c->msg);
 		n = r->n_reviews;
-	} else if (strcmp(req->part, "revisions") == 0) {
-		if ((r->revisions = call_alloc(c, (ep.size + 1) * sizeof(*r->revisions))) == NULL)
-			return YB_ENOMEM;
+		break;
+	case PART_REVISIONS:
+		r->revisions = items;
 		rc = store_export_revisions(c->store, since_ms, (uint64_t)from, ep.size,
 		                            on_export_revision, &ep, &c->msg);
 		n = r->n_revisions;
-	} else if (strcmp(req->part, "closures") == 0) {
-		if ((r->closures = call_alloc(c, (ep.size + 1) * sizeof(*r->closures))) == NULL)
-			return YB_ENOMEM;
+		break;
+	case PART_CLOSURES:
+		r->closures = items;
 		rc = store_export_closures(c->store, since_ms, (uint64_t)from, ep.size,
 		                           on_export_closure, &ep, &c->msg);
 		n = r->n_closures;
-	} else if (strcmp(req->part, "checkpoints") == 0) {
-		if ((r->checkpoints = call_alloc(c, (ep.size + 1) * sizeof(*r->checkpoints))) ==
-		    NULL)
-			return YB_ENOMEM;
+		break;
+	case PART_CHECKPOINTS:
+		r->checkpoints = items;
 		if ((uint64_t)from < req->after_size)
 			from = (long)req->after_size;
 		rc = store_scan_checkpoints(c->store, (uint64_t)(from > 0 ? from : 1), ep.size,
@@ -582,10 +609,7 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 		n = r->n_checkpoints;
 		/* Checkpoints go on from the size after the last one sent. */
 		next = n > 0 ? (long)r->checkpoints[n - 1]->size + 1 : from;
-	} else {
-		return call_refuse(
-		    c, YB_INVALID_ARGUMENT,
-		    _("part '%s' is not revisions, reviews, closures or checkpoints"), req->part);
+		break;
 	}
 	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
