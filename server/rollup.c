@@ -7,6 +7,7 @@
  */
 #include "rollup.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,9 +580,20 @@ static int apply_change(struct store *s, const struct elements *el, const char *
 	return rc;
 }
 
+/*
+ * The element list of the basis refreshed last. A basis is a hash of the
+ * element codes and their aggregation, in order, so it determines the list:
+ * the refresh after every write need not read it again. Used under
+ * known_lock for the whole refresh.
+ */
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char basis[65];
+	struct elements el;
+} known;
+
 int rollup_refresh(struct store *s, struct errbuf *eb)
 {
-	struct elements el = {0};
 	char basis[65], *org = NULL;
 	size_t n;
 	bool pending;
@@ -590,9 +602,16 @@ int rollup_refresh(struct store *s, struct errbuf *eb)
 	if ((rc = store_rollup_state(s, basis, &n, &pending, eb)) != YB_OK || !pending ||
 	    basis[0] == '\0')
 		return rc;
-	if ((rc = elements_from_store(&el, s, n, eb)) == YB_OK) {
+	pthread_mutex_lock(&known_lock);
+	if (strcmp(known.basis, basis) != 0 || known.el.n != n) {
+		elements_free(&known.el);
+		known.basis[0] = '\0';
+		if ((rc = elements_from_store(&known.el, s, n, eb)) == YB_OK)
+			memcpy(known.basis, basis, sizeof(basis));
+	}
+	if (rc == YB_OK) {
 		while ((rc = store_rollup_pending(s, &org, &month, eb)) == YB_OK) {
-			rc = apply_change(s, &el, org, month, eb);
+			rc = apply_change(s, &known.el, org, month, eb);
 			if (rc == YB_OK)
 				rc = store_rollup_pending_done(s, org, month, eb);
 			free(org);
@@ -601,7 +620,7 @@ int rollup_refresh(struct store *s, struct errbuf *eb)
 				break;
 		}
 	}
-	elements_free(&el);
+	pthread_mutex_unlock(&known_lock);
 	/*
 	 * Damaged derived data must not refuse a return: drop it all, so that
 	 * queries read the returns until the next rollup_sync builds it again.
