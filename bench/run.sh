@@ -15,6 +15,11 @@
 #   7. connection set-up: connections made one after another by 1 client and
 #      by 64 at once, each a full TLS handshake; time until the session is
 #      up, and the daemon's CPU per connection
+#   8. paired rounds: round 1 at 64 clients and round 2, alternately,
+#      YB_BENCH_PAIRS (default 3; 1 with --quick) times, and their medians:
+#      this machine's speed drifts by up to a fifth between minutes, so one
+#      round cannot judge issue 12's targets (daemon CPU per return, ingest
+#      ratio); a pair's two rounds see the same speed
 # then prints one report with the machine and the targets, met or missed.
 # It measures; it never fails on a number (it fails only when something
 # breaks). See docs/performance.md.
@@ -41,7 +46,8 @@
 # Environment: YB_BUILD (build directory, default ./build), YB_BENCH_DIR (work
 # directory, default a fresh one under $TMPDIR or /tmp, removed afterwards
 # unless YB_BENCH_KEEP=1), YB_BENCH_REPORT (where the report is also saved,
-# default $YB_BUILD/bench/report.txt).
+# default $YB_BUILD/bench/report.txt), YB_BENCH_PAIRS (paired rounds of
+# section 8, 1 to 20).
 set -euo pipefail
 
 src=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,10 +58,12 @@ tls_only=0
 postgres=0
 audit_only=0
 audit_entries=${YB_BENCH_AUDIT_ENTRIES:-1000000}
+pairs=${YB_BENCH_PAIRS:-3}
 case "${1:-}" in
 --quick)
 	months=10
 	sizes="100 1000"
+	pairs=${YB_BENCH_PAIRS:-1}
 	;;
 --tls) tls_only=1 ;;
 --postgres) postgres=1 ;;
@@ -68,6 +76,10 @@ case "${1:-}" in
 esac
 report_file=${YB_BENCH_REPORT:-$build/bench/report.txt}
 flush_ms=${YB_BENCH_FLUSH_MS:-5}
+if ! [[ "$pairs" =~ ^[0-9]+$ ]] || ((pairs < 1 || pairs > 20)); then
+	echo "bench: YB_BENCH_PAIRS must be 1 to 20, not '$pairs'" >&2
+	exit 2
+fi
 if ! [[ "$flush_ms" =~ ^[0-9]+$ ]] || ((flush_ms > 10000)); then
 	echo "bench: YB_BENCH_FLUSH_MS must be 0 to 10000 (milliseconds), not '$flush_ms'" >&2
 	exit 2
@@ -470,6 +482,13 @@ done
 log "plain SQLite loop: $max_clients branches x $months months, one transaction each"
 sqlite_round sqlite
 
+# --- 8. paired rounds -----------------------------------------------------------------
+for i in $(seq 1 "$pairs"); do
+	log "pair $i of $pairs: submit at $max_clients clients, then the plain SQLite loop"
+	submit_round "pair$i" "$max_clients"
+	sqlite_round "pairloop$i"
+done
+
 # --- 6. the same on a simulated slow disk -------------------------------------------
 # ASan (YB_BUILD=build-asan) accepts another preloaded library only when told.
 wrap=(env LD_PRELOAD="$bin/libybslowflush.so" YB_BENCH_FLUSH_MS="$flush_ms"
@@ -517,6 +536,8 @@ elapsed=$(($(date +%s) - started))
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# median: the median of the numbers on standard input, one per line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 {
 	printf 'yuebao benchmark, %s, commit %s, %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$elapsed"
@@ -576,6 +597,30 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	printf '  yuebaod / plain loop = %sx\n' "$(ratio "$(get slowsubmit rps)" "$(get slowsqlite rps)")"
 	echo
 	connect_report
+	echo
+	printf '8. paired rounds: %s clients, then the plain loop, %s times (medians; the machine drifts between rounds)\n' \
+		"$max_clients" "$pairs"
+	printf '  %4s %10s %22s %18s %7s\n' pair returns/s "daemon CPU per return" "plain returns/s" ratio
+	for i in $(seq 1 "$pairs"); do
+		printf '  %4s %10s %19s ms %18s %6sx\n' "$i" "$(get "pair$i" rps)" "$(cpu_per_return "pair$i")" \
+			"$(get "pairloop$i" rps)" "$(ratio "$(get "pair$i" rps)" "$(get "pairloop$i" rps)")"
+	done
+	cpu_med=$(for i in $(seq 1 "$pairs"); do cpu_per_return "pair$i"; echo; done | median)
+	ratio_med=$(for i in $(seq 1 "$pairs"); do
+		ratio "$(get "pair$i" rps)" "$(get "pairloop$i" rps)"
+		echo
+	done | median)
+	printf '  median %30s ms %25sx\n' "$cpu_med" "$ratio_med"
+	echo
+	echo "targets (issue 12, item 5; medians of section 8)"
+	awk -v c="$cpu_med" 'BEGIN {
+		if (c <= 0.8) printf "  daemon CPU per return at 64 clients <= 0.8 ms: %.2f ms  MET\n", c
+		else printf "  daemon CPU per return at 64 clients <= 0.8 ms: %.2f ms  MISSED by %.0f%%\n", c, 100 * (c / 0.8 - 1)
+	}'
+	awk -v r="$ratio_med" 'BEGIN {
+		if (r >= 0.6) printf "  ingest at 64 clients >= 0.6x the plain SQLite loop: %.2fx  MET\n", r
+		else printf "  ingest at 64 clients >= 0.6x the plain SQLite loop: %.2fx  MISSED by %.0f%%\n", r, 100 * (1 - r / 0.6)
+	}'
 	echo
 	echo "targets (issue 6, item 7)"
 	r=$(ratio "$(get submit64 rps)" "$(get sqlite rps)")
