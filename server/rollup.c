@@ -164,8 +164,8 @@ static int write_buckets(struct store *s, int mode, const char *node, const stru
 
 /* ---- basis --------------------------------------------------------------------------------- */
 
-int rollup_basis(const struct orgtree *orgs, const struct catalog *cat, char out[65],
-                 struct errbuf *eb)
+static int compute_basis(const struct orgtree *orgs, const struct catalog *cat, char out[65],
+                         struct errbuf *eb)
 {
 	size_t len = sizeof(BASIS_TAG) + 66, off;
 	char *text;
@@ -180,6 +180,60 @@ int rollup_basis(const struct orgtree *orgs, const struct catalog *cat, char out
 		                        cat->elements[e].agg == CATALOG_LAST ? "last" : "sum");
 	hash_sha256_hex(text, off, out);
 	free(text);
+	return YB_OK;
+}
+
+/*
+ * The inputs and result of the last basis computed. Every submission's
+ * outlier check and every consolidation asks for the basis of the loaded
+ * tree and catalog, and comparing 81 codes costs a tenth of formatting and
+ * hashing them again. The whole input is compared, not the pointers, as a
+ * reloaded tree or catalog may reuse the addresses of the old one.
+ */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char shape[65];
+	struct elements el; /* codes and aggregation, in the catalog's order; sorted unused */
+	char basis[65];
+} memo;
+
+/* Whether memo holds the basis of orgs and cat. Called under memo_lock. */
+static bool memo_holds(const struct orgtree *orgs, const struct catalog *cat)
+{
+	if (memo.el.code == NULL || memo.el.n != cat->n_elements ||
+	    strcmp(memo.shape, orgs->shape) != 0)
+		return false;
+	for (size_t e = 0; e < cat->n_elements; e++)
+		if (memo.el.last[e] != (cat->elements[e].agg == CATALOG_LAST) ||
+		    strcmp(memo.el.code[e], cat->elements[e].code) != 0)
+			return false;
+	return true;
+}
+
+int rollup_basis(const struct orgtree *orgs, const struct catalog *cat, char out[65],
+                 struct errbuf *eb)
+{
+	struct elements el = {0};
+	int rc;
+
+	pthread_mutex_lock(&memo_lock);
+	if (memo_holds(orgs, cat)) {
+		memcpy(out, memo.basis, sizeof(memo.basis));
+		pthread_mutex_unlock(&memo_lock);
+		return YB_OK;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	if ((rc = compute_basis(orgs, cat, out, eb)) != YB_OK)
+		return rc;
+	/* Remembered when it can be; the answer stands either way. */
+	if (elements_from_catalog(&el, cat, NULL) == YB_OK) {
+		pthread_mutex_lock(&memo_lock);
+		elements_free(&memo.el);
+		memo.el = el;
+		snprintf(memo.shape, sizeof(memo.shape), "%s", orgs->shape);
+		memcpy(memo.basis, out, sizeof(memo.basis));
+		pthread_mutex_unlock(&memo_lock);
+	}
 	return YB_OK;
 }
 
