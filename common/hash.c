@@ -3,20 +3,37 @@
  * hex back to bytes.
  */
 
-#include <stdio.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 
 #include "hash.h"
 
+/*
+ * SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the
+ * implementation up again on every digest. NULL if the fetch failed, and
+ * then EVP_sha256() serves.
+ */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void hash_sha256_hex(const void *data, size_t len, char out[65])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	pthread_once(&sha256_once, fetch_sha256);
+	EVP_Digest(data, len, md, &n, sha256 != NULL ? sha256 : EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
 	out[64] = '\0';
 }
 
