@@ -288,6 +288,7 @@ struct worksheet {
 	long off[SHEET_MAX_COLS + 1];
 	size_t ncols;
 
+	bool in_row; /* between <row> and </row> */
 	/* The cell being read. */
 	bool in_cell, has_formula, has_value, in_value, in_inline, in_t;
 	int phonetic;
@@ -481,14 +482,18 @@ static void ws_start_row(struct worksheet *w, const char **atts)
 		if (*r < '0' || *r > '9' || *end != '\0')
 			n = 0;
 	}
-	/* Rows come in order (ECMA-376 18.3.1.73), so lines only go forwards. */
-	if (n <= w->row || n > MAX_ROW) {
+	/*
+	 * Rows come in order (ECMA-376 18.3.1.73), so lines only go forwards;
+	 * a row inside a row is out of order too (it would end twice).
+	 */
+	if (w->in_row || n <= w->row || n > MAX_ROW) {
 		xml_fail(&w->x, YB_INVALID_ARGUMENT,
 		         _("sheet %s: row number %s is out of range or out of order"),
 		         w->sheet_name, r != NULL ? r : "?");
 		return;
 	}
 	w->row = n;
+	w->in_row = true;
 	w->prev_col = -1;
 	w->blen = 0;
 	w->ncols = 0;
@@ -559,7 +564,9 @@ static void ws_end(void *ud, const char *el)
 	const char *l = local_name(el);
 
 	if (strcmp(l, "row") == 0) {
-		ws_end_row(w);
+		if (w->in_row)
+			ws_end_row(w);
+		w->in_row = false;
 	} else if (strcmp(l, "c") == 0) {
 		w->in_cell = false;
 		ws_end_cell(w);

@@ -240,6 +240,9 @@ static void test_cells_refused(void **state)
 	             YB_INVALID_ARGUMENT, "shared string 0");
 	rows_refused("<row r=\"3\"><c><v>1</v></c></row><row r=\"2\"><c><v>1</v></c></row>", NULL,
 	             YB_INVALID_ARGUMENT, "out of order");
+	/* A row inside a row (found by fuzz_xlsx): it would end, and be added, twice. */
+	rows_refused("<row><c><v>1</v></c><row><c><v>2</v></c></row></row>", NULL,
+	             YB_INVALID_ARGUMENT, "row number ? is out of range or out of order");
 	rows_refused("<row r=\"1\"><c r=\"A1\"><v>1</v></row>", NULL, YB_INVALID_ARGUMENT,
 	             "xl/worksheets/sheet1.xml is not well-formed XML (line 2");
 	rows_refused("", NULL, YB_INVALID_ARGUMENT, "sheet Sheet1 is empty");
