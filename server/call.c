@@ -24,6 +24,20 @@
  * current one, so the rest of the current block stays in use.
  */
 #define BLOCK_BYTES 16384
+/*
+ * Under AddressSanitizer every allocation gets a block of its own, of the
+ * exact size asked for, so that a write past it is caught as with malloc.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define OWN_BLOCKS true
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OWN_BLOCKS true
+#endif
+#endif
+#ifndef OWN_BLOCKS
+#define OWN_BLOCKS false
+#endif
 struct call_block {
 	struct call_block *next;
 	size_t used, cap; /* bytes of data */
@@ -32,7 +46,7 @@ struct call_block {
 
 static size_t round_up(size_t n)
 {
-	const size_t a = sizeof(max_align_t);
+	const size_t a = _Alignof(max_align_t);
 	return (n + a - 1) / a * a;
 }
 
@@ -40,11 +54,11 @@ void *call_alloc(struct call *c, size_t n)
 {
 	struct call_block *b = c->arena;
 	size_t need = n > SIZE_MAX / 2 ? SIZE_MAX : round_up(n ? n : 1);
-	bool own = need > BLOCK_BYTES / 4;
+	bool own = OWN_BLOCKS || need > BLOCK_BYTES / 4;
 	void *p;
 
 	if (own || b == NULL || b->cap - b->used < need) {
-		size_t cap = own ? need : BLOCK_BYTES;
+		size_t cap = !own ? BLOCK_BYTES : OWN_BLOCKS ? (n ? n : 1) : need;
 		struct call_block *nb = cap > SIZE_MAX / 2 ? NULL : malloc(sizeof(*nb) + cap);
 		if (nb == NULL) {
 			c->out_of_memory = true;
@@ -52,6 +66,8 @@ void *call_alloc(struct call *c, size_t n)
 		}
 		nb->used = 0;
 		nb->cap = cap;
+		if (own)
+			need = cap;
 		if (own && b != NULL) {
 			nb->next = b->next;
 			b->next = nb;

@@ -49,7 +49,6 @@ enum store_slot {
 	SQ_INS_REV,
 	SQ_INS_VALUE,
 	SQ_INS_VALUES,
-	SQ_INS_VALUE1,
 	SQ_INS_FINDING,
 	SQ_GET_REV,
 	SQ_GET_VALUES,
@@ -145,7 +144,6 @@ struct stmt {
 	size_t blob_lens[STMT_MAX_COLS];
 };
 
-/* One connection, to SQLite (db) or PostgreSQL (pg), and its statements (store.h). */
 /* Transaction control on SQLite, run every call: kept prepared (store.c). */
 enum store_ctl {
 	CTL_BEGIN,
@@ -157,6 +155,7 @@ enum store_ctl {
 	STORE_CTL_COUNT
 };
 
+/* One connection, to SQLite (db) or PostgreSQL (pg), and its statements (store.h). */
 struct store {
 	sqlite3 *db;
 	PGconn *pg;

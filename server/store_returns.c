@@ -74,12 +74,12 @@ static const struct store_sql q_ins_value = {
     SQ_INS_VALUE,
     "INSERT INTO revision_values(org, month, revision, code, value) VALUES (?1, ?2, ?3, ?4, ?5)",
     NULL};
+/* PostgreSQL only (stmt_round_trips): SQLite never prepares it. */
 static const struct store_sql q_ins_values = {
     SQ_INS_VALUES,
     "INSERT INTO revision_values(org, month, revision, code, value)"
-    " SELECT ?1, ?2, ?3, key, CAST(value AS INTEGER) FROM json_each(?4)",
-    "INSERT INTO revision_values(org, month, revision, code, value)"
-    " SELECT $1, $2, $3, key, value::bigint FROM jsonb_each_text($4::jsonb)"};
+    " SELECT ?1, ?2, ?3, key, value::bigint FROM jsonb_each_text(?4::jsonb)",
+    NULL};
 static const struct store_sql q_ins_finding = {
     SQ_INS_FINDING,
     "INSERT INTO revision_findings(org, month, revision, seq, severity, field,"
@@ -113,7 +113,7 @@ static int insert_finding(struct store *s, const struct store_revision *r, size_
 	return rc;
 }
 
-/* Inserts r's values (q_ins_values); codes are unique in a revision. */
+/* Inserts r's values (q_ins_value or q_ins_values); codes are unique in a revision. */
 static int insert_values(struct store *s, const struct store_revision *r, struct errbuf *eb)
 {
 	json_t *o;
