@@ -29,11 +29,11 @@
 #define LOCK_SCHEMA "2036465666"
 
 /*
- * The schema of store.c's schema_sql in PostgreSQL's types: integers that
+ * The schema of store_schema.c's schema_sql in PostgreSQL's types: integers that
  * may pass 2^31 are BIGINT, blobs BYTEA; keys of text compare as bytes
  * (COLLATE "C"), the order SQLite gives them and the scans rely on, under
  * any locale the database was created with. schema_version holds the
- * version store.c's SCHEMA_VERSION names.
+ * version store_schema.h's STORE_SCHEMA_VERSION names.
  */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
