@@ -342,11 +342,11 @@ int store_rollup_neighbour(struct store *s, int mode, const char *org, int month
 
 /* ---- buckets ------------------------------------------------------------------------------- */
 
-static const struct store_sql q_bucket_get = {
-    SQ_RU_BUCKET_GET,
-    "SELECT data FROM rollup_buckets WHERE mode = ?1 AND node = ?2 AND"
-    " month = ?3 AND next = ?4",
-    NULL};
+/* A bucket's key, ?1 to ?4, as get and delete name it. */
+#define BUCKET_KEY " WHERE mode = ?1 AND node = ?2 AND month = ?3 AND next = ?4"
+
+static const struct store_sql q_bucket_get = {SQ_RU_BUCKET_GET,
+                                              "SELECT data FROM rollup_buckets" BUCKET_KEY, NULL};
 
 int store_rollup_bucket_get(struct store *s, int mode, const char *node, int month, int next,
                             uint8_t **data, size_t *len, struct errbuf *eb)
@@ -368,11 +368,8 @@ static const struct store_sql q_bucket_put = {
     " VALUES (?1, ?2, ?3, ?4, ?5)",
     "INSERT INTO rollup_buckets(mode, node, month, next, data) VALUES ($1, $2, $3, $4, $5)"
     " ON CONFLICT (mode, node, month, next) DO UPDATE SET data = excluded.data"};
-static const struct store_sql q_bucket_del = {
-    SQ_RU_BUCKET_DEL,
-    "DELETE FROM rollup_buckets WHERE mode = ?1 AND node = ?2 AND"
-    " month = ?3 AND next = ?4",
-    NULL};
+static const struct store_sql q_bucket_del = {SQ_RU_BUCKET_DEL,
+                                              "DELETE FROM rollup_buckets" BUCKET_KEY, NULL};
 
 int store_rollup_bucket_put(struct store *s, int mode, const char *node, int month, int next,
                             const uint8_t *data, size_t len, struct errbuf *eb)
