@@ -41,6 +41,7 @@
 struct call_block {
 	struct call_block *next;
 	size_t used, cap; /* bytes of data */
+	bool own;         /* holds one allocation only: arena_free may free it */
 	max_align_t data[];
 };
 
@@ -66,6 +67,7 @@ void *call_alloc(struct call *c, size_t n)
 		}
 		nb->used = 0;
 		nb->cap = cap;
+		nb->own = own;
 		if (own)
 			need = cap;
 		if (own && b != NULL) {
@@ -88,11 +90,25 @@ static void *arena_alloc(void *c, size_t n)
 	return call_alloc(c, n);
 }
 
-/* Arena memory is freed with the call: a decoded message needs no free. */
-static void arena_free(void *c, void *p)
+/*
+ * Gives back a block of its own at once: protobuf-c frees its scratch
+ * tables (as large as the message has fields) before it returns, and a
+ * hostile payload of many fields would otherwise hold them until the call
+ * ends. Memory cut from a shared block waits for call_release.
+ */
+static void arena_free(void *arg, void *p)
 {
-	(void)c;
-	(void)p;
+	struct call *c = arg;
+
+	if (p == NULL)
+		return;
+	for (struct call_block **b = &c->arena; *b != NULL; b = &(*b)->next)
+		if ((*b)->own && (void *)(*b)->data == p) {
+			struct call_block *dead = *b;
+			*b = dead->next;
+			free(dead);
+			return;
+		}
 }
 
 ProtobufCAllocator call_allocator(struct call *c)

@@ -70,9 +70,10 @@ void *call_alloc(struct call *c, size_t n);
 
 /*
  * A protobuf-c allocator over the call's arena, for decoding a message that
- * lives until call_release: such a message is never freed on its own
- * (protobuf_c_message_free_unpacked with it is harmless but frees nothing).
- * A failed allocation sets out_of_memory.
+ * lives until call_release: it need not be freed on its own. Its free
+ * gives large allocations back at once (protobuf-c's scratch tables while
+ * decoding) and leaves the rest to call_release. A failed allocation sets
+ * out_of_memory.
  */
 ProtobufCAllocator call_allocator(struct call *c);
 
