@@ -35,13 +35,6 @@
 #include "progress.h"
 #include "tz.h"
 
-static void hex_of(const uint8_t *data, size_t len, char *out)
-{
-	for (size_t i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", data[i]);
-	out[2 * len] = '\0';
-}
-
 /* Parses max_len or fewer bytes of hex into out; -1 when not hex (or s is NULL). */
 static int unhex(const char *s, uint8_t *out, size_t max_len, size_t *len)
 {
@@ -123,10 +116,10 @@ int auditcmd_save_receipt(const Yuebao__V1__SubmitReply *r, const char *path, co
 	}
 	if ((cert = malloc(2 * rc->log_cert.len + 1)) == NULL)
 		return -1;
-	hex_of(rc->leaf_hash.data, 32, leaf);
-	hex_of(cp->root.data, 32, root);
-	hex_of(cp->signature.data, cp->signature.len, sig);
-	hex_of(rc->log_cert.data, rc->log_cert.len, cert);
+	hash_hex(rc->leaf_hash.data, 32, leaf);
+	hash_hex(cp->root.data, 32, root);
+	hash_hex(cp->signature.data, cp->signature.len, sig);
+	hash_hex(rc->log_cert.data, rc->log_cert.len, cert);
 	j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:s, s:{s:I, s:s, s:I, s:s}, s:s, s:s}",
 	              "kind", "yuebao-receipt-v1", "org", r->org, "period", r->period, "revision",
 	              (int)r->revision, "request_sha256", r->request_sha256, "index",

@@ -1739,8 +1739,7 @@ static void describe_head(const struct client *cl, const struct checkpoint *cp, 
 {
 	char when[TZ_TEXT_MAX], root[65];
 
-	for (size_t i = 0; i < 32; i++)
-		snprintf(root + 2 * i, 3, "%02x", cp->root[i]);
+	hash_hex(cp->root, 32, root);
 	tz_format(zone_of(cl), cp->at_ms, TZ_PEOPLE, when, sizeof(when));
 	snprintf(buf, len, _("%llu entries, root %.16s…, signed %s"), (unsigned long long)cp->size,
 	         root, when);
@@ -2235,8 +2234,7 @@ static int report_provenance_of(struct client *cl, const char *org, struct repor
 	rep->has_checkpoint = true;
 	rep->log_size = cp.size;
 	rep->log_at_ms = cp.at_ms;
-	for (size_t i = 0; i < 32; i++)
-		snprintf(rep->log_root + 2 * i, 3, "%02x", cp.root[i]);
+	hash_hex(cp.root, 32, rep->log_root);
 	rc = 0;
 done:
 	pki_verifier_free(v);

@@ -24,6 +24,7 @@
 
 #include "array.h"
 #include "decimal.h"
+#include "hash.h"
 #include "i18n.h"
 #include "sheet.h"
 
@@ -627,8 +628,7 @@ static int digest(struct catalog *c, struct errbuf *eb)
 		rc = status_fail(eb, YB_ECRYPTO, _("catalog digest: EVP_DigestFinal_ex failed"));
 		goto out;
 	}
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(c->digest + 2 * i, 3, "%02x", md[i]);
+	hash_hex(md, mdlen, c->digest);
 out:
 	EVP_MD_CTX_free(ctx);
 	return rc;

@@ -22,19 +22,26 @@ static void fetch_sha256(void)
 	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+void hash_hex(const void *data, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = data;
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
 void hash_sha256_hex(const void *data, size_t len, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 
 	pthread_once(&sha256_once, fetch_sha256);
 	EVP_Digest(data, len, md, &n, sha256 != NULL ? sha256 : EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[64] = '\0';
+	hash_hex(md, sizeof(md), out);
 }
 
 int hash_hex_digit(char c)

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* data's len bytes as 2 × len lower-case hex digits and a NUL into out. */
+void hash_hex(const void *data, size_t len, char *out);
+
 /* Hex SHA-256 of data into out (64 digits and a NUL). Never fails. */
 void hash_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -480,13 +480,7 @@ bool merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
 
 void merkle_hex(const uint8_t h[MERKLE_HASH_LEN], char out[MERKLE_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 0x0f];
-	}
-	out[MERKLE_HEX_LEN] = '\0';
+	hash_hex(h, MERKLE_HASH_LEN, out);
 }
 
 int merkle_unhex(const char *hex, uint8_t out[MERKLE_HASH_LEN], struct errbuf *eb)

@@ -15,6 +15,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "i18n.h"
 #include "pki.h"
 #include "tlsengine.h"
@@ -145,9 +146,7 @@ int rpc_new_call_id(char id[RPC_CALL_ID_LEN + 1])
 
 	if (pki_random(raw, sizeof(raw)) != YB_OK)
 		return YB_ECRYPTO;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(id + 2 * i, 3, "%02x", raw[i]);
-	id[RPC_CALL_ID_LEN] = '\0';
+	hash_hex(raw, sizeof(raw), id);
 	return YB_OK;
 }
 

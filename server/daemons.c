@@ -40,8 +40,7 @@ yb_status daemons_new(int64_t now_ms, struct daemons **out, struct errbuf *eb)
 		return status_fail(eb, YB_ECRYPTO,
 		                   "cannot make a random daemon id (OpenSSL RAND_bytes)");
 	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(d->self.id + 2 * i, 3, "%02x", raw[i]);
+	hash_hex(raw, sizeof(raw), d->self.id);
 	if (gethostname(d->self.host, sizeof(d->self.host)) != 0)
 		snprintf(d->self.host, sizeof(d->self.host), "unknown");
 	d->self.host[sizeof(d->self.host) - 1] = '\0';
