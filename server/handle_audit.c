@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "hash.h"
+#include "handle_review.h"
 #include "i18n.h"
 #include "period.h"
 #include "store.h"
@@ -180,6 +181,23 @@ yb_status handle_audit_log(struct call *c, const ProtobufCMessage *in, ProtobufC
 static yb_status add_witnessed(struct call *c, const struct checkpoint *latest,
                                Yuebao__V1__AuditProveReply *r);
 
+/* A proof's n hashes as reply bytes in the call's arena (*n_out set); NULL when out of memory. */
+static ProtobufCBinaryData *proof_to_reply(struct call *c, const uint8_t (*hashes)[MERKLE_HASH_LEN],
+                                           size_t n, size_t *n_out)
+{
+	ProtobufCBinaryData *out = call_alloc(c, (n + 1) * sizeof(*out));
+	uint8_t *copy = call_alloc(c, n * MERKLE_HASH_LEN + 1);
+
+	if (out == NULL || copy == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(copy, hashes, n * MERKLE_HASH_LEN);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (ProtobufCBinaryData){MERKLE_HASH_LEN, copy + i * MERKLE_HASH_LEN};
+	*n_out = n;
+	return out;
+}
+
 yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditProveRequest *req = (const Yuebao__V1__AuditProveRequest *)in;
@@ -193,29 +211,11 @@ yb_status handle_audit_prove(struct call *c, const ProtobufCMessage *in, Protobu
 	                       &n_cons, &c->msg)) != YB_OK)
 		return rc;
 	r->checkpoint = handle_audit_checkpoint(c, &cp);
-	r->inclusion = call_alloc(c, (n_incl + 1) * sizeof(*r->inclusion));
-	r->consistency = call_alloc(c, (n_cons + 1) * sizeof(*r->consistency));
-	if (r->checkpoint == NULL || r->inclusion == NULL || r->consistency == NULL) {
+	if (r->checkpoint == NULL ||
+	    (r->inclusion = proof_to_reply(c, incl, n_incl, &r->n_inclusion)) == NULL ||
+	    (r->consistency = proof_to_reply(c, cons, n_cons, &r->n_consistency)) == NULL) {
 		rc = YB_ENOMEM;
 		goto done;
-	}
-	for (size_t i = 0; i < n_incl; i++) {
-		uint8_t *h = call_alloc(c, MERKLE_HASH_LEN);
-		if (h == NULL) {
-			rc = YB_ENOMEM;
-			goto done;
-		}
-		memcpy(h, incl[i], MERKLE_HASH_LEN);
-		r->inclusion[r->n_inclusion++] = (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
-	}
-	for (size_t i = 0; i < n_cons; i++) {
-		uint8_t *h = call_alloc(c, MERKLE_HASH_LEN);
-		if (h == NULL) {
-			rc = YB_ENOMEM;
-			goto done;
-		}
-		memcpy(h, cons[i], MERKLE_HASH_LEN);
-		r->consistency[r->n_consistency++] = (ProtobufCBinaryData){MERKLE_HASH_LEN, h};
 	}
 	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->log_cert.len = cert_len;
@@ -393,37 +393,59 @@ yb_status handle_audit_cosign_apply(struct call *c, const struct write_plan *pla
 	return YB_OK;
 }
 
+/* A page of AuditExport being filled, whichever part it is of. */
 struct export_page {
 	struct call *c;
-	Yuebao__V1__AuditExportReply *r;
-	uint32_t size;
-	size_t used; /* bytes of the items in the page */
+	void **items; /* the page's messages: the reply's field named for the part */
+	size_t n;
+	struct store_page page;
+	uint64_t after_size; /* the request's: where checkpoints start */
+	size_t used;         /* bytes of the items in the page */
+	long next;           /* the position after the page; -1: page.offset + n */
 };
 
-static int on_export_revision(void *ctx, const struct store_export_row *row)
+/*
+ * Adds msg, of packed bytes, to the page: 0, or PAGE_FULL when the page has
+ * no room for it (then it ends, and there may be more).
+ */
+static int page_add(struct export_page *ep, void *msg, size_t packed)
 {
-	struct export_page *ep = ctx;
+	if (!call_page_takes(ep->c, ep->n, &ep->used, packed))
+		return PAGE_FULL;
+	ep->items[ep->n++] = msg;
+	return 0;
+}
+
+/* The page's org and period fields for key, in the call's arena. */
+static void export_key(struct call *c, struct return_key key, char **org, char **period)
+{
+	char text[PERIOD_TEXT_MAX];
+
+	period_format_month(key.month, text, sizeof(text));
+	*org = call_strdup(c, key.org);
+	*period = call_strdup(c, text);
+}
+
+static int export_revision(struct export_page *ep, struct return_key key,
+                           const struct store_export_revision *row)
+{
 	struct call *c = ep->c;
 	Yuebao__V1__ExportRevision *e = call_alloc(c, sizeof(*e));
 	struct store_revision_row *full = NULL;
-	char period[PERIOD_TEXT_MAX];
 	uint8_t *req = call_alloc(c, row->request_len + 1);
 	int rc;
 
 	if (e == NULL || req == NULL)
 		return YB_ENOMEM;
 	yuebao__v1__export_revision__init(e);
-	period_format_month(row->month, period, sizeof(period));
 	memcpy(req, row->request, row->request_len);
-	e->org = call_strdup(c, row->org);
-	e->period = call_strdup(c, period);
+	export_key(c, key, &e->org, &e->period);
 	e->revision = row->revision;
 	e->state = call_strdup(c, row->state);
 	e->request_sha256 = call_strdup(c, row->request_sha256);
 	e->request.data = req;
 	e->request.len = row->request_len;
-	if ((rc = store_get_revision(c->store, (struct return_key){row->org, row->month},
-	                             row->revision, &full, &c->msg)) != YB_OK)
+	if ((rc = store_get_revision(c->store, key, row->revision, &full, &c->msg)) != YB_OK)
 		return rc;
 	e->received_at_ms = full->received_at_ms;
 	e->on_time = full->on_time;
@@ -442,64 +464,56 @@ static int on_export_revision(void *ctx, const struct store_export_row *row)
 	}
 	rc = e->n_values == full->n_values ? YB_OK : YB_ENOMEM;
 	store_revision_row_free(full);
-	if (rc == YB_OK && !call_page_takes(c, ep->r->n_revisions, &ep->used,
-	                                    yuebao__v1__export_revision__get_packed_size(e)))
-		return PAGE_FULL;
-	if (rc == YB_OK)
-		ep->r->revisions[ep->r->n_revisions++] = e;
-	return rc;
+	if (rc != YB_OK)
+		return rc;
+	return page_add(ep, e, yuebao__v1__export_revision__get_packed_size(e));
 }
 
-static int on_export_review(void *ctx, const char *org, int month, const struct store_review *rv)
+static int export_review(struct export_page *ep, struct return_key key,
+                         const struct store_review *rv)
 {
-	struct export_page *ep = ctx;
 	Yuebao__V1__ExportReview *x = call_alloc(ep->c, sizeof(*x));
-	Yuebao__V1__ReviewEvent *e = call_alloc(ep->c, sizeof(*e));
-	char period[PERIOD_TEXT_MAX];
+	Yuebao__V1__ReviewEvent *e = review_event(ep->c, rv);
 
 	if (x == NULL || e == NULL)
 		return YB_ENOMEM;
 	yuebao__v1__export_review__init(x);
-	yuebao__v1__review_event__init(e);
-	period_format_month(month, period, sizeof(period));
-	x->org = call_strdup(ep->c, org);
-	x->period = call_strdup(ep->c, period);
-	e->revision = rv->revision;
-	e->action = call_strdup(ep->c, rv->action);
-	e->comment = call_strdup(ep->c, rv->comment);
-	e->reviewer = call_strdup(ep->c, rv->reviewer);
-	e->fingerprint = call_strdup(ep->c, rv->fingerprint);
-	e->at_ms = rv->at_ms;
 	x->review = e;
-	if (!call_page_takes(ep->c, ep->r->n_reviews, &ep->used,
-	                     yuebao__v1__export_review__get_packed_size(x)))
-		return PAGE_FULL;
-	ep->r->reviews[ep->r->n_reviews++] = x;
-	return 0;
+	export_key(ep->c, key, &x->org, &x->period);
+	return page_add(ep, x, yuebao__v1__export_review__get_packed_size(x));
 }
 
-static int on_export_closure(void *ctx, const struct store_closure_row *row)
+static int export_closure(struct export_page *ep, struct return_key key,
+                          const struct store_export_closure *row)
 {
-	struct export_page *ep = ctx;
 	Yuebao__V1__ExportClosure *x = call_alloc(ep->c, sizeof(*x));
-	char period[PERIOD_TEXT_MAX];
 
 	if (x == NULL)
 		return YB_ENOMEM;
 	yuebao__v1__export_closure__init(x);
-	period_format_month(row->month, period, sizeof(period));
-	x->org = call_strdup(ep->c, row->org);
-	x->period = call_strdup(ep->c, period);
+	export_key(ep->c, key, &x->org, &x->period);
 	x->closed = row->closed;
 	x->comment = call_strdup(ep->c, row->comment);
 	x->subject = call_strdup(ep->c, row->subject);
 	x->fingerprint = call_strdup(ep->c, row->fingerprint);
 	x->at_ms = row->at_ms;
-	if (!call_page_takes(ep->c, ep->r->n_closures, &ep->used,
-	                     yuebao__v1__export_closure__get_packed_size(x)))
-		return PAGE_FULL;
-	ep->r->closures[ep->r->n_closures++] = x;
-	return 0;
+	return page_add(ep, x, yuebao__v1__export_closure__get_packed_size(x));
+}
+
+/* A store_export_fn: the row as its part's message, added to the page. */
+static int on_export_row(void *ctx, const struct store_export_row *row)
+{
+	struct export_page *ep = ctx;
+
+	switch (row->part) {
+	case STORE_EXPORT_REVISIONS:
+		return export_revision(ep, row->key, &row->as.revision);
+	case STORE_EXPORT_REVIEWS:
+		return export_review(ep, row->key, &row->as.review);
+	case STORE_EXPORT_CLOSURES:
+		return export_closure(ep, row->key, &row->as.closure);
+	}
+	return YB_INTERNAL;
 }
 
 static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
@@ -509,44 +523,85 @@ static int on_export_checkpoint(void *ctx, const struct checkpoint *cp)
 
 	if (m == NULL)
 		return YB_ENOMEM;
-	if (!call_page_takes(ep->c, ep->r->n_checkpoints, &ep->used,
-	                     yuebao__v1__checkpoint__get_packed_size(m)))
-		return PAGE_FULL;
-	ep->r->checkpoints[ep->r->n_checkpoints++] = m;
-	return 0;
+	return page_add(ep, m, yuebao__v1__checkpoint__get_packed_size(m));
 }
 
-/* The parts of the audit bundle, as AuditExportRequest.part names them. */
-enum export_part { PART_REVISIONS, PART_REVIEWS, PART_CLOSURES, PART_CHECKPOINTS };
+/*
+ * Checkpoints are paged by log size, not by offset: a page starts at the
+ * request's after_size or the token's size, and the next at the size after
+ * the last checkpoint sent.
+ */
+static int export_checkpoints(struct export_page *ep)
+{
+	uint64_t from = ep->page.offset > ep->after_size ? ep->page.offset : ep->after_size;
+	int rc = store_scan_checkpoints(ep->c->store, from > 0 ? from : 1, ep->page.limit,
+	                                on_export_checkpoint, ep, &ep->c->msg);
+
+	if (ep->n > 0)
+		ep->next = (long)((Yuebao__V1__Checkpoint *)ep->items[ep->n - 1])->size + 1;
+	else
+		ep->next = (long)from;
+	return rc;
+}
+
+/* The parts of the audit bundle, as AuditExportRequest.part names them: the store's and one. */
+enum export_part {
+	PART_REVISIONS = STORE_EXPORT_REVISIONS,
+	PART_REVIEWS = STORE_EXPORT_REVIEWS,
+	PART_CLOSURES = STORE_EXPORT_CLOSURES,
+	PART_CHECKPOINTS
+};
+
+/* Each part's name: also the name of its field in AuditExportReply. */
+static const char *const export_part_names[] = {[PART_REVISIONS] = "revisions",
+                                                [PART_REVIEWS] = "reviews",
+                                                [PART_CLOSURES] = "closures",
+                                                [PART_CHECKPOINTS] = "checkpoints"};
 
 /* The part named name into *out; false for none. */
 static bool export_part_parse(const char *name, enum export_part *out)
 {
-	static const char *const names[] = {[PART_REVISIONS] = "revisions",
-	                                    [PART_REVIEWS] = "reviews",
-	                                    [PART_CLOSURES] = "closures",
-	                                    [PART_CHECKPOINTS] = "checkpoints"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(name, names[i]) == 0) {
+	for (size_t i = 0; i < sizeof(export_part_names) / sizeof(export_part_names[0]); i++)
+		if (strcmp(name, export_part_names[i]) == 0) {
 			*out = (enum export_part)i;
 			return true;
 		}
 	return false;
 }
 
+/* Fills a page of part: YB_OK, PAGE_FULL, or the store's failure. */
+static int export_fill(struct export_page *ep, enum export_part part)
+{
+	if (part == PART_CHECKPOINTS)
+		return export_checkpoints(ep);
+	return store_export(ep->c->store, (enum store_export_part)part, &ep->page, on_export_row,
+	                    ep, &ep->c->msg);
+}
+
+/* Sets the reply's repeated field named for part to the page's items. */
+static void export_attach(Yuebao__V1__AuditExportReply *r, enum export_part part,
+                          const struct export_page *ep)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+	    r->base.descriptor, export_part_names[part]);
+
+	assert(f != NULL && f->label == PROTOBUF_C_LABEL_REPEATED &&
+	       f->type == PROTOBUF_C_TYPE_MESSAGE);
+	*(size_t *)((char *)r + f->quantifier_offset) = ep->n;
+	*(void ***)((char *)r + f->offset) = ep->items;
+}
+
 yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *out)
 {
 	const Yuebao__V1__AuditExportRequest *req = (const Yuebao__V1__AuditExportRequest *)in;
 	Yuebao__V1__AuditExportReply *r = (Yuebao__V1__AuditExportReply *)out;
-	struct export_page ep = {.c = c, .r = r, .size = call_page_size(req->page_size, 200, 2000)};
-	size_t cert_len = 0, n = 0;
-	long from, next = -1; /* the position after the page, when not from + n */
-	int64_t since_ms = 0;
+	struct export_page ep = {.c = c, .after_size = req->after_size, .next = -1};
+	size_t cert_len = 0;
+	long from;
 	enum export_part part;
-	void *items;
 	int idx, rc = YB_OK;
 
+	ep.page.limit = call_page_size(req->page_size, 200, 2000);
 	if ((c->who->kind != PKI_ROLE_AUDITOR && c->who->kind != PKI_ROLE_CENTRAL) ||
 	    (idx = orgtree_find(c->world->orgs, c->who->org)) != 0)
 		return call_refuse(
@@ -568,53 +623,27 @@ yb_status handle_audit_export(struct call *c, const ProtobufCMessage *in, Protob
 			                   (unsigned long long)req->after_size);
 		if (rc != YB_OK)
 			return rc;
-		since_ms = since.at_ms;
+		ep.page.since_ms = since.at_ms;
 	}
-	/*
-	 * A page ends when it holds page_size items or is full (PAGE_FULL); then
-	 * there may be more, and the token says where they start.
-	 */
+	ep.page.offset = (uint64_t)from;
 	if (!export_part_parse(req->part, &part))
 		return call_refuse(
 		    c, YB_INVALID_ARGUMENT,
 		    _("part '%s' is not revisions, reviews, closures or checkpoints"), req->part);
 	/* One array of page items (pointers to messages), whichever part's type they are. */
-	if ((items = call_alloc(c, (ep.size + 1) * sizeof(void *))) == NULL)
+	if ((ep.items = call_alloc(c, (ep.page.limit + 1) * sizeof(void *))) == NULL)
 		return YB_ENOMEM;
-	switch (part) {
-	case PART_REVIEWS:
-		r->reviews = items;
-		rc = store_export_reviews(c->store, since_ms, (uint64_t)from, ep.size,
-		                          on_export_review, &ep, &c->msg);
-		n = r->n_reviews;
-		break;
-	case PART_REVISIONS:
-		r->revisions = items;
-		rc = store_export_revisions(c->store, since_ms, (uint64_t)from, ep.size,
-		                            on_export_revision, &ep, &c->msg);
-		n = r->n_revisions;
-		break;
-	case PART_CLOSURES:
-		r->closures = items;
-		rc = store_export_closures(c->store, since_ms, (uint64_t)from, ep.size,
-		                           on_export_closure, &ep, &c->msg);
-		n = r->n_closures;
-		break;
-	case PART_CHECKPOINTS:
-		r->checkpoints = items;
-		if ((uint64_t)from < req->after_size)
-			from = (long)req->after_size;
-		rc = store_scan_checkpoints(c->store, (uint64_t)(from > 0 ? from : 1), ep.size,
-		                            on_export_checkpoint, &ep, &c->msg);
-		n = r->n_checkpoints;
-		/* Checkpoints go on from the size after the last one sent. */
-		next = n > 0 ? (long)r->checkpoints[n - 1]->size + 1 : from;
-		break;
-	}
+	/*
+	 * A page ends when it holds page.limit items or is full (PAGE_FULL);
+	 * then there may be more, and the token says where they start.
+	 */
+	rc = export_fill(&ep, part);
 	if (rc != YB_OK && rc != PAGE_FULL)
 		return rc;
-	if (rc == PAGE_FULL || n == ep.size)
-		r->next_page_token = call_make_token(c, 'x', next >= 0 ? next : from + (long)n);
+	export_attach(r, part, &ep);
+	if (rc == PAGE_FULL || ep.n == ep.page.limit)
+		r->next_page_token =
+		    call_make_token(c, 'x', ep.next >= 0 ? ep.next : from + (long)ep.n);
 	r->log_cert.data = (uint8_t *)pki_identity_cert(c->signer, &cert_len);
 	r->log_cert.len = cert_len;
 	return YB_OK;

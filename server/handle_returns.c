@@ -168,19 +168,11 @@ static yb_status reviews_to_reply(struct call *c, const char *org, int month,
 		return YB_ENOMEM;
 	}
 	for (size_t i = 0; i < nrv; i++) {
-		Yuebao__V1__ReviewEvent *e = call_alloc(c, sizeof(*e));
-		if (e == NULL) {
+		if (((*list)[*n] = review_event(c, &rv[i])) == NULL) {
 			rc = YB_ENOMEM;
 			break;
 		}
-		yuebao__v1__review_event__init(e);
-		e->revision = rv[i].revision;
-		e->action = call_strdup(c, rv[i].action);
-		e->comment = call_strdup(c, rv[i].comment);
-		e->reviewer = call_strdup(c, rv[i].reviewer);
-		e->fingerprint = call_strdup(c, rv[i].fingerprint);
-		e->at_ms = rv[i].at_ms;
-		(*list)[(*n)++] = e;
+		(*n)++;
 	}
 	store_reviews_free(rv, nrv);
 	return rc;

@@ -52,6 +52,22 @@ yb_status review_latest(struct call *c, struct return_key key, uint32_t *revisio
 	                   *revision, key.org, period, text);
 }
 
+Yuebao__V1__ReviewEvent *review_event(struct call *c, const struct store_review *rv)
+{
+	Yuebao__V1__ReviewEvent *e = call_alloc(c, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	yuebao__v1__review_event__init(e);
+	e->revision = rv->revision;
+	e->action = call_strdup(c, rv->action);
+	e->comment = call_strdup(c, rv->comment);
+	e->reviewer = call_strdup(c, rv->reviewer);
+	e->fingerprint = call_strdup(c, rv->fingerprint);
+	e->at_ms = rv->at_ms;
+	return e;
+}
+
 yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *ci)
 {
 	const struct orgtree *t = c->world->orgs;
@@ -59,8 +75,9 @@ yb_status review_find_closure(struct call *c, int idx, int month, struct review_
 
 	memset(ci, 0, sizeof(*ci));
 	for (int u = idx; u >= 0; u = t->units[u].parent) {
-		if ((rc = store_closure(c->store, t->units[u].code, month, &ci->closed, ci->subject,
-		                        sizeof(ci->subject), &ci->at_ms, &c->msg)) != YB_OK)
+		if ((rc = store_closure(c->store, (struct return_key){t->units[u].code, month},
+		                        &ci->closed, ci->subject, sizeof(ci->subject), &ci->at_ms,
+		                        &c->msg)) != YB_OK)
 			return rc;
 		if (ci->closed) {
 			ci->by_org = t->units[u].code;
@@ -266,9 +283,9 @@ yb_status handle_close_apply(struct call *c, const struct write_plan *plan,
 	if (r == NULL || period == NULL || object == NULL || digest == NULL)
 		return YB_ENOMEM;
 	for (int m = p->p.first; m <= p->p.last; m++)
-		if ((rc = store_add_closure(c->store, p->org, m, !p->reopen, p->comment,
-		                            c->who->subject, c->who->fingerprint, c->now_ms,
-		                            &c->msg)) != YB_OK)
+		if ((rc = store_add_closure(c->store, (struct return_key){p->org, m}, !p->reopen,
+		                            p->comment, c->who->subject, c->who->fingerprint,
+		                            c->now_ms, &c->msg)) != YB_OK)
 			return rc;
 	period_format(&p->p, period, PERIOD_TEXT_MAX);
 	snprintf(object, 96, "%s/%s", p->org, period);

@@ -12,6 +12,8 @@
 
 #include "handlers.h"
 
+struct store_review;
+
 /* The review state of a revision (SPEC §5); stored as its name. */
 enum review_state { REVIEW_SUBMITTED, REVIEW_ACCEPTED, REVIEW_REJECTED };
 
@@ -36,6 +38,9 @@ struct review_closure {
  */
 yb_status review_latest(struct call *c, struct return_key key, uint32_t *revision,
                         enum review_state *state);
+
+/* A stored review as a reply message in the call's arena; NULL when out of memory. */
+Yuebao__V1__ReviewEvent *review_event(struct call *c, const struct store_review *rv);
 
 /* Reads whether month is closed for org unit idx, through c->store. */
 yb_status review_find_closure(struct call *c, int idx, int month, struct review_closure *out);

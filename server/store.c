@@ -287,7 +287,22 @@ int stmt_blob_dup(struct stmt *st, int col, uint8_t **data, size_t *len, struct 
 	return YB_OK;
 }
 
-/* ---- opening ------------------------------------------------------------------------------ */
+/* ---- opening and closing ------------------------------------------------------------------ */
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->pg != NULL)
+		store_pg_close(s);
+	for (int i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(s->stmts[i].lite);
+	for (int i = 0; i < STORE_CTL_COUNT; i++)
+		sqlite3_finalize(s->ctl[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
 
 /*
  * Around a migration (outside its transaction, where SQLite takes them):
@@ -522,21 +537,6 @@ done:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return rc;
-}
-
-void store_close(struct store *s)
-{
-	if (s == NULL)
-		return;
-	if (s->pg != NULL)
-		store_pg_close(s);
-	for (int i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(s->stmts[i].lite);
-	for (int i = 0; i < STORE_CTL_COUNT; i++)
-		sqlite3_finalize(s->ctl[i]);
-	sqlite3_close(s->db);
-	free(s->path);
-	free(s);
 }
 
 int store_begin(struct store *s, struct errbuf *eb)

@@ -7,6 +7,7 @@
 
 #include "store_impl.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,6 +312,85 @@ int store_cosigns_latest(struct store *s, uint32_t limit, store_cosign_fn fn, vo
 		                         .sig_len = stmt_bytes(st, 3),
 		                         .at_ms = stmt_int64(st, 4)};
 		stop = fn(ctx, &w);
+	}
+	return stmt_scan_end(st, rc, stop);
+}
+
+/* ---- exports ------------------------------------------------------------------------------- */
+
+/* Each export's ?1 is the page's limit, ?2 its offset and ?3 its since_ms; org, month first. */
+static const struct store_sql q_export_revs = {
+    SQ_EXPORT_REVS,
+    "SELECT org, month, revision, state, request_sha256, request FROM revisions r"
+    " WHERE received_at_ms >= ?3 OR EXISTS (SELECT 1 FROM reviews v WHERE v.org = r.org"
+    " AND v.month = r.month AND v.revision = r.revision AND v.at_ms >= ?3)"
+    " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
+    NULL};
+
+static const struct store_sql q_export_reviews = {
+    SQ_EXPORT_REVIEWS,
+    "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
+    " FROM reviews WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
+    NULL};
+
+static const struct store_sql q_export_closures = {
+    SQ_EXPORT_CLOSURES,
+    "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
+    " FROM closures WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
+    NULL};
+
+static const struct store_sql *const export_sql[] = {[STORE_EXPORT_REVISIONS] = &q_export_revs,
+                                                     [STORE_EXPORT_REVIEWS] = &q_export_reviews,
+                                                     [STORE_EXPORT_CLOSURES] = &q_export_closures};
+
+/* The current row of row->part's query into row; false for one with no text where text must be. */
+static bool read_export_row(struct stmt *st, struct store_export_row *row)
+{
+	row->key = (struct return_key){stmt_text(st, 0), stmt_int(st, 1)};
+	switch (row->part) {
+	case STORE_EXPORT_REVISIONS:
+		row->as.revision =
+		    (struct store_export_revision){.revision = (uint32_t)stmt_int64(st, 2),
+		                                   .state = stmt_text(st, 3),
+		                                   .request_sha256 = stmt_text(st, 4),
+		                                   .request = stmt_blob(st, 5),
+		                                   .request_len = stmt_bytes(st, 5)};
+		return row->key.org && row->as.revision.state && row->as.revision.request_sha256;
+	case STORE_EXPORT_REVIEWS:
+		row->as.review = (struct store_review){.revision = (uint32_t)stmt_int64(st, 2),
+		                                       .action = stmt_text(st, 3),
+		                                       .comment = stmt_text(st, 4),
+		                                       .reviewer = stmt_text(st, 5),
+		                                       .fingerprint = stmt_text(st, 6),
+		                                       .at_ms = stmt_int64(st, 7)};
+		return row->key.org && row->as.review.action && row->as.review.comment &&
+		       row->as.review.reviewer && row->as.review.fingerprint;
+	case STORE_EXPORT_CLOSURES:
+		row->as.closure = (struct store_export_closure){.closed = stmt_int(st, 2) != 0,
+		                                                .comment = stmt_text(st, 3),
+		                                                .subject = stmt_text(st, 4),
+		                                                .fingerprint = stmt_text(st, 5),
+		                                                .at_ms = stmt_int64(st, 6)};
+		return row->key.org && row->as.closure.comment && row->as.closure.subject &&
+		       row->as.closure.fingerprint;
+	}
+	return false;
+}
+
+int store_export(struct store *s, enum store_export_part part, const struct store_page *page,
+                 store_export_fn fn, void *ctx, struct errbuf *eb)
+{
+	struct stmt *st;
+	int rc, stop = 0;
+
+	assert(part <= STORE_EXPORT_CLOSURES);
+	if ((rc = stmt_bind(s, export_sql[part], &st, eb, "uII", page->limit, (int64_t)page->offset,
+	                    page->since_ms)) != YB_OK)
+		return rc;
+	while (stop == 0 && (rc = stmt_step(s, st, "export", eb)) == YB_OK) {
+		struct store_export_row row = {.part = part};
+		if (read_export_row(st, &row))
+			stop = fn(ctx, &row);
 	}
 	return stmt_scan_end(st, rc, stop);
 }

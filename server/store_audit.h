@@ -13,6 +13,7 @@
 
 #include "status.h"
 #include "store.h"
+#include "store_review.h"
 
 struct checkpoint;
 
@@ -112,5 +113,64 @@ int store_cosign_count(struct store *s, uint64_t size, uint32_t *n, struct errbu
 typedef int (*store_cosign_fn)(void *ctx, const struct store_cosign *w);
 int store_cosigns_latest(struct store *s, uint32_t limit, store_cosign_fn fn, void *ctx,
                          struct errbuf *eb);
+
+/* ---- exports ------------------------------------------------------------------------------- */
+
+/*
+ * One page of an export: rows made at or after since_ms (0: all), in the
+ * export's order, skipping offset, at most limit.
+ */
+struct store_page {
+	int64_t since_ms;
+	uint64_t offset;
+	uint32_t limit;
+};
+
+/* What an offline audit exports from the store besides checkpoints (AuditExport's parts). */
+enum store_export_part { STORE_EXPORT_REVISIONS, STORE_EXPORT_REVIEWS, STORE_EXPORT_CLOSURES };
+
+/* A revision as exported: the request exactly as signed and its state now. */
+struct store_export_revision {
+	uint32_t revision;
+	const char *state;
+	const char *request_sha256;
+	const void *request;
+	size_t request_len;
+};
+
+/* A closure or reopening of a month for filing. */
+struct store_export_closure {
+	bool closed; /* false: reopened */
+	const char *comment;
+	const char *subject; /* who closed or reopened: certificate subject */
+	const char *fingerprint;
+	int64_t at_ms;
+};
+
+/*
+ * One exported row, valid during the callback. key names its return (for a
+ * closure, the org unit closed and the month); the member of `as` that part
+ * names is the row.
+ */
+struct store_export_row {
+	enum store_export_part part;
+	struct return_key key;
+	union {
+		struct store_export_revision revision;
+		struct store_review review;
+		struct store_export_closure closure;
+	} as;
+};
+
+/*
+ * A page of part, calling fn per row until it returns non-zero (returned).
+ * Revisions: those received at or after page->since_ms, or with a review
+ * made then (so that a review's effect on its revision's state can be
+ * checked), in (org, month, revision) order. Reviews and closures: those
+ * made then, in the order made.
+ */
+typedef int (*store_export_fn)(void *ctx, const struct store_export_row *row);
+int store_export(struct store *s, enum store_export_part part, const struct store_page *page,
+                 store_export_fn fn, void *ctx, struct errbuf *eb);
 
 #endif

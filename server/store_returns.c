@@ -197,11 +197,8 @@ void store_revision_row_free(struct store_revision_row *r)
 	free(r->values);
 	free(r->findings);
 	free(r->org);
-	free(r->state);
 	free(r->reason);
 	free(r->subject);
-	free(r->fingerprint);
-	free(r->request_sha256);
 	free(r);
 }
 
@@ -296,21 +293,39 @@ static const struct store_sql q_get_rev = {
     " (revision = ?3 OR ?3 = 0) ORDER BY revision DESC LIMIT 1",
     NULL};
 
-/* The columns of q_get_rev's row; YB_ENOMEM (r partly filled) when out of memory. */
-static int read_revision(struct stmt *st, struct store_revision_row *r, struct errbuf *eb)
+/* Copies a text column into out, of size bytes; false when it does not fit. */
+static bool read_text_into(struct stmt *st, int col, char *out, size_t size)
+{
+	const char *t = stmt_text(st, col);
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	if (n >= size)
+		return false;
+	memcpy(out, t != NULL ? t : "", n + 1);
+	return true;
+}
+
+/*
+ * The columns of q_get_rev's row; YB_ENOMEM (r partly filled) when out of
+ * memory, YB_DATA_LOSS for a state or digest too long to be one.
+ */
+static int read_revision(struct store *s, struct stmt *st, struct store_revision_row *r,
+                         struct errbuf *eb)
 {
 	r->revision = (uint32_t)stmt_int64(st, 0);
-	r->state = stmt_text_dup(st, 1);
 	r->received_at_ms = stmt_int64(st, 2);
 	r->on_time = stmt_int(st, 3) != 0;
 	r->reason = stmt_text_dup(st, 4);
 	r->subject = stmt_text_dup(st, 5);
-	r->fingerprint = stmt_text_dup(st, 6);
-	r->request_sha256 = stmt_text_dup(st, 7);
 	r->revisions = (uint32_t)stmt_int64(st, 8);
-	if (!r->org || !r->state || !r->reason || !r->subject || !r->fingerprint ||
-	    !r->request_sha256)
+	if (!r->org || !r->reason || !r->subject)
 		return status_fail(eb, YB_ENOMEM, "out of memory");
+	if (!read_text_into(st, 1, r->state, sizeof(r->state)) ||
+	    !read_text_into(st, 6, r->fingerprint, sizeof(r->fingerprint)) ||
+	    !read_text_into(st, 7, r->request_sha256, sizeof(r->request_sha256)))
+		return status_fail(eb, YB_DATA_LOSS,
+		                   "database %s: revision %u of %s has a damaged state or digest",
+		                   s->path, r->revision, r->org);
 	return YB_OK;
 }
 
@@ -328,7 +343,7 @@ int store_get_revision(struct store *s, struct return_key key, uint32_t revision
 		return stmt_end(st, status_fail(eb, YB_ENOMEM, "out of memory"));
 	values.r->org = strdup(key.org);
 	values.r->month = key.month;
-	rc = stmt_end(st, read_revision(st, values.r, eb));
+	rc = stmt_end(st, read_revision(s, st, values.r, eb));
 	if (rc != YB_OK ||
 	    (rc = store_revision_values(s, key, values.r->revision, add_value, &values, eb)) !=
 	        YB_OK ||
@@ -455,39 +470,6 @@ int store_scan_status(struct store *s, int first, int last, store_status_fn fn, 
 			continue;
 		stop = fn(ctx, org, stmt_int(st, 1), (uint32_t)stmt_int64(st, 2), state,
 		          stmt_int64(st, 4), stmt_int(st, 5) != 0);
-	}
-	return stmt_scan_end(st, rc, stop);
-}
-
-static const struct store_sql q_export_revs = {
-    SQ_EXPORT_REVS,
-    "SELECT org, month, revision, state, request_sha256, request FROM revisions r"
-    " WHERE received_at_ms >= ?3 OR EXISTS (SELECT 1 FROM reviews v WHERE v.org = r.org"
-    " AND v.month = r.month AND v.revision = r.revision AND v.at_ms >= ?3)"
-    " ORDER BY org, month, revision LIMIT ?1 OFFSET ?2",
-    NULL};
-
-int store_export_revisions(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                           store_export_fn fn, void *ctx, struct errbuf *eb)
-{
-	struct stmt *st;
-	int rc, stop = 0;
-
-	if ((rc = stmt_bind(s, &q_export_revs, &st, eb, "uII", limit, (int64_t)offset, since_ms)) !=
-	    YB_OK)
-		return rc;
-	while (stop == 0 && (rc = stmt_step(s, st, "export revisions", eb)) == YB_OK) {
-		struct store_export_row r;
-		r.org = stmt_text(st, 0);
-		r.month = stmt_int(st, 1);
-		r.revision = (uint32_t)stmt_int64(st, 2);
-		r.state = stmt_text(st, 3);
-		r.request_sha256 = stmt_text(st, 4);
-		r.request = stmt_blob(st, 5);
-		r.request_len = (size_t)stmt_bytes(st, 5);
-		if (r.org == NULL || r.state == NULL || r.request_sha256 == NULL)
-			continue;
-		stop = fn(ctx, &r);
 	}
 	return stmt_scan_end(st, rc, stop);
 }

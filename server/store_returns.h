@@ -80,13 +80,13 @@ struct store_revision_row {
 	int month;
 	uint32_t revision;
 	uint32_t revisions; /* how many exist for (org, month) */
-	char *state;
+	char state[16];     /* submitted | accepted | rejected */
 	int64_t received_at_ms;
 	bool on_time;
 	char *reason;
 	char *subject;
-	char *fingerprint;
-	char *request_sha256;
+	char fingerprint[65];       /* the submitter's certificate's SHA-256, hex */
+	char request_sha256[65];    /* of the signed request as received, hex */
 	struct store_value *values; /* codes owned by the row */
 	size_t n_values;
 	struct store_finding *findings;
@@ -140,25 +140,5 @@ typedef int (*store_status_fn)(void *ctx, const char *org, int month, uint32_t r
                                const char *state, int64_t received_at_ms, bool first_on_time);
 int store_scan_status(struct store *s, int first, int last, store_status_fn fn, void *ctx,
                       struct errbuf *eb);
-
-/* A revision as exported for an offline audit (valid during the callback). */
-struct store_export_row {
-	const char *org;
-	int month;
-	uint32_t revision;
-	const char *state;
-	const char *request_sha256;
-	const void *request;
-	size_t request_len;
-};
-
-/*
- * Revisions received at or after since_ms, or with a review made then (so
- * that a review's effect on its revision's state can be checked), in (org,
- * month, revision) order, skipping offset, at most limit. since_ms 0: all.
- */
-typedef int (*store_export_fn)(void *ctx, const struct store_export_row *r);
-int store_export_revisions(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                           store_export_fn fn, void *ctx, struct errbuf *eb);
 
 #endif

@@ -84,37 +84,6 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 	return YB_OK;
 }
 
-static const struct store_sql q_export_reviews = {
-    SQ_EXPORT_REVIEWS,
-    "SELECT org, month, revision, action, comment, reviewer, fingerprint, at_ms"
-    " FROM reviews WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
-    NULL};
-
-int store_export_reviews(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                         store_review_export_fn fn, void *ctx, struct errbuf *eb)
-{
-	struct stmt *st;
-	int rc, stop = 0;
-
-	if ((rc = stmt_bind(s, &q_export_reviews, &st, eb, "uII", limit, (int64_t)offset,
-	                    since_ms)) != YB_OK)
-		return rc;
-	while (stop == 0 && (rc = stmt_step(s, st, "export reviews", eb)) == YB_OK) {
-		const char *org = stmt_text(st, 0);
-		struct store_review r;
-		r.revision = (uint32_t)stmt_int64(st, 2);
-		r.action = stmt_text(st, 3);
-		r.comment = stmt_text(st, 4);
-		r.reviewer = stmt_text(st, 5);
-		r.fingerprint = stmt_text(st, 6);
-		r.at_ms = stmt_int64(st, 7);
-		if (org == NULL || !r.action || !r.comment || !r.reviewer || !r.fingerprint)
-			continue;
-		stop = fn(ctx, org, stmt_int(st, 1), &r);
-	}
-	return stmt_scan_end(st, rc, stop);
-}
-
 /* ---- closures ------------------------------------------------------------------------------ */
 
 static const struct store_sql q_add_closure = {
@@ -123,12 +92,12 @@ static const struct store_sql q_add_closure = {
     " at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     NULL};
 
-int store_add_closure(struct store *s, const char *org, int month, bool closed, const char *comment,
+int store_add_closure(struct store *s, struct return_key key, bool closed, const char *comment,
                       const char *subject, const char *fingerprint, int64_t at_ms,
                       struct errbuf *eb)
 {
-	return stmt_run(s, &q_add_closure, "add closure", eb, "tiitttI", org, month, (int)closed,
-	                comment, subject, fingerprint, at_ms);
+	return stmt_run(s, &q_add_closure, "add closure", eb, "tiitttI", key.org, key.month,
+	                (int)closed, comment, subject, fingerprint, at_ms);
 }
 
 static const struct store_sql q_closure = {
@@ -137,14 +106,15 @@ static const struct store_sql q_closure = {
     " ORDER BY id DESC LIMIT 1",
     NULL};
 
-int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
+int store_closure(struct store *s, struct return_key key, bool *closed, char *subject,
                   size_t subject_len, int64_t *at_ms, struct errbuf *eb)
 {
 	struct stmt *st;
 	int rc;
 
 	*closed = false;
-	if ((rc = stmt_row(s, &q_closure, &st, "read closure", eb, "ti", org, month)) == YB_OK) {
+	if ((rc = stmt_row(s, &q_closure, &st, "read closure", eb, "ti", key.org, key.month)) ==
+	    YB_OK) {
 		const char *who = stmt_text(st, 1);
 		*closed = stmt_int(st, 0) != 0;
 		if (subject != NULL)
@@ -154,35 +124,4 @@ int store_closure(struct store *s, const char *org, int month, bool *closed, cha
 	}
 	/* Never closed: open. */
 	return stmt_end(st, rc == YB_NOT_FOUND ? YB_OK : rc);
-}
-
-static const struct store_sql q_export_closures = {
-    SQ_EXPORT_CLOSURES,
-    "SELECT org, month, closed, comment, subject, fingerprint, at_ms"
-    " FROM closures WHERE at_ms >= ?3 ORDER BY id LIMIT ?1 OFFSET ?2",
-    NULL};
-
-int store_export_closures(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                          store_closure_export_fn fn, void *ctx, struct errbuf *eb)
-{
-	struct stmt *st;
-	int rc, stop = 0;
-
-	if ((rc = stmt_bind(s, &q_export_closures, &st, eb, "uII", limit, (int64_t)offset,
-	                    since_ms)) != YB_OK)
-		return rc;
-	while (stop == 0 && (rc = stmt_step(s, st, "export closures", eb)) == YB_OK) {
-		struct store_closure_row r;
-		r.org = stmt_text(st, 0);
-		r.month = stmt_int(st, 1);
-		r.closed = stmt_int(st, 2) != 0;
-		r.comment = stmt_text(st, 3);
-		r.subject = stmt_text(st, 4);
-		r.fingerprint = stmt_text(st, 5);
-		r.at_ms = stmt_int64(st, 6);
-		if (!r.org || !r.comment || !r.subject || !r.fingerprint)
-			continue;
-		stop = fn(ctx, &r);
-	}
-	return stmt_scan_end(st, rc, stop);
 }

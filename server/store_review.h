@@ -37,38 +37,17 @@ int store_list_reviews(struct store *s, struct return_key key, struct store_revi
 
 void store_reviews_free(struct store_review *r, size_t n);
 
-/* Records that (org, month) was closed or reopened for submissions. */
-int store_add_closure(struct store *s, const char *org, int month, bool closed, const char *comment,
+/* Records that key's month was closed or reopened for submissions in key's org unit. */
+int store_add_closure(struct store *s, struct return_key key, bool closed, const char *comment,
                       const char *subject, const char *fingerprint, int64_t at_ms,
                       struct errbuf *eb);
 
 /*
- * Whether (org, month) is closed by a closure on org itself (callers check
- * the ancestors too), and by whom and when (subject and at_ms may be NULL).
+ * Whether key's month is closed by a closure on key's org unit itself
+ * (callers check the ancestors too), and by whom and when (subject and at_ms
+ * may be NULL).
  */
-int store_closure(struct store *s, const char *org, int month, bool *closed, char *subject,
+int store_closure(struct store *s, struct return_key key, bool *closed, char *subject,
                   size_t subject_len, int64_t *at_ms, struct errbuf *eb);
-
-/* Reviews made at or after since_ms in the order made, skipping offset, at most limit. */
-typedef int (*store_review_export_fn)(void *ctx, const char *org, int month,
-                                      const struct store_review *r);
-int store_export_reviews(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                         store_review_export_fn fn, void *ctx, struct errbuf *eb);
-
-/* A row of the closures table as exported (valid during the callback). */
-struct store_closure_row {
-	const char *org;
-	int month;
-	bool closed; /* false: reopened */
-	const char *comment;
-	const char *subject; /* who closed or reopened: certificate subject */
-	const char *fingerprint;
-	int64_t at_ms;
-};
-
-/* Closure rows made at or after since_ms in the order made, skipping offset, at most limit. */
-typedef int (*store_closure_export_fn)(void *ctx, const struct store_closure_row *r);
-int store_export_closures(struct store *s, int64_t since_ms, uint64_t offset, uint32_t limit,
-                          store_closure_export_fn fn, void *ctx, struct errbuf *eb);
 
 #endif

@@ -73,9 +73,9 @@ static void fill(struct store *s)
 	tmpdb_insert(s, &a1);
 	tmpdb_begin(s);
 	assert_yb_ok(store_add_review(s, (struct return_key){"A", MONTH(1)}, &accept, &eb), &eb);
-	assert_yb_ok(
-	    store_add_closure(s, "A", MONTH(1), true, "month end", "CN=HQ", "fp-hq", 6000, &eb),
-	    &eb);
+	assert_yb_ok(store_add_closure(s, (struct return_key){"A", MONTH(1)}, true, "month end",
+	                               "CN=HQ", "fp-hq", 6000, &eb),
+	             &eb);
 	for (uint64_t seq = 1; seq <= N_ENTRIES; seq++) {
 		const struct entry *e = &entries[seq - 1];
 		char text[256];

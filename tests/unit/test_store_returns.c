@@ -21,6 +21,7 @@
 
 #include "period.h"
 #include "store.h"
+#include "store_audit.h"
 #include "store_returns.h"
 #include "tmpdb.h"
 
@@ -506,17 +507,19 @@ static void test_scan_status(void **state)
 static const struct rev *export_order[N_REVS];
 
 /* A store_export_fn: r is row *n of the export (ctx: n). */
-static int check_export_row(void *ctx, const struct store_export_row *r)
+static int check_export_row(void *ctx, const struct store_export_row *row)
 {
+	const struct store_export_revision *r = &row->as.revision;
 	size_t *n = ctx;
 	const struct rev *want;
 	struct rev_text t;
 
+	assert_int_equal(row->part, STORE_EXPORT_REVISIONS);
 	assert_true(*n < N_REVS);
 	want = export_order[(*n)++];
 	rev_text(want, &t);
-	assert_string_equal(r->org, want->org);
-	assert_int_equal(r->month, MONTH(want->m));
+	assert_string_equal(row->key.org, want->org);
+	assert_int_equal(row->key.month, MONTH(want->m));
 	assert_int_equal(r->revision, want->revision);
 	assert_string_equal(r->state, want->state);
 	assert_string_equal(r->request_sha256, t.sha);
@@ -528,7 +531,8 @@ static int check_export_row(void *ctx, const struct store_export_row *r)
 static int export_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                        struct errbuf *eb)
 {
-	return store_export_revisions(s, 0, offset, limit, check_export_row, n, eb);
+	return store_export(s, STORE_EXPORT_REVISIONS, &(struct store_page){0, offset, limit},
+	                    check_export_row, n, eb);
 }
 
 /* Orders the fixture's revisions by (org, month, revision). */

@@ -16,6 +16,7 @@
 
 #include "period.h"
 #include "store.h"
+#include "store_audit.h"
 #include "store_returns.h"
 #include "store_review.h"
 #include "tmpdb.h"
@@ -97,8 +98,8 @@ static void add_closure(struct store *s, const struct closure *c)
 	struct errbuf eb = {{0}};
 
 	tmpdb_begin(s);
-	assert_yb_ok(store_add_closure(s, c->org, MONTH(c->m), c->closed, c->comment, c->subject,
-	                               c->fingerprint, c->at_ms, &eb),
+	assert_yb_ok(store_add_closure(s, (struct return_key){c->org, MONTH(c->m)}, c->closed,
+	                               c->comment, c->subject, c->fingerprint, c->at_ms, &eb),
 	             &eb);
 	tmpdb_commit(s);
 }
@@ -180,7 +181,9 @@ static void assert_closure(struct store *s, const char *org, int m, bool closed,
 	bool got = !closed;
 	int64_t at = -1;
 
-	assert_yb_ok(store_closure(s, org, MONTH(m), &got, who, sizeof(who), &at, &eb), &eb);
+	assert_yb_ok(
+	    store_closure(s, (struct return_key){org, MONTH(m)}, &got, who, sizeof(who), &at, &eb),
+	    &eb);
 	assert_int_equal(got, closed);
 	if (subject != NULL) {
 		assert_string_equal(who, subject);
@@ -215,43 +218,50 @@ static void test_closure_subject_cut_to_buffer(void **state)
 
 	add_closure(db->s, &closures[0]);
 	/* subject and time are optional. */
-	assert_yb_ok(store_closure(db->s, "A", MONTH(1), &closed, NULL, 0, NULL, &eb), &eb);
+	assert_yb_ok(
+	    store_closure(db->s, (struct return_key){"A", MONTH(1)}, &closed, NULL, 0, NULL, &eb),
+	    &eb);
 	assert_true(closed);
-	assert_yb_ok(store_closure(db->s, "A", MONTH(1), &closed, who, sizeof(who), NULL, &eb),
+	assert_yb_ok(store_closure(db->s, (struct return_key){"A", MONTH(1)}, &closed, who,
+	                           sizeof(who), NULL, &eb),
 	             &eb);
 	assert_string_equal(who, "O=yueba");
 }
 
 /* ---- exports ------------------------------------------------------------------------------- */
 
-/* A store_review_export_fn: the row is review *n (ctx: n). */
-static int check_review_row(void *ctx, const char *org, int month, const struct store_review *r)
+/* A store_export_fn: the row is review *n (ctx: n). */
+static int check_review_row(void *ctx, const struct store_export_row *row)
 {
 	size_t *n = ctx;
 
+	assert_int_equal(row->part, STORE_EXPORT_REVIEWS);
 	assert_true(*n < N_REVIEWS);
-	assert_string_equal(org, reviews[*n].org);
-	assert_int_equal(month, MONTH(reviews[*n].m));
-	assert_review(r, &reviews[(*n)++].r);
+	assert_string_equal(row->key.org, reviews[*n].org);
+	assert_int_equal(row->key.month, MONTH(reviews[*n].m));
+	assert_review(&row->as.review, &reviews[(*n)++].r);
 	return 0;
 }
 
 static int review_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                        struct errbuf *eb)
 {
-	return store_export_reviews(s, 0, offset, limit, check_review_row, n, eb);
+	return store_export(s, STORE_EXPORT_REVIEWS, &(struct store_page){0, offset, limit},
+	                    check_review_row, n, eb);
 }
 
-/* A store_closure_export_fn: the row is closure *n (ctx: n). */
-static int check_closure_row(void *ctx, const struct store_closure_row *r)
+/* A store_export_fn: the row is closure *n (ctx: n). */
+static int check_closure_row(void *ctx, const struct store_export_row *row)
 {
+	const struct store_export_closure *r = &row->as.closure;
 	size_t *n = ctx;
 	const struct closure *want;
 
+	assert_int_equal(row->part, STORE_EXPORT_CLOSURES);
 	assert_true(*n < N_CLOSURES);
 	want = &closures[(*n)++];
-	assert_string_equal(r->org, want->org);
-	assert_int_equal(r->month, MONTH(want->m));
+	assert_string_equal(row->key.org, want->org);
+	assert_int_equal(row->key.month, MONTH(want->m));
 	assert_int_equal(r->closed, want->closed);
 	assert_string_equal(r->comment, want->comment);
 	assert_string_equal(r->subject, want->subject);
@@ -263,7 +273,8 @@ static int check_closure_row(void *ctx, const struct store_closure_row *r)
 static int closure_page(struct store *s, uint64_t offset, uint32_t limit, size_t *n,
                         struct errbuf *eb)
 {
-	return store_export_closures(s, 0, offset, limit, check_closure_row, n, eb);
+	return store_export(s, STORE_EXPORT_CLOSURES, &(struct store_page){0, offset, limit},
+	                    check_closure_row, n, eb);
 }
 
 static void test_exports_page(void **state)
@@ -278,17 +289,9 @@ static void test_exports_page(void **state)
 }
 
 /* A callback that stops at once: its value comes back. */
-static int stop_review(void *ctx, const char *org, int month, const struct store_review *r)
+static int stop_at_first(void *ctx, const struct store_export_row *row)
 {
-	(void)org;
-	(void)month;
-	(void)r;
-	return ++*(int *)ctx == 1 ? 42 : 0;
-}
-
-static int stop_closure(void *ctx, const struct store_closure_row *r)
-{
-	(void)r;
+	(void)row;
 	return ++*(int *)ctx == 1 ? 42 : 0;
 }
 
@@ -301,26 +304,19 @@ static void test_exports_stop(void **state)
 	add_reviews(db->s);
 	add_closure(db->s, &closures[0]);
 	add_closure(db->s, &closures[1]);
-	assert_int_equal(store_export_reviews(db->s, 0, 0, 10, stop_review, &reviews_seen, &eb),
+	assert_int_equal(store_export(db->s, STORE_EXPORT_REVIEWS, &(struct store_page){0, 0, 10},
+	                              stop_at_first, &reviews_seen, &eb),
 	                 42);
 	assert_int_equal(reviews_seen, 1);
-	assert_int_equal(store_export_closures(db->s, 0, 0, 10, stop_closure, &closures_seen, &eb),
+	assert_int_equal(store_export(db->s, STORE_EXPORT_CLOSURES, &(struct store_page){0, 0, 10},
+	                              stop_at_first, &closures_seen, &eb),
 	                 42);
 	assert_int_equal(closures_seen, 1);
 }
 
-static int count_review(void *ctx, const char *org, int month, const struct store_review *r)
+static int count_row(void *ctx, const struct store_export_row *row)
 {
-	(void)org;
-	(void)month;
-	(void)r;
-	++*(int *)ctx;
-	return 0;
-}
-
-static int count_closure(void *ctx, const struct store_closure_row *r)
-{
-	(void)r;
+	(void)row;
 	++*(int *)ctx;
 	return 0;
 }
@@ -330,8 +326,9 @@ static int list_revision(void *ctx, const struct store_export_row *r)
 {
 	char *list = ctx;
 	size_t used = strlen(list);
-	snprintf(list + used, 256 - used, "%s%s/%d/r%u", used ? " " : "", r->org,
-	         r->month - MONTH(0), r->revision);
+	assert_int_equal(r->part, STORE_EXPORT_REVISIONS);
+	snprintf(list + used, 256 - used, "%s%s/%d/r%u", used ? " " : "", r->key.org,
+	         r->key.month - MONTH(0), r->as.revision.revision);
 	return 0;
 }
 
@@ -351,23 +348,33 @@ static void test_exports_since(void **state)
 	add_reviews(db->s);
 	for (size_t i = 0; i < N_CLOSURES; i++)
 		add_closure(db->s, &closures[i]);
-	assert_yb_ok(store_export_reviews(db->s, 5200, 0, 10, count_review, &n, &eb), &eb);
+	assert_yb_ok(store_export(db->s, STORE_EXPORT_REVIEWS, &(struct store_page){5200, 0, 10},
+	                          count_row, &n, &eb),
+	             &eb);
 	assert_int_equal(n, 2); /* the two at 5200 */
 	n = 0;
-	assert_yb_ok(store_export_closures(db->s, 7300, 0, 10, count_closure, &n, &eb), &eb);
+	assert_yb_ok(store_export(db->s, STORE_EXPORT_CLOSURES, &(struct store_page){7300, 0, 10},
+	                          count_row, &n, &eb),
+	             &eb);
 	assert_int_equal(n, 3);
 	/* Every revision was received after 5200 (tmpdb_revision's times). */
-	assert_yb_ok(store_export_revisions(db->s, 5200, 0, 10, list_revision, list, &eb), &eb);
+	assert_yb_ok(store_export(db->s, STORE_EXPORT_REVISIONS, &(struct store_page){5200, 0, 10},
+	                          list_revision, list, &eb),
+	             &eb);
 	assert_string_equal(list, "A/1/r1 A/1/r2 B/1/r1");
 	tmpdb_begin(db->s);
 	assert_yb_ok(store_add_review(db->s, (struct return_key){"B", MONTH(1)}, &late, &eb), &eb);
 	tmpdb_commit(db->s);
 	list[0] = '\0';
-	assert_yb_ok(store_export_revisions(db->s, late.at_ms, 0, 10, list_revision, list, &eb),
+	assert_yb_ok(store_export(db->s, STORE_EXPORT_REVISIONS,
+	                          &(struct store_page){late.at_ms, 0, 10}, list_revision, list,
+	                          &eb),
 	             &eb);
 	assert_string_equal(list, "B/1/r1");
 	list[0] = '\0';
-	assert_yb_ok(store_export_revisions(db->s, late.at_ms + 1, 0, 10, list_revision, list, &eb),
+	assert_yb_ok(store_export(db->s, STORE_EXPORT_REVISIONS,
+	                          &(struct store_page){late.at_ms + 1, 0, 10}, list_revision, list,
+	                          &eb),
 	             &eb);
 	assert_string_equal(list, "");
 }
