@@ -1,7 +1,8 @@
 /*
  * store_audit.c - the audit log's rows: its entries and their leaf hashes,
  * the tree's frontier, the signed checkpoints, and the scans the audit
- * methods make over them (store_audit.h).
+ * methods make over them; and the export, for an offline audit, of the
+ * revisions, reviews and closures the log commits to (store_audit.h).
  */
 #include "store_audit.h"
 

@@ -2,7 +2,9 @@
  * store_audit.h - the audit log in the store: its entries (the leaves of
  * an RFC 6962 tree, entry seq is leaf seq - 1), the tree's right edge (the
  * frontier) and the signed checkpoints. audit.c keeps the tree; entries
- * are appended inside the transaction of the write they record.
+ * are appended inside the transaction of the write they record. Also the
+ * export of what the log commits to (revisions, reviews, closures), a page
+ * at a time, for an offline audit.
  */
 #ifndef YB_STORE_AUDIT_H
 #define YB_STORE_AUDIT_H

@@ -1,8 +1,8 @@
 /*
  * store_returns.c - the revisions of returns, their values and findings:
- * inserting a revision, reading one back, the scans that consolidation,
- * status and export make over them, and the one in-place change, the
- * review state (store_returns.h).
+ * inserting a revision, reading one back, the scans that consolidation
+ * and status make over them, and the one in-place change, the review
+ * state (store_returns.h). Their export is store_audit.c's.
  */
 #include "store_returns.h"
 

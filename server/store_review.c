@@ -1,7 +1,7 @@
 /*
  * store_review.c - the reviews of returns and the closures of months to
- * submissions: adding them, reading those of one return, and exporting
- * them all in the order made (store_review.h).
+ * submissions: adding them and reading those of one return
+ * (store_review.h). Their export is store_audit.c's.
  */
 #include "store_review.h"
 

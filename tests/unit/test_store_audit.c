@@ -5,6 +5,8 @@
  * closure it records; the leaves in order, and YB_DATA_LOSS when one is
  * missing or damaged behind the store's back; the frontier; the signed
  * checkpoints; and the entry of a submission found by its object.
+ * store_export is tested beside the rows it exports: revisions in
+ * test_store_returns.c, reviews and closures in test_store_review.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>

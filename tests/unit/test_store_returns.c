@@ -3,7 +3,7 @@
  * on a real SQLite file: revisions read back exactly as inserted (values,
  * findings with their codes and parameters), the one in-place change (the
  * review state), the scans that consolidation and status make, and the
- * export's paging.
+ * paging of their export (store_export, store_audit.h).
  *
  * Every test starts from the same nine revisions of six returns, inserted
  * out of key order: rejected and accepted revisions, a return without

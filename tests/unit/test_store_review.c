@@ -3,7 +3,8 @@
  * (server/store_review.h) on a real SQLite file: reviews listed in the
  * order made with every field, refused for a revision that does not exist;
  * closures and reopenings per (org, month), the latest of which decides,
- * for that org unit alone; and both exports paged.
+ * for that org unit alone; and both exported by store_export
+ * (store_audit.h), paged, stopped, and from a time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
